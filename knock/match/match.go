@@ -1,0 +1,616 @@
+package match
+
+import (
+	"context"
+	"log/slog"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/knockbeep/knockbeep/knock"
+)
+
+// DefaultMaxAttempts is the record cap used when Options.MaxAttempts is 0:
+// about 5 MiB of state, far more than the knockers a host ever sees at once.
+const DefaultMaxAttempts = 65536
+
+// Options tune a Matcher. The zero Options are usable.
+type Options struct {
+	// MaxAttempts caps the (source, door) records tracked: attempts in
+	// progress plus cooldown holds. 0 means DefaultMaxAttempts.
+	MaxAttempts int
+	// IsLocal reports whether an address is one of this host's: doors
+	// without Targets match only packets sent to such an address. nil
+	// accepts every destination.
+	IsLocal func(netip.Addr) bool
+	// Logger receives debug lines for every stage, reset and opening, and
+	// a warning when records are evicted. nil discards.
+	Logger *slog.Logger
+}
+
+// A Match is a door opened by a source: the knock that completed its
+// sequence.
+type Match struct {
+	Door  int // index into the doors given to New, Reload
+	Name  string
+	Src   netip.Addr
+	Event knock.Event
+}
+
+// Stats are the Matcher's counters since New.
+type Stats struct {
+	Tracked    int // records held now: attempts in progress and cooldown holds
+	Capacity   int // the record cap
+	Events     uint64
+	Ignored    uint64 // events no door considers: port, protocol, TCP flags or destination
+	Started    uint64 // attempts begun by a door's first step
+	Reset      uint64 // attempts invalidated by another door port
+	Expired    uint64 // attempts dropped past their timeout, lazily or by Expire
+	Evicted    uint64 // records dropped to make room for a new attempt
+	Opened     uint64 // Matches returned
+	Suppressed uint64 // successes not returned because of the door's cooldown
+}
+
+// A Matcher follows knock attempts per (source, door) and reports the doors
+// that open. It is not safe for concurrent use: one goroutine owns it and
+// calls every method, as the daemon's capture loop does.
+type Matcher struct {
+	doors []door
+	// steps indexes doors by the (proto, port) of their steps; an event
+	// whose step is absent concerns no door.
+	steps map[knock.Step]stepDoors
+	// consumed[d] == event number when door d's attempt for the current
+	// event's source took that event, so it cannot also start one.
+	consumed []uint64
+
+	recs  []record
+	free  int32 // first free record, chained through record.next
+	live  int
+	ranks []rankList // eviction lists, see rankOf
+	index sourceIndex
+
+	isLocal func(netip.Addr) bool
+	dstMemo int8 // IsLocal(event.Dst) for the current event: 0 unknown, 1 yes, -1 no
+	log     *slog.Logger
+
+	stats         Stats
+	evictedLogged uint64
+}
+
+// door is the matcher's copy of what a knock.Door says about matching.
+type door struct {
+	name     string
+	seq      []knock.Step
+	flags    knock.FlagMatch
+	timeout  int64 // ns; ≤ 0 means attempts never time out
+	gap      bool  // timeout runs from the previous knock
+	allowDup bool
+	cooldown int64 // ns
+	targets  []netip.Addr
+}
+
+type stepDoors struct {
+	any   []int32 // doors with this step anywhere, ascending
+	first []int32 // doors whose sequence starts with it, ascending
+}
+
+// A record is one source's state for one door: an attempt in progress
+// (stage > 0), a cooldown hold after a success, or both.
+type record struct {
+	src   netip.Addr
+	door  int32
+	stage int32 // steps matched so far; 0 when no attempt is in progress
+	// first and last are the times (Unix ns) of the attempt's first and
+	// latest knock.
+	first, last   int64
+	cooling       bool // a success happened and its cooldown runs until cooldownUntil
+	cooldownUntil int64
+	nextOfSource  int32 // the source's next record, in door order
+	rank          int32 // which rank list holds the record
+	prev, next    int32 // rank list links; next also chains the free list
+}
+
+type rankList struct{ oldest, newest int32 }
+
+// New returns a Matcher for doors, which it copies.
+func New(doors []knock.Door, opts Options) *Matcher {
+	maxRecords := opts.MaxAttempts
+	if maxRecords <= 0 {
+		maxRecords = DefaultMaxAttempts
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	m := &Matcher{
+		recs:    make([]record, maxRecords),
+		index:   newSourceIndex(maxRecords),
+		isLocal: opts.IsLocal,
+		log:     log,
+	}
+	m.free = empty
+	for i := maxRecords - 1; i >= 0; i-- {
+		m.freeRecord(int32(i))
+	}
+	m.stats.Capacity = maxRecords
+	m.setDoors(doors)
+	return m
+}
+
+func (m *Matcher) setDoors(doors []knock.Door) {
+	m.doors = make([]door, len(doors))
+	for i, d := range doors {
+		m.doors[i] = door{
+			name:     d.Name,
+			seq:      slices.Clone(d.Sequence),
+			flags:    d.Flags,
+			timeout:  int64(d.Timeout),
+			gap:      d.TimeoutMode == knock.TimeoutGap,
+			allowDup: d.AllowDuplicates,
+			cooldown: int64(d.Cooldown),
+			targets:  slices.Clone(d.Targets),
+		}
+	}
+	m.consumed = make([]uint64, len(doors))
+	m.indexSteps()
+}
+
+// indexSteps rebuilds the step index and makes room for every stage in the
+// rank lists. It allocates, so it runs only when doors change.
+func (m *Matcher) indexSteps() {
+	m.steps = make(map[knock.Step]stepDoors)
+	longest := 1
+	for i, d := range m.doors {
+		longest = max(longest, len(d.seq))
+		for j, s := range d.seq {
+			sd := m.steps[s]
+			if n := len(sd.any); n == 0 || sd.any[n-1] != int32(i) {
+				sd.any = append(sd.any, int32(i))
+			}
+			if j == 0 {
+				sd.first = append(sd.first, int32(i))
+			}
+			m.steps[s] = sd
+		}
+	}
+	for len(m.ranks) < longest {
+		m.ranks = append(m.ranks, rankList{empty, empty})
+	}
+}
+
+// Handle runs one event through every door and appends to out the doors it
+// opens, in door order. Event times, not the wall clock, drive timeouts and
+// cooldowns, so a replayed capture behaves as it did live.
+func (m *Matcher) Handle(ev *knock.Event, out []Match) []Match {
+	m.stats.Events++
+	step := knock.Step{Proto: ev.Proto, Port: ev.Port}
+	sd, ok := m.steps[step]
+	m.dstMemo = 0
+	if !ok || !ev.Src.IsValid() || !m.anyDoorTakes(sd.any, ev) {
+		// What knockd's kernel filter drops: it touches no attempt.
+		m.stats.Ignored++
+		return out
+	}
+	now := ev.Time.UnixNano()
+	mark := len(out)
+	eventNo := m.stats.Events
+
+	// Attempts in progress for this source: advance, ignore or reset.
+	_, i := m.index.find(m.recs, ev.Src)
+	for i != empty {
+		next := m.recs[i].nextOfSource
+		if m.settle(i, now) && m.recs[i].stage > 0 {
+			out = m.step(i, ev, step, now, eventNo, out)
+		}
+		i = next
+	}
+
+	// Doors this step starts, unless their attempt just took the event.
+	for _, di := range sd.first {
+		d := &m.doors[di]
+		if m.consumed[di] == eventNo || !m.flagsMatch(d, ev) || !m.dstApplies(d, ev.Dst) {
+			continue
+		}
+		out = m.start(int(di), ev, now, out)
+	}
+
+	// Attempts and starts may both open doors; report them in door order.
+	for j := mark + 1; j < len(out); j++ {
+		for k := j; k > mark && out[k].Door < out[k-1].Door; k-- {
+			out[k], out[k-1] = out[k-1], out[k]
+		}
+	}
+	return out
+}
+
+// anyDoorTakes reports whether some door with this step accepts the event's
+// TCP flags and destination: knockd's kernel filter.
+func (m *Matcher) anyDoorTakes(doors []int32, ev *knock.Event) bool {
+	for _, di := range doors {
+		d := &m.doors[di]
+		if m.flagsMatch(d, ev) && m.dstApplies(d, ev.Dst) {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *Matcher) flagsMatch(d *door, ev *knock.Event) bool {
+	return ev.Proto != knock.TCP || d.flags.Match(ev.Flags)
+}
+
+func (m *Matcher) dstApplies(d *door, dst netip.Addr) bool {
+	if len(d.targets) > 0 {
+		return slices.Contains(d.targets, dst)
+	}
+	if m.isLocal == nil {
+		return true
+	}
+	if m.dstMemo == 0 {
+		m.dstMemo = -1
+		if m.isLocal(dst) {
+			m.dstMemo = 1
+		}
+	}
+	return m.dstMemo > 0
+}
+
+// step applies an event to record i, an attempt in progress.
+func (m *Matcher) step(i int32, ev *knock.Event, step knock.Step, now int64, eventNo uint64, out []Match) []Match {
+	r := &m.recs[i]
+	d := &m.doors[r.door]
+	if !m.dstApplies(d, ev.Dst) {
+		return out // sent elsewhere: not this door's business
+	}
+	m.consumed[r.door] = eventNo
+	switch {
+	case !m.flagsMatch(d, ev):
+		// knockd: wrong flags never cancel a sequence.
+	case step == d.seq[r.stage]:
+		r.stage++
+		r.last = now
+		if int(r.stage) == len(d.seq) {
+			return m.open(i, ev, now, out)
+		}
+		m.debug("stage", r, d)
+		m.touch(i)
+	case d.allowDup && step == d.seq[r.stage-1]:
+		// A retransmitted or repeated knock: tolerated by this door.
+	default:
+		m.stats.Reset++
+		m.debug("reset", r, d)
+		r.stage = 0
+		m.release(i)
+	}
+	return out
+}
+
+// start begins door di's attempt for the event's source, or opens a
+// one-step door at once.
+func (m *Matcher) start(di int, ev *knock.Event, now int64, out []Match) []Match {
+	d := &m.doors[di]
+	i := m.findRecord(ev.Src, int32(di))
+	if len(d.seq) == 1 && i == empty && d.cooldown <= 0 {
+		// Nothing to remember: open without taking a record, so a flood
+		// on a one-step door evicts nobody.
+		m.stats.Started++
+		m.stats.Opened++
+		m.debugOpen(ev.Src, d)
+		return append(out, Match{Door: di, Name: d.name, Src: ev.Src, Event: *ev})
+	}
+	if i == empty {
+		i = m.alloc(ev.Src, int32(di))
+	}
+	r := &m.recs[i]
+	m.stats.Started++
+	r.stage = 1
+	r.first, r.last = now, now
+	if len(d.seq) == 1 {
+		return m.open(i, ev, now, out)
+	}
+	m.debug("stage", r, d)
+	m.touch(i)
+	return out
+}
+
+// open ends record i's attempt with a success, reported unless the door's
+// cooldown for this source is still running.
+func (m *Matcher) open(i int32, ev *knock.Event, now int64, out []Match) []Match {
+	r := &m.recs[i]
+	d := &m.doors[r.door]
+	r.stage = 0
+	if r.cooling && now < r.cooldownUntil {
+		m.stats.Suppressed++
+		m.debug("open suppressed by cooldown", r, d)
+	} else {
+		m.stats.Opened++
+		m.debugOpen(r.src, d)
+		out = append(out, Match{Door: int(r.door), Name: d.name, Src: r.src, Event: *ev})
+		r.cooling = d.cooldown > 0
+		r.cooldownUntil = now + d.cooldown
+	}
+	m.release(i)
+	return out
+}
+
+// settle applies the passage of time to record i: an attempt past its
+// timeout ends, a finished cooldown lifts. It reports whether the record
+// still exists.
+func (m *Matcher) settle(i int32, now int64) bool {
+	r := &m.recs[i]
+	d := &m.doors[r.door]
+	if r.stage > 0 && d.timeout > 0 {
+		from := r.first
+		if d.gap {
+			from = r.last
+		}
+		if now-from >= d.timeout {
+			m.stats.Expired++
+			m.debug("timeout", r, d)
+			r.stage = 0
+		}
+	}
+	if r.cooling && now >= r.cooldownUntil {
+		r.cooling = false
+	}
+	if r.stage == 0 && !r.cooling {
+		m.drop(i)
+		return false
+	}
+	return true
+}
+
+// release files record i after its attempt ended: kept while a cooldown
+// runs, freed otherwise.
+func (m *Matcher) release(i int32) {
+	if m.recs[i].cooling {
+		m.touch(i)
+		return
+	}
+	m.drop(i)
+}
+
+// findRecord returns src's record for door di, or empty.
+func (m *Matcher) findRecord(src netip.Addr, di int32) int32 {
+	_, i := m.index.find(m.recs, src)
+	for i != empty && m.recs[i].door < di {
+		i = m.recs[i].nextOfSource
+	}
+	if i != empty && m.recs[i].door == di {
+		return i
+	}
+	return empty
+}
+
+// alloc takes a free record for (src, di), evicting one if none is free,
+// and links it into src's list.
+func (m *Matcher) alloc(src netip.Addr, di int32) int32 {
+	if m.free == empty {
+		m.evict()
+	}
+	i := m.free
+	m.free = m.recs[i].next
+	m.recs[i] = record{src: src, door: di, rank: empty, prev: empty, next: empty, nextOfSource: empty}
+	m.live++
+	m.linkSource(i)
+	return i
+}
+
+// linkSource inserts record i into its source's list, kept in door order
+// so that Handle reports matches in door order and findRecord stops early.
+func (m *Matcher) linkSource(i int32) {
+	r := &m.recs[i]
+	slot, head := m.index.find(m.recs, r.src)
+	if head == empty || m.recs[head].door > r.door {
+		r.nextOfSource = head
+		m.index.slots[slot] = i
+		return
+	}
+	p := head
+	for m.recs[p].nextOfSource != empty && m.recs[m.recs[p].nextOfSource].door < r.door {
+		p = m.recs[p].nextOfSource
+	}
+	r.nextOfSource = m.recs[p].nextOfSource
+	m.recs[p].nextOfSource = i
+}
+
+// drop frees record i.
+func (m *Matcher) drop(i int32) {
+	r := &m.recs[i]
+	slot, head := m.index.find(m.recs, r.src)
+	if head == i {
+		if r.nextOfSource == empty {
+			m.index.remove(m.recs, slot)
+		} else {
+			m.index.slots[slot] = r.nextOfSource
+		}
+	} else {
+		p := head
+		for m.recs[p].nextOfSource != i {
+			p = m.recs[p].nextOfSource
+		}
+		m.recs[p].nextOfSource = r.nextOfSource
+	}
+	m.unrank(i)
+	m.freeRecord(i)
+	m.live--
+}
+
+// freeRecord clears record i, already out of every list, onto the free list.
+// A free record is one with rank empty.
+func (m *Matcher) freeRecord(i int32) {
+	m.recs[i] = record{door: empty, rank: empty, prev: empty, next: m.free, nextOfSource: empty}
+	m.free = i
+}
+
+// rankOf orders records for eviction. Rank 0 holds cooldowns and is evicted
+// last; rank k ≥ 1 holds attempts that matched k steps. Eviction takes the
+// least recently touched record of the lowest non-empty rank from 1 up, so a
+// flood of first knocks only ever evicts other first knocks, and an attempt
+// that got further survives it.
+func rankOf(r *record) int32 {
+	if r.cooling {
+		return 0
+	}
+	return r.stage
+}
+
+// touch makes record i the newest of its rank.
+func (m *Matcher) touch(i int32) {
+	m.unrank(i)
+	r := &m.recs[i]
+	r.rank = rankOf(r)
+	l := &m.ranks[r.rank]
+	r.prev, r.next = l.newest, empty
+	if l.newest == empty {
+		l.oldest = i
+	} else {
+		m.recs[l.newest].next = i
+	}
+	l.newest = i
+}
+
+func (m *Matcher) unrank(i int32) {
+	r := &m.recs[i]
+	if r.rank == empty {
+		return
+	}
+	l := &m.ranks[r.rank]
+	if r.prev == empty {
+		l.oldest = r.next
+	} else {
+		m.recs[r.prev].next = r.next
+	}
+	if r.next == empty {
+		l.newest = r.prev
+	} else {
+		m.recs[r.next].prev = r.prev
+	}
+	r.rank, r.prev, r.next = empty, empty, empty
+}
+
+// evict frees the record least worth keeping (see rankOf): the oldest of
+// ranks 1, 2, ... and only then of rank 0.
+func (m *Matcher) evict() {
+	victim := int32(empty)
+	for rank := 1; rank < len(m.ranks) && victim == empty; rank++ {
+		victim = m.ranks[rank].oldest
+	}
+	if victim == empty {
+		victim = m.ranks[0].oldest
+	}
+	m.stats.Evicted++
+	r := &m.recs[victim]
+	m.debug("evicted", r, &m.doors[r.door])
+	m.drop(victim)
+}
+
+// Expire drops the attempts past their timeout and lifts finished
+// cooldowns, and returns how many attempts it dropped. now must be on the
+// events' time base (the capture clock). It walks every record, so the
+// daemon calls it from a timer about once a second, not per event.
+func (m *Matcher) Expire(now time.Time) int {
+	before := m.stats.Expired
+	t := now.UnixNano()
+	for rank := range m.ranks {
+		for i := m.ranks[rank].oldest; i != empty; {
+			next := m.recs[i].next
+			if m.settle(i, t) && rankOf(&m.recs[i]) != m.recs[i].rank {
+				m.touch(i)
+			}
+			i = next
+		}
+	}
+	if n := m.stats.Evicted - m.evictedLogged; n > 0 {
+		m.evictedLogged = m.stats.Evicted
+		m.log.Warn("match: attempt table full, evicted the least advanced attempts; a flood may be under way",
+			"evicted", n, "cap", len(m.recs))
+	}
+	return int(m.stats.Expired - before)
+}
+
+// Reload replaces the doors (SIGHUP). Attempts and cooldowns of doors that
+// kept their name, sequence, TCP flags, timeout and targets carry over;
+// those of every other door are dropped.
+func (m *Matcher) Reload(doors []knock.Door) {
+	old := m.doors
+	m.setDoors(doors)
+	oldToNew := make([]int32, len(old))
+	taken := make([]bool, len(m.doors))
+	for o := range old {
+		oldToNew[o] = empty
+		for n := range m.doors {
+			if !taken[n] && sameMatching(&old[o], &m.doors[n]) {
+				oldToNew[o], taken[n] = int32(n), true
+				break
+			}
+		}
+	}
+	// Door numbers change, so every source list is rebuilt in the new
+	// door order.
+	m.index.clear()
+	var keep []int32
+	for i := range m.recs {
+		r := &m.recs[i]
+		if r.rank == empty {
+			continue // free
+		}
+		r.nextOfSource = empty
+		if nd := oldToNew[r.door]; nd != empty {
+			r.door = nd
+			keep = append(keep, int32(i))
+			continue
+		}
+		m.unrank(int32(i))
+		m.freeRecord(int32(i))
+		m.live--
+	}
+	for _, i := range keep {
+		m.linkSource(i)
+	}
+	m.log.Debug("match: doors reloaded", "doors", len(m.doors), "kept", len(keep))
+}
+
+func sameMatching(a, b *door) bool {
+	return a.name == b.name && slices.Equal(a.seq, b.seq) && a.flags == b.flags &&
+		a.timeout == b.timeout && a.gap == b.gap && slices.Equal(a.targets, b.targets)
+}
+
+// SetSequence replaces door's sequence (one-time sequences: the daemon
+// installs the next line after a success; an empty seq closes the door).
+// Attempts in progress on the old sequence are dropped; cooldowns stay.
+func (m *Matcher) SetSequence(door int, seq []knock.Step) {
+	if door < 0 || door >= len(m.doors) {
+		m.log.Error("match: SetSequence for a door that does not exist; ignored", "door", door, "doors", len(m.doors))
+		return
+	}
+	m.doors[door].seq = slices.Clone(seq)
+	m.indexSteps()
+	for i := range m.recs {
+		r := &m.recs[i]
+		if r.rank == empty || r.door != int32(door) || r.stage == 0 {
+			continue
+		}
+		r.stage = 0
+		m.release(int32(i))
+	}
+}
+
+// Stats returns the counters.
+func (m *Matcher) Stats() Stats {
+	s := m.stats
+	s.Tracked = m.live
+	return s
+}
+
+func (m *Matcher) debug(msg string, r *record, d *door) {
+	if m.log.Enabled(context.Background(), slog.LevelDebug) {
+		m.log.Debug("match: "+msg, "src", r.src, "door", d.name, "stage", r.stage, "of", len(d.seq))
+	}
+}
+
+func (m *Matcher) debugOpen(src netip.Addr, d *door) {
+	if m.log.Enabled(context.Background(), slog.LevelDebug) {
+		m.log.Debug("match: open", "src", src, "door", d.name)
+	}
+}
