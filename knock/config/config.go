@@ -1,0 +1,152 @@
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"time"
+
+	"github.com/knockbeep/knockbeep/knock"
+	"github.com/knockbeep/knockbeep/sequence"
+)
+
+// Format is the syntax a configuration was read from.
+type Format uint8
+
+const (
+	// FormatNone marks the built-in defaults: no file was read.
+	FormatNone Format = iota
+	// FormatTOML is knockbeepd's own syntax (configs/knockbeepd.toml).
+	FormatTOML
+	// FormatKnockd is knockd's knockd.conf.
+	FormatKnockd
+)
+
+func (f Format) String() string {
+	switch f {
+	case FormatNone:
+		return "defaults"
+	case FormatTOML:
+		return "toml"
+	case FormatKnockd:
+		return "knockd.conf"
+	}
+	return fmt.Sprintf("format(%d)", uint8(f))
+}
+
+// Config is the daemon's whole configuration, validated. Every field has
+// its default in Default; the daemon wires it and never fills gaps itself.
+type Config struct {
+	Interfaces  []string // capture on these; empty means every interface that is up ("any")
+	Speaker     string   // speaker spec as in DESIGN.md: auto, evdev[:PATH], console[:PATH], speaker[:PATH], wav:PATH, none
+	StateDir    string   // pools, played songs and WAV output live here
+	PidFile     string   // "" writes no pidfile
+	Log         Log
+	MaxAttempts int // cap on knock attempts tracked at once; the oldest is evicted beyond it
+	Music       Music
+	// Doors are the command doors that can open, in config order (the
+	// order matters: doors are tried in it).
+	Doors []knock.Door
+	// Disabled are doors that cannot open now: one-time doors whose file
+	// is missing or used up. They are not in Doors; the daemon logs each
+	// Reason at start-up and on reload.
+	Disabled []DisabledDoor
+	Source   Format // the syntax this config was read from
+}
+
+// A DisabledDoor is a door kept out of Config.Doors, and why.
+type DisabledDoor struct {
+	Index  int // position among all the doors of the file, for writing them back in order
+	Door   knock.Door
+	Reason string
+}
+
+// Log says where the daemon's log goes and in which form.
+type Log struct {
+	Level slog.Level
+	// Format is how lines written to stderr and File look: "text" and
+	// "json" are slog's handlers; "knockd" is knockd's LogFile line,
+	// "[YYYY-MM-DD HH:MM] message".
+	Format string
+	Stderr bool   // write to standard error
+	Syslog bool   // send to the local syslog
+	File   string // append to this file; "" for none
+}
+
+// Log formats.
+const (
+	LogText   = "text"
+	LogJSON   = "json"
+	LogKnockd = "knockd"
+)
+
+// PoolMode says whose knocks share a music pool.
+type PoolMode string
+
+const (
+	PoolsPerSource PoolMode = "per-source" // one pool per source address, under STATE_DIR/pools/
+	PoolsShared    PoolMode = "shared"     // one music.pool for everyone, as in the seed
+)
+
+// Music configures the music doors (DESIGN.md's protocol).
+type Music struct {
+	Enabled  bool
+	Protocol sequence.Protocol
+	Pools    PoolMode
+	MaxSteps int // steps one pool may hold; more are refused
+	MaxPools int // pools that may exist at once; a new source beyond it is refused
+	// Allow lists the source networks whose knocks compose music; empty
+	// allows every source.
+	Allow []netip.Prefix
+	// QueueLen is how many plays may wait while one plays; a play beyond
+	// it is refused.
+	QueueLen int
+	// RefusalLogInterval is the least time between two log lines about
+	// refused knocks of one kind; the refusals between are counted.
+	RefusalLogInterval time.Duration
+}
+
+// Defaults for a door that does not say.
+const (
+	DefaultTimeout    = 25 * time.Second // knockd's Seq_Timeout
+	DefaultCmdTimeout = 10 * time.Second // knockd's Cmd_Timeout
+)
+
+// MaxSteps is the most knocks a door's sequence may have (knockd's SEQ_MAX).
+const MaxSteps = 32
+
+// Default returns the configuration used when there is no config file:
+// the seed's music doors on every interface, speaker "auto". It is the one
+// place defaults live: parsing starts from it.
+func Default() *Config {
+	return &Config{
+		Speaker:     "auto",
+		StateDir:    "/var/lib/knockbeep",
+		Log:         Log{Level: slog.LevelInfo, Format: LogText, Stderr: true},
+		MaxAttempts: 65536,
+		Music: Music{
+			Enabled:            true,
+			Protocol:           sequence.DefaultProtocol(),
+			Pools:              PoolsPerSource,
+			MaxSteps:           10000,
+			MaxPools:           1024,
+			QueueLen:           8,
+			RefusalLogInterval: 10 * time.Second,
+		},
+	}
+}
+
+// defaultDoor is a door before its keys are applied.
+func defaultDoor() knock.Door {
+	return knock.Door{Timeout: DefaultTimeout, CmdTimeout: DefaultCmdTimeout}
+}
+
+// Load reads and parses the config file at path.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(path, data)
+}

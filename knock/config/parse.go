@@ -1,0 +1,26 @@
+package config
+
+import "io"
+
+// Parse reads a config in either syntax, told apart by its content (see
+// Detect), applies the defaults and validates it. name is used in error
+// messages only.
+func Parse(name string, data []byte) (*Config, error) {
+	switch Detect(data) {
+	case FormatKnockd:
+		c, _, err := parseKnockd(name, data)
+		return c, err
+	default:
+		return parseTOML(name, data)
+	}
+}
+
+// ConvertKnockd writes the TOML equivalent of the knockd.conf in data to w,
+// keeping its comments above the TOML keys and tables they were above.
+func ConvertKnockd(name string, data []byte, w io.Writer) error {
+	c, comments, err := parseKnockd(name, data)
+	if err != nil {
+		return err
+	}
+	return c.writeTOML(w, comments)
+}
