@@ -1,0 +1,229 @@
+package sequence
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Validate reports whether p is a usable protocol: the tone, silence and
+// play ports distinct and not 0; when PitchBase is not 0, the pitch ports
+// PitchBase..PitchBase+127 within 1..65535 and clear of the other three; a
+// step longer than 0 and at most MaxStepLength; a default frequency above 0
+// and at most 20000 Hz.
+func (p Protocol) Validate() error {
+	var errs []error
+	ports := []struct {
+		name string
+		port uint16
+	}{{"tone", p.TonePort}, {"silence", p.SilencePort}, {"play", p.PlayPort}}
+	for i, a := range ports {
+		if a.port == 0 {
+			errs = append(errs, fmt.Errorf("%s port is 0: choose a port 1-65535", a.name))
+		}
+		for _, b := range ports[i+1:] {
+			if a.port == b.port && a.port != 0 {
+				errs = append(errs, fmt.Errorf("%s and %s ports are both %d: each knock needs its own port", a.name, b.name, a.port))
+			}
+		}
+		if p.PitchBase != 0 && a.port >= p.PitchBase && int(a.port) <= int(p.PitchBase)+highestNote {
+			errs = append(errs, fmt.Errorf("%s port %d lies among the pitch ports %d-%d", a.name, a.port, p.PitchBase, int(p.PitchBase)+highestNote))
+		}
+	}
+	if p.PitchBase != 0 && int(p.PitchBase)+highestNote > 65535 {
+		errs = append(errs, fmt.Errorf("pitch ports %d-%d run past 65535: lower the pitch base to at most %d", p.PitchBase, int(p.PitchBase)+highestNote, 65535-highestNote))
+	}
+	if p.Step <= 0 || p.Step > MaxStepLength {
+		errs = append(errs, fmt.Errorf("step %v out of range: want more than 0 and at most %v", p.Step, MaxStepLength))
+	}
+	if !(p.DefaultFreq > 0 && p.DefaultFreq <= MaxFreq) {
+		errs = append(errs, fmt.Errorf("default frequency %v Hz out of range: want more than 0 and at most %v", p.DefaultFreq, MaxFreq))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("sequence: music protocol: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// Classify says which knock a packet to destination port is under p; ok is
+// false for a port that is not part of the protocol. Pitch ports count only
+// when PitchBase is not 0.
+func (p Protocol) Classify(port uint16) (k Knock, ok bool) {
+	switch {
+	case port == 0:
+		return Knock{}, false
+	case port == p.TonePort:
+		return Knock{Kind: KnockTone}, true
+	case port == p.SilencePort:
+		return Knock{Kind: KnockSilence}, true
+	case port == p.PlayPort:
+		return Knock{Kind: KnockPlay}, true
+	case p.PitchBase != 0 && port >= p.PitchBase && int(port) <= int(p.PitchBase)+highestNote:
+		return Knock{Kind: KnockPitch, Note: uint8(port - p.PitchBase)}, true
+	}
+	return Knock{}, false
+}
+
+// ComposeOptions adjust Compose.
+type ComposeOptions struct {
+	// NoPitch sends no pitch knocks: the song arrives as rhythm only, at
+	// the protocol's default frequency, as with the original three ports.
+	NoPitch bool
+}
+
+// Compose turns a song into the knocks that make the daemon play it:
+//
+//   - each sounding tone becomes max(1, ⌊Length/Step + ½⌋) tone knocks,
+//     so that no note is lost;
+//   - its silence afterwards becomes ⌊Delay/Step + ½⌋ silence knocks; a
+//     tone that sounds nothing (Length 0 or Freq 0) counts as silence;
+//   - before a tone whose nearest MIDI note is not the current pitch comes
+//     a pitch knock (none with NoPitch, or when the protocol has no pitch
+//     ports); the pitch starts at the protocol's DefaultFreq;
+//   - the play knock comes last.
+//
+// The daemon merges consecutive tone steps at one pitch into one tone. So
+// that two repeated notes with no silence between them do not melt into
+// one, the last step of the first becomes a silence step when it has two
+// or more; with a single step there is nothing to spare and they merge.
+//
+// Compose fails if p is not valid, if the song has no tones, or if the
+// plan would not fit in a pool of DefaultMaxSteps steps.
+func Compose(tones []Tone, p Protocol, opts ComposeOptions) (Plan, error) {
+	if err := p.Validate(); err != nil {
+		return Plan{}, err
+	}
+	if len(tones) == 0 {
+		return Plan{}, errors.New("sequence: compose: the song has no tones")
+	}
+	pitched := !opts.NoPitch && p.PitchBase != 0
+	plan := Plan{Protocol: p}
+	pitch := p.DefaultFreq
+	steps := 0
+	runFreq, runSteps := 0.0, 0 // the tone steps just before, if no silence followed
+	for i, t := range tones {
+		silence := t.Delay
+		if t.Length > 0 && t.Freq > 0 {
+			if pitched {
+				note := NearestNote(t.Freq)
+				if f := NoteFreq(note); f != pitch {
+					plan.Knocks = append(plan.Knocks, Knock{Kind: KnockPitch, Note: uint8(note)})
+					pitch = f
+				}
+			}
+			if runSteps >= 2 && runFreq == pitch {
+				plan.Knocks[len(plan.Knocks)-1] = Knock{Kind: KnockSilence}
+			}
+			n := max(1, roundSteps(t.Length, p.Step))
+			if steps += n; steps > DefaultMaxSteps {
+				return Plan{}, fmt.Errorf("sequence: compose: tone %d: the song needs more than %d steps, the daemon's pool limit", i+1, DefaultMaxSteps)
+			}
+			for range n {
+				plan.Knocks = append(plan.Knocks, Knock{Kind: KnockTone})
+			}
+			runFreq, runSteps = pitch, n
+		} else if t.Length > 0 {
+			silence += t.Length
+		}
+		n := roundSteps(silence, p.Step)
+		if n > 0 {
+			runSteps = 0
+		}
+		if steps += n; steps > DefaultMaxSteps {
+			return Plan{}, fmt.Errorf("sequence: compose: tone %d: the song needs more than %d steps, the daemon's pool limit", i+1, DefaultMaxSteps)
+		}
+		for range n {
+			plan.Knocks = append(plan.Knocks, Knock{Kind: KnockSilence})
+		}
+	}
+	plan.Knocks = append(plan.Knocks, Knock{Kind: KnockPlay})
+	return plan, nil
+}
+
+// roundSteps is ⌊d/step + ½⌋, the number of steps nearest to d, halves
+// rounded up, without overflow for any d.
+func roundSteps(d, step time.Duration) int {
+	if d <= 0 {
+		return 0
+	}
+	n := d / step
+	if rem := d - n*step; rem >= step-rem {
+		n++
+	}
+	if n > DefaultMaxSteps+1 {
+		return DefaultMaxSteps + 1
+	}
+	return int(n)
+}
+
+// Expected is what the daemon plays for the plan: its pool simulated knock
+// by knock until the play knock (or the end), then compiled. A tone knock
+// appends a tone step at the current pitch, a silence knock a silence step,
+// a pitch knock sets the pitch to NoteFreq(note) (when the protocol has
+// pitch ports); the pitch starts at DefaultFreq.
+func (pl Plan) Expected() []Tone {
+	p := pl.Protocol
+	pitch := p.DefaultFreq
+	var steps []Step
+	for _, k := range pl.Knocks {
+		switch k.Kind {
+		case KnockTone:
+			steps = append(steps, Step{Kind: StepTone, Freq: pitch, Length: p.Step})
+		case KnockSilence:
+			steps = append(steps, Step{Kind: StepSilence, Length: p.Step})
+		case KnockPitch:
+			if p.PitchBase != 0 && int(k.Note) <= highestNote {
+				pitch = NoteFreq(int(k.Note))
+			}
+		case KnockPlay:
+			return Compile(steps)
+		}
+	}
+	return Compile(steps)
+}
+
+// Summary describes the plan for a person: runs of equal knocks, then the
+// totals, e.g.
+//
+//	pitch G4, tone ×4, silence ×1, tone ×4, silence ×1, ..., play
+//	254 knocks: 171 tone, 82 silence, 0 pitch, 1 play; 253 steps of 100ms = 25.3s
+func (pl Plan) Summary() string {
+	var b strings.Builder
+	var counts [KnockPlay + 1]int
+	for i := 0; i < len(pl.Knocks); {
+		k := pl.Knocks[i]
+		j := i + 1
+		for j < len(pl.Knocks) && pl.Knocks[j] == k {
+			j++
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		switch k.Kind {
+		case KnockTone:
+			b.WriteString("tone")
+		case KnockSilence:
+			b.WriteString("silence")
+		case KnockPitch:
+			b.WriteString("pitch " + NoteName(int(k.Note)))
+		case KnockPlay:
+			b.WriteString("play")
+		default:
+			b.WriteString("knock(" + strconv.Itoa(int(k.Kind)) + ")")
+		}
+		if j-i > 1 {
+			b.WriteString(" ×" + strconv.Itoa(j-i))
+		}
+		if int(k.Kind) < len(counts) {
+			counts[k.Kind] += j - i
+		}
+		i = j
+	}
+	steps := counts[KnockTone] + counts[KnockSilence]
+	fmt.Fprintf(&b, "\n%d knocks: %d tone, %d silence, %d pitch, %d play; %d steps of %v = %v",
+		len(pl.Knocks), counts[KnockTone], counts[KnockSilence], counts[KnockPitch], counts[KnockPlay],
+		steps, pl.Protocol.Step, time.Duration(steps)*pl.Protocol.Step)
+	return b.String()
+}

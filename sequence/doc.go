@@ -1,0 +1,64 @@
+// Package sequence is knockbeep's music domain, in pure Go with no system
+// calls beyond reading and appending files: notes, the pool of knocked-in
+// steps, compiling a pool into tones and beep arguments, the song formats,
+// and composing a song into the knocks of the music protocol.
+//
+// # How music flows
+//
+// On the daemon's side, each knock of the music protocol (see Protocol and
+// DefaultProtocol) is classified by Protocol.Classify and becomes one Step
+// appended to a Pool, the file music.pool of the knocking source. The play
+// knock compiles the pool's steps into Tones (Compile), which a
+// beeper.Player sounds, or which FormatBeepArgs prints as the arguments of
+// one run of beep 1.4.
+//
+// On the client's side, a song file (ReadSongFile: beep command lines,
+// RTTTL or MML) gives Tones, and Compose turns them into a Plan: the knocks
+// to send, in order. Plan.Expected simulates the daemon's pool to show what
+// will be played; Plan.Summary prints the plan for a person.
+//
+// The beep command (cmd/beep) parses its own arguments with ParseBeepArgs,
+// the same parser the beep song format uses line by line.
+//
+// # The pool file
+//
+// A pool is a text file, appended to and never rewritten, one step per
+// line. Its first line names the format and its version:
+//
+//	# knockbeep music pool v1
+//	silence 100ms
+//	tone 391.99543598174927 100ms
+//	tone 391.99543598174927 100ms
+//	silence 100ms
+//	tone 440 100ms
+//
+// "tone HZ LENGTH" sounds HZ hertz (a decimal number above 0, at most
+// 20000, written with as many digits as it takes to be exact), "silence
+// LENGTH" is quiet; LENGTH is a Go duration ("100ms", "1.5s"), above 0 and
+// at most 5m. Fields are separated by blanks. Blank lines and lines
+// starting with "#" after the first are comments. Every line, the last
+// included, ends with a newline.
+//
+// Durability: each Append writes one whole line with a single write(2) to a
+// file opened with O_APPEND; once it returns, the step survives the
+// process crashing. Pool.Sync (called by the daemon when it plays a pool,
+// and on a timer) and Pool.Close fsync the file, after which the steps
+// survive a power loss too. A new pool's file and directory are fsynced
+// once its header is written.
+//
+// Loading (OpenPool, LoadPool) drops a last line that has no newline —
+// what a crash in the middle of a write leaves — with a warning, and
+// OpenPool cuts it off the file so the next step starts on a line of its
+// own. Any other bad line is an error naming its line number. A pool holds
+// at most PoolOptions.MaxSteps steps (DefaultMaxSteps, 1048576, unless
+// set) and its file at most 64 bytes a step: beyond that Append and
+// loading fail with an error wrapping ErrPoolFull.
+//
+// # Song formats
+//
+// ParseSong chooses the format from the file name's extension or, failing
+// that, the content. ParseBeep reads beep command lines, ParseRTTTL ring
+// tones, ParseMML Music Macro Language (GW-BASIC PLAY and FreeBSD
+// speaker(4) strings; its doc states the octave convention). Every error
+// names the line and column of the problem.
+package sequence

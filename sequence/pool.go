@@ -1,0 +1,384 @@
+package sequence
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// StepKind says whether a pool step sounds.
+type StepKind uint8
+
+const (
+	StepTone    StepKind = iota + 1 // the speaker sounds Step.Freq for Step.Length
+	StepSilence                     // the speaker is silent for Step.Length
+)
+
+func (k StepKind) String() string {
+	switch k {
+	case StepTone:
+		return "tone"
+	case StepSilence:
+		return "silence"
+	}
+	return "step(" + strconv.Itoa(int(k)) + ")"
+}
+
+// A Step is one knock's worth of music in a pool.
+type Step struct {
+	Kind   StepKind
+	Freq   float64 // hertz, tones only; 0 for silences
+	Length time.Duration
+}
+
+// Limits on what a pool step may hold. They keep a pool line short (see
+// maxPoolLine) and every value playable by beep.
+const (
+	MaxStepLength = 5 * time.Minute // beep's 300000 ms cap on one tone
+	MaxFreq       = 20000.0         // beep's upper limit, in hertz
+)
+
+// DefaultMaxSteps is the pool size limit when PoolOptions.MaxSteps is 0:
+// about 29 hours of 100 ms steps, 24 MiB in memory.
+const DefaultMaxSteps = 1 << 20
+
+// PoolHeader is the first line of every pool file; the number after "v" is
+// the format version.
+const PoolHeader = "# knockbeep music pool v1"
+
+// maxPoolLine bounds one line of a pool file, newline included. The longest
+// line Append writes is about 45 bytes ("tone " + a 17-digit frequency + " "
+// + "4m59.999999999s").
+const maxPoolLine = 64
+
+// ErrPoolFull is wrapped by the errors of Append, LoadPool and OpenPool when
+// a pool reaches its size limit.
+var ErrPoolFull = errors.New("sequence: music pool is full")
+
+// PoolOptions configure OpenPool and LoadPool.
+type PoolOptions struct {
+	// MaxSteps is the most steps a pool may hold; 0 means DefaultMaxSteps.
+	// The file size is limited accordingly, to MaxSteps lines of at most
+	// 64 bytes each plus the header.
+	MaxSteps int
+}
+
+func (o PoolOptions) maxSteps() int {
+	if o.MaxSteps <= 0 {
+		return DefaultMaxSteps
+	}
+	return o.MaxSteps
+}
+
+func (o PoolOptions) maxBytes() int64 {
+	return int64(o.maxSteps())*maxPoolLine + int64(len(PoolHeader)) + 1
+}
+
+// Validate reports whether s can be stored in a pool and played.
+func (s Step) Validate() error {
+	if s.Length <= 0 || s.Length > MaxStepLength {
+		return fmt.Errorf("sequence: step length %v out of range: want more than 0 and at most %v", s.Length, MaxStepLength)
+	}
+	switch s.Kind {
+	case StepTone:
+		if !(s.Freq > 0 && s.Freq <= MaxFreq) {
+			return fmt.Errorf("sequence: tone frequency %v Hz out of range: want more than 0 and at most %v", s.Freq, MaxFreq)
+		}
+	case StepSilence:
+		if s.Freq != 0 {
+			return fmt.Errorf("sequence: a silence has no frequency, got %v Hz", s.Freq)
+		}
+	default:
+		return fmt.Errorf("sequence: unknown step kind %d", s.Kind)
+	}
+	return nil
+}
+
+// appendLine appends the pool file line for s, newline included.
+func (s Step) appendLine(b []byte) []byte {
+	if s.Kind == StepTone {
+		b = append(b, "tone "...)
+		b = strconv.AppendFloat(b, s.Freq, 'f', -1, 64)
+		b = append(b, ' ')
+	} else {
+		b = append(b, "silence "...)
+	}
+	b = append(b, s.Length.String()...)
+	return append(b, '\n')
+}
+
+// parseStepLine parses one pool line without its newline. Comment and
+// blank lines give ok == false and no error.
+func parseStepLine(line []byte) (s Step, ok bool, err error) {
+	fields := bytes.Fields(line)
+	if len(fields) == 0 || fields[0][0] == '#' {
+		return Step{}, false, nil
+	}
+	switch string(fields[0]) {
+	case "tone":
+		if len(fields) != 3 {
+			return Step{}, false, fmt.Errorf("want \"tone HZ LENGTH\", like \"tone 440 100ms\"")
+		}
+		f, err := strconv.ParseFloat(string(fields[1]), 64)
+		if err != nil {
+			return Step{}, false, fmt.Errorf("frequency %q is not a number", fields[1])
+		}
+		s = Step{Kind: StepTone, Freq: f}
+		fields = fields[2:]
+	case "silence":
+		if len(fields) != 2 {
+			return Step{}, false, fmt.Errorf("want \"silence LENGTH\", like \"silence 100ms\"")
+		}
+		s = Step{Kind: StepSilence}
+		fields = fields[1:]
+	default:
+		return Step{}, false, fmt.Errorf("unknown step %q: want \"tone\" or \"silence\"", fields[0])
+	}
+	d, err := time.ParseDuration(string(fields[0]))
+	if err != nil {
+		return Step{}, false, fmt.Errorf("length %q is not a duration like 100ms", fields[0])
+	}
+	s.Length = d
+	if err := s.Validate(); err != nil {
+		return Step{}, false, err
+	}
+	return s, true, nil
+}
+
+// LoadPool reads a pool file. A last line without its newline is what a
+// crash in the middle of Append leaves behind: it is dropped with a warning,
+// whatever it holds. Any other bad line is an error naming its line number.
+// A pool over the size limit is an error wrapping ErrPoolFull.
+func LoadPool(r io.Reader, opts PoolOptions) (steps []Step, warnings []string, err error) {
+	steps, warnings, _, err = loadPool(r, opts)
+	return steps, warnings, err
+}
+
+// loadPool is LoadPool that also returns how many bytes of the input end in
+// a complete line: the length to truncate the file to before appending.
+func loadPool(r io.Reader, opts PoolOptions) (steps []Step, warnings []string, good int64, err error) {
+	maxSteps, maxBytes := opts.maxSteps(), opts.maxBytes()
+	br := bufio.NewReaderSize(io.LimitReader(r, maxBytes+1), 64<<10)
+	var total int64
+	for lineNo := 1; ; lineNo++ {
+		line, err := br.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			return steps, warnings, good, fmt.Errorf("sequence: pool line %d: longer than %d bytes; this is not a pool file written by knockbeep", lineNo, maxPoolLine)
+		}
+		total += int64(len(line))
+		if total > maxBytes {
+			return steps, warnings, good, fmt.Errorf("sequence: pool is larger than %d bytes, the limit for %d steps: %w", maxBytes, maxSteps, ErrPoolFull)
+		}
+		if err == io.EOF {
+			if len(line) > 0 {
+				warnings = append(warnings, fmt.Sprintf("pool line %d: ignoring an incomplete last line %q (no newline: a write was cut short)", lineNo, truncateForMessage(line)))
+			}
+			return steps, warnings, good, nil
+		}
+		if err != nil {
+			return steps, warnings, good, fmt.Errorf("sequence: reading pool line %d: %w", lineNo, err)
+		}
+		if len(line) > maxPoolLine {
+			return steps, warnings, good, fmt.Errorf("sequence: pool line %d: longer than %d bytes; this is not a pool file written by knockbeep", lineNo, maxPoolLine)
+		}
+		text := line[:len(line)-1]
+		if lineNo == 1 {
+			if err := checkPoolHeader(text); err != nil {
+				return steps, warnings, good, err
+			}
+			good = total
+			continue
+		}
+		s, ok, err := parseStepLine(text)
+		if err != nil {
+			return steps, warnings, good, fmt.Errorf("sequence: pool line %d: %w", lineNo, err)
+		}
+		good = total
+		if !ok {
+			continue
+		}
+		if len(steps) >= maxSteps {
+			return steps, warnings, good, fmt.Errorf("sequence: pool line %d: more than %d steps: %w", lineNo, maxSteps, ErrPoolFull)
+		}
+		steps = append(steps, s)
+	}
+}
+
+func checkPoolHeader(line []byte) error {
+	const prefix = "# knockbeep music pool v"
+	text := string(bytes.TrimRight(line, " \t\r"))
+	if text == PoolHeader {
+		return nil
+	}
+	if len(text) > len(prefix) && text[:len(prefix)] == prefix {
+		return fmt.Errorf("sequence: pool line 1: format version %q is not supported; this program reads %q", text[len(prefix)-1:], PoolHeader)
+	}
+	return fmt.Errorf("sequence: pool line 1: %q is not a knockbeep pool header; want %q", truncateForMessage(line), PoolHeader)
+}
+
+func truncateForMessage(b []byte) string {
+	const max = 40
+	if len(b) > max {
+		return string(b[:max]) + "..."
+	}
+	return string(b)
+}
+
+// A Pool is an open pool file: the steps knocked in so far, kept in memory
+// and appended to the file as they arrive. Its methods are safe for
+// concurrent use.
+//
+// Durability: each Append is a single write(2) of one whole line to a file
+// opened with O_APPEND, so once Append returns the step survives a crash of
+// the process, and a crash during the write leaves at most a torn last line,
+// which OpenPool drops with a warning. Nothing is fsynced by Append. Sync
+// fsyncs the file, making every appended step survive a power loss; the
+// owner calls it when it plays the pool and may call it on a timer. OpenPool
+// fsyncs a new file and its directory once the header is written, and Close
+// fsyncs before closing.
+type Pool struct {
+	mu       sync.Mutex
+	path     string
+	file     *os.File
+	steps    []Step
+	maxSteps int
+	line     []byte // reused buffer for one line
+}
+
+// OpenPool opens the pool file at path, creating it with its header when it
+// does not exist, and loads the steps it already holds. A torn last line is
+// cut off the file (so the next Append starts on a fresh line) and reported
+// in the warnings. Any other bad line is an error: move the file aside to
+// start afresh.
+func OpenPool(path string, opts PoolOptions) (*Pool, []string, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o640)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sequence: opening pool: %w", err)
+	}
+	p := &Pool{path: path, file: f, maxSteps: opts.maxSteps()}
+	info, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("sequence: opening pool: %w", err)
+	}
+	if info.Size() == 0 {
+		if err := p.writeHeader(); err != nil {
+			f.Close()
+			return nil, nil, err
+		}
+		return p, nil, nil
+	}
+	steps, warnings, good, err := loadPool(f, opts)
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("%w (file %s)", err, path)
+	}
+	if good < info.Size() {
+		if err := f.Truncate(good); err != nil {
+			f.Close()
+			return nil, nil, fmt.Errorf("sequence: cutting the torn last line off pool %s: %w", path, err)
+		}
+		if good == 0 { // even the header was torn
+			if err := p.writeHeader(); err != nil {
+				f.Close()
+				return nil, nil, err
+			}
+		}
+	}
+	p.steps = steps
+	return p, warnings, nil
+}
+
+func (p *Pool) writeHeader() error {
+	if _, err := p.file.Write([]byte(PoolHeader + "\n")); err != nil {
+		return fmt.Errorf("sequence: writing pool header: %w", err)
+	}
+	if err := p.file.Sync(); err != nil {
+		return fmt.Errorf("sequence: syncing new pool: %w", err)
+	}
+	dir, err := os.Open(filepath.Dir(p.path))
+	if err != nil {
+		return fmt.Errorf("sequence: syncing the pool's directory: %w", err)
+	}
+	defer dir.Close()
+	if err := dir.Sync(); err != nil {
+		return fmt.Errorf("sequence: syncing the pool's directory: %w", err)
+	}
+	return nil
+}
+
+// Append adds s to the pool and to the end of the file in one write(2).
+// It fails, wrapping ErrPoolFull, when the pool holds its limit of steps.
+func (p *Pool) Append(s Step) error {
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.file == nil {
+		return fmt.Errorf("sequence: append to pool %s: pool is closed", p.path)
+	}
+	if len(p.steps) >= p.maxSteps {
+		return fmt.Errorf("sequence: pool %s holds %d steps: %w; play it to start a new one", p.path, len(p.steps), ErrPoolFull)
+	}
+	p.line = s.appendLine(p.line[:0])
+	if _, err := p.file.Write(p.line); err != nil {
+		return fmt.Errorf("sequence: appending to pool: %w", err)
+	}
+	p.steps = append(p.steps, s)
+	return nil
+}
+
+// Sync fsyncs the pool file, so that every step appended so far survives a
+// power loss.
+func (p *Pool) Sync() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.file == nil {
+		return fmt.Errorf("sequence: sync pool %s: pool is closed", p.path)
+	}
+	if err := p.file.Sync(); err != nil {
+		return fmt.Errorf("sequence: syncing pool: %w", err)
+	}
+	return nil
+}
+
+// Steps returns a copy of the steps appended so far, oldest first.
+func (p *Pool) Steps() []Step {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]Step(nil), p.steps...)
+}
+
+// Len is the number of steps in the pool.
+func (p *Pool) Len() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.steps)
+}
+
+// Path is the pool file's name, as given to OpenPool.
+func (p *Pool) Path() string { return p.path }
+
+// Close fsyncs and closes the file. Closing twice is harmless.
+func (p *Pool) Close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.file == nil {
+		return nil
+	}
+	syncErr := p.file.Sync()
+	closeErr := p.file.Close()
+	p.file = nil
+	if err := errors.Join(syncErr, closeErr); err != nil {
+		return fmt.Errorf("sequence: closing pool: %w", err)
+	}
+	return nil
+}
