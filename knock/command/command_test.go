@@ -1,0 +1,612 @@
+package command
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/knockbeep/knockbeep/knock"
+)
+
+// fakeClock is a Clock whose time moves only when a test advances it.
+type fakeClock struct {
+	mu     sync.Mutex
+	now    time.Time
+	timers []*fakeTimer
+}
+
+type fakeTimer struct {
+	c    *fakeClock
+	when time.Time
+	f    func()
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{now: time.Date(2024, 5, 4, 12, 0, 0, 0, time.UTC)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) AfterFunc(d time.Duration, f func()) Timer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := &fakeTimer{c: c, when: c.now.Add(d), f: f}
+	c.timers = append(c.timers, t)
+	return t
+}
+
+func (t *fakeTimer) Stop() bool {
+	t.c.mu.Lock()
+	defer t.c.mu.Unlock()
+	i := slices.Index(t.c.timers, t)
+	if i < 0 {
+		return false
+	}
+	t.c.timers = slices.Delete(t.c.timers, i, i+1)
+	return true
+}
+
+// Advance moves the time on by d and runs the functions that came due.
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	var due []*fakeTimer
+	c.timers = slices.DeleteFunc(c.timers, func(t *fakeTimer) bool {
+		if !t.when.After(c.now) {
+			due = append(due, t)
+			return true
+		}
+		return false
+	})
+	c.mu.Unlock()
+	for _, t := range due {
+		t.f()
+	}
+}
+
+func (c *fakeClock) pending() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.timers)
+}
+
+// waitTimers waits until n timers are pending: the Runner arms a stop
+// command's timer when its start command has finished.
+func (c *fakeClock) waitTimers(t *testing.T, n int) {
+	t.Helper()
+	eventually(t, fmt.Sprintf("%d pending timers", n), func() bool { return c.pending() == n })
+}
+
+// eventually polls cond for up to 20 seconds: commands are real processes.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// logBuffer collects JSON log records from several goroutines.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) records(t *testing.T) []map[string]any {
+	t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var recs []map[string]any
+	for line := range strings.Lines(b.buf.String()) {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("log line %q is not JSON: %v", line, err)
+		}
+		recs = append(recs, rec)
+	}
+	return recs
+}
+
+// testContext bounds a Shutdown that should return at once, so that a
+// Runner that loses a command fails the test instead of hanging it.
+func testContext(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// newTestRunner returns a Runner on a fake clock, logging into a buffer,
+// and shuts it down at the end of the test.
+func newTestRunner(t *testing.T) (*Runner, *fakeClock, *logBuffer) {
+	t.Helper()
+	clock := newFakeClock()
+	logs := &logBuffer{}
+	r := NewRunner(Options{
+		Clock:  clock,
+		Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	})
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if err := r.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+	})
+	return r, clock, logs
+}
+
+// appendLine is an argv (no shell of ours: sh is the program, the words
+// are its arguments) that appends its words, joined by spaces, as one line
+// to file.
+func appendLine(file string, words ...string) knock.Command {
+	return knock.Command{Argv: append([]string{"/bin/sh", "-c", `f=$1; shift; printf '%s\n' "$*" >> "$f"`, "sh", file}, words...)}
+}
+
+func readLines(t *testing.T, file string) []string {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+}
+
+func waitLines(t *testing.T, file string, n int) []string {
+	t.Helper()
+	eventually(t, fmt.Sprintf("%d lines in %s", n, filepath.Base(file)), func() bool { return len(readLines(t, file)) >= n })
+	return readLines(t, file)
+}
+
+func event(src string, proto knock.Proto, port uint16) knock.Event {
+	return knock.Event{Src: netip.MustParseAddr(src), Proto: proto, Port: port, Flags: knock.SYN}
+}
+
+func diffLines(want, got []string) string {
+	if slices.Equal(want, got) {
+		return ""
+	}
+	return fmt.Sprintf("-want %q\n+got  %q", want, got)
+}
+
+func TestPlaceholders(t *testing.T) {
+	tests := []struct {
+		name  string
+		door  string
+		ev    knock.Event
+		words []string
+		want  string
+	}{
+		{"ipv4 tcp", "ssh", event("192.0.2.7", knock.TCP, 7000),
+			[]string{"%IP%", "%PORT%", "%PROTO%", "%DOOR%"}, "192.0.2.7 7000 tcp ssh"},
+		{"ipv6 udp, zone removed", "web", event("fe80::1%eth0", knock.UDP, 53),
+			[]string{"%IP%", "%PORT%", "%PROTO%", "%DOOR%"}, "fe80::1 53 udp web"},
+		{"inside a word, twice", "ssh", event("198.51.100.2", knock.TCP, 1),
+			[]string{"--src=%IP%/32,%IP%", "x%PORT%x"}, "--src=198.51.100.2/32,198.51.100.2 x1x"},
+		{"unknown placeholder kept", "ssh", event("192.0.2.7", knock.TCP, 1),
+			[]string{"%HOST%", "100%"}, "%HOST% 100%"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, _, _ := newTestRunner(t)
+			out := filepath.Join(t.TempDir(), "out")
+			r.Open(knock.Door{Name: tt.door, Start: appendLine(out, tt.words...)}, tt.ev)
+			if diff := diffLines([]string{tt.want}, waitLines(t, out, 1)); diff != "" {
+				t.Errorf("command line (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestArgvIsNotShell: in argv mode a value is one argument, never shell
+// syntax; in shell mode the string is a shell script.
+func TestArgvIsNotShell(t *testing.T) {
+	dir := t.TempDir()
+	r, _, _ := newTestRunner(t)
+	argvOut := filepath.Join(dir, "argv")
+	r.Open(knock.Door{Name: "argv", Start: appendLine(argvOut, "%IP%;", "$(touch "+filepath.Join(dir, "pwned")+")", "`id`")},
+		event("192.0.2.1", knock.TCP, 1))
+	if diff := diffLines([]string{"192.0.2.1; $(touch " + filepath.Join(dir, "pwned") + ") `id`"}, waitLines(t, argvOut, 1)); diff != "" {
+		t.Errorf("argv command (-want +got):\n%s", diff)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "pwned")); err == nil {
+		t.Errorf("argv mode ran shell syntax from an argument")
+	}
+
+	shellOut := filepath.Join(dir, "shell")
+	r.Open(knock.Door{Name: "shell", Start: knock.Command{Shell: true,
+		Argv: []string{"echo %IP% > " + shellOut + "; echo $KNOCK_DOOR $KNOCK_PORT >> " + shellOut}}},
+		event("2001:db8::5", knock.TCP, 22))
+	if diff := diffLines([]string{"2001:db8::5", "shell 22"}, waitLines(t, shellOut, 2)); diff != "" {
+		t.Errorf("shell command (-want +got):\n%s", diff)
+	}
+}
+
+// TestCleanEnvironment: a command sees PATH and the KNOCK_ variables only.
+func TestCleanEnvironment(t *testing.T) {
+	t.Setenv("KNOCKBEEP_TEST_SECRET", "leaked")
+	r, _, _ := newTestRunner(t)
+	out := filepath.Join(t.TempDir(), "env")
+	r.Open(knock.Door{Name: "env", Start: knock.Command{Argv: []string{"/bin/sh", "-c", `env | grep -v '^PWD=' | grep -v '^SHLVL=' | grep -v '^_=' | sort > "$0"`, out}}},
+		event("192.0.2.9", knock.UDP, 9))
+	got := waitLines(t, out, 5)
+	want := []string{"KNOCK_DOOR=env", "KNOCK_IP=192.0.2.9", "KNOCK_PORT=9", "KNOCK_PROTO=udp", "PATH=" + commandPath()}
+	if diff := diffLines(want, got); diff != "" {
+		t.Errorf("environment (-want +got):\n%s", diff)
+	}
+}
+
+// TestOrderPerDoor is knockd's "command order" bug: 200 alternating knocks
+// on two one-port doors; each door's commands must run in knock order.
+func TestOrderPerDoor(t *testing.T) {
+	dir := t.TempDir()
+	r, _, _ := newTestRunner(t)
+	outA, outB := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	doorA := knock.Door{Name: "a", Start: appendLine(outA, "%PORT%")}
+	doorB := knock.Door{Name: "b", Start: appendLine(outB, "%PORT%")}
+	var wantA, wantB []string
+	for i := range 200 {
+		port := uint16(1000 + i)
+		if i%2 == 0 {
+			r.Open(doorA, event("192.0.2.1", knock.TCP, port))
+			wantA = append(wantA, fmt.Sprint(port))
+		} else {
+			r.Open(doorB, event("192.0.2.1", knock.TCP, port))
+			wantB = append(wantB, fmt.Sprint(port))
+		}
+	}
+	if err := r.Shutdown(testContext(t)); err != nil {
+		t.Fatal(err)
+	}
+	if diff := diffLines(wantA, readLines(t, outA)); diff != "" {
+		t.Errorf("door a (-want +got):\n%s", diff)
+	}
+	if diff := diffLines(wantB, readLines(t, outB)); diff != "" {
+		t.Errorf("door b (-want +got):\n%s", diff)
+	}
+	if got := r.Stats().Succeeded; got != 200 {
+		t.Errorf("Stats().Succeeded = %d, want 200", got)
+	}
+}
+
+// TestDoorsRunConcurrently: a slow command holds up its own door only.
+func TestDoorsRunConcurrently(t *testing.T) {
+	dir := t.TempDir()
+	r, _, _ := newTestRunner(t)
+	release := filepath.Join(dir, "release")
+	slowOut, fastOut := filepath.Join(dir, "slow"), filepath.Join(dir, "fast")
+	slow := knock.Door{Name: "slow", Start: knock.Command{Argv: []string{"/bin/sh", "-c",
+		`while [ ! -e "$0" ]; do sleep 0.01; done; echo done > "$1"`, release, slowOut}}}
+	r.Open(slow, event("192.0.2.1", knock.TCP, 1))
+	r.Open(knock.Door{Name: "fast", Start: appendLine(fastOut, "ran")}, event("192.0.2.1", knock.TCP, 2))
+	waitLines(t, fastOut, 1)
+	if lines := readLines(t, slowOut); lines != nil {
+		t.Fatalf("slow door finished before it was released: %q", lines)
+	}
+	if err := os.WriteFile(release, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	waitLines(t, slowOut, 1)
+}
+
+func TestNoDuplicateOpen(t *testing.T) {
+	r, clock, _ := newTestRunner(t)
+	out := filepath.Join(t.TempDir(), "fw")
+	door := knock.Door{Name: "ssh", CmdTimeout: 10 * time.Second,
+		Start: appendLine(out, "add", "%IP%"), Stop: appendLine(out, "del", "%IP%")}
+
+	r.Open(door, event("192.0.2.1", knock.TCP, 22))
+	r.Open(door, event("192.0.2.1", knock.TCP, 22)) // still queued or running: already open
+	clock.waitTimers(t, 1)
+	r.Open(door, event("192.0.2.1", knock.TCP, 22)) // start done, stop pending: already open
+	r.Open(door, event("192.0.2.2", knock.TCP, 22)) // another source opens
+	clock.waitTimers(t, 2)
+	if got := r.Stats(); got.AlreadyOpen != 2 || got.Open != 2 {
+		t.Errorf("Stats() = %+v, want AlreadyOpen 2 and Open 2", got)
+	}
+
+	clock.Advance(9 * time.Second)
+	if lines := readLines(t, out); len(lines) != 2 {
+		t.Fatalf("before cmd_timeout: %q, want the two adds only", lines)
+	}
+	clock.Advance(time.Second)
+	waitLines(t, out, 4)
+	r.Open(door, event("192.0.2.1", knock.TCP, 22)) // closed again: opens
+	want := []string{"add 192.0.2.1", "add 192.0.2.2", "del 192.0.2.1", "del 192.0.2.2", "add 192.0.2.1"}
+	if diff := diffLines(want, waitLines(t, out, 5)); diff != "" {
+		t.Errorf("firewall commands (-want +got):\n%s", diff)
+	}
+}
+
+// TestReopen: with Reopen every Open runs the start command and gets its
+// own stop command, so a firewall with duplicate rules gets as many deletes.
+func TestReopen(t *testing.T) {
+	r, clock, _ := newTestRunner(t)
+	out := filepath.Join(t.TempDir(), "fw")
+	door := knock.Door{Name: "ssh", CmdTimeout: 10 * time.Second, Reopen: true,
+		Start: appendLine(out, "add", "%IP%"), Stop: appendLine(out, "del", "%IP%")}
+	r.Open(door, event("192.0.2.1", knock.TCP, 22))
+	r.Open(door, event("192.0.2.1", knock.TCP, 22))
+	clock.waitTimers(t, 2)
+	clock.Advance(10 * time.Second)
+	want := []string{"add 192.0.2.1", "add 192.0.2.1", "del 192.0.2.1", "del 192.0.2.1"}
+	if diff := diffLines(want, waitLines(t, out, 4)); diff != "" {
+		t.Errorf("firewall commands (-want +got):\n%s", diff)
+	}
+	if got := r.Stats().AlreadyOpen; got != 0 {
+		t.Errorf("Stats().AlreadyOpen = %d, want 0", got)
+	}
+}
+
+// TestNoStopNoOpenState: a door without a stop command runs its start
+// command on every Open, like knockd's one-port doors.
+func TestNoStopNoOpenState(t *testing.T) {
+	r, _, _ := newTestRunner(t)
+	out := filepath.Join(t.TempDir(), "out")
+	door := knock.Door{Name: "ping", Start: appendLine(out, "%IP%")}
+	for range 3 {
+		r.Open(door, event("192.0.2.1", knock.TCP, 1))
+	}
+	if diff := diffLines([]string{"192.0.2.1", "192.0.2.1", "192.0.2.1"}, waitLines(t, out, 3)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// TestShutdownRunsPendingStops is knockd's SIGTERM bug: stop commands
+// pending at shutdown run before Shutdown returns, without waiting for
+// their cmd_timeout, including the stop of a start still running.
+func TestShutdownRunsPendingStops(t *testing.T) {
+	dir := t.TempDir()
+	r, clock, _ := newTestRunner(t)
+	out := filepath.Join(dir, "fw")
+	door := knock.Door{Name: "ssh", CmdTimeout: time.Hour,
+		Start: appendLine(out, "add", "%IP%"), Stop: appendLine(out, "del", "%IP%")}
+	for _, src := range []string{"192.0.2.1", "192.0.2.2", "2001:db8::1"} {
+		r.Open(door, event(src, knock.TCP, 22))
+	}
+	clock.waitTimers(t, 3)
+
+	release := filepath.Join(dir, "release")
+	slowOut := filepath.Join(dir, "slow")
+	slow := knock.Door{Name: "slow", CmdTimeout: time.Hour,
+		Start: knock.Command{Argv: []string{"/bin/sh", "-c", `while [ ! -e "$0" ]; do sleep 0.01; done; echo add >> "$1"`, release, slowOut}},
+		Stop:  appendLine(slowOut, "del")}
+	r.Open(slow, event("192.0.2.3", knock.TCP, 22))
+
+	done := make(chan error, 1)
+	go func() { done <- r.Shutdown(testContext(t)) }()
+	select {
+	case err := <-done:
+		t.Fatalf("Shutdown returned (%v) while a start command was still running", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	r.Open(door, event("192.0.2.9", knock.TCP, 22)) // refused: shutting down
+	if err := os.WriteFile(release, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	want := []string{"add 192.0.2.1", "add 192.0.2.2", "add 2001:db8::1", "del 192.0.2.1", "del 192.0.2.2", "del 2001:db8::1"}
+	got := readLines(t, out)
+	if len(got) != len(want) {
+		t.Fatalf("firewall commands: -want %q\n+got %q", want, got)
+	}
+	slices.Sort(got[3:]) // the order of stops queued together is the map's
+	if diff := diffLines(want, got); diff != "" {
+		t.Errorf("firewall commands (-want +got):\n%s", diff)
+	}
+	if diff := diffLines([]string{"add", "del"}, readLines(t, slowOut)); diff != "" {
+		t.Errorf("slow door (-want +got):\n%s", diff)
+	}
+	if got := r.Stats(); got.Refused != 1 || got.Open != 0 || got.Lost != 0 {
+		t.Errorf("Stats() = %+v, want Refused 1, Open 0, Lost 0", got)
+	}
+}
+
+// TestShutdownGivesUp: when Shutdown's context ends, the running command is
+// killed and the queued ones are logged as not run.
+func TestShutdownGivesUp(t *testing.T) {
+	r, clock, logs := newTestRunner(t)
+	out := filepath.Join(t.TempDir(), "fw")
+	door := knock.Door{Name: "ssh", CmdTimeout: time.Hour,
+		Start: appendLine(out, "add"), Stop: knock.Command{Argv: []string{"sleep", "60"}}}
+	r.Open(door, event("192.0.2.1", knock.TCP, 22))
+	r.Open(door, event("192.0.2.2", knock.TCP, 22))
+	clock.waitTimers(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	began := time.Now()
+	if err := r.Shutdown(ctx); err == nil {
+		t.Fatal("Shutdown = nil, want an error: a stop command cannot finish")
+	}
+	if took := time.Since(began); took > 10*time.Second {
+		t.Errorf("Shutdown took %v after its context ended", took)
+	}
+	if got := r.Stats(); got.Lost != 1 || got.Failed != 1 {
+		t.Errorf("Stats() = %+v, want Lost 1 (queued) and Failed 1 (killed)", got)
+	}
+	var notRun int
+	for _, rec := range logs.records(t) {
+		if strings.HasPrefix(rec["msg"].(string), "command: not run") {
+			notRun++
+		}
+	}
+	if notRun != 1 {
+		t.Errorf("%d \"not run\" log records, want 1", notRun)
+	}
+}
+
+func TestIPv6Commands(t *testing.T) {
+	tests := []struct {
+		name     string
+		src      string
+		start6   bool
+		stop6    bool
+		wantLine []string
+	}{
+		{"ipv4 uses the v4 commands", "192.0.2.1", true, true, []string{"start4", "stop4"}},
+		{"ipv6 uses the v6 commands", "2001:db8::1", true, true, []string{"start6", "stop6"}},
+		{"ipv6 falls back to the v4 commands", "2001:db8::1", false, false, []string{"start4", "stop4"}},
+		{"ipv6 falls back per command", "2001:db8::1", true, false, []string{"start6", "stop4"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, clock, _ := newTestRunner(t)
+			out := filepath.Join(t.TempDir(), "out")
+			door := knock.Door{Name: "d", CmdTimeout: time.Second, Start: appendLine(out, "start4"), Stop: appendLine(out, "stop4")}
+			if tt.start6 {
+				door.Start6 = appendLine(out, "start6")
+			}
+			if tt.stop6 {
+				door.Stop6 = appendLine(out, "stop6")
+			}
+			r.Open(door, event(tt.src, knock.TCP, 1))
+			clock.waitTimers(t, 1)
+			clock.Advance(time.Second)
+			if diff := diffLines(tt.wantLine, waitLines(t, out, 2)); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestOutputLogged(t *testing.T) {
+	r, _, logs := newTestRunner(t)
+	r.Open(knock.Door{Name: "noisy", Start: knock.Command{Shell: true,
+		Argv: []string{"echo first; echo oops >&2; printf 'no newline'; exit 3"}}},
+		event("192.0.2.1", knock.TCP, 1))
+	if err := r.Shutdown(testContext(t)); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, rec := range logs.records(t) {
+		switch rec["msg"] {
+		case "command: output":
+			got = append(got, fmt.Sprintf("%s %s %s: %s", rec["door"], rec["src"], rec["stream"], rec["line"]))
+		case "command: failed":
+			got = append(got, fmt.Sprintf("%s exit %v", rec["door"], rec["exit"]))
+		}
+	}
+	if len(got) != 4 {
+		t.Fatalf("log: got %q, want 3 output lines and the exit status", got)
+	}
+	slices.Sort(got[:3]) // stdout and stderr are read concurrently
+	want := []string{
+		"noisy 192.0.2.1 stderr: oops",
+		"noisy 192.0.2.1 stdout: first",
+		"noisy 192.0.2.1 stdout: no newline",
+		"noisy exit 3",
+	}
+	if diff := diffLines(want, got); diff != "" {
+		t.Errorf("log (-want +got):\n%s", diff)
+	}
+	if got := r.Stats(); got.Failed != 1 || got.Succeeded != 0 {
+		t.Errorf("Stats() = %+v, want Failed 1", got)
+	}
+}
+
+func TestLongOutputLineSplit(t *testing.T) {
+	logs := &logBuffer{}
+	l := &lineLogger{log: slog.New(slog.NewJSONHandler(logs, nil))}
+	long := strings.Repeat("x", maxLogLine+10)
+	fmt.Fprintf(l, "%s\nshort\r\n", long)
+	l.flush()
+	var got []int
+	for _, rec := range logs.records(t) {
+		got = append(got, len(rec["line"].(string)))
+	}
+	if want := []int{maxLogLine, 10, 5}; !slices.Equal(want, got) {
+		t.Errorf("logged line lengths: -want %v +got %v", want, got)
+	}
+}
+
+func TestCommandTimeout(t *testing.T) {
+	clock := newFakeClock()
+	r := NewRunner(Options{Clock: clock, CommandTimeout: 200 * time.Millisecond})
+	out := filepath.Join(t.TempDir(), "after")
+	// The shell's child sleep must die too: it belongs to the process group.
+	r.Open(knock.Door{Name: "hang", Start: knock.Command{Shell: true, Argv: []string{"sleep 30; echo late > " + out}}},
+		event("192.0.2.1", knock.TCP, 1))
+	r.Open(knock.Door{Name: "hang", Start: appendLine(out, "next")}, event("192.0.2.1", knock.TCP, 1))
+	began := time.Now()
+	if err := r.Shutdown(testContext(t)); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(began); took > 10*time.Second {
+		t.Errorf("a hung command held the door for %v", took)
+	}
+	if diff := diffLines([]string{"next"}, readLines(t, out)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if got := r.Stats(); got.TimedOut != 1 || got.Failed != 1 || got.Succeeded != 1 {
+		t.Errorf("Stats() = %+v, want TimedOut 1, Failed 1, Succeeded 1", got)
+	}
+}
+
+func TestCommandNotFound(t *testing.T) {
+	r, _, logs := newTestRunner(t)
+	r.Open(knock.Door{Name: "typo", Start: knock.Command{Argv: []string{"iptabels-does-not-exist", "-A"}}}, event("192.0.2.1", knock.TCP, 1))
+	if err := r.Shutdown(testContext(t)); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Stats().Failed; got != 1 {
+		t.Errorf("Stats().Failed = %d, want 1", got)
+	}
+	found := false
+	for _, rec := range logs.records(t) {
+		if rec["msg"] == "command: could not run" && strings.Contains(rec["err"].(string), "iptabels-does-not-exist") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no \"could not run\" log record naming the command")
+	}
+}
+
+func TestQueueFull(t *testing.T) {
+	dir := t.TempDir()
+	r, _, _ := newTestRunner(t)
+	r.queueLen = 2
+	release := filepath.Join(dir, "release")
+	out := filepath.Join(dir, "out")
+	door := knock.Door{Name: "busy", Start: knock.Command{Argv: []string{"/bin/sh", "-c",
+		`while [ ! -e "$0" ]; do sleep 0.01; done; echo "$1" >> "$2"`, release, "%IP%", out}}}
+	for _, src := range []string{"192.0.2.1", "192.0.2.2", "192.0.2.3"} {
+		r.Open(door, event(src, knock.TCP, 1))
+	}
+	if got := r.Stats().QueueFull; got != 1 {
+		t.Errorf("Stats().QueueFull = %d, want 1", got)
+	}
+	if err := os.WriteFile(release, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if diff := diffLines([]string{"192.0.2.1", "192.0.2.2"}, waitLines(t, out, 2)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}

@@ -1,0 +1,160 @@
+package command
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net/netip"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/knockbeep/knockbeep/knock"
+)
+
+// waitDelay is how long Wait waits, after a command has exited, for the
+// processes it left in the background to close its output.
+const waitDelay = time.Second
+
+// maxLogLine is the longest output line logged as one record; longer lines
+// are logged in pieces of this size.
+const maxLogLine = 4096
+
+// commandPath is the PATH commands run with: the daemon's own, so that a
+// config that works from the administrator's shell works from the daemon.
+func commandPath() string {
+	if p := os.Getenv("PATH"); p != "" {
+		return p
+	}
+	return defaultPath
+}
+
+// environment is the whole environment of a door's commands. It is clean:
+// whatever the daemon inherited (LD_PRELOAD, proxies, locale) does not leak
+// into firewall commands. The KNOCK_ variables hold the placeholder values,
+// for shell commands that prefer "$KNOCK_IP" to %IP%.
+func (r *Runner) environment(door string, src netip.Addr, ev knock.Event) []string {
+	return []string{
+		"PATH=" + r.path,
+		"KNOCK_IP=" + src.String(),
+		"KNOCK_PORT=" + strconv.Itoa(int(ev.Port)),
+		"KNOCK_PROTO=" + ev.Proto.String(),
+		"KNOCK_DOOR=" + door,
+	}
+}
+
+// run runs one job to its end and logs its output and exit status.
+func (r *Runner) run(j job) {
+	attrs := []any{"door", j.door, "src", j.src, "cmd", j.what}
+	if r.ctx.Err() != nil {
+		if !j.cmd.IsZero() {
+			r.lost.Add(1)
+			r.log.Error("command: not run: shutdown gave up waiting; run it by hand if it matters",
+				with(attrs, "argv", j.cmd.Argv, "shell", j.cmd.Shell)...)
+		}
+		return
+	}
+	if j.cmd.IsZero() { // a door with a stop command and no start command
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.ctx, r.cmdTimeout)
+	defer cancel()
+	var cmd *exec.Cmd
+	if j.cmd.Shell {
+		cmd = exec.CommandContext(ctx, r.shell, "-c", strings.Join(j.cmd.Argv, " "))
+	} else {
+		cmd = exec.CommandContext(ctx, j.cmd.Argv[0], j.cmd.Argv[1:]...)
+	}
+	cmd.Env = j.env
+	cmd.WaitDelay = waitDelay
+	killProcessGroup(cmd)
+	stdout := &lineLogger{log: r.log, attrs: with(attrs, "stream", "stdout")}
+	stderr := &lineLogger{log: r.log, attrs: with(attrs, "stream", "stderr")}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+
+	r.log.Info("command: running", with(attrs, "argv", cmd.Args)...)
+	began := time.Now()
+	err := cmd.Run()
+	stdout.flush()
+	stderr.flush()
+	attrs = with(attrs, "duration", time.Since(began).Round(time.Millisecond))
+
+	var exitErr *exec.ExitError
+	switch {
+	case err == nil:
+		r.succeeded.Add(1)
+		r.log.Info("command: done", with(attrs, "exit", 0)...)
+	case errors.Is(err, exec.ErrWaitDelay) && cmd.ProcessState != nil && cmd.ProcessState.Success():
+		r.succeeded.Add(1)
+		r.log.Info("command: done; a process it left in the background still holds its output, which is no longer logged",
+			with(attrs, "exit", 0)...)
+	case ctx.Err() == context.DeadlineExceeded:
+		r.failed.Add(1)
+		r.timedOut.Add(1)
+		r.log.Error("command: killed: still running after the command timeout", with(attrs, "timeout", r.cmdTimeout)...)
+	case r.ctx.Err() != nil:
+		r.failed.Add(1)
+		r.log.Error("command: killed: shutdown gave up waiting for it", attrs...)
+	case errors.As(err, &exitErr):
+		r.failed.Add(1)
+		r.log.Warn("command: failed", with(attrs, "exit", exitErr.ExitCode(), "status", exitErr.String())...)
+	default:
+		r.failed.Add(1)
+		r.log.Error("command: could not run", with(attrs, "err", err)...)
+	}
+}
+
+// A lineLogger logs what a command writes, one record per line. exec.Cmd
+// writes to it from a single goroutine and Wait waits for that goroutine,
+// so it needs no lock.
+type lineLogger struct {
+	log   *slog.Logger
+	attrs []any
+	buf   []byte
+}
+
+func (l *lineLogger) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			l.buf = append(l.buf, p...)
+			for len(l.buf) >= maxLogLine {
+				l.emit(l.buf[:maxLogLine])
+				l.buf = append(l.buf[:0], l.buf[maxLogLine:]...)
+			}
+			break
+		}
+		l.buf = append(l.buf, p[:i]...)
+		p = p[i+1:]
+		for len(l.buf) > maxLogLine {
+			l.emit(l.buf[:maxLogLine])
+			l.buf = append(l.buf[:0], l.buf[maxLogLine:]...)
+		}
+		l.emit(l.buf)
+		l.buf = l.buf[:0]
+	}
+	return n, nil
+}
+
+// flush logs a last line that had no newline.
+func (l *lineLogger) flush() {
+	if len(l.buf) > 0 {
+		l.emit(l.buf)
+		l.buf = l.buf[:0]
+	}
+}
+
+func (l *lineLogger) emit(line []byte) {
+	line = bytes.TrimSuffix(line, []byte{'\r'})
+	l.log.Info("command: output", with(l.attrs, "line", string(line))...)
+}
+
+// with returns attrs followed by more, never sharing attrs' array, so that
+// log attributes built from one base never overwrite each other.
+func with(attrs []any, more ...any) []any {
+	return append(attrs[:len(attrs):len(attrs)], more...)
+}
