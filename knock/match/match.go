@@ -55,7 +55,7 @@ type Stats struct {
 // that open. It is not safe for concurrent use: one goroutine owns it and
 // calls every method, as the daemon's capture loop does.
 type Matcher struct {
-	doors []door
+	doors []compiledDoor
 	// steps indexes doors by the (proto, port) of their steps; an event
 	// whose step is absent concerns no door.
 	steps map[knock.Step]stepDoors
@@ -77,8 +77,8 @@ type Matcher struct {
 	evictedLogged uint64
 }
 
-// door is the matcher's copy of what a knock.Door says about matching.
-type door struct {
+// compiledDoor is the matcher's copy of what a knock.Door says about matching.
+type compiledDoor struct {
 	name     string
 	seq      []knock.Step
 	flags    knock.FlagMatch
@@ -138,9 +138,9 @@ func New(doors []knock.Door, opts Options) *Matcher {
 }
 
 func (m *Matcher) setDoors(doors []knock.Door) {
-	m.doors = make([]door, len(doors))
+	m.doors = make([]compiledDoor, len(doors))
 	for i, d := range doors {
-		m.doors[i] = door{
+		m.doors[i] = compiledDoor{
 			name:     d.Name,
 			seq:      slices.Clone(d.Sequence),
 			flags:    d.Flags,
@@ -235,11 +235,11 @@ func (m *Matcher) anyDoorTakes(doors []int32, ev *knock.Event) bool {
 	return false
 }
 
-func (m *Matcher) flagsMatch(d *door, ev *knock.Event) bool {
+func (m *Matcher) flagsMatch(d *compiledDoor, ev *knock.Event) bool {
 	return ev.Proto != knock.TCP || d.flags.Match(ev.Flags)
 }
 
-func (m *Matcher) dstApplies(d *door, dst netip.Addr) bool {
+func (m *Matcher) dstApplies(d *compiledDoor, dst netip.Addr) bool {
 	if len(d.targets) > 0 {
 		return slices.Contains(d.targets, dst)
 	}
@@ -571,7 +571,7 @@ func (m *Matcher) Reload(doors []knock.Door) {
 	m.log.Debug("match: doors reloaded", "doors", len(m.doors), "kept", len(keep))
 }
 
-func sameMatching(a, b *door) bool {
+func sameMatching(a, b *compiledDoor) bool {
 	return a.name == b.name && slices.Equal(a.seq, b.seq) && a.flags == b.flags &&
 		a.timeout == b.timeout && a.gap == b.gap && slices.Equal(a.targets, b.targets)
 }
@@ -603,13 +603,13 @@ func (m *Matcher) Stats() Stats {
 	return s
 }
 
-func (m *Matcher) debug(msg string, r *record, d *door) {
+func (m *Matcher) debug(msg string, r *record, d *compiledDoor) {
 	if m.log.Enabled(context.Background(), slog.LevelDebug) {
 		m.log.Debug("match: "+msg, "src", r.src, "door", d.name, "stage", r.stage, "of", len(d.seq))
 	}
 }
 
-func (m *Matcher) debugOpen(src netip.Addr, d *door) {
+func (m *Matcher) debugOpen(src netip.Addr, d *compiledDoor) {
 	if m.log.Enabled(context.Background(), slog.LevelDebug) {
 		m.log.Debug("match: open", "src", src, "door", d.name)
 	}
