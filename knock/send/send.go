@@ -1,0 +1,243 @@
+package send
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/knockbeep/knockbeep/knock"
+)
+
+// A Target is where one knock goes on the host: a port and a protocol.
+type Target struct {
+	Port  uint16
+	Proto knock.Proto
+}
+
+// String returns t in the syntax ParsePort reads, "7000:udp".
+func (t Target) String() string {
+	return strconv.Itoa(int(t.Port)) + ":" + t.Proto.String()
+}
+
+// ParsePort reads one port argument of knockd's client: a number or a service
+// name, optionally followed by ":tcp" or ":udp"; without a suffix the knock
+// uses defaultProto. Service names are looked up for the knock's protocol
+// (/etc/services, or Go's built-in table when that file is missing).
+//
+// Unlike knockd's client, which knocks on TCP for any suffix it does not
+// know and wraps numbers above 65535, an unknown suffix and a port outside
+// 1–65535 are errors.
+func ParsePort(s string, defaultProto knock.Proto) (Target, error) {
+	if defaultProto != knock.TCP && defaultProto != knock.UDP {
+		return Target{}, fmt.Errorf("send: port %q: default protocol %v is neither tcp nor udp", s, defaultProto)
+	}
+	name, suffix, hasSuffix := strings.Cut(s, ":")
+	proto := defaultProto
+	if hasSuffix {
+		switch strings.ToLower(suffix) {
+		case "tcp":
+			proto = knock.TCP
+		case "udp":
+			proto = knock.UDP
+		default:
+			return Target{}, fmt.Errorf("send: port %q: unknown protocol %q (want tcp or udp)", s, suffix)
+		}
+	}
+	if name == "" {
+		return Target{}, fmt.Errorf("send: port %q: missing port number or service name", s)
+	}
+	if isInteger(name) {
+		n, err := strconv.ParseInt(name, 10, 32)
+		if err != nil || n < 1 || n > 65535 {
+			return Target{}, fmt.Errorf("send: port %q: %s is outside 1-65535", s, name)
+		}
+		return Target{Port: uint16(n), Proto: proto}, nil
+	}
+	port, err := net.LookupPort(proto.String(), name)
+	if err != nil {
+		return Target{}, fmt.Errorf("send: port %q: unknown %v service %q (use a number, or a name from /etc/services)", s, proto, name)
+	}
+	if port < 1 || port > 65535 {
+		return Target{}, fmt.Errorf("send: port %q: service %q maps to port %d, outside 1-65535", s, name, port)
+	}
+	return Target{Port: uint16(port), Proto: proto}, nil
+}
+
+// isInteger reports whether s is an optionally signed run of decimal digits,
+// so that "-5" and "99999999999" are reported as out of range rather than as
+// unknown service names.
+func isInteger(s string) bool {
+	if s != "" && (s[0] == '-' || s[0] == '+') {
+		s = s[1:]
+	}
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// Resolve turns host into the one address the knocks go to: an IPv4 or IPv6
+// literal (an IPv6 literal may carry a zone, "fe80::1%eth0", and may be
+// written in brackets), or a name looked up with the system's resolver, of
+// which the first (preferred) address is used, as knockd's client does.
+// network is "" or "ip" for any family, "ip4" or "ip6" to insist on one
+// (knock's -4 and -6). IPv4-mapped IPv6 addresses are knocked over IPv4.
+func Resolve(ctx context.Context, host string, network string) (netip.Addr, error) {
+	switch network {
+	case "":
+		network = "ip"
+	case "ip", "ip4", "ip6":
+	default:
+		return netip.Addr{}, fmt.Errorf("send: resolve %q: unknown network %q (want ip, ip4 or ip6)", host, network)
+	}
+	if host == "" {
+		return netip.Addr{}, errors.New("send: resolve: empty host name")
+	}
+	literal := host
+	if strings.HasPrefix(literal, "[") && strings.HasSuffix(literal, "]") {
+		literal = literal[1 : len(literal)-1]
+	}
+	if addr, err := netip.ParseAddr(literal); err == nil {
+		addr = addr.Unmap()
+		if !fitsNetwork(addr, network) {
+			return netip.Addr{}, fmt.Errorf("send: host %s is not an %s address", host, familyName(network))
+		}
+		return addr, nil
+	}
+	addrs, err := net.DefaultResolver.LookupNetIP(ctx, network, host)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("send: cannot resolve host %q: %w", host, err)
+	}
+	for _, addr := range addrs {
+		addr = addr.Unmap()
+		if fitsNetwork(addr, network) {
+			return addr, nil
+		}
+	}
+	return netip.Addr{}, fmt.Errorf("send: host %q has no %s address", host, familyName(network))
+}
+
+func fitsNetwork(addr netip.Addr, network string) bool {
+	switch network {
+	case "ip4":
+		return addr.Is4()
+	case "ip6":
+		return addr.Is6()
+	}
+	return addr.IsValid()
+}
+
+func familyName(network string) string {
+	switch network {
+	case "ip4":
+		return "IPv4"
+	case "ip6":
+		return "IPv6"
+	}
+	return "IP"
+}
+
+// A Clock tells the time and waits; the Sender paces knocks with it, so that
+// tests can pace without sleeping.
+type Clock interface {
+	Now() time.Time
+	// Sleep waits for d, or until ctx is done, in which case it returns
+	// ctx's error.
+	Sleep(ctx context.Context, d time.Duration) error
+}
+
+// SystemClock is the Clock of the real world.
+type SystemClock struct{}
+
+// Now returns time.Now().
+func (SystemClock) Now() time.Time { return time.Now() }
+
+// Sleep waits for d or until ctx is done.
+func (SystemClock) Sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Options tune a Sender.
+type Options struct {
+	// Delay is the pause between one knock and the next, measured from
+	// the moment the previous knock was sent (knock's -d). The first knock
+	// goes at once and nothing waits after the last one.
+	Delay time.Duration
+	// Clock paces the knocks; nil means SystemClock.
+	Clock Clock
+}
+
+// A Sender knocks on one address. It is not safe for concurrent use: knocks
+// are a sequence, and their order is the point.
+type Sender struct {
+	addr  netip.Addr
+	delay time.Duration
+	clock Clock
+	last  time.Time // when the previous knock was sent; zero before the first
+}
+
+// NewSender returns a Sender that knocks on addr. An IPv4-mapped IPv6 addr
+// is knocked over IPv4.
+func NewSender(addr netip.Addr, opts Options) *Sender {
+	clock := opts.Clock
+	if clock == nil {
+		clock = SystemClock{}
+	}
+	return &Sender{addr: addr.Unmap(), delay: opts.Delay, clock: clock}
+}
+
+// Addr is the address the Sender knocks on.
+func (s *Sender) Addr() netip.Addr { return s.addr }
+
+// Knock waits until Options.Delay has passed since the previous knock, then
+// sends one knock to t: exactly one TCP SYN, or one UDP datagram with a
+// 1-byte payload. It returns ctx's error if ctx ends first, and nothing is
+// sent then. An error from the system (no route, permission denied by a
+// firewall or a sandbox) wraps the system's error number, so
+// errors.Is(err, os.ErrPermission) tells a refusal apart.
+func (s *Sender) Knock(ctx context.Context, t Target) error {
+	if !s.last.IsZero() && s.delay > 0 {
+		if wait := s.last.Add(s.delay).Sub(s.clock.Now()); wait > 0 {
+			if err := s.clock.Sleep(ctx, wait); err != nil {
+				return err
+			}
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	var err error
+	switch t.Proto {
+	case knock.TCP:
+		err = knockTCP(s.addr, t.Port)
+	case knock.UDP:
+		err = knockUDP(s.addr, t.Port)
+	default:
+		return fmt.Errorf("send: knock %v on %v: protocol is neither tcp nor udp", t, s.addr)
+	}
+	s.last = s.clock.Now()
+	if err != nil {
+		return fmt.Errorf("send: %v knock on %v: %w", t.Proto, netip.AddrPortFrom(s.addr, t.Port), err)
+	}
+	return nil
+}
