@@ -1,0 +1,291 @@
+package pcspktest
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/knockbeep/knockbeep/sequence"
+)
+
+// A Heard sound is a Sound of the trace with its frequency measured in the
+// recording.
+type Heard struct {
+	Sound
+	Measured float64       // hertz, from the WAV's zero crossings
+	Gap      time.Duration // silence until the next sound; 0 after the last
+}
+
+// A Listening is what one boot let the host hear: the speaker's sounds
+// from the trace, measured in the WAV, and the guest's own account.
+type Listening struct {
+	Heard     []Heard // every sound, the two marker tones included
+	StillOn   bool    // the speaker was on at the end of the trace
+	Shift     time.Duration
+	Recording time.Duration // the WAV's length
+	Events    []GuestEvent
+}
+
+// wavEdge is how much of each end of a sound's span in the WAV is left out
+// of its frequency measurement: the spans are placed to within a sample or
+// two, and the chip switches count on a half-period boundary.
+const wavEdge = 5 * time.Millisecond
+
+// Listen reads a finished boot's trace, WAV and console.
+func Listen(b *Boot) (*Listening, error) {
+	events, err := ParseGuestEvents(b.Console)
+	if err != nil {
+		return nil, err
+	}
+	l := &Listening{Events: events}
+	if err := l.guestFinished(); err != nil {
+		return l, err
+	}
+	traceFile, err := os.Open(b.Trace)
+	if err != nil {
+		return l, fmt.Errorf("pcspktest: %w", err)
+	}
+	writes, err := ParseTrace(traceFile)
+	traceFile.Close()
+	if err != nil {
+		return l, err
+	}
+	sounds, stillOn := Sounds(writes)
+	l.StillOn = stillOn
+	wavFile, err := os.Open(b.WAV)
+	if err != nil {
+		return l, fmt.Errorf("pcspktest: %w", err)
+	}
+	rec, err := ReadWAV(wavFile)
+	wavFile.Close()
+	if err != nil {
+		return l, err
+	}
+	l.Recording = rec.Duration()
+	lengths := make([]time.Duration, len(sounds))
+	for i, s := range sounds {
+		lengths[i] = s.Length()
+	}
+	spans, shift := LocateSounds(rec, lengths, 60*time.Millisecond)
+	l.Shift = shift
+	edge := int(wavEdge.Seconds() * float64(rec.Rate))
+	for i, s := range sounds {
+		h := Heard{Sound: s}
+		if i+1 < len(sounds) {
+			h.Gap = sounds[i+1].Start.Sub(s.End)
+		}
+		from, to := spans[i].From, spans[i].To
+		if to-from > 4*edge {
+			from, to = from+edge, to-edge
+		}
+		// A span too short to measure stays at 0 Hz, which no plan
+		// accepts: Compare reports it.
+		h.Measured, _ = MeasureFrequency(rec.Samples[from:to], rec.Rate)
+		l.Heard = append(l.Heard, h)
+	}
+	return l, nil
+}
+
+// guestFinished checks that /init ran its scenario to the end.
+func (l *Listening) guestFinished() error {
+	var problems []string
+	done := false
+	for _, e := range l.Events {
+		switch e.Kind {
+		case EventError:
+			problems = append(problems, e.Detail)
+		case EventDone:
+			done = true
+		}
+	}
+	switch {
+	case len(problems) > 0:
+		return fmt.Errorf("pcspktest: the guest failed: %s", strings.Join(problems, "; "))
+	case !done:
+		return errors.New("pcspktest: the guest never reported the end of its scenario (see the console log)")
+	}
+	return nil
+}
+
+// Event returns the first guest event of kind about name.
+func (l *Listening) Event(kind, name string) (GuestEvent, bool) {
+	for _, e := range l.Events {
+		if e.Kind == kind && e.Name == name {
+			return e, true
+		}
+	}
+	return GuestEvent{}, false
+}
+
+// UnderTest is the sounds between the two marker tones, after checking that
+// the first and last sounds are the markers.
+func (l *Listening) UnderTest() ([]Heard, error) {
+	if len(l.Heard) < 2 {
+		return nil, fmt.Errorf("pcspktest: the trace holds %d sounds, fewer than the two marker tones", len(l.Heard))
+	}
+	want := ChipFreq(MarkerFreq, RoundConsole)
+	for _, i := range []int{0, len(l.Heard) - 1} {
+		if got := l.Heard[i].Freq(); relErr(got, want) > 0.001 {
+			return nil, fmt.Errorf("pcspktest: sound %d of the trace is %.2f Hz, want the %.2f Hz marker tone", i+1, got, want)
+		}
+	}
+	return l.Heard[1 : len(l.Heard)-1], nil
+}
+
+// HostTime maps a guest event onto the trace's clock, through the first
+// marker tone: /init reports marker-on just before the ioctl that starts it.
+func (l *Listening) HostTime(e GuestEvent) (time.Time, error) {
+	on, ok := l.Event(EventMarkerOn, "")
+	if !ok || len(l.Heard) == 0 {
+		return time.Time{}, errors.New("pcspktest: no marker tone to relate the guest's clock to the trace's")
+	}
+	return l.Heard[0].Start.Add(e.At - on.At), nil
+}
+
+// Rounding says which way a frequency reaches the timer chip.
+type Rounding int
+
+const (
+	// RoundConsole is KIOCSOUND: user space passes the count
+	// ⌊1193182/f⌋, the kernel turns it back into whole hertz and the
+	// pcspkr driver into a count again.
+	RoundConsole Rounding = iota
+	// RoundEvdev is EV_SND/SND_TONE: the event carries whole hertz and the
+	// driver divides once.
+	RoundEvdev
+)
+
+// ChipFreq is the frequency the timer chip makes when asked for f hertz.
+func ChipFreq(f float64, r Rounding) float64 {
+	if !(f > 0) {
+		return 0
+	}
+	hz := math.Round(f)
+	if r == RoundConsole {
+		hz = math.Floor(PITHz / math.Floor(PITHz/f))
+	}
+	return PITHz / math.Floor(PITHz/hz)
+}
+
+// Limits are how far a sound may stray from the plan.
+type Limits struct {
+	Freq   float64       // relative to ChipFreq, e.g. 0.003 for 0.3 %
+	Timing time.Duration // on each tone's length and each silence
+}
+
+// DefaultLimits are issue 6's: 0.3 % and ±5 ms.
+func DefaultLimits() Limits { return Limits{Freq: 0.003, Timing: 5 * time.Millisecond} }
+
+// A Report is the outcome of comparing what was heard with a plan.
+type Report struct {
+	Notes         int     // notes compared
+	WorstFreq     float64 // relative frequency error, the WAV's or the trace's
+	WorstFreqAt   string
+	WorstTiming   time.Duration // absolute, lengths and silences alike
+	WorstTimingAt string
+	Problems      []string // empty when the plan was heard
+}
+
+// OK reports whether the plan was heard within the limits.
+func (r Report) OK() bool { return len(r.Problems) == 0 }
+
+func (r Report) String() string {
+	s := fmt.Sprintf("%d notes checked; worst frequency error %.3f%% (%s); worst timing error %v (%s)",
+		r.Notes, r.WorstFreq*100, r.WorstFreqAt, r.WorstTiming, r.WorstTimingAt)
+	if len(r.Problems) > 0 {
+		s += fmt.Sprintf("\n%d problems:\n  %s", len(r.Problems), strings.Join(r.Problems, "\n  "))
+	}
+	return s
+}
+
+// Audible reduces a plan to what a speaker can be heard doing: a tone that
+// sounds nothing (Length or Freq 0) adds its time to the silence before
+// it, and silence before the first tone is dropped.
+func Audible(plan []sequence.Tone) []sequence.Tone {
+	var out []sequence.Tone
+	for _, t := range plan {
+		if t.Length > 0 && t.Freq > 0 {
+			out = append(out, t)
+			continue
+		}
+		if len(out) > 0 {
+			out[len(out)-1].Delay += t.Length + t.Delay
+		}
+	}
+	return out
+}
+
+// Compare checks heard against plan, note by note: the same count, each
+// frequency (the trace's and the WAV's) within lim.Freq of ChipFreq, each
+// length and each silence between two notes within lim.Timing. The
+// silence after the last note is not checked: the player exits there, and
+// the marker that follows is /init's.
+func Compare(plan []sequence.Tone, heard []Heard, r Rounding, lim Limits) Report {
+	plan = Audible(plan)
+	var rep Report
+	if len(plan) != len(heard) {
+		rep.Problems = append(rep.Problems, fmt.Sprintf("heard %d notes, the plan has %d%s",
+			len(heard), len(plan), firstDifference(plan, heard, r)))
+	}
+	rep.Notes = min(len(plan), len(heard))
+	freq := func(i int, what string, got, want float64) {
+		e := relErr(got, want)
+		where := fmt.Sprintf("note %d, %s %.2f Hz for %.2f Hz", i+1, what, got, want)
+		if e > rep.WorstFreq || rep.WorstFreqAt == "" {
+			rep.WorstFreq, rep.WorstFreqAt = e, where
+		}
+		if !(e <= lim.Freq) {
+			rep.Problems = append(rep.Problems, fmt.Sprintf("%s: off by %.3f%%, limit %.3f%%", where, e*100, lim.Freq*100))
+		}
+	}
+	timing := func(i int, what string, got, want time.Duration) {
+		e := (got - want).Abs()
+		where := fmt.Sprintf("note %d, %s %v for %v", i+1, what, got.Round(10*time.Microsecond), want)
+		if e > rep.WorstTiming || rep.WorstTimingAt == "" {
+			rep.WorstTiming, rep.WorstTimingAt = e, where
+		}
+		if e > lim.Timing {
+			rep.Problems = append(rep.Problems, fmt.Sprintf("%s: off by %v, limit ±%v", where, e.Round(10*time.Microsecond), lim.Timing))
+		}
+	}
+	for i := 0; i < rep.Notes; i++ {
+		want := ChipFreq(plan[i].Freq, r)
+		freq(i, "trace", heard[i].Freq(), want)
+		freq(i, "WAV", heard[i].Measured, want)
+		timing(i, "length", heard[i].Length(), plan[i].Length)
+		if i+1 < rep.Notes {
+			timing(i, "silence after", heard[i].Gap, plan[i].Delay)
+		}
+	}
+	return rep
+}
+
+// firstDifference names the first note whose frequency does not match, to
+// make a count mismatch easy to place.
+func firstDifference(plan []sequence.Tone, heard []Heard, r Rounding) string {
+	for i := 0; i < min(len(plan), len(heard)); i++ {
+		if want := ChipFreq(plan[i].Freq, r); relErr(heard[i].Freq(), want) > 0.01 {
+			return fmt.Sprintf("; the first that differs is note %d: %.2f Hz for %.2f Hz", i+1, heard[i].Freq(), want)
+		}
+	}
+	return ""
+}
+
+func relErr(got, want float64) float64 { return math.Abs(got-want) / want }
+
+// Check compares the sounds between the markers with plan (see Compare)
+// and checks that the speaker was off when the trace ended.
+func (l *Listening) Check(plan []sequence.Tone, r Rounding, lim Limits) Report {
+	heard, err := l.UnderTest()
+	if err != nil {
+		return Report{Problems: []string{err.Error()}}
+	}
+	rep := Compare(plan, heard, r, lim)
+	if l.StillOn {
+		rep.Problems = append(rep.Problems, "the speaker was still on when the trace ended")
+	}
+	return rep
+}

@@ -1,0 +1,287 @@
+//go:build linux
+
+// Command guestinit is the /init of the qemu guest that pcspktest boots. It
+// mounts the kernel's file systems, loads the PC speaker modules, brings up
+// lo, then runs the pcspktest.Scenario stored in the initramfs between two
+// marker tones, reporting each event on the console as a pcspktest.GuestMarker
+// line, and powers the machine off so that qemu finishes its WAV file.
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/knockbeep/knockbeep/beeper/pcspktest"
+)
+
+// _KIOCSOUND starts a tone of PIT divisor arg on the console, 0 stops it.
+const _KIOCSOUND = 0x4B2F // linux/kd.h
+
+// pitHz is the PC's timer chip clock: a tone's divisor is pitHz/frequency.
+const pitHz = 1193182
+
+func main() {
+	if err := run(); err != nil {
+		report(pcspktest.EventError, "", err.Error())
+	}
+	unix.Sync()
+	// If the power-off fails, returning from init panics the kernel and
+	// panic=-1 with qemu's -no-reboot ends qemu all the same.
+	if err := unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF); err != nil {
+		fmt.Fprintf(os.Stderr, "guestinit: power off: %v\n", err)
+	}
+}
+
+func run() error {
+	report(pcspktest.EventBoot, "", "")
+	if err := mountAll(); err != nil {
+		return err
+	}
+	for _, module := range pcspktest.GuestModules() {
+		if err := loadModule(module); err != nil {
+			return err
+		}
+	}
+	speaker, err := findPCSpeaker()
+	if err != nil {
+		return err
+	}
+	fmt.Printf("guestinit: PC Speaker is %s\n", speaker)
+	if err := loopbackUp(); err != nil {
+		return err
+	}
+	scenario, err := readScenario()
+	if err != nil {
+		return err
+	}
+	fmt.Printf("guestinit: scenario %q, %d steps\n", scenario.Name, len(scenario.Steps))
+
+	tty, err := os.OpenFile("/dev/tty0", os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("guestinit: opening /dev/tty0 for the marker tone: %w", err)
+	}
+	defer tty.Close()
+	if err := marker(tty); err != nil {
+		return err
+	}
+	time.Sleep(pcspktest.MarkerGap)
+	if err := runSteps(scenario.Steps); err != nil {
+		return err
+	}
+	time.Sleep(pcspktest.MarkerGap)
+	if err := marker(tty); err != nil {
+		return err
+	}
+	report(pcspktest.EventDone, "", "")
+	return nil
+}
+
+// report writes one marker line, stamped with CLOCK_MONOTONIC.
+func report(kind, name, detail string) {
+	e := pcspktest.GuestEvent{At: monotonic(), Kind: kind, Name: name, Detail: detail}
+	fmt.Printf("%s %s\n", pcspktest.GuestMarker, e)
+}
+
+func monotonic() time.Duration {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+		return 0
+	}
+	return time.Duration(ts.Nano())
+}
+
+func mountAll() error {
+	mounts := []struct{ source, target, fstype string }{
+		{"devtmpfs", "/dev", "devtmpfs"},
+		{"proc", "/proc", "proc"},
+		{"sysfs", "/sys", "sysfs"},
+		{"tmpfs", "/run", "tmpfs"},
+		{"tmpfs", "/tmp", "tmpfs"},
+	}
+	for _, m := range mounts {
+		if err := os.MkdirAll(m.target, 0o755); err != nil {
+			return fmt.Errorf("guestinit: %w", err)
+		}
+		if err := unix.Mount(m.source, m.target, m.fstype, 0, ""); err != nil {
+			return fmt.Errorf("guestinit: mounting %s on %s: %w", m.fstype, m.target, err)
+		}
+	}
+	return nil
+}
+
+func loadModule(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("guestinit: %w", err)
+	}
+	defer f.Close()
+	if err := unix.FinitModule(int(f.Fd()), "", 0); err != nil && !errors.Is(err, unix.EEXIST) {
+		return fmt.Errorf("guestinit: loading %s: %w", path, err)
+	}
+	return nil
+}
+
+// findPCSpeaker names the speaker's event node, proving that pcspkr bound
+// to the machine's speaker: without it KIOCSOUND succeeds and stays silent.
+func findPCSpeaker() (string, error) {
+	names, _ := filepath.Glob("/sys/class/input/input*/name")
+	for _, name := range names {
+		b, err := os.ReadFile(name)
+		if err != nil || strings.TrimSpace(string(b)) != "PC Speaker" {
+			continue
+		}
+		events, _ := filepath.Glob(filepath.Join(filepath.Dir(name), "event*"))
+		if len(events) == 0 {
+			return "", fmt.Errorf("guestinit: the PC Speaker (%s) has no event node: is evdev.ko loaded?", filepath.Dir(name))
+		}
+		return "/dev/input/" + filepath.Base(events[0]), nil
+	}
+	return "", errors.New("guestinit: no input device named \"PC Speaker\": pcspkr.ko did not bind")
+}
+
+func loopbackUp() error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("guestinit: socket for interface flags: %w", err)
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq("lo")
+	if err != nil {
+		return fmt.Errorf("guestinit: %w", err)
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("guestinit: reading the flags of lo: %w", err)
+	}
+	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("guestinit: bringing lo up: %w", err)
+	}
+	return nil
+}
+
+func readScenario() (pcspktest.Scenario, error) {
+	var s pcspktest.Scenario
+	b, err := os.ReadFile(pcspktest.ScenarioPath)
+	if err != nil {
+		return s, fmt.Errorf("guestinit: %w", err)
+	}
+	if err := json.Unmarshal(b, &s); err != nil {
+		return s, fmt.Errorf("guestinit: %s: %w", pcspktest.ScenarioPath, err)
+	}
+	return s, nil
+}
+
+// marker plays the marker tone through the console ioctl.
+func marker(tty *os.File) error {
+	report(pcspktest.EventMarkerOn, "", "")
+	if err := unix.IoctlSetInt(int(tty.Fd()), _KIOCSOUND, pitHz/pcspktest.MarkerFreq); err != nil {
+		return fmt.Errorf("guestinit: KIOCSOUND on /dev/tty0: %w", err)
+	}
+	time.Sleep(pcspktest.MarkerLength)
+	report(pcspktest.EventMarkerOff, "", "")
+	if err := unix.IoctlSetInt(int(tty.Fd()), _KIOCSOUND, 0); err != nil {
+		return fmt.Errorf("guestinit: KIOCSOUND off on /dev/tty0: %w", err)
+	}
+	return nil
+}
+
+// A process is a program a step started.
+type process struct {
+	cmd  *exec.Cmd
+	done chan struct{} // closed once cmd.Wait returned
+	err  error         // cmd.Wait's result, readable once done is closed
+}
+
+func runSteps(steps []pcspktest.Step) error {
+	running := map[string]*process{}
+	for i, step := range steps {
+		where := fmt.Sprintf("guestinit: step %d (%s %s)", i+1, step.Op, step.Name)
+		switch step.Op {
+		case pcspktest.OpRun:
+			p, err := start(step.Name, step.Argv)
+			if err != nil {
+				return fmt.Errorf("%s: %w", where, err)
+			}
+			if err := wait(step.Name, p, step.Duration); err != nil {
+				return fmt.Errorf("%s: %w", where, err)
+			}
+		case pcspktest.OpStart:
+			p, err := start(step.Name, step.Argv)
+			if err != nil {
+				return fmt.Errorf("%s: %w", where, err)
+			}
+			running[step.Name] = p
+		case pcspktest.OpSleep:
+			time.Sleep(step.Duration)
+		case pcspktest.OpSignal:
+			p, ok := running[step.Name]
+			if !ok {
+				return fmt.Errorf("%s: no background process of that name", where)
+			}
+			report(pcspktest.EventSignal, step.Name, "SIGTERM")
+			if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+				return fmt.Errorf("%s: %w", where, err)
+			}
+		case pcspktest.OpWait:
+			p, ok := running[step.Name]
+			if !ok {
+				return fmt.Errorf("%s: no background process of that name", where)
+			}
+			delete(running, step.Name)
+			if err := wait(step.Name, p, step.Duration); err != nil {
+				return fmt.Errorf("%s: %w", where, err)
+			}
+		default:
+			return fmt.Errorf("%s: unknown step", where)
+		}
+	}
+	for name, p := range running {
+		_ = p.cmd.Process.Kill()
+		<-p.done
+		return fmt.Errorf("guestinit: %s was still running at the end of the scenario (add a wait step)", name)
+	}
+	return nil
+}
+
+func start(name string, argv []string) (*process, error) {
+	if len(argv) == 0 {
+		return nil, errors.New("no command")
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdout = os.Stdout
+	cmd.Stderr = os.Stdout
+	cmd.Env = []string{"PATH=/bin", "HOME=/tmp"}
+	report(pcspktest.EventStart, name, strings.Join(argv, " "))
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	p := &process{cmd: cmd, done: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+// wait waits for p, reports its exit status, and kills it after limit.
+func wait(name string, p *process, limit time.Duration) error {
+	select {
+	case <-p.done:
+	case <-time.After(limit):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+		report(pcspktest.EventExit, name, "killed after "+limit.String())
+		return fmt.Errorf("%s did not exit within %v", name, limit)
+	}
+	report(pcspktest.EventExit, name, p.cmd.ProcessState.String())
+	return nil
+}

@@ -1,0 +1,56 @@
+package pcspktest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"time"
+)
+
+// SampleRate is the WAV rate qemu records the speaker at: its native rate,
+// so nothing is resampled.
+const SampleRate = 32000
+
+// A Boot is one finished run of the guest.
+type Boot struct {
+	Console []byte        // the guest's serial console
+	Trace   string        // qemu's trace of port writes (-D)
+	WAV     string        // qemu's recording of the speaker
+	Wall    time.Duration // from qemu's start to its exit
+}
+
+// BootGuest runs qemu on the initramfs with the TCG accelerator, no network
+// and the speaker recorded to dir/speaker.wav, and waits for the guest to
+// power off. The scenario name goes on the kernel command line so the
+// console log says what ran. Only when limit passes is qemu killed, and
+// then the WAV is unusable (qemu finishes its header on exit).
+func BootGuest(ctx context.Context, m *Machine, initramfs, dir, scenario string, limit time.Duration) (*Boot, error) {
+	b := &Boot{Trace: filepath.Join(dir, "trace.log"), WAV: filepath.Join(dir, "speaker.wav")}
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, m.QEMU,
+		"-accel", "tcg", "-m", "256", "-smp", "1", "-nographic", "-vga", "none", "-nic", "none", "-no-reboot",
+		"-kernel", m.Kernel, "-initrd", initramfs,
+		"-append", "console=ttyS0 panic=-1 loglevel=4 knockbeep.scenario="+scenario,
+		"-audiodev", fmt.Sprintf("wav,id=snd0,path=%s,out.frequency=%d,out.channels=1,out.format=s16,timer-period=1000", b.WAV, SampleRate),
+		"-machine", "pc,pcspk-audiodev=snd0",
+		"-trace", "memory_region_ops_write", "-D", b.Trace, "-msg", "timestamp=on",
+	)
+	var console bytes.Buffer
+	cmd.Stdout = &console
+	cmd.Stderr = &console
+	start := time.Now()
+	err := cmd.Run()
+	b.Wall = time.Since(start)
+	b.Console = console.Bytes()
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return b, fmt.Errorf("pcspktest: the guest did not power off within %v; qemu was killed (see the console log)", limit)
+	case err != nil:
+		return b, fmt.Errorf("pcspktest: qemu: %w", err)
+	}
+	return b, nil
+}

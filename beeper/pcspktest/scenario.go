@@ -1,0 +1,173 @@
+package pcspktest
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// A Scenario is what the guest's /init does once the speaker modules are
+// loaded and lo is up. The harness stores it in the initramfs as
+// ScenarioPath; /init frames its steps with two marker tones (MarkerFreq)
+// that let the host line the guest's clock up with the trace's.
+type Scenario struct {
+	Name  string
+	Steps []Step
+}
+
+// ScenarioPath is where the guest's /init reads its Scenario (JSON).
+const ScenarioPath = "/scenario.json"
+
+// The marker tone /init plays through KIOCSOUND on /dev/tty0 before and
+// after the scenario. It is not part of what a test proves; it frames the
+// tones under test in the trace and the WAV.
+const (
+	MarkerFreq   = 3000
+	MarkerLength = 100 * time.Millisecond
+	// MarkerGap is the silence /init keeps between a marker and the steps.
+	MarkerGap = 200 * time.Millisecond
+)
+
+// StepOp says what a Step does.
+type StepOp string
+
+const (
+	OpRun    StepOp = "run"    // run Argv and wait for it to exit
+	OpStart  StepOp = "start"  // start Argv in the background as Name
+	OpSleep  StepOp = "sleep"  // sleep for Duration
+	OpSignal StepOp = "signal" // send SIGTERM to the background process Name
+	OpWait   StepOp = "wait"   // wait for the background process Name to exit
+)
+
+// A Step is one thing /init does. Processes write to the guest console;
+// /init reports their start, signals and exit as GuestEvents.
+type Step struct {
+	Op   StepOp
+	Name string   // the process a start, signal or wait is about
+	Argv []string // run, start: absolute path in the guest, then arguments
+	// Duration is the sleep for OpSleep and the time limit of OpRun and
+	// OpWait, after which /init kills the process and reports the failure.
+	Duration time.Duration
+}
+
+// Run runs argv in the guest and waits at most limit for it to exit. The
+// process is named after argv[0]'s last element.
+func Run(limit time.Duration, argv ...string) Step {
+	return Step{Op: OpRun, Name: baseName(argv), Argv: argv, Duration: limit}
+}
+
+// Start starts argv in the background under name.
+func Start(name string, argv ...string) Step { return Step{Op: OpStart, Name: name, Argv: argv} }
+
+// Sleep pauses the scenario.
+func Sleep(d time.Duration) Step { return Step{Op: OpSleep, Duration: d} }
+
+// Terminate sends SIGTERM to the background process name; the guest event
+// records the guest time just before the signal.
+func Terminate(name string) Step { return Step{Op: OpSignal, Name: name} }
+
+// Wait waits at most limit for the background process name to exit.
+func Wait(name string, limit time.Duration) Step {
+	return Step{Op: OpWait, Name: name, Duration: limit}
+}
+
+func baseName(argv []string) string {
+	if len(argv) == 0 {
+		return ""
+	}
+	return argv[0][strings.LastIndexByte(argv[0], '/')+1:]
+}
+
+// GuestMarker starts every console line /init writes for the host; the
+// rest of the line is "<guest CLOCK_MONOTONIC ns> <kind> [name] [detail]".
+const GuestMarker = "@@KB"
+
+// Kinds of GuestEvent.
+const (
+	EventBoot      = "boot"       // /init started
+	EventMarkerOn  = "marker-on"  // just before the marker tone's ioctl
+	EventMarkerOff = "marker-off" // just before silencing the marker
+	EventStart     = "start"      // process Name started
+	EventSignal    = "signal"     // just before SIGTERM to Name
+	EventExit      = "exit"       // Name exited; Detail is its status
+	EventError     = "error"      // /init failed; Detail says why
+	EventDone      = "done"       // every step ran; powering off
+)
+
+// A GuestEvent is one marker line of the guest console.
+type GuestEvent struct {
+	At     time.Duration // guest CLOCK_MONOTONIC
+	Kind   string
+	Name   string
+	Detail string
+}
+
+// String is the console line for e, without GuestMarker.
+func (e GuestEvent) String() string {
+	s := strconv.FormatInt(int64(e.At), 10) + " " + e.Kind
+	if e.Name != "" || e.Detail != "" {
+		s += " " + strconv.Quote(e.Name)
+	}
+	if e.Detail != "" {
+		s += " " + strconv.Quote(e.Detail)
+	}
+	return s
+}
+
+// ParseGuestEvents picks the marker lines out of a guest console log. Lines
+// that do not start with GuestMarker are the guest's own output and are
+// skipped; a marker line that does not parse is an error naming its line.
+func ParseGuestEvents(console []byte) ([]GuestEvent, error) {
+	var events []GuestEvent
+	sc := bufio.NewScanner(bytes.NewReader(console))
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for line := 1; sc.Scan(); line++ {
+		text := strings.TrimRight(sc.Text(), "\r")
+		// The serial console may glue a marker to the end of a kernel
+		// message that had no newline yet.
+		i := strings.Index(text, GuestMarker+" ")
+		if i < 0 {
+			continue
+		}
+		e, err := parseGuestEvent(text[i+len(GuestMarker)+1:])
+		if err != nil {
+			return events, fmt.Errorf("pcspktest: guest console line %d: %w", line, err)
+		}
+		events = append(events, e)
+	}
+	if err := sc.Err(); err != nil {
+		return events, fmt.Errorf("pcspktest: reading the guest console: %w", err)
+	}
+	return events, nil
+}
+
+func parseGuestEvent(s string) (GuestEvent, error) {
+	at, rest, _ := strings.Cut(s, " ")
+	ns, err := strconv.ParseInt(at, 10, 64)
+	if err != nil || ns < 0 {
+		return GuestEvent{}, fmt.Errorf("marker time %q is not a count of nanoseconds", at)
+	}
+	e := GuestEvent{At: time.Duration(ns)}
+	e.Kind, rest, _ = strings.Cut(rest, " ")
+	if e.Kind == "" {
+		return GuestEvent{}, fmt.Errorf("marker has no kind")
+	}
+	for _, field := range []*string{&e.Name, &e.Detail} {
+		if rest == "" {
+			break
+		}
+		quoted, err := strconv.QuotedPrefix(rest)
+		if err != nil {
+			return GuestEvent{}, fmt.Errorf("marker %s: %q is not a quoted string", e.Kind, rest)
+		}
+		*field, _ = strconv.Unquote(quoted)
+		rest = strings.TrimPrefix(rest[len(quoted):], " ")
+	}
+	if rest != "" {
+		return GuestEvent{}, fmt.Errorf("marker %s: unexpected %q after its fields", e.Kind, rest)
+	}
+	return e, nil
+}
