@@ -18,9 +18,21 @@ func Parse(name string, data []byte) (*Config, error) {
 // ConvertKnockd writes the TOML equivalent of the knockd.conf in data to w,
 // keeping its comments above the TOML keys and tables they were above.
 func ConvertKnockd(name string, data []byte, w io.Writer) error {
+	if f := Detect(data); f != FormatKnockd {
+		return &Error{File: name, Msg: "this is not a knockd.conf (it reads as " + f.String() + "): only knockd.conf files are converted"}
+	}
 	c, comments, err := parseKnockd(name, data)
 	if err != nil {
 		return err
 	}
+	from := "knockd.conf"
+	if name != "" {
+		from = name
+	}
+	comments.top = append([]string{
+		"# knockbeepd configuration converted from " + from + ".",
+		"# Every setting is written out; configs/knockbeepd.toml documents each.",
+		"",
+	}, comments.top...)
 	return c.writeTOML(w, comments)
 }

@@ -1,0 +1,118 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/knockbeep/knockbeep/knock"
+)
+
+// OneTime is a knockd one_time_sequences file: one sequence per line, in
+// the Sequence syntax. Blank lines, lines starting with '#' and lines that
+// are not a valid sequence are skipped; the first other line is the
+// current sequence. Once it has been knocked, MarkUsed overwrites the
+// first byte of its line with '#', exactly as knockd does, so the file
+// stays compatible with knockd and a used sequence is never accepted again
+// (knockd's man page advises starting each line with a space, which then
+// becomes the '#').
+//
+// OneTime reads the file on every call and keeps no state, so an
+// administrator may append sequences while the daemon runs.
+type OneTime struct {
+	Path string
+}
+
+// ErrUsedUp is returned by Current when the file has no sequence left.
+var ErrUsedUp = errors.New("no sequences left")
+
+// maxOneTimeFile bounds what is read: a file of sequences is small, and the
+// path may name something that is not (a log, a device).
+const maxOneTimeFile = 4 << 20
+
+// Current returns the sequence to knock now. When there is none it returns
+// an error wrapping ErrUsedUp; a file that cannot be read gives the
+// reading error. Either way the door cannot open until the file changes.
+func (o OneTime) Current() ([]knock.Step, error) {
+	data, err := o.read()
+	if err != nil {
+		return nil, err
+	}
+	if _, steps, ok := firstSequence(data, nil); ok {
+		return steps, nil
+	}
+	return nil, fmt.Errorf("config: one_time_sequences %s: %w (every line is used or invalid): add new sequences to the file, then reload", o.Path, ErrUsedUp)
+}
+
+// MarkUsed marks the line holding used, the sequence just knocked, by
+// writing '#' over its first byte, and syncs the file. It marks the first
+// unused line equal to used, as knockd does, so it stays right when lines
+// were added or marked since used was read.
+func (o OneTime) MarkUsed(used []knock.Step) error {
+	data, err := o.read()
+	if err != nil {
+		return err
+	}
+	offset, _, ok := firstSequence(data, used)
+	if !ok {
+		return fmt.Errorf("config: one_time_sequences %s: the used sequence is no longer in the file: was it edited?", o.Path)
+	}
+	f, err := os.OpenFile(o.Path, os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("config: one_time_sequences: %w", err)
+	}
+	_, werr := f.WriteAt([]byte{'#'}, int64(offset))
+	serr := f.Sync()
+	cerr := f.Close()
+	if err := errors.Join(werr, serr, cerr); err != nil {
+		return fmt.Errorf("config: one_time_sequences: marking the used sequence: %w", err)
+	}
+	return nil
+}
+
+func (o OneTime) read() ([]byte, error) {
+	// Stat before opening: opening a FIFO would block the daemon.
+	fi, err := os.Stat(o.Path)
+	if err != nil {
+		return nil, fmt.Errorf("config: one_time_sequences: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("config: one_time_sequences %s: not a regular file", o.Path)
+	}
+	f, err := os.Open(o.Path)
+	if err != nil {
+		return nil, fmt.Errorf("config: one_time_sequences: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxOneTimeFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("config: one_time_sequences: %w", err)
+	}
+	if len(data) > maxOneTimeFile {
+		return nil, fmt.Errorf("config: one_time_sequences %s: larger than %d MiB: is this the right file?", o.Path, maxOneTimeFile>>20)
+	}
+	return data, nil
+}
+
+// firstSequence finds the first valid, unused line of a one-time file, or
+// with want the first one equal to want; it returns the line's offset.
+func firstSequence(data []byte, want []knock.Step) (offset int, steps []knock.Step, ok bool) {
+	for offset < len(data) {
+		line := data[offset:]
+		end := len(line)
+		if i := slices.Index(line, '\n'); i >= 0 {
+			end = i + 1
+		}
+		text := strings.TrimSpace(string(line[:end]))
+		if text != "" && text[0] != '#' {
+			if steps, err := parseSequence(text); err == nil && (want == nil || slices.Equal(steps, want)) {
+				return offset, steps, true
+			}
+		}
+		offset += end
+	}
+	return 0, nil, false
+}

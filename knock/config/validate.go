@@ -1,0 +1,334 @@
+package config
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/knockbeep/knockbeep/knock"
+	"github.com/knockbeep/knockbeep/sequence"
+)
+
+// A locator finds the line a setting came from, for error messages. Doors
+// are numbered in file order, disabled ones included; key "" is the door's
+// own line (its [[door]] or [section] header).
+type locator interface {
+	topLine(path ...string) int
+	doorLine(door int, key string) int
+}
+
+// noLines is the locator of a Config built in code.
+type noLines struct{}
+
+func (noLines) topLine(...string) int    { return 0 }
+func (noLines) doorLine(int, string) int { return 0 }
+
+// Validate checks c as a whole: every value in range, door names unique,
+// music ports clear of the doors' ports. It is what Parse runs after
+// decoding, for a Config changed in code afterwards (command-line flags).
+func (c *Config) Validate() error {
+	p := &problems{}
+	c.validate(p, noLines{})
+	return p.err()
+}
+
+// allDoors returns the enabled and disabled doors in file order, each with
+// its index in that order.
+func (c *Config) allDoors() []knock.Door {
+	all := make([]knock.Door, 0, len(c.Doors)+len(c.Disabled))
+	all = append(all, c.Doors...)
+	for _, d := range c.Disabled {
+		i := min(max(d.Index, 0), len(all))
+		all = append(all[:i], append([]knock.Door{d.Door}, all[i:]...)...)
+	}
+	return all
+}
+
+func (c *Config) validate(p *problems, at locator) {
+	if err := checkInterfaces(c.Interfaces); err != nil {
+		p.add(at.topLine("interfaces"), "interfaces: %v", err)
+	}
+	if err := checkSpeaker(c.Speaker); err != nil {
+		p.add(at.topLine("speaker"), "speaker: %v", err)
+	}
+	if c.StateDir == "" {
+		p.add(at.topLine("state_dir"), "state_dir is empty: give the directory for pools and played songs (default %s)", Default().StateDir)
+	}
+	if c.MaxAttempts < 1 {
+		p.add(at.topLine("max_attempts"), "max_attempts = %d: must be at least 1", c.MaxAttempts)
+	}
+	c.Log.validate(p, at)
+	c.Music.validate(p, at)
+
+	doors := c.allDoors()
+	firstLine := map[string]int{}
+	for i, d := range doors {
+		c.validateDoor(p, at, i, d)
+		if d.Name == "" {
+			continue
+		}
+		if first, dup := firstLine[d.Name]; dup {
+			where := ""
+			if first > 0 {
+				where = fmt.Sprintf(" (first on line %d)", first)
+			}
+			p.add(at.doorLine(i, "name"), "door %q is defined twice%s: door names must be unique", d.Name, where)
+			continue
+		}
+		firstLine[d.Name] = at.doorLine(i, "name")
+	}
+	for _, d := range c.Disabled {
+		if d.Reason == "" {
+			p.add(at.doorLine(d.Index, ""), "door %q is disabled without a reason", d.Door.Name)
+		}
+	}
+}
+
+func checkInterfaces(names []string) error {
+	seen := map[string]bool{}
+	for _, n := range names {
+		switch {
+		case n == "any":
+			return fmt.Errorf(`"any" means every interface: give it alone, or list interfaces by name`)
+		case n == "":
+			return fmt.Errorf("empty interface name")
+		case len(n) > 15 || strings.ContainsAny(n, "/ \t\n:"):
+			// IFNAMSIZ is 16 with the NUL on Linux and FreeBSD; ':' is an alias label.
+			return fmt.Errorf("%q is not an interface name", n)
+		case seen[n]:
+			return fmt.Errorf("%q is listed twice", n)
+		}
+		seen[n] = true
+	}
+	return nil
+}
+
+// normalizeInterfaces turns a list that only says "any" into the empty
+// list that means it.
+func normalizeInterfaces(names []string) []string {
+	if len(names) == 1 && names[0] == "any" {
+		return nil
+	}
+	return names
+}
+
+// checkSpeaker checks the syntax of a speaker spec (DESIGN.md); whether the
+// device exists is for the daemon to find out when it opens it.
+func checkSpeaker(spec string) error {
+	kind, path, hasPath := strings.Cut(spec, ":")
+	switch kind {
+	case "auto", "none":
+		if hasPath {
+			return fmt.Errorf("%q takes no path", kind)
+		}
+		return nil
+	case "evdev", "console", "speaker":
+		if hasPath && path == "" {
+			return fmt.Errorf("%q has an empty path: write %q alone for the default device", spec, kind)
+		}
+		return nil
+	case "wav":
+		if path == "" {
+			return fmt.Errorf("wav needs a path: wav:FILE.wav or wav:DIRECTORY")
+		}
+		return nil
+	}
+	return fmt.Errorf("unknown speaker %q%s: use auto, evdev[:PATH], console[:PATH], speaker[:PATH], wav:PATH or none",
+		spec, suggest(kind, []string{"auto", "evdev", "console", "speaker", "wav", "none"}))
+}
+
+func (l Log) validate(p *problems, at locator) {
+	switch l.Format {
+	case LogText, LogJSON, LogKnockd:
+	default:
+		p.add(at.topLine("log", "format"), "[log] format = %q: use %q, %q or %q%s", l.Format, LogText, LogJSON, LogKnockd,
+			suggest(l.Format, []string{LogText, LogJSON, LogKnockd}))
+	}
+	if !l.Stderr && !l.Syslog && l.File == "" {
+		p.add(at.topLine("log"), "[log] sends the log nowhere: set stderr = true, syslog = true or file = PATH")
+	}
+}
+
+func (m Music) validate(p *problems, at locator) {
+	for _, e := range checkProtocol(m.Protocol) {
+		p.add(at.topLine("music", e.key), "[music] %s", e.msg)
+	}
+	switch m.Pools {
+	case PoolsPerSource, PoolsShared:
+	default:
+		p.add(at.topLine("music", "pools"), "[music] pools = %q: use %q or %q", m.Pools, PoolsPerSource, PoolsShared)
+	}
+	if m.MaxSteps < 1 {
+		p.add(at.topLine("music", "max_steps"), "[music] max_steps = %d: must be at least 1", m.MaxSteps)
+	}
+	if m.MaxPools < 1 {
+		p.add(at.topLine("music", "max_pools"), "[music] max_pools = %d: must be at least 1", m.MaxPools)
+	}
+	if m.QueueLen < 0 {
+		p.add(at.topLine("music", "queue"), "[music] queue = %d: must be 0 or more", m.QueueLen)
+	}
+	if m.RefusalLogInterval <= 0 {
+		p.add(at.topLine("music", "refusal_log_interval"), "[music] refusal_log_interval = %q: must be more than 0", m.RefusalLogInterval)
+	}
+	for _, pfx := range m.Allow {
+		if err := checkPrefix(pfx); err != nil {
+			p.add(at.topLine("music", "allow"), "[music] allow: %v", err)
+		}
+	}
+}
+
+func checkPrefix(p netip.Prefix) error {
+	if !p.IsValid() {
+		return fmt.Errorf("invalid network %v", p)
+	}
+	if p != p.Masked() {
+		return fmt.Errorf("%v has bits set past the prefix length: did you mean %v?", p, p.Masked())
+	}
+	return nil
+}
+
+type keyProblem struct{ key, msg string }
+
+// Limits of the music protocol's tone: steps shorter than a millisecond
+// cannot be timed by the player, and the PC speaker's divider covers
+// roughly 19 Hz to 20 kHz.
+const (
+	minFreq = 20
+	maxFreq = 20000
+)
+
+// checkProtocol reports what is wrong with a music protocol, by key.
+func checkProtocol(pr sequence.Protocol) []keyProblem {
+	var out []keyProblem
+	ports := []struct {
+		key  string
+		port uint16
+	}{{"tone_port", pr.TonePort}, {"silence_port", pr.SilencePort}, {"play_port", pr.PlayPort}}
+	for i, a := range ports {
+		if a.port == 0 {
+			out = append(out, keyProblem{a.key, fmt.Sprintf("%s = 0: must be a port 1-65535", a.key)})
+			continue
+		}
+		for _, b := range ports[:i] {
+			if a.port == b.port {
+				out = append(out, keyProblem{a.key, fmt.Sprintf("%s = %d is also %s: the music ports must differ", a.key, a.port, b.key)})
+			}
+		}
+		if pr.PitchBase != 0 && a.port >= pr.PitchBase && int(a.port) <= int(pr.PitchBase)+127 {
+			out = append(out, keyProblem{a.key, fmt.Sprintf("%s = %d is inside the pitch ports %d-%d (pitch_base = %d)",
+				a.key, a.port, pr.PitchBase, int(pr.PitchBase)+127, pr.PitchBase)})
+		}
+	}
+	if pr.PitchBase != 0 && int(pr.PitchBase)+127 > 65535 {
+		out = append(out, keyProblem{"pitch_base", fmt.Sprintf("pitch_base = %d: the pitch ports run to pitch_base+127, at most 65535, so it must be at most %d (or 0 for no pitch knocks)",
+			pr.PitchBase, 65535-127)})
+	}
+	if pr.Step < 1e6 {
+		out = append(out, keyProblem{"step", fmt.Sprintf("step = %q: must be at least 1ms", pr.Step)})
+	}
+	if !(pr.DefaultFreq >= minFreq && pr.DefaultFreq <= maxFreq) {
+		out = append(out, keyProblem{"default_freq", fmt.Sprintf("default_freq = %g: must be %d-%d Hz", pr.DefaultFreq, minFreq, maxFreq)})
+	}
+	return out
+}
+
+// musicPorts names the TCP ports the music protocol uses.
+func musicPorts(pr sequence.Protocol) map[uint16]string {
+	m := map[uint16]string{
+		pr.TonePort:    "tone_port",
+		pr.SilencePort: "silence_port",
+		pr.PlayPort:    "play_port",
+	}
+	if pr.PitchBase != 0 {
+		for n := 0; n <= 127 && int(pr.PitchBase)+n <= 65535; n++ {
+			m[pr.PitchBase+uint16(n)] = fmt.Sprintf("pitch port (pitch_base %d + note %d)", pr.PitchBase, n)
+		}
+	}
+	return m
+}
+
+func (c *Config) validateDoor(p *problems, at locator, i int, d knock.Door) {
+	label := fmt.Sprintf("door %q", d.Name)
+	if d.Name == "" {
+		label = fmt.Sprintf("door #%d", i+1)
+		p.add(at.doorLine(i, ""), "%s has no name: every door needs a unique name", label)
+	} else if strings.ContainsFunc(d.Name, isControl) {
+		p.add(at.doorLine(i, "name"), "%s: the name has control characters", label)
+	}
+	disabled := false
+	for _, dd := range c.Disabled {
+		if dd.Index == i {
+			disabled = true
+		}
+	}
+	switch {
+	case len(d.Sequence) == 0 && !disabled:
+		p.add(at.doorLine(i, ""), "%s has no sequence: give sequence or one_time_sequences", label)
+	case len(d.Sequence) > MaxSteps:
+		p.add(at.doorLine(i, "sequence"), "%s: sequence has %d ports, at most %d are allowed", label, len(d.Sequence), MaxSteps)
+	}
+	for _, st := range d.Sequence {
+		if st.Port == 0 || (st.Proto != knock.TCP && st.Proto != knock.UDP) {
+			p.add(at.doorLine(i, "sequence"), "%s: invalid step %v/%v: ports are 1-65535, tcp or udp", label, st.Port, st.Proto)
+		}
+	}
+	const allFlags = knock.FIN | knock.SYN | knock.RST | knock.PSH | knock.ACK | knock.URG
+	if d.Flags.Set&d.Flags.Clear != 0 || (d.Flags.Set|d.Flags.Clear)&^allFlags != 0 {
+		p.add(at.doorLine(i, "tcpflags"), "%s: tcpflags asks for flags both set and clear, or unknown flags", label)
+	}
+	if d.Timeout <= 0 {
+		p.add(at.doorLine(i, "timeout"), "%s: timeout = %q: must be more than 0", label, d.Timeout)
+	}
+	if d.TimeoutMode != knock.TimeoutFromFirst && d.TimeoutMode != knock.TimeoutGap {
+		p.add(at.doorLine(i, "timeout_mode"), "%s: unknown timeout mode %d", label, d.TimeoutMode)
+	}
+	if d.Cooldown < 0 {
+		p.add(at.doorLine(i, "cooldown"), "%s: cooldown = %q: must be 0 or more", label, d.Cooldown)
+	}
+	if d.CmdTimeout < 0 {
+		p.add(at.doorLine(i, "cmd_timeout"), "%s: cmd_timeout = %q: must be 0 or more", label, d.CmdTimeout)
+	}
+	for _, t := range d.Targets {
+		if !t.IsValid() {
+			p.add(at.doorLine(i, "target"), "%s: invalid target address", label)
+		}
+	}
+	c.validateCommands(p, at, i, label, d)
+	if c.Music.Enabled {
+		music := musicPorts(c.Music.Protocol)
+		reported := map[uint16]bool{}
+		for _, st := range d.Sequence {
+			if name, clash := music[st.Port]; clash && st.Proto == knock.TCP && !reported[st.Port] {
+				reported[st.Port] = true
+				p.add(at.doorLine(i, "sequence"), "%s: port %d/tcp is also the music %s: choose another port for the door, or move the music ports in [music]",
+					label, st.Port, name)
+			}
+		}
+	}
+}
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
+
+func (c *Config) validateCommands(p *problems, at locator, i int, label string, d knock.Door) {
+	cmds := []struct {
+		key string
+		cmd knock.Command
+	}{{"start_command", d.Start}, {"start_command_6", d.Start6}, {"stop_command", d.Stop}, {"stop_command_6", d.Stop6}}
+	shells := map[bool]string{}
+	for _, k := range cmds {
+		if k.cmd.IsZero() {
+			continue
+		}
+		shells[k.cmd.Shell] = k.key
+		switch {
+		case k.cmd.Shell && len(k.cmd.Argv) != 1:
+			p.add(at.doorLine(i, k.key), "%s: %s runs through the shell, so it must be one string", label, k.key)
+		case k.cmd.Argv[0] == "":
+			p.add(at.doorLine(i, k.key), "%s: %s has an empty program name", label, k.key)
+		}
+	}
+	if len(shells) == 2 {
+		p.add(at.doorLine(i, shells[true]), "%s: %s runs through the shell but %s does not: a door's commands all use the shell (shell = true) or none do",
+			label, shells[true], shells[false])
+	}
+}
