@@ -1,0 +1,491 @@
+package capture
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/knockbeep/knockbeep/knock"
+	"github.com/knockbeep/knockbeep/knock/decode"
+)
+
+// Any is the interface name that captures on every interface that is up,
+// including interfaces that appear later.
+const Any = "any"
+
+// Options tune a live capture. The zero Options is ready to use.
+type Options struct {
+	// Logger receives interface failures and recoveries; nil means
+	// slog.Default().
+	Logger *slog.Logger
+	// Clock times the retries after an interface failure; nil means the
+	// system clock.
+	Clock Clock
+}
+
+// A Clock tells the time and runs a function later. It has the method set
+// of the other knockbeep clocks, so one implementation serves them all.
+type Clock interface {
+	Now() time.Time
+	// AfterFunc calls f in its own goroutine once d has elapsed, unless
+	// the returned Timer is stopped first.
+	AfterFunc(d time.Duration, f func()) Timer
+}
+
+// A Timer is a pending AfterFunc call.
+type Timer interface {
+	// Stop prevents the call and reports whether it did so.
+	Stop() bool
+}
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time                            { return time.Now() }
+func (systemClock) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
+
+// Counters count what a capture did with the frames it saw.
+type Counters struct {
+	// Packets is the number of frames read: on a live capture, those the
+	// kernel filter passed.
+	Packets uint64
+	// Drops is the number of frames the kernel dropped because the
+	// capture buffer was full.
+	Drops uint64
+	// DecodeErrors is the number of frames that could not be decoded.
+	DecodeErrors uint64
+	// Events is the number of knocks handed to the handler.
+	Events uint64
+}
+
+func (c *Counters) add(o Counters) {
+	c.Packets += o.Packets
+	c.Drops += o.Drops
+	c.DecodeErrors += o.DecodeErrors
+	c.Events += o.Events
+}
+
+// InterfaceStats are the counters of one captured interface (or of Any).
+type InterfaceStats struct {
+	Name string
+	// Up is false while the interface is down or gone and the capture is
+	// retrying.
+	Up bool
+	// Reopens counts how often the interface was reopened after a failure.
+	Reopens uint64
+	Counters
+}
+
+// Stats are a capture's counters, one entry per interface given to Open.
+type Stats struct {
+	Interfaces []InterfaceStats
+}
+
+// Total sums the counters of every interface.
+func (s Stats) Total() Counters {
+	var t Counters
+	for _, i := range s.Interfaces {
+		t.add(i.Counters)
+	}
+	return t
+}
+
+// Retry delays after an interface failure: doubling from the first to
+// the last, so that an interface coming back is captured again within
+// retryMax.
+const (
+	retryFirst = 250 * time.Millisecond
+	retryMax   = 10 * time.Second
+)
+
+// pollTimeout bounds how long a reader waits for a packet before it
+// checks whether Run's context has ended.
+const pollTimeout = 200 * time.Millisecond
+
+// A ring is one OS capture handle on one interface (or on all of them).
+// Only its reader goroutine calls next and close; setFilter and drops may
+// be called from other goroutines while next blocks.
+type ring interface {
+	// next returns the next frame, valid until the following call, and the
+	// time it was captured; errNoPacket when none came within pollTimeout.
+	next() ([]byte, time.Time, error)
+	link() decode.LinkType
+	setFilter(c *compiledFilter) error
+	// drops is the number of frames the kernel dropped since the ring
+	// was opened.
+	drops() (uint64, error)
+	close() error
+}
+
+var errNoPacket = errors.New("capture: no packet within the poll timeout")
+
+// A Capture reads knocks from network interfaces through a kernel filter.
+// Open it, then call Run once; SetFilter and Stats may be called at any
+// time from any goroutine.
+type Capture struct {
+	log    *slog.Logger
+	clock  Clock
+	filter atomic.Pointer[compiledFilter]
+
+	mu       sync.Mutex // serializes SetFilter, Run's start and Close
+	sources  []*source
+	running  bool
+	closed   bool
+	stop     context.CancelFunc // cancels a running Run
+	finished chan struct{}      // closed when a running Run returns
+}
+
+// source is one interface given to Open, with the ring currently open on
+// it. Its reader goroutine owns the ring: it alone reads, closes and
+// replaces it; mu keeps SetFilter and Stats off a ring being replaced.
+type source struct {
+	c    *Capture
+	name string
+	dec  *decode.Decoder
+
+	mu        sync.Mutex
+	r         ring   // nil while the interface is unavailable
+	dropsDone uint64 // drops of rings already closed
+
+	stale                         atomic.Bool // the ring refused a new filter: reopen it
+	up                            atomic.Bool
+	packets, decodeErrors, events atomic.Uint64
+	reopens                       atomic.Uint64
+	lastDecodeLog                 atomic.Int64
+}
+
+// Open starts capturing on the named interfaces, or on every interface
+// with Any, passing the kernel only what f accepts. It fails when an
+// interface does not exist, when capture needs privileges the process
+// lacks, or on a system without live capture. Packets queue in the kernel
+// until Run reads them.
+func Open(ifaces []string, f Filter, opts Options) (*Capture, error) {
+	cf, err := compile(f)
+	if err != nil {
+		return nil, err
+	}
+	if len(ifaces) == 0 {
+		return nil, errors.New(`capture: no interface to capture on: name one or more, or "any"`)
+	}
+	for i, name := range ifaces {
+		if name == Any && len(ifaces) > 1 {
+			return nil, errors.New(`capture: "any" already covers every interface: give it alone`)
+		}
+		if slices.Contains(ifaces[:i], name) {
+			return nil, fmt.Errorf("capture: interface %q given twice", name)
+		}
+		if name != Any {
+			if _, err := net.InterfaceByName(name); err != nil {
+				return nil, fmt.Errorf("capture: no interface %q on this host (it has: %s)", name, interfaceNames())
+			}
+		}
+	}
+	c := &Capture{log: opts.Logger, clock: opts.Clock}
+	if c.log == nil {
+		c.log = slog.Default()
+	}
+	if c.clock == nil {
+		c.clock = systemClock{}
+	}
+	c.filter.Store(cf)
+	for _, name := range ifaces {
+		r, err := openRing(name, cf)
+		if err != nil {
+			c.closeRings()
+			return nil, err
+		}
+		s := &source{c: c, name: name, dec: decode.NewDecoder(), r: r}
+		s.up.Store(true)
+		c.sources = append(c.sources, s)
+	}
+	return c, nil
+}
+
+// interfaceNames lists this host's interfaces for error messages.
+func interfaceNames() string {
+	ifs, err := net.Interfaces()
+	if err != nil || len(ifs) == 0 {
+		return "none found"
+	}
+	names := make([]string, len(ifs))
+	for i, ifc := range ifs {
+		names[i] = ifc.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+// Run reads packets until ctx ends and calls handle with every knock, in
+// arrival order, from the goroutine that called Run. The event is only
+// valid during the call. An interface that goes down or away is logged
+// and retried with backoff; the capture goes on meanwhile. Run returns
+// nil once ctx is done, and releases the capture: Run is called once.
+func (c *Capture) Run(ctx context.Context, handle func(*knock.Event)) error {
+	c.mu.Lock()
+	switch {
+	case c.closed:
+		c.mu.Unlock()
+		return errors.New("capture: Run called on a closed capture")
+	case c.running:
+		c.mu.Unlock()
+		return errors.New("capture: Run called twice")
+	}
+	ctx, c.stop = context.WithCancel(ctx)
+	c.running = true
+	c.finished = make(chan struct{})
+	c.mu.Unlock()
+	defer func() {
+		c.stop()
+		c.mu.Lock()
+		c.closeRings()
+		c.closed = true
+		c.mu.Unlock()
+		close(c.finished)
+	}()
+
+	if len(c.sources) == 1 {
+		c.sources[0].run(ctx, handle)
+		return nil
+	}
+	// Several interfaces: one reader each, their events funnelled to
+	// this goroutine. Each interface's events stay in order.
+	events := make(chan knock.Event, 1024)
+	var wg sync.WaitGroup
+	for _, s := range c.sources {
+		wg.Go(func() {
+			s.run(ctx, func(ev *knock.Event) {
+				select {
+				case events <- *ev:
+				case <-ctx.Done():
+				}
+			})
+		})
+	}
+	for {
+		select {
+		case ev := <-events:
+			handle(&ev)
+		case <-ctx.Done():
+			wg.Wait()
+			return nil
+		}
+	}
+}
+
+// Close releases the capture. A running Run is stopped and waited for.
+func (c *Capture) Close() error {
+	c.mu.Lock()
+	if c.running && !c.closed {
+		stop, finished := c.stop, c.finished
+		c.mu.Unlock()
+		stop()
+		<-finished
+		return nil
+	}
+	c.closeRings()
+	c.closed = true
+	c.mu.Unlock()
+	return nil
+}
+
+// closeRings closes every open ring; c.mu is held and no reader runs.
+func (c *Capture) closeRings() {
+	for _, s := range c.sources {
+		s.mu.Lock()
+		s.closeRingLocked()
+		s.mu.Unlock()
+	}
+}
+
+// SetFilter replaces the filter, in user space at once and in the kernel
+// on every open socket. An invalid filter is an error and changes nothing.
+func (c *Capture) SetFilter(f Filter) error {
+	cf, err := compile(f)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.filter.Store(cf)
+	for _, s := range c.sources {
+		s.mu.Lock()
+		if s.r != nil {
+			if err := s.r.setFilter(cf); err != nil {
+				// The reader reopens the ring, with the new filter.
+				c.log.Warn("capture: cannot set the new filter; reopening", "iface", s.name, "err", err)
+				s.stale.Store(true)
+			}
+		}
+		s.mu.Unlock()
+	}
+	return nil
+}
+
+// Stats returns the counters of every interface.
+func (c *Capture) Stats() Stats {
+	var st Stats
+	for _, s := range c.sources {
+		s.mu.Lock()
+		drops := s.dropsDone
+		if s.r != nil {
+			if d, err := s.r.drops(); err == nil {
+				drops += d
+			}
+		}
+		s.mu.Unlock()
+		st.Interfaces = append(st.Interfaces, InterfaceStats{
+			Name:    s.name,
+			Up:      s.up.Load(),
+			Reopens: s.reopens.Load(),
+			Counters: Counters{
+				Packets:      s.packets.Load(),
+				Drops:        drops,
+				DecodeErrors: s.decodeErrors.Load(),
+				Events:       s.events.Load(),
+			},
+		})
+	}
+	return st
+}
+
+// run reads s until ctx ends, reopening its ring after failures.
+func (s *source) run(ctx context.Context, deliver func(*knock.Event)) {
+	done := ctx.Done()
+	var ev knock.Event
+	for {
+		select {
+		case <-done:
+			return
+		default:
+		}
+		r := s.r // only this goroutine writes s.r while Run runs
+		if r == nil || s.stale.Load() {
+			if !s.reopen(ctx) {
+				return
+			}
+			continue
+		}
+		data, ts, err := r.next()
+		if err != nil {
+			if err != errNoPacket {
+				s.fail(err)
+			}
+			continue
+		}
+		s.packets.Add(1)
+		ok, err := s.dec.Decode(r.link(), data, ts, &ev)
+		if err != nil {
+			s.decodeErrors.Add(1)
+			s.logDecodeError(err)
+			continue
+		}
+		if !ok || !s.c.filter.Load().match(&ev) {
+			continue
+		}
+		s.events.Add(1)
+		deliver(&ev)
+	}
+}
+
+// logDecodeError logs at most one decode error a second: a stream of
+// garbage must not flood the log.
+func (s *source) logDecodeError(err error) {
+	now := s.c.clock.Now().UnixNano()
+	last := s.lastDecodeLog.Load()
+	if now-last < int64(time.Second) || !s.lastDecodeLog.CompareAndSwap(last, now) {
+		return
+	}
+	s.c.log.Debug("capture: undecodable frame", "iface", s.name, "err", err, "total", s.decodeErrors.Load())
+}
+
+// fail closes s's ring after err; the reader then reopens it.
+func (s *source) fail(err error) {
+	s.c.log.Warn("capture: interface failed; retrying", "iface", s.name, "err", err)
+	s.mu.Lock()
+	s.closeRingLocked()
+	s.mu.Unlock()
+}
+
+func (s *source) closeRingLocked() {
+	if s.r == nil {
+		return
+	}
+	if d, err := s.r.drops(); err == nil {
+		s.dropsDone += d
+	}
+	s.r.close()
+	s.r = nil
+	s.up.Store(false)
+}
+
+// reopen retries opening s's interface with exponential backoff until it
+// works (true) or ctx ends (false).
+func (s *source) reopen(ctx context.Context) bool {
+	if s.stale.Load() {
+		s.mu.Lock()
+		s.closeRingLocked()
+		s.mu.Unlock()
+	}
+	downSince := s.c.clock.Now()
+	delay := retryFirst
+	var lastErr string
+	for attempt := 1; ; attempt++ {
+		if !s.c.sleep(ctx, delay) {
+			return false
+		}
+		err := s.open()
+		if err == nil {
+			s.reopens.Add(1)
+			s.c.log.Info("capture: capturing again", "iface", s.name, "down_for", s.c.clock.Now().Sub(downSince).Round(time.Millisecond), "attempts", attempt)
+			return true
+		}
+		// Say it when the reason changes, not on every retry of a long
+		// outage.
+		if err.Error() != lastErr {
+			s.c.log.Warn("capture: interface unavailable; retrying", "iface", s.name, "err", err, "next_retry_max", retryMax)
+			lastErr = err.Error()
+		}
+		delay = min(2*delay, retryMax)
+	}
+}
+
+// open opens a new ring on s's interface with the current filter.
+func (s *source) open() error {
+	if s.name != Any {
+		ifc, err := net.InterfaceByName(s.name)
+		if err != nil {
+			return fmt.Errorf("capture: interface %q is gone", s.name)
+		}
+		if ifc.Flags&net.FlagUp == 0 {
+			return fmt.Errorf("capture: interface %q is down", s.name)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, err := openRing(s.name, s.c.filter.Load())
+	if err != nil {
+		return err
+	}
+	s.r = r
+	s.stale.Store(false)
+	s.up.Store(true)
+	return nil
+}
+
+// sleep waits d on c's clock, or until ctx ends (false).
+func (c *Capture) sleep(ctx context.Context, d time.Duration) bool {
+	wake := make(chan struct{})
+	t := c.clock.AfterFunc(d, func() { close(wake) })
+	select {
+	case <-wake:
+		return true
+	case <-ctx.Done():
+		t.Stop()
+		return false
+	}
+}

@@ -1,0 +1,39 @@
+// Package capture reads knocks off the network, from a capture file, or
+// both through the same path.
+//
+// # Flow
+//
+//	NIC ─► kernel: socket + BPF filter from CompileFilter ─► ring ─► decode.Decoder ─► Filter check ─► handle(*knock.Event)
+//
+// A Filter lists the packets that may be knocks: protocol, port and TCP
+// flags per Rule, and the destination addresses (this host's, from
+// LocalAddrs, or the doors' targets). CompileFilter turns it into a
+// classic BPF program so that the kernel drops everything else before it
+// is copied to user space; the decoded event is checked against the same
+// Filter again, which covers the moment before the kernel filter is
+// attached and a filter change.
+//
+// Open opens one capture handle per interface (or one for Any), Run reads
+// them and calls the handler from a single goroutine, in arrival order,
+// so that the matcher needs no locking. An interface that goes down or
+// disappears is logged and reopened with exponential backoff; the rest of
+// the capture carries on. SetFilter swaps the filter on every handle when
+// the doors change (SIGHUP); Stats counts packets, kernel drops and
+// decode errors per interface.
+//
+// Replay runs a pcap or pcapng file through the same decoder and filter,
+// for tests and forensics.
+//
+// # Operating systems
+//
+// On Linux a handle is a TPACKET_V3 AF_PACKET ring (gopacket's afpacket,
+// no cgo) of type SOCK_DGRAM: the kernel strips link headers, so every
+// interface delivers raw IP, and Any is one socket bound to all
+// interfaces, present and future. The kernel filter also drops the copies
+// of packets this host sends, which lo would otherwise show twice.
+//
+// On FreeBSD a handle is a /dev/bpf device read directly with
+// golang.org/x/sys/unix: same filter program for the interface's link
+// type, incoming packets only. Elsewhere Open returns an error naming
+// the system.
+package capture
