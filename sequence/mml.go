@@ -75,7 +75,7 @@ func ParseMML(text string) (Song, error) {
 	if err := p.parse(); err != nil {
 		return Song{}, err
 	}
-	if len(p.tones) == 0 {
+	if !hasSound(p.tones) {
 		return Song{}, p.s.errorAt(len(text), "the song has no notes")
 	}
 	return Song{Format: FormatMML, Tones: p.tones}, nil
@@ -167,6 +167,8 @@ func (p *mmlParser) command() error {
 			s.i++
 			p.tracking, p.prefix = false, false
 			return nil
+		case '=':
+			return s.errorAt(s.i, "BASIC variables and substrings (X, =) are not supported: write the notes out")
 		}
 		n, ok := s.number()
 		if !ok || n > mmlMaxOctave {

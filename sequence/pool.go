@@ -83,20 +83,27 @@ func (o PoolOptions) maxBytes() int64 {
 
 // Validate reports whether s can be stored in a pool and played.
 func (s Step) Validate() error {
+	if err := s.validate(); err != nil {
+		return fmt.Errorf("sequence: %w", err)
+	}
+	return nil
+}
+
+func (s Step) validate() error {
 	if s.Length <= 0 || s.Length > MaxStepLength {
-		return fmt.Errorf("sequence: step length %v out of range: want more than 0 and at most %v", s.Length, MaxStepLength)
+		return fmt.Errorf("step length %v out of range: want more than 0 and at most %v", s.Length, MaxStepLength)
 	}
 	switch s.Kind {
 	case StepTone:
 		if !(s.Freq > 0 && s.Freq <= MaxFreq) {
-			return fmt.Errorf("sequence: tone frequency %v Hz out of range: want more than 0 and at most %v", s.Freq, MaxFreq)
+			return fmt.Errorf("tone frequency %v Hz out of range: want more than 0 and at most %v", s.Freq, MaxFreq)
 		}
 	case StepSilence:
 		if s.Freq != 0 {
-			return fmt.Errorf("sequence: a silence has no frequency, got %v Hz", s.Freq)
+			return fmt.Errorf("a silence has no frequency, got %v Hz", s.Freq)
 		}
 	default:
-		return fmt.Errorf("sequence: unknown step kind %d", s.Kind)
+		return fmt.Errorf("unknown step kind %d", s.Kind)
 	}
 	return nil
 }
@@ -146,7 +153,7 @@ func parseStepLine(line []byte) (s Step, ok bool, err error) {
 		return Step{}, false, fmt.Errorf("length %q is not a duration like 100ms", fields[0])
 	}
 	s.Length = d
-	if err := s.Validate(); err != nil {
+	if err := s.validate(); err != nil {
 		return Step{}, false, err
 	}
 	return s, true, nil
@@ -174,7 +181,7 @@ func loadPool(r io.Reader, opts PoolOptions) (steps []Step, warnings []string, g
 		}
 		total += int64(len(line))
 		if total > maxBytes {
-			return steps, warnings, good, fmt.Errorf("sequence: pool is larger than %d bytes, the limit for %d steps: %w", maxBytes, maxSteps, ErrPoolFull)
+			return steps, warnings, good, fmt.Errorf("%w: the pool is larger than %d bytes, the limit for %d steps", ErrPoolFull, maxBytes, maxSteps)
 		}
 		if err == io.EOF {
 			if len(line) > 0 {
@@ -205,7 +212,7 @@ func loadPool(r io.Reader, opts PoolOptions) (steps []Step, warnings []string, g
 			continue
 		}
 		if len(steps) >= maxSteps {
-			return steps, warnings, good, fmt.Errorf("sequence: pool line %d: more than %d steps: %w", lineNo, maxSteps, ErrPoolFull)
+			return steps, warnings, good, fmt.Errorf("%w: pool line %d: more than %d steps", ErrPoolFull, lineNo, maxSteps)
 		}
 		steps = append(steps, s)
 	}
@@ -326,7 +333,7 @@ func (p *Pool) Append(s Step) error {
 		return fmt.Errorf("sequence: append to pool %s: pool is closed", p.path)
 	}
 	if len(p.steps) >= p.maxSteps {
-		return fmt.Errorf("sequence: pool %s holds %d steps: %w; play it to start a new one", p.path, len(p.steps), ErrPoolFull)
+		return fmt.Errorf("%w: %s holds %d steps; play it to start a new one", ErrPoolFull, p.path, len(p.steps))
 	}
 	p.line = s.appendLine(p.line[:0])
 	if _, err := p.file.Write(p.line); err != nil {

@@ -13,6 +13,7 @@ const (
 	rtttlDefaultOctave   = 6
 	rtttlDefaultBeat     = 63
 	rtttlMaxBeat         = 900
+	rtttlSounding        = 7 // eighths of a note's time that sound
 )
 
 // ParseRTTTL parses a ring tone in RTTTL, "name:settings:notes":
@@ -25,9 +26,11 @@ const (
 // original specification. A note is [duration] letter [#] [.] [octave] [.]:
 // letters a–g, h for b (the German name), p for a pause; a dot (before or
 // after the octave) makes it half as long again. Octave 4 holds A4 = 440 Hz.
-// A whole note lasts 4·60000/b ms. Notes sound their full length, one
-// straight after the other, as phones play them. Blanks and line breaks may
-// go anywhere, and lines starting with '#' are comments.
+// A whole note lasts 4·60000/b ms. RTTTL says nothing about articulation
+// and players differ; here a note sounds 7/8 of its time and is silent for
+// the rest, like MML's default, so that repeated notes stay apart instead
+// of melting into one long tone. Blanks and line breaks may go anywhere,
+// and lines starting with '#' are comments.
 func ParseRTTTL(text string) (Song, error) {
 	s := &songText{format: FormatRTTTL, src: text}
 	s.skipSpace()
@@ -97,6 +100,9 @@ func ParseRTTTL(text string) (Song, error) {
 			}
 		}
 		s.skipSpace()
+		if s.eof() {
+			return Song{}, s.errorAt(s.i, "the settings section never ends: add ':' and the notes")
+		}
 		if c := s.peek(); c != ',' && c != ':' {
 			return Song{}, s.errorAt(s.i, "unexpected %s after setting %s: separate settings with ',' and end them with ':'", quoteByte(s.src[s.i]), key)
 		}
@@ -170,6 +176,9 @@ func ParseRTTTL(text string) (Song, error) {
 		}
 		s.skipSpace()
 		if !s.eof() && s.peek() != ',' {
+			if line, _, _ := strings.Cut(text[s.i:], "\n"); strings.Contains(line, ":") {
+				return Song{}, s.errorAt(s.i, "a second song seems to start here: one RTTTL song per file")
+			}
 			return Song{}, s.errorAt(s.i, "unexpected %s after note %q: separate notes with ','", quoteByte(s.src[s.i]), strings.TrimSpace(text[noteStart:s.i]))
 		}
 		if len(song.Tones) >= MaxSongTones {
@@ -183,9 +192,10 @@ func ParseRTTTL(text string) (Song, error) {
 		if midi > highestNote {
 			return Song{}, s.errorAt(letterAt, "note %s is above G9, the highest MIDI note", strings.TrimSpace(text[letterAt:s.i]))
 		}
-		song.Tones = append(song.Tones, Tone{Freq: NoteFreq(midi), Length: length})
+		sound := length * rtttlSounding / 8
+		song.Tones = append(song.Tones, Tone{Freq: NoteFreq(midi), Length: sound, Delay: length - sound})
 	}
-	if len(song.Tones) == 0 {
+	if !hasSound(song.Tones) {
 		return Song{}, s.errorAt(s.i, "the song has no notes")
 	}
 	return song, nil

@@ -172,6 +172,16 @@ func appendRest(tones []Tone, d time.Duration) []Tone {
 	return tones
 }
 
+// hasSound reports whether any tone sounds.
+func hasSound(tones []Tone) bool {
+	for _, t := range tones {
+		if t.Length > 0 && t.Freq > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // songText walks song text for the RTTTL and MML parsers: it skips blanks
 // and whole lines whose first non-blank byte is '#', which are comments.
 type songText struct {
