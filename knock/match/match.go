@@ -3,6 +3,7 @@ package match
 import (
 	"context"
 	"log/slog"
+	"math"
 	"net/netip"
 	"slices"
 	"time"
@@ -14,14 +15,20 @@ import (
 // about 5 MiB of state, far more than the knockers a host ever sees at once.
 const DefaultMaxAttempts = 65536
 
+// maxRecordsLimit bounds Options.MaxAttempts so that record indices fit in
+// an int32 with room for the index table (2^24 records is over 1 GiB).
+const maxRecordsLimit = 1 << 24
+
 // Options tune a Matcher. The zero Options are usable.
 type Options struct {
 	// MaxAttempts caps the (source, door) records tracked: attempts in
-	// progress plus cooldown holds. 0 means DefaultMaxAttempts.
+	// progress plus cooldown holds. 0 (or less) means DefaultMaxAttempts;
+	// values above 2^24 are lowered to it. The memory is taken by New.
 	MaxAttempts int
 	// IsLocal reports whether an address is one of this host's: doors
 	// without Targets match only packets sent to such an address. nil
-	// accepts every destination.
+	// accepts every destination. It is called at most once per event, on
+	// the capture path, so it must be quick and must not allocate.
 	IsLocal func(netip.Addr) bool
 	// Logger receives debug lines for every stage, reset and opening, and
 	// a warning when records are evicted. nil discards.
@@ -118,6 +125,7 @@ func New(doors []knock.Door, opts Options) *Matcher {
 	if maxRecords <= 0 {
 		maxRecords = DefaultMaxAttempts
 	}
+	maxRecords = min(maxRecords, maxRecordsLimit)
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -327,10 +335,19 @@ func (m *Matcher) open(i int32, ev *knock.Event, now int64, out []Match) []Match
 		m.debugOpen(r.src, d)
 		out = append(out, Match{Door: int(r.door), Name: d.name, Src: r.src, Event: *ev})
 		r.cooling = d.cooldown > 0
-		r.cooldownUntil = now + d.cooldown
+		r.cooldownUntil = addSaturating(now, d.cooldown)
 	}
 	m.release(i)
 	return out
+}
+
+// addSaturating returns t+d for d ≥ 0, or the largest time if that
+// overflows (a cooldown of centuries means "for ever", not "already over").
+func addSaturating(t, d int64) int64 {
+	if s := t + d; s >= t {
+		return s
+	}
+	return math.MaxInt64
 }
 
 // settle applies the passage of time to record i: an attempt past its

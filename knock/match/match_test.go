@@ -1,6 +1,7 @@
 package match
 
 import (
+	"math"
 	"net/netip"
 	"testing"
 	"time"
@@ -567,5 +568,18 @@ func TestEmptyAndNoDoors(t *testing.T) {
 	m = New([]knock.Door{{Name: "used up"}}, Options{})
 	if got := feed(t, m, knocks("203.0.113.5", 0, 1000, 2000)); len(got) != 0 {
 		t.Errorf("empty sequence, yet opened %v", got)
+	}
+}
+
+func TestCooldownOfCenturiesNeverEnds(t *testing.T) {
+	forever := door("ssh", 7000, 8000)
+	forever.Cooldown = time.Duration(math.MaxInt64)
+	m := New([]knock.Door{forever}, Options{})
+	got := feed(t, m, concat(
+		knocks("203.0.113.5", 0, 7000, 8000),
+		knocks("203.0.113.5", 24*time.Hour, 7000, 8000),
+	))
+	if d := diff([]string{"ssh 203.0.113.5 #1"}, got); d != "" {
+		t.Errorf("openings %s", d)
 	}
 }
