@@ -61,21 +61,39 @@ func (p *problems) err() error {
 // suggest returns ` (did you mean "x"?)` for the candidate closest to word,
 // or "" when none is close enough to be a likely typo.
 func suggest(word string, candidates []string) string {
-	best, bestDist := "", -1
+	hint, _ := suggestion(word, candidates)
+	return hint
+}
+
+// suggestion is suggest that also returns the candidate it suggests.
+// Candidates compare case-insensitively; of equally close ones, the one
+// sharing the longest prefix with word wins (typos are rarer at the start).
+func suggestion(word string, candidates []string) (hint, meant string) {
 	lower := strings.ToLower(word)
+	bestDist, bestPrefix := -1, -1
 	for _, c := range candidates {
-		d := editDistance(lower, strings.ToLower(c))
-		if bestDist < 0 || d < bestDist {
-			best, bestDist = c, d
+		lc := strings.ToLower(c)
+		d := editDistance(lower, lc)
+		prefix := commonPrefix(lower, lc)
+		if bestDist < 0 || d < bestDist || (d == bestDist && prefix > bestPrefix) {
+			meant, bestDist, bestPrefix = c, d, prefix
 		}
 	}
 	// A third of the word's length (at least 1, at most 3) of edits still
 	// reads as a typo; more is a different word.
 	limit := min(max(len(word)/3, 1), 3)
-	if best == "" || bestDist > limit {
-		return ""
+	if meant == "" || bestDist > limit {
+		return "", ""
 	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
+	return fmt.Sprintf(" (did you mean %q?)", meant), meant
+}
+
+func commonPrefix(a, b string) int {
+	n := 0
+	for n < len(a) && n < len(b) && a[n] == b[n] {
+		n++
+	}
+	return n
 }
 
 // editDistance is the Damerau–Levenshtein distance (optimal string

@@ -98,6 +98,8 @@ func (r *knockdReader) topLine(path ...string) int {
 	return r.options[strings.Join(path, ".")]
 }
 
+func (r *knockdReader) topLineExact(path ...string) int { return r.topLine(path...) }
+
 func (r *knockdReader) doorLine(i int, key string) int {
 	if i < 0 || i >= len(r.doors) {
 		return 0

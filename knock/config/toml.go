@@ -86,10 +86,14 @@ type tomlDecoder struct {
 	p    *problems
 	text string
 	ix   keyIndex
+	// misspelt holds, per door, the keys an unknown key was taken for:
+	// "sequense" already explains why the door has no sequence.
+	misspelt map[int]map[string]bool
 }
 
-func (d *tomlDecoder) topLine(path ...string) int     { return d.ix.line(-1, path...) }
-func (d *tomlDecoder) doorLine(i int, key string) int { return d.ix.line(i, "door", key) }
+func (d *tomlDecoder) topLine(path ...string) int      { return d.ix.line(-1, path...) }
+func (d *tomlDecoder) topLineExact(path ...string) int { return d.ix.exactLine(-1, path...) }
+func (d *tomlDecoder) doorLine(i int, key string) int  { return d.ix.line(i, "door", key) }
 
 func parseTOML(name string, data []byte) (*Config, error) {
 	d := &tomlDecoder{p: &problems{file: name}, text: string(data)}
@@ -217,7 +221,17 @@ func (d *tomlDecoder) unknownKey(line, door int, f *tomlFile, table, name string
 	case table != "":
 		where = "[" + table + "] "
 	}
-	d.p.add(line, "%sunknown key %q%s", where, name, suggest(name, validKeys(table)))
+	hint, meant := suggestion(name, validKeys(table))
+	if meant != "" && table == "door" {
+		if d.misspelt == nil {
+			d.misspelt = map[int]map[string]bool{}
+		}
+		if d.misspelt[door] == nil {
+			d.misspelt[door] = map[string]bool{}
+		}
+		d.misspelt[door][meant] = true
+	}
+	d.p.add(line, "%sunknown key %q%s", where, name, hint)
 }
 
 func doorLabel(f *tomlFile, i int) string {
@@ -343,7 +357,7 @@ func (d *tomlDecoder) door(i int, f *tomlFile) (knock.Door, string) {
 		return setting{d: d, line: d.doorLine(i, key), label: label + ": " + key}
 	}
 	door := defaultDoor()
-	if raw.Name == nil {
+	if raw.Name == nil && !d.misspelt[i]["name"] {
 		d.p.add(d.doorLine(i, ""), "%s has no name: every door needs a unique name", label)
 	}
 	at("name").str(raw.Name, &door.Name)
@@ -362,6 +376,7 @@ func (d *tomlDecoder) door(i int, f *tomlFile) (knock.Door, string) {
 			}
 			door.Sequence = steps
 		}
+	case d.misspelt[i]["sequence"] || d.misspelt[i]["one_time_sequences"]:
 	default:
 		d.p.add(d.doorLine(i, ""), "%s has no sequence: give sequence = [\"7000\", \"8000:udp\", \"9000\"] or one_time_sequences = FILE", label)
 	}

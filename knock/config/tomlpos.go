@@ -35,6 +35,16 @@ func (ix keyIndex) line(door int, path ...string) int {
 	return 0
 }
 
+// exactLine returns the line of path inside door, or 0 when it is not written.
+func (ix keyIndex) exactLine(door int, path ...string) int {
+	for _, k := range ix {
+		if k.door == door && slices.Equal(k.path, path) {
+			return k.line
+		}
+	}
+	return 0
+}
+
 // scanKeys indexes the keys of a TOML document that has already parsed.
 // On text that is not valid TOML it still ends, with a partial index.
 func scanKeys(text string) keyIndex {

@@ -1,8 +1,10 @@
 package config
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/knockbeep/knockbeep/knock"
@@ -13,15 +15,20 @@ import (
 // are numbered in file order, disabled ones included; key "" is the door's
 // own line (its [[door]] or [section] header).
 type locator interface {
+	// topLine is the line of a global setting or table ("music",
+	// "tone_port"), or of the table it would be in when it is not written.
 	topLine(path ...string) int
+	// topLineExact is the line of a global setting, 0 when not written.
+	topLineExact(path ...string) int
 	doorLine(door int, key string) int
 }
 
 // noLines is the locator of a Config built in code.
 type noLines struct{}
 
-func (noLines) topLine(...string) int    { return 0 }
-func (noLines) doorLine(int, string) int { return 0 }
+func (noLines) topLine(...string) int      { return 0 }
+func (noLines) topLineExact(...string) int { return 0 }
+func (noLines) doorLine(int, string) int   { return 0 }
 
 // Validate checks c as a whole: every value in range, door names unique,
 // music ports clear of the doors' ports. It is what Parse runs after
@@ -32,14 +39,28 @@ func (c *Config) Validate() error {
 	return p.err()
 }
 
-// allDoors returns the enabled and disabled doors in file order, each with
-// its index in that order.
-func (c *Config) allDoors() []knock.Door {
-	all := make([]knock.Door, 0, len(c.Doors)+len(c.Disabled))
-	all = append(all, c.Doors...)
-	for _, d := range c.Disabled {
-		i := min(max(d.Index, 0), len(all))
-		all = append(all[:i], append([]knock.Door{d.Door}, all[i:]...)...)
+// A fileDoor is a door in file order, enabled or not.
+type fileDoor struct {
+	knock.Door
+	disabled string // the reason, for a disabled door
+}
+
+// allDoors returns the enabled and disabled doors merged back into file
+// order (DisabledDoor.Index), which is what doors are numbered by.
+func (c *Config) allDoors() []fileDoor {
+	disabled := slices.Clone(c.Disabled)
+	slices.SortStableFunc(disabled, func(a, b DisabledDoor) int { return cmp.Compare(a.Index, b.Index) })
+	all := make([]fileDoor, 0, len(c.Doors)+len(disabled))
+	enabled := c.Doors
+	for _, d := range disabled {
+		for len(all) < d.Index && len(enabled) > 0 {
+			all = append(all, fileDoor{Door: enabled[0]})
+			enabled = enabled[1:]
+		}
+		all = append(all, fileDoor{Door: d.Door, disabled: d.Reason})
+	}
+	for _, d := range enabled {
+		all = append(all, fileDoor{Door: d})
 	}
 	return all
 }
@@ -60,9 +81,12 @@ func (c *Config) validate(p *problems, at locator) {
 	c.Log.validate(p, at)
 	c.Music.validate(p, at)
 
-	doors := c.allDoors()
 	firstLine := map[string]int{}
-	for i, d := range doors {
+	for i, fd := range c.allDoors() {
+		d := fd.Door
+		if fd.disabled == "" && len(d.Sequence) == 0 {
+			p.add(at.doorLine(i, ""), "%s has no sequence: give sequence or one_time_sequences", doorName(i, d))
+		}
 		c.validateDoor(p, at, i, d)
 		if d.Name == "" {
 			continue
@@ -82,6 +106,14 @@ func (c *Config) validate(p *problems, at locator) {
 			p.add(at.doorLine(d.Index, ""), "door %q is disabled without a reason", d.Door.Name)
 		}
 	}
+}
+
+// doorName names a door in messages, by number when it has no name.
+func doorName(i int, d knock.Door) string {
+	if d.Name == "" {
+		return fmt.Sprintf("door #%d", i+1)
+	}
+	return fmt.Sprintf("door %q", d.Name)
 }
 
 func checkInterfaces(names []string) error {
@@ -151,7 +183,15 @@ func (l Log) validate(p *problems, at locator) {
 
 func (m Music) validate(p *problems, at locator) {
 	for _, e := range checkProtocol(m.Protocol) {
-		p.add(at.topLine("music", e.key), "[music] %s", e.msg)
+		// The first of the keys involved that the file sets.
+		line := at.topLine("music", e.keys[0])
+		for _, k := range e.keys {
+			if l := at.topLineExact("music", k); l > 0 {
+				line = l
+				break
+			}
+		}
+		p.add(line, "[music] %s", e.msg)
 	}
 	switch m.Pools {
 	case PoolsPerSource, PoolsShared:
@@ -187,7 +227,12 @@ func checkPrefix(p netip.Prefix) error {
 	return nil
 }
 
-type keyProblem struct{ key, msg string }
+// A keyProblem is a problem and the settings involved, the one that
+// reads as wrong first.
+type keyProblem struct {
+	keys []string
+	msg  string
+}
 
 // Limits of the music protocol's tone: steps shorter than a millisecond
 // cannot be timed by the player, and the PC speaker's divider covers
@@ -206,28 +251,28 @@ func checkProtocol(pr sequence.Protocol) []keyProblem {
 	}{{"tone_port", pr.TonePort}, {"silence_port", pr.SilencePort}, {"play_port", pr.PlayPort}}
 	for i, a := range ports {
 		if a.port == 0 {
-			out = append(out, keyProblem{a.key, fmt.Sprintf("%s = 0: must be a port 1-65535", a.key)})
+			out = append(out, keyProblem{[]string{a.key}, fmt.Sprintf("%s = 0: must be a port 1-65535", a.key)})
 			continue
 		}
 		for _, b := range ports[:i] {
 			if a.port == b.port {
-				out = append(out, keyProblem{a.key, fmt.Sprintf("%s = %d is also %s: the music ports must differ", a.key, a.port, b.key)})
+				out = append(out, keyProblem{[]string{a.key, b.key}, fmt.Sprintf("%s = %d is also %s: the music ports must differ", a.key, a.port, b.key)})
 			}
 		}
 		if pr.PitchBase != 0 && a.port >= pr.PitchBase && int(a.port) <= int(pr.PitchBase)+127 {
-			out = append(out, keyProblem{a.key, fmt.Sprintf("%s = %d is inside the pitch ports %d-%d (pitch_base = %d)",
+			out = append(out, keyProblem{[]string{a.key, "pitch_base"}, fmt.Sprintf("%s = %d is inside the pitch ports %d-%d (pitch_base = %d)",
 				a.key, a.port, pr.PitchBase, int(pr.PitchBase)+127, pr.PitchBase)})
 		}
 	}
 	if pr.PitchBase != 0 && int(pr.PitchBase)+127 > 65535 {
-		out = append(out, keyProblem{"pitch_base", fmt.Sprintf("pitch_base = %d: the pitch ports run to pitch_base+127, at most 65535, so it must be at most %d (or 0 for no pitch knocks)",
+		out = append(out, keyProblem{[]string{"pitch_base"}, fmt.Sprintf("pitch_base = %d: the pitch ports run to pitch_base+127, at most 65535, so it must be at most %d (or 0 for no pitch knocks)",
 			pr.PitchBase, 65535-127)})
 	}
 	if pr.Step < 1e6 {
-		out = append(out, keyProblem{"step", fmt.Sprintf("step = %q: must be at least 1ms", pr.Step)})
+		out = append(out, keyProblem{[]string{"step"}, fmt.Sprintf("step = %q: must be at least 1ms", pr.Step)})
 	}
 	if !(pr.DefaultFreq >= minFreq && pr.DefaultFreq <= maxFreq) {
-		out = append(out, keyProblem{"default_freq", fmt.Sprintf("default_freq = %g: must be %d-%d Hz", pr.DefaultFreq, minFreq, maxFreq)})
+		out = append(out, keyProblem{[]string{"default_freq"}, fmt.Sprintf("default_freq = %g: must be %d-%d Hz", pr.DefaultFreq, minFreq, maxFreq)})
 	}
 	return out
 }
@@ -248,23 +293,13 @@ func musicPorts(pr sequence.Protocol) map[uint16]string {
 }
 
 func (c *Config) validateDoor(p *problems, at locator, i int, d knock.Door) {
-	label := fmt.Sprintf("door %q", d.Name)
+	label := doorName(i, d)
 	if d.Name == "" {
-		label = fmt.Sprintf("door #%d", i+1)
 		p.add(at.doorLine(i, ""), "%s has no name: every door needs a unique name", label)
 	} else if strings.ContainsFunc(d.Name, isControl) {
 		p.add(at.doorLine(i, "name"), "%s: the name has control characters", label)
 	}
-	disabled := false
-	for _, dd := range c.Disabled {
-		if dd.Index == i {
-			disabled = true
-		}
-	}
-	switch {
-	case len(d.Sequence) == 0 && !disabled:
-		p.add(at.doorLine(i, ""), "%s has no sequence: give sequence or one_time_sequences", label)
-	case len(d.Sequence) > MaxSteps:
+	if len(d.Sequence) > MaxSteps {
 		p.add(at.doorLine(i, "sequence"), "%s: sequence has %d ports, at most %d are allowed", label, len(d.Sequence), MaxSteps)
 	}
 	for _, st := range d.Sequence {

@@ -64,10 +64,6 @@ func (c *Config) writeTOML(w io.Writer, comments *commentMap) error {
 	tw.key(nil, "queue", strconv.Itoa(m.QueueLen))
 	tw.key(nil, "refusal_log_interval", tomlDuration(m.RefusalLogInterval))
 
-	disabled := map[int]string{}
-	for _, d := range c.Disabled {
-		disabled[d.Index] = d.Reason
-	}
 	for i, d := range c.allDoors() {
 		b.WriteString("\n")
 		var doorComments map[string][]string
@@ -75,11 +71,11 @@ func (c *Config) writeTOML(w io.Writer, comments *commentMap) error {
 			doorComments = comments.doors[i]
 		}
 		tw.comments(doorComments[""])
-		if reason, ok := disabled[i]; ok {
-			tw.comments([]string{"# disabled: " + reason})
+		if d.disabled != "" {
+			tw.comments([]string{"# disabled: " + d.disabled})
 		}
 		b.WriteString("[[door]]\n")
-		tw.door(d, doorComments)
+		tw.door(d.Door, doorComments)
 	}
 	tw.comments(comments.trailing)
 	_, err := w.Write(b.Bytes())
