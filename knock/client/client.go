@@ -1,0 +1,290 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/knockbeep/knockbeep/knock"
+	"github.com/knockbeep/knockbeep/knock/send"
+	"github.com/knockbeep/knockbeep/sequence"
+)
+
+// Exit statuses of knock, listed in the usage text.
+const (
+	ExitOK          = 0
+	ExitFailure     = 1   // a knock could not be sent: no route, network down, ...
+	ExitUsage       = 2   // bad options or operands; nothing was sent
+	ExitSong        = 3   // the song cannot be read, parsed or composed; nothing was sent
+	ExitHost        = 4   // the host cannot be resolved; nothing was sent
+	ExitPermission  = 5   // the system refused to send (a firewall rule, a sandbox)
+	ExitInterrupted = 130 // stopped by SIGINT or SIGTERM
+)
+
+// DefaultSongDelay is the pause between the knocks of a song when -d is not
+// given. Each knock of a song is a separate connection, so nothing orders
+// them but time: one millisecond is ten times longer than a knock takes to
+// cross loopback or a LAN and be read by the daemon (whose single owner
+// appends in packet order), so a knock never overtakes the one before it on
+// its way through the sender's queue, the switch and the receiving NIC's
+// queues (which hash different ports to different CPUs); and 1,000 knocks a
+// second is a tenth of the rate the daemon keeps up with. The Imperial March
+// (314 knocks with its tune) goes in in about a third of a second.
+// Knockd-style port knocks keep knockd's default of no delay.
+const DefaultSongDelay = time.Millisecond
+
+// progressAfter is how long knocking a song must take, at its pace, before
+// a progress bar is worth drawing.
+const progressAfter = 2 * time.Second
+
+// Run is the knock command: args are the arguments after the program name.
+// It writes what the user asked for (verbose knocks, the dry-run plan, the
+// closing summary) to stdout, errors and the progress bar to stderr, and
+// returns the exit status.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return run(ctx, args, environment{
+		stdout:   stdout,
+		stderr:   stderr,
+		clock:    send.SystemClock{},
+		terminal: isTerminal(stderr),
+	})
+}
+
+// environment is what Run takes from the world, so tests can supply it.
+type environment struct {
+	stdout, stderr io.Writer
+	clock          send.Clock
+	terminal       bool // stderr is a terminal: a progress bar may be drawn
+}
+
+func run(ctx context.Context, args []string, env environment) int {
+	c, err := parseArgs(args)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "knock: %v\nRun 'knock --help' for usage.\n", err)
+		return ExitUsage
+	}
+	switch {
+	case c.help:
+		io.WriteString(env.stdout, usage)
+		return ExitOK
+	case c.version:
+		fmt.Fprintf(env.stdout, "knock (knockbeep) %s\n", version())
+		return ExitOK
+	case c.songPath != "":
+		return runSong(ctx, c, env)
+	}
+	return runPorts(ctx, c, env)
+}
+
+// runPorts is knockd's client: one knock per PORT operand.
+func runPorts(ctx context.Context, c config, env environment) int {
+	addr, err := send.Resolve(ctx, c.host, c.network)
+	if err != nil {
+		return fail(ctx, env, ExitHost, err)
+	}
+	s := send.NewSender(addr, send.Options{Delay: c.delay, Clock: env.clock})
+	for i, k := range c.knocks {
+		if c.verbose {
+			fmt.Fprintf(env.stdout, "hitting %v %v:%s\n", k.target.Proto, addr, k.label)
+		}
+		if err := s.Knock(ctx, k.target); err != nil {
+			return knockFailed(ctx, env, err, i, len(c.knocks))
+		}
+	}
+	return ExitOK
+}
+
+// runSong composes a song into the music protocol's knocks and knocks it in.
+func runSong(ctx context.Context, c config, env environment) int {
+	song, err := sequence.ReadSongFile(c.songPath)
+	if err != nil {
+		return fail(ctx, env, ExitSong, err)
+	}
+	plan, err := sequence.Compose(song.Tones, c.protocol, sequence.ComposeOptions{NoPitch: c.noPitch})
+	if err != nil {
+		return fail(ctx, env, ExitSong, fmt.Errorf("%s: %w", c.songPath, err))
+	}
+	delay := DefaultSongDelay
+	if c.delaySet {
+		delay = c.delay
+	}
+	pacing := time.Duration(len(plan.Knocks)-1) * delay
+	if c.dryRun {
+		printPlan(env.stdout, song, plan, pacing, delay)
+		return ExitOK
+	}
+
+	addr, err := send.Resolve(ctx, c.host, c.network)
+	if err != nil {
+		return fail(ctx, env, ExitHost, err)
+	}
+	s := send.NewSender(addr, send.Options{Delay: delay, Clock: env.clock})
+	var bar *progressBar
+	if env.terminal && !c.verbose && pacing >= progressAfter {
+		bar = newProgressBar(env.stderr, env.clock, len(plan.Knocks), delay)
+	}
+	start := env.clock.Now()
+	for i, k := range plan.Knocks {
+		port := k.Port(plan.Protocol)
+		if c.verbose {
+			fmt.Fprintf(env.stdout, "hitting tcp %v:%d\n", addr, port)
+		}
+		if err := s.Knock(ctx, send.Target{Port: port, Proto: knock.TCP}); err != nil {
+			bar.clear()
+			return knockFailed(ctx, env, err, i, len(plan.Knocks))
+		}
+		bar.update(i + 1)
+	}
+	bar.clear()
+	fmt.Fprintf(env.stdout, "knocked %q into %v: %d knocks in %v; it plays for %v\n",
+		song.Name, addr, len(plan.Knocks), env.clock.Now().Sub(start).Round(time.Millisecond), playTime(plan))
+	return ExitOK
+}
+
+// printPlan is --dry-run's output: the song, the ports, the plan's
+// run-length summary, how long knocking takes, and the beep command that
+// plays what the daemon will compile from the plan.
+func printPlan(w io.Writer, song sequence.Song, plan sequence.Plan, pacing, delay time.Duration) {
+	p := plan.Protocol
+	fmt.Fprintf(w, "song %q: %v format, %d tones, %v\n", song.Name, song.Format, len(song.Tones), song.Duration())
+	pitch := "no pitch knocks"
+	for _, k := range plan.Knocks {
+		if k.Kind == sequence.KnockPitch {
+			pitch = fmt.Sprintf("pitch %d+note", p.PitchBase)
+			break
+		}
+	}
+	fmt.Fprintf(w, "ports: tone %d, silence %d, play %d, %s; step %v\n", p.TonePort, p.SilencePort, p.PlayPort, pitch, p.Step)
+	fmt.Fprintf(w, "%s\n", plan.Summary())
+	fmt.Fprintf(w, "knocking takes about %v (%v between knocks); it plays for %v\n", pacing, delay, playTime(plan))
+	fmt.Fprintf(w, "beep %s\n", sequence.FormatBeepArgs(plan.Expected()))
+}
+
+func playTime(plan sequence.Plan) time.Duration {
+	var d time.Duration
+	for _, t := range plan.Expected() {
+		d += t.Duration()
+	}
+	return d
+}
+
+// fail reports an error that stopped knock before its first knock.
+func fail(ctx context.Context, env environment, status int, err error) int {
+	if ctx.Err() != nil {
+		fmt.Fprintf(env.stderr, "knock: interrupted before the first knock\n")
+		return ExitInterrupted
+	}
+	fmt.Fprintf(env.stderr, "knock: %v\n", err)
+	return status
+}
+
+// knockFailed reports an error that stopped knock at knock number i
+// (counting from 0) of total, and chooses the exit status.
+func knockFailed(ctx context.Context, env environment, err error, i, total int) int {
+	if ctx.Err() != nil {
+		fmt.Fprintf(env.stderr, "knock: interrupted after %d of %d knocks: the sequence is incomplete\n", i, total)
+		return ExitInterrupted
+	}
+	if errors.Is(err, os.ErrPermission) {
+		fmt.Fprintf(env.stderr, "knock: knock %d of %d: %v\n"+
+			"knock: the system refused to send: check the firewall's output rules, or the sandbox or container running knock\n", i+1, total, err)
+		return ExitPermission
+	}
+	fmt.Fprintf(env.stderr, "knock: knock %d of %d: %v\n", i+1, total, err)
+	return ExitFailure
+}
+
+// version is the module version the binary was built from, with its VCS
+// revision when the build recorded one.
+func version() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	v := info.Main.Version
+	if v == "" || v == "(devel)" {
+		v = "devel"
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" {
+				v += " " + s.Value
+			}
+		}
+	}
+	return v
+}
+
+var usage = strings.TrimLeft(`
+usage: knock [options] HOST PORT[:PROTO] ...
+       knock [options] --song FILE HOST
+
+Knocks on HOST's ports one after the other, as knockd's client does: one
+TCP SYN per PORT (exactly one, also when a firewall drops it), or with -u or
+a ":udp" suffix one UDP datagram with a 1-byte payload. PORT is a number
+1-65535 or a service name ("ssh"); PROTO is tcp or udp, and a suffix
+overrides -u. HOST is a name, an IPv4 address or an IPv6 address
+("fe80::1%eth0" and "[::1]" work too).
+
+With --song, composes a song into the knocks of knockbeepd's music protocol
+and knocks it in: a pitch knock wherever the pitch changes, a knock per step
+of tone or silence, then the play knock. Songs are beep command lines,
+RTTTL or MML (see songs/).
+
+Options:
+  -u, --udp            knock with UDP where a PORT has no :PROTO suffix
+  -d, --delay T        wait T between knocks: milliseconds ("100", "0.5") or
+                       a duration ("500us", "2ms", "1s"); default 0, and 1ms
+                       for --song (see Pacing)
+  -4, --ipv4           use IPv4 only
+  -6, --ipv6           use IPv6 only
+  -v, --verbose        print each knock as it goes ("hitting tcp 192.0.2.1:22")
+  -h, --help           print this help and exit
+  -V, --version        print the version and exit
+
+Song options (the protocol options must match the daemon's config):
+      --song FILE      the song to knock in
+      --dry-run        print the plan (a run-length summary of its knocks) and
+                       the beep arguments the daemon will compile from it;
+                       send nothing (HOST may be left out)
+      --no-pitch       no pitch knocks: the rhythm only, at the daemon's
+                       default frequency, as with the seed's three ports
+      --ports T,S,P    the tone, silence and play ports (default 1000,1001,1002)
+      --pitch-base N   the port of MIDI note 0: note n is knocked on N+n
+                       (default 2000; 0 means the daemon has no pitch ports)
+      --step T         the length of one step (default 100ms)
+
+Pacing:
+  Every knock is a separate connection from a new source port, so nothing but
+  time keeps the knocks of a song in order. The default 1ms between knocks is
+  ten times what a knock needs to cross loopback or a LAN and be read, so no
+  knock overtakes the one before it in the queues of the sender, the switch or
+  the receiving NIC (which spreads different ports over different CPUs), and
+  its 1,000 knocks a second are a tenth of what knockbeepd keeps up with: the
+  Imperial March goes in in about a third of a second. Over the Internet, or
+  through a router that takes a burst of SYNs for a port scan, raise it
+  (-d 20). On a terminal, a song that takes longer than 2s to knock in shows
+  a progress bar on stderr (not with -v). At the end knock prints how many
+  knocks it sent and how long it took.
+
+Exit status:
+  0    every knock was sent (or --dry-run, --help, --version)
+  1    a knock could not be sent (no route to the host, network down, ...)
+  2    bad options or operands (unknown option, bad port, unknown protocol)
+  3    the song cannot be read, parsed or composed
+  4    the host cannot be resolved
+  5    the system refused to send (a firewall's output rules, a sandbox)
+  130  interrupted (SIGINT or SIGTERM) part way through
+  Exit statuses 2 to 4 mean nothing was sent.
+
+Examples:
+  knock myserver.example.com 123:tcp 456:udp 789:tcp
+  knock -u -d 100 myserver.example.com 8284 4721 18592 42912
+  knock -6 -v myserver.example.com ssh 7000:udp
+  knock --song songs/imperial-march.beep --dry-run
+  knock --song songs/imperial-march.beep 192.0.2.1
+  knock --song songs/fur-elise.rtttl --no-pitch -d 5 myserver.example.com
+`, "\n")

@@ -1,0 +1,396 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/knockbeep/knockbeep/sequence"
+)
+
+const imperialMarch = "../../songs/imperial-march.beep"
+
+// fakeClock advances only when slept on, and records every sleep. cancelAt,
+// when set, cancels the run's context at that sleep, as a Ctrl-C would.
+type fakeClock struct {
+	now      time.Time
+	sleeps   []time.Duration
+	cancelAt int
+	cancel   context.CancelFunc
+}
+
+func (c *fakeClock) Now() time.Time { return c.now }
+
+func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
+	c.sleeps = append(c.sleeps, d)
+	if c.cancel != nil && len(c.sleeps) == c.cancelAt {
+		c.cancel()
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.now = c.now.Add(d)
+	return nil
+}
+
+type result struct {
+	status         int
+	stdout, stderr string
+	clock          *fakeClock
+}
+
+// runKnock runs the knock command as Run does, with a fake clock.
+func runKnock(t *testing.T, terminal bool, args ...string) result {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	clock := &fakeClock{now: time.Unix(1_000_000, 0)}
+	status := run(context.Background(), args, environment{stdout: &stdout, stderr: &stderr, clock: clock, terminal: terminal})
+	return result{status: status, stdout: stdout.String(), stderr: stderr.String(), clock: clock}
+}
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// usageTests are command lines that must be refused before anything is
+// sent: exit status 2, a message naming the problem on stderr, nothing on
+// stdout.
+var usageTests = []struct {
+	name    string
+	args    []string
+	wantErr string
+}{
+	{name: "no arguments", args: nil, wantErr: "give a HOST and at least one PORT"},
+	{name: "host without ports", args: []string{"127.0.0.1"}, wantErr: "give a HOST and at least one PORT"},
+	{name: "unknown short option", args: []string{"-x", "h", "1"}, wantErr: "unknown option -x"},
+	{name: "unknown short option in a cluster", args: []string{"-vq", "h", "1"}, wantErr: "unknown option -q"},
+	{name: "unknown long option", args: []string{"--udpp", "h", "1"}, wantErr: "unknown option --udpp"},
+	{name: "long switch with a value", args: []string{"--udp=yes", "h", "1"}, wantErr: "option --udp takes no value"},
+	{name: "delay without a value", args: []string{"h", "1", "-d"}, wantErr: "option -d needs a value T"},
+	{name: "long delay without a value", args: []string{"h", "1", "--delay"}, wantErr: "option --delay needs a value T"},
+	{name: "negative delay", args: []string{"-d", "-5", "h", "1"}, wantErr: `-d "-5": cannot be negative`},
+	{name: "delay that is not a time", args: []string{"--delay=soon", "h", "1"}, wantErr: `--delay "soon": want milliseconds`},
+	{name: "delay in hex", args: []string{"-d0x10", "h", "1"}, wantErr: `-d "0x10": want milliseconds`},
+	{name: "delay NaN", args: []string{"-d", "NaN", "h", "1"}, wantErr: `-d "NaN": want milliseconds`},
+	{name: "delay over an hour", args: []string{"-d", "3600001", "h", "1"}, wantErr: "longer than 1h0m0s"},
+	{name: "negative duration", args: []string{"-d", "-1ms", "h", "1"}, wantErr: "cannot be negative"},
+	{name: "-4 and -6", args: []string{"-4", "-6", "h", "1"}, wantErr: "-4 and -6 exclude each other"},
+	{name: "port zero", args: []string{"h", "0"}, wantErr: `port "0": 0 is outside 1-65535`},
+	{name: "port too big", args: []string{"h", "22", "65536"}, wantErr: `port "65536": 65536 is outside 1-65535`},
+	{name: "unknown protocol", args: []string{"h", "7000:icmp"}, wantErr: `port "7000:icmp": unknown protocol "icmp" (want tcp or udp)`},
+	{name: "unknown service", args: []string{"h", "no-such-service-here"}, wantErr: `unknown tcp service "no-such-service-here"`},
+	{name: "song option without --song", args: []string{"--ports", "1,2,3", "h", "1"}, wantErr: "--ports only applies with --song FILE"},
+	{name: "dry run without --song", args: []string{"--dry-run", "h", "1"}, wantErr: "--dry-run only applies with --song FILE"},
+	{name: "song with ports", args: []string{"--song", "x.beep", "h", "1000"}, wantErr: `with --song give only HOST: the song decides the ports (extra "1000")`},
+	{name: "song without host", args: []string{"--song", "x.beep"}, wantErr: "give the HOST to knock the song into"},
+	{name: "song with -u", args: []string{"-u", "--song", "x.beep", "h"}, wantErr: "-u does not apply to --song"},
+	{name: "empty song name", args: []string{"--song=", "h"}, wantErr: "--song \"\": empty file name"},
+	{name: "two ports", args: []string{"--song", "x.beep", "--ports", "1000,1001", "h"}, wantErr: "want three ports TONE,SILENCE,PLAY"},
+	{name: "port list with a word", args: []string{"--song", "x.beep", "--ports", "1000,x,1002", "h"}, wantErr: `"x" is not a port 1-65535`},
+	{name: "port list with zero", args: []string{"--song", "x.beep", "--ports", "0,1001,1002", "h"}, wantErr: `"0" is not a port 1-65535`},
+	{name: "one port twice", args: []string{"--song", "x.beep", "--ports", "1000,1000,1002", "h"}, wantErr: "tone and silence ports are both 1000"},
+	{name: "port among the pitch ports", args: []string{"--song", "x.beep", "--ports", "2005,1001,1002", "h"}, wantErr: "tone port 2005 lies among the pitch ports"},
+	{name: "pitch base too high", args: []string{"--song", "x.beep", "--pitch-base", "65500", "h"}, wantErr: "run past 65535"},
+	{name: "pitch base not a number", args: []string{"--song", "x.beep", "--pitch-base", "high", "h"}, wantErr: `--pitch-base "high": want a port number`},
+	{name: "zero step", args: []string{"--song", "x.beep", "--step", "0", "h"}, wantErr: `--step "0": want the daemon's step length`},
+	{name: "step too long", args: []string{"--song", "x.beep", "--step", "6m", "h"}, wantErr: "step 6m0s out of range"},
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, tt := range usageTests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := runKnock(t, false, tt.args...)
+			if got.status != ExitUsage {
+				t.Errorf("exit status (-want +got):\n-%d\n+%d", ExitUsage, got.status)
+			}
+			if !strings.HasPrefix(got.stderr, "knock: ") || !strings.Contains(got.stderr, tt.wantErr) {
+				t.Errorf("stderr (-want +got):\n-knock: ...%s...\n+%s", tt.wantErr, got.stderr)
+			}
+			if !strings.Contains(got.stderr, "Run 'knock --help' for usage.") {
+				t.Errorf("stderr does not point to --help:\n%s", got.stderr)
+			}
+			if got.stdout != "" {
+				t.Errorf("stdout (-want +got):\n-\n+%s", got.stdout)
+			}
+		})
+	}
+}
+
+func FuzzParseArgs(f *testing.F) {
+	for _, tt := range usageTests {
+		f.Add(strings.Join(tt.args, "\x00"))
+	}
+	f.Add("-uvd100\x00host\x00ssh\x007000:udp")
+	f.Add("--song\x00x.beep\x00--dry-run\x00--ports=1,2,3\x00--step\x0050ms")
+	f.Fuzz(func(t *testing.T, joined string) {
+		args := strings.Split(joined, "\x00")
+		c, err := parseArgs(args)
+		if err != nil {
+			if _, ok := err.(*usageError); !ok {
+				t.Fatalf("parseArgs(%q) error %v is not a usage error", args, err)
+			}
+			return
+		}
+		if c.help || c.version {
+			return
+		}
+		if c.delay < 0 || c.delay > maxTimeOption {
+			t.Fatalf("parseArgs(%q): delay %v outside 0-%v", args, c.delay, maxTimeOption)
+		}
+		if c.network != "" && c.network != "ip4" && c.network != "ip6" {
+			t.Fatalf("parseArgs(%q): network %q", args, c.network)
+		}
+		if c.songPath == "" {
+			if len(c.knocks) == 0 {
+				t.Fatalf("parseArgs(%q): no knocks accepted without an error", args)
+			}
+			for _, k := range c.knocks {
+				if k.target.Port == 0 {
+					t.Fatalf("parseArgs(%q): port 0 accepted", args)
+				}
+			}
+			return
+		}
+		if err := c.protocol.Validate(); err != nil {
+			t.Fatalf("parseArgs(%q): invalid protocol accepted: %v", args, err)
+		}
+		if c.host == "" && !c.dryRun {
+			t.Fatalf("parseArgs(%q): no host, and not a dry run", args)
+		}
+	})
+}
+
+func TestHelpAndVersion(t *testing.T) {
+	tests := []struct {
+		name       string
+		args       []string
+		wantStdout string
+	}{
+		{name: "-h", args: []string{"-h"}, wantStdout: "usage: knock [options] HOST PORT[:PROTO] ..."},
+		{name: "--help", args: []string{"--help"}, wantStdout: "usage: knock [options] HOST PORT[:PROTO] ..."},
+		{name: "help wins over operands", args: []string{"host", "-h", "0"}, wantStdout: "usage: knock"},
+		{name: "usage lists the exit statuses", args: []string{"-h"}, wantStdout: "130  interrupted"},
+		{name: "usage explains the pacing", args: []string{"-h"}, wantStdout: "The default 1ms between knocks"},
+		{name: "-V", args: []string{"-V"}, wantStdout: "knock (knockbeep) "},
+		{name: "--version", args: []string{"--version"}, wantStdout: "knock (knockbeep) "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := runKnock(t, false, tt.args...)
+			if got.status != ExitOK || !strings.Contains(got.stdout, tt.wantStdout) || got.stderr != "" {
+				t.Errorf("knock %s (-want +got):\n-status 0, stdout containing %q, no stderr\n+status %d, stdout %q, stderr %q",
+					strings.Join(tt.args, " "), tt.wantStdout, got.status, got.stdout, got.stderr)
+			}
+		})
+	}
+}
+
+func TestUsageMatchesTheDefaultPacing(t *testing.T) {
+	// The usage text and the docs state the default; keep them honest.
+	if DefaultSongDelay != time.Millisecond {
+		t.Fatalf("DefaultSongDelay is %v but the usage text says 1ms: update both", DefaultSongDelay)
+	}
+}
+
+// udpReceivers opens n UDP sockets on addr (a loopback address) for knocks
+// to land on, and returns them with their ports.
+func udpReceivers(t *testing.T, addr string, n int) ([]*net.UDPConn, []string) {
+	t.Helper()
+	var conns []*net.UDPConn
+	var ports []string
+	for range n {
+		conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP(addr)})
+		if err != nil {
+			t.Skipf("cannot listen on %s: %v", addr, err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		conns = append(conns, conn)
+		ports = append(ports, strconv.Itoa(conn.LocalAddr().(*net.UDPAddr).Port))
+	}
+	return conns, ports
+}
+
+func received(conn *net.UDPConn) bool {
+	conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+	_, _, err := conn.ReadFromUDP(make([]byte, 8))
+	return err == nil
+}
+
+func TestKnockdCommandLines(t *testing.T) {
+	conns4, p4 := udpReceivers(t, "127.0.0.1", 3)
+	conns6, p6 := udpReceivers(t, "::1", 1)
+	tests := []struct {
+		name       string
+		args       []string
+		conns      []*net.UDPConn
+		wantStdout string
+		wantSleeps []time.Duration
+	}{
+		{name: "-u and -v", args: []string{"-u", "-v", "127.0.0.1", p4[0], p4[1]}, conns: conns4[:2],
+			wantStdout: fmt.Sprintf("hitting udp 127.0.0.1:%s\nhitting udp 127.0.0.1:%s\n", p4[0], p4[1])},
+		{name: "clustered options with an attached delay", args: []string{"-uvd250", "127.0.0.1", p4[0], p4[1], p4[2]}, conns: conns4,
+			wantStdout: fmt.Sprintf("hitting udp 127.0.0.1:%s\nhitting udp 127.0.0.1:%s\nhitting udp 127.0.0.1:%s\n", p4[0], p4[1], p4[2]),
+			wantSleeps: []time.Duration{250 * time.Millisecond, 250 * time.Millisecond}},
+		{name: "options after operands", args: []string{"127.0.0.1", p4[0] + ":udp", "--verbose", p4[1] + ":udp", "--delay", "1.5"}, conns: conns4[:2],
+			wantStdout: fmt.Sprintf("hitting udp 127.0.0.1:%s\nhitting udp 127.0.0.1:%s\n", p4[0], p4[1]),
+			wantSleeps: []time.Duration{1500 * time.Microsecond}},
+		{name: "delay as a duration", args: []string{"-u", "--delay=2ms", "127.0.0.1", p4[0], p4[1]}, conns: conns4[:2],
+			wantSleeps: []time.Duration{2 * time.Millisecond}},
+		{name: "-- ends the options", args: []string{"-u", "--", "127.0.0.1", p4[2]}, conns: conns4[2:]},
+		{name: "ipv6 literal printed as knockd does", args: []string{"-v", "::1", p6[0] + ":udp"}, conns: conns6,
+			wantStdout: fmt.Sprintf("hitting udp ::1:%s\n", p6[0])},
+		{name: "ipv6 literal in brackets", args: []string{"-u", "[::1]", p6[0]}, conns: conns6},
+		{name: "-4 with an ipv4 literal", args: []string{"-4", "-u", "127.0.0.1", p4[0]}, conns: conns4[:1]},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := runKnock(t, false, tt.args...)
+			if got.status != ExitOK || got.stderr != "" {
+				t.Fatalf("knock %s: status %d, stderr %q", strings.Join(tt.args, " "), got.status, got.stderr)
+			}
+			if got.stdout != tt.wantStdout {
+				t.Errorf("stdout (-want +got):\n-%q\n+%q", tt.wantStdout, got.stdout)
+			}
+			if fmt.Sprint(got.clock.sleeps) != fmt.Sprint(tt.wantSleeps) {
+				t.Errorf("pauses between knocks (-want +got):\n-%v\n+%v", tt.wantSleeps, got.clock.sleeps)
+			}
+			for i, conn := range tt.conns {
+				if !received(conn) {
+					t.Errorf("knock %d did not arrive at %v", i+1, conn.LocalAddr())
+				}
+			}
+		})
+	}
+}
+
+func TestResolveFailures(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{name: "invalid name", args: []string{"bad..name", "22"}, wantErr: `cannot resolve host "bad..name"`},
+		{name: "ipv6 literal with -4", args: []string{"-4", "::1", "22"}, wantErr: "host ::1 is not an IPv4 address"},
+		{name: "ipv4 literal with -6", args: []string{"-6", "127.0.0.1", "22"}, wantErr: "host 127.0.0.1 is not an IPv6 address"},
+		{name: "empty host", args: []string{"", "22"}, wantErr: "empty host name"},
+		{name: "song to an invalid name", args: []string{"--song", imperialMarch, "bad..name"}, wantErr: `cannot resolve host "bad..name"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := runKnock(t, false, tt.args...)
+			if got.status != ExitHost || !strings.Contains(got.stderr, tt.wantErr) || got.stdout != "" {
+				t.Errorf("knock %s (-want +got):\n-status %d, stderr containing %q\n+status %d, stderr %q, stdout %q",
+					strings.Join(tt.args, " "), ExitHost, tt.wantErr, got.status, got.stderr, got.stdout)
+			}
+		})
+	}
+}
+
+func TestSongErrors(t *testing.T) {
+	tests := []struct {
+		name    string
+		song    func(t *testing.T) string
+		wantErr string
+	}{
+		{name: "missing file", song: func(t *testing.T) string { return filepath.Join(t.TempDir(), "gone.beep") },
+			wantErr: "no such file or directory"},
+		{name: "a directory", song: func(t *testing.T) string { return t.TempDir() },
+			wantErr: "is a directory"},
+		{name: "binary file", song: func(t *testing.T) string { return writeFile(t, "noise.beep", "\x00\x01\x02") },
+			wantErr: "is a binary file"},
+		{name: "beep syntax error", song: func(t *testing.T) string { return writeFile(t, "bad.beep", "beep -f 440 -l\n") },
+			wantErr: "bad.beep"},
+		{name: "rtttl syntax error", song: func(t *testing.T) string { return writeFile(t, "bad.rtttl", "tune:d=4,o=5,b=100:8z\n") },
+			wantErr: "rtttl song, line 1"},
+		{name: "song with no tones", song: func(t *testing.T) string { return writeFile(t, "empty.mml", "# nothing\n") },
+			wantErr: "the song has no notes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// The host cannot be resolved: a song error must come first.
+			got := runKnock(t, false, "--song", tt.song(t), "bad..name")
+			if got.status != ExitSong || !strings.Contains(got.stderr, tt.wantErr) || got.stdout != "" {
+				t.Errorf("(-want +got):\n-status %d, stderr containing %q\n+status %d, stderr %q, stdout %q",
+					ExitSong, tt.wantErr, got.status, got.stderr, got.stdout)
+			}
+		})
+	}
+}
+
+func TestDryRun(t *testing.T) {
+	song, err := sequence.ReadSongFile(imperialMarch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name        string
+		args        []string
+		wantCounts  string // the totals line of the plan's summary
+		wantPorts   string
+		wantPacing  string
+		wantNoPitch bool
+	}{
+		{name: "imperial march with its tune", args: nil,
+			wantPorts:  "ports: tone 1000, silence 1001, play 1002, pitch 2000+note; step 100ms",
+			wantCounts: "171 tone, 82 silence, ", wantPacing: "(1ms between knocks)"},
+		{name: "the seed's monotone protocol", args: []string{"--no-pitch"},
+			wantPorts:  "ports: tone 1000, silence 1001, play 1002, no pitch knocks; step 100ms",
+			wantCounts: "254 knocks: 171 tone, 82 silence, 0 pitch, 1 play; 253 steps of 100ms = 25.3s", wantNoPitch: true},
+		{name: "no pitch ports on the daemon", args: []string{"--pitch-base", "0"},
+			wantCounts: "254 knocks: 171 tone, 82 silence, 0 pitch, 1 play", wantNoPitch: true},
+		{name: "other ports, slower pace, host given but not resolved", args: []string{"--ports", "5000,5001,5002", "-d", "20", "bad..name"},
+			wantPorts: "ports: tone 5000, silence 5001, play 5002, pitch 2000+note", wantPacing: "(20ms between knocks)"},
+		{name: "longer steps", args: []string{"--no-pitch", "--step", "200ms"},
+			wantCounts: "steps of 200ms", wantNoPitch: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"--song", imperialMarch, "--dry-run"}, tt.args...)
+			got := runKnock(t, false, args...)
+			if got.status != ExitOK || got.stderr != "" {
+				t.Fatalf("knock %s: status %d, stderr %q", strings.Join(args, " "), got.status, got.stderr)
+			}
+			lines := strings.Split(strings.TrimSuffix(got.stdout, "\n"), "\n")
+			if len(lines) != 6 {
+				t.Fatalf("dry run printed %d lines, want 6 (song, ports, runs, totals, pacing, beep):\n%s", len(lines), got.stdout)
+			}
+			wantSong := fmt.Sprintf("song %q: beep format, %d tones, %v", song.Name, len(song.Tones), song.Duration())
+			for _, check := range []struct{ what, line, want string }{
+				{"song line", lines[0], wantSong},
+				{"ports line", lines[1], tt.wantPorts},
+				{"totals line", lines[3], tt.wantCounts},
+				{"pacing line", lines[4], tt.wantPacing},
+				{"beep line", lines[5], "beep -f "},
+			} {
+				if !strings.Contains(check.line, check.want) {
+					t.Errorf("%s (-want +got):\n-%s\n+%s", check.what, check.want, check.line)
+				}
+			}
+			if gotNoPitch := !strings.Contains(lines[2], "pitch"); gotNoPitch != tt.wantNoPitch {
+				t.Errorf("runs line has no pitch knocks = %v, want %v:\n%s", gotNoPitch, tt.wantNoPitch, lines[2])
+			}
+			freqs := map[string]bool{}
+			for _, m := range beepFreq.FindAllStringSubmatch(lines[5], -1) {
+				freqs[m[1]] = true
+			}
+			if monotone := len(freqs) == 1 && freqs["440"]; monotone != tt.wantNoPitch {
+				t.Errorf("beep line plays only the default 440 Hz = %v, want %v:\n%s", monotone, tt.wantNoPitch, lines[5])
+			}
+		})
+	}
+}
+
+var beepFreq = regexp.MustCompile(`-f (\S+)`)

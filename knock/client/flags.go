@@ -1,0 +1,310 @@
+package client
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/knockbeep/knockbeep/knock"
+	"github.com/knockbeep/knockbeep/knock/send"
+	"github.com/knockbeep/knockbeep/sequence"
+)
+
+// config is a parsed command line.
+type config struct {
+	help, version bool
+	udp           bool
+	verbose       bool
+	network       string // "", "ip4" or "ip6"
+	delay         time.Duration
+	delaySet      bool
+
+	songPath string
+	dryRun   bool
+	noPitch  bool
+	protocol sequence.Protocol
+	songOnly []string // song options given, to refuse them without --song
+
+	host   string
+	knocks []portKnock // knockd mode's PORT[:PROTO] operands
+}
+
+// A portKnock is one PORT[:PROTO] operand: where to knock, and the port as
+// the user wrote it, which -v prints as knockd's client does ("ssh").
+type portKnock struct {
+	target send.Target
+	label  string
+}
+
+// A usageError is a command line that cannot be run; Run prints it with a
+// pointer to --help and exits with ExitUsage.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// An option is one command-line option, GNU getopt_long style: a short
+// letter (or 0), a long name, and for options that take a value, the name
+// of the value shown in messages.
+type option struct {
+	short    byte
+	long     string
+	value    string
+	songOnly bool
+	set      func(c *config, value string) error
+}
+
+var options = []option{
+	{short: 'u', long: "udp", set: func(c *config, _ string) error { c.udp = true; return nil }},
+	{short: 'd', long: "delay", value: "T", set: func(c *config, v string) error {
+		d, err := parseTimeOption(v)
+		if err != nil {
+			return err
+		}
+		c.delay, c.delaySet = d, true
+		return nil
+	}},
+	{short: '4', long: "ipv4", set: func(c *config, _ string) error { return c.setNetwork("ip4") }},
+	{short: '6', long: "ipv6", set: func(c *config, _ string) error { return c.setNetwork("ip6") }},
+	{short: 'v', long: "verbose", set: func(c *config, _ string) error { c.verbose = true; return nil }},
+	{short: 'h', long: "help", set: func(c *config, _ string) error { c.help = true; return nil }},
+	{short: 'V', long: "version", set: func(c *config, _ string) error { c.version = true; return nil }},
+	{long: "song", value: "FILE", set: func(c *config, v string) error {
+		if v == "" {
+			return errors.New("empty file name")
+		}
+		c.songPath = v
+		return nil
+	}},
+	{long: "dry-run", songOnly: true, set: func(c *config, _ string) error { c.dryRun = true; return nil }},
+	{long: "no-pitch", songOnly: true, set: func(c *config, _ string) error { c.noPitch = true; return nil }},
+	{long: "ports", value: "TONE,SILENCE,PLAY", songOnly: true, set: func(c *config, v string) error {
+		fields := strings.Split(v, ",")
+		if len(fields) != 3 {
+			return errors.New("want three ports TONE,SILENCE,PLAY, e.g. 1000,1001,1002")
+		}
+		var ports [3]uint16
+		for i, f := range fields {
+			n, err := strconv.ParseUint(strings.TrimSpace(f), 10, 16)
+			if err != nil || n == 0 {
+				return fmt.Errorf("%q is not a port 1-65535", f)
+			}
+			ports[i] = uint16(n)
+		}
+		c.protocol.TonePort, c.protocol.SilencePort, c.protocol.PlayPort = ports[0], ports[1], ports[2]
+		return nil
+	}},
+	{long: "pitch-base", value: "N", songOnly: true, set: func(c *config, v string) error {
+		n, err := strconv.ParseUint(v, 10, 16)
+		if err != nil {
+			return errors.New("want a port number 0-65535 (0: no pitch knocks)")
+		}
+		c.protocol.PitchBase = uint16(n)
+		return nil
+	}},
+	{long: "step", value: "T", songOnly: true, set: func(c *config, v string) error {
+		d, err := parseTimeOption(v)
+		if err != nil || d == 0 {
+			return errors.New("want the daemon's step length, more than 0: milliseconds (100) or a duration (100ms)")
+		}
+		c.protocol.Step = d
+		return nil
+	}},
+}
+
+func (c *config) setNetwork(network string) error {
+	if c.network != "" && c.network != network {
+		return errors.New("-4 and -6 exclude each other")
+	}
+	c.network = network
+	return nil
+}
+
+// maxTimeOption bounds -d and --step: longer is surely a typing mistake, and
+// the bound keeps the arithmetic far from overflow.
+const maxTimeOption = time.Hour
+
+// parseTimeOption reads a time as knockd's client does, a number of
+// milliseconds ("100", also "0.5"), or as a Go duration with its unit
+// ("500us", "2ms", "1s").
+func parseTimeOption(s string) (time.Duration, error) {
+	var d time.Duration
+	if ms, err := strconv.ParseFloat(s, 64); err == nil && !strings.ContainsAny(s, "xXpPnNiI_") {
+		// A plain decimal number of milliseconds; hexadecimal floats,
+		// underscores, NaN and Inf are not times.
+		if ms < 0 {
+			return 0, errors.New("cannot be negative")
+		}
+		if ms > float64(maxTimeOption/time.Millisecond) {
+			return 0, fmt.Errorf("longer than %v", maxTimeOption)
+		}
+		d = time.Duration(math.Round(ms * float64(time.Millisecond)))
+	} else {
+		var err error
+		if d, err = time.ParseDuration(s); err != nil {
+			return 0, errors.New("want milliseconds (100) or a duration with its unit (500us, 2ms, 1s)")
+		}
+		if d < 0 {
+			return 0, errors.New("cannot be negative")
+		}
+		if d > maxTimeOption {
+			return 0, fmt.Errorf("longer than %v", maxTimeOption)
+		}
+	}
+	return d, nil
+}
+
+func lookupShort(c byte) *option {
+	for i := range options {
+		if options[i].short == c {
+			return &options[i]
+		}
+	}
+	return nil
+}
+
+func lookupLong(name string) *option {
+	for i := range options {
+		if options[i].long == name {
+			return &options[i]
+		}
+	}
+	return nil
+}
+
+// parseArgs reads the command line (without the program name) the way GNU
+// getopt_long does for knockd's client: short options may be clustered
+// ("-uv"), a short option's value may be attached ("-d100") or the next
+// argument ("-d 100"), a long option's value follows "=" or is the next
+// argument, options and operands may be mixed, and "--" ends the options.
+func parseArgs(args []string) (config, error) {
+	c := config{protocol: sequence.DefaultProtocol()}
+	var operands []string
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		switch {
+		case arg == "--":
+			operands = append(operands, args[i+1:]...)
+			i = len(args)
+		case strings.HasPrefix(arg, "--"):
+			name, value, hasValue := strings.Cut(arg[2:], "=")
+			opt := lookupLong(name)
+			if opt == nil {
+				return c, usagef("unknown option --%s", name)
+			}
+			if opt.value == "" && hasValue {
+				return c, usagef("option --%s takes no value", name)
+			}
+			if opt.value != "" && !hasValue {
+				if i+1 >= len(args) {
+					return c, usagef("option --%s needs a value %s", name, opt.value)
+				}
+				i++
+				value = args[i]
+			}
+			if err := c.apply(opt, "--"+opt.long, value); err != nil {
+				return c, err
+			}
+		case len(arg) > 1 && arg[0] == '-':
+			for j := 1; j < len(arg); j++ {
+				opt := lookupShort(arg[j])
+				if opt == nil {
+					return c, usagef("unknown option %s", shortName(arg[j]))
+				}
+				if opt.value == "" {
+					if err := c.apply(opt, shortName(arg[j]), ""); err != nil {
+						return c, err
+					}
+					continue
+				}
+				value := arg[j+1:]
+				if value == "" {
+					if i+1 >= len(args) {
+						return c, usagef("option %s needs a value %s", shortName(arg[j]), opt.value)
+					}
+					i++
+					value = args[i]
+				}
+				if err := c.apply(opt, shortName(arg[j]), value); err != nil {
+					return c, err
+				}
+				break
+			}
+		default:
+			operands = append(operands, arg)
+		}
+	}
+	if c.help || c.version {
+		return c, nil
+	}
+	return c, c.checkOperands(operands)
+}
+
+func shortName(c byte) string {
+	if c >= 0x21 && c < 0x7f {
+		return "-" + string(c)
+	}
+	return fmt.Sprintf("-%q", c)
+}
+
+func (c *config) apply(opt *option, spelled, value string) error {
+	if opt.songOnly {
+		c.songOnly = append(c.songOnly, "--"+opt.long)
+	}
+	if err := opt.set(c, value); err != nil {
+		if opt.value == "" {
+			return usagef("%s: %v", spelled, err)
+		}
+		return usagef("%s %q: %v", spelled, value, err)
+	}
+	return nil
+}
+
+// checkOperands sorts the operands into HOST and PORTs and checks the
+// options that depend on the mode.
+func (c *config) checkOperands(operands []string) error {
+	if c.songPath == "" {
+		if len(c.songOnly) > 0 {
+			return usagef("%s only applies with --song FILE", c.songOnly[0])
+		}
+		if len(operands) < 2 {
+			return usagef("give a HOST and at least one PORT")
+		}
+		c.host = operands[0]
+		proto := knock.TCP
+		if c.udp {
+			proto = knock.UDP
+		}
+		for _, arg := range operands[1:] {
+			t, err := send.ParsePort(arg, proto)
+			if err != nil {
+				return &usageError{msg: err.Error()}
+			}
+			label, _, _ := strings.Cut(arg, ":")
+			c.knocks = append(c.knocks, portKnock{target: t, label: label})
+		}
+		return nil
+	}
+	if c.udp {
+		return usagef("-u does not apply to --song: the music protocol is TCP SYNs")
+	}
+	switch {
+	case len(operands) == 1:
+		c.host = operands[0]
+	case len(operands) == 0 && c.dryRun:
+	case len(operands) == 0:
+		return usagef("give the HOST to knock the song into")
+	default:
+		return usagef("with --song give only HOST: the song decides the ports (extra %q)", operands[1])
+	}
+	if err := c.protocol.Validate(); err != nil {
+		return usagef("--ports, --pitch-base, --step: %v", err)
+	}
+	return nil
+}
