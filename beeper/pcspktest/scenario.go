@@ -125,7 +125,7 @@ func ParseGuestEvents(console []byte) ([]GuestEvent, error) {
 	sc := bufio.NewScanner(bytes.NewReader(console))
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
 	for line := 1; sc.Scan(); line++ {
-		text := strings.TrimRight(sc.Text(), "\r")
+		text := strings.TrimRight(sc.Text(), " \t\r")
 		// The serial console may glue a marker to the end of a kernel
 		// message that had no newline yet.
 		i := strings.Index(text, GuestMarker+" ")
@@ -152,8 +152,8 @@ func parseGuestEvent(s string) (GuestEvent, error) {
 	}
 	e := GuestEvent{At: time.Duration(ns)}
 	e.Kind, rest, _ = strings.Cut(rest, " ")
-	if e.Kind == "" {
-		return GuestEvent{}, fmt.Errorf("marker has no kind")
+	if e.Kind == "" || strings.Trim(e.Kind, "abcdefghijklmnopqrstuvwxyz-") != "" {
+		return GuestEvent{}, fmt.Errorf("marker kind %q is not a word like \"boot\"", e.Kind)
 	}
 	for _, field := range []*string{&e.Name, &e.Detail} {
 		if rest == "" {

@@ -1,0 +1,253 @@
+package pcspktest
+
+import (
+	"bytes"
+	"encoding/binary"
+	"math"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// square synthesises what qemu records for a sounding speaker: a
+// full-scale square wave of freq hertz, sampled at rate, starting phase
+// (0..1) of the way into a period.
+func square(freq float64, d time.Duration, rate int, phase float64) []int16 {
+	n := int(d.Seconds() * float64(rate))
+	out := make([]int16, n)
+	for i := range out {
+		if math.Mod(float64(i)*freq/float64(rate)+phase, 1) < 0.5 {
+			out[i] = math.MaxInt16
+		} else {
+			out[i] = math.MinInt16
+		}
+	}
+	return out
+}
+
+func TestMeasureFrequency(t *testing.T) {
+	tests := []struct {
+		name  string
+		freq  float64
+		d     time.Duration
+		phase float64
+		// within is the relative error allowed: a crossing is placed
+		// to half a sample, so two of them span the time to one sample.
+		within float64
+	}{
+		{"A4 as the chip makes it", 440.13, 90 * time.Millisecond, 0, 0.0004},
+		{"the marker", 3005.5, 90 * time.Millisecond, 0.3, 0.0004},
+		{"low", 100.02, 290 * time.Millisecond, 0.7, 0.0002},
+		{"high", 9943.2, 40 * time.Millisecond, 0.1, 0.0008},
+		{"a short note", 659.22, 15 * time.Millisecond, 0.5, 0.0025},
+		{"a period of exactly six samples", 16000.0 / 3, 50 * time.Millisecond, 0.25, 0.0007},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := MeasureFrequency(square(tt.freq, tt.d, SampleRate, tt.phase), SampleRate)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e := relErr(got, tt.freq); e > tt.within {
+				t.Errorf("measured %.3f Hz for %.3f Hz: off by %.4f%%, want within %.4f%%", got, tt.freq, e*100, tt.within*100)
+			}
+		})
+	}
+}
+
+func TestMeasureFrequencyNeedsAPeriod(t *testing.T) {
+	for name, samples := range map[string][]int16{
+		"nothing":          nil,
+		"silence":          make([]int16, 1000),
+		"a single edge":    append(make([]int16, 10), 100, 100, 100),
+		"under one period": square(100, 12*time.Millisecond, SampleRate, 0),
+	} {
+		if f, err := MeasureFrequency(samples, SampleRate); err == nil {
+			t.Errorf("%s: measured %g Hz, want an error", name, f)
+		}
+	}
+}
+
+func TestLocateSounds(t *testing.T) {
+	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+	tests := []struct {
+		name    string
+		freqs   []float64
+		lengths []time.Duration
+		shift   time.Duration // the recording lags the trace by this much
+	}{
+		{"qemu's usual lag", []float64{3005.5, 440.13, 659.22, 622.42, 3005.5}, []time.Duration{ms(105), ms(200), ms(150), ms(100), ms(105)}, ms(27)},
+		{"no lag", []float64{392.0, 311.1, 466.2}, []time.Duration{ms(350), ms(250), ms(100)}, 0},
+		{"neighbours of one pitch", []float64{3005.5, 440.13, 440.13, 200.03, 3005.5}, []time.Duration{ms(100), ms(200), ms(200), ms(300), ms(100)}, ms(31)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var rec Recording
+			rec.Rate = SampleRate
+			for i, f := range tt.freqs {
+				l := tt.lengths[i]
+				switch i {
+				case 0:
+					l += tt.shift
+				case len(tt.freqs) - 1:
+					l -= tt.shift
+				}
+				rec.Samples = append(rec.Samples, square(f, l, SampleRate, 0)...)
+			}
+			spans, shift := LocateSounds(rec, tt.lengths, 60*time.Millisecond)
+			if (shift - tt.shift).Abs() > time.Millisecond {
+				t.Errorf("shift %v, want %v within 1ms", shift, tt.shift)
+			}
+			for i, span := range spans {
+				from, to := span.From+160, span.To-160 // 5 ms in
+				if to <= from {
+					continue
+				}
+				got, err := MeasureFrequency(rec.Samples[from:to], SampleRate)
+				if err != nil || relErr(got, tt.freqs[i]) > 0.001 {
+					t.Errorf("sound %d measures %.2f Hz (%v) in its span, want %.2f Hz", i+1, got, err, tt.freqs[i])
+				}
+			}
+		})
+	}
+}
+
+// wavFile builds a WAV file: the RIFF header, then chunks given as id and
+// body. size overrides a chunk's size field when not -1.
+type chunk struct {
+	id   string
+	body []byte
+	size int64
+}
+
+func wavFile(chunks ...chunk) []byte {
+	var b bytes.Buffer
+	b.WriteString("RIFF\x00\x00\x00\x00WAVE")
+	for _, c := range chunks {
+		b.WriteString(c.id)
+		size := uint32(len(c.body))
+		if c.size >= 0 {
+			size = uint32(c.size)
+		}
+		binary.Write(&b, binary.LittleEndian, size)
+		b.Write(c.body)
+		if len(c.body)%2 == 1 {
+			b.WriteByte(0)
+		}
+	}
+	return b.Bytes()
+}
+
+func fmtChunk(format, channels uint16, rate uint32, bits uint16) chunk {
+	body := make([]byte, 16)
+	binary.LittleEndian.PutUint16(body[0:], format)
+	binary.LittleEndian.PutUint16(body[2:], channels)
+	binary.LittleEndian.PutUint32(body[4:], rate)
+	binary.LittleEndian.PutUint32(body[8:], rate*uint32(channels)*uint32(bits)/8)
+	binary.LittleEndian.PutUint16(body[12:], channels*bits/8)
+	binary.LittleEndian.PutUint16(body[14:], bits)
+	return chunk{"fmt ", body, -1}
+}
+
+func dataChunk(samples ...int16) chunk {
+	body := make([]byte, 2*len(samples))
+	for i, s := range samples {
+		binary.LittleEndian.PutUint16(body[2*i:], uint16(s))
+	}
+	return chunk{"data", body, -1}
+}
+
+var readWAVTests = []struct {
+	name    string
+	file    []byte
+	want    []int16
+	wantErr string
+}{
+	{
+		name: "qemu's layout",
+		file: wavFile(fmtChunk(1, 1, SampleRate, 16), dataChunk(32767, -32768, 5)),
+		want: []int16{32767, -32768, 5},
+	},
+	{
+		name: "other chunks are skipped, odd ones with their pad byte",
+		file: wavFile(chunk{"LIST", []byte("abc"), -1}, fmtChunk(1, 1, 8000, 16), chunk{"junk", nil, -1}, dataChunk(-1)),
+		want: []int16{-1},
+	},
+	{
+		name:    "qemu killed before it wrote the sizes",
+		file:    wavFile(fmtChunk(1, 1, SampleRate, 16), chunk{"data", []byte{1, 2, 3, 4}, 0}),
+		wantErr: "exit cleanly",
+	},
+	{
+		name:    "stereo",
+		file:    wavFile(fmtChunk(1, 2, SampleRate, 16), dataChunk(1, 2)),
+		wantErr: "2 channels",
+	},
+	{
+		name:    "8-bit",
+		file:    wavFile(fmtChunk(1, 1, SampleRate, 8), dataChunk(1)),
+		wantErr: "8 bits",
+	},
+	{
+		name:    "data before fmt",
+		file:    wavFile(dataChunk(1), fmtChunk(1, 1, SampleRate, 16)),
+		wantErr: "before its fmt chunk",
+	},
+	{
+		name:    "no data",
+		file:    wavFile(fmtChunk(1, 1, SampleRate, 16)),
+		wantErr: "no data chunk",
+	},
+	{
+		name:    "data shorter than announced",
+		file:    wavFile(fmtChunk(1, 1, SampleRate, 16), chunk{"data", []byte{1, 2}, 400}),
+		wantErr: "400 bytes announced",
+	},
+	{
+		name:    "not RIFF",
+		file:    []byte("OggS\x00\x00\x00\x00WAVEfmt "),
+		wantErr: "not a RIFF WAVE",
+	},
+	{
+		name:    "empty",
+		file:    nil,
+		wantErr: "WAV header",
+	},
+}
+
+func TestReadWAV(t *testing.T) {
+	for _, tt := range readWAVTests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec, err := ReadWAV(bytes.NewReader(tt.file))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("ReadWAV error %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(tt.want, rec.Samples) {
+				t.Errorf("samples (-want +got):\n-%v\n+%v", tt.want, rec.Samples)
+			}
+		})
+	}
+}
+
+func FuzzReadWAV(f *testing.F) {
+	for _, tt := range readWAVTests {
+		f.Add(tt.file)
+	}
+	f.Fuzz(func(t *testing.T, file []byte) {
+		rec, err := ReadWAV(bytes.NewReader(file))
+		if err != nil {
+			return
+		}
+		// Samples come from the file: two bytes each, never invented.
+		if 2*len(rec.Samples) > len(file) || rec.Rate <= 0 {
+			t.Errorf("%d samples at %d Hz from a %d-byte file", len(rec.Samples), rec.Rate, len(file))
+		}
+	})
+}
