@@ -135,9 +135,9 @@ func TestSounds(t *testing.T) {
 			wantStillOn: true,
 		},
 		{
-			name: "data bit cleared alone silences",
+			name:   "data bit cleared alone silences",
 			writes: cat(program(0, 397), []PortWrite{w(40, 0x61, 0x01)}),
-			want: []Sound{{Start: ms(0), End: ms(40), Divisor: 397}},
+			want:   []Sound{{Start: ms(0), End: ms(40), Divisor: 397}},
 		},
 	}
 	for _, tt := range tests {
