@@ -41,8 +41,11 @@ func NewDecoder() *Decoder {
 	parser := func(first gopacket.LayerType) *gopacket.DecodingLayerParser {
 		p := gopacket.NewDecodingLayerParser(first)
 		var dlc gopacket.DecodingLayerContainer = gopacket.DecodingLayerSparse(nil)
-		for _, l := range []gopacket.DecodingLayer{&d.eth, &d.vlan, &d.sll, &d.sll2, &d.loop, &d.ip4, &d.ip6, &d.tcp, &d.udp} {
-			dlc = dlc.Put(l)
+		for _, t := range []gopacket.LayerType{
+			layers.LayerTypeEthernet, layers.LayerTypeDot1Q, layers.LayerTypeLinuxSLL, layers.LayerTypeLinuxSLL2, layers.LayerTypeLoopback,
+			layers.LayerTypeIPv4, layers.LayerTypeIPv6, layers.LayerTypeTCP, layers.LayerTypeUDP,
+		} {
+			dlc = dlc.Put(d.layer(t))
 		}
 		p.SetDecodingLayerContainer(dlc)
 		// Whatever follows the layers we know (payload, ICMP, ARP...)
@@ -120,33 +123,59 @@ func (d *Decoder) Decode(link LinkType, data []byte, ts time.Time, ev *knock.Eve
 		return false, fmt.Errorf("decode: %v frame: %w", link, errTooManyVLANs)
 	}
 
-	var ip gopacket.DecodingLayer
+	if transport == 0 {
+		// Decoding stops early either at a protocol that is no knock, or
+		// because a header we decode was announced and the frame ended.
+		if len(d.decoded) > 0 {
+			last := d.layer(d.decoded[len(d.decoded)-1])
+			if next := last.NextLayerType(); len(last.LayerPayload()) == 0 && d.layer(next) != nil {
+				return false, fmt.Errorf("decode: %v frame of %d bytes ends before its %v header", link, len(data), next)
+			}
+		}
+		return false, nil
+	}
 	switch network {
 	case layers.LayerTypeIPv4:
-		ip = &d.ip4
 		ev.Src = netip.AddrFrom4([4]byte(d.ip4.SrcIP))
 		ev.Dst = netip.AddrFrom4([4]byte(d.ip4.DstIP))
 	case layers.LayerTypeIPv6:
-		ip = &d.ip6
 		ev.Src = netip.AddrFrom16(d.ip6.src)
 		ev.Dst = netip.AddrFrom16(d.ip6.dst)
-	default:
-		return false, nil
 	}
 	switch transport {
 	case layers.LayerTypeTCP:
 		ev.Proto, ev.Port, ev.Flags = knock.TCP, d.tcp.dstPort, knock.TCPFlags(d.tcp.flags&0x3f)
 	case layers.LayerTypeUDP:
 		ev.Proto, ev.Port, ev.Flags = knock.UDP, uint16(d.udp.DstPort), 0
-	default:
-		// The IP header named TCP or UDP but nothing followed it.
-		if next := ip.NextLayerType(); next == layers.LayerTypeTCP || next == layers.LayerTypeUDP {
-			return false, fmt.Errorf("decode: %v frame of %d bytes: %w", link, len(data), errTransportShort)
-		}
-		return false, nil
 	}
 	ev.Time = ts
 	return true, nil
+}
+
+// layer returns the Decoder's layer for t, or nil for a type it does not
+// decode.
+func (d *Decoder) layer(t gopacket.LayerType) gopacket.DecodingLayer {
+	switch t {
+	case layers.LayerTypeEthernet:
+		return &d.eth
+	case layers.LayerTypeDot1Q:
+		return &d.vlan
+	case layers.LayerTypeLinuxSLL:
+		return &d.sll
+	case layers.LayerTypeLinuxSLL2:
+		return &d.sll2
+	case layers.LayerTypeLoopback:
+		return &d.loop
+	case layers.LayerTypeIPv4:
+		return &d.ip4
+	case layers.LayerTypeIPv6:
+		return &d.ip6
+	case layers.LayerTypeTCP:
+		return &d.tcp
+	case layers.LayerTypeUDP:
+		return &d.udp
+	}
+	return nil
 }
 
 // lastLayer names the layer decoding stopped in, for error messages.

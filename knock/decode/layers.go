@@ -32,7 +32,6 @@ var (
 	errTCPDataOffset  = errors.New("TCP data offset below 5 words")
 	errTCPOptionsCut  = errors.New("TCP header options cut short")
 	errTooManyVLANs   = errors.New("more than two VLAN tags")
-	errTransportShort = errors.New("IP packet ends before its TCP or UDP header")
 )
 
 // ipv4 is gopacket's IPv4 layer, stricter about the version and willing
