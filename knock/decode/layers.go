@@ -24,14 +24,14 @@ const (
 // Errors of our own layers are fixed values: a flood of garbage must not
 // allocate.
 var (
-	errIPv4Version    = errors.New("IPv4 header with a version other than 4")
-	errIPv6Short      = errors.New("IPv6 header shorter than 40 bytes")
-	errIPv6Version    = errors.New("IPv6 header with a version other than 6")
-	errIPv6ExtShort   = errors.New("IPv6 extension header cut short")
-	errTCPShort       = errors.New("TCP header shorter than 20 bytes")
-	errTCPDataOffset  = errors.New("TCP data offset below 5 words")
-	errTCPOptionsCut  = errors.New("TCP header options cut short")
-	errTooManyVLANs   = errors.New("more than two VLAN tags")
+	errIPv4Version   = errors.New("IPv4 header with a version other than 4")
+	errIPv6Short     = errors.New("IPv6 header shorter than 40 bytes")
+	errIPv6Version   = errors.New("IPv6 header with a version other than 6")
+	errIPv6ExtShort  = errors.New("IPv6 extension header cut short")
+	errTCPShort      = errors.New("TCP header shorter than 20 bytes")
+	errTCPDataOffset = errors.New("TCP data offset below 5 words")
+	errTCPOptionsCut = errors.New("TCP header options cut short")
+	errTooManyVLANs  = errors.New("more than two VLAN tags")
 )
 
 // ipv4 is gopacket's IPv4 layer, stricter about the version and willing
