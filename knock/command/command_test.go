@@ -174,7 +174,14 @@ func readLines(t *testing.T, file string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	// Only complete lines: a command may be between creating the file and
+	// writing its line.
+	text := string(b)
+	text = text[:strings.LastIndexByte(text, '\n')+1]
+	if text == "" {
+		return nil
+	}
+	return strings.Split(strings.TrimSuffix(text, "\n"), "\n")
 }
 
 func waitLines(t *testing.T, file string, n int) []string {

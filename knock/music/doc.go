@@ -1,0 +1,63 @@
+// Package music is knockbeepd's music doors: it turns the knocks of the
+// music protocol (sequence.Protocol; DESIGN.md's table) into pool files and
+// plays them.
+//
+// # Data flow
+//
+// The daemon's capture goroutine calls Handle for every decoded packet,
+// before the matcher. Handle classifies the destination port; a tone or
+// silence knock appends one step to the source's pool file, a pitch knock
+// (PitchBase+n) sets the pitch of the tones that follow to MIDI note n, a
+// play knock archives the pool and queues it as a song. Because only that
+// one goroutine writes pools, steps land in packet order; nothing is
+// buffered in between, so nothing is lost or reordered however fast knocks
+// come (BenchmarkHandle measures the cost of a knock).
+//
+// Run, in a goroutine of its own, takes queued songs one at a time:
+// Compile turns the pool's steps into tones, the log gets the equivalent
+// beep arguments (the seed's "parameter string for the beep run"), the
+// Player sounds them, and a WAV file the Player wrote is moved beside the
+// archived pool. Handle never waits for it.
+//
+// # Files
+//
+// Under the state directory:
+//
+//	pools/ADDR.pool    the pool of one source (per-source mode, the default);
+//	                   ADDR is the address with ':' written '-' (2001-db8--1)
+//	music.pool         the one pool of everybody (Options.Shared, as in the seed)
+//	played/TIME_ADDR.pool  an archived song: TIME is UTC, 20240504T120000.123Z;
+//	                   ADDR is whoever knocked play
+//	played/TIME_ADDR.wav   its sound, when the speaker writes WAV files
+//
+// A source's pool is created at its first step. Its pitch starts at the
+// protocol's DefaultFreq and lives in memory only: after a play, and after
+// a restart, the next tones are at DefaultFreq until a pitch knock. New
+// loads the pools a previous run left, so a restart loses no stored step; a
+// torn last line is dropped with a warning.
+//
+// # Durability
+//
+// Each step is one write(2) of one line (sequence.Pool), so once Handle
+// returns the step survives a crash of the daemon. fsync is batched: every
+// second for the pools written to since (in Run's goroutine; it holds that
+// pool's lock for the fsync's duration), when a song is played (its archive
+// and both directories) and on Close. Creating a source's pool fsyncs the
+// new file and its directory in Handle; that happens at most once per
+// source between plays, and MaxPools bounds it.
+//
+// # Limits and refusals
+//
+// MaxSteps bounds a pool, MaxPools the sources that hold a pool or a pitch
+// (memory and disk hold at most MaxPools × MaxSteps steps, 24 bytes each
+// in memory and at most 64 in a file), Allow the source networks, QueueLen the songs waiting while
+// one plays. A refused knock does nothing else: a play refused for a full
+// queue keeps its pool, to be played by a later play knock. A play knock on
+// an empty pool is refused too. Each refusal is counted in Stats and
+// logged, at most one line per reason and source per RefusalLogInterval,
+// with the number of refusals left unlogged since the line before.
+//
+// A knock is a TCP packet with SYN set and ACK clear, or a UDP datagram
+// (knock -u). Other packets to a music port (a reply's ACK, a RST) are
+// counted in Stats.Ignored and do nothing.
+package music

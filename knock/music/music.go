@@ -1,0 +1,416 @@
+package music
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/knockbeep/knockbeep/knock"
+	"github.com/knockbeep/knockbeep/sequence"
+)
+
+// A Player plays one song and returns when it has finished. The daemon
+// adapts beeper.Player to it. wavPath is the WAV file the song was written
+// to when the speaker is a WAV speaker, "" otherwise; Music moves that file
+// beside the archived pool. Play is called from Run's goroutine only, one
+// song at a time.
+type Player interface {
+	Play(ctx context.Context, name string, tones []sequence.Tone) (wavPath string, err error)
+}
+
+// syncInterval is how often the pools written to since the last fsync are
+// fsynced: a power loss loses at most this much of what was knocked in.
+const syncInterval = time.Second
+
+// Options configure Music. Protocol, StateDir, MaxSteps, MaxPools,
+// RefusalLogInterval and Player are required; the config package holds
+// their defaults.
+type Options struct {
+	Protocol sequence.Protocol
+	// StateDir holds pools/ (one pool per source), music.pool (Shared)
+	// and played/ (archived songs). It is created if missing.
+	StateDir string
+	// Shared puts every source's knocks in one pool, STATE_DIR/music.pool,
+	// as in the seed.
+	Shared bool
+	// MaxSteps is the most steps one pool holds; more are refused.
+	MaxSteps int
+	// MaxPools is the most sources that may have a pool (or a pitch) at
+	// once; a new source beyond it is refused until a pool is played.
+	MaxPools int
+	// Allow lists the source networks whose knocks compose music; empty
+	// allows every source.
+	Allow []netip.Prefix
+	// QueueLen is how many songs may wait while one plays; a play beyond
+	// it is refused and the pool kept.
+	QueueLen int
+	// RefusalLogInterval is the least time between two log lines about
+	// refusals of one reason and source; the refusals between are counted.
+	RefusalLogInterval time.Duration
+	Player             Player
+	// Logger receives knocks refused, songs played and pool warnings; nil
+	// discards them.
+	Logger *slog.Logger
+	// Clock is nil for SystemClock.
+	Clock Clock
+}
+
+// Stats count what Music did since New.
+type Stats struct {
+	Knocks     uint64 // packets to a music port
+	Ignored    uint64 // to a music port but not a knock: a TCP packet other than a SYN without ACK
+	Steps      uint64 // steps appended to a pool
+	Pitches    uint64 // pitch knocks that set a pool's pitch
+	Plays      uint64 // songs queued to play
+	Played     uint64 // songs the player finished
+	PlayErrors uint64 // songs the player failed or stopped
+	Syncs      uint64 // pool fsyncs
+	Refused    Refusals
+	Pools      int // sources with a pool or a pitch now (or 1 in shared mode once knocked)
+	Queued     int // songs waiting to play
+}
+
+// Refusals count knocks that did nothing, by reason. Each is also logged,
+// at most once per reason and source per Options.RefusalLogInterval.
+type Refusals struct {
+	NotAllowed   uint64 // source outside Options.Allow
+	TooManyPools uint64 // new source while Options.MaxPools sources have state
+	PoolFull     uint64 // step beyond Options.MaxSteps
+	QueueFull    uint64 // play while Options.QueueLen songs wait
+	EmptyPlay    uint64 // play on an empty pool
+	WriteError   uint64 // the pool file could not be created, appended to or archived
+}
+
+// A source is the music state of one knocking address (or of everyone, in
+// shared mode): its pool, created at its first step, and its pitch.
+type source struct {
+	addr netip.Addr
+	pool *pool
+	freq float64
+}
+
+// A pool is an open pool file with what the fsync goroutine needs to know.
+type pool struct {
+	*sequence.Pool
+	dirty  atomic.Bool // appended to since the last fsync
+	closed atomic.Bool // archived and closed by Run
+}
+
+// A song is an archived pool waiting to play.
+type song struct {
+	name    string // the archive's file name without ".pool"; the player's song name
+	src     netip.Addr
+	archive string // where the pool file now is
+	pool    *pool  // still open on the archived file; Run closes it
+	dirs    []string
+}
+
+// Music turns the knocks of the music protocol into pools and songs. See
+// the package documentation for who calls what.
+type Music struct {
+	proto     sequence.Protocol
+	poolDir   string
+	playedDir string
+	shared    bool
+	sharedAt  string // STATE_DIR/music.pool
+	maxSteps  int
+	maxPools  int
+	allow     []netip.Prefix
+	queueLen  int
+	player    Player
+	log       *slog.Logger
+	clock     Clock
+
+	// Owned by the Handle goroutine.
+	sources  map[netip.Addr]*source // every source in per-source mode; the zero Addr in shared mode
+	refusals *refusalLog
+
+	// Shared by Handle, Run, the fsync goroutine and Close.
+	mu      sync.Mutex
+	queue   []*song
+	playing bool
+	dirty   []*pool
+	wake    chan struct{} // a song was queued
+	syncDue chan struct{} // syncInterval has passed
+
+	knocks, ignored, steps, pitches, plays, played, playErrors, syncs atomic.Uint64
+	refused                                                           [numRefusals]atomic.Uint64
+	pools                                                             atomic.Int64
+}
+
+// New checks opts, creates the state directory's pools/ and played/, and
+// loads the pools already there, so a restart loses nothing stored. A torn
+// last line (a crash mid-write) is dropped with a warning; a pool that
+// cannot be read at all is moved aside (renamed *.pool.unreadable) with an
+// error in the log, and its source starts afresh.
+func New(opts Options) (*Music, error) {
+	if err := opts.Protocol.Validate(); err != nil {
+		return nil, fmt.Errorf("music: %w", err)
+	}
+	switch {
+	case opts.StateDir == "":
+		return nil, errors.New("music: no state directory: set [daemon] state_dir or --state-dir")
+	case opts.MaxSteps < 1:
+		return nil, fmt.Errorf("music: max steps %d: must be at least 1", opts.MaxSteps)
+	case opts.MaxPools < 1:
+		return nil, fmt.Errorf("music: max pools %d: must be at least 1", opts.MaxPools)
+	case opts.QueueLen < 0:
+		return nil, fmt.Errorf("music: queue length %d: must be 0 or more", opts.QueueLen)
+	case opts.RefusalLogInterval <= 0:
+		return nil, fmt.Errorf("music: refusal log interval %v: must be more than 0", opts.RefusalLogInterval)
+	case opts.Player == nil:
+		return nil, errors.New("music: no player")
+	}
+	m := &Music{
+		proto:     opts.Protocol,
+		poolDir:   filepath.Join(opts.StateDir, "pools"),
+		playedDir: filepath.Join(opts.StateDir, "played"),
+		shared:    opts.Shared,
+		sharedAt:  filepath.Join(opts.StateDir, "music.pool"),
+		maxSteps:  opts.MaxSteps,
+		maxPools:  opts.MaxPools,
+		allow:     opts.Allow,
+		queueLen:  opts.QueueLen,
+		player:    opts.Player,
+		log:       opts.Logger,
+		clock:     opts.Clock,
+		sources:   make(map[netip.Addr]*source),
+		wake:      make(chan struct{}, 1),
+		syncDue:   make(chan struct{}, 1),
+	}
+	if m.log == nil {
+		m.log = slog.New(slog.DiscardHandler)
+	}
+	if m.clock == nil {
+		m.clock = SystemClock()
+	}
+	m.refusals = newRefusalLog(m.log, opts.RefusalLogInterval)
+	for _, dir := range []string{opts.StateDir, m.poolDir, m.playedDir} {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("music: creating the state directory: %w", err)
+		}
+	}
+	if err := m.loadPools(); err != nil {
+		m.Close()
+		return nil, err
+	}
+	return m, nil
+}
+
+// Handle acts on ev if it is a music knock and reports whether its port is
+// one of the protocol's (then no other door should see it). It appends a
+// step, sets the pitch or queues a song, in the order the calls come: call
+// it from one goroutine only, the daemon's capture goroutine. It never
+// waits for playback; its cost is one write(2) per step, a rename per play
+// and, when a source's pool is created, the fsyncs of the new file.
+//
+// A knock is a TCP packet with SYN set and ACK clear (what the knock client
+// and a connect() send) or a UDP datagram (knock -u); other packets to a
+// music port are counted as ignored.
+func (m *Music) Handle(ev *knock.Event) bool {
+	k, ok := m.proto.Classify(ev.Port)
+	if !ok {
+		return false
+	}
+	m.knocks.Add(1)
+	if !isKnock(ev) {
+		m.ignored.Add(1)
+		return true
+	}
+	src := ev.Src.WithZone("")
+	now := m.clock.Now()
+	if !m.allowed(src) {
+		m.refuse(now, refusedNotAllowed, src)
+		return true
+	}
+	switch k.Kind {
+	case sequence.KnockTone:
+		m.appendStep(now, src, sequence.StepTone)
+	case sequence.KnockSilence:
+		m.appendStep(now, src, sequence.StepSilence)
+	case sequence.KnockPitch:
+		if s := m.source(now, src); s != nil {
+			s.freq = sequence.NoteFreq(int(k.Note))
+			m.pitches.Add(1)
+		}
+	case sequence.KnockPlay:
+		m.play(now, src)
+	}
+	return true
+}
+
+func isKnock(ev *knock.Event) bool {
+	switch ev.Proto {
+	case knock.TCP:
+		return ev.Flags&(knock.SYN|knock.ACK) == knock.SYN
+	case knock.UDP:
+		return true
+	}
+	return false
+}
+
+// allowed reports whether src may compose. An IPv4 network also admits
+// the IPv4-mapped IPv6 form of its addresses.
+func (m *Music) allowed(src netip.Addr) bool {
+	if len(m.allow) == 0 {
+		return true
+	}
+	unmapped := src.Unmap()
+	for _, p := range m.allow {
+		if p.Contains(src) || p.Contains(unmapped) {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *Music) refuse(now time.Time, r refusal, src netip.Addr, attrs ...any) {
+	m.refused[r].Add(1)
+	m.refusals.refuse(now, r, src, attrs...)
+}
+
+// key is the sources map key of src's state.
+func (m *Music) key(src netip.Addr) netip.Addr {
+	if m.shared {
+		return netip.Addr{}
+	}
+	return src
+}
+
+// source returns src's state, making it if there is room; nil means the
+// knock was refused.
+func (m *Music) source(now time.Time, src netip.Addr) *source {
+	key := m.key(src)
+	if s := m.sources[key]; s != nil {
+		return s
+	}
+	if len(m.sources) >= m.maxPools {
+		m.refuse(now, refusedTooManyPools, src, "pools", len(m.sources))
+		return nil
+	}
+	s := &source{addr: key, freq: m.proto.DefaultFreq}
+	m.sources[key] = s
+	m.pools.Store(int64(len(m.sources)))
+	return s
+}
+
+func (m *Music) appendStep(now time.Time, src netip.Addr, kind sequence.StepKind) {
+	s := m.source(now, src)
+	if s == nil {
+		return
+	}
+	if s.pool == nil {
+		p, warnings, err := sequence.OpenPool(m.poolPath(s.addr), sequence.PoolOptions{MaxSteps: m.maxSteps})
+		for _, w := range warnings {
+			m.log.Warn("music: pool: "+w, "src", src, "path", m.poolPath(s.addr))
+		}
+		if err != nil {
+			m.refuse(now, refusedWriteError, src, "err", err)
+			return
+		}
+		s.pool = &pool{Pool: p}
+	}
+	step := sequence.Step{Kind: kind, Length: m.proto.Step}
+	if kind == sequence.StepTone {
+		step.Freq = s.freq
+	}
+	if err := s.pool.Append(step); err != nil {
+		if errors.Is(err, sequence.ErrPoolFull) {
+			m.refuse(now, refusedPoolFull, src, "steps", s.pool.Len())
+		} else {
+			m.refuse(now, refusedWriteError, src, "err", err)
+		}
+		return
+	}
+	m.steps.Add(1)
+	if s.pool.dirty.CompareAndSwap(false, true) {
+		m.mu.Lock()
+		m.dirty = append(m.dirty, s.pool)
+		m.mu.Unlock()
+	}
+}
+
+// play archives src's pool under played/ and queues it for Run; src starts
+// a new pool at its next step, at the default pitch. A play the queue has
+// no room for is refused and the pool kept, to be played later.
+func (m *Music) play(now time.Time, src netip.Addr) {
+	key := m.key(src)
+	s := m.sources[key]
+	if s == nil || s.pool == nil || s.pool.Len() == 0 {
+		m.refuse(now, refusedEmptyPlay, src)
+		return
+	}
+	if !m.roomToPlay() {
+		m.refuse(now, refusedQueueFull, src, "queue", m.queueLen)
+		return
+	}
+	archive, name, err := m.archive(now, src, s.pool.Path())
+	if err != nil {
+		m.refuse(now, refusedWriteError, src, "err", err)
+		return
+	}
+	delete(m.sources, key)
+	m.pools.Store(int64(len(m.sources)))
+	m.plays.Add(1)
+	m.log.Info("music: song queued", "src", src, "steps", s.pool.Len(), "archive", archive)
+	m.enqueue(&song{name: name, src: src, archive: archive, pool: s.pool,
+		dirs: []string{filepath.Dir(s.pool.Path()), m.playedDir}})
+}
+
+// Close fsyncs and closes every pool, those of songs still queued
+// included; their archives stay under played/, unplayed. Call it after the
+// last Handle and after Run has returned.
+func (m *Music) Close() error {
+	var errs []error
+	for _, s := range m.sources {
+		if s.pool != nil {
+			errs = append(errs, s.pool.Close())
+		}
+	}
+	m.mu.Lock()
+	queued := m.queue
+	m.queue = nil
+	m.mu.Unlock()
+	for _, sg := range queued {
+		m.log.Warn("music: song not played: the daemon stopped first", "src", sg.src, "archive", sg.archive)
+		errs = append(errs, sg.pool.Close())
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("music: closing pools: %w", err)
+	}
+	return nil
+}
+
+// Stats returns the counters so far. It may be called from any goroutine.
+func (m *Music) Stats() Stats {
+	m.mu.Lock()
+	queued := len(m.queue)
+	m.mu.Unlock()
+	return Stats{
+		Knocks:     m.knocks.Load(),
+		Ignored:    m.ignored.Load(),
+		Steps:      m.steps.Load(),
+		Pitches:    m.pitches.Load(),
+		Plays:      m.plays.Load(),
+		Played:     m.played.Load(),
+		PlayErrors: m.playErrors.Load(),
+		Syncs:      m.syncs.Load(),
+		Refused: Refusals{
+			NotAllowed:   m.refused[refusedNotAllowed].Load(),
+			TooManyPools: m.refused[refusedTooManyPools].Load(),
+			PoolFull:     m.refused[refusedPoolFull].Load(),
+			QueueFull:    m.refused[refusedQueueFull].Load(),
+			EmptyPlay:    m.refused[refusedEmptyPlay].Load(),
+			WriteError:   m.refused[refusedWriteError].Load(),
+		},
+		Pools:  int(m.pools.Load()),
+		Queued: queued,
+	}
+}

@@ -1,0 +1,918 @@
+package music_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/knockbeep/knockbeep/knock"
+	"github.com/knockbeep/knockbeep/knock/music"
+	"github.com/knockbeep/knockbeep/sequence"
+)
+
+// fakeClock is a Clock whose time moves only when a test advances it.
+type fakeClock struct {
+	mu     sync.Mutex
+	now    time.Time
+	timers []*fakeTimer
+}
+
+type fakeTimer struct {
+	c    *fakeClock
+	when time.Time
+	f    func()
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{now: time.Date(2024, 5, 4, 12, 0, 0, 0, time.UTC)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) AfterFunc(d time.Duration, f func()) music.Timer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := &fakeTimer{c: c, when: c.now.Add(d), f: f}
+	c.timers = append(c.timers, t)
+	return t
+}
+
+func (t *fakeTimer) Stop() bool {
+	t.c.mu.Lock()
+	defer t.c.mu.Unlock()
+	i := slices.Index(t.c.timers, t)
+	if i < 0 {
+		return false
+	}
+	t.c.timers = slices.Delete(t.c.timers, i, i+1)
+	return true
+}
+
+// Advance moves the time on by d and runs the functions that came due.
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	var due []*fakeTimer
+	c.timers = slices.DeleteFunc(c.timers, func(t *fakeTimer) bool {
+		if !t.when.After(c.now) {
+			due = append(due, t)
+			return true
+		}
+		return false
+	})
+	c.mu.Unlock()
+	for _, t := range due {
+		t.f()
+	}
+}
+
+func (c *fakeClock) pending() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.timers)
+}
+
+// recordingPlayer is a Player that plays nothing and records every song.
+// With a gate, each Play waits for a value on it; with wavDir, each Play
+// writes the song's name into wavDir/NAME.wav and returns that path, as a
+// WAV speaker does.
+type recordingPlayer struct {
+	gate    chan struct{}
+	started chan string
+	wavDir  string
+	err     error
+
+	mu    sync.Mutex
+	songs []playedSong
+}
+
+type playedSong struct {
+	name  string
+	tones []sequence.Tone
+}
+
+func (p *recordingPlayer) Play(ctx context.Context, name string, tones []sequence.Tone) (string, error) {
+	if p.started != nil {
+		p.started <- name
+	}
+	if p.gate != nil {
+		select {
+		case <-p.gate:
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+	}
+	p.mu.Lock()
+	p.songs = append(p.songs, playedSong{name, tones})
+	p.mu.Unlock()
+	if p.wavDir != "" {
+		wav := filepath.Join(p.wavDir, name+".wav")
+		if err := os.WriteFile(wav, []byte("RIFF "+name), 0o644); err != nil {
+			return "", err
+		}
+		return wav, p.err
+	}
+	return "", p.err
+}
+
+func (p *recordingPlayer) played() []playedSong {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.songs)
+}
+
+// logBuffer collects JSON log records.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) records(t *testing.T) []map[string]any {
+	t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var recs []map[string]any
+	for line := range strings.Lines(b.buf.String()) {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("log line %q is not JSON: %v", line, err)
+		}
+		recs = append(recs, rec)
+	}
+	return recs
+}
+
+// messages returns the log messages that start with prefix, each with the
+// attributes named in keys.
+func (b *logBuffer) messages(t *testing.T, prefix string, keys ...string) []string {
+	t.Helper()
+	var out []string
+	for _, rec := range b.records(t) {
+		msg := rec["msg"].(string)
+		if !strings.HasPrefix(msg, prefix) {
+			continue
+		}
+		for _, k := range keys {
+			msg += fmt.Sprintf(" %s=%v", k, rec[k])
+		}
+		out = append(out, msg)
+	}
+	return out
+}
+
+type harness struct {
+	t      *testing.T
+	dir    string
+	opts   music.Options
+	m      *music.Music
+	clock  *fakeClock
+	logs   *logBuffer
+	player *recordingPlayer
+	stop   func()
+}
+
+func testOptions(dir string) music.Options {
+	return music.Options{
+		Protocol:           sequence.DefaultProtocol(),
+		StateDir:           dir,
+		MaxSteps:           10000,
+		MaxPools:           64,
+		QueueLen:           8,
+		RefusalLogInterval: 10 * time.Second,
+	}
+}
+
+// newHarness makes a Music in a new state directory, with options changed
+// by adjust, and runs its Run goroutine until the test ends.
+func newHarness(t *testing.T, adjust func(*music.Options)) *harness {
+	t.Helper()
+	h := &harness{t: t, dir: t.TempDir(), clock: newFakeClock(), logs: &logBuffer{}, player: &recordingPlayer{}}
+	h.opts = testOptions(h.dir)
+	h.opts.Clock = h.clock
+	h.opts.Logger = slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	h.opts.Player = h.player
+	if adjust != nil {
+		adjust(&h.opts)
+	}
+	h.dir = h.opts.StateDir
+	h.start()
+	t.Cleanup(func() { h.stop() })
+	return h
+}
+
+// start makes the Music and runs it; stop ends Run and closes it.
+func (h *harness) start() {
+	h.t.Helper()
+	m, err := music.New(h.opts)
+	if err != nil {
+		h.t.Fatalf("New: %v", err)
+	}
+	h.m = m
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	var once sync.Once
+	h.stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				h.t.Errorf("Run: %v", err)
+			}
+			if err := m.Close(); err != nil {
+				h.t.Errorf("Close: %v", err)
+			}
+		})
+	}
+}
+
+func (h *harness) restart() {
+	h.t.Helper()
+	h.stop()
+	h.start()
+}
+
+// knock sends one TCP SYN from src to port.
+func (h *harness) knock(src string, port uint16) bool {
+	return h.m.Handle(&knock.Event{Src: netip.MustParseAddr(src), Proto: knock.TCP, Port: port, Flags: knock.SYN})
+}
+
+func (h *harness) knocks(src string, ports ...uint16) {
+	for _, p := range ports {
+		h.knock(src, p)
+	}
+}
+
+func (h *harness) waitPlayed(n int) []playedSong {
+	h.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(h.player.played()) < n {
+		if time.Now().After(deadline) {
+			h.t.Fatalf("timed out waiting for %d songs played; got %d", n, len(h.player.played()))
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return h.player.played()
+}
+
+func (h *harness) file(rel string) string {
+	h.t.Helper()
+	b, err := os.ReadFile(filepath.Join(h.dir, rel))
+	if err != nil {
+		h.t.Fatalf("reading the state directory: %v", err)
+	}
+	return string(b)
+}
+
+func (h *harness) exists(rel string) bool {
+	_, err := os.Stat(filepath.Join(h.dir, rel))
+	return err == nil
+}
+
+func (h *harness) files(rel string) []string {
+	h.t.Helper()
+	entries, err := os.ReadDir(filepath.Join(h.dir, rel))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+const header = sequence.PoolHeader + "\n"
+
+// Ports of the default protocol.
+const (
+	tone    = 1000
+	silence = 1001
+	play    = 1002
+	pitch   = 2000 // + MIDI note
+)
+
+func TestKnocksToPoolFile(t *testing.T) {
+	tests := []struct {
+		name   string
+		proto  func(*sequence.Protocol)
+		events []knock.Event
+		want   string // pools/192.0.2.1.pool; "" for no file
+	}{
+		{
+			name:   "seed rhythm",
+			events: syns(tone, tone, silence, tone),
+			want:   header + "tone 440 100ms\ntone 440 100ms\nsilence 100ms\ntone 440 100ms\n",
+		},
+		{
+			name:   "pitch knocks set the tones that follow",
+			events: syns(pitch+60, tone, silence, pitch+69, pitch+81, tone, tone),
+			want:   header + "tone 261.6255653005986 100ms\nsilence 100ms\ntone 880 100ms\ntone 880 100ms\n",
+		},
+		{
+			name: "configured ports, step and default pitch",
+			proto: func(p *sequence.Protocol) {
+				*p = sequence.Protocol{TonePort: 7, SilencePort: 8, PlayPort: 9, PitchBase: 0, Step: 250 * time.Millisecond, DefaultFreq: 523.25}
+			},
+			events: syns(7, 8, 1000, 7, 2060),
+			want:   header + "tone 523.25 250ms\nsilence 250ms\ntone 523.25 250ms\n",
+		},
+		{
+			name:   "pitch knocks alone make no pool",
+			events: syns(pitch+60, pitch+62),
+			want:   "",
+		},
+		{
+			name: "udp knocks count, packets other than a bare syn do not",
+			events: []knock.Event{
+				{Proto: knock.UDP, Port: tone},
+				{Proto: knock.TCP, Port: tone, Flags: knock.SYN | knock.ACK},
+				{Proto: knock.TCP, Port: tone, Flags: knock.ACK},
+				{Proto: knock.TCP, Port: tone, Flags: knock.RST},
+				{Proto: knock.TCP, Port: silence, Flags: knock.SYN},
+			},
+			want: header + "tone 440 100ms\nsilence 100ms\n",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, func(o *music.Options) {
+				if tt.proto != nil {
+					tt.proto(&o.Protocol)
+				}
+			})
+			for _, ev := range tt.events {
+				ev.Src = netip.MustParseAddr("192.0.2.1")
+				h.m.Handle(&ev)
+			}
+			got := ""
+			if h.exists("pools/192.0.2.1.pool") {
+				got = h.file("pools/192.0.2.1.pool")
+			}
+			if got != tt.want {
+				t.Errorf("pool file (-want +got):\n-%q\n+%q", tt.want, got)
+			}
+		})
+	}
+}
+
+func syns(ports ...uint16) []knock.Event {
+	evs := make([]knock.Event, len(ports))
+	for i, p := range ports {
+		evs[i] = knock.Event{Proto: knock.TCP, Port: p, Flags: knock.SYN}
+	}
+	return evs
+}
+
+func TestHandleReportsMusicPorts(t *testing.T) {
+	h := newHarness(t, nil)
+	tests := []struct {
+		port uint16
+		want bool
+	}{{tone, true}, {silence, true}, {play, true}, {pitch, true}, {pitch + 127, true}, {pitch + 128, false}, {22, false}, {999, false}}
+	for _, tt := range tests {
+		if got := h.knock("192.0.2.1", tt.port); got != tt.want {
+			t.Errorf("Handle(port %d) = %v, want %v", tt.port, got, tt.want)
+		}
+	}
+}
+
+func TestPlay(t *testing.T) {
+	h := newHarness(t, nil)
+	h.knocks("192.0.2.1", pitch+67, tone, tone, silence, pitch+69, tone)
+	before := h.file("pools/192.0.2.1.pool")
+	h.knock("192.0.2.1", play)
+
+	songs := h.waitPlayed(1)
+	wantSteps := []sequence.Step{
+		{Kind: sequence.StepTone, Freq: sequence.NoteFreq(67), Length: 100 * time.Millisecond},
+		{Kind: sequence.StepTone, Freq: sequence.NoteFreq(67), Length: 100 * time.Millisecond},
+		{Kind: sequence.StepSilence, Length: 100 * time.Millisecond},
+		{Kind: sequence.StepTone, Freq: 440, Length: 100 * time.Millisecond},
+	}
+	if want := sequence.Compile(wantSteps); !slices.Equal(want, songs[0].tones) {
+		t.Errorf("player got (-want +got):\n-%v\n+%v", want, songs[0].tones)
+	}
+	const name = "20240504T120000.000Z_192.0.2.1"
+	if songs[0].name != name {
+		t.Errorf("song name = %q, want %q", songs[0].name, name)
+	}
+	if got := h.file("played/" + name + ".pool"); got != before {
+		t.Errorf("archived pool (-want +got):\n-%q\n+%q", before, got)
+	}
+	if h.exists("pools/192.0.2.1.pool") {
+		t.Errorf("pools/192.0.2.1.pool still exists after play")
+	}
+	beep := h.logs.messages(t, "music: playing", "beep")
+	if want := "music: playing beep=" + sequence.FormatBeepArgs(songs[0].tones); len(beep) != 1 || beep[0] != want {
+		t.Errorf("logged beep arguments: -want %q\n+got %q", want, beep)
+	}
+
+	// A new pool begins, at the default pitch; a second play in the same
+	// millisecond gets its own archive.
+	h.knocks("192.0.2.1", tone, play)
+	songs = h.waitPlayed(2)
+	if want := []sequence.Tone{{Freq: 440, Length: 100 * time.Millisecond}}; songs[1].name != name+"-2" || !slices.Equal(want, songs[1].tones) {
+		t.Errorf("second song %q %v, want %q %v", songs[1].name, songs[1].tones, name+"-2", want)
+	}
+	if want := header + "tone 440 100ms\n"; h.file("played/"+name+"-2.pool") != want {
+		t.Errorf("second archive = %q, want %q", h.file("played/"+name+"-2.pool"), want)
+	}
+	if got := h.m.Stats(); got.Plays != 2 || got.Played != 2 || got.Steps != 5 || got.Pools != 0 {
+		t.Errorf("Stats() = %+v, want Plays 2, Played 2, Steps 5, Pools 0", got)
+	}
+}
+
+func TestWAVArchived(t *testing.T) {
+	wavDir := t.TempDir()
+	h := newHarness(t, nil)
+	h.player.wavDir = wavDir
+	h.knocks("2001:db8::7", tone, play)
+	songs := h.waitPlayed(1)
+	const name = "20240504T120000.000Z_2001-db8--7"
+	deadline := time.Now().Add(10 * time.Second)
+	for !h.exists("played/"+name+".wav") && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if got, want := h.file("played/"+name+".wav"), "RIFF "+songs[0].name; got != want {
+		t.Errorf("archived WAV = %q, want %q", got, want)
+	}
+	if _, err := os.Stat(filepath.Join(wavDir, name+".wav")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the WAV was not moved from where the player wrote it: %v", err)
+	}
+}
+
+func TestPlayerError(t *testing.T) {
+	h := newHarness(t, nil)
+	h.player.err = errors.New("speaker unplugged")
+	h.knocks("192.0.2.1", tone, play)
+	h.waitPlayed(1)
+	h.stop()
+	if got := h.m.Stats(); got.PlayErrors != 1 || got.Played != 0 {
+		t.Errorf("Stats() = %+v, want PlayErrors 1", got)
+	}
+	if got := h.files("played"); len(got) != 1 {
+		t.Errorf("played/ = %q, want the archive kept", got)
+	}
+	if got := h.logs.messages(t, "music: playing failed", "err"); len(got) != 1 {
+		t.Errorf("log = %q, want one \"playing failed\"", got)
+	}
+}
+
+func TestPerSourcePools(t *testing.T) {
+	h := newHarness(t, nil)
+	h.knock("192.0.2.1", tone)
+	h.knock("2001:db8::1", silence)
+	h.knock("192.0.2.1", pitch+69+12)
+	h.knock("2001:db8::1", tone)
+	h.knock("192.0.2.1", tone)
+	h.knock("fe80::1%eth0", tone) // the zone is not part of the source
+	h.knock("2001:db8::1", play)
+
+	songs := h.waitPlayed(1)
+	if want := sequence.Compile([]sequence.Step{{Kind: sequence.StepSilence, Length: 100 * time.Millisecond},
+		{Kind: sequence.StepTone, Freq: 440, Length: 100 * time.Millisecond}}); !slices.Equal(want, songs[0].tones) {
+		t.Errorf("2001:db8::1 played (-want +got):\n-%v\n+%v", want, songs[0].tones)
+	}
+	if want := header + "tone 440 100ms\ntone 880 100ms\n"; h.file("pools/192.0.2.1.pool") != want {
+		t.Errorf("192.0.2.1's pool = %q, want %q", h.file("pools/192.0.2.1.pool"), want)
+	}
+	if want := []string{"192.0.2.1.pool", "fe80--1.pool"}; !slices.Equal(want, h.files("pools")) {
+		t.Errorf("pools/ = %q, want %q", h.files("pools"), want)
+	}
+}
+
+func TestSharedPool(t *testing.T) {
+	h := newHarness(t, func(o *music.Options) { o.Shared = true })
+	h.knock("192.0.2.1", tone)
+	h.knock("192.0.2.2", pitch+81) // the pitch is shared too
+	h.knock("192.0.2.1", tone)
+	h.knock("2001:db8::2", silence)
+	if want := header + "tone 440 100ms\ntone 880 100ms\nsilence 100ms\n"; h.file("music.pool") != want {
+		t.Errorf("music.pool = %q, want %q", h.file("music.pool"), want)
+	}
+	if got := h.files("pools"); len(got) != 0 {
+		t.Errorf("pools/ = %q, want nothing in shared mode", got)
+	}
+	h.knock("192.0.2.2", play)
+	songs := h.waitPlayed(1)
+	if want := "20240504T120000.000Z_192.0.2.2"; songs[0].name != want {
+		t.Errorf("song name = %q, want %q (who knocked play)", songs[0].name, want)
+	}
+	if len(songs[0].tones) != 2 {
+		t.Errorf("played %v, want two tones", songs[0].tones)
+	}
+	h.knock("192.0.2.1", tone)
+	if want := header + "tone 440 100ms\n"; h.file("music.pool") != want {
+		t.Errorf("music.pool after play = %q, want %q", h.file("music.pool"), want)
+	}
+}
+
+func TestLimits(t *testing.T) {
+	tests := []struct {
+		name   string
+		adjust func(*music.Options)
+		knocks []struct {
+			src  string
+			port uint16
+		}
+		wantRefused music.Refusals
+		wantPools   map[string]string // pools/ file name → content
+	}{
+		{
+			name:        "allowed networks",
+			adjust:      func(o *music.Options) { o.Allow = []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")} },
+			knocks:      ks("192.0.2.1", tone, "198.51.100.1", tone, "::ffff:192.0.2.5", tone, "2001:db8::1", silence),
+			wantRefused: music.Refusals{NotAllowed: 2},
+			wantPools: map[string]string{
+				"192.0.2.1.pool":        header + "tone 440 100ms\n",
+				"--ffff-192.0.2.5.pool": header + "tone 440 100ms\n",
+			},
+		},
+		{
+			name:        "max pools, freed by a play",
+			adjust:      func(o *music.Options) { o.MaxPools = 2 },
+			knocks:      ks("192.0.2.1", tone, "192.0.2.2", pitch+60, "192.0.2.3", tone, "192.0.2.1", play, "192.0.2.3", tone),
+			wantRefused: music.Refusals{TooManyPools: 1},
+			wantPools: map[string]string{
+				"192.0.2.3.pool": header + "tone 440 100ms\n",
+			},
+		},
+		{
+			name:        "max steps",
+			adjust:      func(o *music.Options) { o.MaxSteps = 2 },
+			knocks:      ks("192.0.2.1", tone, "192.0.2.1", silence, "192.0.2.1", tone, "192.0.2.2", tone),
+			wantRefused: music.Refusals{PoolFull: 1},
+			wantPools: map[string]string{
+				"192.0.2.1.pool": header + "tone 440 100ms\nsilence 100ms\n",
+				"192.0.2.2.pool": header + "tone 440 100ms\n",
+			},
+		},
+		{
+			name:        "play on an empty pool",
+			knocks:      ks("192.0.2.1", play, "192.0.2.2", pitch+60, "192.0.2.2", play),
+			wantRefused: music.Refusals{EmptyPlay: 2},
+			wantPools:   map[string]string{},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, tt.adjust)
+			for _, k := range tt.knocks {
+				h.knock(k.src, k.port)
+			}
+			if got := h.m.Stats().Refused; got != tt.wantRefused {
+				t.Errorf("Stats().Refused:\n-want %+v\n+got  %+v", tt.wantRefused, got)
+			}
+			got := map[string]string{}
+			for _, name := range h.files("pools") {
+				got[name] = h.file("pools/" + name)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tt.wantPools) {
+				t.Errorf("pools/ (-want +got):\n-%q\n+%q", tt.wantPools, got)
+			}
+			var refusedLogs int
+			for _, msg := range h.logs.messages(t, "music: knock refused") {
+				_ = msg
+				refusedLogs++
+			}
+			if want := int(tt.wantRefused.NotAllowed + tt.wantRefused.TooManyPools + tt.wantRefused.PoolFull + tt.wantRefused.EmptyPlay); refusedLogs != want {
+				t.Errorf("%d refusals logged, want %d (one per reason and source)", refusedLogs, want)
+			}
+		})
+	}
+}
+
+func ks(pairs ...any) []struct {
+	src  string
+	port uint16
+} {
+	var out []struct {
+		src  string
+		port uint16
+	}
+	for i := 0; i < len(pairs); i += 2 {
+		out = append(out, struct {
+			src  string
+			port uint16
+		}{pairs[i].(string), uint16(pairs[i+1].(int))})
+	}
+	return out
+}
+
+func TestRefusalLogRateLimited(t *testing.T) {
+	h := newHarness(t, func(o *music.Options) { o.MaxSteps = 1 })
+	h.knock("192.0.2.1", tone)
+	for range 5 {
+		h.knock("192.0.2.1", tone) // pool full
+	}
+	h.knock("192.0.2.2", play)    // another reason and source: its own line
+	h.knock("192.0.2.1", silence) // still within 10 s: counted only
+	h.clock.Advance(10 * time.Second)
+	h.knock("192.0.2.1", tone)
+
+	got := h.logs.messages(t, "music: knock refused", "src", "suppressed")
+	want := []string{
+		"music: knock refused: pool full ([music] max_steps): play it to start a new one src=192.0.2.1 suppressed=0",
+		"music: knock refused: play knock on an empty pool: nothing to play src=192.0.2.2 suppressed=0",
+		"music: knock refused: pool full ([music] max_steps): play it to start a new one src=192.0.2.1 suppressed=5",
+	}
+	if !slices.Equal(want, got) {
+		t.Errorf("refusal log (-want +got):\n-%q\n+%q", want, got)
+	}
+	if got := h.m.Stats().Refused.PoolFull; got != 7 {
+		t.Errorf("Stats().Refused.PoolFull = %d, want 7", got)
+	}
+}
+
+// TestRefusalLogFlood: refusals from more sources than the log limiter
+// tracks still log a bounded number of lines.
+func TestRefusalLogFlood(t *testing.T) {
+	h := newHarness(t, func(o *music.Options) { o.Allow = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")} })
+	for i := range 20000 {
+		h.knock(netip.AddrFrom4([4]byte{192, 0, byte(i >> 8), byte(i)}).String(), tone)
+	}
+	lines := h.logs.messages(t, "music: knock refused", "src")
+	// One line for each source the limiter tracks, then one for the rest.
+	if len(lines) != 4097 || !strings.HasSuffix(lines[4096], "src=other sources") {
+		t.Errorf("%d refusal lines for 20000 sources in one interval, want 4097, the last for \"other sources\"", len(lines))
+	}
+	if got := h.m.Stats().Refused.NotAllowed; got != 20000 {
+		t.Errorf("Stats().Refused.NotAllowed = %d, want 20000", got)
+	}
+}
+
+func TestQueueOverflow(t *testing.T) {
+	h := newHarness(t, func(o *music.Options) { o.QueueLen = 1 })
+	h.player.gate = make(chan struct{})
+	h.player.started = make(chan string, 10)
+
+	h.knocks("192.0.2.1", tone, play)
+	<-h.player.started                // 192.0.2.1 plays
+	h.knocks("192.0.2.2", tone, play) // waits
+	h.knocks("192.0.2.3", tone, play) // refused: the queue holds one
+	if got := h.m.Stats(); got.Refused.QueueFull != 1 || got.Queued != 1 {
+		t.Errorf("Stats() = %+v, want Refused.QueueFull 1, Queued 1", got)
+	}
+	if want := header + "tone 440 100ms\n"; h.file("pools/192.0.2.3.pool") != want {
+		t.Errorf("a refused play lost its pool: %q", h.file("pools/192.0.2.3.pool"))
+	}
+	h.player.gate <- struct{}{}
+	<-h.player.started // 192.0.2.2 plays
+	h.knock("192.0.2.3", play)
+	h.player.gate <- struct{}{}
+	<-h.player.started
+	h.player.gate <- struct{}{}
+	var names []string
+	for _, s := range h.waitPlayed(3) {
+		names = append(names, strings.SplitN(s.name, "_", 2)[1])
+	}
+	if want := []string{"192.0.2.1", "192.0.2.2", "192.0.2.3"}; !slices.Equal(want, names) {
+		t.Errorf("played -want %q +got %q", want, names)
+	}
+}
+
+// TestQueueZero: with no room to wait, a play is accepted only when
+// nothing plays.
+func TestQueueZero(t *testing.T) {
+	h := newHarness(t, func(o *music.Options) { o.QueueLen = 0 })
+	h.player.gate = make(chan struct{})
+	h.player.started = make(chan string, 10)
+	h.knocks("192.0.2.1", tone, play)
+	<-h.player.started
+	h.knocks("192.0.2.2", tone, play)
+	if got := h.m.Stats().Refused.QueueFull; got != 1 {
+		t.Errorf("Stats().Refused.QueueFull = %d, want 1", got)
+	}
+	h.player.gate <- struct{}{}
+	h.waitPlayed(1)
+	deadline := time.Now().Add(10 * time.Second)
+	for h.knock("192.0.2.2", play); h.m.Stats().Plays != 2; h.knock("192.0.2.2", play) {
+		if time.Now().After(deadline) { // Run marks itself idle just after the player returns
+			t.Fatal("a play after the song ended was never accepted")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	<-h.player.started
+	h.player.gate <- struct{}{}
+	h.waitPlayed(2)
+}
+
+func TestRestartReload(t *testing.T) {
+	h := newHarness(t, nil)
+	h.knocks("192.0.2.1", pitch+60, tone, silence)
+	h.knocks("2001:db8::1", tone)
+	h.restart()
+	if got := h.m.Stats().Pools; got != 2 {
+		t.Errorf("Stats().Pools after restart = %d, want 2", got)
+	}
+	h.knocks("192.0.2.1", tone, play) // the pitch was not kept: 440 Hz
+	songs := h.waitPlayed(1)
+	want := sequence.Compile([]sequence.Step{
+		{Kind: sequence.StepTone, Freq: sequence.NoteFreq(60), Length: 100 * time.Millisecond},
+		{Kind: sequence.StepSilence, Length: 100 * time.Millisecond},
+		{Kind: sequence.StepTone, Freq: 440, Length: 100 * time.Millisecond},
+	})
+	if !slices.Equal(want, songs[0].tones) {
+		t.Errorf("played after restart (-want +got):\n-%v\n+%v", want, songs[0].tones)
+	}
+}
+
+func TestReloadTornAndUnreadablePools(t *testing.T) {
+	dir := t.TempDir()
+	pools := filepath.Join(dir, "pools")
+	if err := os.MkdirAll(pools, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	write := func(name, text string) {
+		if err := os.WriteFile(filepath.Join(pools, name), []byte(text), 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("192.0.2.1.pool", header+"tone 440 100ms\ntone 44") // crashed mid-write
+	write("192.0.2.2.pool", header+"tone loud 100ms\n")       // not a pool we wrote
+	write("notes.pool", header)                               // not a source address
+
+	h := newHarness(t, func(o *music.Options) { o.StateDir = dir })
+	h.knocks("192.0.2.1", silence)
+	if want := header + "tone 440 100ms\nsilence 100ms\n"; h.file("pools/192.0.2.1.pool") != want {
+		t.Errorf("torn pool after a step = %q, want %q", h.file("pools/192.0.2.1.pool"), want)
+	}
+	h.knocks("192.0.2.2", tone)
+	if want := header + "tone 440 100ms\n"; h.file("pools/192.0.2.2.pool") != want {
+		t.Errorf("unreadable pool's source = %q, want a new pool %q", h.file("pools/192.0.2.2.pool"), want)
+	}
+	if want := header + "tone loud 100ms\n"; h.file("pools/192.0.2.2.pool.unreadable") != want {
+		t.Errorf("unreadable pool moved aside = %q, want %q", h.file("pools/192.0.2.2.pool.unreadable"), want)
+	}
+	logs := h.logs.messages(t, "music: pool")
+	wantPrefixes := []string{"music: pool: pool line 3: ignoring an incomplete last line", "music: pool loaded", "music: pool unreadable, moved aside"}
+	for _, p := range wantPrefixes {
+		if !slices.ContainsFunc(logs, func(s string) bool { return strings.HasPrefix(s, p) }) {
+			t.Errorf("no log line starting %q in %q", p, logs)
+		}
+	}
+	if got := h.logs.messages(t, "music: ignoring a pool whose name", "path"); len(got) != 1 {
+		t.Errorf("log %q, want one line about notes.pool", got)
+	}
+}
+
+func TestPeriodicSync(t *testing.T) {
+	h := newHarness(t, nil)
+	waitTimer := func() {
+		deadline := time.Now().Add(10 * time.Second)
+		for h.clock.pending() == 0 {
+			if time.Now().After(deadline) {
+				t.Fatal("Run armed no sync timer")
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	waitTimer()
+	h.knocks("192.0.2.1", tone, tone)
+	h.knocks("192.0.2.2", tone)
+	h.clock.Advance(time.Second)
+	waitTimer() // re-armed after the fsyncs
+	if got := h.m.Stats().Syncs; got != 2 {
+		t.Errorf("Stats().Syncs = %d after a second, want 2 (two pools written)", got)
+	}
+	h.clock.Advance(time.Second)
+	waitTimer()
+	if got := h.m.Stats().Syncs; got != 2 {
+		t.Errorf("Stats().Syncs = %d, want still 2: nothing was written", got)
+	}
+}
+
+func TestNewErrors(t *testing.T) {
+	tests := []struct {
+		name   string
+		adjust func(*music.Options)
+		want   string
+	}{
+		{"no state dir", func(o *music.Options) { o.StateDir = "" }, "no state directory"},
+		{"max steps", func(o *music.Options) { o.MaxSteps = 0 }, "max steps 0"},
+		{"max pools", func(o *music.Options) { o.MaxPools = 0 }, "max pools 0"},
+		{"queue", func(o *music.Options) { o.QueueLen = -1 }, "queue length -1"},
+		{"log interval", func(o *music.Options) { o.RefusalLogInterval = 0 }, "refusal log interval"},
+		{"no player", func(o *music.Options) { o.Player = nil }, "no player"},
+		{"protocol", func(o *music.Options) { o.Protocol.PlayPort = o.Protocol.TonePort }, "each knock needs its own port"},
+		{"state dir is a file", func(o *music.Options) {
+			f := filepath.Join(o.StateDir, "file")
+			os.WriteFile(f, nil, 0o600)
+			o.StateDir = f
+		}, "creating the state directory"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := testOptions(t.TempDir())
+			opts.Player = &recordingPlayer{}
+			tt.adjust(&opts)
+			m, err := music.New(opts)
+			if err == nil {
+				m.Close()
+				t.Fatalf("New succeeded, want an error containing %q", tt.want)
+			}
+			if !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "music: ") {
+				t.Errorf("New error = %q, want \"music: ...%s...\"", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestManyKnocksInOrder: 10,000 knocks from several sources, interleaved,
+// land in each source's pool complete and in order.
+func TestManyKnocksInOrder(t *testing.T) {
+	h := newHarness(t, nil)
+	sources := []string{"192.0.2.1", "192.0.2.2", "198.51.100.9", "2001:db8::1", "2001:db8::2", "10.1.2.3", "::ffff:10.0.0.1", "fd00::42"}
+	want := map[string][]sequence.Step{}
+	freq := map[string]float64{}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range 10000 {
+		src := sources[rng.IntN(len(sources))]
+		if _, ok := freq[src]; !ok {
+			freq[src] = 440
+		}
+		switch r := rng.IntN(10); {
+		case r < 6:
+			h.knock(src, tone)
+			want[src] = append(want[src], sequence.Step{Kind: sequence.StepTone, Freq: freq[src], Length: 100 * time.Millisecond})
+		case r < 8:
+			h.knock(src, silence)
+			want[src] = append(want[src], sequence.Step{Kind: sequence.StepSilence, Length: 100 * time.Millisecond})
+		default:
+			note := i % 128
+			h.knock(src, pitch+uint16(note))
+			freq[src] = sequence.NoteFreq(note)
+		}
+	}
+	h.stop()
+	var total int
+	for _, src := range sources {
+		name := strings.ReplaceAll(netip.MustParseAddr(src).String(), ":", "-") + ".pool"
+		steps, warnings, err := sequence.LoadPool(strings.NewReader(h.file("pools/"+name)), sequence.PoolOptions{MaxSteps: 10000})
+		if err != nil || len(warnings) > 0 {
+			t.Fatalf("%s: %v %q", name, err, warnings)
+		}
+		if !slices.Equal(want[src], steps) {
+			t.Errorf("%s: %d steps, want %d in knock order", name, len(steps), len(want[src]))
+		}
+		total += len(steps)
+	}
+	if got := h.m.Stats().Steps; got != uint64(total) {
+		t.Errorf("Stats().Steps = %d, want %d", got, total)
+	}
+}
+
+// BenchmarkHandle measures one tone knock: classification, the source's
+// lookup and the pool file append (a real write(2)).
+func BenchmarkHandle(b *testing.B) {
+	for _, n := range []int{1, 64} {
+		b.Run(fmt.Sprintf("sources=%d", n), func(b *testing.B) {
+			opts := testOptions(b.TempDir())
+			opts.Player = &recordingPlayer{}
+			opts.MaxSteps = b.N + 1
+			opts.MaxPools = n
+			m, err := music.New(opts)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer m.Close()
+			events := make([]knock.Event, n)
+			for i := range events {
+				events[i] = knock.Event{Src: netip.AddrFrom4([4]byte{10, 0, 0, byte(i)}), Proto: knock.TCP, Port: tone, Flags: knock.SYN}
+				m.Handle(&events[i]) // create the pools outside the timing
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				m.Handle(&events[i%n])
+			}
+			b.StopTimer()
+			if got := m.Stats().Steps; got != uint64(b.N+n) {
+				b.Fatalf("Stats().Steps = %d, want %d", got, b.N+n)
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "knocks/s")
+		})
+	}
+}

@@ -1,0 +1,218 @@
+package music
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/knockbeep/knockbeep/sequence"
+)
+
+// maxLoggedArgs bounds the beep arguments logged for one song.
+const maxLoggedArgs = 4096
+
+// roomToPlay reports whether a play may be queued now: fewer than QueueLen
+// songs wait, or none waits and none plays. Only Handle queues songs and
+// Run only takes them, so the room is still there when Handle queues.
+func (m *Music) roomToPlay() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.queue) < m.queueLen || (len(m.queue) == 0 && !m.playing)
+}
+
+func (m *Music) enqueue(s *song) {
+	m.mu.Lock()
+	m.queue = append(m.queue, s)
+	m.mu.Unlock()
+	select {
+	case m.wake <- struct{}{}:
+	default:
+	}
+}
+
+// next takes the first queued song, marking the player busy; nil when
+// none waits.
+func (m *Music) next() *song {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.queue) == 0 {
+		return nil
+	}
+	s := m.queue[0]
+	m.queue[0] = nil
+	m.queue = m.queue[1:]
+	m.playing = true
+	return s
+}
+
+func (m *Music) donePlaying() {
+	m.mu.Lock()
+	m.playing = false
+	m.mu.Unlock()
+}
+
+// Run plays the queued songs one at a time, and fsyncs the pools written
+// to every second, until ctx is done; then it returns nil. A song cut off
+// by ctx is logged; songs still queued stay archived, unplayed (Close
+// logs them).
+func (m *Music) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	wg.Go(func() { m.syncPeriodically(ctx) })
+	defer wg.Wait()
+	for ctx.Err() == nil {
+		if s := m.next(); s != nil {
+			m.playSong(ctx, s)
+			m.donePlaying()
+			continue
+		}
+		select {
+		case <-ctx.Done():
+		case <-m.wake:
+		}
+	}
+	return nil
+}
+
+// syncPeriodically fsyncs, every syncInterval, the pools appended to since
+// their last fsync. It runs beside the player so that a long song does not
+// hold up durability. An fsync holds its pool's lock, so a knock for that
+// pool waits for it: at most once a second per pool.
+func (m *Music) syncPeriodically(ctx context.Context) {
+	tick := func() {
+		select {
+		case m.syncDue <- struct{}{}:
+		default:
+		}
+	}
+	timer := m.clock.AfterFunc(syncInterval, tick)
+	defer func() { timer.Stop() }()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-m.syncDue:
+		}
+		m.syncDirty()
+		timer = m.clock.AfterFunc(syncInterval, tick)
+	}
+}
+
+func (m *Music) syncDirty() {
+	m.mu.Lock()
+	dirty := m.dirty
+	m.dirty = nil
+	m.mu.Unlock()
+	for _, p := range dirty {
+		p.dirty.Store(false)
+		if p.closed.Load() {
+			continue
+		}
+		err := p.Sync()
+		if err != nil && !p.closed.Load() { // closed by Run meanwhile: Close fsynced it
+			m.log.Warn("music: fsync of a pool failed; its last steps may not survive a power loss", "path", p.Path(), "err", err)
+			continue
+		}
+		m.syncs.Add(1)
+	}
+}
+
+// playSong makes the archived pool durable, compiles it, logs its beep
+// arguments, plays it and moves the WAV the player wrote (if any) beside
+// the archive.
+func (m *Music) playSong(ctx context.Context, s *song) {
+	steps := s.pool.Steps()
+	s.pool.closed.Store(true)
+	if err := s.pool.Close(); err != nil {
+		m.log.Warn("music: closing the archived pool", "archive", s.archive, "err", err)
+	}
+	for _, dir := range s.dirs {
+		if err := syncDir(dir); err != nil {
+			m.log.Warn("music: fsync of a directory failed; the archive may not survive a power loss", "dir", dir, "err", err)
+		}
+	}
+	tones := sequence.Compile(steps)
+	args := sequence.FormatBeepArgs(tones)
+	if len(args) > maxLoggedArgs {
+		args = args[:maxLoggedArgs] + fmt.Sprintf("... (%d more bytes)", len(args)-maxLoggedArgs)
+	}
+	var length time.Duration
+	for _, t := range tones {
+		length += t.Duration()
+	}
+	m.log.Info("music: playing", "src", s.src, "song", s.name, "steps", len(steps), "tones", len(tones),
+		"length", length, "beep", args)
+
+	wav, err := m.player.Play(ctx, s.name, tones)
+	if err != nil {
+		m.playErrors.Add(1)
+		m.log.Warn("music: playing failed", "src", s.src, "song", s.name, "err", err)
+	} else {
+		m.played.Add(1)
+		m.log.Info("music: played", "src", s.src, "song", s.name)
+	}
+	if wav != "" {
+		dest := strings.TrimSuffix(s.archive, poolExt) + ".wav"
+		if err := moveFile(wav, dest); err != nil {
+			m.log.Warn("music: the song's WAV stays where the speaker wrote it", "wav", wav, "err", err)
+		} else {
+			m.log.Info("music: WAV archived", "song", s.name, "wav", dest)
+		}
+	}
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// moveFile renames from to to, copying when they are on different file
+// systems.
+func moveFile(from, to string) error {
+	if from == to {
+		return nil
+	}
+	err := os.Rename(from, to)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, syscall.EXDEV) {
+		return err
+	}
+	if cerr := copyFile(from, to); cerr != nil {
+		return errors.Join(err, cerr)
+	}
+	return os.Remove(from)
+}
+
+func copyFile(from, to string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		os.Remove(to)
+		return err
+	}
+	if err := out.Sync(); err != nil {
+		out.Close()
+		os.Remove(to)
+		return err
+	}
+	return out.Close()
+}

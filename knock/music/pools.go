@@ -1,0 +1,117 @@
+package music
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/knockbeep/knockbeep/sequence"
+)
+
+const poolExt = ".pool"
+
+// addrFileName is addr as a file name stem: its text with ':' made '-',
+// which no address contains, so the name reads back with parseAddrFileName
+// and holds no character that file tools or scp treat specially.
+// "2001:db8::1" is "2001-db8--1".
+func addrFileName(addr netip.Addr) string {
+	return strings.ReplaceAll(addr.WithZone("").String(), ":", "-")
+}
+
+func parseAddrFileName(stem string) (netip.Addr, error) {
+	addr, err := netip.ParseAddr(strings.ReplaceAll(stem, "-", ":"))
+	if err != nil || addr.Zone() != "" || addrFileName(addr) != stem {
+		return netip.Addr{}, fmt.Errorf("%q is not an address written by addrFileName", stem)
+	}
+	return addr, nil
+}
+
+// poolPath is where the pool of the source with sources key addr lives.
+func (m *Music) poolPath(key netip.Addr) string {
+	if m.shared {
+		return m.sharedAt
+	}
+	return filepath.Join(m.poolDir, addrFileName(key)+poolExt)
+}
+
+// loadPools opens the pools a previous run left: the shared pool in shared
+// mode, every pools/ADDR.pool otherwise. Pools beyond MaxPools are loaded
+// all the same (they were accepted once), with a warning.
+func (m *Music) loadPools() error {
+	if m.shared {
+		if _, err := os.Lstat(m.sharedAt); err == nil {
+			m.loadPool(netip.Addr{}, m.sharedAt)
+		}
+		return nil
+	}
+	entries, err := os.ReadDir(m.poolDir)
+	if err != nil {
+		return fmt.Errorf("music: reading the pools: %w", err)
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if !e.Type().IsRegular() || !strings.HasSuffix(name, poolExt) {
+			continue
+		}
+		path := filepath.Join(m.poolDir, name)
+		addr, err := parseAddrFileName(strings.TrimSuffix(name, poolExt))
+		if err != nil {
+			m.log.Warn("music: ignoring a pool whose name is not a source address", "path", path)
+			continue
+		}
+		m.loadPool(addr, path)
+	}
+	m.pools.Store(int64(len(m.sources)))
+	if len(m.sources) > m.maxPools {
+		m.log.Warn("music: more pools stored than max_pools allows; all were loaded, new sources are refused until some are played",
+			"pools", len(m.sources), "max_pools", m.maxPools)
+	}
+	return nil
+}
+
+func (m *Music) loadPool(key netip.Addr, path string) {
+	p, warnings, err := sequence.OpenPool(path, sequence.PoolOptions{MaxSteps: m.maxSteps})
+	for _, w := range warnings {
+		m.log.Warn("music: pool: "+w, "path", path)
+	}
+	if err != nil {
+		aside := path + ".unreadable"
+		if rerr := os.Rename(path, aside); rerr != nil {
+			m.log.Error("music: pool unreadable and could not be moved aside; its source's knocks will be refused until it is removed",
+				"path", path, "err", err, "rename_err", rerr)
+			return
+		}
+		m.log.Error("music: pool unreadable, moved aside; its source starts a new pool", "path", path, "moved_to", aside, "err", err)
+		return
+	}
+	m.sources[key] = &source{addr: key, pool: &pool{Pool: p}, freq: m.proto.DefaultFreq}
+	m.log.Info("music: pool loaded", "path", path, "steps", p.Len())
+}
+
+// archive moves the pool file at path to played/TIME_SOURCE.pool (TIME in
+// UTC to the millisecond, "-2", "-3"... added if that exists) and returns
+// the new path and its name without ".pool". The pool's open file follows
+// the rename; Run fsyncs it and both directories before playing.
+func (m *Music) archive(now time.Time, src netip.Addr, path string) (archive, name string, err error) {
+	stem := now.UTC().Format("20060102T150405.000Z") + "_" + addrFileName(src)
+	for i := 1; i <= 1000; i++ {
+		name = stem
+		if i > 1 {
+			name += "-" + strconv.Itoa(i)
+		}
+		archive = filepath.Join(m.playedDir, name+poolExt)
+		if _, err := os.Lstat(archive); errors.Is(err, fs.ErrNotExist) {
+			if err := os.Rename(path, archive); err != nil {
+				return "", "", fmt.Errorf("music: archiving the pool: %w", err)
+			}
+			return archive, name, nil
+		}
+	}
+	return "", "", fmt.Errorf("music: archiving the pool: 1000 files named %s-N%s exist already in %s", stem, poolExt, m.playedDir)
+}

@@ -1,0 +1,108 @@
+package music
+
+import (
+	"log/slog"
+	"net/netip"
+	"time"
+)
+
+// A refusal is a reason a knock did nothing.
+type refusal uint8
+
+const (
+	refusedNotAllowed   refusal = iota // source outside Options.Allow
+	refusedTooManyPools                // a new source while Options.MaxPools pools exist
+	refusedPoolFull                    // a step beyond Options.MaxSteps
+	refusedQueueFull                   // a play while Options.QueueLen songs wait
+	refusedEmptyPlay                   // a play with no steps
+	refusedWriteError                  // the pool could not be created, written or archived
+	numRefusals
+)
+
+func (r refusal) String() string {
+	switch r {
+	case refusedNotAllowed:
+		return "source not in the allowed networks ([music] allow)"
+	case refusedTooManyPools:
+		return "too many pools ([music] max_pools): play or remove pools under the state directory's pools/"
+	case refusedPoolFull:
+		return "pool full ([music] max_steps): play it to start a new one"
+	case refusedQueueFull:
+		return "play queue full ([music] queue): play again when the songs before have played"
+	case refusedEmptyPlay:
+		return "play knock on an empty pool: nothing to play"
+	case refusedWriteError:
+		return "pool file error"
+	}
+	return "unknown"
+}
+
+// maxLimiterKeys bounds the memory of refusalLog under a flood of refused
+// knocks from many sources: beyond it, sources share one line per reason.
+const maxLimiterKeys = 4096
+
+type limiterKey struct {
+	reason refusal
+	src    netip.Addr // the zero Addr stands for "other sources"
+}
+
+type limiterEntry struct {
+	last       time.Time
+	suppressed int
+}
+
+// refusalLog logs refusals at most once per reason and source per
+// interval, with the number of refusals it kept quiet about since the last
+// line. It is used by the Handle goroutine only.
+type refusalLog struct {
+	log      *slog.Logger
+	interval time.Duration
+	entries  map[limiterKey]*limiterEntry
+	pruned   time.Time // when prune last ran: at most once an interval, so a flood costs O(1) a knock
+}
+
+func newRefusalLog(log *slog.Logger, interval time.Duration) *refusalLog {
+	return &refusalLog{log: log, interval: interval, entries: make(map[limiterKey]*limiterEntry)}
+}
+
+// refuse logs r for src unless a line for the same reason and source was
+// logged less than an interval ago. attrs add detail (an error, a path).
+func (l *refusalLog) refuse(now time.Time, r refusal, src netip.Addr, attrs ...any) {
+	key := limiterKey{r, src}
+	e := l.entries[key]
+	if e == nil {
+		if len(l.entries) >= maxLimiterKeys && now.Sub(l.pruned) >= l.interval {
+			l.prune(now)
+		}
+		if len(l.entries) >= maxLimiterKeys {
+			key.src = netip.Addr{}
+			e = l.entries[key]
+		}
+	}
+	if e == nil {
+		e = &limiterEntry{}
+		l.entries[key] = e
+	} else if now.Sub(e.last) < l.interval {
+		e.suppressed++
+		return
+	}
+	src2 := any(src)
+	if !key.src.IsValid() {
+		src2 = "other sources"
+	}
+	l.log.Warn("music: knock refused: "+r.String(),
+		append([]any{"src", src2, "suppressed", e.suppressed}, attrs...)...)
+	e.last = now
+	e.suppressed = 0
+}
+
+// prune forgets the entries whose interval has passed. Their suppressed
+// counts are lost to the log but not to Stats.
+func (l *refusalLog) prune(now time.Time) {
+	l.pruned = now
+	for k, e := range l.entries {
+		if now.Sub(e.last) >= l.interval {
+			delete(l.entries, k)
+		}
+	}
+}
