@@ -66,19 +66,28 @@ func suggest(word string, candidates []string) string {
 }
 
 // suggestion is suggest that also returns the candidate it suggests.
-// Candidates compare case-insensitively; of equally close ones, the one
-// sharing the longest prefix with word wins (typos are rarer at the start).
+// Candidates compare case-insensitively. Of equally close ones, the one
+// holding more of the word's letters wins ("stop_command6" means
+// stop_command_6), then the one sharing a longer prefix ("sin" means syn:
+// typos are rarer at the start).
 func suggestion(word string, candidates []string) (hint, meant string) {
 	lower := strings.ToLower(word)
-	bestDist, bestPrefix := -1, -1
+	best := [3]int{-1, -1, -1} // distance, -letters held, -prefix: smaller wins
 	for _, c := range candidates {
 		lc := strings.ToLower(c)
-		d := editDistance(lower, lc)
-		prefix := commonPrefix(lower, lc)
-		if bestDist < 0 || d < bestDist || (d == bestDist && prefix > bestPrefix) {
-			meant, bestDist, bestPrefix = c, d, prefix
+		held := 0
+		for _, r := range lower {
+			if strings.ContainsRune(lc, r) {
+				held++
+			}
+		}
+		score := [3]int{editDistance(lower, lc), -held, -commonPrefix(lower, lc)}
+		if best[0] < 0 || score[0] < best[0] ||
+			(score[0] == best[0] && (score[1] < best[1] || (score[1] == best[1] && score[2] < best[2]))) {
+			meant, best = c, score
 		}
 	}
+	bestDist := best[0]
 	// A third of the word's length (at least 1, at most 3) of edits still
 	// reads as a typo; more is a different word.
 	limit := min(max(len(word)/3, 1), 3)

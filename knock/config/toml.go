@@ -205,11 +205,9 @@ func splitKey(key toml.Key) (table, name string) {
 	return "", key[0]
 }
 
-// validKeys lists the keys valid in a table, the tables included at the top.
+// validKeys lists the keys valid in a table ("" for the top level, whose
+// keys include the tables).
 func validKeys(table string) []string {
-	if table == "" {
-		return append(slices.Clip(tomlKeys[""]), "log", "music", "door")
-	}
 	return tomlKeys[table]
 }
 

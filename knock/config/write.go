@@ -71,7 +71,7 @@ func (c *Config) writeTOML(w io.Writer, comments *commentMap) error {
 			doorComments = comments.doors[i]
 		}
 		tw.comments(doorComments[""])
-		if d.disabled != "" {
+		if d.isDisabled {
 			tw.comments([]string{"# disabled: " + d.disabled})
 		}
 		b.WriteString("[[door]]\n")
