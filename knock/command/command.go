@@ -331,6 +331,7 @@ func (r *Runner) Shutdown(ctx context.Context) error {
 
 	select {
 	case <-drained:
+		r.cancel() // nothing runs any more; releases the context
 		return nil
 	case <-ctx.Done():
 	}

@@ -247,6 +247,9 @@ func (m *Music) Handle(ev *knock.Event) bool {
 }
 
 func isKnock(ev *knock.Event) bool {
+	if !ev.Src.IsValid() {
+		return false
+	}
 	switch ev.Proto {
 	case knock.TCP:
 		return ev.Flags&(knock.SYN|knock.ACK) == knock.SYN

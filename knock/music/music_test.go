@@ -396,6 +396,12 @@ func TestHandleReportsMusicPorts(t *testing.T) {
 			t.Errorf("Handle(port %d) = %v, want %v", tt.port, got, tt.want)
 		}
 	}
+	if !h.m.Handle(&knock.Event{Proto: knock.TCP, Port: tone, Flags: knock.SYN}) {
+		t.Errorf("Handle(event without a source) = false, want true: its port is a music port")
+	}
+	if got := h.m.Stats(); got.Ignored != 1 || got.Knocks != 6 {
+		t.Errorf("Stats() = %+v, want Knocks 6 (five music ports and one event without a source) and Ignored 1 (the event without a source)", got)
+	}
 }
 
 func TestPlay(t *testing.T) {
