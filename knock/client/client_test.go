@@ -394,3 +394,108 @@ func TestDryRun(t *testing.T) {
 }
 
 var beepFreq = regexp.MustCompile(`-f (\S+)`)
+
+// A song of 40 knocks (20 tones of one step, 19 silences, play), on ports
+// no daemon of the host listens to.
+const fortyKnocks = "beep -f 440 -l 100 -d 100 -r 20\n"
+
+var quietPorts = []string{"--ports", "41000,41001,41002", "--pitch-base", "42000"}
+
+func TestSongProgressAndSummary(t *testing.T) {
+	song := writeFile(t, "forty.beep", fortyKnocks)
+	tests := []struct {
+		name     string
+		terminal bool
+		args     []string
+		wantBar  bool
+		wantTime string
+	}{
+		{name: "terminal, 3.9s of knocking", terminal: true, args: []string{"-d", "100"}, wantBar: true, wantTime: "3.9s"},
+		{name: "terminal, 1.95s of knocking", terminal: true, args: []string{"-d", "50"}, wantBar: false, wantTime: "1.95s"},
+		{name: "not a terminal", terminal: false, args: []string{"-d", "100"}, wantBar: false, wantTime: "3.9s"},
+		{name: "terminal, verbose", terminal: true, args: []string{"-d", "100", "-v"}, wantBar: false, wantTime: "3.9s"},
+		{name: "default pacing", terminal: true, args: nil, wantBar: false, wantTime: "39ms"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append(append([]string{"--song", song, "127.0.0.1"}, quietPorts...), tt.args...)
+			got := runKnock(t, tt.terminal, args...)
+			if got.status != ExitOK {
+				t.Fatalf("status %d, stderr %q", got.status, got.stderr)
+			}
+			wantSummary := fmt.Sprintf("knocked %q into 127.0.0.1: 40 knocks in %s; it plays for 3.9s\n", "forty", tt.wantTime)
+			if !strings.HasSuffix(got.stdout, wantSummary) {
+				t.Errorf("summary (-want +got):\n-%q\n+%q", wantSummary, got.stdout)
+			}
+			if !tt.wantBar {
+				if got.stderr != "" {
+					t.Errorf("stderr (-want +got):\n-\n+%q", got.stderr)
+				}
+				return
+			}
+			frames := strings.Split(strings.TrimPrefix(got.stderr, "\r"), "\r")
+			last := frames[len(frames)-1]
+			if last != "\x1b[K" {
+				t.Errorf("the bar is not erased at the end: last frame %q", last)
+			}
+			final := frames[len(frames)-2]
+			wantFinal := "[" + strings.Repeat("#", progressWidth) + "]   40/40 knocks  3.9s, about 0s left"
+			if final != wantFinal {
+				t.Errorf("final frame (-want +got):\n-%q\n+%q", wantFinal, final)
+			}
+			if len(frames) < 10 {
+				t.Errorf("the bar was drawn %d times in 3.9s, want about every %v", len(frames)-1, progressRedraw)
+			}
+		})
+	}
+	t.Run("verbose prints every knock", func(t *testing.T) {
+		got := runKnock(t, false, append([]string{"--song", song, "-v", "127.0.0.1"}, quietPorts...)...)
+		lines := strings.Split(got.stdout, "\n")
+		want := []string{"hitting tcp 127.0.0.1:41000", "hitting tcp 127.0.0.1:41001", "hitting tcp 127.0.0.1:41000"}
+		if len(lines) < 41 || fmt.Sprint(lines[:3]) != fmt.Sprint(want) || lines[39] != "hitting tcp 127.0.0.1:41002" {
+			t.Errorf("verbose lines (-want +got):\n-%q ... then the play port 41002 40th\n+%q", want, lines)
+		}
+	})
+}
+
+func TestInterrupted(t *testing.T) {
+	conns, ports := udpReceivers(t, "127.0.0.1", 3)
+	song := writeFile(t, "forty.beep", fortyKnocks)
+	tests := []struct {
+		name     string
+		args     []string
+		cancelAt int // the pause between knocks at which SIGINT comes
+		wantErr  string
+		arrived  []*net.UDPConn
+		lost     []*net.UDPConn
+	}{
+		{name: "port knocks", args: []string{"-u", "-d", "10", "127.0.0.1", ports[0], ports[1], ports[2]}, cancelAt: 2,
+			wantErr: "knock: interrupted after 2 of 3 knocks: the sequence is incomplete\n", arrived: conns[:2], lost: conns[2:]},
+		{name: "song", args: append([]string{"--song", song, "127.0.0.1"}, quietPorts...), cancelAt: 5,
+			wantErr: "knock: interrupted after 5 of 40 knocks: the sequence is incomplete\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var stdout, stderr bytes.Buffer
+			clock := &fakeClock{now: time.Unix(1_000_000, 0), cancelAt: tt.cancelAt, cancel: cancel}
+			status := run(ctx, tt.args, environment{stdout: &stdout, stderr: &stderr, clock: clock})
+			if status != ExitInterrupted || stderr.String() != tt.wantErr || stdout.String() != "" {
+				t.Errorf("(-want +got):\n-status %d, stderr %q, no stdout\n+status %d, stderr %q, stdout %q",
+					ExitInterrupted, tt.wantErr, status, stderr.String(), stdout.String())
+			}
+			for _, conn := range tt.arrived {
+				if !received(conn) {
+					t.Errorf("a knock sent before the interrupt did not arrive at %v", conn.LocalAddr())
+				}
+			}
+			for _, conn := range tt.lost {
+				conn.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+				if _, _, err := conn.ReadFromUDP(make([]byte, 8)); err == nil {
+					t.Errorf("a knock arrived at %v after the interrupt", conn.LocalAddr())
+				}
+			}
+		})
+	}
+}

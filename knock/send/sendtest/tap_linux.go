@@ -35,6 +35,10 @@ type Tap struct {
 	packets []Packet
 	arrived chan struct{} // closed and replaced whenever packets grows
 	readErr error
+
+	closeOnce  sync.Once
+	closeDrops uint32
+	closeErr   error
 }
 
 // Listen opens a Tap on the interface named ifname of the calling thread's
@@ -203,8 +207,14 @@ func (t *Tap) WaitFor(n int, timeout time.Duration, keep func(Packet) bool) []Pa
 
 // Close stops the tap. It returns how many packets the kernel dropped
 // because the tap's buffer was full (a capture loss, not a network one),
-// and the error that stopped the reader early, if one did.
+// and the error that stopped the reader early, if one did. Later calls
+// return what the first returned.
 func (t *Tap) Close() (kernelDrops uint32, err error) {
+	t.closeOnce.Do(func() { t.closeDrops, t.closeErr = t.close() })
+	return t.closeDrops, t.closeErr
+}
+
+func (t *Tap) close() (kernelDrops uint32, err error) {
 	close(t.quit)
 	<-t.done
 	stats, statsErr := unix.GetsockoptTpacketStats(t.fd, unix.SOL_PACKET, unix.PACKET_STATISTICS)
