@@ -2,6 +2,7 @@ package beepertest
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/knockbeep/knockbeep/sequence"
@@ -111,8 +112,15 @@ func splitTones(runs []run) [][]run {
 			mean := float64(sum) / float64(count)
 			a, b := float64(runs[i].n), float64(runs[i+1].n)
 			if differ(a, mean) && differ(b, mean) && !differ(a, b) {
-				tones = append(tones, runs[start:i])
-				start, sum, count = i, 0, 0
+				// The run before may be the new tone's first, cut short
+				// by where its phase began.
+				cut := i
+				if prev := float64(runs[i-1].n); i-1 > start+1 && differ(prev, mean) && prev < a+1.5 {
+					cut = i - 1
+				}
+				tones = append(tones, runs[start:cut])
+				start, sum, count = cut, 0, 0
+				i = cut
 				continue
 			}
 		}
@@ -133,7 +141,9 @@ func differ(a, b float64) bool {
 }
 
 // measureFreq is the frequency of a tone's runs: the half-periods between
-// its first and last zero crossing, over the time between them.
+// its first and last zero crossing, over the time between them. Half
+// periods unlike the tone's median, cut short where a tone ends or
+// begins, are left out.
 func measureFreq(runs []run, rate int) float64 {
 	if len(runs) < 3 {
 		total := 0
@@ -142,11 +152,21 @@ func measureFreq(runs []run, rate int) float64 {
 		}
 		return float64(rate) * float64(len(runs)) / (2 * float64(total))
 	}
-	span := 0
-	for _, r := range runs[1 : len(runs)-1] {
-		span += r.n
+	inner := runs[1 : len(runs)-1]
+	lengths := make([]int, len(inner))
+	for i, r := range inner {
+		lengths[i] = r.n
 	}
-	return float64(rate) * float64(len(runs)-2) / (2 * float64(span))
+	slices.Sort(lengths)
+	median := float64(lengths[len(lengths)/2])
+	span, count := 0, 0
+	for _, r := range inner {
+		if !differ(float64(r.n), median) {
+			span += r.n
+			count++
+		}
+	}
+	return float64(rate) * float64(count) / (2 * float64(span))
 }
 
 // SegmentsToTones turns segments into tones, as CallsToTones does calls:

@@ -1,0 +1,180 @@
+package beeper
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// fakeIoctl records ioctls; it fails those whose request is in fail.
+type fakeIoctl struct {
+	calls  []string
+	fail   map[uint]error
+	closed bool
+}
+
+func (f *fakeIoctl) ioctlInt(req uint, value int) error {
+	name := map[uint]string{_KIOCSOUND: "KIOCSOUND", _KDMKTONE: "KDMKTONE"}[req]
+	if req == _KDMKTONE {
+		f.calls = append(f.calls, fmt.Sprintf("%s %dms/%d", name, value>>16, value&0xFFFF))
+	} else {
+		f.calls = append(f.calls, fmt.Sprintf("%s %d", name, value))
+	}
+	return f.fail[req]
+}
+
+func (f *fakeIoctl) Close() error { f.closed = true; return nil }
+
+// fakeTimers collects the console's re-arm timers so the test fires them.
+type fakeTimers struct {
+	pending []func()
+	stopped int
+}
+
+func (ft *fakeTimers) afterFunc(d time.Duration, f func()) func() bool {
+	if d != consoleRearm {
+		panic(fmt.Sprintf("re-arm after %v, want %v", d, consoleRearm))
+	}
+	ft.pending = append(ft.pending, f)
+	return func() bool { ft.stopped++; return true }
+}
+
+// fire runs the last scheduled re-arm.
+func (ft *fakeTimers) fire() { ft.pending[len(ft.pending)-1]() }
+
+func TestConsoleIoctls(t *testing.T) {
+	tests := []struct {
+		name string
+		play func(c *console, ft *fakeTimers) error
+		want []string
+	}{
+		{
+			name: "a tone is KDMKTONE with the safety timer and the PIT divisor",
+			play: func(c *console, _ *fakeTimers) error { return c.Tone(440) },
+			want: []string{"KDMKTONE 2000ms/2712"},
+		},
+		{
+			name: "silence is KIOCSOUND 0",
+			play: func(c *console, _ *fakeTimers) error {
+				c.Tone(3000)
+				return c.Tone(0)
+			},
+			want: []string{"KDMKTONE 2000ms/398", "KIOCSOUND 0"},
+		},
+		{
+			name: "a long tone is re-armed before the safety timer runs out",
+			play: func(c *console, ft *fakeTimers) error {
+				c.Tone(21)
+				ft.fire()
+				ft.fire()
+				return nil
+			},
+			want: []string{"KDMKTONE 2000ms/56818", "KDMKTONE 2000ms/56818", "KDMKTONE 2000ms/56818"},
+		},
+		{
+			name: "a re-arm that fires after the tone changed does nothing",
+			play: func(c *console, ft *fakeTimers) error {
+				c.Tone(440)
+				stale := ft.pending[0]
+				c.Tone(0)
+				stale()
+				return nil
+			},
+			want: []string{"KDMKTONE 2000ms/2712", "KIOCSOUND 0"},
+		},
+		{
+			name: "Close silences",
+			play: func(c *console, _ *fakeTimers) error {
+				c.Tone(440)
+				return c.Close()
+			},
+			want: []string{"KDMKTONE 2000ms/2712", "KIOCSOUND 0"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dev, ft := &fakeIoctl{}, &fakeTimers{}
+			c := newConsole(dev, "fake", ft.afterFunc)
+			if err := tt.play(c, ft); err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(dev.calls, "\n"); got != strings.Join(tt.want, "\n") {
+				t.Errorf("ioctls (-want +got):\n-%s\n+%s", strings.Join(tt.want, "\n-"), strings.Join(dev.calls, "\n+"))
+			}
+		})
+	}
+}
+
+func TestConsoleRearmFailureIsReported(t *testing.T) {
+	dev, ft := &fakeIoctl{}, &fakeTimers{}
+	c := newConsole(dev, "fake", ft.afterFunc)
+	if err := c.Tone(440); err != nil {
+		t.Fatal(err)
+	}
+	dev.fail = map[uint]error{_KDMKTONE: unix.EIO}
+	ft.fire()
+	dev.fail = nil
+	if err := c.Tone(880); !errors.Is(err, unix.EIO) {
+		t.Errorf("Tone after a failed re-arm = %v, want EIO", err)
+	}
+	if last := dev.calls[len(dev.calls)-1]; last != "KIOCSOUND 0" {
+		t.Errorf("after a failed re-arm the last ioctl is %q, want the speaker silenced", last)
+	}
+}
+
+func TestConsoleCloseSilencesAfterError(t *testing.T) {
+	dev, ft := &fakeIoctl{fail: map[uint]error{_KDMKTONE: unix.EIO}}, &fakeTimers{}
+	c := newConsole(dev, "fake", ft.afterFunc)
+	if err := c.Tone(440); !errors.Is(err, unix.EIO) {
+		t.Errorf("Tone = %v, want EIO", err)
+	}
+	c.Close()
+	if last := dev.calls[len(dev.calls)-1]; last != "KIOCSOUND 0" || !dev.closed {
+		t.Errorf("Close: last ioctl %q, closed %v; want KIOCSOUND 0 and the device closed", last, dev.closed)
+	}
+	if err := c.Tone(440); err == nil {
+		t.Error("Tone after Close succeeded")
+	}
+}
+
+func TestConsoleRefusesOutOfRange(t *testing.T) {
+	dev := &fakeIoctl{}
+	c := newConsole(dev, "fake", (&fakeTimers{}).afterFunc)
+	for _, f := range []float64{1, 20, 33000} {
+		if err := c.Tone(f); !errors.Is(err, ErrFrequency) {
+			t.Errorf("Tone(%g) = %v, want ErrFrequency", f, err)
+		}
+	}
+	if len(dev.calls) != 0 {
+		t.Errorf("refused tones made ioctls: %v", dev.calls)
+	}
+}
+
+// TestConsoleRealDevice drives the real KIOCSOUND and KDMKTONE on
+// /dev/tty0. Without a speaker driver they succeed silently, so this
+// proves the system calls, not the sound (the qemu tests do that).
+func TestConsoleRealDevice(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: console ioctls need CAP_SYS_TTY_CONFIG")
+	}
+	if _, err := os.Stat(defaultConsole); err != nil {
+		t.Skipf("needs %s: %v", defaultConsole, err)
+	}
+	c, err := openConsole(defaultConsole)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []float64{440, 21, 32000, 0} {
+		if err := c.Tone(f); err != nil {
+			t.Errorf("Tone(%g): %v", f, err)
+		}
+	}
+	if err := c.Close(); err != nil {
+		t.Error(err)
+	}
+}
