@@ -21,8 +21,7 @@ const (
 	nextDestination = 60
 )
 
-// Errors of our own layers are fixed values: a flood of garbage must not
-// allocate.
+// Errors of our own layers, wrapped by Decode with the frame's details.
 var (
 	errIPv4Version   = errors.New("IPv4 header with a version other than 4")
 	errIPv6Short     = errors.New("IPv6 header shorter than 40 bytes")
