@@ -2,6 +2,7 @@ package beeper
 
 import (
 	"fmt"
+	"math"
 	"sync"
 	"time"
 )
@@ -19,6 +20,21 @@ const (
 	consoleSafety = 2 * time.Second
 	consoleRearm  = 1 * time.Second
 )
+
+// The PC's programmable interval timer (PIT) runs at pitHz; channel 2 drives
+// the speaker with a 16-bit divisor of it.
+const pitHz = 1193182
+
+// pcspkrRange is what Linux's pcspkr driver sounds: it silences any value
+// outside 21–32766 Hz (drivers/input/misc/pcspkr.c), and 1193182/65535 Hz
+// is the lowest the 16-bit divisor allows anyway.
+var pcspkrRange = FreqRange{Min: 21, Max: 32766}
+
+// pitDivisor is the timer divisor for freq, rounded and kept to 16 bits.
+func pitDivisor(freq float64) int {
+	d := int(math.Round(pitHz / freq))
+	return min(max(d, 1), 0xFFFF)
+}
 
 // consoleRange is what survives the trip through the console: the kernel
 // turns the divisor back into hertz for pcspkr, which sounds 21–32766 Hz,

@@ -106,18 +106,3 @@ func checkFreq(s Speaker, freq float64) error {
 	}
 	return nil
 }
-
-// The PC's programmable interval timer (PIT) runs at pitHz; channel 2 drives
-// the speaker with a 16-bit divisor of it.
-const pitHz = 1193182
-
-// pcspkrRange is what Linux's pcspkr driver sounds: it silences any value
-// outside 21–32766 Hz (drivers/input/misc/pcspkr.c), and 1193182/65535 Hz
-// is the lowest the 16-bit divisor allows anyway.
-var pcspkrRange = FreqRange{Min: 21, Max: 32766}
-
-// pitDivisor is the timer divisor for freq, rounded and kept to 16 bits.
-func pitDivisor(freq float64) int {
-	d := int(math.Round(pitHz / freq))
-	return min(max(d, 1), 0xFFFF)
-}

@@ -61,7 +61,7 @@ func TestHeard(t *testing.T) {
 		{Freq: 0, Length: 50 * ms},              // a rest joins it
 		{Freq: 392, Length: 350 * ms, Delay: 100 * ms},
 		{Freq: 0, Length: 250 * ms, Delay: 10 * ms}, // a rest lengthens the delay before it
-		{Freq: 440},                                  // nothing at all
+		{Freq: 440}, // nothing at all
 		{Freq: 466, Length: 25 * ms},
 	}
 	want := []sequence.Tone{{Delay: 150 * ms}, {Freq: 392, Length: 350 * ms, Delay: 360 * ms}, {Freq: 466, Length: 25 * ms}}
