@@ -33,7 +33,6 @@ type asmItem struct {
 type asmJump struct {
 	test        bpf.JumpTest
 	val         uint32
-	xReg        bool // compare A with X instead of val
 	true, false label
 }
 
@@ -59,11 +58,6 @@ func (a *asm) emit(ins ...bpf.Instruction) {
 // jumpIf jumps to t when "A test val" holds, else to f.
 func (a *asm) jumpIf(test bpf.JumpTest, val uint32, t, f label) {
 	a.items = append(a.items, asmItem{cond: &asmJump{test: test, val: val, true: t, false: f}, place: -1})
-}
-
-// jumpIfX jumps to t when "A test X" holds, else to f.
-func (a *asm) jumpIfX(test bpf.JumpTest, t, f label) {
-	a.items = append(a.items, asmItem{cond: &asmJump{test: test, xReg: true, true: t, false: f}, place: -1})
 }
 
 // jumpTo jumps unconditionally to l.
@@ -138,11 +132,7 @@ func (a *asm) assemble() ([]bpf.RawInstruction, error) {
 			if skipT < 0 || skipF < 0 || skipT > 255 || skipF > 255 {
 				return nil, fmt.Errorf("capture: internal error: filter jump out of range")
 			}
-			if c.xReg {
-				prog = append(prog, bpf.JumpIfX{Cond: c.test, SkipTrue: uint8(skipT), SkipFalse: uint8(skipF)})
-			} else {
-				prog = append(prog, bpf.JumpIf{Cond: c.test, Val: c.val, SkipTrue: uint8(skipT), SkipFalse: uint8(skipF)})
-			}
+			prog = append(prog, bpf.JumpIf{Cond: c.test, Val: c.val, SkipTrue: uint8(skipT), SkipFalse: uint8(skipF)})
 			prog = append(prog, jumps...)
 		default:
 			if a.rawDistance(i, it.jump) == 0 {

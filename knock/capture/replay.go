@@ -39,7 +39,11 @@ func Replay(ctx context.Context, r io.Reader, f Filter, handle func(*knock.Event
 		linkOf func(ci gopacket.CaptureInfo) (decode.LinkType, error)
 	)
 	if binary.BigEndian.Uint32(magic) == pcapngMagic {
-		ng, err := pcapgo.NewNgReader(br, pcapgo.DefaultNgReaderOptions)
+		opts := pcapgo.DefaultNgReaderOptions
+		// Without this the reader silently skips packets of interfaces
+		// whose link type differs from the first one's.
+		opts.WantMixedLinkType = true
+		ng, err := pcapgo.NewNgReader(br, opts)
 		if err != nil {
 			return n, fmt.Errorf("capture: replay: not a readable pcapng file: %w", err)
 		}
