@@ -24,7 +24,7 @@ type Heard struct {
 type Listening struct {
 	Heard     []Heard // every sound, the two marker tones included
 	StillOn   bool    // the speaker was on at the end of the trace
-	Shift     time.Duration
+	Lag       time.Duration // how much longer the first sound is in the WAV than in the trace
 	Recording time.Duration // the WAV's length
 	Events    []GuestEvent
 }
@@ -65,12 +65,8 @@ func Listen(b *Boot) (*Listening, error) {
 		return l, err
 	}
 	l.Recording = rec.Duration()
-	lengths := make([]time.Duration, len(sounds))
-	for i, s := range sounds {
-		lengths[i] = s.Length()
-	}
-	spans, shift := LocateSounds(rec, lengths, 60*time.Millisecond)
-	l.Shift = shift
+	spans, lag := LocateSounds(rec, sounds, 60*time.Millisecond)
+	l.Lag = lag
 	edge := int(wavEdge.Seconds() * float64(rec.Rate))
 	for i, s := range sounds {
 		h := Heard{Sound: s}
@@ -288,4 +284,24 @@ func (l *Listening) Check(plan []sequence.Tone, r Rounding, lim Limits) Report {
 		rep.Problems = append(rep.Problems, "the speaker was still on when the trace ended")
 	}
 	return rep
+}
+
+// ClockDrift is how far HostTime is off by the end of the run: the closing
+// marker's start in the trace minus HostTime of the guest's report of it.
+func (l *Listening) ClockDrift() (time.Duration, error) {
+	var last GuestEvent
+	found := false
+	for _, e := range l.Events {
+		if e.Kind == EventMarkerOn {
+			last, found = e, true
+		}
+	}
+	if !found || len(l.Heard) < 2 {
+		return 0, errors.New("pcspktest: no closing marker tone to measure the clock drift by")
+	}
+	host, err := l.HostTime(last)
+	if err != nil {
+		return 0, err
+	}
+	return l.Heard[len(l.Heard)-1].Start.Sub(host), nil
 }

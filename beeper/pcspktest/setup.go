@@ -15,6 +15,11 @@ var ErrUnavailable = errors.New("pcspktest: emulator unavailable")
 // the guest kernel between runs.
 const CacheEnv = "KNOCKBEEP_QEMU_CACHE"
 
+// ArtifactsEnv names the environment variable that, when set, makes the
+// tests keep each boot's initramfs, console log, trace and WAV in a folder
+// of that name under it, for a look after a failure.
+const ArtifactsEnv = "KNOCKBEEP_QEMU_ARTIFACTS"
+
 // A Machine is what a boot needs from the host: the emulator and a guest
 // kernel with the two modules that give it a PC speaker.
 type Machine struct {

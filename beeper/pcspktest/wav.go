@@ -140,60 +140,70 @@ func MeasureFrequency(samples []int16, rate int) (float64, error) {
 // A Span is where one Sound lies in the recording, in samples.
 type Span struct{ From, To int }
 
+// boundaryPenalty is what placing a boundary one sample away from where the
+// trace predicts it costs, in squared samples of half-period error: enough
+// to keep the prediction between two sounds of one pitch, where the
+// recording shows no boundary at all, and a small fraction of what a sample
+// put in the wrong note costs between any two notes a semitone apart.
+const boundaryPenalty = 0.01
+
 // LocateSounds finds each sound of the trace in the recording. qemu writes
-// nothing while the speaker is off, so the recording is the sounds joined end
-// to end, and shifted: the first comes out some tens of milliseconds long
-// and the last as much short. LocateSounds tries every shift up to maxShift
-// and keeps the one under which the crossings inside each span are most
-// evenly spaced, i.e. the boundaries fall where the pitch changes.
-func LocateSounds(rec Recording, lengths []time.Duration, maxShift time.Duration) (spans []Span, shift time.Duration) {
+// nothing while the speaker is off, so the recording is the sounds joined
+// end to end, but not exactly: the first comes out some tens of
+// milliseconds long, the last as much short, and on a loaded host a sound
+// can lose a little of its tail. So LocateSounds walks the sounds in order,
+// predicts where each ends from its length in the trace, and looks up to
+// window either side for the split that best parts the half periods
+// between the two counts the trace says the chip had before and after it.
+// It only places boundaries: MeasureFrequency then measures what each span
+// holds. lag is how much longer the first sound came out than the trace
+// says.
+func LocateSounds(rec Recording, sounds []Sound, window time.Duration) (spans []Span, lag time.Duration) {
 	at := crossings(rec.Samples)
-	// gaps[j] is the half period from crossing j to j+1, at mids[j].
-	n := max(len(at)-1, 0)
-	mids := make([]float64, n)
-	sum := make([]float64, n+1)
-	sumSq := make([]float64, n+1)
-	for j := 0; j < n; j++ {
-		gap := at[j+1] - at[j]
+	mids := make([]float64, max(len(at)-1, 0))
+	for j := range mids {
 		mids[j] = (at[j] + at[j+1]) / 2
-		sum[j+1] = sum[j] + gap
-		sumSq[j+1] = sumSq[j] + gap*gap
 	}
-	bounds := make([]float64, len(lengths)+1)
-	for i, l := range lengths {
-		bounds[i+1] = bounds[i] + l.Seconds()*float64(rec.Rate)
-	}
-	// spread is the summed squared deviation of the half periods from
-	// their span's mean, with every boundary moved by delta samples.
-	spread := func(delta float64) float64 {
-		total := 0.0
-		for i := 0; i+1 < len(bounds); i++ {
-			from := sort.SearchFloat64s(mids, bounds[i]+delta)
-			to := sort.SearchFloat64s(mids, bounds[i+1]+delta)
-			if count := float64(to - from); count > 0 {
-				s := sum[to] - sum[from]
-				total += sumSq[to] - sumSq[from] - s*s/count
-			}
+	// halfPeriod is a sound's half period in samples, as the trace has it.
+	halfPeriod := func(s Sound) float64 { return float64(rec.Rate) / 2 / s.Freq() }
+	samples := func(d time.Duration) int { return int(math.Round(d.Seconds() * float64(rec.Rate))) }
+	total, reach := len(rec.Samples), samples(window)
+	spans = make([]Span, len(sounds))
+	from := 0
+	for k, sound := range sounds {
+		predicted := min(from+samples(sound.Length()), total)
+		end := predicted
+		if k+1 < len(sounds) && sounds[k+1].Divisor != sound.Divisor {
+			end = bestSplit(at, mids, halfPeriod(sound), halfPeriod(sounds[k+1]),
+				max(from+samples(sound.Length())/2, predicted-reach), min(predicted+reach, total), predicted)
 		}
-		return total
+		spans[k] = Span{From: from, To: end}
+		if k == 0 {
+			lag = time.Duration(end-predicted) * time.Second / time.Duration(rec.Rate)
+		}
+		from = end
 	}
-	limit := int(maxShift.Seconds() * float64(rec.Rate))
-	best, bestSpread := 0, math.Inf(1)
-	for delta := -limit; delta <= limit; delta++ {
-		// Ties go to the smaller shift: with no pitch change anywhere
-		// every shift is as good, and none is the honest answer.
-		if s := spread(float64(delta)); s < bestSpread-1e-9 || (s <= bestSpread+1e-9 && abs(delta) < abs(best)) {
-			best, bestSpread = delta, s
+	return spans, lag
+}
+
+// bestSplit picks the sample in [lo, hi] that best parts the half periods
+// lying between lo and hi into a first run of halfBefore samples and a
+// second of halfAfter. Moving the split past one half period g changes the
+// cost by (g-halfBefore)² - (g-halfAfter)², plus the pull towards predicted.
+func bestSplit(at, mids []float64, halfBefore, halfAfter float64, lo, hi, predicted int) int {
+	first := sort.SearchFloat64s(mids, float64(lo))
+	cost := 0.0 // relative to a split at lo, before the penalty
+	best, bestCost := lo, boundaryPenalty*float64(abs(lo-predicted))
+	for j := first; j < len(mids) && mids[j] <= float64(hi); j++ {
+		g := at[j+1] - at[j]
+		cost += (g-halfBefore)*(g-halfBefore) - (g-halfAfter)*(g-halfAfter)
+		// The split goes just after this half period.
+		split := min(int(math.Ceil(at[j+1])), hi)
+		if c := cost + boundaryPenalty*float64(abs(split-predicted)); c < bestCost {
+			best, bestCost = split, c
 		}
 	}
-	spans = make([]Span, len(lengths))
-	for i := range lengths {
-		spans[i] = Span{
-			From: clamp(int(math.Round(bounds[i]))+best, 0, len(rec.Samples)),
-			To:   clamp(int(math.Round(bounds[i+1]))+best, 0, len(rec.Samples)),
-		}
-	}
-	return spans, time.Duration(best) * time.Second / time.Duration(rec.Rate)
+	return best
 }
 
 func abs(x int) int {
