@@ -22,8 +22,8 @@ type Heard struct {
 // A Listening is what one boot let the host hear: the speaker's sounds
 // from the trace, measured in the WAV, and the guest's own account.
 type Listening struct {
-	Heard     []Heard // every sound, the two marker tones included
-	StillOn   bool    // the speaker was on at the end of the trace
+	Heard     []Heard       // every sound, the two marker tones included
+	StillOn   bool          // the speaker was on at the end of the trace
 	Lag       time.Duration // how much longer the first sound is in the WAV than in the trace
 	Recording time.Duration // the WAV's length
 	Events    []GuestEvent

@@ -212,5 +212,3 @@ func abs(x int) int {
 	}
 	return x
 }
-
-func clamp(x, lo, hi int) int { return min(max(x, lo), hi) }
