@@ -47,6 +47,8 @@ func TestParseDetectsByContent(t *testing.T) {
 	}{
 		{"knockd.conf named .toml", "x.toml", "[options]\nUseSyslog\n[d]\nSequence = 1\n", FormatKnockd},
 		{"TOML named knockd.conf", "knockd.conf", "[[door]]\nname = \"d\"\nsequence = \"1\"\n", FormatTOML},
+		{"knockd.conf saved with a byte order mark", "bom.conf", "\ufeff[options]\nUseSyslog\n[d]\nSequence = 1\n", FormatKnockd},
+		{"TOML saved with a byte order mark", "bom.toml", "\ufeff[[door]]\nname = \"d\"\nsequence = \"1\"\n", FormatTOML},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

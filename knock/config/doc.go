@@ -15,6 +15,29 @@
 //	               └─ knockd.conf: line by line, as knockd's parseconfig ─┴─ validate → *Config
 //	*Config ─ WriteTOML → TOML that parses back to the same Config
 //
+// # knockd.conf
+//
+// Every directive of knockd 0.8 and its aliases are read (UseSyslog,
+// LogFile, PidFile, Interface; Sequence, One_Time_Sequences,
+// Seq_Timeout/Timeout, TCPFlags, Start_Command/Command,
+// Start_Command_6/Command_6, Cmd_Timeout, Stop_Command, Stop_Command_6,
+// Target), with knockd's defaults (Seq_Timeout 25 s from the first knock,
+// Cmd_Timeout 10 s). What a knockd.conf means here:
+//   - Commands run through /bin/sh -c (Command.Shell), as knockd runs them.
+//   - Music doors are off: knockd has none, and a knockd.conf's ports may
+//     be anywhere, the music ports included.
+//   - No Interface means every interface (knockd would use eth0, which
+//     most current systems lack); Interface = any works, unlike in knockd.
+//   - LogFile gets knockd's "[YYYY-MM-DD HH:MM] msg" lines (Log.Format
+//     "knockd"), UseSyslog sends to syslog; with neither, the log goes to
+//     standard error.
+//   - A door already open for a source is not opened again (Door.Reopen is
+//     false), so the firewall gets no duplicate rule; reopen = true in TOML
+//     restores knockd's behaviour.
+//   - Nonsense knockd accepts is an error naming the line: a timeout of
+//     "5s" or 0, a key given twice, a port that is not a number, two doors
+//     of one name.
+//
 // # Errors
 //
 // Every problem names its line and setting, and says what would be valid;

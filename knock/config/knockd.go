@@ -15,20 +15,10 @@ import (
 // knockd.conf, read as knockd 0.8's parseconfig reads it: one directive
 // per line, whitespace trimmed, '#' starting a comment line (only at the
 // start: a '#' later in a line is part of the value, as in knockd), keys
-// case-insensitive, sections [options] (spelled exactly so) and one per
-// door. Where knockd silently accepts nonsense (atoi("5x") = 5, a second
-// Sequence replacing the first) this reader says what is wrong and where.
-//
-// What knockd.conf input means here:
-//   - Commands run through /bin/sh -c, as knockd runs them.
-//   - Music doors are off: knockd has none, and a knockd.conf's ports may
-//     be anywhere, including the music ports.
-//   - No Interface means every interface (knockd would use eth0, which
-//     most current systems do not have); Interface = any works.
-//   - Log lines go to LogFile in knockd's format, and to syslog with
-//     UseSyslog; with neither, to standard error.
-//   - A door already open for a source is not opened again (reopen =
-//     false), so no duplicate firewall rules; see knock.Door.Reopen.
+// case-insensitive, sections [options] (spelled exactly so, as knockd
+// compares it) and one per door. Where knockd silently accepts nonsense
+// (atoi("5x") = 5, a second Sequence replacing the first) this reader says
+// what is wrong and where. What the settings mean is in doc.go.
 
 // knockdDoorKeys maps knockd's door keys, aliases included, to the TOML
 // key of the same setting.

@@ -1,0 +1,102 @@
+package config
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// checkParsed asserts what holds for any input: an error is a config
+// error, and an accepted config respects the limits, validates, and its
+// TOML parses back to it.
+func checkParsed(t *testing.T, c *Config, err error) {
+	t.Helper()
+	if err != nil {
+		if c != nil {
+			t.Fatalf("config returned with error %v", err)
+		}
+		if !strings.HasPrefix(err.Error(), "config: ") {
+			t.Fatalf("error without the package prefix: %q", err)
+		}
+		return
+	}
+	for _, d := range c.Doors {
+		if len(d.Sequence) < 1 || len(d.Sequence) > MaxSteps {
+			t.Fatalf("door %q has %d steps", d.Name, len(d.Sequence))
+		}
+		for _, st := range d.Sequence {
+			if st.Port == 0 {
+				t.Fatalf("door %q has port 0", d.Name)
+			}
+		}
+	}
+	checkRoundTrip(t, c)
+}
+
+func FuzzParseTOML(f *testing.F) {
+	for _, tt := range tomlTests {
+		f.Add(tt.text)
+	}
+	for _, tt := range tomlErrorTests {
+		f.Add(tt.text)
+	}
+	if shipped, err := os.ReadFile(filepath.Join("..", "..", "configs", "knockbeepd.toml")); err == nil {
+		f.Add(string(shipped))
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		c, err := parseTOML("fuzz.toml", []byte(text))
+		checkParsed(t, c, err)
+	})
+}
+
+func FuzzParseKnockd(f *testing.F) {
+	for _, tt := range knockdTests {
+		f.Add(tt.text)
+	}
+	for _, tt := range knockdErrorTests {
+		f.Add(tt.text)
+	}
+	for _, name := range []string{filepath.Join("testdata", "debian-knockd.conf"), filepath.Join("..", "..", "configs", "knockd.conf")} {
+		if data, err := os.ReadFile(name); err == nil {
+			f.Add(string(data))
+		}
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		c, comments, err := parseKnockd("fuzz.conf", []byte(text))
+		checkParsed(t, c, err)
+		if err != nil {
+			return
+		}
+		// The conversion, comments and all, is TOML meaning the same.
+		var out bytes.Buffer
+		if err := c.writeTOML(&out, comments); err != nil {
+			t.Fatal(err)
+		}
+		back, err := Parse("converted.toml", out.Bytes())
+		if err != nil {
+			t.Fatalf("converted knockd.conf does not parse: %v\n%s", err, out.String())
+		}
+		if d := configDiff(t, c, back); d != "" {
+			t.Fatalf("conversion changed the config (-want +got):\n%s", d)
+		}
+	})
+}
+
+func FuzzDetect(f *testing.F) {
+	for _, tt := range tomlTests {
+		f.Add(tt.text)
+	}
+	for _, tt := range knockdTests {
+		f.Add(tt.text)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		// Whatever the syntax detected, Parse must end cleanly with it.
+		c, err := Parse("fuzz", []byte(text))
+		checkParsed(t, c, err)
+		if err == nil && c.Source != Detect([]byte(text)) {
+			t.Fatalf("Source %v, Detect %v", c.Source, Detect([]byte(text)))
+		}
+	})
+}
