@@ -239,7 +239,7 @@ func (p *beepArgParser) apply(c byte, option, value string, index int, arg strin
 		if note.Freq != 0 {
 			p.cmd.Warnings = append(p.cmd.Warnings, fmt.Sprintf("%s %s: multiple -f values given, only last one is used", option, value))
 		}
-		note.Freq = float64(int32(f + 0.5))
+		note.Freq = beepRoundFreq(f)
 	case 'l', 'r', 'd', 'D':
 		n, rest, ok := scanUint(value)
 		if !ok {

@@ -159,6 +159,26 @@ func (f *beepArgsFormatter) repeat(freq float64, length, count, delay int64, del
 	}
 }
 
+// appendBeepFreq writes freq with the fewest decimals, two at least when
+// it has any, that beep still rounds to the whole hertz nearest freq: beep
+// reads a C float and adds ½, so "92.5" for 92.4986 Hz would play 93 Hz.
+func appendBeepFreq(b []byte, freq float64) []byte {
+	want := math.Floor(freq + 0.5)
+	var buf [32]byte
+	for _, scale := range []float64{100, 1e4, 1e6} {
+		text := strconv.AppendFloat(buf[:0], math.Round(freq*scale)/scale, 'f', -1, 64)
+		if v, err := strconv.ParseFloat(string(text), 32); err == nil && beepRoundFreq(float32(v)) == want {
+			return append(b, text...)
+		}
+	}
+	return strconv.AppendFloat(b, want, 'f', -1, 64)
+}
+
+// beepRoundFreq is the frequency beep 1.4 plays for -f v: (int)(v + 0.5f).
+func beepRoundFreq(v float32) float64 {
+	return float64(int32(v + 0.5))
+}
+
 // group writes one beep tone: "-f F -l L [-r N -d|-D D]".
 func (f *beepArgsFormatter) group(freq float64, length, reps, delay int64, delayAfter bool) {
 	if len(f.out) > 0 {
@@ -166,7 +186,7 @@ func (f *beepArgsFormatter) group(freq float64, length, reps, delay int64, delay
 	}
 	if length > 0 {
 		f.out = append(f.out, "-f "...)
-		f.out = strconv.AppendFloat(f.out, math.Round(freq*100)/100, 'f', -1, 64)
+		f.out = appendBeepFreq(f.out, freq)
 		f.out = append(f.out, ' ')
 	}
 	f.out = append(f.out, "-l "...)

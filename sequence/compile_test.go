@@ -8,7 +8,7 @@ import (
 )
 
 func tone(freq float64) Step { return Step{Kind: StepTone, Freq: freq, Length: 100 * ms} }
-func silence() Step         { return Step{Kind: StepSilence, Length: 100 * ms} }
+func silence() Step          { return Step{Kind: StepSilence, Length: 100 * ms} }
 
 func TestCompile(t *testing.T) {
 	tests := []struct {
@@ -65,6 +65,7 @@ func TestFormatBeepArgs(t *testing.T) {
 			"-f 440 -l 100 -D 300000 -n -l 0 -D 300000 -n -l 0 -D 100000"},
 		{"a frequency beep would play as 440 is silence", []Tone{{440, 100 * ms, 0}, {0.2, 100 * ms, 50 * ms}, {440, 100 * ms, 0}},
 			"-f 440 -l 100 -n -l 0 -D 150 -n -f 440 -l 100"},
+		{"more decimals where two would make beep round the wrong way", []Tone{{NoteFreq(42), 100 * ms, 0}}, "-f 92.4986 -l 100"},
 		{"frequencies above beep's range are capped", []Tone{{25000, 100 * ms, 0}}, "-f 20000 -l 100"},
 		{"an empty tone is skipped", []Tone{{}, {440, 100 * ms, 0}}, "-f 440 -l 100"},
 	}

@@ -194,7 +194,7 @@ func TestComposeImperialMarch(t *testing.T) {
 // daemon would play: as long as the song quantised tone by tone, and the
 // same melody (runs of one note counted once).
 func TestComposeSongsRoundTrip(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join("..", "songs", "*"))
+	files := songFiles(t)
 	for _, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			song, err := ReadSongFile(file)

@@ -121,16 +121,44 @@ func (s Step) appendLine(b []byte) []byte {
 	return append(b, '\n')
 }
 
+// maxStepFields is one more than any step line has, so that extra fields
+// are noticed.
+const maxStepFields = 4
+
+// splitFields splits a line at blanks into at most maxStepFields fields
+// without allocating; n is how many it found.
+func splitFields(line []byte) (fields [maxStepFields][]byte, n int) {
+	i := 0
+	for n < maxStepFields {
+		for i < len(line) && isBlank(line[i]) {
+			i++
+		}
+		if i == len(line) {
+			break
+		}
+		start := i
+		for i < len(line) && !isBlank(line[i]) {
+			i++
+		}
+		fields[n] = line[start:i]
+		n++
+	}
+	return fields, n
+}
+
+func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\r' }
+
 // parseStepLine parses one pool line without its newline. Comment and
 // blank lines give ok == false and no error.
 func parseStepLine(line []byte) (s Step, ok bool, err error) {
-	fields := bytes.Fields(line)
-	if len(fields) == 0 || fields[0][0] == '#' {
+	fields, n := splitFields(line)
+	if n == 0 || fields[0][0] == '#' {
 		return Step{}, false, nil
 	}
+	var length []byte
 	switch string(fields[0]) {
 	case "tone":
-		if len(fields) != 3 {
+		if n != 3 {
 			return Step{}, false, fmt.Errorf("want \"tone HZ LENGTH\", like \"tone 440 100ms\"")
 		}
 		f, err := strconv.ParseFloat(string(fields[1]), 64)
@@ -138,19 +166,19 @@ func parseStepLine(line []byte) (s Step, ok bool, err error) {
 			return Step{}, false, fmt.Errorf("frequency %q is not a number", fields[1])
 		}
 		s = Step{Kind: StepTone, Freq: f}
-		fields = fields[2:]
+		length = fields[2]
 	case "silence":
-		if len(fields) != 2 {
+		if n != 2 {
 			return Step{}, false, fmt.Errorf("want \"silence LENGTH\", like \"silence 100ms\"")
 		}
 		s = Step{Kind: StepSilence}
-		fields = fields[1:]
+		length = fields[1]
 	default:
 		return Step{}, false, fmt.Errorf("unknown step %q: want \"tone\" or \"silence\"", fields[0])
 	}
-	d, err := time.ParseDuration(string(fields[0]))
+	d, err := time.ParseDuration(string(length))
 	if err != nil {
-		return Step{}, false, fmt.Errorf("length %q is not a duration like 100ms", fields[0])
+		return Step{}, false, fmt.Errorf("length %q is not a duration like 100ms", length)
 	}
 	s.Length = d
 	if err := s.validate(); err != nil {
@@ -159,21 +187,31 @@ func parseStepLine(line []byte) (s Step, ok bool, err error) {
 	return s, true, nil
 }
 
+// maxParsedLines bounds the cache of parsed lines in loadPool: a pool
+// written by knockbeep has a few hundred distinct lines at most.
+const maxParsedLines = 4096
+
 // LoadPool reads a pool file. A last line without its newline is what a
 // crash in the middle of Append leaves behind: it is dropped with a warning,
 // whatever it holds. Any other bad line is an error naming its line number.
 // A pool over the size limit is an error wrapping ErrPoolFull.
 func LoadPool(r io.Reader, opts PoolOptions) (steps []Step, warnings []string, err error) {
-	steps, warnings, _, err = loadPool(r, opts)
+	var size int64
+	if sized, ok := r.(interface{ Len() int }); ok { // bytes.Reader, strings.Reader, bytes.Buffer
+		size = int64(sized.Len())
+	}
+	steps, warnings, _, err = loadPool(r, size, opts)
 	return steps, warnings, err
 }
 
 // loadPool is LoadPool that also returns how many bytes of the input end in
 // a complete line: the length to truncate the file to before appending.
-func loadPool(r io.Reader, opts PoolOptions) (steps []Step, warnings []string, good int64, err error) {
+// size, when known (else 0), lets it allocate the steps about once.
+func loadPool(r io.Reader, size int64, opts PoolOptions) (steps []Step, warnings []string, good int64, err error) {
 	maxSteps, maxBytes := opts.maxSteps(), opts.maxBytes()
 	br := bufio.NewReaderSize(io.LimitReader(r, maxBytes+1), 64<<10)
 	var total int64
+	parsed := make(map[string]Step)
 	for lineNo := 1; ; lineNo++ {
 		line, err := br.ReadSlice('\n')
 		if err == bufio.ErrBufferFull {
@@ -203,9 +241,18 @@ func loadPool(r io.Reader, opts PoolOptions) (steps []Step, warnings []string, g
 			good = total
 			continue
 		}
-		s, ok, err := parseStepLine(text)
-		if err != nil {
-			return steps, warnings, good, fmt.Errorf("sequence: pool line %d: %w", lineNo, err)
+		// A pool repeats a few lines many times (one per pitch in use, one
+		// for silence): parse each distinct line once.
+		s, seen := parsed[string(text)]
+		ok := seen
+		if !seen {
+			s, ok, err = parseStepLine(text)
+			if err != nil {
+				return steps, warnings, good, fmt.Errorf("sequence: pool line %d: %w", lineNo, err)
+			}
+			if ok && len(parsed) < maxParsedLines {
+				parsed[string(text)] = s
+			}
 		}
 		good = total
 		if !ok {
@@ -214,8 +261,26 @@ func loadPool(r io.Reader, opts PoolOptions) (steps []Step, warnings []string, g
 		if len(steps) >= maxSteps {
 			return steps, warnings, good, fmt.Errorf("%w: pool line %d: more than %d steps", ErrPoolFull, lineNo, maxSteps)
 		}
+		if len(steps) == cap(steps) {
+			steps = growSteps(steps, lineNo, total, size, maxSteps)
+		}
 		steps = append(steps, s)
 	}
+}
+
+// growSteps makes room for more steps. When the input's size is known it
+// reserves what the rest of the input holds, judging by the lines so far,
+// so that a million-step pool is not copied over and over as it grows.
+func growSteps(steps []Step, lines int, read, size int64, maxSteps int) []Step {
+	want := 2*len(steps) + 64
+	if size > read && len(steps) > 0 { // judge by steps, not just the header
+		perLine := max(read/int64(lines), 1)
+		want = max(want, len(steps)+int((size-read)/perLine*9/8)+64)
+	}
+	want = min(want, maxSteps)
+	grown := make([]Step, len(steps), want)
+	copy(grown, steps)
+	return grown
 }
 
 func checkPoolHeader(line []byte) error {
@@ -282,7 +347,7 @@ func OpenPool(path string, opts PoolOptions) (*Pool, []string, error) {
 		}
 		return p, nil, nil
 	}
-	steps, warnings, good, err := loadPool(f, opts)
+	steps, warnings, good, err := loadPool(f, info.Size(), opts)
 	if err != nil {
 		f.Close()
 		return nil, nil, fmt.Errorf("%w (file %s)", err, path)
