@@ -66,11 +66,13 @@ type commentMap struct {
 
 // knockdDoor is a door section being read.
 type knockdDoor struct {
-	name   string
-	line   int            // of the [name] header
-	keys   map[string]int // TOML key -> line it was set on
-	door   knock.Door
-	reason string // why it is disabled, for a one-time door with no sequence
+	name string
+	line int            // of the [name] header
+	keys map[string]int // TOML key -> line it was set on
+	// misspelt holds the TOML keys that unknown keys were taken for.
+	misspelt map[string]bool
+	door     knock.Door
+	reason   string // why it is disabled, for a one-time door with no sequence
 }
 
 type knockdReader struct {
@@ -129,12 +131,12 @@ func (r *knockdReader) read(text string) {
 		if s == "" {
 			continue
 		}
-		if !utf8.ValidString(s) {
-			r.p.add(line, "not valid UTF-8: save the file as UTF-8")
+		if s[0] == '#' {
+			pending = append(pending, s) // made valid UTF-8 when written
 			continue
 		}
-		if s[0] == '#' {
-			pending = append(pending, s)
+		if !utf8.ValidString(s) {
+			r.p.add(line, "not valid UTF-8: save the file as UTF-8")
 			continue
 		}
 		if s[0] == '[' && s[len(s)-1] == ']' {
@@ -147,7 +149,7 @@ func (r *knockdReader) read(text string) {
 				r.comments.top = append(r.comments.top, pending...)
 			default:
 				inOptions = false
-				door = &knockdDoor{name: section, line: line, keys: map[string]int{}, door: defaultDoor()}
+				door = &knockdDoor{name: section, line: line, keys: map[string]int{}, misspelt: map[string]bool{}, door: defaultDoor()}
 				door.door.Name = section
 				r.doors = append(r.doors, door)
 				r.comments.doors[len(r.doors)-1] = map[string][]string{"": pending}
@@ -163,9 +165,13 @@ func (r *knockdReader) read(text string) {
 		key, value, hasValue := strings.Cut(s, "=")
 		key, value = strings.TrimSpace(key), strings.TrimSpace(value)
 		upper := strings.ToUpper(key)
-		// knockd accepts a bare UseSyslog in any section.
+		// knockd accepts a bare UseSyslog in any section, and more than
+		// once: saying it twice means the same.
 		if !hasValue && upper == "USESYSLOG" {
-			r.setOption(line, key, "log.syslog", pending)
+			if _, set := r.options["log.syslog"]; !set {
+				r.options["log.syslog"] = line
+			}
+			r.comments.options["log.syslog"] = append(r.comments.options["log.syslog"], pending...)
 			r.syslog = true
 			pending = nil
 			continue
@@ -181,7 +187,8 @@ func (r *knockdReader) read(text string) {
 	for _, d := range r.doors {
 		_, seq := d.keys["sequence"]
 		_, oneTime := d.keys["one_time_sequences"]
-		if !seq && !oneTime {
+		// A misspelt Sequence was reported already, with a suggestion.
+		if !seq && !oneTime && !d.misspelt["sequence"] && !d.misspelt["one_time_sequences"] {
 			r.p.add(d.line, "door %q has an empty knock sequence: give Sequence = PORT[:tcp|udp],... or One_Time_Sequences = FILE", d.name)
 		}
 	}
@@ -238,7 +245,11 @@ func (r *knockdReader) doorKey(d *knockdDoor, line int, key, upper, value string
 			r.p.add(line, "%s: %s belongs in the [options] section", label, key)
 			return
 		}
-		r.p.add(line, "%s: unknown key %q%s", label, key, suggest(key, knockdDoorKeyNames))
+		hint, meant := suggestion(key, knockdDoorKeyNames)
+		if meant != "" {
+			d.misspelt[knockdDoorKeys[strings.ToUpper(meant)]] = true
+		}
+		r.p.add(line, "%s: unknown key %q%s", label, key, hint)
 		return
 	case !hasValue:
 		r.p.add(line, "%s: syntax error: write %s = VALUE", label, key)
