@@ -171,7 +171,7 @@ func openAuto(opts Options) (Speaker, error) {
 		sp, err := c.open()
 		if err != nil {
 			log.Info("beeper: auto: passing over a speaker", "kind", c.kind, "reason", err)
-			reasons = append(reasons, c.kind+": "+strings.TrimPrefix(err.Error(), "beeper: "))
+			reasons = append(reasons, c.kind+": "+strings.TrimPrefix(strings.TrimPrefix(err.Error(), "beeper: "), c.kind+": "))
 			continue
 		}
 		if _, isWAV := sp.(*wavSpeaker); isWAV {

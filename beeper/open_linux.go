@@ -12,9 +12,11 @@ import (
 
 const defaultConsole = "/dev/tty0"
 
-// noToneDevice explains why console ioctls without a tone device are
-// useless.
-const noToneDevice = "the kernel has no PC speaker input device (see /sys/class/input), so KIOCSOUND succeeds and nothing sounds: load the driver with modprobe pcspkr"
+// noToneDevice says what is missing when no input device makes tones.
+const noToneDevice = "the kernel has no PC speaker input device (see /sys/class/input): load the driver with modprobe pcspkr"
+
+// silentConsole warns that console ioctls succeed without a tone device.
+const silentConsole = "beeper: console: " + noToneDevice + "; until then KIOCSOUND succeeds and nothing sounds"
 
 // autoCandidates on Linux: evdev, then the console, which is skipped when
 // no tone device exists because it would then play silence.
@@ -23,7 +25,7 @@ func autoCandidates(log *slog.Logger) []candidate {
 		{kind: "evdev", open: func() (Speaker, error) { return openEvdevSpec("", log) }},
 		{kind: "console", open: func() (Speaker, error) {
 			if len(hostPaths.toneDevices()) == 0 {
-				return nil, errors.New("beeper: " + noToneDevice)
+				return nil, errors.New("beeper: console: no PC speaker input device, so KIOCSOUND would succeed and nothing would sound")
 			}
 			return openConsoleSpec("", log)
 		}},
@@ -67,7 +69,7 @@ func openConsoleSpec(path string, log *slog.Logger) (Speaker, error) {
 		return nil, err
 	}
 	if len(hostPaths.toneDevices()) == 0 {
-		log.Warn("beeper: " + noToneDevice)
+		log.Warn(silentConsole)
 	}
 	return c, nil
 }
@@ -87,7 +89,7 @@ func openDevice(path string, log *slog.Logger) (Speaker, error) {
 	conErr := probeConsole(dev, path)
 	if conErr == nil {
 		if len(hostPaths.toneDevices()) == 0 {
-			log.Warn("beeper: " + noToneDevice)
+			log.Warn(silentConsole)
 		}
 		return newConsole(dev, path, realAfterFunc), nil
 	}
