@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math"
 	"net/netip"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -79,6 +80,17 @@ var tomlKeys = map[string][]string{
 	"log":   tagsOf(tomlLog{}),
 	"music": tagsOf(tomlMusic{}),
 	"door":  tagsOf(tomlDoor{}),
+}
+
+// tagsOf returns the toml tag names of a struct's fields, in order.
+func tagsOf(v any) []string {
+	t := reflect.TypeOf(v)
+	names := make([]string, 0, t.NumField())
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("toml"), ",")
+		names = append(names, name)
+	}
+	return names
 }
 
 // tomlDecoder turns a TOML document into a Config, collecting problems.
@@ -183,8 +195,8 @@ func (d *tomlDecoder) unknownKeys(md toml.MetaData, f *tomlFile) {
 		// Once per door (or once outside doors): an unknown table's
 		// header and the keys under it are one mistake.
 		seenDoor := map[int]bool{}
-		for _, at := range d.ix {
-			if len(at.path) < len(path) || !slices.Equal(at.path[:len(path)], path) || seenDoor[at.door] {
+		for _, at := range d.ix.under(path) {
+			if seenDoor[at.door] {
 				continue
 			}
 			seenDoor[at.door] = true

@@ -19,17 +19,41 @@ type keyPos struct {
 	line int
 }
 
-type keyIndex []keyPos
+// A keyIndex holds the keys of a document in order, with lookups by
+// (door, path) and by first path element, so that finding lines stays
+// linear in the size of the document.
+type keyIndex struct {
+	keys   []keyPos
+	first  map[keyRef]int   // line of the first key at (door, path)
+	byHead map[string][]int // indices into keys, by path[0]
+}
+
+type keyRef struct {
+	door int
+	path string // the path's parts joined by NUL
+}
+
+func newKeyIndex(keys []keyPos) keyIndex {
+	ix := keyIndex{keys: keys, first: map[keyRef]int{}, byHead: map[string][]int{}}
+	for i, k := range keys {
+		ref := keyRef{k.door, strings.Join(k.path, "\x00")}
+		if _, seen := ix.first[ref]; !seen {
+			ix.first[ref] = k.line
+		}
+		if len(k.path) > 0 {
+			ix.byHead[k.path[0]] = append(ix.byHead[k.path[0]], i)
+		}
+	}
+	return ix
+}
 
 // line returns the line of path inside door (-1 outside any door), or of
 // its closest enclosing key or table when the path itself is not written
 // (a default, or a key inside an inline table), or 0.
 func (ix keyIndex) line(door int, path ...string) int {
 	for n := len(path); n > 0; n-- {
-		for _, k := range ix {
-			if k.door == door && slices.Equal(k.path, path[:n]) {
-				return k.line
-			}
+		if line := ix.exactLine(door, path[:n]...); line > 0 {
+			return line
 		}
 	}
 	return 0
@@ -37,12 +61,22 @@ func (ix keyIndex) line(door int, path ...string) int {
 
 // exactLine returns the line of path inside door, or 0 when it is not written.
 func (ix keyIndex) exactLine(door int, path ...string) int {
-	for _, k := range ix {
-		if k.door == door && slices.Equal(k.path, path) {
-			return k.line
+	return ix.first[keyRef{door, strings.Join(path, "\x00")}]
+}
+
+// under returns the keys at path or below it, in document order.
+func (ix keyIndex) under(path []string) []keyPos {
+	var out []keyPos
+	if len(path) == 0 {
+		return nil
+	}
+	for _, i := range ix.byHead[path[0]] {
+		k := ix.keys[i]
+		if len(k.path) >= len(path) && slices.Equal(k.path[:len(path)], path) {
+			out = append(out, k)
 		}
 	}
-	return 0
+	return out
 }
 
 // scanKeys indexes the keys of a TOML document that has already parsed.
@@ -85,7 +119,7 @@ func scanKeys(text string) keyIndex {
 			default:
 				door = -1
 			}
-			s.index = append(s.index, keyPos{path: table, door: door, line: line})
+			s.keys = append(s.keys, keyPos{path: table, door: door, line: line})
 		case isBareKeyChar(c) || c == '"' || c == '\'':
 			line := s.line
 			k := s.key()
@@ -93,20 +127,20 @@ func scanKeys(text string) keyIndex {
 			if s.pos < len(s.text) && s.text[s.pos] == '=' {
 				s.pos++
 			}
-			s.index = append(s.index, keyPos{path: append(slices.Clip(table), k...), door: door, line: line})
+			s.keys = append(s.keys, keyPos{path: append(slices.Clip(table), k...), door: door, line: line})
 			s.value()
 		default:
 			s.pos++ // not TOML here; step over it rather than stop
 		}
 	}
-	return s.index
+	return newKeyIndex(s.keys)
 }
 
 type keyScanner struct {
-	text  string
-	pos   int
-	line  int
-	index keyIndex
+	text string
+	pos  int
+	line int
+	keys []keyPos
 }
 
 func (s *keyScanner) skipBlank() {

@@ -82,13 +82,17 @@ func (c *Config) validate(p *problems, at locator) {
 	c.Log.validate(p, at)
 	c.Music.validate(p, at)
 
+	var music map[uint16]string
+	if c.Music.Enabled {
+		music = musicPorts(c.Music.Protocol)
+	}
 	firstLine := map[string]int{}
 	for i, fd := range c.allDoors() {
 		d := fd.Door
 		if !fd.isDisabled && len(d.Sequence) == 0 {
 			p.add(at.doorLine(i, ""), "%s has no sequence: give sequence or one_time_sequences", doorName(i, d))
 		}
-		c.validateDoor(p, at, i, d)
+		c.validateDoor(p, at, i, d, music)
 		if d.Name == "" {
 			continue
 		}
@@ -293,7 +297,9 @@ func musicPorts(pr sequence.Protocol) map[uint16]string {
 	return m
 }
 
-func (c *Config) validateDoor(p *problems, at locator, i int, d knock.Door) {
+// validateDoor checks door i; music maps the music ports to their names,
+// nil when the music doors are off.
+func (c *Config) validateDoor(p *problems, at locator, i int, d knock.Door, music map[uint16]string) {
 	label := doorName(i, d)
 	if d.Name == "" {
 		p.add(at.doorLine(i, ""), "%s has no name: every door needs a unique name", label)
@@ -330,15 +336,12 @@ func (c *Config) validateDoor(p *problems, at locator, i int, d knock.Door) {
 		}
 	}
 	c.validateCommands(p, at, i, label, d)
-	if c.Music.Enabled {
-		music := musicPorts(c.Music.Protocol)
-		reported := map[uint16]bool{}
-		for _, st := range d.Sequence {
-			if name, clash := music[st.Port]; clash && st.Proto == knock.TCP && !reported[st.Port] {
-				reported[st.Port] = true
-				p.add(at.doorLine(i, "sequence"), "%s: port %d/tcp is also the music %s: choose another port for the door, or move the music ports in [music]",
-					label, st.Port, name)
-			}
+	reported := map[uint16]bool{}
+	for _, st := range d.Sequence {
+		if name, clash := music[st.Port]; clash && st.Proto == knock.TCP && !reported[st.Port] {
+			reported[st.Port] = true
+			p.add(at.doorLine(i, "sequence"), "%s: port %d/tcp is also the music %s: choose another port for the door, or move the music ports in [music]",
+				label, st.Port, name)
 		}
 	}
 }
