@@ -42,8 +42,8 @@ func (c *Config) Validate() error {
 // A fileDoor is a door in file order, enabled or not.
 type fileDoor struct {
 	knock.Door
-	isDisabled bool
-	disabled   string // the reason, for a disabled door
+	disabled bool
+	reason   string // why it is disabled
 }
 
 // allDoors returns the enabled and disabled doors merged back into file
@@ -58,7 +58,7 @@ func (c *Config) allDoors() []fileDoor {
 			all = append(all, fileDoor{Door: enabled[0]})
 			enabled = enabled[1:]
 		}
-		all = append(all, fileDoor{Door: d.Door, isDisabled: true, disabled: d.Reason})
+		all = append(all, fileDoor{Door: d.Door, disabled: true, reason: d.Reason})
 	}
 	for _, d := range enabled {
 		all = append(all, fileDoor{Door: d})
@@ -89,7 +89,7 @@ func (c *Config) validate(p *problems, at locator) {
 	firstLine := map[string]int{}
 	for i, fd := range c.allDoors() {
 		d := fd.Door
-		if !fd.isDisabled && len(d.Sequence) == 0 {
+		if !fd.disabled && len(d.Sequence) == 0 {
 			p.add(at.doorLine(i, ""), "%s has no sequence: give sequence or one_time_sequences", doorName(i, d))
 		}
 		c.validateDoor(p, at, i, d, music)

@@ -71,8 +71,8 @@ func (c *Config) writeTOML(w io.Writer, comments *commentMap) error {
 			doorComments = comments.doors[i]
 		}
 		tw.comments(doorComments[""])
-		if d.isDisabled {
-			tw.comments([]string{"# disabled: " + d.disabled})
+		if d.disabled {
+			tw.comments([]string{"# disabled: " + d.reason})
 		}
 		b.WriteString("[[door]]\n")
 		tw.door(d.Door, doorComments)
