@@ -1,0 +1,397 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime/debug"
+	"strings"
+
+	"github.com/knockbeep/knockbeep/knock/capture"
+	"github.com/knockbeep/knockbeep/knock/config"
+)
+
+// Exit statuses of knockbeepd, listed in the usage text.
+const (
+	ExitOK      = 0
+	ExitFailure = 1 // the daemon could not start or failed while running
+	ExitUsage   = 2 // bad command line
+	ExitConfig  = 3 // the config file cannot be read or is not valid
+)
+
+// commandLine is what the flags say.
+type commandLine struct {
+	configPath string
+	interfaces []string
+	speaker    string
+	stateDir   string
+	pidFile    string
+	logFile    string
+	check      bool
+	debug      bool
+	verbose    bool
+	onlyIPv4   bool
+	lookup     bool
+	replay     string
+	demo       bool
+	demoSong   string
+	convert    string
+	help       bool
+	version    bool
+}
+
+// An option is one flag: its short and long names and whether it takes a
+// value.
+type option struct {
+	short byte
+	long  string
+	value bool
+	set   func(c *commandLine, value string) error
+}
+
+var options = []option{
+	{'c', "config", true, func(c *commandLine, v string) error { c.configPath = v; return nil }},
+	{'i', "interface", true, func(c *commandLine, v string) error { c.interfaces = append(c.interfaces, v); return nil }},
+	{0, "speaker", true, func(c *commandLine, v string) error { c.speaker = v; return nil }},
+	{0, "state-dir", true, func(c *commandLine, v string) error { c.stateDir = v; return nil }},
+	{0, "check", false, func(c *commandLine, _ string) error { c.check = true; return nil }},
+	{'D', "debug", false, func(c *commandLine, _ string) error { c.debug = true; return nil }},
+	{'v', "verbose", false, func(c *commandLine, _ string) error { c.verbose = true; return nil }},
+	{0, "replay", true, func(c *commandLine, v string) error { c.replay = v; return nil }},
+	{0, "demo", false, func(c *commandLine, _ string) error { c.demo = true; return nil }},
+	{0, "convert", true, func(c *commandLine, v string) error { c.convert = v; return nil }},
+	{'p', "pidfile", true, func(c *commandLine, v string) error { c.pidFile = v; return nil }},
+	{'g', "logfile", true, func(c *commandLine, v string) error { c.logFile = v; return nil }},
+	{'4', "only-ip-v4", false, func(c *commandLine, _ string) error { c.onlyIPv4 = true; return nil }},
+	{'l', "lookup", false, func(c *commandLine, _ string) error { c.lookup = true; return nil }},
+	{'V', "version", false, func(c *commandLine, _ string) error { c.version = true; return nil }},
+	{'h', "help", false, func(c *commandLine, _ string) error { c.help = true; return nil }},
+	{'d', "daemon", false, func(*commandLine, string) error { return errDaemonize }},
+}
+
+var errDaemonize = errors.New("-d (--daemon) is not supported: a Go program cannot fork itself into the background safely.\n" +
+	"Run knockbeepd in the foreground under a service manager, which also restarts it and collects its log:\n" +
+	"  systemd:  configs/knockbeepd.service (install as /etc/systemd/system/knockbeepd.service)\n" +
+	"  FreeBSD:  configs/rc.d/knockbeepd (install as /usr/local/etc/rc.d/knockbeepd; it uses daemon(8))")
+
+// parseArgs reads GNU-style flags, as knockd's getopt_long does: "-c FILE",
+// "-cFILE", "--config FILE", "--config=FILE", grouped short flags "-Dv",
+// and "--" ending the flags.
+func parseArgs(args []string) (commandLine, error) {
+	var c commandLine
+	var operands []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			operands = append(operands, args[i+1:]...)
+			i = len(args)
+		case strings.HasPrefix(a, "--"):
+			name, value, hasValue := strings.Cut(a[2:], "=")
+			o := findOption(func(o option) bool { return o.long == name })
+			if o == nil {
+				return c, fmt.Errorf("unknown option --%s", name)
+			}
+			if o.value && !hasValue {
+				if i+1 >= len(args) {
+					return c, fmt.Errorf("option --%s needs a value", name)
+				}
+				i++
+				value = args[i]
+			} else if !o.value && hasValue {
+				if name == "demo" { // --demo=SONG
+					c.demoSong = value
+				} else {
+					return c, fmt.Errorf("option --%s takes no value", name)
+				}
+			}
+			if err := o.set(&c, value); err != nil {
+				return c, err
+			}
+		case len(a) > 1 && a[0] == '-':
+			for j := 1; j < len(a); j++ {
+				o := findOption(func(o option) bool { return o.short != 0 && o.short == a[j] })
+				if o == nil {
+					return c, fmt.Errorf("unknown option -%c", a[j])
+				}
+				value := ""
+				if o.value {
+					value = a[j+1:]
+					if value == "" {
+						if i+1 >= len(args) {
+							return c, fmt.Errorf("option -%c needs a value", a[j])
+						}
+						i++
+						value = args[i]
+					}
+					j = len(a)
+				}
+				if err := o.set(&c, value); err != nil {
+					return c, err
+				}
+			}
+		default:
+			operands = append(operands, a)
+		}
+	}
+	switch {
+	case c.demo && len(operands) == 1 && c.demoSong == "":
+		c.demoSong = operands[0]
+	case len(operands) > 0 && c.demo:
+		return c, fmt.Errorf("--demo takes one song at most, got %q", operands)
+	case len(operands) > 0:
+		return c, fmt.Errorf("unexpected argument %q: knockbeepd takes only options (a song goes after --demo)", operands[0])
+	}
+	modes := 0
+	for _, m := range []bool{c.check, c.demo, c.convert != "", c.replay != ""} {
+		if m {
+			modes++
+		}
+	}
+	if modes > 1 {
+		return c, errors.New("--check, --demo, --convert and --replay exclude each other: give one")
+	}
+	if c.demo && (c.configPath != "" || len(c.interfaces) > 0) {
+		return c, errors.New("--demo runs on loopback with the built-in config: leave out -c and -i")
+	}
+	return c, nil
+}
+
+func findOption(f func(option) bool) *option {
+	for i := range options {
+		if f(options[i]) {
+			return &options[i]
+		}
+	}
+	return nil
+}
+
+// override returns the function that applies the command line to every
+// config read, at start and on reload.
+func (c commandLine) override() func(*config.Config) {
+	return func(cfg *config.Config) {
+		if len(c.interfaces) > 0 {
+			cfg.Interfaces = c.interfaces
+			if len(c.interfaces) == 1 && c.interfaces[0] == capture.Any {
+				cfg.Interfaces = nil
+			}
+		}
+		if c.speaker != "" {
+			cfg.Speaker = c.speaker
+		}
+		if c.stateDir != "" {
+			cfg.StateDir = c.stateDir
+		}
+		if c.pidFile != "" {
+			cfg.PidFile = c.pidFile
+		}
+		if c.logFile != "" {
+			cfg.Log.File = c.logFile
+			if cfg.Source == config.FormatKnockd {
+				// knockd's -g: its log file, in its format, instead of
+				// the terminal.
+				cfg.Log.Format = config.LogKnockd
+				cfg.Log.Stderr = false
+			}
+		}
+		if c.verbose {
+			cfg.Log.Stderr = true
+			cfg.Log.Level = min(cfg.Log.Level, slog.LevelInfo)
+		}
+		if c.debug {
+			cfg.Log.Stderr = true
+			cfg.Log.Level = slog.LevelDebug
+		}
+	}
+}
+
+// Main is knockbeepd: args are the arguments after the program name, and
+// each value on reload is a SIGHUP. It returns the exit status.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer, reload <-chan struct{}) int {
+	c, err := parseArgs(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "knockbeepd: %v\nRun 'knockbeepd --help' for usage.\n", err)
+		return ExitUsage
+	}
+	switch {
+	case c.help:
+		io.WriteString(stdout, usage)
+		return ExitOK
+	case c.version:
+		fmt.Fprintf(stdout, "knockbeepd (knockbeep) %s\n", version())
+		return ExitOK
+	case c.convert != "":
+		return convert(c.convert, stdout, stderr)
+	case c.demo:
+		if err := Demo(ctx, DemoOptions{Song: c.demoSong, Speaker: c.speaker, StateDir: c.stateDir, Verbose: c.verbose, Debug: c.debug}, stdout, stderr); err != nil {
+			fmt.Fprintf(stderr, "knockbeepd: %v\n", err)
+			return ExitFailure
+		}
+		return ExitOK
+	}
+
+	cfg, err := LoadConfig(c.configPath, c.override())
+	if err != nil {
+		fmt.Fprintf(stderr, "knockbeepd: %v\n", err)
+		return ExitConfig
+	}
+	if c.check {
+		return check(cfg, c, stdout, stderr)
+	}
+	if c.lookup {
+		fmt.Fprintln(stderr, "knockbeepd: -l (DNS lookups) is accepted for knockd's sake and ignored: the log shows addresses, and a lookup per knock would let knockers stall the daemon")
+	}
+	opts := Options{ConfigPath: c.configPath, Override: c.override(), OnlyIPv4: c.onlyIPv4, Reload: reload, Stderr: stderr}
+	if c.replay != "" {
+		f, err := os.Open(c.replay)
+		if err != nil {
+			fmt.Fprintf(stderr, "knockbeepd: --replay: %v\n", err)
+			return ExitFailure
+		}
+		defer f.Close()
+		opts.Replay = f
+	}
+	d, err := New(cfg, opts)
+	if err != nil {
+		fmt.Fprintf(stderr, "knockbeepd: %v\n", err)
+		return ExitFailure
+	}
+	if err := d.Run(ctx); err != nil {
+		fmt.Fprintf(stderr, "knockbeepd: %v\n", err)
+		return ExitFailure
+	}
+	return ExitOK
+}
+
+// check prints the effective config as TOML, then the kernel filter as
+// TOML comments, so the whole output is still a config file.
+func check(cfg *config.Config, c commandLine, stdout, stderr io.Writer) int {
+	from := "no config file, the built-in defaults"
+	if c.configPath != "" {
+		from = fmt.Sprintf("%s (%v)", c.configPath, cfg.Source)
+	}
+	fmt.Fprintf(stdout, "# knockbeepd --check: %s: valid. The effective config:\n\n", from)
+	if err := cfg.WriteTOML(stdout); err != nil {
+		fmt.Fprintf(stderr, "knockbeepd: %v\n", err)
+		return ExitFailure
+	}
+	local, err := capture.LocalAddrs()
+	if err != nil {
+		fmt.Fprintf(stderr, "knockbeepd: %v (the filter below has no local addresses)\n", err)
+	}
+	desc, err := DescribeFilter(FilterFor(cfg, cfg.Doors, local, c.onlyIPv4))
+	if err != nil {
+		fmt.Fprintf(stderr, "knockbeepd: the kernel filter: %v\n", err)
+		return ExitConfig
+	}
+	fmt.Fprintf(stdout, "\n# The kernel filter on %s passes:\n", strings.Join(interfaces(cfg), ", "))
+	for line := range strings.Lines(desc) {
+		fmt.Fprintf(stdout, "#   %s", line)
+	}
+	for _, d := range cfg.Disabled {
+		fmt.Fprintf(stdout, "# door %q is disabled: %s\n", d.Door.Name, d.Reason)
+	}
+	return ExitOK
+}
+
+// convert prints the TOML equivalent of a knockd.conf.
+func convert(path string, stdout, stderr io.Writer) int {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		fmt.Fprintf(stderr, "knockbeepd: --convert: %v\n", err)
+		return ExitConfig
+	}
+	if err := config.ConvertKnockd(path, data, stdout); err != nil {
+		fmt.Fprintf(stderr, "knockbeepd: %v\n", err)
+		return ExitConfig
+	}
+	return ExitOK
+}
+
+// version is the module version the binary was built from, with its VCS
+// revision when the build recorded one.
+func version() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	v := info.Main.Version
+	if v == "" || v == "(devel)" {
+		v = "devel"
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" {
+				v += " " + s.Value
+			}
+		}
+	}
+	return v
+}
+
+var usage = strings.TrimLeft(`
+usage: knockbeepd [options]
+       knockbeepd --demo [SONG]
+       knockbeepd --check [-c FILE] | --convert KNOCKD.CONF | --replay FILE.pcap
+
+A port-knocking daemon that plays music: knock a song into it one SYN per
+step, and it plays it on the PC speaker (or into a WAV file). With a config
+it is also a better knockd: knock sequences that run commands, such as
+opening SSH for the knocker. It reads knockd.conf unchanged.
+
+Without -c it runs the built-in config: the music doors on every interface
+(SYN to 1000 = tone step, 1001 = silence step, 2000+n = pitch of MIDI note n,
+1002 = play), speaker auto, state in /var/lib/knockbeep. It runs in the
+foreground; SIGHUP reloads the config (a bad one is logged and the old one
+kept), SIGTERM and SIGINT stop it after running the pending stop commands.
+It needs CAP_NET_RAW (and CAP_SYS_TTY_CONFIG for the console speaker).
+
+Options:
+  -c, --config FILE     config file: knockbeepd TOML (configs/knockbeepd.toml)
+                        or knockd.conf, told apart by content
+  -i, --interface IF    capture on IF; repeat for several; "any" for every
+                        interface that is up, including later ones (default)
+      --speaker SPEC    auto, evdev[:PATH], console[:PATH], speaker[:PATH],
+                        wav:PATH (a .wav file or a directory), none
+      --state-dir DIR   where pools and played songs live
+      --check           validate the config, print it as TOML with the kernel
+                        filter it makes, and exit
+      --convert FILE    print the TOML equivalent of a knockd.conf, and exit
+      --replay FILE     run a pcap or pcapng file through the daemon instead of
+                        capturing (tests, forensics), then exit
+      --demo [SONG]     knock a song into a daemon on loopback and play it: the
+                        Imperial March unless SONG names a file or a built-in
+                        song (fur-elise, minuet-in-g, ode-to-joy,
+                        twinkle-twinkle); needs root
+  -D, --debug           log debug lines to stderr
+  -v, --verbose         log to stderr too, at least at info level
+
+knockd's options, with knockd's meaning:
+  -p, --pidfile FILE    write the process id to FILE (refuses to start while
+                        another live process holds it)
+  -g, --logfile FILE    log to FILE too (knockd.conf configs: knockd's format)
+  -4, --only-ip-v4      ignore IPv6 knocks
+  -l, --lookup          accepted and ignored: addresses are never looked up
+  -d, --daemon          refused: run under systemd or rc.d (see configs/)
+  -V, --version         print the version and exit
+  -h, --help            print this help and exit
+
+Exit status:
+  0  stopped cleanly (SIGTERM, SIGINT), or --check/--convert/--demo succeeded
+  1  could not start (no permission to capture, interface missing, pidfile
+     held) or failed while running
+  2  bad command line
+  3  the config cannot be read or is not valid
+
+Examples:
+  sudo knockbeepd --demo                       # hear (or get a WAV of) the Imperial March
+  sudo knockbeepd --demo songs/fur-elise.rtttl
+  sudo knockbeepd                              # music doors on every interface
+  sudo knockbeepd -c /etc/knockbeepd.toml -i eth0
+  sudo knockbeepd -c /etc/knockd.conf -i eth0  # drop-in for knockd
+  knockbeepd --check -c /etc/knockbeepd.toml
+  knockbeepd --convert /etc/knockd.conf > /etc/knockbeepd.toml
+  knockbeepd --replay knocks.pcap -c /etc/knockbeepd.toml --speaker wav:songs-out/
+  sudo kill -HUP "$(cat /run/knockbeepd.pid)"  # reload
+`, "\n")

@@ -1,0 +1,528 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/knockbeep/knockbeep/knock"
+	"github.com/knockbeep/knockbeep/knock/capture"
+	"github.com/knockbeep/knockbeep/knock/command"
+	"github.com/knockbeep/knockbeep/knock/config"
+	"github.com/knockbeep/knockbeep/knock/match"
+	"github.com/knockbeep/knockbeep/knock/music"
+)
+
+// DefaultShutdownTimeout bounds how long stopping waits for the pending
+// stop commands to run. Each command may take up to
+// command.DefaultCommandTimeout; the systemd unit's TimeoutStopSec leaves
+// room for this and more.
+const DefaultShutdownTimeout = 90 * time.Second
+
+// expireInterval is how often attempts past their timeout are dropped and
+// the host's addresses are looked at again.
+const expireInterval = time.Second
+
+// Options tune a Daemon. The zero Options run a live capture with the
+// log going where the config says.
+type Options struct {
+	// ConfigPath is the file Reload reads again; "" means the built-in
+	// defaults, which a reload reapplies.
+	ConfigPath string
+	// Override applies the command line's settings to every config read,
+	// at start and on reload, so that flags keep winning over the file.
+	Override func(*config.Config)
+	// Replay, when set, is a pcap or pcapng file run through the daemon
+	// instead of live capture. Every destination counts as this host's
+	// (the file was captured on the host whose knocks it holds), and Run
+	// returns once the file is done and its songs have played.
+	Replay io.Reader
+	// OnlyIPv4 ignores IPv6 knocks, as knockd's -4 does.
+	OnlyIPv4 bool
+	// Reload delivers one value per reload request (SIGHUP).
+	Reload <-chan struct{}
+	// Logger, when set, receives the log instead of the destinations the
+	// config names.
+	Logger *slog.Logger
+	// Stderr is where the config's "stderr" log lines go; nil means
+	// os.Stderr.
+	Stderr io.Writer
+	// ShutdownTimeout bounds how long stopping waits for pending stop
+	// commands; 0 means DefaultShutdownTimeout.
+	ShutdownTimeout time.Duration
+}
+
+// A Daemon is knockbeepd: capture, the music doors, the matcher and the
+// command doors wired together. Make it with New, then call Run once.
+type Daemon struct {
+	opts   Options
+	log    *slog.Logger
+	logs   *logOutputs // nil when Options.Logger is used
+	pid    *pidFile
+	runner *command.Runner
+	replay bool
+
+	capt    atomic.Pointer[capture.Capture] // nil in replay mode
+	local   atomic.Pointer[addrSet]         // this host's addresses; nil in replay mode
+	handled atomic.Uint64                   // events the owner took
+	drops   uint64                          // kernel drops already logged; tick goroutine only
+
+	reloadMu sync.Mutex // one reload at a time
+
+	// mu is the owner lock: it is held for each event, in the order the
+	// capture delivers them, and by Expire and reloads. Everything below
+	// is guarded by it.
+	mu         sync.Mutex
+	cfg        *config.Config
+	doors      []knock.Door // cfg.Doors with one-time doors' current sequences
+	matcher    *match.Matcher
+	music      *musicPart // nil when the music doors are off
+	matches    []match.Match
+	replayRule ruleSet   // replay mode: the filter the kernel would apply
+	lastExpire time.Time // replay mode: event time of the last Expire
+}
+
+// New opens everything the daemon needs, in the order that fails fastest
+// and leaves nothing behind on failure: the log, the pidfile, the capture
+// (so that knocks queue in the kernel from now on), the speaker and the
+// music pools. cfg must be valid (config.Load validates).
+func New(cfg *config.Config, opts Options) (d *Daemon, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.Stderr == nil {
+		opts.Stderr = os.Stderr
+	}
+	if opts.ShutdownTimeout <= 0 {
+		opts.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	d = &Daemon{opts: opts, replay: opts.Replay != nil, cfg: cfg, doors: slices.Clone(cfg.Doors)}
+	var undo []func()
+	defer func() {
+		if err != nil {
+			for _, f := range slices.Backward(undo) {
+				f()
+			}
+		}
+	}()
+
+	if opts.Logger != nil {
+		d.log = opts.Logger
+	} else {
+		d.logs, err = newLogOutputs(cfg.Log, opts.Stderr)
+		if err != nil {
+			return nil, err
+		}
+		undo = append(undo, func() { d.logs.close() })
+		d.log = d.logs.logger
+	}
+
+	if cfg.PidFile != "" && !d.replay {
+		pid, note, err := createPidFile(cfg.PidFile)
+		if err != nil {
+			return nil, err
+		}
+		if note != "" {
+			d.log.Warn("daemon: "+note, "pidfile", cfg.PidFile)
+		}
+		d.pid = pid
+		undo = append(undo, func() { d.pid.remove() })
+	}
+
+	if d.replay {
+		d.replayRule = newRuleSet(d.filterLocked())
+	} else {
+		local, err := capture.LocalAddrs()
+		if err != nil {
+			return nil, err
+		}
+		d.local.Store(newAddrSet(local))
+		c, err := capture.Open(interfaces(cfg), d.filterLocked(), capture.Options{Logger: d.log})
+		if err != nil {
+			return nil, err
+		}
+		d.capt.Store(c)
+		undo = append(undo, func() { c.Close() })
+	}
+
+	if cfg.Music.Enabled {
+		d.music, err = newMusicPart(cfg, d.log, nil)
+		if err != nil {
+			return nil, err
+		}
+		d.music.start()
+		undo = append(undo, func() {
+			d.music.halt()
+			d.music.closeSpeaker(d.log)
+			d.music.closePools(d.log)
+		})
+	}
+
+	matchOpts := match.Options{MaxAttempts: cfg.MaxAttempts, Logger: d.log}
+	if !d.replay {
+		matchOpts.IsLocal = d.isLocal
+	}
+	d.matcher = match.New(d.doors, matchOpts)
+	d.runner = command.NewRunner(command.Options{Logger: d.log})
+	d.logDisabled(cfg)
+	return d, nil
+}
+
+// Run runs the daemon until ctx ends (SIGTERM, SIGINT), or in replay mode
+// until the file has been acted on, then stops it: capture stops, the
+// speaker falls silent, the pending stop commands run, the pools are
+// synced and closed and the pidfile removed. It returns nil after a clean
+// stop, and an error when capture failed or a stop command could not run.
+func (d *Daemon) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Go(func() { d.reloadLoop(ctx) })
+
+	var runErr error
+	if d.replay {
+		runErr = d.runReplay(ctx)
+	} else {
+		capErr := make(chan error, 1)
+		wg.Go(func() { capErr <- d.captureLoop(ctx) })
+		wg.Go(func() { d.tick(ctx) })
+		d.mu.Lock()
+		d.log.Info("daemon: capturing", "interfaces", interfaces(d.cfg), "doors", len(d.doors),
+			"music", d.cfg.Music.Enabled, "pid", os.Getpid())
+		d.mu.Unlock()
+		select {
+		case <-ctx.Done():
+		case runErr = <-capErr:
+		}
+	}
+	cancel()
+	wg.Wait()
+	return errors.Join(runErr, d.shutdown())
+}
+
+// captureLoop runs the current capture; when a reload replaced it (new
+// interfaces), it goes on with the new one.
+func (d *Daemon) captureLoop(ctx context.Context) error {
+	for {
+		c := d.capt.Load()
+		err := c.Run(ctx, d.handle)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if d.capt.Load() != c {
+			continue // replaced by a reload, which closed the old one
+		}
+		if err == nil {
+			err = errors.New("daemon: capture stopped")
+		}
+		return err
+	}
+}
+
+// runReplay feeds the replay file to the owner, then waits for the songs
+// it queued to play.
+func (d *Daemon) runReplay(ctx context.Context) error {
+	// The file's packets are checked against the current filter in
+	// handle (it follows reloads), so Replay itself passes every port.
+	n, err := capture.Replay(ctx, d.opts.Replay, acceptAll(), d.handle)
+	if err != nil && ctx.Err() == nil {
+		return fmt.Errorf("daemon: replay: %w", err)
+	}
+	d.log.Info("daemon: replay finished", "packets", n.Packets, "decode_errors", n.DecodeErrors, "knocks", d.handled.Load())
+	d.mu.Lock()
+	if !d.lastExpire.IsZero() {
+		d.matcher.Expire(d.lastExpire)
+	}
+	mp := d.music
+	d.mu.Unlock()
+	if mp != nil {
+		return mp.waitIdle(ctx)
+	}
+	return nil
+}
+
+// handle is the owner: every knock passes here, in capture order. A music
+// port goes to the music doors and no further; anything else to the
+// matcher, whose matches run their commands.
+func (d *Daemon) handle(ev *knock.Event) {
+	if d.opts.OnlyIPv4 && !ev.Src.Unmap().Is4() {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.replay {
+		if !d.replayRule.match(ev) {
+			return
+		}
+		if ev.Time.Sub(d.lastExpire) >= expireInterval {
+			d.matcher.Expire(ev.Time)
+			d.lastExpire = ev.Time
+		}
+	}
+	d.handled.Add(1)
+	if d.music != nil && d.music.m.Handle(ev) {
+		return
+	}
+	d.matches = d.matcher.Handle(ev, d.matches[:0])
+	for _, m := range d.matches {
+		door := d.doors[m.Door]
+		d.log.Info("daemon: door opened", "door", m.Name, "src", m.Src)
+		d.runner.Open(door, m.Event)
+		if door.OneTimeFile != "" {
+			d.advanceOneTimeLocked(m.Door)
+		}
+	}
+}
+
+// advanceOneTimeLocked marks the sequence door i just used in its
+// one-time file and installs the next one. A file that is used up, or
+// that cannot be marked, closes the door with a log line: a sequence that
+// cannot be marked used must not open the door again.
+func (d *Daemon) advanceOneTimeLocked(i int) {
+	door := &d.doors[i]
+	file := config.OneTime{Path: door.OneTimeFile}
+	next, err := []knock.Step(nil), file.MarkUsed(door.Sequence)
+	if err == nil {
+		next, err = file.Current()
+	}
+	if err != nil {
+		if errors.Is(err, config.ErrUsedUp) {
+			d.log.Warn("daemon: door disabled: its one-time sequences are used up; add lines to the file and reload", "door", door.Name, "file", door.OneTimeFile)
+		} else {
+			d.log.Error("daemon: door disabled: cannot advance its one-time sequence; fix the file and reload", "door", door.Name, "err", err)
+		}
+		next = nil
+	} else {
+		d.log.Info("daemon: one-time sequence used; the next one is set", "door", door.Name, "file", door.OneTimeFile)
+	}
+	door.Sequence = next
+	d.matcher.SetSequence(i, next)
+	d.setFilterLocked()
+}
+
+// filterLocked is the capture filter for the current doors and addresses.
+// In replay mode every destination is this host's.
+func (d *Daemon) filterLocked() capture.Filter {
+	if d.replay {
+		return replayFilter(d.cfg, d.doors, d.opts.OnlyIPv4)
+	}
+	return FilterFor(d.cfg, d.doors, d.local.Load().list, d.opts.OnlyIPv4)
+}
+
+// setFilterLocked gives the capture the filter for the current state.
+func (d *Daemon) setFilterLocked() {
+	f := d.filterLocked()
+	if d.replay {
+		d.replayRule = newRuleSet(f)
+		return
+	}
+	if err := d.capt.Load().SetFilter(f); err != nil {
+		d.log.Error("daemon: cannot update the capture filter; knocks on new ports may be missed", "err", err)
+	}
+}
+
+// tick expires attempts, follows the host's addresses and reports kernel
+// drops, once a second.
+func (d *Daemon) tick(ctx context.Context) {
+	t := time.NewTicker(expireInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			d.mu.Lock()
+			d.matcher.Expire(now)
+			d.mu.Unlock()
+			d.refreshLocal()
+			d.reportDrops()
+		}
+	}
+}
+
+// refreshLocal looks at the host's addresses again and updates the
+// filter when they changed (DHCP, an interface that came up).
+func (d *Daemon) refreshLocal() {
+	local, err := capture.LocalAddrs()
+	if err != nil {
+		d.log.Warn("daemon: cannot list this host's addresses; keeping the last list", "err", err)
+		return
+	}
+	if slices.Equal(local, d.local.Load().list) {
+		return
+	}
+	d.log.Info("daemon: this host's addresses changed", "addresses", local)
+	d.local.Store(newAddrSet(local))
+	d.mu.Lock()
+	d.setFilterLocked()
+	d.mu.Unlock()
+}
+
+func (d *Daemon) reportDrops() {
+	drops := d.capt.Load().Stats().Total().Drops
+	if drops > d.drops {
+		d.log.Warn("daemon: the kernel dropped packets: the capture could not keep up, knocks may be lost", "dropped", drops-d.drops, "total", drops)
+		d.drops = drops
+	}
+}
+
+func (d *Daemon) isLocal(a netip.Addr) bool {
+	_, ok := d.local.Load().set[a.Unmap()]
+	return ok
+}
+
+// shutdown stops what Run leaves running once capture has stopped.
+func (d *Daemon) shutdown() error {
+	// Capture and the reload loop have stopped: nothing else uses the
+	// music doors now.
+	d.mu.Lock()
+	mp := d.music
+	d.mu.Unlock()
+	if mp != nil {
+		// Silence first: the stop commands may take a while.
+		mp.halt()
+		mp.closeSpeaker(d.log)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), d.opts.ShutdownTimeout)
+	defer cancel()
+	var errs []error
+	if err := d.runner.Shutdown(ctx); err != nil {
+		d.log.Error("daemon: stop commands did not all run", "err", err)
+		errs = append(errs, err)
+	}
+	if mp != nil {
+		mp.closePools(d.log)
+	}
+	d.log.Info("daemon: stopped", d.Stats().logAttrs()...)
+	if d.pid != nil {
+		if err := d.pid.remove(); err != nil {
+			d.log.Warn("daemon: " + err.Error())
+		}
+	}
+	if d.logs != nil {
+		d.logs.close()
+	}
+	return errors.Join(errs...)
+}
+
+// logDisabled says which doors cannot open and why.
+func (d *Daemon) logDisabled(cfg *config.Config) {
+	for _, dd := range cfg.Disabled {
+		d.log.Warn("daemon: door disabled", "door", dd.Door.Name, "reason", dd.Reason)
+	}
+}
+
+// Stats are the daemon's counters.
+type Stats struct {
+	Knocks   uint64           // events the owner took: knocks on some door's or music port
+	Capture  capture.Counters // live capture only
+	Match    match.Stats
+	Music    music.Stats // zero when the music doors are off
+	Commands command.Stats
+}
+
+// Stats returns the counters so far. It may be called from any goroutine.
+func (d *Daemon) Stats() Stats {
+	s := Stats{Knocks: d.handled.Load(), Commands: d.runner.Stats()}
+	if c := d.capt.Load(); c != nil {
+		s.Capture = c.Stats().Total()
+	}
+	d.mu.Lock()
+	s.Match = d.matcher.Stats()
+	if d.music != nil {
+		s.Music = d.music.m.Stats()
+	}
+	d.mu.Unlock()
+	return s
+}
+
+func (s Stats) logAttrs() []any {
+	return []any{
+		"knocks", s.Knocks,
+		"packets", s.Capture.Packets, "kernel_drops", s.Capture.Drops, "decode_errors", s.Capture.DecodeErrors,
+		"attempts_started", s.Match.Started, "doors_opened", s.Match.Opened, "evicted", s.Match.Evicted,
+		"music_steps", s.Music.Steps, "songs_played", s.Music.Played,
+		"commands_ok", s.Commands.Succeeded, "commands_failed", s.Commands.Failed,
+	}
+}
+
+// interfaces is the capture's interface list for cfg.
+func interfaces(cfg *config.Config) []string {
+	if len(cfg.Interfaces) == 0 {
+		return []string{capture.Any}
+	}
+	return cfg.Interfaces
+}
+
+// An addrSet is the host's addresses, as a list and as a set for the
+// matcher's allocation-free lookup.
+type addrSet struct {
+	list []netip.Addr
+	set  map[netip.Addr]struct{}
+}
+
+func newAddrSet(list []netip.Addr) *addrSet {
+	s := &addrSet{list: list, set: make(map[netip.Addr]struct{}, len(list))}
+	for _, a := range list {
+		s.set[a] = struct{}{}
+	}
+	return s
+}
+
+// A ruleSet decides what a capture.Filter decides, on a decoded event:
+// replay mode uses it so that the file sees the filter of the moment,
+// reloads included.
+type ruleSet struct {
+	rules map[knock.Step][]knock.FlagMatch
+	dst   map[netip.Addr]struct{} // nil: any destination
+}
+
+func newRuleSet(f capture.Filter) ruleSet {
+	rs := ruleSet{rules: make(map[knock.Step][]knock.FlagMatch)}
+	for _, r := range f.Rules {
+		k := knock.Step{Proto: r.Proto, Port: r.Port}
+		rs.rules[k] = append(rs.rules[k], r.Flags)
+	}
+	if len(f.Dst) > 0 {
+		rs.dst = make(map[netip.Addr]struct{})
+		for _, a := range f.Dst {
+			rs.dst[a] = struct{}{}
+		}
+	}
+	return rs
+}
+
+func (rs ruleSet) match(ev *knock.Event) bool {
+	if rs.dst != nil {
+		if _, ok := rs.dst[ev.Dst.Unmap()]; !ok {
+			return false
+		}
+	}
+	flags, ok := rs.rules[knock.Step{Proto: ev.Proto, Port: ev.Port}]
+	if !ok {
+		return false
+	}
+	if ev.Proto != knock.TCP {
+		return true
+	}
+	return slices.ContainsFunc(flags, func(m knock.FlagMatch) bool { return m.Match(ev.Flags) })
+}
+
+// acceptAll is a filter that passes every TCP and UDP packet.
+func acceptAll() capture.Filter {
+	var f capture.Filter
+	for port := 1; port <= 65535; port++ {
+		f.Rules = append(f.Rules,
+			capture.Rule{Proto: knock.TCP, Port: uint16(port)},
+			capture.Rule{Proto: knock.UDP, Port: uint16(port)})
+	}
+	return f
+}

@@ -1,0 +1,260 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/knockbeep/knockbeep/knock"
+	"github.com/knockbeep/knockbeep/knock/client"
+	"github.com/knockbeep/knockbeep/knock/config"
+	"github.com/knockbeep/knockbeep/knock/send"
+	"github.com/knockbeep/knockbeep/sequence"
+	"github.com/knockbeep/knockbeep/songs"
+)
+
+// DemoOptions adjust Demo.
+type DemoOptions struct {
+	// Song is a song file, or the name of a built-in song; "" is the
+	// Imperial March.
+	Song string
+	// Speaker is the speaker spec; "" is auto (a WAV file when the
+	// machine has no speaker).
+	Speaker string
+	// StateDir is where the pools and the played song go; "" makes a
+	// fresh temporary directory, which is kept and printed.
+	StateDir string
+	// Verbose and Debug show the daemon's log (warnings only otherwise).
+	Verbose, Debug bool
+}
+
+// demoSettle is how long the demo waits, after its last knock, for the
+// play knock to take effect before it says knocks were lost.
+const demoSettle = 3 * time.Second
+
+// Demo shows the whole machine in one command: it starts the daemon with
+// the built-in config on the loopback interface, knocks a song into it
+// with the music protocol (one SYN per step, pitch knocks where the tune
+// moves, then the play knock), waits for the song to play, and says where
+// the music went and whether the daemon got exactly what was composed.
+func Demo(ctx context.Context, o DemoOptions, stdout, stderr io.Writer) error {
+	song, err := demoSong(o.Song)
+	if err != nil {
+		return err
+	}
+	cfg := config.Default()
+	plan, err := sequence.Compose(song.Tones, cfg.Music.Protocol, sequence.ComposeOptions{})
+	if err != nil {
+		return fmt.Errorf("--demo: %w", err)
+	}
+	lo, addr, err := loopback()
+	if err != nil {
+		return err
+	}
+	if o.StateDir == "" {
+		if o.StateDir, err = os.MkdirTemp("", "knockbeepd-demo-"); err != nil {
+			return fmt.Errorf("--demo: a state directory: %w", err)
+		}
+	}
+	cfg.Interfaces = []string{lo}
+	cfg.StateDir = o.StateDir
+	if o.Speaker != "" {
+		cfg.Speaker = o.Speaker
+	}
+	cfg.Log = config.Log{Level: slog.LevelWarn, Format: config.LogText, Stderr: true}
+	if o.Verbose {
+		cfg.Log.Level = slog.LevelInfo
+	}
+	if o.Debug {
+		cfg.Log.Level = slog.LevelDebug
+	}
+
+	d, err := New(cfg, Options{Stderr: stderr})
+	if err != nil {
+		if errors.Is(err, fs.ErrPermission) {
+			return fmt.Errorf("--demo needs root (or CAP_NET_RAW) to capture the knocks on %s: run it as  sudo knockbeepd --demo\n(%v)", lo, err)
+		}
+		return err
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	ran := make(chan error, 1)
+	go func() { ran <- d.Run(runCtx) }()
+	speaker := d.speakerName()
+	fmt.Fprintf(stdout, "knockbeepd is listening on %s; its state is in %s\n", lo, o.StateDir)
+	fmt.Fprintf(stdout, "knocking %q into %v: %d knocks, one SYN each, %v apart...\n", song.Name, addr, len(plan.Knocks), client.DefaultSongDelay)
+
+	start := time.Now()
+	s := send.NewSender(addr, send.Options{Delay: client.DefaultSongDelay})
+	for i, k := range plan.Knocks {
+		if err := s.Knock(ctx, send.Target{Port: k.Port(plan.Protocol), Proto: knock.TCP}); err != nil {
+			stop()
+			<-ran
+			return fmt.Errorf("--demo: knock %d of %d: %w", i+1, len(plan.Knocks), err)
+		}
+	}
+	knockTime := time.Since(start)
+	fmt.Fprintf(stdout, "sent %d knocks in %v; the song plays for %v on %s\n", len(plan.Knocks), knockTime.Round(time.Millisecond), songLength(plan.Expected()), speaker)
+
+	err = waitPlayed(ctx, d, songLength(plan.Expected())+demoSettle)
+	received := d.Stats().Music.Knocks
+	stop()
+	if rerr := <-ran; rerr != nil {
+		err = errors.Join(err, rerr)
+	}
+	if err != nil {
+		return fmt.Errorf("--demo: %w (the daemon received %d of the %d knocks)", err, received, len(plan.Knocks))
+	}
+	return demoReport(stdout, o.StateDir, plan, received, speaker)
+}
+
+// demoSong reads a song file, or else a built-in song by name.
+func demoSong(name string) (sequence.Song, error) {
+	if name == "" {
+		name = songs.ImperialMarch
+	}
+	if _, err := os.Stat(name); err == nil {
+		return sequence.ReadSongFile(name)
+	}
+	data, file, err := songs.Read(name)
+	if err != nil {
+		return sequence.Song{}, fmt.Errorf("--demo: %q is neither a song file nor a built-in song (%s)", name, strings.Join(songs.Names(), ", "))
+	}
+	return sequence.ParseSong(file, data)
+}
+
+// loopback finds the loopback interface (lo on Linux, lo0 on FreeBSD) and
+// the address to knock on it.
+func loopback() (string, netip.Addr, error) {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return "", netip.Addr{}, fmt.Errorf("--demo: listing interfaces: %w", err)
+	}
+	for _, ifc := range ifs {
+		if ifc.Flags&net.FlagLoopback == 0 || ifc.Flags&net.FlagUp == 0 {
+			continue
+		}
+		addrs, err := ifc.Addrs()
+		if err != nil {
+			continue
+		}
+		var v6 netip.Addr
+		for _, a := range addrs {
+			if ipn, ok := a.(*net.IPNet); ok {
+				ip, _ := netip.AddrFromSlice(ipn.IP)
+				switch ip = ip.Unmap(); {
+				case ip.Is4() && ip.IsLoopback():
+					return ifc.Name, ip, nil
+				case ip == netip.IPv6Loopback():
+					v6 = ip
+				}
+			}
+		}
+		if v6.IsValid() {
+			return ifc.Name, v6, nil
+		}
+	}
+	return "", netip.Addr{}, errors.New("--demo: no loopback interface is up with a loopback address: bring it up (ip link set lo up)")
+}
+
+// waitPlayed waits until the daemon has played a song, or gives up after
+// limit.
+func waitPlayed(ctx context.Context, d *Daemon, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		m := d.Stats().Music
+		switch {
+		case m.PlayErrors > 0:
+			return errors.New("the song could not be played: see the log above")
+		case m.Played > 0:
+			return nil
+		case time.Now().After(deadline):
+			return errors.New("no song was played: knocks were lost (a firewall on lo?)")
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("interrupted: %w", ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// demoReport prints where the song went and checks what the daemon
+// composed against the plan.
+func demoReport(w io.Writer, stateDir string, plan sequence.Plan, received uint64, speaker string) error {
+	played := filepath.Join(stateDir, "played")
+	pools, _ := filepath.Glob(filepath.Join(played, "*.pool"))
+	if len(pools) == 0 {
+		return fmt.Errorf("--demo: the song played but no archived pool is in %s", played)
+	}
+	slices.Sort(pools) // names start with the time
+	poolPath := pools[len(pools)-1]
+	f, err := os.Open(poolPath)
+	if err != nil {
+		return fmt.Errorf("--demo: %w", err)
+	}
+	steps, _, err := sequence.LoadPool(f, sequence.PoolOptions{})
+	f.Close()
+	if err != nil {
+		return fmt.Errorf("--demo: reading the archived pool: %w", err)
+	}
+	tones := sequence.Compile(steps)
+	notes := 0
+	for _, t := range tones {
+		if t.Freq > 0 && t.Length > 0 {
+			notes++
+		}
+	}
+	verdict := "exactly the song as composed"
+	if !slices.Equal(tones, plan.Expected()) {
+		verdict = "NOT the song as composed: knocks were lost or reordered"
+	}
+	fmt.Fprintf(w, "the daemon received %d knocks: %d steps, %d notes, %v of music — %s\n",
+		received, len(steps), notes, songLength(tones).Round(time.Millisecond), verdict)
+	wav := strings.TrimSuffix(poolPath, ".pool") + ".wav"
+	if _, err := os.Stat(wav); err == nil {
+		fmt.Fprintf(w, "no speaker sounded (%s): the song is a WAV file\n  WAV:  %s\n", speaker, wav)
+	} else {
+		fmt.Fprintf(w, "played on %s\n", speaker)
+	}
+	fmt.Fprintf(w, "  pool: %s\n", poolPath)
+	fmt.Fprintf(w, "  beep %s\n", truncate(sequence.FormatBeepArgs(tones), 160))
+	return nil
+}
+
+// speakerName names the music doors' speaker, for the demo's report.
+func (d *Daemon) speakerName() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.music == nil {
+		return "no speaker (music off)"
+	}
+	return d.music.speaker.String()
+}
+
+func songLength(tones []sequence.Tone) time.Duration {
+	var total time.Duration
+	for _, t := range tones {
+		total += t.Duration()
+	}
+	return total
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + " ..."
+}

@@ -1,0 +1,50 @@
+// Package daemon is knockbeepd: it wires capture, the music doors, the
+// sequence matcher and the command doors into one process, and holds its
+// command line (Main), its signals, its log and its pidfile.
+//
+// # Data flow
+//
+//	capture.Run (AF_PACKET ring / BPF device) ─┐
+//	capture.Replay (--replay FILE.pcap) ───────┴► handle(*knock.Event), in packet order, under the owner lock
+//	    ├─ music.Handle: a music port → a step appended to the source's pool, a pitch, or a song queued
+//	    └─ match.Handle → each Match → command.Runner.Open (start now, stop after cmd_timeout)
+//	                                 → a one-time door: mark the line used, SetSequence(next), new kernel filter
+//	music.Run (its own goroutine) → beeper.Player → the speaker, or a WAV beside the archived pool
+//	command.Runner (a goroutine per door) → the commands, in order per door
+//
+// One goroutine at a time owns the matcher and the pools: the capture's
+// handler holds the owner lock for each event, so events are acted on in
+// the order they were captured; a ticker takes the same lock once a second
+// to expire attempts, and a reload takes it to swap the doors. Nothing
+// under the lock waits for a command or for playback: commands are queued
+// to the runner, songs to the player, so capture is never blocked by them.
+//
+// # The kernel filter
+//
+// FilterFor turns the config into a capture.Filter: each step of each door
+// (with the door's TCP flags), the music ports (SYN without ACK, and UDP),
+// and the destinations — this host's addresses, refreshed every second,
+// and the doors' targets. The kernel drops every other packet, so traffic
+// to other ports never reaches the matcher (knockd's rule 1). knockbeepd
+// --check prints it (DescribeFilter).
+//
+// # Signals and lifetime
+//
+// New opens the log, the pidfile, the capture (knocks queue in the kernel
+// from then on), the speaker and the pools; Run runs until its context
+// ends. SIGHUP calls Reload: the new config is read and validated first and
+// a bad one is logged while the old one stays; then the matcher's doors
+// are replaced (attempts of unchanged doors carry over), the filter is
+// updated, new interfaces are opened before the old ones are closed, the
+// music doors are rebuilt if their settings changed, and the log file is
+// reopened for logrotate. SIGTERM or SIGINT ends Run: capture stops, the
+// speaker falls silent, every pending stop command runs at once (none is
+// lost), the pools are synced and closed, and the pidfile is removed.
+//
+// # Demo
+//
+// Demo (knockbeepd --demo) starts a daemon with the built-in config on the
+// loopback interface, knocks the Imperial March into it with package send
+// and reports where the music went, checking the daemon's pool against the
+// composed plan.
+package daemon

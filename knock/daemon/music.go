@@ -1,0 +1,125 @@
+package daemon
+
+import (
+	"context"
+	"log/slog"
+	"path/filepath"
+	"reflect"
+	"time"
+
+	"github.com/knockbeep/knockbeep/beeper"
+	"github.com/knockbeep/knockbeep/knock/config"
+	"github.com/knockbeep/knockbeep/knock/music"
+	"github.com/knockbeep/knockbeep/sequence"
+)
+
+// A musicPart is the music doors: the pools (package music), the speaker
+// they play on, and the goroutine that plays.
+type musicPart struct {
+	m       *music.Music
+	speaker beeper.Speaker
+	spec    string // the speaker spec it was opened from
+	cancel  context.CancelFunc
+	done    chan struct{}
+}
+
+// newMusicPart opens cfg's pools, and cfg's speaker unless sp is given (a
+// reload that keeps the speaker). With speaker "auto" and no speaker on
+// the machine, songs go to WAV files, which end up beside their pools
+// under STATE_DIR/played/. Nothing plays until start.
+func newMusicPart(cfg *config.Config, log *slog.Logger, sp beeper.Speaker) (*musicPart, error) {
+	opened := false
+	if sp == nil {
+		var err error
+		sp, err = beeper.Open(cfg.Speaker, beeper.Options{Logger: log, WAVDir: filepath.Join(cfg.StateDir, "wav")})
+		if err != nil {
+			return nil, err
+		}
+		opened = true
+	}
+	m, err := music.New(music.Options{
+		Protocol:           cfg.Music.Protocol,
+		StateDir:           cfg.StateDir,
+		Shared:             cfg.Music.Pools == config.PoolsShared,
+		MaxSteps:           cfg.Music.MaxSteps,
+		MaxPools:           cfg.Music.MaxPools,
+		Allow:              cfg.Music.Allow,
+		QueueLen:           cfg.Music.QueueLen,
+		RefusalLogInterval: cfg.Music.RefusalLogInterval,
+		Player:             songPlayer{beeper.NewPlayer(sp, beeper.PlayerOptions{Logger: log})},
+		Logger:             log,
+	})
+	if err != nil {
+		if opened {
+			sp.Close()
+		}
+		return nil, err
+	}
+	return &musicPart{m: m, speaker: sp, spec: cfg.Speaker}, nil
+}
+
+// start starts playing the songs knocked in.
+func (p *musicPart) start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	p.cancel, p.done = cancel, make(chan struct{})
+	go func() {
+		defer close(p.done)
+		p.m.Run(ctx)
+	}()
+}
+
+// halt stops playback at once: the song playing is cut off, and the
+// player leaves the speaker silent.
+func (p *musicPart) halt() {
+	if p.cancel != nil {
+		p.cancel()
+		<-p.done
+		p.cancel = nil
+	}
+}
+
+// closePools syncs and closes every pool. Songs still queued stay
+// archived, unplayed (package music logs them).
+func (p *musicPart) closePools(log *slog.Logger) {
+	if err := p.m.Close(); err != nil {
+		log.Error("daemon: "+err.Error(), "hint", "the pools' last steps may not be on disk")
+	}
+}
+
+// closeSpeaker releases the speaker, silent.
+func (p *musicPart) closeSpeaker(log *slog.Logger) {
+	if err := p.speaker.Close(); err != nil {
+		log.Error("daemon: closing the speaker", "speaker", p.speaker.String(), "err", err)
+	}
+}
+
+// waitIdle waits until every song queued has been played (replay mode).
+func (p *musicPart) waitIdle(ctx context.Context) error {
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for {
+		s := p.m.Stats()
+		if s.Queued == 0 && s.Played+s.PlayErrors == s.Plays {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// sameMusic reports whether a and b configure the music doors alike, so
+// that a reload can keep them (and the pitches and songs in flight).
+func sameMusic(a, b *config.Config) bool {
+	return reflect.DeepEqual(a.Music, b.Music) && a.Speaker == b.Speaker && a.StateDir == b.StateDir
+}
+
+// songPlayer adapts beeper.Player to music.Player.
+type songPlayer struct{ p *beeper.Player }
+
+func (s songPlayer) Play(ctx context.Context, name string, tones []sequence.Tone) (string, error) {
+	res, err := s.p.Play(ctx, beeper.Song{Name: name, Tones: tones})
+	return res.WAVPath, err
+}

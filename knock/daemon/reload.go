@@ -1,0 +1,161 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/knockbeep/knockbeep/beeper"
+	"github.com/knockbeep/knockbeep/knock/capture"
+	"github.com/knockbeep/knockbeep/knock/config"
+)
+
+// reloadLoop reloads on every request from Options.Reload.
+func (d *Daemon) reloadLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.opts.Reload:
+			d.Reload()
+		}
+	}
+}
+
+// LoadConfig reads the config at path ("" for the built-in defaults),
+// applies override (the command line's settings) and validates the
+// result.
+func LoadConfig(path string, override func(*config.Config)) (*config.Config, error) {
+	cfg := config.Default()
+	if path != "" {
+		var err error
+		if cfg, err = config.Load(path); err != nil {
+			return nil, err
+		}
+	}
+	if override != nil {
+		override(cfg)
+		if err := cfg.Validate(); err != nil {
+			return nil, fmt.Errorf("%w (after the command line's settings)", err)
+		}
+	}
+	return cfg, nil
+}
+
+// Reload rereads the config file (SIGHUP). The new config is checked
+// first: one that does not parse or validate, or whose interfaces or
+// speaker cannot be opened, is logged and returned as an error, and the
+// old one stays in force. Otherwise the doors are replaced — attempts in
+// progress on doors whose sequence, flags, timeout and targets did not
+// change carry over — the kernel filter follows, the music doors are
+// rebuilt if their settings changed, and the log file is reopened
+// (logrotate).
+func (d *Daemon) Reload() error {
+	cfg, err := LoadConfig(d.opts.ConfigPath, d.opts.Override)
+	if err != nil {
+		d.log.Error("daemon: reload: the new config is not valid; keeping the old one", "err", err)
+		return err
+	}
+	return d.Apply(cfg)
+}
+
+// Apply puts a valid config in force; see Reload.
+func (d *Daemon) Apply(cfg *config.Config) error {
+	if err := cfg.Validate(); err != nil {
+		d.log.Error("daemon: reload: the new config is not valid; keeping the old one", "err", err)
+		return err
+	}
+	d.reloadMu.Lock()
+	defer d.reloadMu.Unlock()
+	d.mu.Lock()
+	old := d.cfg
+	d.mu.Unlock()
+
+	// Open the new interfaces before touching anything, so that a
+	// failure leaves the old capture running.
+	var newCapt *capture.Capture
+	if !d.replay && !slices.Equal(interfaces(old), interfaces(cfg)) {
+		f := FilterFor(cfg, cfg.Doors, d.local.Load().list, d.opts.OnlyIPv4)
+		c, err := capture.Open(interfaces(cfg), f, capture.Options{Logger: d.log})
+		if err != nil {
+			d.log.Error("daemon: reload: cannot capture on the new interfaces; keeping the old config", "interfaces", interfaces(cfg), "err", err)
+			return err
+		}
+		newCapt = c
+	}
+
+	d.mu.Lock()
+	// The music doors are rebuilt under the owner lock: no knock may be
+	// appended to a pool between the new Music loading it and taking
+	// over from the old one. An unchanged speaker is handed over rather
+	// than opened twice (FreeBSD's speaker(4) opens only once).
+	oldMusic, newMusic := d.music, d.music
+	musicChanged := !sameMusic(old, cfg)
+	keepSpeaker := false
+	if musicChanged {
+		newMusic = nil
+		if cfg.Music.Enabled {
+			var sp beeper.Speaker
+			if oldMusic != nil && oldMusic.spec == cfg.Speaker {
+				sp, keepSpeaker = oldMusic.speaker, true
+			}
+			m, err := newMusicPart(cfg, d.log, sp)
+			if err != nil {
+				d.mu.Unlock()
+				if newCapt != nil {
+					newCapt.Close()
+				}
+				d.log.Error("daemon: reload: cannot set up the new music settings; keeping the old config", "err", err)
+				return err
+			}
+			newMusic = m
+		}
+		if oldMusic != nil {
+			if q := oldMusic.m.Stats().Queued; q > 0 {
+				d.log.Warn("daemon: reload: the music settings changed; songs still queued stay archived, unplayed", "songs", q)
+			}
+			oldMusic.halt()
+		}
+		if newMusic != nil {
+			newMusic.start()
+		}
+	}
+	d.cfg = cfg
+	d.doors = slices.Clone(cfg.Doors)
+	d.matcher.Reload(d.doors)
+	d.music = newMusic
+	if newCapt == nil {
+		d.setFilterLocked()
+	}
+	kept := d.matcher.Stats().Tracked
+	d.mu.Unlock()
+
+	if newCapt != nil {
+		oldCapt := d.capt.Swap(newCapt)
+		oldCapt.Close() // ends its Run; captureLoop goes on with the new one
+	}
+	if musicChanged && oldMusic != nil {
+		oldMusic.closePools(d.log)
+		if !keepSpeaker {
+			oldMusic.closeSpeaker(d.log)
+		}
+	}
+
+	var restart []string
+	if d.logs != nil {
+		restart = d.logs.reload(old.Log, cfg.Log)
+	}
+	if old.MaxAttempts != cfg.MaxAttempts {
+		restart = append(restart, "max_attempts")
+	}
+	if old.PidFile != cfg.PidFile {
+		restart = append(restart, "pid_file")
+	}
+	if len(restart) > 0 {
+		d.log.Warn("daemon: reload: these settings take effect at the next restart", "settings", restart)
+	}
+	d.logDisabled(cfg)
+	d.log.Info("daemon: config reloaded", "doors", len(cfg.Doors), "music", cfg.Music.Enabled,
+		"music_rebuilt", musicChanged, "interfaces", interfaces(cfg), "attempts_kept", kept)
+	return nil
+}

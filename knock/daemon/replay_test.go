@@ -1,0 +1,144 @@
+package daemon
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/knockbeep/knockbeep/knock"
+	"github.com/knockbeep/knockbeep/knock/config"
+	"github.com/knockbeep/knockbeep/sequence"
+	"github.com/knockbeep/knockbeep/songs"
+)
+
+// composeSong composes an embedded song with the default protocol.
+func composeSong(t testing.TB, name string, opts sequence.ComposeOptions) sequence.Plan {
+	t.Helper()
+	data, file, err := songs.Read(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	song, err := sequence.ParseSong(file, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := sequence.Compose(song.Tones, sequence.DefaultProtocol(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return plan
+}
+
+// Two sources compose two songs at the same time, their knocks interleaved
+// packet by packet, while a third knocks a command door: each pool gets
+// exactly its own song, each WAV plays it, and the door's command runs
+// once with the knocker's address.
+func TestReplayMusicAndCommandDoors(t *testing.T) {
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "wav"), 0o755)
+	out := filepath.Join(dir, "door.out")
+	cfg, _ := testConfig(t, dir, `
+speaker = "wav:{{DIR}}/wav"
+state_dir = "{{DIR}}/state"
+
+[[door]]
+name = "touch"
+sequence = ["7000", "8000:udp", "9000"]
+tcpflags = "syn,!ack"
+start_command = ["/bin/sh", "-c", "echo %IP% %PORT% %PROTO% %DOOR% >> `+out+`"]
+`)
+	imperial := composeSong(t, songs.ImperialMarch, sequence.ComposeOptions{})
+	// Für Elise's opening alternates E5 and D#5 with no rest between: its
+	// WAV cannot be cut into notes (their half-periods differ by less
+	// than two samples), so only its pool is compared.
+	elise := composeSong(t, "fur-elise", sequence.ComposeOptions{})
+	const alice, bob, carol = "192.0.2.10", "2001:db8::20", "198.51.100.7"
+
+	door := []packet{
+		syn(5*time.Millisecond, carol, hostAddr4, 7000),
+		// An ACK to the door's port is not a knock (tcpflags): ignored,
+		// it neither advances nor resets the attempt.
+		tcp(6*time.Millisecond, carol, hostAddr4, 9000, knock.ACK),
+		udp(7*time.Millisecond, carol, hostAddr4, 8000),
+		syn(9*time.Millisecond, carol, hostAddr4, 9000),
+	}
+	file := pcapFile(t, interleave(
+		planPackets(imperial, 0, alice, hostAddr4),
+		planPackets(elise, 0, bob, hostAddr6),
+		door,
+	)...)
+	d := replay(t, cfg, Options{}, file)
+
+	played := playedSongs(t, filepath.Join(dir, "state"))
+	if len(played) != 2 {
+		t.Fatalf("%d songs archived under played/, want 2", len(played))
+	}
+	for _, tt := range []struct {
+		name     string
+		plan     sequence.Plan
+		src      string
+		checkWAV bool
+	}{{"imperial march", imperial, alice, true}, {"für elise", elise, bob, false}} {
+		t.Run(tt.name, func(t *testing.T) {
+			var song *playedSong
+			for i := range played {
+				if strings.Contains(filepath.Base(played[i].pool), strings.ReplaceAll(tt.src, ":", "-")) {
+					song = &played[i]
+				}
+			}
+			if song == nil {
+				t.Fatalf("no archived pool from %s among %v", tt.src, played)
+			}
+			want := tt.plan.Expected()
+			if diff := diffTones(want, sequence.Compile(song.steps)); diff != "" {
+				t.Errorf("pool %s: %s", filepath.Base(song.pool), diff)
+			}
+			if song.wav == "" {
+				t.Fatalf("no WAV beside %s", song.pool)
+			}
+			if tt.checkWAV {
+				checkWAV(t, song.wav, want)
+			}
+		})
+	}
+	if got, want := readAll(t, out), carol+" 9000 tcp touch\n"; got != want {
+		t.Errorf("the door's command wrote %q, want %q", got, want)
+	}
+	s := d.Stats()
+	if s.Commands.Succeeded != 1 || s.Match.Opened != 1 {
+		t.Errorf("doors opened %d, commands succeeded %d; want 1 and 1", s.Match.Opened, s.Commands.Succeeded)
+	}
+}
+
+// The seed's monotone protocol: the Imperial March knocked without pitch
+// is the reference's 253 steps, 171 tones and 82 silences.
+func TestReplayNoPitchImperialMarch(t *testing.T) {
+	dir := t.TempDir()
+	cfg := config.Default()
+	cfg.StateDir = dir
+	cfg.Speaker = "wav:" + t.TempDir() // renders at once; a real speaker would play for 25 s
+	plan := composeSong(t, songs.ImperialMarch, sequence.ComposeOptions{NoPitch: true})
+	replay(t, cfg, Options{}, pcapFile(t, planPackets(plan, 0, "192.0.2.10", hostAddr4)...))
+
+	played := playedSongs(t, dir)
+	if len(played) != 1 {
+		t.Fatalf("%d songs played, want 1", len(played))
+	}
+	var tones, silences int
+	for _, s := range played[0].steps {
+		switch s.Kind {
+		case sequence.StepTone:
+			tones++
+			if s.Freq != 440 {
+				t.Fatalf("a tone step at %v Hz; without pitch knocks every tone is 440 Hz", s.Freq)
+			}
+		case sequence.StepSilence:
+			silences++
+		}
+	}
+	if tones+silences != 253 || tones != 171 || silences != 82 {
+		t.Errorf("pool: %d steps (%d tone, %d silence), want 253 (171 tone, 82 silence)", tones+silences, tones, silences)
+	}
+}
