@@ -73,7 +73,7 @@ const (
 // FormatBeepArgs renders tones as the arguments of one beep 1.4 run that
 // plays them: "-f 440 -l 300 -D 100 -n -f 494 -l 200". Each tone gives
 // "-f HZ -l MS", then "-D MS" when a silence follows it; "-n" separates
-// tones. No tones give "".
+// tones, and equal tones in a row become one with "-r". No tones give "".
 //
 // beep takes whole milliseconds, so tone boundaries are rounded to the
 // millisecond on the song's own clock (the error never builds up over a
@@ -91,12 +91,21 @@ func FormatBeepArgs(tones []Tone) string {
 	for _, t := range tones {
 		f.tone(t)
 	}
+	f.flush()
 	return string(f.out)
 }
 
 type beepArgsFormatter struct {
-	out []byte
-	at  time.Duration // where the song's clock is, unrounded
+	out     []byte
+	at      time.Duration // where the song's clock is, unrounded
+	pending beepGroup     // the last tone, not yet written: the next may repeat it
+}
+
+// A beepGroup is one tone of beep's arguments, repetitions included.
+type beepGroup struct {
+	freq                float64
+	length, reps, delay int64
+	delayAfter          bool
 }
 
 // millisAt rounds a point on the song's clock to whole milliseconds.
@@ -179,8 +188,38 @@ func beepRoundFreq(v float32) float64 {
 	return float64(int32(v + 0.5))
 }
 
-// group writes one beep tone: "-f F -l L [-r N -d|-D D]".
+// group adds one beep tone, as a repetition of the tone before when it
+// plays the same after the same silence: "-r 3 -D 100" for three equal
+// beats.
 func (f *beepArgsFormatter) group(freq float64, length, reps, delay int64, delayAfter bool) {
+	if delay == 0 {
+		delayAfter = false
+	}
+	p := &f.pending
+	if p.reps > 0 && p.freq == freq && p.length == length && p.delay == delay &&
+		(delay == 0 || p.delayAfter) && p.reps+reps <= beepMaxMillis {
+		p.reps += reps
+		p.delayAfter = delayAfter
+		return
+	}
+	if p.reps > 0 && p.freq == freq && p.length == length && p.delayAfter && p.delay > 0 &&
+		reps == 1 && delay == 0 && p.reps < beepMaxMillis {
+		p.reps++ // "-d": the silence between repetitions but not after the last
+		p.delayAfter = false
+		return
+	}
+	f.flush()
+	f.pending = beepGroup{freq: freq, length: length, reps: reps, delay: delay, delayAfter: delayAfter}
+}
+
+// flush writes the pending tone: "-f F -l L [-r N] [-d|-D D]".
+func (f *beepArgsFormatter) flush() {
+	g := f.pending
+	f.pending = beepGroup{}
+	if g.reps == 0 {
+		return
+	}
+	freq, length, reps, delay, delayAfter := g.freq, g.length, g.reps, g.delay, g.delayAfter
 	if len(f.out) > 0 {
 		f.out = append(f.out, " -n "...)
 	}
