@@ -168,13 +168,19 @@ func (w *wavSpeaker) render(n int64) error {
 		if w.freq == 0 {
 			clear(b)
 		} else {
-			for i := 0; i < len(b); i += 2 {
-				v := int16(wavAmplitude)
-				if int64(float64(j)*halves)&1 != 0 {
-					v = -wavAmplitude
+			// Fill a half-period at a time: its end is the first sample
+			// whose half-period index is the next one.
+			for i := 0; i < len(b); {
+				half := int64(float64(j) * halves)
+				end := max(int64(math.Ceil(float64(half+1)/halves)), j+1)
+				v := uint16(wavAmplitude)
+				if half&1 != 0 {
+					v = uint16(0x10000 - wavAmplitude) // -wavAmplitude
 				}
-				binary.LittleEndian.PutUint16(b[i:], uint16(v))
-				j++
+				for stop := min(i+2*int(end-j), len(b)); i < stop; i += 2 {
+					binary.LittleEndian.PutUint16(b[i:], v)
+					j++
+				}
 			}
 		}
 		w.buf = w.buf[:len(w.buf)+len(b)]
