@@ -183,7 +183,7 @@ func TestHelpAndVersion(t *testing.T) {
 		{name: "--help", args: []string{"--help"}, wantStdout: "usage: knock [options] HOST PORT[:PROTO] ..."},
 		{name: "help wins over operands", args: []string{"host", "-h", "0"}, wantStdout: "usage: knock"},
 		{name: "usage lists the exit statuses", args: []string{"-h"}, wantStdout: "130  interrupted"},
-		{name: "usage explains the pacing", args: []string{"-h"}, wantStdout: "The default 1ms between knocks"},
+		{name: "usage explains the pacing", args: []string{"-h"}, wantStdout: "The default\n  5ms between the knocks of a song"},
 		{name: "-V", args: []string{"-V"}, wantStdout: "knock (knockbeep) "},
 		{name: "--version", args: []string{"--version"}, wantStdout: "knock (knockbeep) "},
 	}
@@ -200,8 +200,8 @@ func TestHelpAndVersion(t *testing.T) {
 
 func TestUsageMatchesTheDefaultPacing(t *testing.T) {
 	// The usage text and the docs state the default; keep them honest.
-	if DefaultSongDelay != time.Millisecond {
-		t.Fatalf("DefaultSongDelay is %v but the usage text says 1ms: update both", DefaultSongDelay)
+	if DefaultSongDelay != 5*time.Millisecond {
+		t.Fatalf("DefaultSongDelay is %v but the usage text says 5ms: update both", DefaultSongDelay)
 	}
 }
 
@@ -345,7 +345,7 @@ func TestDryRun(t *testing.T) {
 	}{
 		{name: "imperial march with its tune", args: nil,
 			wantPorts:  "ports: tone 1000, silence 1001, play 1002, pitch 2000+note; step 100ms",
-			wantCounts: "171 tone, 82 silence, ", wantPacing: "(1ms between knocks)"},
+			wantCounts: "171 tone, 82 silence, ", wantPacing: "knocking takes about 1.565s (5ms between knocks)"},
 		{name: "the seed's monotone protocol", args: []string{"--no-pitch"},
 			wantPorts:  "ports: tone 1000, silence 1001, play 1002, no pitch knocks; step 100ms",
 			wantCounts: "254 knocks: 171 tone, 82 silence, 0 pitch, 1 play; 253 steps of 100ms = 25.3s", wantNoPitch: true},
@@ -414,7 +414,7 @@ func TestSongProgressAndSummary(t *testing.T) {
 		{name: "terminal, 1.95s of knocking", terminal: true, args: []string{"-d", "50"}, wantBar: false, wantTime: "1.95s"},
 		{name: "not a terminal", terminal: false, args: []string{"-d", "100"}, wantBar: false, wantTime: "3.9s"},
 		{name: "terminal, verbose", terminal: true, args: []string{"-d", "100", "-v"}, wantBar: false, wantTime: "3.9s"},
-		{name: "default pacing", terminal: true, args: nil, wantBar: false, wantTime: "39ms"},
+		{name: "default pacing", terminal: true, args: nil, wantBar: false, wantTime: "195ms"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -27,21 +27,25 @@ type result struct {
 func knockIn(t *testing.T, ns *sendtest.Netns, ifname string, args ...string) (result, *sendtest.Tap) {
 	t.Helper()
 	var tap *sendtest.Tap
-	var stdout, stderr bytes.Buffer
-	var status int
-	err := ns.Do(func() error {
-		var err error
-		if tap, err = sendtest.Listen(ifname); err != nil {
-			return err
-		}
-		status = client.Run(context.Background(), args, &stdout, &stderr)
-		return nil
-	})
-	if err != nil {
+	if err := ns.Do(func() (err error) { tap, err = sendtest.Listen(ifname); return err }); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { tap.Close() })
-	return result{status, stdout.String(), stderr.String()}, tap
+	return knockWith(t, ns, args...), tap
+}
+
+// knockWith runs the knock command inside ns.
+func knockWith(t *testing.T, ns *sendtest.Netns, args ...string) result {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	var status int
+	if err := ns.Do(func() error {
+		status = client.Run(context.Background(), args, &stdout, &stderr)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return result{status, stdout.String(), stderr.String()}
 }
 
 // arrived keeps the packets as the receiving side sees them (on loopback
@@ -57,14 +61,16 @@ func TestSongArrivesCompleteAndInOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	tests := []struct {
-		name string
-		host string
-		args []string
-		opts sequence.ComposeOptions
+		name   string
+		host   string
+		across bool // knock from another namespace over a veth pair
+		args   []string
+		opts   sequence.ComposeOptions
 	}{
-		{name: "with its tune over ipv4", host: "127.0.0.1"},
-		{name: "with its tune over ipv6", host: "::1"},
+		{name: "with its tune over ipv4 loopback", host: "127.0.0.1"},
+		{name: "with its tune over ipv6 loopback", host: "::1"},
 		{name: "the seed's monotone protocol", host: "127.0.0.1", args: []string{"--no-pitch"}, opts: sequence.ComposeOptions{NoPitch: true}},
+		{name: "with its tune across a link", host: "10.78.0.2", across: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -77,8 +83,24 @@ func TestSongArrivesCompleteAndInOrder(t *testing.T) {
 			for _, k := range plan.Knocks {
 				want = append(want, k.Port(plan.Protocol))
 			}
-			ns := sendtest.NewNetns(t)
-			got, tap := knockIn(t, ns, "lo", append([]string{"--song", imperialMarch, tt.host}, tt.args...)...)
+			args := append([]string{"--song", imperialMarch, tt.host}, tt.args...)
+			var got result
+			var tap *sendtest.Tap
+			if tt.across {
+				knocker, host := sendtest.NewNetns(t), sendtest.NewNetns(t)
+				knocker.IP("link", "add", "wire", "type", "veth", "peer", "name", "wire", "netns", host.Name())
+				knocker.IP("addr", "add", "10.78.0.1/24", "dev", "wire")
+				host.IP("addr", "add", "10.78.0.2/24", "dev", "wire")
+				knocker.IP("link", "set", "wire", "up")
+				host.IP("link", "set", "wire", "up")
+				if err := host.Do(func() (err error) { tap, err = sendtest.Listen("wire"); return err }); err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { tap.Close() })
+				got = knockWith(t, knocker, args...)
+			} else {
+				got, tap = knockIn(t, sendtest.NewNetns(t), "lo", args...)
+			}
 			if got.status != client.ExitOK || got.stderr != "" {
 				t.Fatalf("status %d, stderr %q", got.status, got.stderr)
 			}

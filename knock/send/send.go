@@ -162,9 +162,23 @@ type SystemClock struct{}
 // Now returns time.Now().
 func (SystemClock) Now() time.Time { return time.Now() }
 
+// preciseSleepBelow is the wait under which SystemClock sleeps the thread
+// rather than use a Go timer: Go's timers on Linux fire no sooner than about
+// a millisecond (the poller waits in whole milliseconds), which would turn
+// -d 0.1 into 1.1 ms, whereas nanosleep(2) overshoots by tens of
+// microseconds. Not noticing a cancellation for at most this long is fine.
+const preciseSleepBelow = 2 * time.Millisecond
+
 // Sleep waits for d or until ctx is done.
 func (SystemClock) Sleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
+		return ctx.Err()
+	}
+	if d < preciseSleepBelow {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		sleepThread(d)
 		return ctx.Err()
 	}
 	timer := time.NewTimer(d)
