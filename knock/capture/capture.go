@@ -112,10 +112,10 @@ const pollTimeout = 200 * time.Millisecond
 // Only its reader goroutine calls next and close; setFilter and drops may
 // be called from other goroutines while next blocks.
 type ring interface {
-	// next returns the next frame, valid until the following call, and the
-	// time it was captured; errNoPacket when none came within pollTimeout.
-	next() ([]byte, time.Time, error)
-	link() decode.LinkType
+	// next returns the next frame, valid until the following call, its
+	// link type and the time it was captured; errNoPacket when none came
+	// within pollTimeout.
+	next() ([]byte, decode.LinkType, time.Time, error)
 	setFilter(c *compiledFilter) error
 	// drops is the number of frames the kernel dropped since the ring
 	// was opened.
@@ -195,7 +195,7 @@ func Open(ifaces []string, f Filter, opts Options) (*Capture, error) {
 	}
 	c.filter.Store(cf)
 	for _, name := range ifaces {
-		r, err := openRing(name, cf)
+		r, err := openRing(name, cf, c.log)
 		if err != nil {
 			c.closeRings()
 			return nil, err
@@ -370,7 +370,7 @@ func (s *source) run(ctx context.Context, deliver func(*knock.Event)) {
 			}
 			continue
 		}
-		data, ts, err := r.next()
+		data, link, ts, err := r.next()
 		if err != nil {
 			if err != errNoPacket {
 				s.fail(err)
@@ -378,7 +378,7 @@ func (s *source) run(ctx context.Context, deliver func(*knock.Event)) {
 			continue
 		}
 		s.packets.Add(1)
-		ok, err := s.dec.Decode(r.link(), data, ts, &ev)
+		ok, err := s.dec.Decode(link, data, ts, &ev)
 		if err != nil {
 			s.decodeErrors.Add(1)
 			s.logDecodeError(err)
@@ -467,7 +467,7 @@ func (s *source) open() error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r, err := openRing(s.name, s.c.filter.Load())
+	r, err := openRing(s.name, s.c.filter.Load(), s.c.log)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package capture
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/gopacket/gopacket/afpacket"
@@ -30,7 +31,7 @@ type afpacketRing struct {
 	name string
 }
 
-func openRing(iface string, c *compiledFilter) (ring, error) {
+func openRing(iface string, c *compiledFilter, _ *slog.Logger) (ring, error) {
 	prog, err := c.program(decode.LinkRaw, true)
 	if err != nil {
 		return nil, err
@@ -62,22 +63,20 @@ func openRing(iface string, c *compiledFilter) (ring, error) {
 	return &afpacketRing{tp: tp, name: iface}, nil
 }
 
-func (r *afpacketRing) next() ([]byte, time.Time, error) {
+func (r *afpacketRing) next() ([]byte, decode.LinkType, time.Time, error) {
 	data, ci, err := r.tp.ZeroCopyReadPacketData()
 	switch {
 	case err == nil:
-		return data, ci.Timestamp, nil
+		return data, decode.LinkRaw, ci.Timestamp, nil
 	case errors.Is(err, afpacket.ErrTimeout):
-		return nil, time.Time{}, errNoPacket
+		return nil, 0, time.Time{}, errNoPacket
 	case errors.Is(err, afpacket.ErrPoll):
 		// The kernel flags the socket when its interface goes down or is
 		// deleted.
-		return nil, time.Time{}, fmt.Errorf("capture: %s: socket error: the interface went down or away", r.name)
+		return nil, 0, time.Time{}, fmt.Errorf("capture: %s: socket error: the interface went down or away", r.name)
 	}
-	return nil, time.Time{}, fmt.Errorf("capture: reading %s: %w", r.name, err)
+	return nil, 0, time.Time{}, fmt.Errorf("capture: reading %s: %w", r.name, err)
 }
-
-func (r *afpacketRing) link() decode.LinkType { return decode.LinkRaw }
 
 func (r *afpacketRing) setFilter(c *compiledFilter) error {
 	prog, err := c.program(decode.LinkRaw, true)

@@ -265,3 +265,22 @@ func TestKernelFilterAssembles(t *testing.T) {
 		t.Errorf("kernel program is %d instructions longer than the portable one, want 5", len(kernel)-len(portable))
 	}
 }
+
+// TestCompileFilterFitsFreeBSD keeps the default doors on a host with many
+// addresses under FreeBSD's BPF_MAXINSNS (512); Linux takes 4096.
+func TestCompileFilterFitsFreeBSD(t *testing.T) {
+	f := musicDoors
+	f.Dst = nil
+	for i := range 16 {
+		f.Dst = append(f.Dst, netip.AddrFrom4([4]byte{192, 0, 2, byte(i)}), netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 15: byte(i)}))
+	}
+	for _, link := range decode.LinkTypes {
+		raw, err := CompileFilter(f, link)
+		if err != nil {
+			t.Fatalf("CompileFilter(%v) error: %v", link, err)
+		}
+		if len(raw) > 512 {
+			t.Errorf("CompileFilter(%v) = %d instructions, more than FreeBSD's 512", link, len(raw))
+		}
+	}
+}
