@@ -43,7 +43,9 @@ type Options struct {
 	// Replay, when set, is a pcap or pcapng file run through the daemon
 	// instead of live capture. Every destination counts as this host's
 	// (the file was captured on the host whose knocks it holds), and Run
-	// returns once the file is done and its songs have played.
+	// returns once the file is done and its songs have played. If it is
+	// an io.Closer it is closed when Run's context ends, so that a read
+	// blocked on a pipe returns.
 	Replay io.Reader
 	// OnlyIPv4 ignores IPv6 knocks, as knockd's -4 does.
 	OnlyIPv4 bool
@@ -230,6 +232,12 @@ func (d *Daemon) captureLoop(ctx context.Context) error {
 // runReplay feeds the replay file to the owner, then waits for the songs
 // it queued to play.
 func (d *Daemon) runReplay(ctx context.Context) error {
+	// A read blocked on a pipe (--replay /dev/stdin) would outlive ctx:
+	// closing the file ends it.
+	if c, ok := d.opts.Replay.(io.Closer); ok {
+		stop := context.AfterFunc(ctx, func() { c.Close() })
+		defer stop()
+	}
 	// The file's packets are checked against the current filter in
 	// handle (it follows reloads), so Replay itself passes every port.
 	n, err := capture.Replay(ctx, d.opts.Replay, acceptAll(), d.handle)

@@ -176,12 +176,10 @@ func writeFile(t testing.TB, path, text string) {
 	}
 }
 
-// replay runs a daemon over a capture file to the end.
+// replay runs a daemon over a capture file to the end. Without a Logger
+// in opts the log goes where cfg says.
 func replay(t testing.TB, cfg *config.Config, opts Options, file []byte) *Daemon {
 	t.Helper()
-	if opts.Logger == nil {
-		opts.Logger, _ = testLogger(t)
-	}
 	opts.Replay = bytes.NewReader(file)
 	d, err := New(cfg, opts)
 	if err != nil {
@@ -283,7 +281,7 @@ func checkWAV(t testing.TB, path string, want []sequence.Tone) {
 		last := i == len(want)-1
 		switch {
 		case (w.Freq == 0) != (g.Freq == 0) || w.Freq != 0 && math.Abs(g.Freq-w.Freq)/w.Freq > 0.01,
-			(g.Length-w.Length).Abs() > slack,
+			(g.Length - w.Length).Abs() > slack,
 			!last && (g.Delay-w.Delay).Abs() > slack:
 			t.Fatalf("WAV %s: tone %d of %d: got %.2f Hz for %v then %v silent; want %.2f Hz for %v then %v",
 				filepath.Base(path), i+1, len(want), g.Freq, g.Length, g.Delay, w.Freq, w.Length, w.Delay)

@@ -69,7 +69,8 @@ start_command = ["/bin/sh", "-c", "echo %IP% %PORT% %PROTO% %DOOR% >> `+out+`"]
 		planPackets(elise, 0, bob, hostAddr6),
 		door,
 	)...)
-	d := replay(t, cfg, Options{}, file)
+	logger, _ := testLogger(t)
+	d := replay(t, cfg, Options{Logger: logger}, file)
 
 	played := playedSongs(t, filepath.Join(dir, "state"))
 	if len(played) != 2 {
@@ -120,7 +121,8 @@ func TestReplayNoPitchImperialMarch(t *testing.T) {
 	cfg.StateDir = dir
 	cfg.Speaker = "wav:" + t.TempDir() // renders at once; a real speaker would play for 25 s
 	plan := composeSong(t, songs.ImperialMarch, sequence.ComposeOptions{NoPitch: true})
-	replay(t, cfg, Options{}, pcapFile(t, planPackets(plan, 0, "192.0.2.10", hostAddr4)...))
+	logger, _ := testLogger(t)
+	replay(t, cfg, Options{Logger: logger}, pcapFile(t, planPackets(plan, 0, "192.0.2.10", hostAddr4)...))
 
 	played := playedSongs(t, dir)
 	if len(played) != 1 {

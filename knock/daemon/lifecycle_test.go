@@ -1,0 +1,281 @@
+package daemon
+
+import (
+	"context"
+	"io"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+)
+
+// A feed is a replay file written while the daemon reads it, so a test
+// can act between packets (reload, stop) as it would between live knocks.
+type feed struct {
+	t   *testing.T
+	d   *Daemon
+	w   *io.PipeWriter
+	pw  *pcapgo.Writer
+	n   uint64 // knocks written that the daemon must take
+	ran chan error
+	log *logBuffer
+}
+
+// startFeed starts a daemon on a replay pipe.
+func startFeed(t *testing.T, configPath string, ctx context.Context) *feed {
+	t.Helper()
+	cfg, err := LoadConfig(configPath, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, w := io.Pipe()
+	logger, logs := testLogger(t)
+	d, err := New(cfg, Options{ConfigPath: configPath, Replay: r, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &feed{t: t, d: d, w: w, ran: make(chan error, 1), log: logs}
+	go func() { f.ran <- d.Run(ctx) }()
+	f.pw = pcapgo.NewWriter(w)
+	if err := f.pw.WriteFileHeader(65535, layers.LinkTypeRaw); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	return f
+}
+
+// send writes packets that the daemon will take as knocks, and waits
+// until it has acted on them.
+func (f *feed) send(packets ...packet) {
+	f.t.Helper()
+	for _, p := range packets {
+		writePacket(f.t, f.pw, p)
+		f.n++
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for f.d.Stats().Knocks < f.n {
+		if time.Now().After(deadline) {
+			f.t.Fatalf("the daemon took %d knocks, want %d", f.d.Stats().Knocks, f.n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// end closes the file and waits for Run to return.
+func (f *feed) end() error {
+	f.w.Close()
+	select {
+	case err := <-f.ran:
+		return err
+	case <-time.After(30 * time.Second):
+		f.t.Fatal("Run did not return after the end of the file")
+		return nil
+	}
+}
+
+// waitFile waits until the file at path holds want.
+func waitFile(t *testing.T, path, want string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := readAll(t, path)
+		if got == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s holds %q, want %q", filepath.Base(path), got, want)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+const doorsV1 = `
+speaker = "none"
+state_dir = "{{DIR}}/state"
+
+[music]
+enabled = false
+
+[[door]]
+name = "a"
+sequence = ["7000", "8000", "9000"]
+start_command = ["/bin/sh", "-c", "echo %IP% >> {{DIR}}/a.out"]
+
+[[door]]
+name = "b"
+sequence = ["7100", "7200"]
+start_command = ["/bin/sh", "-c", "echo %IP% >> {{DIR}}/b.out"]
+`
+
+// door "a" unchanged, "b" with a new sequence, "c" new.
+const doorsV2 = `
+speaker = "none"
+state_dir = "{{DIR}}/state"
+
+[music]
+enabled = false
+
+[[door]]
+name = "c"
+sequence = ["6000"]
+start_command = ["/bin/sh", "-c", "echo %IP% >> {{DIR}}/c.out"]
+
+[[door]]
+name = "a"
+sequence = ["7000", "8000", "9000"]
+start_command = ["/bin/sh", "-c", "echo %IP% >> {{DIR}}/a.out"]
+
+[[door]]
+name = "b"
+sequence = ["7100", "7300"]
+start_command = ["/bin/sh", "-c", "echo %IP% >> {{DIR}}/b.out"]
+`
+
+// SIGHUP with a good config: the new doors take effect, the knocker half
+// way through an unchanged door finishes it, the one half way through a
+// changed door starts over. SIGHUP with a bad config: logged, and the
+// doors stay as they were.
+func TestReload(t *testing.T) {
+	dir := t.TempDir()
+	_, path := testConfig(t, dir, doorsV1)
+	f := startFeed(t, path, context.Background())
+	const x, y = "192.0.2.10", "192.0.2.20"
+
+	f.send(syn(0, x, hostAddr4, 7000), syn(1, y, hostAddr4, 7100))
+	writeFile(t, path, strings.ReplaceAll(doorsV2, "{{DIR}}", dir))
+	if err := f.d.Reload(); err != nil {
+		t.Fatalf("Reload of a good config: %v", err)
+	}
+	if got := f.d.Stats().Match.Tracked; got != 1 {
+		t.Errorf("after the reload %d attempts are tracked, want 1 (x's on the unchanged door a)", got)
+	}
+	f.send(syn(2, x, hostAddr4, 8000), syn(3, x, hostAddr4, 9000), // a opens: its attempt survived
+		syn(4, y, hostAddr4, 7300), // b's attempt (on 7100, 7200) was dropped: nothing
+		syn(5, y, hostAddr4, 6000)) // the new door c
+	waitFile(t, filepath.Join(dir, "a.out"), x+"\n")
+	waitFile(t, filepath.Join(dir, "c.out"), y+"\n")
+
+	writeFile(t, path, strings.ReplaceAll(doorsV2, `name = "c"`, `name = "c"
+sequense = ["6001"]`))
+	err := f.d.Reload()
+	if err == nil || !strings.Contains(err.Error(), `unknown key "sequense"`) {
+		t.Fatalf("Reload of a config with a misspelt key: error %v, want one naming the key", err)
+	}
+	if !strings.Contains(f.log.String(), "the new config is not valid; keeping the old one") {
+		t.Error("the bad config was not logged")
+	}
+	f.send(syn(6, y, hostAddr4, 7100), syn(7, y, hostAddr4, 7300), syn(8, x, hostAddr4, 6000))
+	waitFile(t, filepath.Join(dir, "b.out"), y+"\n")
+	waitFile(t, filepath.Join(dir, "c.out"), y+"\n"+x+"\n")
+	if err := f.end(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// SIGTERM with a stop command pending (cmd_timeout an hour away): the
+// stop command runs before Run returns, not an hour later and not never.
+func TestStopRunsPendingStopCommands(t *testing.T) {
+	dir := t.TempDir()
+	_, path := testConfig(t, dir, `
+speaker = "none"
+state_dir = "{{DIR}}/state"
+[music]
+enabled = false
+[[door]]
+name = "ssh"
+sequence = ["7000", "8000"]
+cmd_timeout = "1h"
+start_command = ["/bin/sh", "-c", "echo open %IP% >> {{DIR}}/fw"]
+stop_command = ["/bin/sh", "-c", "sleep 0.2; echo close %IP% >> {{DIR}}/fw"]
+`)
+	ctx, stop := context.WithCancel(context.Background())
+	f := startFeed(t, path, ctx)
+	f.send(syn(0, "192.0.2.10", hostAddr4, 7000), syn(1, "192.0.2.10", hostAddr4, 8000))
+	waitFile(t, filepath.Join(dir, "fw"), "open 192.0.2.10\n")
+
+	stop() // what SIGTERM does through signal.NotifyContext
+	select {
+	case err := <-f.ran:
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not return after its context ended")
+	}
+	if got, want := readAll(t, filepath.Join(dir, "fw")), "open 192.0.2.10\nclose 192.0.2.10\n"; got != want {
+		t.Errorf("after stopping, the firewall log holds %q, want %q: the pending stop command must run", got, want)
+	}
+}
+
+// A one-time door opens once per line of its file, marks each used line
+// with '#' as knockd does, and when the file is used up is disabled with
+// a log line (knockd died of a double free there).
+func TestOneTimeSequences(t *testing.T) {
+	tests := []struct {
+		name   string
+		config string
+	}{
+		{name: "toml", config: `
+speaker = "none"
+state_dir = "{{DIR}}/state"
+[music]
+enabled = false
+[[door]]
+name = "once"
+one_time_sequences = "{{DIR}}/seqs"
+start_command = ["/bin/sh", "-c", "echo %IP% >> {{DIR}}/out"]
+`},
+		{name: "knockd.conf", config: `
+[options]
+	LogFile = {{DIR}}/knockd.log
+[once]
+	One_Time_Sequences = {{DIR}}/seqs
+	Seq_Timeout = 5
+	Start_Command = echo %IP% >> {{DIR}}/out
+`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			seqs := filepath.Join(dir, "seqs")
+			writeFile(t, seqs, " 7000,8000\n 7001,8001:udp\n")
+			_, path := testConfig(t, dir, tt.config)
+			f := startFeed(t, path, context.Background())
+			const x = "192.0.2.10"
+			out := filepath.Join(dir, "out")
+
+			f.send(syn(0, x, hostAddr4, 7000), syn(1, x, hostAddr4, 8000))
+			waitFile(t, out, x+"\n")
+			if got, want := readAll(t, seqs), "#7000,8000\n 7001,8001:udp\n"; got != want {
+				t.Errorf("after the first success the file holds %q, want %q", got, want)
+			}
+			// The used sequence no longer opens: its ports are not even
+			// in the filter any more (Knocks counts only the next two).
+			// The next line opens.
+			writePacket(t, f.pw, syn(2, x, hostAddr4, 7000))
+			writePacket(t, f.pw, syn(3, x, hostAddr4, 8000))
+			f.send(syn(4, x, hostAddr4, 7001), udp(5, x, hostAddr4, 8001))
+			waitFile(t, out, x+"\n"+x+"\n")
+			if got, want := readAll(t, seqs), "#7000,8000\n#7001,8001:udp\n"; got != want {
+				t.Errorf("after the second success the file holds %q, want %q", got, want)
+			}
+			// Used up: the door is closed, and knocking on does no harm.
+			for _, port := range []uint16{7000, 8000, 7001, 8001} {
+				writePacket(t, f.pw, syn(6, x, hostAddr4, port))
+			}
+			if err := f.end(); err != nil {
+				t.Fatal(err)
+			}
+			log := f.log.String()
+			if !strings.Contains(log, "door disabled: its one-time sequences are used up") {
+				t.Error("the used-up door was not logged")
+			}
+			if got := readAll(t, out); got != x+"\n"+x+"\n" {
+				t.Errorf("the door's command ran for %q, want twice for %s", got, x)
+			}
+		})
+	}
+}
