@@ -75,6 +75,8 @@ var usageTests = []struct {
 }{
 	{name: "no arguments", args: nil, wantErr: "give a HOST and at least one PORT"},
 	{name: "host without ports", args: []string{"127.0.0.1"}, wantErr: "give a HOST and at least one PORT"},
+	{name: "empty host", args: []string{"", "22"}, wantErr: "HOST is empty"},
+	{name: "empty host with --song", args: []string{"--song", "0", ""}, wantErr: "HOST is empty"},
 	{name: "unknown short option", args: []string{"-x", "h", "1"}, wantErr: "unknown option -x"},
 	{name: "unknown short option in a cluster", args: []string{"-vq", "h", "1"}, wantErr: "unknown option -q"},
 	{name: "unknown long option", args: []string{"--udpp", "h", "1"}, wantErr: "unknown option --udpp"},
@@ -154,6 +156,9 @@ func FuzzParseArgs(f *testing.F) {
 			t.Fatalf("parseArgs(%q): network %q", args, c.network)
 		}
 		if c.songPath == "" {
+			if c.host == "" {
+				t.Fatalf("parseArgs(%q): no host accepted without an error", args)
+			}
 			if len(c.knocks) == 0 {
 				t.Fatalf("parseArgs(%q): no knocks accepted without an error", args)
 			}
@@ -285,7 +290,6 @@ func TestResolveFailures(t *testing.T) {
 		{name: "invalid name", args: []string{"bad..name", "22"}, wantErr: `cannot resolve host "bad..name"`},
 		{name: "ipv6 literal with -4", args: []string{"-4", "::1", "22"}, wantErr: "host ::1 is not an IPv4 address"},
 		{name: "ipv4 literal with -6", args: []string{"-6", "127.0.0.1", "22"}, wantErr: "host 127.0.0.1 is not an IPv6 address"},
-		{name: "empty host", args: []string{"", "22"}, wantErr: "empty host name"},
 		{name: "song to an invalid name", args: []string{"--song", imperialMarch, "bad..name"}, wantErr: `cannot resolve host "bad..name"`},
 	}
 	for _, tt := range tests {

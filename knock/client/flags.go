@@ -269,6 +269,9 @@ func (c *config) apply(opt *option, spelled, value string) error {
 // checkOperands sorts the operands into HOST and PORTs and checks the
 // options that depend on the mode.
 func (c *config) checkOperands(operands []string) error {
+	if len(operands) > 0 && operands[0] == "" {
+		return usagef("HOST is empty")
+	}
 	if c.songPath == "" {
 		if len(c.songOnly) > 0 {
 			return usagef("%s only applies with --song FILE", c.songOnly[0])
