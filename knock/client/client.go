@@ -276,6 +276,11 @@ Pacing:
   takes longer than 2s to knock in shows a progress bar on stderr (not with
   -v). At the end knock prints how many knocks it sent and how long it took.
 
+Unlike knockd's client, knock refuses an unknown :PROTO and a port outside
+1-65535 instead of knocking somewhere else, checks every operand before the
+first knock, lets a :tcp suffix override -u, stops at the first knock that
+cannot be sent, and says why with the exit statuses below.
+
 Exit status:
   0    every knock was sent (or --dry-run, --help, --version)
   1    a knock could not be sent (no route to the host, network down, ...)
@@ -292,5 +297,5 @@ Examples:
   knock -6 -v myserver.example.com ssh 7000:udp
   knock --song songs/imperial-march.beep --dry-run
   knock --song songs/imperial-march.beep 192.0.2.1
-  knock --song songs/fur-elise.rtttl --no-pitch -d 5 myserver.example.com
+  knock --song songs/fur-elise.rtttl --no-pitch -d 20 myserver.example.com
 `, "\n")
