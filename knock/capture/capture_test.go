@@ -1,6 +1,8 @@
 package capture
 
 import (
+	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -28,5 +30,23 @@ func TestOpenErrors(t *testing.T) {
 				t.Errorf("Open(%q) error = %v, want one containing %q", tt.ifaces, err, tt.wantErr)
 			}
 		})
+	}
+}
+
+func TestLocalAddrs(t *testing.T) {
+	addrs, err := LocalAddrs()
+	if err != nil {
+		t.Fatalf("LocalAddrs() error: %v", err)
+	}
+	if !slices.Contains(addrs, netip.MustParseAddr("127.0.0.1")) {
+		t.Errorf("LocalAddrs() = %v, want it to hold 127.0.0.1 (lo)", addrs)
+	}
+	for i, a := range addrs {
+		if !a.IsValid() || a.Zone() != "" || a.Is4In6() {
+			t.Errorf("LocalAddrs()[%d] = %v, want addresses as packets carry them: no zone, IPv4 unmapped", i, a)
+		}
+		if i > 0 && addrs[i-1].Compare(a) >= 0 {
+			t.Errorf("LocalAddrs() = %v, want sorted without duplicates", addrs)
+		}
 	}
 }

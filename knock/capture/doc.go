@@ -32,8 +32,13 @@
 // interfaces, present and future. The kernel filter also drops the copies
 // of packets this host sends, which lo would otherwise show twice.
 //
-// On FreeBSD a handle is a /dev/bpf device read directly with
-// golang.org/x/sys/unix: same filter program for the interface's link
-// type, incoming packets only. Elsewhere Open returns an error naming
-// the system.
+// On FreeBSD a handle is a set of /dev/bpf devices read directly with
+// golang.org/x/sys/unix (gopacket's bsdbpf can neither filter nor report
+// the link type): one device per interface, for Any one per interface
+// that is up, looked for again every few seconds. Each device gets the
+// filter program for its link type (lo0 is BSD loopback, not Ethernet)
+// and, except on loopback where the kernel taps each packet once, sees
+// incoming packets only. The device reading code has only been compiled,
+// never run, on FreeBSD; its buffer parsing is tested everywhere.
+// Elsewhere Open returns an error naming the system.
 package capture
