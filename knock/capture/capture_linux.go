@@ -54,8 +54,11 @@ func openRing(iface string, c *compiledFilter, _ *slog.Logger) (ring, error) {
 		}
 		return nil, fmt.Errorf("capture: opening %s: %w", iface, err)
 	}
-	// Until the filter is attached the socket sees everything; the
-	// user-space check after decoding keeps those few packets out.
+	// Until the filter is attached the socket sees everything. The
+	// user-space check after decoding keeps those few packets out, except
+	// the outgoing copy of a knock sent to this host in that instant,
+	// which it cannot tell from the incoming one: afpacket hides the
+	// socket, so PACKET_IGNORE_OUTGOING cannot be set before binding.
 	if err := tp.SetBPF(prog); err != nil {
 		tp.Close()
 		return nil, fmt.Errorf("capture: attaching the filter on %s: %w", iface, err)
