@@ -71,7 +71,9 @@ func Demo(ctx context.Context, o DemoOptions, stdout, stderr io.Writer) error {
 	if o.Speaker != "" {
 		cfg.Speaker = o.Speaker
 	}
-	cfg.Log = config.Log{Level: slog.LevelWarn, Format: config.LogText, Stderr: true}
+	// The demo tells its own story; the daemon's log only when asked or
+	// when something goes wrong.
+	cfg.Log = config.Log{Level: slog.LevelError, Format: config.LogText, Stderr: true}
 	if o.Verbose {
 		cfg.Log.Level = slog.LevelInfo
 	}
@@ -90,9 +92,11 @@ func Demo(ctx context.Context, o DemoOptions, stdout, stderr io.Writer) error {
 	defer stop()
 	ran := make(chan error, 1)
 	go func() { ran <- d.Run(runCtx) }()
-	speaker := d.speakerName()
-	fmt.Fprintf(stdout, "knockbeepd is listening on %s; its state is in %s\n", lo, o.StateDir)
-	fmt.Fprintf(stdout, "knocking %q into %v: %d knocks, one SYN each, %v apart...\n", song.Name, addr, len(plan.Knocks), client.DefaultSongDelay)
+	speaker, isWAV := d.speakerName()
+	summary := plan.Summary()
+	summary = summary[strings.LastIndexByte(summary, '\n')+1:] // the totals line
+	fmt.Fprintf(stdout, "knockbeepd is listening on %s (state directory %s)\n", lo, o.StateDir)
+	fmt.Fprintf(stdout, "knocking %q into %v, one SYN per knock, %v apart:\n  %s\n", song.Name, addr, client.DefaultSongDelay, summary)
 
 	start := time.Now()
 	s := send.NewSender(addr, send.Options{Delay: client.DefaultSongDelay})
@@ -103,8 +107,10 @@ func Demo(ctx context.Context, o DemoOptions, stdout, stderr io.Writer) error {
 			return fmt.Errorf("--demo: knock %d of %d: %w", i+1, len(plan.Knocks), err)
 		}
 	}
-	knockTime := time.Since(start)
-	fmt.Fprintf(stdout, "sent %d knocks in %v; the song plays for %v on %s\n", len(plan.Knocks), knockTime.Round(time.Millisecond), songLength(plan.Expected()), speaker)
+	fmt.Fprintf(stdout, "sent %d knocks in %v\n", len(plan.Knocks), time.Since(start).Round(time.Millisecond))
+	if !isWAV {
+		fmt.Fprintf(stdout, "playing on %s for %v...\n", speaker, songLength(plan.Expected()).Round(100*time.Millisecond))
+	}
 
 	err = waitPlayed(ctx, d, songLength(plan.Expected())+demoSettle)
 	received := d.Stats().Music.Knocks
@@ -113,7 +119,7 @@ func Demo(ctx context.Context, o DemoOptions, stdout, stderr io.Writer) error {
 		err = errors.Join(err, rerr)
 	}
 	if err != nil {
-		return fmt.Errorf("--demo: %w (the daemon received %d of the %d knocks)", err, received, len(plan.Knocks))
+		return fmt.Errorf("--demo: %w (the daemon received %d of the %d knocks; run with -v to see its log)", err, received, len(plan.Knocks))
 	}
 	return demoReport(stdout, o.StateDir, plan, received, speaker)
 }
@@ -217,31 +223,41 @@ func demoReport(w io.Writer, stateDir string, plan sequence.Plan, received uint6
 			notes++
 		}
 	}
-	verdict := "exactly the song as composed"
-	if !slices.Equal(tones, plan.Expected()) {
-		verdict = "NOT the song as composed: knocks were lost or reordered"
+	verdict := "exactly as composed"
+	same := slices.Equal(tones, plan.Expected())
+	if !same {
+		verdict = "NOT as composed: knocks were lost or reordered (or another program knocked on lo meanwhile)"
 	}
-	fmt.Fprintf(w, "the daemon received %d knocks: %d steps, %d notes, %v of music — %s\n",
-		received, len(steps), notes, songLength(tones).Round(time.Millisecond), verdict)
+	all := "all"
+	if received != uint64(len(plan.Knocks)) {
+		all = fmt.Sprintf("%d of the", received)
+	}
+	fmt.Fprintf(w, "the daemon received %s %d knocks: %d steps, %d notes, %v of music, %s\n",
+		all, len(plan.Knocks), len(steps), notes, songLength(tones).Round(100*time.Millisecond), verdict)
 	wav := strings.TrimSuffix(poolPath, ".pool") + ".wav"
 	if _, err := os.Stat(wav); err == nil {
-		fmt.Fprintf(w, "no speaker sounded (%s): the song is a WAV file\n  WAV:  %s\n", speaker, wav)
+		fmt.Fprintf(w, "no speaker on this machine, so the song went to a WAV file:\n  wav:  %s\n", wav)
 	} else {
 		fmt.Fprintf(w, "played on %s\n", speaker)
 	}
 	fmt.Fprintf(w, "  pool: %s\n", poolPath)
-	fmt.Fprintf(w, "  beep %s\n", truncate(sequence.FormatBeepArgs(tones), 160))
+	fmt.Fprintf(w, "it compiles to: beep %s\n", truncate(sequence.FormatBeepArgs(tones), 120))
+	if !same {
+		return errors.New("--demo: the daemon did not get the song as composed")
+	}
 	return nil
 }
 
-// speakerName names the music doors' speaker, for the demo's report.
-func (d *Daemon) speakerName() string {
+// speakerName names the music doors' speaker, for the demo's report, and
+// says whether it writes WAV files (auto's fallback, or wav:PATH).
+func (d *Daemon) speakerName() (name string, isWAV bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.music == nil {
-		return "no speaker (music off)"
+		return "no speaker (music off)", false
 	}
-	return d.music.speaker.String()
+	name = d.music.speaker.String()
+	return name, strings.HasPrefix(name, "wav ")
 }
 
 func songLength(tones []sequence.Tone) time.Duration {

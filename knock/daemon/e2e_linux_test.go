@@ -1,0 +1,298 @@
+package daemon
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/knockbeep/knockbeep/knock"
+	"github.com/knockbeep/knockbeep/knock/client"
+	"github.com/knockbeep/knockbeep/knock/send"
+	"github.com/knockbeep/knockbeep/knock/send/sendtest"
+	"github.com/knockbeep/knockbeep/sequence"
+	"github.com/knockbeep/knockbeep/songs"
+)
+
+// A daemonProc is knockbeepd running as a process inside a network
+// namespace: this test binary, re-executed (see TestMain), with its log as
+// JSON lines on stderr.
+type daemonProc struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	dir    string // its config, state directory and outputs
+	mu     sync.Mutex
+	lines  []map[string]any
+	raw    strings.Builder
+	exited chan error
+}
+
+// startDaemon writes config (with {{DIR}} for the daemon's directory) and
+// starts the daemon in ns with it, then waits until it captures.
+func startDaemon(t *testing.T, ns *sendtest.Netns, config string, args ...string) *daemonProc {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "wav"), 0o755); err != nil { // for speaker wav:{{DIR}}/wav
+		t.Fatal(err)
+	}
+	conf := filepath.Join(dir, "knockbeepd.toml")
+	writeFile(t, conf, strings.ReplaceAll(config, "{{DIR}}", dir)+`
+[log]
+format = "json"
+level = "debug"
+`)
+	p := &daemonProc{t: t, dir: dir, exited: make(chan error, 1)}
+	p.cmd = exec.Command("ip", append([]string{"netns", "exec", ns.Name(), exe, "-c", conf}, args...)...)
+	p.cmd.Env = append(os.Environ(), daemonEnv+"=1")
+	stderr, err := p.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.cmd.Stdout = io.Discard
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go p.read(stderr)
+	t.Cleanup(func() {
+		select {
+		case <-p.exited:
+		default:
+			p.cmd.Process.Kill()
+			<-p.exited
+		}
+		if t.Failed() {
+			t.Logf("daemon log:\n%s", p.log())
+		}
+	})
+	p.waitLog("daemon: capturing", 30*time.Second)
+	return p
+}
+
+func (p *daemonProc) read(r io.Reader) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var rec map[string]any
+		json.Unmarshal(sc.Bytes(), &rec) // a line that is not JSON is kept in raw only
+		p.mu.Lock()
+		p.raw.WriteString(sc.Text() + "\n")
+		if rec != nil {
+			p.lines = append(p.lines, rec)
+		}
+		p.mu.Unlock()
+	}
+	p.exited <- p.cmd.Wait()
+}
+
+func (p *daemonProc) log() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.raw.String()
+}
+
+// waitLog waits for a log record with message msg and returns it.
+func (p *daemonProc) waitLog(msg string, limit time.Duration) map[string]any {
+	p.t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		p.mu.Lock()
+		for _, rec := range p.lines {
+			if rec["msg"] == msg {
+				p.mu.Unlock()
+				return rec
+			}
+		}
+		p.mu.Unlock()
+		select {
+		case err := <-p.exited:
+			p.exited <- err
+			p.t.Fatalf("the daemon exited (%v) before logging %q", err, msg)
+		default:
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("the daemon did not log %q within %v", msg, limit)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// stop sends SIGTERM and waits for a clean exit; it returns the final
+// counters the daemon logged.
+func (p *daemonProc) stop() map[string]any {
+	p.t.Helper()
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-p.exited:
+		p.exited <- err
+		if err != nil {
+			p.t.Fatalf("after SIGTERM the daemon exited with %v, want status 0", err)
+		}
+	case <-time.After(30 * time.Second):
+		p.t.Fatal("the daemon did not exit within 30s of SIGTERM")
+	}
+	return p.waitLog("daemon: stopped", time.Second)
+}
+
+// knockSong composes song and knocks it into addr from inside ns, paced
+// as the knock client paces songs.
+func knockSong(t *testing.T, ns *sendtest.Netns, addr netip.Addr, plan sequence.Plan) {
+	t.Helper()
+	err := ns.Do(func() error {
+		s := send.NewSender(addr, send.Options{Delay: client.DefaultSongDelay})
+		for i, k := range plan.Knocks {
+			if err := s.Knock(context.Background(), send.Target{Port: k.Port(plan.Protocol), Proto: knock.TCP}); err != nil {
+				return fmt.Errorf("knock %d of %d: %w", i+1, len(plan.Knocks), err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// knockPorts knocks targets into addr from inside ns.
+func knockPorts(t *testing.T, ns *sendtest.Netns, addr netip.Addr, targets ...send.Target) {
+	t.Helper()
+	err := ns.Do(func() error {
+		s := send.NewSender(addr, send.Options{})
+		for _, tg := range targets {
+			if err := s.Knock(context.Background(), tg); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitSongs waits until n songs have been archived with their WAVs.
+func waitSongs(t *testing.T, stateDir string, n int) []playedSong {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		wavs, _ := filepath.Glob(filepath.Join(stateDir, "played", "*.wav"))
+		if len(wavs) >= n {
+			return playedSongs(t, stateDir)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d songs played, want %d", len(wavs), n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// checkSong asserts that a played song is plan: the pool, step by step,
+// and the WAV, note by note.
+func checkSong(t *testing.T, song playedSong, plan sequence.Plan) {
+	t.Helper()
+	want := plan.Expected()
+	if diff := diffTones(want, sequence.Compile(song.steps)); diff != "" {
+		t.Fatalf("pool %s: %s", filepath.Base(song.pool), diff)
+	}
+	checkWAV(t, song.wav, want)
+}
+
+// e2eConfig is the daemon's config in the end-to-end tests: the music
+// doors with a WAV speaker, and a command door whose command writes what
+// it was given.
+const e2eConfig = `
+speaker = "wav:{{DIR}}/wav"
+state_dir = "{{DIR}}/state"
+
+[[door]]
+name = "ssh"
+sequence = ["7000", "8000:udp", "9000"]
+tcpflags = "syn,!ack"
+start_command = ["/bin/sh", "-c", "echo %IP% %PORT% %PROTO% %DOOR% >> {{DIR}}/door.out"]
+`
+
+var doorKnocks = []send.Target{{Port: 7000, Proto: knock.TCP}, {Port: 8000, Proto: knock.UDP}, {Port: 9000, Proto: knock.TCP}}
+
+// runEndToEnd knocks the command door and songs from knocker into the
+// daemon at addr4 and addr6, and checks what came out.
+func runEndToEnd(t *testing.T, knocker, host *sendtest.Netns, iface string, addr4, addr6, src4, src6 netip.Addr) {
+	d := startDaemon(t, host, e2eConfig, "-i", iface)
+	out := filepath.Join(d.dir, "door.out")
+
+	t.Run("command door ipv4", func(t *testing.T) {
+		knockPorts(t, knocker, addr4, doorKnocks...)
+		waitFile(t, out, src4.String()+" 9000 tcp ssh\n")
+	})
+	t.Run("command door ipv6", func(t *testing.T) {
+		knockPorts(t, knocker, addr6, doorKnocks...)
+		waitFile(t, out, src4.String()+" 9000 tcp ssh\n"+src6.String()+" 9000 tcp ssh\n")
+	})
+	state := filepath.Join(d.dir, "state")
+	imperial := composeSong(t, songs.ImperialMarch, sequence.ComposeOptions{})
+	t.Run("imperial march ipv4", func(t *testing.T) {
+		knockSong(t, knocker, addr4, imperial)
+		checkSong(t, waitSongs(t, state, 1)[0], imperial)
+	})
+	t.Run("imperial march ipv6", func(t *testing.T) {
+		knockSong(t, knocker, addr6, imperial)
+		checkSong(t, waitSongs(t, state, 2)[1], imperial)
+	})
+	t.Run("imperial march without pitch", func(t *testing.T) {
+		plan := composeSong(t, songs.ImperialMarch, sequence.ComposeOptions{NoPitch: true})
+		knockSong(t, knocker, addr4, plan)
+		song := waitSongs(t, state, 3)[2]
+		checkSong(t, song, plan)
+		var tones, silences int
+		for _, s := range song.steps {
+			if s.Kind == sequence.StepTone {
+				tones++
+			} else {
+				silences++
+			}
+		}
+		if tones != 171 || silences != 82 {
+			t.Errorf("pool: %d steps (%d tone, %d silence), want 253 (171 tone, 82 silence)", tones+silences, tones, silences)
+		}
+	})
+	stats := d.stop()
+	if drops := stats["kernel_drops"]; drops != float64(0) {
+		t.Errorf("the kernel dropped %v packets", drops)
+	}
+}
+
+// The daemon on the loopback interface of a namespace of its own (so that
+// no other test's knocks on the host's lo reach it), knocked with real
+// SYNs over IPv4 and IPv6.
+func TestEndToEndLoopback(t *testing.T) {
+	ns := sendtest.NewNetns(t)
+	lo4, lo6 := netip.MustParseAddr("127.0.0.1"), netip.IPv6Loopback()
+	runEndToEnd(t, ns, ns, "lo", lo4, lo6, lo4, lo6)
+}
+
+// Two namespaces joined by a veth pair: the knocker on one side, the
+// daemon capturing on the other side's end.
+func TestEndToEndVeth(t *testing.T) {
+	knocker, host := sendtest.NewNetns(t), sendtest.NewNetns(t)
+	knocker.IP("link", "add", "wire", "type", "veth", "peer", "name", "wire", "netns", host.Name())
+	addrs := map[*sendtest.Netns][2]string{knocker: {"10.78.0.1", "fd78::1"}, host: {"10.78.0.2", "fd78::2"}}
+	for ns, a := range addrs {
+		ns.IP("addr", "add", a[0]+"/24", "dev", "wire")
+		ns.IP("addr", "add", a[1]+"/64", "dev", "wire", "nodad")
+		ns.IP("link", "set", "wire", "up")
+	}
+	runEndToEnd(t, knocker, host, "wire",
+		netip.MustParseAddr("10.78.0.2"), netip.MustParseAddr("fd78::2"),
+		netip.MustParseAddr("10.78.0.1"), netip.MustParseAddr("fd78::1"))
+}

@@ -1,0 +1,41 @@
+package daemon
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+	"testing"
+)
+
+// daemonEnv, set in the environment, makes the test binary run as
+// knockbeepd instead of running tests: the end-to-end tests start it that
+// way inside a network namespace ("ip netns exec NS TESTBINARY ARGS"), so
+// the daemon under test is this package's code, built with the same flags
+// as the tests (the race detector included), without a separate build.
+const daemonEnv = "KNOCKBEEPD_TEST_RUN_DAEMON"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(daemonEnv) == "1" {
+		os.Exit(runAsDaemon())
+	}
+	os.Exit(m.Run())
+}
+
+// runAsDaemon is cmd/knockbeepd's main.
+func runAsDaemon() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	reload := make(chan struct{}, 1)
+	go func() {
+		for range hup {
+			select {
+			case reload <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	return Main(ctx, os.Args[1:], os.Stdout, os.Stderr, reload)
+}
