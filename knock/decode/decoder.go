@@ -21,10 +21,10 @@ const PacketOutgoing = 4
 // preallocated layers, so decoding allocates nothing once warmed up.
 // A Decoder is not safe for concurrent use: give each reader its own.
 type Decoder struct {
-	eth  layers.Ethernet
-	vlan layers.Dot1Q
-	sll  layers.LinuxSLL
-	sll2 layers.LinuxSLL2
+	eth  ethernet
+	vlan dot1q
+	sll  linuxSLL
+	sll2 linuxSLL2
 	loop layers.Loopback
 	ip4  ipv4
 	ip6  ipv6

@@ -96,6 +96,8 @@ func TestDecodeNotKnocksAndMalformed(t *testing.T) {
 		{"raw frame of IP version 5", decode.LinkRaw, frame(t, raw4, func(b []byte) []byte { b[0] = 0x55; return b }), "IP version 5"},
 		{"empty raw frame", decode.LinkRaw, nil, "empty"},
 		{"unsupported link type", decode.LinkType(105), frame(t, lo4, keep), "unsupported link type"},
+		// Found by FuzzFilterAgreement: gopacket reads 0xffff as IPv4.
+		{"Ethernet with the reserved EtherType 0xffff", decode.LinkEthernet, frame(t, lo4, func(b []byte) []byte { b[12], b[13] = 0xff, 0xff; return b }), ""},
 		{"BSD loopback of an unknown family", decode.LinkNull, []byte{99, 0, 0, 0, 1, 2, 3, 4}, ""},
 		{"IPv4 carrying ICMP", decode.LinkEthernet, frame(t, lo4, func(b []byte) []byte { b[14+9] = 1; return b }), ""},
 		{"IPv6 with more extension headers than walked", decode.LinkEthernet, frame(t, lo6, func(b []byte) []byte {

@@ -33,6 +33,33 @@ var (
 	errTooManyVLANs  = errors.New("more than two VLAN tags")
 )
 
+// The link layers are gopacket's, following only the EtherTypes the
+// kernel filter follows: gopacket also reads the reserved EtherType 0xffff
+// as IPv4, and an 802.1ad tag goes on like an 802.1Q one.
+type (
+	ethernet  struct{ layers.Ethernet }
+	dot1q     struct{ layers.Dot1Q }
+	linuxSLL  struct{ layers.LinuxSLL }
+	linuxSLL2 struct{ layers.LinuxSLL2 }
+)
+
+func (l *ethernet) NextLayerType() gopacket.LayerType  { return etherTypeLayer(l.EthernetType) }
+func (l *dot1q) NextLayerType() gopacket.LayerType     { return etherTypeLayer(l.Type) }
+func (l *linuxSLL) NextLayerType() gopacket.LayerType  { return etherTypeLayer(l.EthernetType) }
+func (l *linuxSLL2) NextLayerType() gopacket.LayerType { return etherTypeLayer(l.ProtocolType) }
+
+func etherTypeLayer(t layers.EthernetType) gopacket.LayerType {
+	switch t {
+	case layers.EthernetTypeIPv4:
+		return layers.LayerTypeIPv4
+	case layers.EthernetTypeIPv6:
+		return layers.LayerTypeIPv6
+	case layers.EthernetTypeDot1Q, layers.EthernetTypeQinQ:
+		return layers.LayerTypeDot1Q
+	}
+	return gopacket.LayerTypePayload
+}
+
 // ipv4 is gopacket's IPv4 layer, stricter about the version and willing
 // to go on into the first fragment of a fragmented packet, which carries
 // the ports; later fragments do not and stop decoding.
