@@ -28,7 +28,7 @@ import (
 // namespace: this test binary, re-executed (see TestMain), with its log as
 // JSON lines on stderr.
 type daemonProc struct {
-	t      *testing.T
+	t      testing.TB
 	cmd    *exec.Cmd
 	dir    string // its config, state directory and outputs
 	mu     sync.Mutex
@@ -39,7 +39,7 @@ type daemonProc struct {
 
 // startDaemon writes config (with {{DIR}} for the daemon's directory) and
 // starts the daemon in ns with it, then waits until it captures.
-func startDaemon(t *testing.T, ns *sendtest.Netns, config string, args ...string) *daemonProc {
+func startDaemon(t testing.TB, ns *sendtest.Netns, config string, args ...string) *daemonProc {
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
@@ -53,7 +53,7 @@ func startDaemon(t *testing.T, ns *sendtest.Netns, config string, args ...string
 	writeFile(t, conf, strings.ReplaceAll(config, "{{DIR}}", dir)+`
 [log]
 format = "json"
-level = "debug"
+level = "info"
 `)
 	p := &daemonProc{t: t, dir: dir, exited: make(chan error, 1)}
 	p.cmd = exec.Command("ip", append([]string{"netns", "exec", ns.Name(), exe, "-c", conf}, args...)...)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"testing"
 )
@@ -37,5 +38,13 @@ func runAsDaemon() int {
 			}
 		}
 	}()
+	// A CPU profile of the daemon under a benchmark's load:
+	// KNOCKBEEPD_TEST_CPUPROFILE=FILE go test -bench ...
+	if path := os.Getenv("KNOCKBEEPD_TEST_CPUPROFILE"); path != "" {
+		if f, err := os.Create(path); err == nil {
+			pprof.StartCPUProfile(f)
+			defer pprof.StopCPUProfile()
+		}
+	}
 	return Main(ctx, os.Args[1:], os.Stdout, os.Stderr, reload)
 }
