@@ -241,9 +241,6 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, reload <
 	if c.check {
 		return check(cfg, c, stdout, stderr)
 	}
-	if c.lookup {
-		fmt.Fprintln(stderr, "knockbeepd: -l (DNS lookups) is accepted for knockd's sake and ignored: the log shows addresses, and a lookup per knock would let knockers stall the daemon")
-	}
 	opts := Options{ConfigPath: c.configPath, Override: c.override(), OnlyIPv4: c.onlyIPv4, Reload: reload, Stderr: stderr}
 	if c.replay != "" {
 		f, err := os.Open(c.replay)
@@ -258,6 +255,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, reload <
 	if err != nil {
 		fmt.Fprintf(stderr, "knockbeepd: %v\n", err)
 		return ExitFailure
+	}
+	if c.lookup {
+		d.log.Info("daemon: -l (DNS lookups) is accepted for knockd's sake and ignored: the log shows addresses, and a lookup per knock would let knockers stall the daemon")
 	}
 	if err := d.Run(ctx); err != nil {
 		fmt.Fprintf(stderr, "knockbeepd: %v\n", err)

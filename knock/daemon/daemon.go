@@ -96,7 +96,7 @@ type Daemon struct {
 // and leaves nothing behind on failure: the log, the pidfile, the capture
 // (so that knocks queue in the kernel from now on), the speaker and the
 // music pools. cfg must be valid (config.Load validates).
-func New(cfg *config.Config, opts Options) (d *Daemon, err error) {
+func New(cfg *config.Config, opts Options) (*Daemon, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -106,22 +106,24 @@ func New(cfg *config.Config, opts Options) (d *Daemon, err error) {
 	if opts.ShutdownTimeout <= 0 {
 		opts.ShutdownTimeout = DefaultShutdownTimeout
 	}
-	d = &Daemon{opts: opts, replay: opts.Replay != nil, cfg: cfg, doors: slices.Clone(cfg.Doors)}
+	d := &Daemon{opts: opts, replay: opts.Replay != nil, cfg: cfg, doors: slices.Clone(cfg.Doors)}
+	// undo releases, in reverse order, what was opened when a later step
+	// fails.
 	var undo []func()
-	defer func() {
-		if err != nil {
-			for _, f := range slices.Backward(undo) {
-				f()
-			}
+	fail := func(err error) (*Daemon, error) {
+		for _, f := range slices.Backward(undo) {
+			f()
 		}
-	}()
+		return nil, err
+	}
+	var err error
 
 	if opts.Logger != nil {
 		d.log = opts.Logger
 	} else {
 		d.logs, err = newLogOutputs(cfg.Log, opts.Stderr)
 		if err != nil {
-			return nil, err
+			return fail(err)
 		}
 		undo = append(undo, func() { d.logs.close() })
 		d.log = d.logs.logger
@@ -130,7 +132,7 @@ func New(cfg *config.Config, opts Options) (d *Daemon, err error) {
 	if cfg.PidFile != "" && !d.replay {
 		pid, note, err := createPidFile(cfg.PidFile)
 		if err != nil {
-			return nil, err
+			return fail(err)
 		}
 		if note != "" {
 			d.log.Warn("daemon: "+note, "pidfile", cfg.PidFile)
@@ -144,12 +146,12 @@ func New(cfg *config.Config, opts Options) (d *Daemon, err error) {
 	} else {
 		local, err := capture.LocalAddrs()
 		if err != nil {
-			return nil, err
+			return fail(err)
 		}
 		d.local.Store(newAddrSet(local))
 		c, err := capture.Open(interfaces(cfg), d.filterLocked(), capture.Options{Logger: d.log})
 		if err != nil {
-			return nil, err
+			return fail(err)
 		}
 		d.capt.Store(c)
 		undo = append(undo, func() { c.Close() })
@@ -158,14 +160,9 @@ func New(cfg *config.Config, opts Options) (d *Daemon, err error) {
 	if cfg.Music.Enabled {
 		d.music, err = newMusicPart(cfg, d.log, nil)
 		if err != nil {
-			return nil, err
+			return fail(err)
 		}
-		d.music.start()
-		undo = append(undo, func() {
-			d.music.halt()
-			d.music.closeSpeaker(d.log)
-			d.music.closePools(d.log)
-		})
+		d.music.start() // the last step that can fail is behind
 	}
 
 	matchOpts := match.Options{MaxAttempts: cfg.MaxAttempts, Logger: d.log}
@@ -176,6 +173,15 @@ func New(cfg *config.Config, opts Options) (d *Daemon, err error) {
 	d.runner = command.NewRunner(command.Options{Logger: d.log})
 	d.logDisabled(cfg)
 	return d, nil
+}
+
+// Run is New followed by Run: the whole daemon, until ctx ends.
+func Run(ctx context.Context, cfg *config.Config, opts Options) error {
+	d, err := New(cfg, opts)
+	if err != nil {
+		return err
+	}
+	return d.Run(ctx)
 }
 
 // Run runs the daemon until ctx ends (SIGTERM, SIGINT), or in replay mode

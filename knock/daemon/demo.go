@@ -61,10 +61,12 @@ func Demo(ctx context.Context, o DemoOptions, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	madeDir := false
 	if o.StateDir == "" {
 		if o.StateDir, err = os.MkdirTemp("", "knockbeepd-demo-"); err != nil {
 			return fmt.Errorf("--demo: a state directory: %w", err)
 		}
+		madeDir = true
 	}
 	cfg.Interfaces = []string{lo}
 	cfg.StateDir = o.StateDir
@@ -83,6 +85,9 @@ func Demo(ctx context.Context, o DemoOptions, stdout, stderr io.Writer) error {
 
 	d, err := New(cfg, Options{Stderr: stderr})
 	if err != nil {
+		if madeDir {
+			os.RemoveAll(o.StateDir) // nothing happened in it
+		}
 		if errors.Is(err, fs.ErrPermission) {
 			return fmt.Errorf("--demo needs root (or CAP_NET_RAW) to capture the knocks on %s: run it as  sudo knockbeepd --demo\n(%v)", lo, err)
 		}
@@ -121,7 +126,7 @@ func Demo(ctx context.Context, o DemoOptions, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("--demo: %w (the daemon received %d of the %d knocks; run with -v to see its log)", err, received, len(plan.Knocks))
 	}
-	return demoReport(stdout, o.StateDir, plan, received, speaker)
+	return demoReport(stdout, o.StateDir, plan, received, speaker, cfg.Speaker == "auto")
 }
 
 // demoSong reads a song file, or else a built-in song by name.
@@ -199,7 +204,7 @@ func waitPlayed(ctx context.Context, d *Daemon, limit time.Duration) error {
 
 // demoReport prints where the song went and checks what the daemon
 // composed against the plan.
-func demoReport(w io.Writer, stateDir string, plan sequence.Plan, received uint64, speaker string) error {
+func demoReport(w io.Writer, stateDir string, plan sequence.Plan, received uint64, speaker string, auto bool) error {
 	played := filepath.Join(stateDir, "played")
 	pools, _ := filepath.Glob(filepath.Join(played, "*.pool"))
 	if len(pools) == 0 {
@@ -235,9 +240,12 @@ func demoReport(w io.Writer, stateDir string, plan sequence.Plan, received uint6
 	fmt.Fprintf(w, "the daemon received %s %d knocks: %d steps, %d notes, %v of music, %s\n",
 		all, len(plan.Knocks), len(steps), notes, songLength(tones).Round(100*time.Millisecond), verdict)
 	wav := strings.TrimSuffix(poolPath, ".pool") + ".wav"
-	if _, err := os.Stat(wav); err == nil {
+	switch _, err := os.Stat(wav); {
+	case err == nil && auto:
 		fmt.Fprintf(w, "no speaker on this machine, so the song went to a WAV file:\n  wav:  %s\n", wav)
-	} else {
+	case err == nil:
+		fmt.Fprintf(w, "the song went to a WAV file:\n  wav:  %s\n", wav)
+	default:
 		fmt.Fprintf(w, "played on %s\n", speaker)
 	}
 	fmt.Fprintf(w, "  pool: %s\n", poolPath)

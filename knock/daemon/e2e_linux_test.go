@@ -296,3 +296,40 @@ func TestEndToEndVeth(t *testing.T) {
 		netip.MustParseAddr("10.78.0.2"), netip.MustParseAddr("fd78::2"),
 		netip.MustParseAddr("10.78.0.1"), netip.MustParseAddr("fd78::1"))
 }
+
+// knockbeepd --demo, run as the README says, in a namespace of its own:
+// the Imperial March arrives as composed, and its WAV and pool are where
+// the report says.
+func TestDemo(t *testing.T) {
+	ns := sendtest.NewNetns(t)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	state, wavs := t.TempDir(), t.TempDir()
+	// A WAV speaker, so that a machine with a PC speaker does not play
+	// for 25 s (there "auto" would choose it).
+	cmd := exec.Command("ip", "netns", "exec", ns.Name(), exe, "--demo", "--state-dir", state, "--speaker", "wav:"+wavs)
+	cmd.Env = append(os.Environ(), daemonEnv+"=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("knockbeepd --demo: %v\n%s", err, out)
+	}
+	report := string(out)
+	for _, want := range []string{
+		`knocking "imperial-march" into 127.0.0.1`,
+		"314 knocks: 171 tone, 82 silence, 60 pitch, 1 play",
+		"the daemon received all 314 knocks: 253 steps, 66 notes, 25.3s of music, exactly as composed",
+		"wav:  " + filepath.Join(state, "played"),
+		"pool: " + filepath.Join(state, "played"),
+	} {
+		if !strings.Contains(report, want) {
+			t.Errorf("the report lacks %q:\n%s", want, report)
+		}
+	}
+	played := playedSongs(t, state)
+	if len(played) != 1 || played[0].wav == "" {
+		t.Fatalf("played/ holds %v, want one pool and its WAV", played)
+	}
+	checkSong(t, played[0], composeSong(t, songs.ImperialMarch, sequence.ComposeOptions{}))
+}

@@ -159,3 +159,24 @@ sequence = ["47001"]
 		t.Error("the pidfile is still there after the daemon stopped")
 	}
 }
+
+// When New fails part way (here: an interface that does not exist), what
+// it had opened is released: the pidfile is gone again.
+func TestNewFailureReleases(t *testing.T) {
+	dir := t.TempDir()
+	cfg, _ := testConfig(t, dir, `
+interfaces = ["nosuchif0"]
+speaker = "none"
+state_dir = "{{DIR}}/state"
+pid_file = "{{DIR}}/run.pid"
+[log]
+file = "{{DIR}}/log"
+`)
+	_, err := New(cfg, Options{})
+	if err == nil || !strings.Contains(err.Error(), `no interface "nosuchif0"`) {
+		t.Fatalf("New with a missing interface: error %v, want one naming it", err)
+	}
+	if fileExists(filepath.Join(dir, "run.pid")) {
+		t.Error("the pidfile is left behind")
+	}
+}
