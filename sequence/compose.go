@@ -81,7 +81,8 @@ type ComposeOptions struct {
 //     tone that sounds nothing (Length 0 or Freq 0) counts as silence;
 //   - before a tone whose nearest MIDI note is not the current pitch comes
 //     a pitch knock (none with NoPitch, or when the protocol has no pitch
-//     ports); the pitch starts at the protocol's DefaultFreq;
+//     ports); the first sounding tone always gets one, so the song does not
+//     depend on the daemon's default frequency matching the client's;
 //   - the play knock comes last.
 //
 // The daemon merges consecutive tone steps at one pitch into one tone. So
@@ -101,6 +102,9 @@ func Compose(tones []Tone, p Protocol, opts ComposeOptions) (Plan, error) {
 	pitched := !opts.NoPitch && p.PitchBase != 0
 	plan := Plan{Protocol: p}
 	pitch := p.DefaultFreq
+	if pitched {
+		pitch = 0 // unknown: the daemon's default may differ from p's
+	}
 	steps := 0
 	runFreq, runSteps := 0.0, 0 // the tone steps just before, if no silence followed
 	for i, t := range tones {
@@ -162,7 +166,10 @@ func roundSteps(d, step time.Duration) int {
 // by knock until the play knock (or the end), then compiled. A tone knock
 // appends a tone step at the current pitch, a silence knock a silence step,
 // a pitch knock sets the pitch to NoteFreq(note) (when the protocol has
-// pitch ports); the pitch starts at DefaultFreq.
+// pitch ports); the pitch starts at DefaultFreq. A plan Compose made with
+// pitch knocks sets the pitch before its first tone, so only plans
+// without them sound at DefaultFreq: set pl.Protocol.DefaultFreq to the
+// daemon's default_freq to hear what that daemon plays.
 func (pl Plan) Expected() []Tone {
 	p := pl.Protocol
 	pitch := p.DefaultFreq

@@ -40,8 +40,8 @@ func TestCompose(t *testing.T) {
 		want         string // knocks: T tone, S silence, a note name for a pitch knock, play
 		wantExpected []Tone
 	}{
-		{"a tone at the default frequency needs no pitch knock", []Tone{{440, 300 * ms, 100 * ms}}, ComposeOptions{},
-			"T T T S play", []Tone{{a4, 300 * ms, 100 * ms}}},
+		{"the first tone gets a pitch knock even at the default frequency", []Tone{{440, 300 * ms, 100 * ms}}, ComposeOptions{},
+			"A4 T T T S play", []Tone{{a4, 300 * ms, 100 * ms}}},
 		{"a new pitch is knocked before its tone", []Tone{{392, 200 * ms, 0}, {440, 100 * ms, 0}}, ComposeOptions{},
 			"G4 T T A4 T play", []Tone{{g4, 200 * ms, 0}, {a4, 100 * ms, 0}}},
 		{"the pitch is the nearest note", []Tone{{311.1, 100 * ms, 0}}, ComposeOptions{},
@@ -49,15 +49,15 @@ func TestCompose(t *testing.T) {
 		{"no pitch knocks with NoPitch", []Tone{{392, 200 * ms, 0}, {311.1, 100 * ms, 100 * ms}}, ComposeOptions{NoPitch: true},
 			"T S T S play", []Tone{{440, 100 * ms, 100 * ms}, {440, 100 * ms, 100 * ms}}},
 		{"half-up rounding, every tone at least one step", []Tone{{440, 25 * ms, 49 * ms}, {440, 149 * ms, 50 * ms}, {440, 150 * ms, 150 * ms}}, ComposeOptions{},
-			"T T S T T S S play", []Tone{{a4, 200 * ms, 100 * ms}, {a4, 200 * ms, 200 * ms}}},
+			"A4 T T S T T S S play", []Tone{{a4, 200 * ms, 100 * ms}, {a4, 200 * ms, 200 * ms}}},
 		{"repeated notes stay apart: the first gives its last step to silence", []Tone{{440, 200 * ms, 0}, {440, 200 * ms, 0}}, ComposeOptions{},
-			"T S T T play", []Tone{{a4, 100 * ms, 100 * ms}, {a4, 200 * ms, 0}}},
+			"A4 T S T T play", []Tone{{a4, 100 * ms, 100 * ms}, {a4, 200 * ms, 0}}},
 		{"one-step repeated notes have nothing to spare and merge", []Tone{{440, 100 * ms, 0}, {440, 100 * ms, 0}}, ComposeOptions{},
-			"T T play", []Tone{{a4, 200 * ms, 0}}},
-		{"leading silence", []Tone{{0, 0, 300 * ms}, {440, 100 * ms, 0}}, ComposeOptions{},
-			"S S S T play", []Tone{{0, 0, 300 * ms}, {a4, 100 * ms, 0}}},
+			"A4 T T play", []Tone{{a4, 200 * ms, 0}}},
+		{"leading silence, then the first tone's pitch knock", []Tone{{0, 0, 300 * ms}, {440, 100 * ms, 0}}, ComposeOptions{},
+			"S S S A4 T play", []Tone{{0, 0, 300 * ms}, {a4, 100 * ms, 0}}},
 		{"a tone of frequency 0 is silence", []Tone{{440, 100 * ms, 0}, {0, 200 * ms, 100 * ms}, {440, 100 * ms, 0}}, ComposeOptions{},
-			"T S S S T play", []Tone{{a4, 100 * ms, 300 * ms}, {a4, 100 * ms, 0}}},
+			"A4 T S S S T play", []Tone{{a4, 100 * ms, 300 * ms}, {a4, 100 * ms, 0}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -70,6 +70,51 @@ func TestCompose(t *testing.T) {
 			}
 			if d := diffTones(tt.wantExpected, plan.Expected()); d != "" {
 				t.Errorf("Expected (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+// A daemon configured with another default_freq than the client assumes
+// plays a song with pitch knocks the same: its first tone is pitched too.
+// Without pitch knocks the song is rhythm only, at the daemon's default.
+func TestComposeDaemonDefaultFreq(t *testing.T) {
+	a4, g4 := NoteFreq(69), NoteFreq(67)
+	song := []Tone{{440, 200 * ms, 100 * ms}, {392, 100 * ms, 0}, {440, 100 * ms, 0}}
+	tests := []struct {
+		name          string
+		opts          ComposeOptions
+		daemonDefault float64
+		want          []Tone
+	}{
+		{"with pitch, a daemon at 440 Hz", ComposeOptions{}, 440,
+			[]Tone{{a4, 200 * ms, 100 * ms}, {g4, 100 * ms, 0}, {a4, 100 * ms, 0}}},
+		{"with pitch, a daemon at 500 Hz plays the same notes", ComposeOptions{}, 500,
+			[]Tone{{a4, 200 * ms, 100 * ms}, {g4, 100 * ms, 0}, {a4, 100 * ms, 0}}},
+		{"without pitch, a daemon at 500 Hz plays the rhythm at 500 Hz", ComposeOptions{NoPitch: true}, 500,
+			[]Tone{{500, 200 * ms, 100 * ms}, {500, 200 * ms, 0}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			plan, err := Compose(song, DefaultProtocol(), tt.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// What the daemon plays is Expected under its own protocol.
+			daemon := plan
+			daemon.Protocol.DefaultFreq = tt.daemonDefault
+			if d := diffTones(tt.want, daemon.Expected()); d != "" {
+				t.Errorf("a daemon at %v Hz plays (-want +got):\n%s", tt.daemonDefault, d)
+			}
+			// Nor do the knocks depend on the default the client assumes.
+			client := DefaultProtocol()
+			client.DefaultFreq = tt.daemonDefault
+			other, err := Compose(song, client, tt.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(plan.Knocks, other.Knocks) {
+				t.Errorf("knocks composed assuming %v Hz (-want +got):\n  -%v\n  +%v", tt.daemonDefault, plan.Knocks, other.Knocks)
 			}
 		})
 	}
@@ -176,7 +221,7 @@ func TestComposeImperialMarch(t *testing.T) {
 		if d := diffTones(notes, plan.Expected()); d != "" {
 			t.Errorf("Expected (-want +got):\n%s", d)
 		}
-		changes, pitch := 0, 440.0
+		changes, pitch := 0, 0.0 // the first note's pitch is always knocked
 		for _, n := range notes {
 			if n.Freq != pitch {
 				changes, pitch = changes+1, n.Freq

@@ -14,8 +14,12 @@
 //
 // On the client's side, a song file (ReadSongFile: beep command lines,
 // RTTTL or MML) gives Tones, and Compose turns them into a Plan: the knocks
-// to send, in order. Plan.Expected simulates the daemon's pool to show what
-// will be played; Plan.Summary prints the plan for a person.
+// to send, in order. With pitch knocks the first tone always gets one, so
+// the tune does not depend on the daemon's default frequency (its
+// default_freq) being the one the client assumes; without them the song is
+// rhythm only, at the daemon's default. Plan.Expected simulates the
+// daemon's pool to show what will be played; Plan.Summary prints the plan
+// for a person.
 //
 // The beep command (cmd/beep) parses its own arguments with ParseBeepArgs,
 // the same parser the beep song format uses line by line.

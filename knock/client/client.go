@@ -236,7 +236,8 @@ overrides -u. HOST is a name, an IPv4 address or an IPv6 address
 ("fe80::1%eth0" and "[::1]" work too).
 
 With --song, composes a song into the knocks of knockbeepd's music protocol
-and knocks it in: a pitch knock wherever the pitch changes, a knock per step
+and knocks it in: a pitch knock before the first note (whatever the
+daemon's default frequency) and wherever the pitch changes, a knock per step
 of tone or silence, then the play knock. Songs are beep command lines,
 RTTTL or MML (see songs/).
 

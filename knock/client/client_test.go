@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -399,14 +400,16 @@ func TestDryRun(t *testing.T) {
 
 var beepFreq = regexp.MustCompile(`-f (\S+)`)
 
-// A song of 40 knocks (20 tones of one step, 19 silences, play), on ports
-// no daemon of the host listens to.
-const fortyKnocks = "beep -f 440 -l 100 -d 100 -r 20\n"
+// A song of 41 knocks (the pitch knock for A4, 20 tones of one step, 19
+// silences, play), on ports no daemon of the host listens to. It is played
+// at the daemon's usual default frequency, 440 Hz, and still begins with
+// its pitch knock, in case the daemon's default is another.
+const fortyOneKnocks = "beep -f 440 -l 100 -d 100 -r 20\n"
 
 var quietPorts = []string{"--ports", "41000,41001,41002", "--pitch-base", "42000"}
 
 func TestSongProgressAndSummary(t *testing.T) {
-	song := writeFile(t, "forty.beep", fortyKnocks)
+	song := writeFile(t, "forty-one.beep", fortyOneKnocks)
 	tests := []struct {
 		name     string
 		terminal bool
@@ -414,11 +417,12 @@ func TestSongProgressAndSummary(t *testing.T) {
 		wantBar  bool
 		wantTime string
 	}{
-		{name: "terminal, 3.9s of knocking", terminal: true, args: []string{"-d", "100"}, wantBar: true, wantTime: "3.9s"},
-		{name: "terminal, 1.95s of knocking", terminal: true, args: []string{"-d", "50"}, wantBar: false, wantTime: "1.95s"},
-		{name: "not a terminal", terminal: false, args: []string{"-d", "100"}, wantBar: false, wantTime: "3.9s"},
-		{name: "terminal, verbose", terminal: true, args: []string{"-d", "100", "-v"}, wantBar: false, wantTime: "3.9s"},
-		{name: "default pacing", terminal: true, args: nil, wantBar: false, wantTime: "195ms"},
+		{name: "terminal, 4s of knocking", terminal: true, args: []string{"-d", "100"}, wantBar: true, wantTime: "4s"},
+		{name: "terminal, 2s of knocking", terminal: true, args: []string{"-d", "50"}, wantBar: true, wantTime: "2s"},
+		{name: "terminal, 1.96s of knocking", terminal: true, args: []string{"-d", "49"}, wantBar: false, wantTime: "1.96s"},
+		{name: "not a terminal", terminal: false, args: []string{"-d", "100"}, wantBar: false, wantTime: "4s"},
+		{name: "terminal, verbose", terminal: true, args: []string{"-d", "100", "-v"}, wantBar: false, wantTime: "4s"},
+		{name: "default pacing", terminal: true, args: nil, wantBar: false, wantTime: "200ms"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -427,7 +431,7 @@ func TestSongProgressAndSummary(t *testing.T) {
 			if got.status != ExitOK {
 				t.Fatalf("status %d, stderr %q", got.status, got.stderr)
 			}
-			wantSummary := fmt.Sprintf("knocked %q into 127.0.0.1: 40 knocks in %s; it plays for 3.9s\n", "forty", tt.wantTime)
+			wantSummary := fmt.Sprintf("knocked %q into 127.0.0.1: 41 knocks in %s; it plays for 3.9s\n", "forty-one", tt.wantTime)
 			if !strings.HasSuffix(got.stdout, wantSummary) {
 				t.Errorf("summary (-want +got):\n-%q\n+%q", wantSummary, got.stdout)
 			}
@@ -443,28 +447,37 @@ func TestSongProgressAndSummary(t *testing.T) {
 				t.Errorf("the bar is not erased at the end: last frame %q", last)
 			}
 			final := frames[len(frames)-2]
-			wantFinal := "[" + strings.Repeat("#", progressWidth) + "]   40/40 knocks  3.9s, about 0s left"
+			wantFinal := "[" + strings.Repeat("#", progressWidth) + "]   41/41 knocks  " + tt.wantTime + ", about 0s left"
 			if final != wantFinal {
 				t.Errorf("final frame (-want +got):\n-%q\n+%q", wantFinal, final)
 			}
 			if len(frames) < 10 {
-				t.Errorf("the bar was drawn %d times in 3.9s, want about every %v", len(frames)-1, progressRedraw)
+				t.Errorf("the bar was drawn %d times in %s, want about every %v", len(frames)-1, tt.wantTime, progressRedraw)
 			}
 		})
 	}
 	t.Run("verbose prints every knock", func(t *testing.T) {
 		got := runKnock(t, false, append([]string{"--song", song, "-v", "127.0.0.1"}, quietPorts...)...)
-		lines := strings.Split(got.stdout, "\n")
-		want := []string{"hitting tcp 127.0.0.1:41000", "hitting tcp 127.0.0.1:41001", "hitting tcp 127.0.0.1:41000"}
-		if len(lines) < 41 || fmt.Sprint(lines[:3]) != fmt.Sprint(want) || lines[39] != "hitting tcp 127.0.0.1:41002" {
-			t.Errorf("verbose lines (-want +got):\n-%q ... then the play port 41002 40th\n+%q", want, lines)
+		// The pitch knock for A4 (42000+69) first, then tone and silence
+		// by turns, then play.
+		want := []string{"hitting tcp 127.0.0.1:42069"}
+		for i := range 20 {
+			if i > 0 {
+				want = append(want, "hitting tcp 127.0.0.1:41001")
+			}
+			want = append(want, "hitting tcp 127.0.0.1:41000")
+		}
+		want = append(want, "hitting tcp 127.0.0.1:41002",
+			`knocked "forty-one" into 127.0.0.1: 41 knocks in 200ms; it plays for 3.9s`, "")
+		if lines := strings.Split(got.stdout, "\n"); !slices.Equal(want, lines) {
+			t.Errorf("verbose lines (-want +got):\n-%q\n+%q", want, lines)
 		}
 	})
 }
 
 func TestInterrupted(t *testing.T) {
 	conns, ports := udpReceivers(t, "127.0.0.1", 3)
-	song := writeFile(t, "forty.beep", fortyKnocks)
+	song := writeFile(t, "forty-one.beep", fortyOneKnocks)
 	tests := []struct {
 		name     string
 		args     []string
@@ -476,7 +489,7 @@ func TestInterrupted(t *testing.T) {
 		{name: "port knocks", args: []string{"-u", "-d", "10", "127.0.0.1", ports[0], ports[1], ports[2]}, cancelAt: 2,
 			wantErr: "knock: interrupted after 2 of 3 knocks: the sequence is incomplete\n", arrived: conns[:2], lost: conns[2:]},
 		{name: "song", args: append([]string{"--song", song, "127.0.0.1"}, quietPorts...), cancelAt: 5,
-			wantErr: "knock: interrupted after 5 of 40 knocks: the sequence is incomplete\n"},
+			wantErr: "knock: interrupted after 5 of 41 knocks: the sequence is incomplete\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
