@@ -65,7 +65,7 @@ func Listen(b *Boot) (*Listening, error) {
 		return l, err
 	}
 	l.Recording = rec.Duration()
-	spans, lag := LocateSounds(rec, sounds, 60*time.Millisecond)
+	spans, lag := LocateSounds(rec, sounds)
 	l.Lag = lag
 	edge := int(wavEdge.Seconds() * float64(rec.Rate))
 	for i, s := range sounds {
@@ -199,16 +199,23 @@ func (r Report) String() string {
 
 // Audible reduces a plan to what a speaker can be heard doing: a tone that
 // sounds nothing (Length or Freq 0) adds its time to the silence before
-// it, and silence before the first tone is dropped.
+// it, silence before the first tone is dropped, and a tone that follows
+// one of its own frequency with no silence between lengthens it (the
+// trace cannot tell them apart either, see Sounds).
 func Audible(plan []sequence.Tone) []sequence.Tone {
 	var out []sequence.Tone
 	for _, t := range plan {
-		if t.Length > 0 && t.Freq > 0 {
+		last := len(out) - 1
+		switch {
+		case t.Length <= 0 || t.Freq <= 0:
+			if last >= 0 {
+				out[last].Delay += t.Length + t.Delay
+			}
+		case last >= 0 && out[last].Delay == 0 && out[last].Freq == t.Freq:
+			out[last].Length += t.Length
+			out[last].Delay = t.Delay
+		default:
 			out = append(out, t)
-			continue
-		}
-		if len(out) > 0 {
-			out[len(out)-1].Delay += t.Length + t.Delay
 		}
 	}
 	return out

@@ -42,10 +42,13 @@ func TestAudible(t *testing.T) {
 		{Freq: 0, Length: ms(100), Delay: ms(20)},
 		{Freq: 392, Length: 0, Delay: ms(30)},
 		{Freq: 392, Length: ms(200)},
+		{Freq: 392, Length: ms(100), Delay: ms(10)},
+		{Freq: 392, Length: ms(100)},
 	}
 	want := []sequence.Tone{
 		{Freq: 440, Length: ms(100), Delay: ms(200)},
-		{Freq: 392, Length: ms(200)},
+		{Freq: 392, Length: ms(300), Delay: ms(10)},
+		{Freq: 392, Length: ms(100)},
 	}
 	if got := Audible(plan); !reflect.DeepEqual(want, got) {
 		t.Errorf("Audible (-want +got):\n-%v\n+%v", want, got)

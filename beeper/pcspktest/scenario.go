@@ -171,3 +171,38 @@ func parseGuestEvent(s string) (GuestEvent, error) {
 	}
 	return e, nil
 }
+
+// The guest paths BeepGuest and DaemonGuest put the project's programs at.
+const (
+	GuestBeep       = "/bin/beep"
+	GuestKnockbeepd = "/bin/knockbeepd"
+	GuestKnock      = "/bin/knock"
+)
+
+// The project's programs, as BuildInitramfs builds them for the guest.
+const (
+	BeepPackage       = "github.com/knockbeep/knockbeep/cmd/beep"
+	KnockbeepdPackage = "github.com/knockbeep/knockbeep/cmd/knockbeepd"
+	KnockPackage      = "github.com/knockbeep/knockbeep/cmd/knock"
+)
+
+// daemonReady is how long DaemonSteps gives knockbeepd to open its capture
+// on lo before the first knock.
+const daemonReady = time.Second
+
+// DaemonSteps starts knockbeepd with speaker ("console" or "evdev") on the
+// guest's loopback, named "knockbeepd", then knocks song (a guest path) in
+// with knock on 127.0.0.1. The daemon plays it once the play knock lands:
+// follow with a Sleep as long as the song, then Terminate and Wait.
+func DaemonSteps(speaker, song string) []Step {
+	return []Step{
+		Start("knockbeepd", GuestKnockbeepd, "--speaker", speaker, "-i", "lo", "--state-dir", "/run/knockbeep"),
+		Sleep(daemonReady),
+		Run(30*time.Second, GuestKnock, "--song", song, "127.0.0.1"),
+	}
+}
+
+// DaemonPrograms are the programs DaemonSteps runs.
+func DaemonPrograms() map[string]string {
+	return map[string]string{GuestKnockbeepd: KnockbeepdPackage, GuestKnock: KnockPackage}
+}

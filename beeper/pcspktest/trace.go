@@ -135,7 +135,8 @@ func (s Sound) Length() time.Duration { return s.End.Sub(s.Start) }
 // Sounds replays port writes through a model of timer channel 2 and port
 // 0x61: the speaker sounds while both the gate (bit 0) and the data enable
 // (bit 1) are set. Loading a new count while it sounds ends one Sound and
-// starts the next with no silence between them. If the speaker is still on
+// starts the next with no silence between them; loading the same count
+// again changes nothing. If the speaker is still on
 // after the last write, the last Sound ends at that write's time and
 // stillOn is true.
 func Sounds(writes []PortWrite) (sounds []Sound, stillOn bool) {
@@ -192,7 +193,10 @@ func Sounds(writes []PortWrite) (sounds []Sound, stillOn bool) {
 			if loaded && divisor == 0 {
 				divisor = 0x10000
 			}
-			if loaded && on {
+			// Reloading the count it already has does not change the
+			// sound: the console speaker re-arms its stop timer so
+			// every second (KDMKTONE) in the middle of a note.
+			if loaded && on && divisor != current.Divisor {
 				end(w.At)
 				begin(w.At)
 			}

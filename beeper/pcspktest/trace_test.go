@@ -94,13 +94,18 @@ func TestSounds(t *testing.T) {
 		},
 		{
 			name: "a new count while sounding splits the sound with no silence",
-			writes: cat(program(0, 2711), program(100, 1810), program(150, 1810),
+			writes: cat(program(0, 2711), program(100, 1810), program(150, 2711),
 				[]PortWrite{w(300, 0x61, 0x00)}),
 			want: []Sound{
 				{Start: ms(0), End: ms(100), Divisor: 2711},
 				{Start: ms(100), End: ms(150), Divisor: 1810},
-				{Start: ms(150), End: ms(300), Divisor: 1810},
+				{Start: ms(150), End: ms(300), Divisor: 2711},
 			},
+		},
+		{
+			name:   "the same count again (the console re-arming KDMKTONE) is one sound",
+			writes: cat(program(0, 1357), program(1000, 1357), program(2000, 1357), []PortWrite{w(2200, 0x61, 0x00)}),
+			want:   []Sound{{Start: ms(0), End: ms(2200), Divisor: 1357}},
 		},
 		{
 			name: "a count latch does not disturb the low/high order",

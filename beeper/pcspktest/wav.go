@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"sort"
+	"slices"
 	"time"
 )
 
@@ -125,85 +125,153 @@ func crossings(samples []int16) []float64 {
 	return at
 }
 
-// MeasureFrequency measures the frequency of a square wave by counting its
-// zero crossings: half a period lies between two neighbours, so the first
-// and last crossing span (n-1)/2 periods.
+// MeasureFrequency measures the frequency of a square wave from its zero
+// crossings: half a period lies between two neighbours. qemu restarts the
+// wave's phase where one sound joins the next, which leaves a stray short
+// half period; half periods further than glitchTolerance from the median
+// are left out, and the rest averaged. The first and last crossing are
+// placed to half a sample each, so over a span of n samples the result is
+// good to about 1/n.
 func MeasureFrequency(samples []int16, rate int) (float64, error) {
 	at := crossings(samples)
 	if len(at) < 3 {
 		return 0, fmt.Errorf("pcspktest: %d samples hold %d crossings, too few for a frequency (want a full period)", len(samples), len(at))
 	}
-	span := at[len(at)-1] - at[0]
-	return float64(len(at)-1) / 2 / span * float64(rate), nil
+	halves := make([]float64, len(at)-1)
+	for i := range halves {
+		halves[i] = at[i+1] - at[i]
+	}
+	sorted := slices.Clone(halves)
+	slices.Sort(sorted)
+	median := sorted[len(sorted)/2]
+	tolerance := max(1.5, median*glitchTolerance)
+	sum, count := 0.0, 0
+	for _, h := range halves {
+		if math.Abs(h-median) <= tolerance {
+			sum += h
+			count++
+		}
+	}
+	return float64(count) / 2 / sum * float64(rate), nil
 }
+
+// glitchTolerance is how far, relative to the median, a half period may
+// stray and still count: a semitone is 6 %, the sampling grid ±1 sample.
+const glitchTolerance = 0.03
 
 // A Span is where one Sound lies in the recording, in samples.
 type Span struct{ From, To int }
 
-// boundaryPenalty is what placing a boundary one sample away from where the
-// trace predicts it costs, in squared samples of half-period error: enough
-// to keep the prediction between two sounds of one pitch, where the
-// recording shows no boundary at all, and a small fraction of what a sample
-// put in the wrong note costs between any two notes a semitone apart.
-const boundaryPenalty = 0.01
-
 // LocateSounds finds each sound of the trace in the recording. qemu writes
 // nothing while the speaker is off, so the recording is the sounds joined
 // end to end, but not exactly: the first comes out some tens of
-// milliseconds long, the last as much short, and on a loaded host a sound
-// can lose a little of its tail. So LocateSounds walks the sounds in order,
-// predicts where each ends from its length in the trace, and looks up to
-// window either side for the split that best parts the half periods
-// between the two counts the trace says the chip had before and after it.
-// It only places boundaries: MeasureFrequency then measures what each span
-// holds. lag is how much longer the first sound came out than the trace
-// says.
-func LocateSounds(rec Recording, sounds []Sound, window time.Duration) (spans []Span, lag time.Duration) {
-	at := crossings(rec.Samples)
-	mids := make([]float64, max(len(at)-1, 0))
-	for j := range mids {
-		mids[j] = (at[j] + at[j+1]) / 2
-	}
-	// halfPeriod is a sound's half period in samples, as the trace has it.
-	halfPeriod := func(s Sound) float64 { return float64(rec.Rate) / 2 / s.Freq() }
-	samples := func(d time.Duration) int { return int(math.Round(d.Seconds() * float64(rec.Rate))) }
-	total, reach := len(rec.Samples), samples(window)
+// milliseconds long, the last as much short, and on a host loaded with
+// other work sounds lose parts of their tails. So positions from the trace
+// drift; the pitches do not. LocateSounds assigns every half period of the
+// recording, in order, to one of the runs of sounds the trace says the
+// chip made at one count, so that the half periods differ least from the
+// runs' (a dynamic programme over half periods × runs), then splits a run
+// of several sounds in the proportions of their lengths. It only places
+// boundaries: MeasureFrequency then measures what each span holds. lag is
+// how much longer the first run came out than the trace says.
+func LocateSounds(rec Recording, sounds []Sound) (spans []Span, lag time.Duration) {
 	spans = make([]Span, len(sounds))
+	if len(sounds) == 0 {
+		return spans, 0
+	}
+	// Runs of neighbouring sounds at one count: the recording cannot
+	// tell them apart.
+	type run struct {
+		first, last int     // sounds[first..last]
+		half        float64 // half period in samples, as the trace has it
+	}
+	var runs []run
+	for k, s := range sounds {
+		if k > 0 && s.Divisor == sounds[k-1].Divisor {
+			runs[len(runs)-1].last = k
+			continue
+		}
+		runs = append(runs, run{first: k, last: k, half: float64(rec.Rate) / 2 / s.Freq()})
+	}
+	at := crossings(rec.Samples)
+	halves := make([]float64, max(len(at)-1, 0))
+	for j := range halves {
+		halves[j] = at[j+1] - at[j]
+	}
+	ends := assignRuns(halves, len(runs), func(j, r int) float64 {
+		d := halves[j] - runs[r].half
+		return d * d
+	})
+	// Run r spans from the crossing that starts its first half period to
+	// the one that ends its last.
 	from := 0
-	for k, sound := range sounds {
-		predicted := min(from+samples(sound.Length()), total)
-		end := predicted
-		if k+1 < len(sounds) && sounds[k+1].Divisor != sound.Divisor {
-			end = bestSplit(at, mids, halfPeriod(sound), halfPeriod(sounds[k+1]),
-				max(from+samples(sound.Length())/2, predicted-reach), min(predicted+reach, total), predicted)
+	for r, rn := range runs {
+		to := len(rec.Samples)
+		if r+1 < len(runs) && ends != nil {
+			to = int(math.Round(at[ends[r]+1]))
 		}
-		spans[k] = Span{From: from, To: end}
-		if k == 0 {
-			lag = time.Duration(end-predicted) * time.Second / time.Duration(rec.Rate)
+		var traced time.Duration
+		for k := rn.first; k <= rn.last; k++ {
+			traced += sounds[k].Length()
 		}
-		from = end
+		if r == 0 {
+			lag = time.Duration(to)*time.Second/time.Duration(rec.Rate) - traced
+		}
+		// Share the run out in proportion to the sounds' lengths.
+		start, elapsed := from, time.Duration(0)
+		for k := rn.first; k <= rn.last; k++ {
+			elapsed += sounds[k].Length()
+			end := to
+			if k < rn.last && traced > 0 {
+				end = from + int(float64(to-from)*elapsed.Seconds()/traced.Seconds())
+			}
+			spans[k] = Span{From: start, To: end}
+			start = end
+		}
+		from = to
 	}
 	return spans, lag
 }
 
-// bestSplit picks the sample in [lo, hi] that best parts the half periods
-// lying between lo and hi into a first run of halfBefore samples and a
-// second of halfAfter. Moving the split past one half period g changes the
-// cost by (g-halfBefore)² - (g-halfAfter)², plus the pull towards predicted.
-func bestSplit(at, mids []float64, halfBefore, halfAfter float64, lo, hi, predicted int) int {
-	first := sort.SearchFloat64s(mids, float64(lo))
-	cost := 0.0 // relative to a split at lo, before the penalty
-	best, bestCost := lo, boundaryPenalty*float64(abs(lo-predicted))
-	for j := first; j < len(mids) && mids[j] <= float64(hi); j++ {
-		g := at[j+1] - at[j]
-		cost += (g-halfBefore)*(g-halfBefore) - (g-halfAfter)*(g-halfAfter)
-		// The split goes just after this half period.
-		split := min(int(math.Ceil(at[j+1])), hi)
-		if c := cost + boundaryPenalty*float64(abs(split-predicted)); c < bestCost {
-			best, bestCost = split, c
+// assignRuns splits the half periods 0..n-1 into runs consecutive,
+// non-empty stretches, run after run, at the least total cost(j, r) of half
+// period j lying in run r, and returns the index of each run's last half
+// period; nil when there are fewer half periods than runs.
+func assignRuns(halves []float64, runs int, cost func(j, r int) float64) []int {
+	n := len(halves)
+	if n < runs || runs == 0 {
+		return nil
+	}
+	// best[r] is the least cost of half periods 0..j with j in run r;
+	// stay[r*n+j] records whether j-1 was in run r too.
+	best := make([]float64, runs)
+	next := make([]float64, runs)
+	stay := make([]bool, runs*n)
+	for r := range best {
+		best[r] = math.Inf(1)
+	}
+	best[0] = cost(0, 0)
+	for j := 1; j < n; j++ {
+		for r := 0; r < runs; r++ {
+			from, stayed := best[r], true
+			if r > 0 && best[r-1] < from {
+				from, stayed = best[r-1], false
+			}
+			next[r] = from + cost(j, r)
+			stay[r*n+j] = stayed
+		}
+		best, next = next, best
+	}
+	ends := make([]int, runs)
+	r := runs - 1
+	ends[r] = n - 1
+	for j := n - 1; j > 0 && r > 0; j-- {
+		if !stay[r*n+j] {
+			r--
+			ends[r] = j - 1
 		}
 	}
-	return best
+	return ends
 }
 
 func abs(x int) int {
