@@ -118,7 +118,8 @@ func Demo(ctx context.Context, o DemoOptions, stdout, stderr io.Writer) error {
 	}
 
 	err = waitPlayed(ctx, d, songLength(plan.Expected())+demoSettle)
-	received := d.Stats().Music.Knocks
+	stats := d.Stats()
+	received := stats.Music.Knocks
 	stop()
 	if rerr := <-ran; rerr != nil {
 		err = errors.Join(err, rerr)
@@ -126,7 +127,13 @@ func Demo(ctx context.Context, o DemoOptions, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("--demo: %w (the daemon received %d of the %d knocks; run with -v to see its log)", err, received, len(plan.Knocks))
 	}
-	return demoReport(stdout, o.StateDir, plan, received, speaker, cfg.Speaker == "auto")
+	if err := demoReport(stdout, o.StateDir, plan, received, speaker, cfg.Speaker == "auto"); err != nil {
+		if stats.Capture.Drops > 0 {
+			err = fmt.Errorf("%w: the kernel dropped %d packets before the daemon could read them (is the machine overloaded?)", err, stats.Capture.Drops)
+		}
+		return err
+	}
+	return nil
 }
 
 // demoSong reads a song file, or else a built-in song by name.

@@ -309,7 +309,7 @@ func TestDemo(t *testing.T) {
 	state, wavs := t.TempDir(), t.TempDir()
 	// A WAV speaker, so that a machine with a PC speaker does not play
 	// for 25 s (there "auto" would choose it).
-	cmd := exec.Command("ip", "netns", "exec", ns.Name(), exe, "--demo", "--state-dir", state, "--speaker", "wav:"+wavs)
+	cmd := exec.Command("ip", "netns", "exec", ns.Name(), exe, "--demo", "-v", "--state-dir", state, "--speaker", "wav:"+wavs)
 	cmd.Env = append(os.Environ(), daemonEnv+"=1")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
