@@ -327,7 +327,14 @@ func diffLines(want, got []string) string {
 			fmt.Fprintf(&b, "+%s\n", l)
 		}
 	}
-	fmt.Fprintf(&b, "want %q\ngot  %q", want, got)
+	if len(want) <= 20 && len(got) <= 20 {
+		fmt.Fprintf(&b, "want %q\ngot  %q", want, got)
+	} else {
+		fmt.Fprintf(&b, "want %d lines, got %d", len(want), len(got))
+		if i := firstDifference(want, got); i >= 0 {
+			fmt.Fprintf(&b, "; they first differ at line %d", i+1)
+		}
+	}
 	return b.String()
 }
 
@@ -349,4 +356,15 @@ func workDir(t testing.TB, parent, name string, sc scenario) string {
 		writeFile(t, filepath.Join(dir, file), text)
 	}
 	return dir
+}
+
+// firstDifference is the index of the first line where a and b differ, or
+// -1 when they are equal.
+func firstDifference(a, b []string) int {
+	for i := range max(len(a), len(b)) {
+		if i >= len(a) || i >= len(b) || a[i] != b[i] {
+			return i
+		}
+	}
+	return -1
 }

@@ -106,6 +106,16 @@ var commonScenarios = []scenario{
 		want: []string{"bell " + x, "bell " + x, "bell " + x, "bell " + y},
 	},
 	{
+		// Debian's knockd.conf: the last knock of openSSH is the first
+		// of closeSSH. Closing right after opening must work.
+		name:  "closing right after opening, with a door whose first port ends the other",
+		doors: "[openSSH]\nSequence = 7000,8000,9000\nSeq_Timeout = 5\n[closeSSH]\nSequence = 9000,8000,7000\nSeq_Timeout = 5",
+		knocks: timeline(
+			knocks(0, x, "7000", "8000", "9000"),
+			knocks(300, x, "9000", "8000", "7000")),
+		want: []string{"openSSH " + x, "closeSSH " + x},
+	},
+	{
 		name:  "several knockers interleaved, the first one finishing last",
 		doors: "[ssh]\nSequence = 7000,8000,9000",
 		knocks: timeline(
