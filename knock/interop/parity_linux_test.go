@@ -5,8 +5,8 @@ package interop
 import (
 	"net/netip"
 	"os"
-	"slices"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
