@@ -29,9 +29,9 @@ type Listening struct {
 	Events    []GuestEvent
 }
 
-// wavEdge is how much of each end of a sound's span in the WAV is left out
-// of its frequency measurement: the spans are placed to within a sample or
-// two, and the chip switches count on a half-period boundary.
+// wavEdge bounds how much of each end of a sound's span in the WAV is left
+// out of its frequency measurement: LocateSounds places a boundary to
+// within a half period, and qemu restarts the wave there.
 const wavEdge = 5 * time.Millisecond
 
 // Listen reads a finished boot's trace, WAV and console.
@@ -67,16 +67,17 @@ func Listen(b *Boot) (*Listening, error) {
 	l.Recording = rec.Duration()
 	spans, lag := LocateSounds(rec, sounds)
 	l.Lag = lag
-	edge := int(wavEdge.Seconds() * float64(rec.Rate))
 	for i, s := range sounds {
 		h := Heard{Sound: s}
 		if i+1 < len(sounds) {
 			h.Gap = sounds[i+1].Start.Sub(s.End)
 		}
+		// Leave out a period at each end, at most wavEdge, and never
+		// more than a quarter of the span.
+		edge := min(int(math.Ceil(float64(rec.Rate)/s.Freq())), int(wavEdge.Seconds()*float64(rec.Rate)))
 		from, to := spans[i].From, spans[i].To
-		if to-from > 4*edge {
-			from, to = from+edge, to-edge
-		}
+		edge = min(edge, (to-from)/4)
+		from, to = from+edge, to-edge
 		// A span too short to measure stays at 0 Hz, which no plan
 		// accepts: Compare reports it.
 		h.Measured, _ = MeasureFrequency(rec.Samples[from:to], rec.Rate)

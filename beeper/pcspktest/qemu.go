@@ -5,19 +5,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
+	"slices"
 	"time"
 )
 
 // SampleRate is the WAV rate qemu records the speaker at: its native rate,
 // so nothing is resampled.
 const SampleRate = 32000
-
-// qemuNice is the scheduling priority BootGuest runs qemu at when it may.
-const qemuNice = -10
 
 // A Boot is one finished run of the guest.
 type Boot struct {
@@ -44,12 +40,7 @@ func BootGuest(ctx context.Context, m *Machine, initramfs, dir, scenario string,
 		"-machine", "pc,pcspk-audiodev=snd0",
 		"-trace", "memory_region_ops_write", "-D", b.Trace, "-msg", "timestamp=on",
 	}
-	// The guest keeps time only as well as qemu gets the CPU: on a host
-	// busy with other work its sleeps come out late by tens of
-	// milliseconds. Root can put qemu ahead of that work.
-	if nice, err := exec.LookPath("nice"); err == nil && os.Geteuid() == 0 {
-		argv = append([]string{nice, "-n", strconv.Itoa(qemuNice)}, argv...)
-	}
+	argv = append(slices.Clone(m.Priority), argv...)
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	var console bytes.Buffer
 	cmd.Stdout = &console

@@ -1,0 +1,320 @@
+package pcspktest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/knockbeep/knockbeep/sequence"
+)
+
+// bootLimit is how long one boot may take before qemu is killed: a boot
+// costs ~5 s on two cores, the longest scenario (the Imperial March) 26 s.
+const bootLimit = 90 * time.Second
+
+var prepared struct {
+	once    sync.Once
+	machine *Machine
+	err     error
+	took    time.Duration
+}
+
+// machine prepares qemu and the kernel once per test binary, or skips.
+func machine(t *testing.T) *Machine {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("boots a qemu guest (~10 s each): not with -short")
+	}
+	prepared.once.Do(func() {
+		start := time.Now()
+		prepared.machine, prepared.err = Prepare(context.Background(), t.Logf)
+		prepared.took = time.Since(start)
+		if prepared.err == nil {
+			say(t, "qemu and %s ready in %v (cache %s); qemu runs under %q", prepared.machine.KernelPackage,
+				prepared.took.Round(time.Millisecond), CacheDir(), strings.Join(prepared.machine.Priority, " "))
+		}
+	})
+	if errors.Is(prepared.err, ErrUnavailable) {
+		t.Skipf("cannot emulate a PC speaker on this host: %v", prepared.err)
+	}
+	if prepared.err != nil {
+		t.Fatal(prepared.err)
+	}
+	return prepared.machine
+}
+
+// boot builds g into an initramfs, boots it, and listens to the result;
+// anything short of a guest that ran its scenario to the end fails the
+// test, with the guest's console.
+func boot(t *testing.T, m *Machine, g Guest) *Listening {
+	t.Helper()
+	dir := t.TempDir()
+	if keep := os.Getenv(ArtifactsEnv); keep != "" {
+		dir = filepath.Join(keep, t.Name())
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("keeping the guest, console, trace and WAV in %s", dir)
+	}
+	initramfs := filepath.Join(dir, "initramfs.cpio.gz")
+	start := time.Now()
+	if err := BuildInitramfs(context.Background(), m, g, dir, initramfs); err != nil {
+		t.Fatal(err)
+	}
+	built := time.Since(start)
+	b, err := BootGuest(context.Background(), m, initramfs, dir, g.Scenario.Name, bootLimit)
+	if err != nil {
+		t.Fatalf("%v\nguest console:\n%s", err, b.Console)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "console.log"), b.Console, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l, err := Listen(b)
+	if err != nil {
+		t.Fatalf("%v\nguest console:\n%s", err, b.Console)
+	}
+	say(t, "%s: guest built in %v, qemu ran %v; the WAV lags the trace by %v", g.Scenario.Name,
+		built.Round(time.Millisecond), b.Wall.Round(time.Millisecond), l.Lag)
+	return l
+}
+
+// say reports to the test log and to standard output, so that the figures
+// show in CI logs without -v.
+func say(t *testing.T, format string, args ...any) {
+	t.Helper()
+	t.Logf(format, args...)
+	fmt.Printf("pcspktest: "+format+"\n", args...)
+}
+
+// check compares what was heard with plan, reports, and fails on problems.
+func check(t *testing.T, l *Listening, plan []sequence.Tone, r Rounding) {
+	t.Helper()
+	rep := l.Check(plan, r, DefaultLimits())
+	say(t, "%s: %s", t.Name(), rep)
+	if !rep.OK() {
+		t.Errorf("the speaker did not play the plan")
+	}
+}
+
+// A beepNote is one tone of a beep command line, the flags between two -n.
+type beepNote struct {
+	freq   string // -f, as typed
+	length int    // -l, ms
+	reps   int    // -r
+	delay  int    // -d or -D, ms
+	// delayAfterLast is -D: the delay follows the last repetition too.
+	delayAfterLast bool
+}
+
+// beepArgs is the command line for notes.
+func beepArgs(notes []beepNote) []string {
+	var args []string
+	for i, n := range notes {
+		if i > 0 {
+			args = append(args, "-n")
+		}
+		delayFlag := "-d"
+		if n.delayAfterLast {
+			delayFlag = "-D"
+		}
+		args = append(args, "-f", n.freq, "-l", strconv.Itoa(n.length), "-r", strconv.Itoa(n.reps), delayFlag, strconv.Itoa(n.delay))
+	}
+	return args
+}
+
+// beepPlan is what beep 1.4 plays for notes: -f rounded half up to whole
+// hertz; each repetition sounds for -l; -d waits between repetitions only,
+// -D after the last one too; the next note follows straight on.
+func beepPlan(t *testing.T, notes []beepNote) []sequence.Tone {
+	var plan []sequence.Tone
+	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+	for _, n := range notes {
+		f, err := strconv.ParseFloat(n.freq, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range n.reps {
+			tone := sequence.Tone{Freq: math.Floor(f + 0.5), Length: ms(n.length)}
+			if i+1 < n.reps || n.delayAfterLast {
+				tone.Delay = ms(n.delay)
+			}
+			plan = append(plan, tone)
+		}
+	}
+	return plan
+}
+
+// TestQemuBeepCLI plays a beep command line with repetitions, -d and -D
+// through the console (KIOCSOUND on /dev/tty0) in the guest.
+func TestQemuBeepCLI(t *testing.T) {
+	m := machine(t)
+	notes := []beepNote{
+		{freq: "392", length: 250, reps: 2, delay: 100},
+		{freq: "523.25", length: 150, reps: 1, delay: 120, delayAfterLast: true},
+		{freq: "659", length: 100, reps: 3, delay: 80, delayAfterLast: true},
+		{freq: "880", length: 200, reps: 1, delay: 300},
+	}
+	argv := append([]string{GuestBeep, "-e", "/dev/tty0"}, beepArgs(notes)...)
+	l := boot(t, m, Guest{
+		Programs: map[string]string{GuestBeep: BeepPackage},
+		Scenario: Scenario{Name: "beep", Steps: []Step{Run(30*time.Second, argv...)}},
+	})
+	if e, ok := l.Event(EventExit, "beep"); !ok || e.Detail != "exit status 0" {
+		t.Errorf("beep exited with %q, want exit status 0", e.Detail)
+	}
+	check(t, l, beepPlan(t, notes), RoundConsole)
+}
+
+// TestQemuBeepSIGTERM stops beep with SIGTERM one second into a five-second
+// note: the speaker must fall silent within 10 ms of the signal.
+func TestQemuBeepSIGTERM(t *testing.T) {
+	m := machine(t)
+	l := boot(t, m, Guest{
+		Programs: map[string]string{GuestBeep: BeepPackage},
+		Scenario: Scenario{Name: "sigterm", Steps: []Step{
+			Start("beep", GuestBeep, "-e", "/dev/tty0", "-f", "1000", "-l", "5000"),
+			Sleep(time.Second),
+			Terminate("beep"),
+			Wait("beep", 5*time.Second),
+		}},
+	})
+	checkStopped(t, l, "beep", 1000, RoundConsole)
+}
+
+// checkStopped checks that the one sound between the markers is the note
+// freq and that it ended within 10 ms after /init signalled process.
+func checkStopped(t *testing.T, l *Listening, process string, freq float64, r Rounding) {
+	t.Helper()
+	heard, err := l.UnderTest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(heard) != 1 {
+		t.Fatalf("heard %d sounds, want the one long note", len(heard))
+	}
+	note := heard[0]
+	if want := ChipFreq(freq, r); relErr(note.Freq(), want) > 0.003 || relErr(note.Measured, want) > 0.003 {
+		t.Errorf("the note is %.2f Hz (WAV %.2f Hz), want %.2f Hz", note.Freq(), note.Measured, want)
+	}
+	signal, ok := l.Event(EventSignal, process)
+	if !ok {
+		t.Fatal("the guest reported no signal")
+	}
+	sent, err := l.HostTime(signal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same mapping applied to the closing marker shows how far the
+	// guest's clock and the trace's drift apart over the run.
+	drift, err := l.ClockDrift()
+	if err != nil {
+		t.Fatal(err)
+	}
+	latency := note.End.Sub(sent)
+	say(t, "%s: SIGTERM %v into a %.0f Hz note; the speaker went off %v after the signal (clock drift over the run %v)",
+		t.Name(), sent.Sub(note.Start).Round(time.Millisecond), note.Freq(), latency.Round(10*time.Microsecond), drift.Round(10*time.Microsecond))
+	if latency > 10*time.Millisecond || latency < -2*time.Millisecond {
+		t.Errorf("the speaker went off %v after SIGTERM, want within 10ms", latency)
+	}
+	if e, ok := l.Event(EventExit, process); !ok || e.Detail == "" {
+		t.Errorf("%s's exit was not reported", process)
+	} else {
+		say(t, "%s: %s after SIGTERM: %s", t.Name(), process, e.Detail)
+	}
+	if l.StillOn {
+		t.Error("the speaker was still on when the trace ended")
+	}
+}
+
+// imperialMarch is the song file the daemon tests knock in, from the
+// repository's songs/.
+const imperialMarch = "../../songs/imperial-march.beep"
+
+// songPlan is what knock composes a song file into and the daemon should
+// play for it: sequence.Compose(...).Expected() under the default protocol.
+func songPlan(t *testing.T, path string) []sequence.Tone {
+	t.Helper()
+	song, err := sequence.ReadSongFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := sequence.Compose(song.Tones, sequence.DefaultProtocol(), sequence.ComposeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return plan.Expected()
+}
+
+func playTime(plan []sequence.Tone) time.Duration {
+	var d time.Duration
+	for _, tone := range plan {
+		d += tone.Duration()
+	}
+	return d
+}
+
+// daemonGuest is a guest that runs knockbeepd with speaker, knocks the song
+// at host path song into it, waits for the playback (then after more), and
+// stops the daemon.
+func daemonGuest(t *testing.T, name, speaker, song string, wait time.Duration) Guest {
+	t.Helper()
+	data, err := os.ReadFile(song)
+	if err != nil {
+		t.Fatal(err)
+	}
+	guestSong := "/songs/" + filepath.Base(song)
+	steps := append(DaemonSteps(speaker, guestSong),
+		Sleep(wait),
+		Terminate("knockbeepd"),
+		Wait("knockbeepd", 10*time.Second),
+	)
+	return Guest{
+		Programs: DaemonPrograms(),
+		Files:    map[string][]byte{guestSong: data},
+		Scenario: Scenario{Name: name, Steps: steps},
+	}
+}
+
+// testDaemonSong knocks the Imperial March into knockbeepd in the guest and
+// checks that the daemon played what the knock client composed.
+func testDaemonSong(t *testing.T, speaker string, r Rounding) {
+	m := machine(t)
+	plan := songPlan(t, imperialMarch)
+	// The daemon starts playing a moment after the play knock; give it
+	// the song's length and a second.
+	l := boot(t, m, daemonGuest(t, "daemon-"+speaker, speaker, imperialMarch, playTime(plan)+time.Second))
+	if e, ok := l.Event(EventExit, "knock"); !ok || e.Detail != "exit status 0" {
+		t.Errorf("knock exited with %q, want exit status 0", e.Detail)
+	}
+	if e, ok := l.Event(EventExit, "knockbeepd"); !ok || e.Detail != "exit status 0" {
+		t.Errorf("knockbeepd exited with %q after SIGTERM, want exit status 0 (stopped cleanly)", e.Detail)
+	}
+	check(t, l, plan, r)
+}
+
+// TestQemuDaemonConsole: knockbeepd --speaker console plays the Imperial
+// March knocked in with knock --song, through KIOCSOUND.
+func TestQemuDaemonConsole(t *testing.T) { testDaemonSong(t, "console", RoundConsole) }
+
+// TestQemuDaemonEvdev: the same through the PC Speaker's input event node.
+func TestQemuDaemonEvdev(t *testing.T) { testDaemonSong(t, "evdev", RoundEvdev) }
+
+// TestQemuDaemonSIGTERM stops knockbeepd with SIGTERM one second into a
+// five-second note knocked in with knock.
+func TestQemuDaemonSIGTERM(t *testing.T) {
+	m := machine(t)
+	song := filepath.Join(t.TempDir(), "long.beep")
+	if err := os.WriteFile(song, []byte("beep -f 880 -l 5000\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l := boot(t, m, daemonGuest(t, "daemon-sigterm", "console", song, time.Second))
+	checkStopped(t, l, "knockbeepd", sequence.NoteFreq(sequence.NearestNote(880)), RoundConsole)
+}
