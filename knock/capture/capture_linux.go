@@ -12,12 +12,17 @@ import (
 	"github.com/knockbeep/knockbeep/knock/decode"
 )
 
-// Ring geometry of a TPACKET_V3 socket: 8 blocks of 1 MiB kept up with a
-// loopback SYN flood without drops; a block is handed over after 1 ms
-// even when not full, which bounds the latency of a knock.
+// Ring geometry of a TPACKET_V3 socket. A block is handed over after 1 ms
+// even when not full, which bounds the latency of a knock; so at a modest
+// rate (a knock a millisecond) every block carries about one packet, and
+// the number of blocks, not their size, is how long the reader may stall
+// before the kernel drops. 8 blocks of 1 MiB lost knocks when the reader
+// was descheduled for 10 ms at 1,000 knocks/s; 128 blocks of 64 KiB (the
+// same 8 MiB) ride out a 128 ms stall at that rate and still hold about
+// 800 SYNs a block under a flood.
 const (
-	ringBlockSize    = 1 << 20
-	ringBlocks       = 8
+	ringBlockSize    = 64 << 10
+	ringBlocks       = 128
 	ringBlockTimeout = time.Millisecond
 )
 
