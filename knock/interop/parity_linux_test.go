@@ -93,11 +93,6 @@ func TestKnockdDifferenceDuplicateOpenings(t *testing.T) {
 	checkParity(t, reopen)
 }
 
-func TestKnockdDifferenceNoNewDoorDuringAnAttempt(t *testing.T) {
-	t.Parallel()
-	checkParity(t, secondDoorMidAttempt)
-}
-
 func TestKnockdDifferenceTimeoutsInWholeSeconds(t *testing.T) {
 	t.Parallel()
 	checkParity(t, wholeSeconds)

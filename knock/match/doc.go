@@ -11,7 +11,7 @@
 //
 // # Semantics
 //
-// By default the rules are knockd 0.8's, read from knockd.c:
+// By default the rules are knockd 0.8's, read from knockd.c (sniff):
 //
 //   - An event counts only if its (protocol, port) is a step of some door
 //     that also accepts its TCP flags and destination (the door's Targets,
@@ -19,15 +19,50 @@
 //     what knockd's kernel filter drops: it resets nothing.
 //   - State is kept per (source, door): the number of steps matched and the
 //     times of the first and latest knock.
-//   - For an attempt in progress: wrong TCP flags → the event is ignored;
-//     the next step → one step further, and after the last one the door
-//     opens; any other counted event → the attempt is invalidated, and the
-//     event is consumed: it does not start that door again.
-//   - A door without an attempt for the source starts one when the event is
-//     its first step. Several doors may start on one event; a one-step door
-//     opens on every matching event. Sequences may repeat ports.
+//   - The source's attempts in progress come first. Those past their
+//     timeout are dropped. Each remaining one whose door accepts the
+//     event's destination takes the event: wrong TCP flags → ignored; the
+//     next step → one step further, and after the last one the door opens;
+//     with AllowDuplicates, the step just matched again → tolerated; any
+//     other counted event → the attempt is invalidated.
+//   - An event that at least one attempt took is spent: it starts no door,
+//     whatever the attempts did with it (see below).
+//   - Only an event no attempt took starts doors: every door whose first
+//     step it is and which accepts its flags and destination, in door
+//     order. Several doors may start on one event; a one-step door opens
+//     on every such event. Sequences may repeat ports.
 //   - An attempt expires Timeout after its first knock (TimeoutFromFirst),
 //     or after its latest one (TimeoutGap). A Timeout ≤ 0 never expires.
+//
+// # Which attempts take an event
+//
+// An attempt takes an event when it is the event's source's, is still in
+// progress after its timeout was checked, and its door accepts the
+// event's destination. Taking does not need the event to be the door's
+// step, nor its TCP flags to suit the door: an attempt that ignores the
+// event for its flags, or tolerates it as a repeat, has still taken it. An
+// attempt whose door does not accept the destination (another Target, or
+// a door without Targets and an address not the host's) neither sees the
+// event nor keeps it from starting doors. Attempts of other sources, and
+// cooldown holds, never take an event.
+//
+// This is knockd's rule: sniff gathers the source's attempts whose door's
+// target is the packet's destination, and runs the packet through each of
+// them (step, ignore for flags, or invalidate); only if it gathered none
+// does it try the packet as the first knock of every door. In particular a
+// packet a door in progress ignores for its flags starts no other door in
+// knockd either, and that keeps such packets (an ACK of a connection the
+// knocker already has, say) from seeding attempts the knocker never meant.
+// knockd removes finished, invalidated and expired attempts before it
+// looks at the next packet, so both count the same attempts as in
+// progress; Expire dropping them earlier changes nothing.
+//
+// The rule matters with Debian's knockd.conf, where openSSH is
+// 7000,8000,9000 and closeSSH 9000,8000,7000: the 9000 that opens openSSH
+// is taken by that attempt and does not start closeSSH, so a following
+// 9000,8000,7000 closes. Were it to start closeSSH, the real closing 9000
+// would find that stale attempt at its second step, reset it and be
+// spent, and closeSSH would never open.
 //
 // Time is the events' own (Event.Time), never the wall clock, so replaying
 // a .pcap behaves as the live traffic did, and tests need no sleeping.
@@ -36,16 +71,13 @@
 //
 // knockd's defects are not reproduced: its single attempt list lost every
 // source's attempt whenever the list's head ended, so one scanner denied
-// everyone and a door whose sequence extends another's never opened. Here
-// each (source, door) record lives and dies alone, and attempts also expire
-// by Expire, not only when the next packet comes. Per door, AllowDuplicates
-// ignores a repeat of the step just matched instead of resetting, and
+// everyone, and a door whose sequence extends another's (A = 7000,8000,
+// B = 7000,8000,9000: the first 7000 starts both) never opened. Here each
+// (source, door) record lives and dies alone, and attempts also expire by
+// Expire, not only when the next packet comes. Per door, AllowDuplicates
+// tolerates a repeat of the step just matched instead of resetting, and
 // Cooldown suppresses (and counts) further successes of a source within
 // that time after one was reported.
-//
-// One difference follows from per-door state: knockd starts no door for a
-// source that has any attempt in progress, while here the first step of
-// door B starts B even while the same source is half way through door A.
 //
 // # Memory and eviction
 //

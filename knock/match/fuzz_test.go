@@ -39,21 +39,22 @@ func newRefModel(doors []knock.Door, isLocal func(netip.Addr) bool) *refModel {
 	}
 }
 
-func (r *refModel) applies(d knock.Door, ev knock.Event) bool {
-	if ev.Proto == knock.TCP && !d.Flags.Match(ev.Flags) {
-		return false
-	}
+func (r *refModel) flagsOK(d knock.Door, ev knock.Event) bool {
+	return ev.Proto != knock.TCP || d.Flags.Match(ev.Flags)
+}
+
+func (r *refModel) dstOK(d knock.Door, dst netip.Addr) bool {
 	if len(d.Targets) > 0 {
-		return slices.Contains(d.Targets, ev.Dst)
+		return slices.Contains(d.Targets, dst)
 	}
-	return r.isLocal == nil || r.isLocal(ev.Dst)
+	return r.isLocal == nil || r.isLocal(dst)
 }
 
 func (r *refModel) handle(ev knock.Event) []int {
 	step := knock.Step{Proto: ev.Proto, Port: ev.Port}
 	counted := false
 	for _, d := range r.doors {
-		if slices.Contains(d.Sequence, step) && r.applies(d, ev) {
+		if slices.Contains(d.Sequence, step) && r.flagsOK(d, ev) && r.dstOK(d, ev.Dst) {
 			counted = true
 		}
 	}
@@ -70,6 +71,7 @@ func (r *refModel) handle(ev knock.Event) []int {
 			r.cooling[k] = ev.Time.Add(d.Cooldown)
 		}
 	}
+	// Attempts past their timeout are gone before the event is looked at.
 	for di, d := range r.doors {
 		k := refKey{ev.Src, di}
 		if a := r.attempts[k]; a != nil && d.Timeout > 0 {
@@ -81,25 +83,38 @@ func (r *refModel) handle(ev knock.Event) []int {
 				delete(r.attempts, k)
 			}
 		}
-		if a := r.attempts[k]; a != nil {
-			dstOK := len(d.Targets) > 0 && slices.Contains(d.Targets, ev.Dst) || len(d.Targets) == 0 && (r.isLocal == nil || r.isLocal(ev.Dst))
-			switch {
-			case !dstOK:
-			case ev.Proto == knock.TCP && !d.Flags.Match(ev.Flags):
-			case step == d.Sequence[a.stage]:
-				a.stage++
-				a.last = ev.Time
-				if a.stage == len(d.Sequence) {
-					delete(r.attempts, k)
-					open(k)
-				}
-			case d.AllowDuplicates && step == d.Sequence[a.stage-1]:
-			default:
-				delete(r.attempts, k)
-			}
+	}
+	// Every attempt of the source whose door accepts the destination
+	// takes the event, whatever it does with it.
+	taken := false
+	for di, d := range r.doors {
+		k := refKey{ev.Src, di}
+		a := r.attempts[k]
+		if a == nil || !r.dstOK(d, ev.Dst) {
 			continue
 		}
-		if len(d.Sequence) > 0 && d.Sequence[0] == step && r.applies(d, ev) {
+		taken = true
+		switch {
+		case !r.flagsOK(d, ev):
+		case step == d.Sequence[a.stage]:
+			a.stage++
+			a.last = ev.Time
+			if a.stage == len(d.Sequence) {
+				delete(r.attempts, k)
+				open(k)
+			}
+		case d.AllowDuplicates && step == d.Sequence[a.stage-1]:
+		default:
+			delete(r.attempts, k)
+		}
+	}
+	if taken {
+		return opened
+	}
+	// Only an event no attempt took starts doors.
+	for di, d := range r.doors {
+		if len(d.Sequence) > 0 && d.Sequence[0] == step && r.flagsOK(d, ev) && r.dstOK(d, ev.Dst) {
+			k := refKey{ev.Src, di}
 			if len(d.Sequence) == 1 {
 				open(k)
 			} else {
@@ -221,6 +236,10 @@ func FuzzMatcher(f *testing.F) {
 	// The scenarios of the named tests, as byte streams: one door 1,2,3
 	// and two sources interleaving.
 	f.Add([]byte{0x00, 0x02, 0x00, 0x01, 0x02, 0x00, 0x10, 0x01, 0x40, 0x02, 0x80, 0x01, 0x10, 0x03, 0x40, 0x03})
+	// Debian's knockd.conf in small: d0 = 1,2,3 and d1 = 3,2,1 (SYN,
+	// 10 s); one source opens d0, then closes with d1 at once.
+	f.Add([]byte{0x1c, 0x06, 0x00, 0x01, 0x02, 0x00, 0x06, 0x02, 0x01, 0x00, 0x00,
+		0x00, 0x20, 0x01, 0x20, 0x02, 0x20, 0x02, 0x20, 0x01, 0x20, 0x00, 0x20})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		in := &fuzzInput{data: data}
 		head := in.byte()

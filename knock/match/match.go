@@ -66,9 +66,6 @@ type Matcher struct {
 	// steps indexes doors by the (proto, port) of their steps; an event
 	// whose step is absent concerns no door.
 	steps map[knock.Step]stepDoors
-	// consumed[d] == event number when door d's attempt for the current
-	// event's source took that event, so it cannot also start one.
-	consumed []uint64
 
 	recs  []record
 	free  int32 // first free record, chained through record.next
@@ -159,7 +156,6 @@ func (m *Matcher) setDoors(doors []knock.Door) {
 			targets:  slices.Clone(d.Targets),
 		}
 	}
-	m.consumed = make([]uint64, len(doors))
 	m.indexSteps()
 }
 
@@ -200,33 +196,37 @@ func (m *Matcher) Handle(ev *knock.Event, out []Match) []Match {
 		return out
 	}
 	now := ev.Time.UnixNano()
-	mark := len(out)
-	eventNo := m.stats.Events
 
-	// Attempts in progress for this source: advance, ignore or reset.
+	// The source's attempts in progress take the event first. One whose
+	// door accepts the event's destination takes it whatever it does with
+	// it (a step, an opening, a tolerated repeat, a flag mismatch, a
+	// reset), and then the event is spent: as in knockd, it starts no
+	// door. See "Which attempts take an event" in doc.go.
+	taken := false
 	_, i := m.index.find(m.recs, ev.Src)
 	for i != empty {
 		next := m.recs[i].nextOfSource
-		if m.settle(i, now) && m.recs[i].stage > 0 {
-			out = m.step(i, ev, step, now, eventNo, out)
+		if m.settle(i, now) && m.recs[i].stage > 0 && m.dstApplies(&m.doors[m.recs[i].door], ev.Dst) {
+			taken = true
+			out = m.step(i, ev, step, now, out)
 		}
 		i = next
 	}
+	if taken {
+		// Source lists are in door order, so the Matches are too.
+		return out
+	}
 
-	// Doors this step starts, unless their attempt just took the event.
+	// No attempt took the event: it starts every door whose first step it
+	// is, in door order. None of those doors has an attempt in progress
+	// for the source: one would have taken the event, since it accepts
+	// the same destination.
 	for _, di := range sd.first {
 		d := &m.doors[di]
-		if m.consumed[di] == eventNo || !m.flagsMatch(d, ev) || !m.dstApplies(d, ev.Dst) {
+		if !m.flagsMatch(d, ev) || !m.dstApplies(d, ev.Dst) {
 			continue
 		}
 		out = m.start(int(di), ev, now, out)
-	}
-
-	// Attempts and starts may both open doors; report them in door order.
-	for j := mark + 1; j < len(out); j++ {
-		for k := j; k > mark && out[k].Door < out[k-1].Door; k-- {
-			out[k], out[k-1] = out[k-1], out[k]
-		}
 	}
 	return out
 }
@@ -263,14 +263,11 @@ func (m *Matcher) dstApplies(d *compiledDoor, dst netip.Addr) bool {
 	return m.dstMemo > 0
 }
 
-// step applies an event to record i, an attempt in progress.
-func (m *Matcher) step(i int32, ev *knock.Event, step knock.Step, now int64, eventNo uint64, out []Match) []Match {
+// step applies an event to record i, an attempt in progress whose door
+// accepts the event's destination.
+func (m *Matcher) step(i int32, ev *knock.Event, step knock.Step, now int64, out []Match) []Match {
 	r := &m.recs[i]
 	d := &m.doors[r.door]
-	if !m.dstApplies(d, ev.Dst) {
-		return out // sent elsewhere: not this door's business
-	}
-	m.consumed[r.door] = eventNo
 	switch {
 	case !m.flagsMatch(d, ev):
 		// knockd: wrong flags never cancel a sequence.

@@ -1,6 +1,7 @@
 package match
 
 import (
+	"fmt"
 	"math"
 	"net/netip"
 	"testing"
@@ -500,25 +501,123 @@ func TestCooldownOnOneStepDoor(t *testing.T) {
 	}
 }
 
+// knockd starts doors only for a source with no attempt in progress: an
+// event that one of the source's attempts takes (a step, an opening, a
+// tolerated repeat, a TCP flags mismatch, a reset) starts no door. Before
+// this rule the 9000 that opens Debian's openSSH also started closeSSH,
+// whose stale attempt then swallowed the real closing knock.
+func TestEventTakenByAnAttemptStartsNoDoor(t *testing.T) {
+	debianOpen := door("openSSH", 7000, 8000, 9000)
+	debianOpen.Timeout = 5 * time.Second
+	debianClose := door("closeSSH", 9000, 8000, 7000)
+	debianClose.Timeout = 5 * time.Second
+	synNotAck := door("ssh", 7000, 8000, 9000)
+	synNotAck.Flags = knock.FlagMatch{Set: knock.SYN, Clear: knock.ACK}
+	tolerant := door("tolerant", 7000, 8000, 9000)
+	tolerant.AllowDuplicates = true
+	expiring := door("ssh", 7000, 8000, 9000)
+	expiring.Timeout = 10 * time.Second
+	target := netip.MustParseAddr("192.0.2.80")
+	vip := door("vip", 8000, 8001)
+	vip.Targets = []netip.Addr{target}
+	runCases(t, []matcherCase{{
+		name:  "a knock that completes a door starts no other door (Debian's openSSH/closeSSH)",
+		doors: []knock.Door{debianOpen, debianClose},
+		packets: concat(
+			knocks("203.0.113.5", 0, 7000, 8000, 9000),
+			knocks("203.0.113.5", 3*time.Second, 9000, 8000, 7000),
+			knocks("203.0.113.5", 6*time.Second, 7000, 8000, 9000),
+		),
+		want: []string{"openSSH 203.0.113.5 #2", "closeSSH 203.0.113.5 #5", "openSSH 203.0.113.5 #8"},
+	}, {
+		name:  "a knock that resets an attempt starts no door, not even one it begins",
+		doors: []knock.Door{door("a", 7000, 7001, 7002), door("b", 8000, 8001)},
+		// 8000 resets a and is spent; 8001 then finds no attempt and
+		// is no first step; the second try at b opens it.
+		packets: knocks("203.0.113.5", 0, 7000, 8000, 8001, 8000, 8001),
+		want:    []string{"b 203.0.113.5 #4"},
+	}, {
+		name:    "a one-step door does not open on the knock that completes another door",
+		doors:   []knock.Door{door("bell", 9000), door("long", 7000, 9000)},
+		packets: knocks("203.0.113.5", 0, 7000, 9000, 9000),
+		want:    []string{"long 203.0.113.5 #1", "bell 203.0.113.5 #2"},
+	}, {
+		name:    "a repeat tolerated by AllowDuplicates starts no door",
+		doors:   []knock.Door{tolerant, door("bell", 8000)},
+		packets: knocks("203.0.113.5", 0, 7000, 8000, 8000, 9000, 8000),
+		want:    []string{"tolerant 203.0.113.5 #3", "bell 203.0.113.5 #4"},
+	}, {
+		// knockd: an attempt whose flags the packet fails ignores it,
+		// and the packet, found by that attempt, starts nothing.
+		name:  "a knock an attempt ignores for its TCP flags starts no door",
+		doors: []knock.Door{synNotAck, door("web", 5000, 6000)},
+		packets: []kn{
+			{at: 0, src: "203.0.113.5", port: 7000},
+			{at: 1 * time.Second, src: "203.0.113.5", port: 5000, flags: knock.SYN | knock.ACK}, // ssh ignores it; web not started
+			{at: 2 * time.Second, src: "203.0.113.5", port: 6000},                               // resets ssh, opens nothing
+			{at: 3 * time.Second, src: "203.0.113.5", port: 5000},
+			{at: 4 * time.Second, src: "203.0.113.5", port: 6000},
+		},
+		want: []string{"web 203.0.113.5 #4"},
+	}, {
+		// knockd looks only at the source's attempts whose door
+		// accepts the packet's destination.
+		name:  "an attempt for another destination neither sees nor holds the knock",
+		doors: []knock.Door{door("ssh", 7000, 8000, 9000), vip},
+		packets: []kn{
+			{at: 0, src: "203.0.113.5", port: 7000},
+			{at: 1 * time.Second, src: "203.0.113.5", port: 8000, dst: target}, // starts vip beside ssh
+			{at: 2 * time.Second, src: "203.0.113.5", port: 8001, dst: target}, // opens vip
+			{at: 3 * time.Second, src: "203.0.113.5", port: 8000},
+			{at: 4 * time.Second, src: "203.0.113.5", port: 9000},
+		},
+		want: []string{"vip 203.0.113.5 #2", "ssh 203.0.113.5 #4"},
+	}, {
+		name:  "an expired attempt holds nothing",
+		doors: []knock.Door{expiring, door("bell", 8000)},
+		packets: []kn{
+			{at: 0, src: "203.0.113.5", port: 7000},
+			{at: 11 * time.Second, src: "203.0.113.5", port: 8000},
+		},
+		want: []string{"bell 203.0.113.5 #1"},
+	}, {
+		name:  "another source's attempt holds nothing",
+		doors: []knock.Door{door("ssh", 7000, 8000, 9000), door("bell", 8000)},
+		packets: []kn{
+			{at: 0, src: "203.0.113.5", port: 7000},
+			{at: 1 * time.Second, src: "203.0.113.6", port: 8000},
+			{at: 2 * time.Second, src: "203.0.113.5", port: 8000},
+			{at: 3 * time.Second, src: "203.0.113.5", port: 9000},
+		},
+		want: []string{"bell 203.0.113.6 #1", "ssh 203.0.113.5 #3"},
+	}})
+}
+
 func TestMatchesInDoorOrder(t *testing.T) {
-	// Door 1 finishes an attempt and door 0 starts and opens on the same
-	// packet: the Matches come in config order whatever path found them.
-	m := New([]knock.Door{door("bell", 9000), door("long", 7000, 9000), door("also", 8000, 9000)}, Options{})
-	var out []Match
-	for _, k := range knocks("203.0.113.5", 0, 7000, 9000) {
-		ev := k.event()
-		out = m.Handle(&ev, out[:0])
+	names := func(out []Match) (got []string) {
+		for _, o := range out {
+			got = append(got, fmt.Sprintf("%d %s", o.Door, o.Name))
+		}
+		return got
 	}
-	var got []string
-	for _, o := range out {
-		got = append(got, o.Name)
-	}
-	if d := diff([]string{"bell", "long"}, got); d != "" {
-		t.Errorf("doors opened by the last packet %s", d)
-	}
-	if out[0].Door != 0 || out[1].Door != 1 {
-		t.Errorf("Match.Door = %d, %d; want 0, 1", out[0].Door, out[1].Door)
-	}
+	t.Run("attempts completing on one packet, after a reload reversed the doors", func(t *testing.T) {
+		x, y := door("x", 7000, 9000), door("y", 7000, 9000)
+		m := New([]knock.Door{x, y}, Options{})
+		ev := kn{src: "203.0.113.5", port: 7000}.event()
+		m.Handle(&ev, nil)
+		m.Reload([]knock.Door{y, x})
+		ev = kn{at: time.Second, src: "203.0.113.5", port: 9000}.event()
+		if d := diff([]string{"0 y", "1 x"}, names(m.Handle(&ev, nil))); d != "" {
+			t.Errorf("doors opened by the last packet %s", d)
+		}
+	})
+	t.Run("doors starting and opening on one packet", func(t *testing.T) {
+		m := New([]knock.Door{door("bell1", 9000), door("long", 9000, 7000), door("bell2", 9000)}, Options{})
+		ev := kn{src: "203.0.113.5", port: 9000}.event()
+		if d := diff([]string{"0 bell1", "2 bell2"}, names(m.Handle(&ev, nil))); d != "" {
+			t.Errorf("doors opened by the packet %s", d)
+		}
+	})
 }
 
 func TestHandleAppends(t *testing.T) {
