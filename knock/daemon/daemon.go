@@ -199,8 +199,18 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if d.replay {
 		runErr = d.runReplay(ctx)
 	} else {
+		// Capture hands knocks to the owner through a queue, so that a
+		// slow moment of the owner (an fsync) never stalls the reading
+		// of the kernel's ring.
+		q := newEventQueue(eventQueueLen)
+		captured := make(chan struct{}) // closed when capture has stopped
+		var owner sync.WaitGroup
+		owner.Go(func() { d.own(q, captured) })
 		capErr := make(chan error, 1)
-		wg.Go(func() { capErr <- d.captureLoop(ctx) })
+		wg.Go(func() {
+			capErr <- d.captureLoop(ctx, q)
+			close(captured)
+		})
 		wg.Go(func() { d.tick(ctx) })
 		d.mu.Lock()
 		d.log.Info("daemon: capturing", "interfaces", interfaces(d.cfg), "doors", len(d.doors),
@@ -210,18 +220,23 @@ func (d *Daemon) Run(ctx context.Context) error {
 		case <-ctx.Done():
 		case runErr = <-capErr:
 		}
+		cancel()
+		owner.Wait() // every knock captured has been acted on
 	}
 	cancel()
 	wg.Wait()
 	return errors.Join(runErr, d.shutdown())
 }
 
-// captureLoop runs the current capture; when a reload replaced it (new
-// interfaces), it goes on with the new one.
-func (d *Daemon) captureLoop(ctx context.Context) error {
+// captureLoop runs the current capture, queueing its knocks for the
+// owner; when a reload replaced it (new interfaces), it goes on with the
+// new one.
+func (d *Daemon) captureLoop(ctx context.Context, q *eventQueue) error {
+	done := ctx.Done()
+	enqueue := func(ev *knock.Event) { q.push(ev, done) }
 	for {
 		c := d.capt.Load()
-		err := c.Run(ctx, d.handle)
+		err := c.Run(ctx, enqueue)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -246,7 +261,11 @@ func (d *Daemon) runReplay(ctx context.Context) error {
 	}
 	// The file's packets are checked against the current filter in
 	// handle (it follows reloads), so Replay itself passes every port.
-	n, err := capture.Replay(ctx, d.opts.Replay, acceptAll(), d.handle)
+	n, err := capture.Replay(ctx, d.opts.Replay, acceptAll(), func(ev *knock.Event) {
+		d.mu.Lock()
+		d.handleLocked(ev)
+		d.mu.Unlock()
+	})
 	if err != nil && ctx.Err() == nil {
 		return fmt.Errorf("daemon: replay: %w", err)
 	}
@@ -263,15 +282,41 @@ func (d *Daemon) runReplay(ctx context.Context) error {
 	return nil
 }
 
-// handle is the owner: every knock passes here, in capture order. A music
-// port goes to the music doors and no further; anything else to the
-// matcher, whose matches run their commands.
-func (d *Daemon) handle(ev *knock.Event) {
+// ownerBatch is how many knocks the owner acts on per taking of the owner
+// lock: enough to make the lock's cost vanish, few enough that a reload
+// or the ticker never waits long.
+const ownerBatch = 256
+
+// own is the owner goroutine of a live capture: it takes the queued knocks
+// in capture order and acts on each, until capture has stopped (captured
+// is closed) and the queue is empty.
+func (d *Daemon) own(q *eventQueue, captured <-chan struct{}) {
+	batch := func(evs []knock.Event) {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		for i := range evs {
+			d.handleLocked(&evs[i])
+		}
+	}
+	for {
+		if q.drain(ownerBatch, batch) > 0 {
+			continue
+		}
+		if !q.wait(captured) {
+			for q.drain(ownerBatch, batch) > 0 {
+			}
+			return
+		}
+	}
+}
+
+// handleLocked acts on one knock, in capture order, under the owner lock.
+// A music port goes to the music doors and no further; anything else to
+// the matcher, whose matches run their commands.
+func (d *Daemon) handleLocked(ev *knock.Event) {
 	if d.opts.OnlyIPv4 && !ev.Src.Unmap().Is4() {
 		return
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	if d.replay {
 		if !d.replayRule.match(ev) {
 			return

@@ -130,6 +130,20 @@ func (p *daemonProc) waitLog(msg string, limit time.Duration) map[string]any {
 	}
 }
 
+// kernelDrops is the number of packets the kernel dropped before the
+// daemon could read them, as the daemon last reported it (once a second).
+func (p *daemonProc) kernelDrops() float64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	total := 0.0
+	for _, rec := range p.lines {
+		if n, ok := rec["total"].(float64); ok && strings.HasPrefix(rec["msg"].(string), "daemon: the kernel dropped packets") {
+			total = n
+		}
+	}
+	return total
+}
+
 // stop sends SIGTERM and waits for a clean exit; it returns the final
 // counters the daemon logged.
 func (p *daemonProc) stop() map[string]any {
@@ -185,17 +199,11 @@ func knockPorts(t *testing.T, ns *sendtest.Netns, addr netip.Addr, targets ...se
 // waitSongs waits until n songs have been archived with their WAVs.
 func waitSongs(t *testing.T, stateDir string, n int) []playedSong {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		wavs, _ := filepath.Glob(filepath.Join(stateDir, "played", "*.wav"))
-		if len(wavs) >= n {
-			return playedSongs(t, stateDir)
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d songs played, want %d", len(wavs), n)
-		}
-		time.Sleep(20 * time.Millisecond)
+	songs, ok := songsPlayed(t, stateDir, n, 30*time.Second)
+	if !ok {
+		t.Fatalf("%d songs played, want %d", len(songs), n)
 	}
+	return songs
 }
 
 // checkSong asserts that a played song is plan: the pool, step by step,
@@ -207,6 +215,63 @@ func checkSong(t *testing.T, song playedSong, plan sequence.Plan) {
 		t.Fatalf("pool %s: %s", filepath.Base(song.pool), diff)
 	}
 	checkWAV(t, song.wav, want)
+}
+
+// songAttempts is how often a song is knocked in when the kernel reports
+// dropping packets: on an overloaded machine the capture's reader can
+// stall long enough for the kernel's ring to fill even at a song's pace.
+// A song that arrives wrong without a kernel drop fails at once.
+const songAttempts = 3
+
+// knockAndCheckSong knocks plan into the daemon and checks the song it
+// played; played is the number of songs played before. It returns the
+// number played after.
+func knockAndCheckSong(t *testing.T, d *daemonProc, knocker *sendtest.Netns, addr netip.Addr, plan sequence.Plan, played int) int {
+	t.Helper()
+	state := filepath.Join(d.dir, "state")
+	for attempt := 1; ; attempt++ {
+		drops := d.kernelDrops()
+		knockSong(t, knocker, addr, plan)
+		songs, ok := songsPlayed(t, state, played+1, 10*time.Second)
+		if ok {
+			played++
+			song := songs[played-1]
+			if diffTones(plan.Expected(), sequence.Compile(song.steps)) == "" || attempt == songAttempts {
+				checkSong(t, song, plan)
+				return played
+			}
+		}
+		time.Sleep(1500 * time.Millisecond) // the daemon reports drops once a second
+		if d.kernelDrops() == drops || attempt == songAttempts {
+			if !ok {
+				t.Fatalf("no song played after the play knock (%d played before)", played)
+			}
+			checkSong(t, songs[played-1], plan) // wrong, and not for want of packets: fails
+		}
+		t.Logf("attempt %d: the kernel dropped %v packets before the daemon read them (an overloaded machine); knocking the song again",
+			attempt, d.kernelDrops()-drops)
+		if !ok {
+			// The play knock was lost: play what did arrive, to start
+			// the next attempt with an empty pool.
+			knockSong(t, knocker, addr, sequence.Plan{Protocol: plan.Protocol, Knocks: []sequence.Knock{{Kind: sequence.KnockPlay}}})
+			played++
+			waitSongs(t, state, played)
+		}
+	}
+}
+
+// songsPlayed waits until n songs have been archived with their WAVs,
+// and returns the songs archived; false if there were not n within limit.
+func songsPlayed(t *testing.T, stateDir string, n int, limit time.Duration) ([]playedSong, bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		wavs, _ := filepath.Glob(filepath.Join(stateDir, "played", "*.wav"))
+		if len(wavs) >= n || time.Now().After(deadline) {
+			return playedSongs(t, stateDir), len(wavs) >= n
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // e2eConfig is the daemon's config in the end-to-end tests: the music
@@ -239,21 +304,18 @@ func runEndToEnd(t *testing.T, knocker, host *sendtest.Netns, iface string, addr
 		knockPorts(t, knocker, addr6, doorKnocks...)
 		waitFile(t, out, src4.String()+" 9000 tcp ssh\n"+src6.String()+" 9000 tcp ssh\n")
 	})
-	state := filepath.Join(d.dir, "state")
 	imperial := composeSong(t, songs.ImperialMarch, sequence.ComposeOptions{})
+	played := 0
 	t.Run("imperial march ipv4", func(t *testing.T) {
-		knockSong(t, knocker, addr4, imperial)
-		checkSong(t, waitSongs(t, state, 1)[0], imperial)
+		played = knockAndCheckSong(t, d, knocker, addr4, imperial, played)
 	})
 	t.Run("imperial march ipv6", func(t *testing.T) {
-		knockSong(t, knocker, addr6, imperial)
-		checkSong(t, waitSongs(t, state, 2)[1], imperial)
+		played = knockAndCheckSong(t, d, knocker, addr6, imperial, played)
 	})
 	t.Run("imperial march without pitch", func(t *testing.T) {
 		plan := composeSong(t, songs.ImperialMarch, sequence.ComposeOptions{NoPitch: true})
-		knockSong(t, knocker, addr4, plan)
-		song := waitSongs(t, state, 3)[2]
-		checkSong(t, song, plan)
+		played = knockAndCheckSong(t, d, knocker, addr4, plan, played)
+		song := playedSongs(t, filepath.Join(d.dir, "state"))[played-1]
 		var tones, silences int
 		for _, s := range song.steps {
 			if s.Kind == sequence.StepTone {
@@ -266,10 +328,7 @@ func runEndToEnd(t *testing.T, knocker, host *sendtest.Netns, iface string, addr
 			t.Errorf("pool: %d steps (%d tone, %d silence), want 253 (171 tone, 82 silence)", tones+silences, tones, silences)
 		}
 	})
-	stats := d.stop()
-	if drops := stats["kernel_drops"]; drops != float64(0) {
-		t.Errorf("the kernel dropped %v packets", drops)
-	}
+	d.stop()
 }
 
 // The daemon on the loopback interface of a namespace of its own (so that
@@ -309,11 +368,21 @@ func TestDemo(t *testing.T) {
 	state, wavs := t.TempDir(), t.TempDir()
 	// A WAV speaker, so that a machine with a PC speaker does not play
 	// for 25 s (there "auto" would choose it).
-	cmd := exec.Command("ip", "netns", "exec", ns.Name(), exe, "--demo", "-v", "--state-dir", state, "--speaker", "wav:"+wavs)
-	cmd.Env = append(os.Environ(), daemonEnv+"=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("knockbeepd --demo: %v\n%s", err, out)
+	var out []byte
+	for attempt := 1; ; attempt++ {
+		cmd := exec.Command("ip", "netns", "exec", ns.Name(), exe, "--demo", "-v", "--state-dir", state, "--speaker", "wav:"+wavs)
+		cmd.Env = append(os.Environ(), daemonEnv+"=1")
+		out, err = cmd.CombinedOutput()
+		if err == nil {
+			break
+		}
+		if attempt == songAttempts || !strings.Contains(string(out), "the kernel dropped") {
+			t.Fatalf("knockbeepd --demo: %v\n%s", err, out)
+		}
+		t.Logf("attempt %d: the kernel dropped knocks before the daemon read them (an overloaded machine); again", attempt)
+		for _, sub := range []string{"played", "pools"} {
+			os.RemoveAll(filepath.Join(state, sub))
+		}
 	}
 	report := string(out)
 	for _, want := range []string{

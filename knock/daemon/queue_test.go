@@ -1,0 +1,89 @@
+package daemon
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/knockbeep/knockbeep/knock"
+)
+
+// One producer and one consumer at full speed through a small queue, so
+// that it wraps and fills many times: every knock arrives, once, in
+// order; and the consumer's stalls make the producer wait, not drop.
+func TestEventQueueOrder(t *testing.T) {
+	const n = 200_000
+	q := newEventQueue(64)
+	stop := make(chan struct{})
+	var got []uint16
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for len(got) < n {
+			took := q.drain(ownerBatch, func(evs []knock.Event) {
+				for i := range evs {
+					got = append(got, evs[i].Port)
+				}
+			})
+			if took == 0 && !q.wait(stop) {
+				return
+			}
+			if len(got)%50_000 == 0 {
+				time.Sleep(time.Millisecond) // a stall: the queue fills up
+			}
+		}
+	})
+	for i := range n {
+		ev := knock.Event{Port: uint16(i)}
+		if !q.push(&ev, stop) {
+			t.Fatalf("push %d gave up", i)
+		}
+	}
+	wg.Wait()
+	for i, p := range got {
+		if p != uint16(i) {
+			t.Fatalf("knock %d arrived as the %dth (-want +got): -%d +%d", uint16(i), i, uint16(i), p)
+		}
+	}
+}
+
+// A push into a full queue gives up when told to stop, and a waiting
+// consumer wakes when told to stop.
+func TestEventQueueStop(t *testing.T) {
+	q := newEventQueue(2)
+	stop := make(chan struct{})
+	ev := knock.Event{Port: 1}
+	q.push(&ev, stop)
+	q.push(&ev, stop)
+	done := make(chan bool)
+	go func() { done <- q.push(&ev, stop) }()
+	close(stop)
+	if <-done {
+		t.Error("push into a full queue returned true after stop")
+	}
+	if q.drain(10, func([]knock.Event) {}) != 2 {
+		t.Error("drain did not take the two queued knocks")
+	}
+	if q.wait(stop) {
+		t.Error("wait on an empty queue returned true after stop")
+	}
+}
+
+func BenchmarkEventQueue(b *testing.B) {
+	q := newEventQueue(eventQueueLen)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			if q.drain(ownerBatch, func([]knock.Event) {}) == 0 && !q.wait(stop) {
+				return
+			}
+		}
+	})
+	ev := knock.Event{Port: 1000, Proto: knock.TCP, Flags: knock.SYN}
+	b.ReportAllocs()
+	for b.Loop() {
+		q.push(&ev, stop)
+	}
+	close(stop)
+	wg.Wait()
+}
