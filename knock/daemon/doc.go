@@ -4,20 +4,24 @@
 //
 // # Data flow
 //
-//	capture.Run (AF_PACKET ring / BPF device) ─┐
-//	capture.Replay (--replay FILE.pcap) ───────┴► handle(*knock.Event), in packet order, under the owner lock
+//	capture.Run (AF_PACKET ring / BPF device) → eventQueue → the owner goroutine ─┐
+//	capture.Replay (--replay FILE.pcap) ──────────────────────────────────────────┴► handleLocked, in packet order, under the owner lock
 //	    ├─ music.Handle: a music port → a step appended to the source's pool, a pitch, or a song queued
 //	    └─ match.Handle → each Match → command.Runner.Open (start now, stop after cmd_timeout)
 //	                                 → a one-time door: mark the line used, SetSequence(next), new kernel filter
 //	music.Run (its own goroutine) → beeper.Player → the speaker, or a WAV beside the archived pool
 //	command.Runner (a goroutine per door) → the commands, in order per door
 //
-// One goroutine at a time owns the matcher and the pools: the capture's
-// handler holds the owner lock for each event, so events are acted on in
-// the order they were captured; a ticker takes the same lock once a second
-// to expire attempts, and a reload takes it to swap the doors. Nothing
-// under the lock waits for a command or for playback: commands are queued
-// to the runner, songs to the player, so capture is never blocked by them.
+// One goroutine owns the matcher and the pools. Capture copies each knock
+// into a lock-free queue (eventQueue, 32768 knocks); the owner takes them
+// in order, in batches under the owner lock, so knocks are acted on in
+// the order they were captured. The queue is what keeps the ring's reader
+// going while the owner is slow for a moment (creating a source's pool
+// fsyncs it, which took 200 ms on a busy disk): without it the kernel's
+// ring filled and dropped knocks. A ticker takes the owner lock once a
+// second to expire attempts, and a reload takes it to swap the doors.
+// Nothing under the lock waits for a command or for playback: commands are
+// queued to the runner, songs to the player.
 //
 // # The kernel filter
 //
