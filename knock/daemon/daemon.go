@@ -172,6 +172,7 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 	d.matcher = match.New(d.doors, matchOpts)
 	d.runner = command.NewRunner(command.Options{Logger: d.log})
 	d.logDisabled(cfg)
+	d.warnIfIdle()
 	return d, nil
 }
 
@@ -470,6 +471,14 @@ func (d *Daemon) shutdown() error {
 		d.logs.close()
 	}
 	return errors.Join(errs...)
+}
+
+// warnIfIdle says so when no knock can do anything: every door disabled
+// (one-time files used up) and the music doors off.
+func (d *Daemon) warnIfIdle() {
+	if len(d.filterLocked().Rules) == 0 {
+		d.log.Warn("daemon: no door can open and the music doors are off: nothing to listen for until a reload")
+	}
 }
 
 // logDisabled says which doors cannot open and why.

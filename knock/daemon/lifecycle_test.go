@@ -279,3 +279,20 @@ start_command = ["/bin/sh", "-c", "echo %IP% >> {{DIR}}/out"]
 		})
 	}
 }
+
+// A knockd.conf whose only door's one-time file is already used up starts
+// (knockd died there), says why the door is closed, and that nothing can
+// happen until a reload.
+func TestStartWithUsedUpOneTimeFile(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "seqs"), "#7000,8000\n")
+	cfg, _ := testConfig(t, dir, "[once]\n\tOne_Time_Sequences = {{DIR}}/seqs\n\tStart_Command = true\n")
+	cfg.StateDir = filepath.Join(dir, "state")
+	logger, logs := testLogger(t)
+	replay(t, cfg, Options{Logger: logger}, pcapFile(t, syn(0, "192.0.2.10", hostAddr4, 7000)))
+	for _, want := range []string{`msg="daemon: door disabled" door=once`, "nothing to listen for until a reload"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("the log lacks %q:\n%s", want, logs)
+		}
+	}
+}

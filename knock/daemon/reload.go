@@ -155,6 +155,9 @@ func (d *Daemon) Apply(cfg *config.Config) error {
 		d.log.Warn("daemon: reload: these settings take effect at the next restart", "settings", restart)
 	}
 	d.logDisabled(cfg)
+	d.mu.Lock()
+	d.warnIfIdle()
+	d.mu.Unlock()
 	d.log.Info("daemon: config reloaded", "doors", len(cfg.Doors), "music", cfg.Music.Enabled,
 		"music_rebuilt", musicChanged, "interfaces", interfaces(cfg), "attempts_kept", kept)
 	return nil
