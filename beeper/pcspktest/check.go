@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -117,29 +118,56 @@ func (l *Listening) Event(kind, name string) (GuestEvent, bool) {
 	return GuestEvent{}, false
 }
 
-// UnderTest is the sounds between the two marker tones, after checking that
-// the first and last sounds are the markers.
-func (l *Listening) UnderTest() ([]Heard, error) {
-	if len(l.Heard) < 2 {
-		return nil, fmt.Errorf("pcspktest: the trace holds %d sounds, fewer than the two marker tones", len(l.Heard))
-	}
+// markers finds the marker tones in the trace: the opening one is the
+// first sound at the marker's count (a Scenario's Prelude plays before it,
+// at other frequencies), the closing one the last sound.
+func (l *Listening) markers() (opening, closing int, err error) {
 	want := ChipFreq(MarkerFreq, RoundConsole)
-	for _, i := range []int{0, len(l.Heard) - 1} {
-		if got := l.Heard[i].Freq(); relErr(got, want) > 0.001 {
-			return nil, fmt.Errorf("pcspktest: sound %d of the trace is %.2f Hz, want the %.2f Hz marker tone", i+1, got, want)
-		}
+	isMarker := func(h Heard) bool { return relErr(h.Freq(), want) <= 0.001 }
+	opening = slices.IndexFunc(l.Heard, isMarker)
+	closing = len(l.Heard) - 1
+	switch {
+	case opening < 0:
+		return 0, 0, fmt.Errorf("pcspktest: none of the trace's %d sounds is the %.2f Hz marker tone", len(l.Heard), want)
+	case closing == opening:
+		return 0, 0, errors.New("pcspktest: the trace holds one marker tone, want two around the sounds under test")
+	case !isMarker(l.Heard[closing]):
+		return 0, 0, fmt.Errorf("pcspktest: the last sound of the trace is %.2f Hz, want the %.2f Hz marker tone (did the speaker stay on?)", l.Heard[closing].Freq(), want)
 	}
-	return l.Heard[1 : len(l.Heard)-1], nil
+	return opening, closing, nil
 }
 
-// HostTime maps a guest event onto the trace's clock, through the first
+// UnderTest is the sounds between the two marker tones.
+func (l *Listening) UnderTest() ([]Heard, error) {
+	opening, closing, err := l.markers()
+	if err != nil {
+		return nil, err
+	}
+	return l.Heard[opening+1 : closing], nil
+}
+
+// Prelude is the sounds before the opening marker: those of the
+// Scenario's Prelude.
+func (l *Listening) Prelude() ([]Heard, error) {
+	opening, _, err := l.markers()
+	if err != nil {
+		return nil, err
+	}
+	return l.Heard[:opening], nil
+}
+
+// HostTime maps a guest event onto the trace's clock, through the opening
 // marker tone: /init reports marker-on just before the ioctl that starts it.
 func (l *Listening) HostTime(e GuestEvent) (time.Time, error) {
 	on, ok := l.Event(EventMarkerOn, "")
-	if !ok || len(l.Heard) == 0 {
-		return time.Time{}, errors.New("pcspktest: no marker tone to relate the guest's clock to the trace's")
+	if !ok {
+		return time.Time{}, errors.New("pcspktest: the guest reported no marker tone to relate its clock to the trace's")
 	}
-	return l.Heard[0].Start.Add(e.At - on.At), nil
+	opening, _, err := l.markers()
+	if err != nil {
+		return time.Time{}, err
+	}
+	return l.Heard[opening].Start.Add(e.At - on.At), nil
 }
 
 // Rounding says which way a frequency reaches the timer chip.
@@ -298,18 +326,18 @@ func (l *Listening) Check(plan []sequence.Tone, r Rounding, lim Limits) Report {
 // marker's start in the trace minus HostTime of the guest's report of it.
 func (l *Listening) ClockDrift() (time.Duration, error) {
 	var last GuestEvent
-	found := false
 	for _, e := range l.Events {
 		if e.Kind == EventMarkerOn {
-			last, found = e, true
+			last = e
 		}
 	}
-	if !found || len(l.Heard) < 2 {
-		return 0, errors.New("pcspktest: no closing marker tone to measure the clock drift by")
+	_, closing, err := l.markers()
+	if err != nil {
+		return 0, err
 	}
 	host, err := l.HostTime(last)
 	if err != nil {
 		return 0, err
 	}
-	return l.Heard[len(l.Heard)-1].Start.Sub(host), nil
+	return l.Heard[closing].Start.Sub(host), nil
 }

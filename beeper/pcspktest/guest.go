@@ -12,7 +12,9 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
 )
 
 // InitPackage is the guest's /init, built into every initramfs.
@@ -34,17 +36,20 @@ type Guest struct {
 	Scenario Scenario
 }
 
-// BuildInitramfs builds the guest's programs and /init with the go command
-// and writes a gzipped newc initramfs to dest. work is a scratch folder for
-// the binaries.
-func BuildInitramfs(ctx context.Context, m *Machine, g Guest, work, dest string) error {
+// BuildInitramfs has b build the guest's programs and /init, and writes a
+// gzipped newc initramfs to dest.
+func BuildInitramfs(ctx context.Context, m *Machine, b *Builder, g Guest, dest string) error {
 	programs := map[string]string{"/init": InitPackage}
 	for guestPath, pkg := range g.Programs {
 		programs[guestPath] = pkg
 	}
-	binaries, err := buildStatic(ctx, programs, work)
-	if err != nil {
-		return err
+	binaries := map[string]string{}
+	for guestPath, pkg := range programs {
+		out, err := b.Build(ctx, pkg)
+		if err != nil {
+			return err
+		}
+		binaries[guestPath] = out
 	}
 	scenario, err := json.MarshalIndent(g.Scenario, "", "\t")
 	if err != nil {
@@ -72,7 +77,9 @@ func BuildInitramfs(ctx context.Context, m *Machine, g Guest, work, dest string)
 	}
 
 	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
+	// Speed over size: the kernel unpacks either in a blink, and the
+	// binaries make a large archive to squeeze.
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
 	if err := writeInitramfs(zw, files, modes); err != nil {
 		return err
 	}
@@ -130,18 +137,33 @@ func writeInitramfs(w *gzip.Writer, files map[string][]byte, modes map[string]fs
 	return cw.Close()
 }
 
-// buildStatic builds each Go main package into work and returns the host
-// path of each guest path's binary.
-func buildStatic(ctx context.Context, programs map[string]string, work string) (map[string]string, error) {
-	built := map[string]string{}
-	for guestPath, pkg := range programs {
-		out := filepath.Join(work, "bin", strings.ReplaceAll(strings.TrimPrefix(guestPath, "/"), "/", "_"))
-		cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
-		if output, err := cmd.CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("pcspktest: building %s for the guest's %s: %w\n%s", pkg, guestPath, err, output)
-		}
-		built[guestPath] = out
+// A Builder builds the guest's Go programs, statically (CGO_ENABLED=0) for
+// linux/amd64, each package once: the boots of one test run share them.
+// It is safe for concurrent use.
+type Builder struct {
+	dir   string
+	mu    sync.Mutex
+	built map[string]string // package → binary
+}
+
+// NewBuilder keeps the binaries it builds in dir.
+func NewBuilder(dir string) *Builder {
+	return &Builder{dir: dir, built: map[string]string{}}
+}
+
+// Build returns the path of pkg's binary, building it on first use.
+func (b *Builder) Build(ctx context.Context, pkg string) (string, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if out, ok := b.built[pkg]; ok {
+		return out, nil
 	}
-	return built, nil
+	out := filepath.Join(b.dir, strconv.Itoa(len(b.built))+"-"+path.Base(pkg))
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
+	if output, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("pcspktest: building %s for the guest: %w\n%s", pkg, err, output)
+	}
+	b.built[pkg] = out
+	return out, nil
 }

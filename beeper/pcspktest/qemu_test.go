@@ -25,6 +25,16 @@ var prepared struct {
 	machine *Machine
 	err     error
 	took    time.Duration
+	builds  string // the folder of builder's binaries
+	builder *Builder
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if prepared.builds != "" {
+		os.RemoveAll(prepared.builds)
+	}
+	os.Exit(code)
 }
 
 // machine prepares qemu and the kernel once per test binary, or skips.
@@ -37,6 +47,10 @@ func machine(t *testing.T) *Machine {
 		start := time.Now()
 		prepared.machine, prepared.err = Prepare(context.Background(), t.Logf)
 		prepared.took = time.Since(start)
+		if prepared.err == nil {
+			prepared.builds, prepared.err = os.MkdirTemp("", "pcspktest-builds-")
+			prepared.builder = NewBuilder(prepared.builds)
+		}
 		if prepared.err == nil {
 			say(t, "qemu and %s ready in %v (cache %s); qemu runs under %q", prepared.machine.KernelPackage,
 				prepared.took.Round(time.Millisecond), CacheDir(), strings.Join(prepared.machine.Priority, " "))
@@ -66,7 +80,7 @@ func boot(t *testing.T, m *Machine, g Guest) *Listening {
 	}
 	initramfs := filepath.Join(dir, "initramfs.cpio.gz")
 	start := time.Now()
-	if err := BuildInitramfs(context.Background(), m, g, dir, initramfs); err != nil {
+	if err := BuildInitramfs(context.Background(), m, prepared.builder, g, initramfs); err != nil {
 		t.Fatal(err)
 	}
 	built := time.Since(start)
@@ -152,6 +166,10 @@ func beepPlan(t *testing.T, notes []beepNote) []sequence.Tone {
 	return plan
 }
 
+// beepPrelude runs beep once before the scenario, at a frequency the
+// scenario does not use (see Scenario.Prelude).
+var beepPrelude = []Step{Run(10*time.Second, GuestBeep, "-e", "/dev/tty0", "-f", "2000", "-l", "100")}
+
 // TestQemuBeepCLI plays a beep command line with repetitions, -d and -D
 // through the console (KIOCSOUND on /dev/tty0) in the guest.
 func TestQemuBeepCLI(t *testing.T) {
@@ -165,7 +183,7 @@ func TestQemuBeepCLI(t *testing.T) {
 	argv := append([]string{GuestBeep, "-e", "/dev/tty0"}, beepArgs(notes)...)
 	l := boot(t, m, Guest{
 		Programs: map[string]string{GuestBeep: BeepPackage},
-		Scenario: Scenario{Name: "beep", Steps: []Step{Run(30*time.Second, argv...)}},
+		Scenario: Scenario{Name: "beep", Prelude: beepPrelude, Steps: []Step{Run(30*time.Second, argv...)}},
 	})
 	if e, ok := l.Event(EventExit, "beep"); !ok || e.Detail != "exit status 0" {
 		t.Errorf("beep exited with %q, want exit status 0", e.Detail)
@@ -179,7 +197,7 @@ func TestQemuBeepSIGTERM(t *testing.T) {
 	m := machine(t)
 	l := boot(t, m, Guest{
 		Programs: map[string]string{GuestBeep: BeepPackage},
-		Scenario: Scenario{Name: "sigterm", Steps: []Step{
+		Scenario: Scenario{Name: "sigterm", Prelude: beepPrelude, Steps: []Step{
 			Start("beep", GuestBeep, "-e", "/dev/tty0", "-f", "1000", "-l", "5000"),
 			Sleep(time.Second),
 			Terminate("beep"),
@@ -271,15 +289,15 @@ func daemonGuest(t *testing.T, name, speaker, song string, wait time.Duration) G
 		t.Fatal(err)
 	}
 	guestSong := "/songs/" + filepath.Base(song)
-	steps := append(DaemonSteps(speaker, guestSong),
-		Sleep(wait),
-		Terminate("knockbeepd"),
-		Wait("knockbeepd", 10*time.Second),
-	)
 	return Guest{
 		Programs: DaemonPrograms(),
 		Files:    map[string][]byte{guestSong: data},
-		Scenario: Scenario{Name: name, Steps: steps},
+		Scenario: Scenario{Name: name, Prelude: DaemonPrelude(speaker), Steps: []Step{
+			KnockSong(guestSong),
+			Sleep(wait),
+			Terminate("knockbeepd"),
+			Wait("knockbeepd", 10*time.Second),
+		}},
 	}
 }
 
@@ -291,6 +309,7 @@ func testDaemonSong(t *testing.T, speaker string, r Rounding) {
 	// The daemon starts playing a moment after the play knock; give it
 	// the song's length and a second.
 	l := boot(t, m, daemonGuest(t, "daemon-"+speaker, speaker, imperialMarch, playTime(plan)+time.Second))
+	checkWarmup(t, l, r)
 	if e, ok := l.Event(EventExit, "knock"); !ok || e.Detail != "exit status 0" {
 		t.Errorf("knock exited with %q, want exit status 0", e.Detail)
 	}
@@ -298,6 +317,19 @@ func testDaemonSong(t *testing.T, speaker string, r Rounding) {
 		t.Errorf("knockbeepd exited with %q after SIGTERM, want exit status 0 (stopped cleanly)", e.Detail)
 	}
 	check(t, l, plan, r)
+}
+
+// checkWarmup checks that the daemon played DaemonPrelude's note.
+func checkWarmup(t *testing.T, l *Listening, r Rounding) {
+	t.Helper()
+	prelude, err := l.Prelude()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := ChipFreq(DaemonWarmupFreq, r)
+	if len(prelude) != 1 || relErr(prelude[0].Freq(), want) > 0.003 {
+		t.Errorf("before the opening marker the daemon played %d sounds, want its %.2f Hz warm-up note", len(prelude), want)
+	}
 }
 
 // TestQemuDaemonConsole: knockbeepd --speaker console plays the Imperial
@@ -316,5 +348,6 @@ func TestQemuDaemonSIGTERM(t *testing.T) {
 		t.Fatal(err)
 	}
 	l := boot(t, m, daemonGuest(t, "daemon-sigterm", "console", song, time.Second))
+	checkWarmup(t, l, RoundConsole)
 	checkStopped(t, l, "knockbeepd", sequence.NoteFreq(sequence.NearestNote(880)), RoundConsole)
 }

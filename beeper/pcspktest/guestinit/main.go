@@ -63,19 +63,37 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("guestinit: scenario %q, %d steps\n", scenario.Name, len(scenario.Steps))
+	fmt.Printf("guestinit: scenario %q, %d prelude steps, %d steps\n", scenario.Name, len(scenario.Prelude), len(scenario.Steps))
 
 	tty, err := os.OpenFile("/dev/tty0", os.O_WRONLY, 0)
 	if err != nil {
 		return fmt.Errorf("guestinit: opening /dev/tty0 for the marker tone: %w", err)
 	}
 	defer tty.Close()
+	// Processes the prelude starts in the background go on into the
+	// steps, which must wait for them.
+	running := map[string]*process{}
+	defer func() {
+		for _, p := range running {
+			_ = p.cmd.Process.Kill()
+			<-p.done
+		}
+	}()
+	if len(scenario.Prelude) > 0 {
+		if err := runSteps("prelude", scenario.Prelude, running); err != nil {
+			return err
+		}
+		time.Sleep(pcspktest.MarkerGap)
+	}
 	if err := marker(tty); err != nil {
 		return err
 	}
 	time.Sleep(pcspktest.MarkerGap)
-	if err := runSteps(scenario.Steps); err != nil {
+	if err := runSteps("scenario", scenario.Steps, running); err != nil {
 		return err
+	}
+	for name := range running {
+		return fmt.Errorf("guestinit: %s was still running at the end of the scenario (add a wait step)", name)
 	}
 	time.Sleep(pcspktest.MarkerGap)
 	if err := marker(tty); err != nil {
@@ -201,10 +219,11 @@ type process struct {
 	err  error         // cmd.Wait's result, readable once done is closed
 }
 
-func runSteps(steps []pcspktest.Step) error {
-	running := map[string]*process{}
+// runSteps runs steps in order; running holds the background processes,
+// by name.
+func runSteps(part string, steps []pcspktest.Step, running map[string]*process) error {
 	for i, step := range steps {
-		where := fmt.Sprintf("guestinit: step %d (%s %s)", i+1, step.Op, step.Name)
+		where := fmt.Sprintf("guestinit: %s step %d (%s %s)", part, i+1, step.Op, step.Name)
 		switch step.Op {
 		case pcspktest.OpRun:
 			p, err := start(step.Name, step.Argv)
@@ -243,11 +262,6 @@ func runSteps(steps []pcspktest.Step) error {
 		default:
 			return fmt.Errorf("%s: unknown step", where)
 		}
-	}
-	for name, p := range running {
-		_ = p.cmd.Process.Kill()
-		<-p.done
-		return fmt.Errorf("guestinit: %s was still running at the end of the scenario (add a wait step)", name)
 	}
 	return nil
 }
