@@ -12,9 +12,10 @@
 //
 //	Prepare                 qemu (apt-get install) and a Debian kernel with
 //	                        pcspkr.ko and evdev.ko (apt-get download, dpkg -x),
-//	                        cached in CacheDir between runs
-//	BuildInitramfs          go build (static, linux/amd64) of guestinit as
-//	                        /init and of the programs under test, plus the
+//	                        cached in CacheDir between runs; picks how to run
+//	                        qemu ahead of the host's other work
+//	BuildInitramfs          a Builder's static linux/amd64 builds of guestinit
+//	                        (/init) and of the programs under test, plus the
 //	                        Scenario and songs, into a gzipped newc cpio
 //	                        (CPIOWriter)
 //	BootGuest               qemu with TCG, no network, the speaker recorded to a
@@ -26,16 +27,35 @@
 //	                        gives its frequency as recorded; ParseGuestEvents
 //	                        gives the guest's own account
 //	Listening.Check         Compare with the plan: every note in order, each
-//	                        frequency within 0.3 % of ChipFreq, each length and
-//	                        silence within ±5 ms, the speaker off at the end
+//	                        frequency within 0.3 % of ChipFreq (trace and WAV),
+//	                        each length and silence within ±5 ms, the speaker
+//	                        off at the end
 //
-// The guest's /init (package guestinit) plays a marker tone through
-// KIOCSOUND before and after the scenario. The markers frame the sounds under
-// test, absorb qemu's recording shift (the WAV lags the trace by ~30 ms), and
-// tie the guest's clock to the trace's, so that a guest event such as "sent
-// SIGTERM" can be placed on the trace (Listening.HostTime).
+// The guest's /init (package guestinit) runs the Scenario's Prelude, then
+// plays a marker tone through KIOCSOUND, runs the Steps, and plays the
+// marker again. The markers frame the sounds under test, and tie the
+// guest's clock to the trace's, so that a guest event such as "sent
+// SIGTERM" can be placed on the trace (Listening.HostTime). The Prelude lets
+// the program under test run once first: qemu translates guest code the
+// first time it runs, which would otherwise make the first note end late.
 //
-// The tests in this package (TestQemu...) are tier 3 of the project's tests.
-// They skip with the reason when qemu or the kernel cannot be had (not root
-// and qemu missing, apt-get refusing) and under go test -short.
+// # What the emulator adds, and how the harness keeps it out
+//
+//   - The WAV lags the trace by ~30 ms, holds no silences, and on a busy
+//     host loses bits of sounds: LocateSounds places sounds by pitch, not
+//     position, and MeasureFrequency skips the half period qemu cuts where
+//     it restarts the wave between two sounds.
+//   - The guest keeps time only as well as qemu gets the CPU: Prepare runs
+//     qemu under SCHED_RR (chrt) where allowed, else nice -19.
+//   - The console speaker re-arms KDMKTONE every second: reloading the count
+//     a sound already has is not a new sound.
+//
+// # Tests
+//
+// The tests named TestQemu... are tier 3 of the project's tests: ~10 s per
+// boot, ~2 minutes in all. They skip with the reason when qemu or the
+// kernel cannot be had (not root and qemu missing, apt-get refusing) and
+// under go test -short. Set KNOCKBEEP_QEMU_CACHE to move the cache and
+// KNOCKBEEP_QEMU_ARTIFACTS to keep each boot's console, trace and WAV.
+// The other tests run the host side on recorded boots in testdata.
 package pcspktest
