@@ -30,10 +30,40 @@ const pitHz = 1193182
 // is the lowest the 16-bit divisor allows anyway.
 var pcspkrRange = FreqRange{Min: 21, Max: 32766}
 
-// pitDivisor is the timer divisor for freq, rounded and kept to 16 bits.
+// pitDivisor is the 16-bit timer divisor to hand KIOCSOUND/KDMKTONE for
+// freq. The kernel does not program it as given: it turns it back into
+// whole hertz (PIT_TICK_RATE/divisor, rounded down) and pcspkr divides
+// again (rounded down). Rounding the divisor to nearest lost up to a whole
+// hertz in that round trip (392 Hz played 391.08 Hz in qemu), and rounding
+// it down, as beep does, is off by as much at high pitches; so the
+// divisors either side are tried through the kernel's arithmetic and the
+// one that sounds nearest to freq wins.
 func pitDivisor(freq float64) int {
-	d := int(math.Round(pitHz / freq))
-	return min(max(d, 1), 0xFFFF)
+	base := int(pitHz / freq)
+	best, bestErr := 0, math.Inf(1)
+	for _, d := range [...]int{base, base + 1, base - 1} { // ties go to beep's choice
+
+		if d < 1 || d > 0xFFFF {
+			continue
+		}
+		if e := math.Abs(consoleSounds(d) - freq); e < bestErr {
+			best, bestErr = d, e
+		}
+	}
+	if best == 0 {
+		return min(max(base, 1), 0xFFFF)
+	}
+	return best
+}
+
+// consoleSounds is the frequency the speaker makes for a KIOCSOUND
+// divisor, following Linux's arithmetic (vt_ioctl, then pcspkr_event).
+func consoleSounds(divisor int) float64 {
+	hz := pitHz / divisor
+	if hz == 0 {
+		return 0
+	}
+	return float64(pitHz) / float64(pitHz/hz)
 }
 
 // consoleRange is what survives the trip through the console: the kernel

@@ -179,6 +179,11 @@ func TestQemuBeepCLI(t *testing.T) {
 		{freq: "523.25", length: 150, reps: 1, delay: 120, delayAfterLast: true},
 		{freq: "659", length: 100, reps: 3, delay: 80, delayAfterLast: true},
 		{freq: "880", length: 200, reps: 1, delay: 300},
+		// Low notes show how the console's divisor is rounded: the kernel
+		// turns it into whole hertz and back, and a divisor rounded to
+		// nearest played 220 Hz at 219.01 Hz (0.45 % off).
+		{freq: "220", length: 150, reps: 1, delay: 100},
+		{freq: "311.1", length: 150, reps: 1, delay: 0},
 	}
 	argv := append([]string{GuestBeep, "-e", "/dev/tty0"}, beepArgs(notes)...)
 	l := boot(t, m, Guest{
