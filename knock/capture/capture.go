@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/knockbeep/knockbeep/knock"
+	"github.com/knockbeep/knockbeep/knock/clock"
 	"github.com/knockbeep/knockbeep/knock/decode"
 )
 
@@ -25,30 +26,10 @@ type Options struct {
 	// Logger receives interface failures and recoveries; nil means
 	// slog.Default().
 	Logger *slog.Logger
-	// Clock times the retries after an interface failure; nil means the
-	// system clock.
-	Clock Clock
+	// Clock times the retries after an interface failure; nil means
+	// clock.System().
+	Clock clock.Clock
 }
-
-// A Clock tells the time and runs a function later. It has the method set
-// of the other knockbeep clocks, so one implementation serves them all.
-type Clock interface {
-	Now() time.Time
-	// AfterFunc calls f in its own goroutine once d has elapsed, unless
-	// the returned Timer is stopped first.
-	AfterFunc(d time.Duration, f func()) Timer
-}
-
-// A Timer is a pending AfterFunc call.
-type Timer interface {
-	// Stop prevents the call and reports whether it did so.
-	Stop() bool
-}
-
-type systemClock struct{}
-
-func (systemClock) Now() time.Time                            { return time.Now() }
-func (systemClock) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
 
 // Counters count what a capture did with the frames it saw.
 type Counters struct {
@@ -130,7 +111,7 @@ var errNoPacket = errors.New("capture: no packet within the poll timeout")
 // time from any goroutine.
 type Capture struct {
 	log    *slog.Logger
-	clock  Clock
+	clock  clock.Clock
 	filter atomic.Pointer[compiledFilter]
 
 	mu       sync.Mutex // serializes SetFilter, Run's start and Close
@@ -191,7 +172,7 @@ func Open(ifaces []string, f Filter, opts Options) (*Capture, error) {
 		c.log = slog.Default()
 	}
 	if c.clock == nil {
-		c.clock = systemClock{}
+		c.clock = clock.System()
 	}
 	c.filter.Store(cf)
 	for _, name := range ifaces {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/knockbeep/knockbeep/knock"
+	"github.com/knockbeep/knockbeep/knock/clock"
 )
 
 // DefaultCommandTimeout is how long a command may run before it and its
@@ -33,8 +34,8 @@ const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 
 // Options configure a Runner. The zero Options are usable.
 type Options struct {
-	// Clock times cmd_timeout; nil means SystemClock.
-	Clock Clock
+	// Clock times cmd_timeout; nil means clock.System().
+	Clock clock.Clock
 	// Logger receives every command run, its output and its exit status;
 	// nil discards them.
 	Logger *slog.Logger
@@ -62,7 +63,7 @@ type Stats struct {
 // A Runner runs the commands of command doors. See the package
 // documentation for the order, state and shutdown guarantees.
 type Runner struct {
-	clock      Clock
+	clock      clock.Clock
 	log        *slog.Logger
 	shell      string
 	cmdTimeout time.Duration
@@ -97,7 +98,7 @@ type opening struct {
 	key        openKey
 	stop       job
 	after      time.Duration
-	timer      Timer // armed when the start command has finished
+	timer      clock.Timer // armed when the start command has finished
 	stopQueued bool
 }
 
@@ -133,7 +134,7 @@ func NewRunner(opts Options) *Runner {
 		open:       make(map[openKey]int),
 	}
 	if r.clock == nil {
-		r.clock = SystemClock()
+		r.clock = clock.System()
 	}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)

@@ -16,79 +16,19 @@ import (
 	"time"
 
 	"github.com/knockbeep/knockbeep/knock"
+	"github.com/knockbeep/knockbeep/knock/clock/clocktest"
 )
 
-// fakeClock is a Clock whose time moves only when a test advances it.
-type fakeClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	timers []*fakeTimer
-}
-
-type fakeTimer struct {
-	c    *fakeClock
-	when time.Time
-	f    func()
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2024, 5, 4, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) AfterFunc(d time.Duration, f func()) Timer {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t := &fakeTimer{c: c, when: c.now.Add(d), f: f}
-	c.timers = append(c.timers, t)
-	return t
-}
-
-func (t *fakeTimer) Stop() bool {
-	t.c.mu.Lock()
-	defer t.c.mu.Unlock()
-	i := slices.Index(t.c.timers, t)
-	if i < 0 {
-		return false
-	}
-	t.c.timers = slices.Delete(t.c.timers, i, i+1)
-	return true
-}
-
-// Advance moves the time on by d and runs the functions that came due.
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	var due []*fakeTimer
-	c.timers = slices.DeleteFunc(c.timers, func(t *fakeTimer) bool {
-		if !t.when.After(c.now) {
-			due = append(due, t)
-			return true
-		}
-		return false
-	})
-	c.mu.Unlock()
-	for _, t := range due {
-		t.f()
-	}
-}
-
-func (c *fakeClock) pending() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.timers)
-}
+// testStart is the fake clock's time at the start of every test.
+var testStart = time.Date(2024, 5, 4, 12, 0, 0, 0, time.UTC)
 
 // waitTimers waits until n timers are pending: the Runner arms a stop
 // command's timer when its start command has finished.
-func (c *fakeClock) waitTimers(t *testing.T, n int) {
+func waitTimers(t *testing.T, clk *clocktest.Fake, n int) {
 	t.Helper()
-	eventually(t, fmt.Sprintf("%d pending timers", n), func() bool { return c.pending() == n })
+	if !clk.WaitPending(n, 20*time.Second) {
+		t.Fatalf("timed out waiting for %d pending timers; %d are", n, clk.Pending())
+	}
 }
 
 // eventually polls cond for up to 20 seconds: commands are real processes.
@@ -140,9 +80,9 @@ func testContext(t *testing.T) context.Context {
 
 // newTestRunner returns a Runner on a fake clock, logging into a buffer,
 // and shuts it down at the end of the test.
-func newTestRunner(t *testing.T) (*Runner, *fakeClock, *logBuffer) {
+func newTestRunner(t *testing.T) (*Runner, *clocktest.Fake, *logBuffer) {
 	t.Helper()
-	clock := newFakeClock()
+	clock := clocktest.NewFake(testStart)
 	logs := &logBuffer{}
 	r := NewRunner(Options{
 		Clock:  clock,
@@ -329,10 +269,10 @@ func TestNoDuplicateOpen(t *testing.T) {
 
 	r.Open(door, event("192.0.2.1", knock.TCP, 22))
 	r.Open(door, event("192.0.2.1", knock.TCP, 22)) // still queued or running: already open
-	clock.waitTimers(t, 1)
+	waitTimers(t, clock, 1)
 	r.Open(door, event("192.0.2.1", knock.TCP, 22)) // start done, stop pending: already open
 	r.Open(door, event("192.0.2.2", knock.TCP, 22)) // another source opens
-	clock.waitTimers(t, 2)
+	waitTimers(t, clock, 2)
 	if got := r.Stats(); got.AlreadyOpen != 2 || got.Open != 2 {
 		t.Errorf("Stats() = %+v, want AlreadyOpen 2 and Open 2", got)
 	}
@@ -359,7 +299,7 @@ func TestReopen(t *testing.T) {
 		Start: appendLine(out, "add", "%IP%"), Stop: appendLine(out, "del", "%IP%")}
 	r.Open(door, event("192.0.2.1", knock.TCP, 22))
 	r.Open(door, event("192.0.2.1", knock.TCP, 22))
-	clock.waitTimers(t, 2)
+	waitTimers(t, clock, 2)
 	clock.Advance(10 * time.Second)
 	want := []string{"add 192.0.2.1", "add 192.0.2.1", "del 192.0.2.1", "del 192.0.2.1"}
 	if diff := diffLines(want, waitLines(t, out, 4)); diff != "" {
@@ -396,7 +336,7 @@ func TestShutdownRunsPendingStops(t *testing.T) {
 	for _, src := range []string{"192.0.2.1", "192.0.2.2", "2001:db8::1"} {
 		r.Open(door, event(src, knock.TCP, 22))
 	}
-	clock.waitTimers(t, 3)
+	waitTimers(t, clock, 3)
 
 	release := filepath.Join(dir, "release")
 	slowOut := filepath.Join(dir, "slow")
@@ -445,7 +385,7 @@ func TestShutdownGivesUp(t *testing.T) {
 		Start: appendLine(out, "add"), Stop: knock.Command{Argv: []string{"sleep", "60"}}}
 	r.Open(door, event("192.0.2.1", knock.TCP, 22))
 	r.Open(door, event("192.0.2.2", knock.TCP, 22))
-	clock.waitTimers(t, 2)
+	waitTimers(t, clock, 2)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	began := time.Now()
@@ -494,7 +434,7 @@ func TestIPv6Commands(t *testing.T) {
 				door.Stop6 = appendLine(out, "stop6")
 			}
 			r.Open(door, event(tt.src, knock.TCP, 1))
-			clock.waitTimers(t, 1)
+			waitTimers(t, clock, 1)
 			clock.Advance(time.Second)
 			if diff := diffLines(tt.wantLine, waitLines(t, out, 2)); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
@@ -554,7 +494,7 @@ func TestLongOutputLineSplit(t *testing.T) {
 }
 
 func TestCommandTimeout(t *testing.T) {
-	clock := newFakeClock()
+	clock := clocktest.NewFake(testStart)
 	r := NewRunner(Options{Clock: clock, CommandTimeout: 200 * time.Millisecond})
 	out := filepath.Join(t.TempDir(), "after")
 	// The shell's child sleep must die too: it belongs to the process group.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/knockbeep/knockbeep/knock"
 	"github.com/knockbeep/knockbeep/knock/capture"
+	"github.com/knockbeep/knockbeep/knock/clock"
 	"github.com/knockbeep/knockbeep/knock/command"
 	"github.com/knockbeep/knockbeep/knock/config"
 	"github.com/knockbeep/knockbeep/knock/match"
@@ -60,6 +61,10 @@ type Options struct {
 	// ShutdownTimeout bounds how long stopping waits for pending stop
 	// commands; 0 means DefaultShutdownTimeout.
 	ShutdownTimeout time.Duration
+	// Clock times the command doors' cmd_timeout, the music doors' fsyncs
+	// and song names, capture's retries and the once-a-second expiry of
+	// attempts; nil means clock.System().
+	Clock clock.Clock
 }
 
 // A Daemon is knockbeepd: capture, the music doors, the matcher and the
@@ -106,6 +111,9 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 	if opts.ShutdownTimeout <= 0 {
 		opts.ShutdownTimeout = DefaultShutdownTimeout
 	}
+	if opts.Clock == nil {
+		opts.Clock = clock.System()
+	}
 	d := &Daemon{opts: opts, replay: opts.Replay != nil, cfg: cfg, doors: slices.Clone(cfg.Doors)}
 	// undo releases, in reverse order, what was opened when a later step
 	// fails.
@@ -149,7 +157,7 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 			return fail(err)
 		}
 		d.local.Store(newAddrSet(local))
-		c, err := capture.Open(interfaces(cfg), d.filterLocked(), capture.Options{Logger: d.log})
+		c, err := capture.Open(interfaces(cfg), d.filterLocked(), d.captureOptions())
 		if err != nil {
 			return fail(err)
 		}
@@ -158,7 +166,7 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 	}
 
 	if cfg.Music.Enabled {
-		d.music, err = newMusicPart(cfg, d.log, nil)
+		d.music, err = d.newMusicPart(cfg, nil)
 		if err != nil {
 			return fail(err)
 		}
@@ -170,7 +178,7 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 		matchOpts.IsLocal = d.isLocal
 	}
 	d.matcher = match.New(d.doors, matchOpts)
-	d.runner = command.NewRunner(command.Options{Logger: d.log})
+	d.runner = command.NewRunner(command.Options{Logger: d.log, Clock: d.opts.Clock})
 	d.logDisabled(cfg)
 	d.warnIfIdle()
 	return d, nil
@@ -392,20 +400,30 @@ func (d *Daemon) setFilterLocked() {
 // tick expires attempts, follows the host's addresses and reports kernel
 // drops, once a second.
 func (d *Daemon) tick(ctx context.Context) {
-	t := time.NewTicker(expireInterval)
-	defer t.Stop()
+	due := make(chan struct{}, 1)
+	arm := func() clock.Timer {
+		return d.opts.Clock.AfterFunc(expireInterval, func() { due <- struct{}{} })
+	}
+	t := arm()
+	defer func() { t.Stop() }()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case now := <-t.C:
-			d.mu.Lock()
-			d.matcher.Expire(now)
-			d.mu.Unlock()
-			d.refreshLocal()
-			d.reportDrops()
+		case <-due:
 		}
+		d.mu.Lock()
+		d.matcher.Expire(d.opts.Clock.Now())
+		d.mu.Unlock()
+		d.refreshLocal()
+		d.reportDrops()
+		t = arm()
 	}
+}
+
+// captureOptions are the Options of every capture the daemon opens.
+func (d *Daemon) captureOptions() capture.Options {
+	return capture.Options{Logger: d.log, Clock: d.opts.Clock}
 }
 
 // refreshLocal looks at the host's addresses again and updates the

@@ -10,6 +10,8 @@ import (
 
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/knockbeep/knockbeep/knock/clock/clocktest"
 )
 
 // A feed is a replay file written while the daemon reads it, so a test
@@ -27,13 +29,21 @@ type feed struct {
 // startFeed starts a daemon on a replay pipe.
 func startFeed(t *testing.T, configPath string, ctx context.Context) *feed {
 	t.Helper()
+	return startFeedWith(t, configPath, ctx, Options{})
+}
+
+// startFeedWith starts a daemon on a replay pipe with opts, whose
+// ConfigPath, Replay and Logger it sets.
+func startFeedWith(t *testing.T, configPath string, ctx context.Context, opts Options) *feed {
+	t.Helper()
 	cfg, err := LoadConfig(configPath, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	r, w := io.Pipe()
 	logger, logs := testLogger(t)
-	d, err := New(cfg, Options{ConfigPath: configPath, Replay: r, Logger: logger})
+	opts.ConfigPath, opts.Replay, opts.Logger = configPath, r, logger
+	d, err := New(cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,6 +217,42 @@ stop_command = ["/bin/sh", "-c", "sleep 0.2; echo close %IP% >> {{DIR}}/fw"]
 	}
 	if got, want := readAll(t, filepath.Join(dir, "fw")), "open 192.0.2.10\nclose 192.0.2.10\n"; got != want {
 		t.Errorf("after stopping, the firewall log holds %q, want %q: the pending stop command must run", got, want)
+	}
+}
+
+// A door's stop command waits its cmd_timeout on the daemon's clock: it
+// runs when that much time has passed, not before.
+func TestStopCommandAfterCmdTimeout(t *testing.T) {
+	dir := t.TempDir()
+	_, path := testConfig(t, dir, `
+speaker = "none"
+state_dir = "{{DIR}}/state"
+[music]
+enabled = false
+[[door]]
+name = "ssh"
+sequence = ["7000", "8000"]
+cmd_timeout = "10s"
+start_command = ["/bin/sh", "-c", "echo open %IP% >> {{DIR}}/fw"]
+stop_command = ["/bin/sh", "-c", "echo close %IP% >> {{DIR}}/fw"]
+`)
+	clk := clocktest.NewFake(captureStart)
+	f := startFeedWith(t, path, context.Background(), Options{Clock: clk})
+	fw := filepath.Join(dir, "fw")
+	f.send(syn(0, "192.0.2.10", hostAddr4, 7000), syn(1, "192.0.2.10", hostAddr4, 8000))
+	waitFile(t, fw, "open 192.0.2.10\n")
+	// The stop command's timer is armed once the start command is done.
+	if !clk.WaitPending(1, 10*time.Second) {
+		t.Fatalf("no cmd_timeout timer armed after the start command; %d pending", clk.Pending())
+	}
+	clk.Advance(9 * time.Second)
+	if clk.Pending() != 1 {
+		t.Fatal("the stop command's timer fired 9s into a 10s cmd_timeout")
+	}
+	clk.Advance(time.Second)
+	waitFile(t, fw, "open 192.0.2.10\nclose 192.0.2.10\n")
+	if err := f.end(); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -27,7 +27,8 @@ type musicPart struct {
 // reload that keeps the speaker). With speaker "auto" and no speaker on
 // the machine, songs go to WAV files, which end up beside their pools
 // under STATE_DIR/played/. Nothing plays until start.
-func newMusicPart(cfg *config.Config, log *slog.Logger, sp beeper.Speaker) (*musicPart, error) {
+func (d *Daemon) newMusicPart(cfg *config.Config, sp beeper.Speaker) (*musicPart, error) {
+	log := d.log
 	opened := false
 	if sp == nil {
 		var err error
@@ -48,6 +49,7 @@ func newMusicPart(cfg *config.Config, log *slog.Logger, sp beeper.Speaker) (*mus
 		RefusalLogInterval: cfg.Music.RefusalLogInterval,
 		Player:             songPlayer{beeper.NewPlayer(sp, beeper.PlayerOptions{Logger: log})},
 		Logger:             log,
+		Clock:              d.opts.Clock,
 	})
 	if err != nil {
 		if opened {

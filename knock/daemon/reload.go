@@ -76,7 +76,7 @@ func (d *Daemon) Apply(cfg *config.Config) error {
 	var newCapt *capture.Capture
 	if !d.replay && !slices.Equal(interfaces(old), interfaces(cfg)) {
 		f := FilterFor(cfg, cfg.Doors, d.local.Load().list, d.opts.OnlyIPv4)
-		c, err := capture.Open(interfaces(cfg), f, capture.Options{Logger: d.log})
+		c, err := capture.Open(interfaces(cfg), f, d.captureOptions())
 		if err != nil {
 			d.log.Error("daemon: reload: cannot capture on the new interfaces; keeping the old config", "interfaces", interfaces(cfg), "err", err)
 			return err
@@ -99,7 +99,7 @@ func (d *Daemon) Apply(cfg *config.Config) error {
 			if oldMusic != nil && oldMusic.spec == cfg.Speaker {
 				sp, keepSpeaker = oldMusic.speaker, true
 			}
-			m, err := newMusicPart(cfg, d.log, sp)
+			m, err := d.newMusicPart(cfg, sp)
 			if err != nil {
 				d.mu.Unlock()
 				if newCapt != nil {

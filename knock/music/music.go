@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/knockbeep/knockbeep/knock"
+	"github.com/knockbeep/knockbeep/knock/clock"
 	"github.com/knockbeep/knockbeep/sequence"
 )
 
@@ -58,8 +59,9 @@ type Options struct {
 	// Logger receives knocks refused, songs played and pool warnings; nil
 	// discards them.
 	Logger *slog.Logger
-	// Clock is nil for SystemClock.
-	Clock Clock
+	// Clock names archived songs, spaces out refusal log lines and times
+	// the periodic fsync; nil means clock.System().
+	Clock clock.Clock
 }
 
 // Stats count what Music did since New.
@@ -126,7 +128,7 @@ type Music struct {
 	queueLen  int
 	player    Player
 	log       *slog.Logger
-	clock     Clock
+	clock     clock.Clock
 
 	// Owned by the Handle goroutine.
 	sources  map[netip.Addr]*source // every source in per-source mode; the zero Addr in shared mode
@@ -189,7 +191,7 @@ func New(opts Options) (*Music, error) {
 		m.log = slog.New(slog.DiscardHandler)
 	}
 	if m.clock == nil {
-		m.clock = SystemClock()
+		m.clock = clock.System()
 	}
 	m.refusals = newRefusalLog(m.log, opts.RefusalLogInterval)
 	for _, dir := range []string{opts.StateDir, m.poolDir, m.playedDir} {

@@ -18,75 +18,10 @@ import (
 	"time"
 
 	"github.com/knockbeep/knockbeep/knock"
+	"github.com/knockbeep/knockbeep/knock/clock/clocktest"
 	"github.com/knockbeep/knockbeep/knock/music"
 	"github.com/knockbeep/knockbeep/sequence"
 )
-
-// fakeClock is a Clock whose time moves only when a test advances it.
-type fakeClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	timers []*fakeTimer
-}
-
-type fakeTimer struct {
-	c    *fakeClock
-	when time.Time
-	f    func()
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2024, 5, 4, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) AfterFunc(d time.Duration, f func()) music.Timer {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t := &fakeTimer{c: c, when: c.now.Add(d), f: f}
-	c.timers = append(c.timers, t)
-	return t
-}
-
-func (t *fakeTimer) Stop() bool {
-	t.c.mu.Lock()
-	defer t.c.mu.Unlock()
-	i := slices.Index(t.c.timers, t)
-	if i < 0 {
-		return false
-	}
-	t.c.timers = slices.Delete(t.c.timers, i, i+1)
-	return true
-}
-
-// Advance moves the time on by d and runs the functions that came due.
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	var due []*fakeTimer
-	c.timers = slices.DeleteFunc(c.timers, func(t *fakeTimer) bool {
-		if !t.when.After(c.now) {
-			due = append(due, t)
-			return true
-		}
-		return false
-	})
-	c.mu.Unlock()
-	for _, t := range due {
-		t.f()
-	}
-}
-
-func (c *fakeClock) pending() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.timers)
-}
 
 // recordingPlayer is a Player that plays nothing and records every song.
 // With a gate, each Play waits for a value on it; with wavDir, each Play
@@ -187,7 +122,7 @@ type harness struct {
 	dir    string
 	opts   music.Options
 	m      *music.Music
-	clock  *fakeClock
+	clock  *clocktest.Fake
 	logs   *logBuffer
 	player *recordingPlayer
 	stop   func()
@@ -208,7 +143,7 @@ func testOptions(dir string) music.Options {
 // by adjust, and runs its Run goroutine until the test ends.
 func newHarness(t *testing.T, adjust func(*music.Options)) *harness {
 	t.Helper()
-	h := &harness{t: t, dir: t.TempDir(), clock: newFakeClock(), logs: &logBuffer{}, player: &recordingPlayer{}}
+	h := &harness{t: t, dir: t.TempDir(), clock: clocktest.NewFake(time.Date(2024, 5, 4, 12, 0, 0, 0, time.UTC)), logs: &logBuffer{}, player: &recordingPlayer{}}
 	h.opts = testOptions(h.dir)
 	h.opts.Clock = h.clock
 	h.opts.Logger = slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -787,12 +722,8 @@ func TestReloadTornAndUnreadablePools(t *testing.T) {
 func TestPeriodicSync(t *testing.T) {
 	h := newHarness(t, nil)
 	waitTimer := func() {
-		deadline := time.Now().Add(10 * time.Second)
-		for h.clock.pending() == 0 {
-			if time.Now().After(deadline) {
-				t.Fatal("Run armed no sync timer")
-			}
-			time.Sleep(time.Millisecond)
+		if !h.clock.WaitPending(1, 10*time.Second) {
+			t.Fatal("Run armed no sync timer")
 		}
 	}
 	waitTimer()
