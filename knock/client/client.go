@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 	"strings"
 	"time"
 
+	"github.com/knockbeep/knockbeep/internal/buildinfo"
 	"github.com/knockbeep/knockbeep/knock"
 	"github.com/knockbeep/knockbeep/knock/send"
 	"github.com/knockbeep/knockbeep/sequence"
@@ -79,7 +79,7 @@ func run(ctx context.Context, args []string, env environment) int {
 		io.WriteString(env.stdout, usage)
 		return ExitOK
 	case c.version:
-		fmt.Fprintf(env.stdout, "knock (knockbeep) %s\n", version())
+		fmt.Fprintf(env.stdout, "knock (knockbeep) %s\n", buildinfo.Version())
 		return ExitOK
 	case c.songPath != "":
 		return runSong(ctx, c, env)
@@ -203,25 +203,6 @@ func knockFailed(ctx context.Context, env environment, err error, i, total int) 
 	}
 	fmt.Fprintf(env.stderr, "knock: knock %d of %d: %v\n", i+1, total, err)
 	return ExitFailure
-}
-
-// version is the module version the binary was built from, with its VCS
-// revision when the build recorded one.
-func version() string {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "unknown"
-	}
-	v := info.Main.Version
-	if v == "" || v == "(devel)" {
-		v = "devel"
-		for _, s := range info.Settings {
-			if s.Key == "vcs.revision" {
-				v += " " + s.Value
-			}
-		}
-	}
-	return v
 }
 
 var usage = strings.TrimLeft(`

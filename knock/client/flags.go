@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/knockbeep/knockbeep/internal/getopt"
 	"github.com/knockbeep/knockbeep/knock"
 	"github.com/knockbeep/knockbeep/knock/send"
 	"github.com/knockbeep/knockbeep/sequence"
@@ -51,7 +52,7 @@ func usagef(format string, args ...any) error {
 
 // An option is one command-line option, GNU getopt_long style: a short
 // letter (or 0), a long name, and for options that take a value, the name
-// of the value shown in messages.
+// of the value shown in messages; set applies it.
 type option struct {
 	short    byte
 	long     string
@@ -160,97 +161,40 @@ func parseTimeOption(s string) (time.Duration, error) {
 	return d, nil
 }
 
-func lookupShort(c byte) *option {
-	for i := range options {
-		if options[i].short == c {
-			return &options[i]
+// getoptOptions are options as getopt.Parse reads them.
+var getoptOptions = func() []getopt.Option {
+	specs := make([]getopt.Option, len(options))
+	for i, o := range options {
+		specs[i] = getopt.Option{Short: o.short, Long: o.long, ValueName: o.value}
+		if o.value != "" {
+			specs[i].Value = getopt.RequiredValue
 		}
 	}
-	return nil
-}
-
-func lookupLong(name string) *option {
-	for i := range options {
-		if options[i].long == name {
-			return &options[i]
-		}
-	}
-	return nil
-}
+	return specs
+}()
 
 // parseArgs reads the command line (without the program name) the way GNU
-// getopt_long does for knockd's client: short options may be clustered
-// ("-uv"), a short option's value may be attached ("-d100") or the next
-// argument ("-d 100"), a long option's value follows "=" or is the next
-// argument, options and operands may be mixed, and "--" ends the options.
+// getopt_long does for knockd's client (package getopt): short options may
+// be clustered ("-uv"), a short option's value may be attached ("-d100") or
+// the next argument ("-d 100"), a long option's value follows "=" or is the
+// next argument, options and operands may be mixed, and "--" ends the
+// options.
 func parseArgs(args []string) (config, error) {
 	c := config{protocol: sequence.DefaultProtocol()}
-	var operands []string
-	for i := 0; i < len(args); i++ {
-		arg := args[i]
-		switch {
-		case arg == "--":
-			operands = append(operands, args[i+1:]...)
-			i = len(args)
-		case strings.HasPrefix(arg, "--"):
-			name, value, hasValue := strings.Cut(arg[2:], "=")
-			opt := lookupLong(name)
-			if opt == nil {
-				return c, usagef("unknown option --%s", name)
-			}
-			if opt.value == "" && hasValue {
-				return c, usagef("option --%s takes no value", name)
-			}
-			if opt.value != "" && !hasValue {
-				if i+1 >= len(args) {
-					return c, usagef("option --%s needs a value %s", name, opt.value)
-				}
-				i++
-				value = args[i]
-			}
-			if err := c.apply(opt, "--"+opt.long, value); err != nil {
-				return c, err
-			}
-		case len(arg) > 1 && arg[0] == '-':
-			for j := 1; j < len(arg); j++ {
-				opt := lookupShort(arg[j])
-				if opt == nil {
-					return c, usagef("unknown option %s", shortName(arg[j]))
-				}
-				if opt.value == "" {
-					if err := c.apply(opt, shortName(arg[j]), ""); err != nil {
-						return c, err
-					}
-					continue
-				}
-				value := arg[j+1:]
-				if value == "" {
-					if i+1 >= len(args) {
-						return c, usagef("option %s needs a value %s", shortName(arg[j]), opt.value)
-					}
-					i++
-					value = args[i]
-				}
-				if err := c.apply(opt, shortName(arg[j]), value); err != nil {
-					return c, err
-				}
-				break
-			}
-		default:
-			operands = append(operands, arg)
+	operands, err := getopt.Parse(args, getoptOptions, func(i int, spelled, value string) error {
+		return c.apply(&options[i], spelled, value)
+	})
+	if err != nil {
+		var ue *usageError
+		if !errors.As(err, &ue) {
+			err = &usageError{msg: err.Error()}
 		}
+		return c, err
 	}
 	if c.help || c.version {
 		return c, nil
 	}
 	return c, c.checkOperands(operands)
-}
-
-func shortName(c byte) string {
-	if c >= 0x21 && c < 0x7f {
-		return "-" + string(c)
-	}
-	return fmt.Sprintf("-%q", c)
 }
 
 func (c *config) apply(opt *option, spelled, value string) error {

@@ -7,9 +7,10 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"runtime/debug"
 	"strings"
 
+	"github.com/knockbeep/knockbeep/internal/buildinfo"
+	"github.com/knockbeep/knockbeep/internal/getopt"
 	"github.com/knockbeep/knockbeep/knock/capture"
 	"github.com/knockbeep/knockbeep/knock/config"
 )
@@ -43,99 +44,66 @@ type commandLine struct {
 	version    bool
 }
 
-// An option is one flag: its short and long names and whether it takes a
-// value.
+// An option is one flag: its short and long names, whether it takes a
+// value, and what it does.
 type option struct {
 	short byte
 	long  string
-	value bool
+	value getopt.Value
 	set   func(c *commandLine, value string) error
 }
 
 var options = []option{
-	{'c', "config", true, func(c *commandLine, v string) error { c.configPath = v; return nil }},
-	{'i', "interface", true, func(c *commandLine, v string) error { c.interfaces = append(c.interfaces, v); return nil }},
-	{0, "speaker", true, func(c *commandLine, v string) error { c.speaker = v; return nil }},
-	{0, "state-dir", true, func(c *commandLine, v string) error { c.stateDir = v; return nil }},
-	{0, "check", false, func(c *commandLine, _ string) error { c.check = true; return nil }},
-	{'D', "debug", false, func(c *commandLine, _ string) error { c.debug = true; return nil }},
-	{'v', "verbose", false, func(c *commandLine, _ string) error { c.verbose = true; return nil }},
-	{0, "replay", true, func(c *commandLine, v string) error { c.replay = v; return nil }},
-	{0, "demo", false, func(c *commandLine, _ string) error { c.demo = true; return nil }},
-	{0, "convert", true, func(c *commandLine, v string) error { c.convert = v; return nil }},
-	{'p', "pidfile", true, func(c *commandLine, v string) error { c.pidFile = v; return nil }},
-	{'g', "logfile", true, func(c *commandLine, v string) error { c.logFile = v; return nil }},
-	{'4', "only-ip-v4", false, func(c *commandLine, _ string) error { c.onlyIPv4 = true; return nil }},
-	{'l', "lookup", false, func(c *commandLine, _ string) error { c.lookup = true; return nil }},
-	{'V', "version", false, func(c *commandLine, _ string) error { c.version = true; return nil }},
-	{'h', "help", false, func(c *commandLine, _ string) error { c.help = true; return nil }},
-	{'d', "daemon", false, func(*commandLine, string) error { return errDaemonize }},
+	{'c', "config", getopt.RequiredValue, func(c *commandLine, v string) error { c.configPath = v; return nil }},
+	{'i', "interface", getopt.RequiredValue, func(c *commandLine, v string) error { c.interfaces = append(c.interfaces, v); return nil }},
+	{0, "speaker", getopt.RequiredValue, func(c *commandLine, v string) error { c.speaker = v; return nil }},
+	{0, "state-dir", getopt.RequiredValue, func(c *commandLine, v string) error { c.stateDir = v; return nil }},
+	{0, "check", getopt.NoValue, func(c *commandLine, _ string) error { c.check = true; return nil }},
+	{'D', "debug", getopt.NoValue, func(c *commandLine, _ string) error { c.debug = true; return nil }},
+	{'v', "verbose", getopt.NoValue, func(c *commandLine, _ string) error { c.verbose = true; return nil }},
+	{0, "replay", getopt.RequiredValue, func(c *commandLine, v string) error { c.replay = v; return nil }},
+	// --demo SONG takes SONG as an operand, --demo=SONG as a value.
+	{0, "demo", getopt.OptionalValue, func(c *commandLine, v string) error {
+		c.demo = true
+		if v != "" {
+			c.demoSong = v
+		}
+		return nil
+	}},
+	{0, "convert", getopt.RequiredValue, func(c *commandLine, v string) error { c.convert = v; return nil }},
+	{'p', "pidfile", getopt.RequiredValue, func(c *commandLine, v string) error { c.pidFile = v; return nil }},
+	{'g', "logfile", getopt.RequiredValue, func(c *commandLine, v string) error { c.logFile = v; return nil }},
+	{'4', "only-ip-v4", getopt.NoValue, func(c *commandLine, _ string) error { c.onlyIPv4 = true; return nil }},
+	{'l', "lookup", getopt.NoValue, func(c *commandLine, _ string) error { c.lookup = true; return nil }},
+	{'V', "version", getopt.NoValue, func(c *commandLine, _ string) error { c.version = true; return nil }},
+	{'h', "help", getopt.NoValue, func(c *commandLine, _ string) error { c.help = true; return nil }},
+	{'d', "daemon", getopt.NoValue, func(*commandLine, string) error { return errDaemonize }},
 }
+
+// getoptOptions are options as getopt.Parse reads them.
+var getoptOptions = func() []getopt.Option {
+	specs := make([]getopt.Option, len(options))
+	for i, o := range options {
+		specs[i] = getopt.Option{Short: o.short, Long: o.long, Value: o.value}
+	}
+	return specs
+}()
 
 var errDaemonize = errors.New("-d (--daemon) is not supported: a Go program cannot fork itself into the background safely.\n" +
 	"Run knockbeepd in the foreground under a service manager, which also restarts it and collects its log:\n" +
 	"  systemd:  configs/knockbeepd.service (install as /etc/systemd/system/knockbeepd.service)\n" +
 	"  FreeBSD:  configs/rc.d/knockbeepd (install as /usr/local/etc/rc.d/knockbeepd; it uses daemon(8))")
 
-// parseArgs reads GNU-style flags, as knockd's getopt_long does: "-c FILE",
-// "-cFILE", "--config FILE", "--config=FILE", grouped short flags "-Dv",
-// and "--" ending the flags.
+// parseArgs reads GNU-style flags, as knockd's getopt_long does (package
+// getopt): "-c FILE", "-cFILE", "--config FILE", "--config=FILE", grouped
+// short flags "-Dv", and "--" ending the flags.
 func parseArgs(args []string) (commandLine, error) {
 	var c commandLine
-	var operands []string
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		switch {
-		case a == "--":
-			operands = append(operands, args[i+1:]...)
-			i = len(args)
-		case strings.HasPrefix(a, "--"):
-			name, value, hasValue := strings.Cut(a[2:], "=")
-			o := findOption(func(o option) bool { return o.long == name })
-			if o == nil {
-				return c, fmt.Errorf("unknown option --%s", name)
-			}
-			if o.value && !hasValue {
-				if i+1 >= len(args) {
-					return c, fmt.Errorf("option --%s needs a value", name)
-				}
-				i++
-				value = args[i]
-			} else if !o.value && hasValue {
-				if name == "demo" { // --demo=SONG
-					c.demoSong = value
-				} else {
-					return c, fmt.Errorf("option --%s takes no value", name)
-				}
-			}
-			if err := o.set(&c, value); err != nil {
-				return c, err
-			}
-		case len(a) > 1 && a[0] == '-':
-			for j := 1; j < len(a); j++ {
-				o := findOption(func(o option) bool { return o.short != 0 && o.short == a[j] })
-				if o == nil {
-					return c, fmt.Errorf("unknown option -%c", a[j])
-				}
-				value := ""
-				if o.value {
-					value = a[j+1:]
-					if value == "" {
-						if i+1 >= len(args) {
-							return c, fmt.Errorf("option -%c needs a value", a[j])
-						}
-						i++
-						value = args[i]
-					}
-					j = len(a)
-				}
-				if err := o.set(&c, value); err != nil {
-					return c, err
-				}
-			}
-		default:
-			operands = append(operands, a)
-		}
+	operands, err := getopt.Parse(args, getoptOptions, func(i int, _, value string) error {
+		return options[i].set(&c, value)
+	})
+	if err != nil {
+		return c, err
 	}
 	switch {
 	case c.demo && len(operands) == 1 && c.demoSong == "":
@@ -158,15 +126,6 @@ func parseArgs(args []string) (commandLine, error) {
 		return c, errors.New("--demo runs on loopback with the built-in config: leave out -c and -i")
 	}
 	return c, nil
-}
-
-func findOption(f func(option) bool) *option {
-	for i := range options {
-		if f(options[i]) {
-			return &options[i]
-		}
-	}
-	return nil
 }
 
 // override returns the function that applies the command line to every
@@ -221,7 +180,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, reload <
 		io.WriteString(stdout, usage)
 		return ExitOK
 	case c.version:
-		fmt.Fprintf(stdout, "knockbeepd (knockbeep) %s\n", version())
+		fmt.Fprintf(stdout, "knockbeepd (knockbeep) %s\n", buildinfo.Version())
 		return ExitOK
 	case c.convert != "":
 		return convert(c.convert, stdout, stderr)
@@ -309,25 +268,6 @@ func convert(path string, stdout, stderr io.Writer) int {
 		return ExitConfig
 	}
 	return ExitOK
-}
-
-// version is the module version the binary was built from, with its VCS
-// revision when the build recorded one.
-func version() string {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "unknown"
-	}
-	v := info.Main.Version
-	if v == "" || v == "(devel)" {
-		v = "devel"
-		for _, s := range info.Settings {
-			if s.Key == "vcs.revision" {
-				v += " " + s.Value
-			}
-		}
-	}
-	return v
 }
 
 var usage = strings.TrimLeft(`
