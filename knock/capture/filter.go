@@ -33,25 +33,35 @@ type Filter struct {
 // decoder walks, and keeps large packets from filling the ring.
 const acceptBytes = 1024
 
-// compiledFilter is a validated Filter in the form the hot path checks.
+// compiledFilter is a validated Filter in the form the hot path checks,
+// and normalized for the BPF program: rules grouped and deduplicated.
 type compiledFilter struct {
-	rules map[ruleKey][]knock.FlagMatch // TCP rules keep their flags; UDP ones an empty slice
-	dst   map[netip.Addr]struct{}       // nil: any destination
-	// the filter as given, normalized: rules grouped, deduplicated
-	tcp  map[knock.FlagMatch][]uint16
-	udp  []uint16
-	dst4 []netip.Addr
-	dst6 []netip.Addr
+	tcp     map[knock.FlagMatch][]uint16 // TCP ports by the flags they want
+	tcpSets []flagPorts                  // the same, as bitmaps, in sortedFlagMatches order
+	udp     []uint16
+	udpSet  *portSet // nil: no UDP rule
+	anyDst  bool     // Filter.Dst is empty
+	dst4    []netip.Addr
+	dst6    []netip.Addr
 }
 
-type ruleKey struct {
-	proto knock.Proto
-	port  uint16
+// A portSet is a bitmap of the 65536 ports: one bit test decides a port,
+// where a map would hash and probe for every event.
+type portSet [65536 / 64]uint64
+
+func (s *portSet) add(p uint16)      { s[p/64] |= 1 << (p % 64) }
+func (s *portSet) has(p uint16) bool { return s[p/64]&(1<<(p%64)) != 0 }
+
+// flagPorts are the TCP ports of the rules that want one FlagMatch.
+type flagPorts struct {
+	flags knock.FlagMatch
+	ports *portSet
 }
 
 // compile validates f.
 func compile(f Filter) (*compiledFilter, error) {
-	c := &compiledFilter{rules: make(map[ruleKey][]knock.FlagMatch), tcp: make(map[knock.FlagMatch][]uint16)}
+	c := &compiledFilter{tcp: make(map[knock.FlagMatch][]uint16), anyDst: len(f.Dst) == 0}
+	tcpSets := make(map[knock.FlagMatch]*portSet)
 	for i, r := range f.Rules {
 		switch r.Proto {
 		case knock.TCP:
@@ -62,23 +72,29 @@ func compile(f Filter) (*compiledFilter, error) {
 			if both := r.Flags.Set & r.Flags.Clear; both != 0 {
 				return nil, fmt.Errorf("capture: rule %d (tcp/%d): flags %#x are both required and forbidden, so no packet can match", i, r.Port, uint8(both))
 			}
-			k := ruleKey{knock.TCP, r.Port}
-			if !slices.Contains(c.rules[k], r.Flags) {
-				c.rules[k] = append(c.rules[k], r.Flags)
+			set := tcpSets[r.Flags]
+			if set == nil {
+				set = new(portSet)
+				tcpSets[r.Flags] = set
+			}
+			if !set.has(r.Port) {
+				set.add(r.Port)
 				c.tcp[r.Flags] = append(c.tcp[r.Flags], r.Port)
 			}
 		case knock.UDP:
-			k := ruleKey{knock.UDP, r.Port}
-			if _, dup := c.rules[k]; !dup {
-				c.rules[k] = nil
+			if c.udpSet == nil {
+				c.udpSet = new(portSet)
+			}
+			if !c.udpSet.has(r.Port) {
+				c.udpSet.add(r.Port)
 				c.udp = append(c.udp, r.Port)
 			}
 		default:
 			return nil, fmt.Errorf("capture: rule %d: protocol %v is neither tcp nor udp", i, r.Proto)
 		}
 	}
-	if len(f.Dst) > 0 {
-		c.dst = make(map[netip.Addr]struct{})
+	for _, m := range sortedFlagMatches(c.tcp) {
+		c.tcpSets = append(c.tcpSets, flagPorts{flags: m, ports: tcpSets[m]})
 	}
 	for i, a := range f.Dst {
 		if !a.IsValid() {
@@ -88,10 +104,9 @@ func compile(f Filter) (*compiledFilter, error) {
 			return nil, fmt.Errorf("capture: destination %v has a zone: give the address alone", a)
 		}
 		a = a.Unmap()
-		if _, dup := c.dst[a]; dup {
+		if slices.Contains(c.dst4, a) || slices.Contains(c.dst6, a) {
 			continue
 		}
-		c.dst[a] = struct{}{}
 		if a.Is4() {
 			c.dst4 = append(c.dst4, a)
 		} else {
@@ -102,24 +117,29 @@ func compile(f Filter) (*compiledFilter, error) {
 }
 
 // match reports whether ev passes the filter: the same decision as the
-// compiled BPF program, taken on the decoded event.
+// compiled BPF program, taken on the decoded event. An IPv6 event to an
+// IPv4-mapped address matches no IPv4 destination, as in the program.
 func (c *compiledFilter) match(ev *knock.Event) bool {
-	if c.dst != nil {
-		if _, ok := c.dst[ev.Dst]; !ok {
+	if !c.anyDst {
+		// A linear search, as the BPF program's: a host has a handful of
+		// addresses, and comparing one costs less than hashing it.
+		dst := c.dst6
+		if ev.Dst.Is4() {
+			dst = c.dst4
+		}
+		if !slices.Contains(dst, ev.Dst) {
 			return false
 		}
 	}
-	flags, ok := c.rules[ruleKey{ev.Proto, ev.Port}]
-	if !ok {
-		return false
-	}
-	if ev.Proto != knock.TCP {
-		return true
-	}
-	for _, m := range flags {
-		if m.Match(ev.Flags) {
-			return true
+	switch ev.Proto {
+	case knock.TCP:
+		for _, g := range c.tcpSets {
+			if g.ports.has(ev.Port) && g.flags.Match(ev.Flags) {
+				return true
+			}
 		}
+	case knock.UDP:
+		return c.udpSet != nil && c.udpSet.has(ev.Port)
 	}
 	return false
 }
@@ -280,13 +300,13 @@ const scratchProto = 0
 
 // ipv4 checks an IPv4 header at X and leaves X at its transport header.
 func (c *compiledFilter) ipv4(a *asm, tcp, udp, reject label) {
-	if c.dst != nil && len(c.dst4) == 0 {
+	if !c.anyDst && len(c.dst4) == 0 {
 		a.jumpTo(reject)
 		return
 	}
 	a.emit(bpf.LoadIndirect{Off: 0, Size: 1}, bpf.ALUOpConstant{Op: bpf.ALUOpAnd, Val: 0xf0})
 	a.jumpIf(bpf.JumpEqual, 0x40, next, reject)
-	if c.dst != nil {
+	if !c.anyDst {
 		ok := a.newLabel()
 		a.emit(bpf.LoadIndirect{Off: 16, Size: 4})
 		for _, d := range c.dst4 {
@@ -312,13 +332,13 @@ func (c *compiledFilter) ipv4(a *asm, tcp, udp, reject label) {
 // ipv6 checks an IPv6 header at X, walks its extension headers and
 // leaves X at its transport header.
 func (c *compiledFilter) ipv6(a *asm, tcp, udp, reject label) {
-	if c.dst != nil && len(c.dst6) == 0 {
+	if !c.anyDst && len(c.dst6) == 0 {
 		a.jumpTo(reject)
 		return
 	}
 	a.emit(bpf.LoadIndirect{Off: 0, Size: 1}, bpf.ALUOpConstant{Op: bpf.ALUOpAnd, Val: 0xf0})
 	a.jumpIf(bpf.JumpEqual, 0x60, next, reject)
-	if c.dst != nil {
+	if !c.anyDst {
 		ok := a.newLabel()
 		for _, d := range c.dst6 {
 			b := d.As16()

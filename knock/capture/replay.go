@@ -24,11 +24,25 @@ const pcapngMagic = 0x0a0d0d0a
 // counted and skipped. It returns at the end of the file, or when ctx
 // ends (with ctx's error).
 func Replay(ctx context.Context, r io.Reader, f Filter, handle func(*knock.Event)) (Counters, error) {
-	var n Counters
 	cf, err := compile(f)
 	if err != nil {
-		return n, err
+		return Counters{}, err
 	}
+	return replay(ctx, r, cf.match, handle)
+}
+
+// ReplayAll is Replay without a filter: handle gets every TCP and UDP
+// packet in the file. It is for a caller that checks each event itself
+// with a Matcher that may change while the file plays (the daemon's
+// filter follows reloads and one-time sequences).
+func ReplayAll(ctx context.Context, r io.Reader, handle func(*knock.Event)) (Counters, error) {
+	return replay(ctx, r, nil, handle)
+}
+
+// replay is Replay with accept deciding which events are knocks; nil
+// accepts every event.
+func replay(ctx context.Context, r io.Reader, accept func(*knock.Event) bool, handle func(*knock.Event)) (Counters, error) {
+	var n Counters
 	br := bufio.NewReader(r)
 	magic, err := br.Peek(4)
 	if err != nil {
@@ -94,7 +108,7 @@ func Replay(ctx context.Context, r io.Reader, f Filter, handle func(*knock.Event
 			n.DecodeErrors++
 			continue
 		}
-		if ok && cf.match(&ev) {
+		if ok && (accept == nil || accept(&ev)) {
 			n.Events++
 			handle(&ev)
 		}

@@ -119,6 +119,44 @@ func TestReplayCaptures(t *testing.T) {
 	}
 }
 
+// ReplayAll and a Matcher, checking each event afterwards, let through
+// what Replay with the Matcher's filter does; with no check, ReplayAll
+// passes every TCP and UDP packet, knocks or not.
+func TestReplayAllThenMatch(t *testing.T) {
+	anyDst := musicDoors
+	anyDst.Dst = nil
+	for _, file := range []string{"lo.pcap", "veth.pcap", "any-sll.pcap", "any-sll2.pcap"} {
+		for _, filter := range []Filter{musicDoors, anyDst} {
+			want, _ := replayFile(t, file, filter)
+			m, err := NewMatcher(filter)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := os.Open(filepath.Join("testdata", file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var all, got []knock.Event
+			n, err := ReplayAll(context.Background(), f, func(ev *knock.Event) {
+				all = append(all, *ev)
+				if m.Match(ev) {
+					got = append(got, *ev)
+				}
+			})
+			f.Close()
+			if err != nil {
+				t.Fatalf("ReplayAll(%s): %v", file, err)
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("%s: ReplayAll then Match (-want +got):\n-%s\n+%s", file, showEvents(want), showEvents(got))
+			}
+			if n.Events != uint64(len(all)) || len(all) <= len(want) {
+				t.Errorf("%s: ReplayAll handed %d events (counted %d), want more than the %d knocks: every TCP and UDP packet", file, len(all), n.Events, len(want))
+			}
+		}
+	}
+}
+
 // TestReplayPcapng replays a pcapng file holding every frame of
 // decodetest.Frames, one interface per link type: the knocks come out in
 // file order, with the file's timestamps.

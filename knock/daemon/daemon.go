@@ -87,14 +87,14 @@ type Daemon struct {
 	// mu is the owner lock: it is held for each event, in the order the
 	// capture delivers them, and by Expire and reloads. Everything below
 	// is guarded by it.
-	mu         sync.Mutex
-	cfg        *config.Config
-	doors      []knock.Door // cfg.Doors with one-time doors' current sequences
-	matcher    *match.Matcher
-	music      *musicPart // nil when the music doors are off
-	matches    []match.Match
-	replayRule ruleSet   // replay mode: the filter the kernel would apply
-	lastExpire time.Time // replay mode: event time of the last Expire
+	mu          sync.Mutex
+	cfg         *config.Config
+	doors       []knock.Door // cfg.Doors with one-time doors' current sequences
+	matcher     *match.Matcher
+	music       *musicPart // nil when the music doors are off
+	matches     []match.Match
+	replayMatch *capture.Matcher // replay mode: the filter the kernel would apply
+	lastExpire  time.Time        // replay mode: event time of the last Expire
 }
 
 // New opens everything the daemon needs, in the order that fails fastest
@@ -150,7 +150,10 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 	}
 
 	if d.replay {
-		d.replayRule = newRuleSet(d.filterLocked())
+		d.replayMatch, err = capture.NewMatcher(d.filterLocked())
+		if err != nil {
+			return fail(err)
+		}
 	} else {
 		local, err := capture.LocalAddrs()
 		if err != nil {
@@ -269,8 +272,9 @@ func (d *Daemon) runReplay(ctx context.Context) error {
 		defer stop()
 	}
 	// The file's packets are checked against the current filter in
-	// handle (it follows reloads), so Replay itself passes every port.
-	n, err := capture.Replay(ctx, d.opts.Replay, acceptAll(), func(ev *knock.Event) {
+	// handleLocked (it follows reloads and one-time sequences), so the
+	// replay itself passes every packet.
+	n, err := capture.ReplayAll(ctx, d.opts.Replay, func(ev *knock.Event) {
 		d.mu.Lock()
 		d.handleLocked(ev)
 		d.mu.Unlock()
@@ -327,7 +331,7 @@ func (d *Daemon) handleLocked(ev *knock.Event) {
 		return
 	}
 	if d.replay {
-		if !d.replayRule.match(ev) {
+		if !d.replayMatch.Match(ev) {
 			return
 		}
 		if ev.Time.Sub(d.lastExpire) >= expireInterval {
@@ -389,7 +393,12 @@ func (d *Daemon) filterLocked() capture.Filter {
 func (d *Daemon) setFilterLocked() {
 	f := d.filterLocked()
 	if d.replay {
-		d.replayRule = newRuleSet(f)
+		m, err := capture.NewMatcher(f)
+		if err != nil {
+			d.log.Error("daemon: cannot update the filter; knocks on new ports may be missed", "err", err)
+			return
+		}
+		d.replayMatch = m
 		return
 	}
 	if err := d.capt.Load().SetFilter(f); err != nil {
@@ -561,54 +570,4 @@ func newAddrSet(list []netip.Addr) *addrSet {
 		s.set[a] = struct{}{}
 	}
 	return s
-}
-
-// A ruleSet decides what a capture.Filter decides, on a decoded event:
-// replay mode uses it so that the file sees the filter of the moment,
-// reloads included.
-type ruleSet struct {
-	rules map[knock.Step][]knock.FlagMatch
-	dst   map[netip.Addr]struct{} // nil: any destination
-}
-
-func newRuleSet(f capture.Filter) ruleSet {
-	rs := ruleSet{rules: make(map[knock.Step][]knock.FlagMatch)}
-	for _, r := range f.Rules {
-		k := knock.Step{Proto: r.Proto, Port: r.Port}
-		rs.rules[k] = append(rs.rules[k], r.Flags)
-	}
-	if len(f.Dst) > 0 {
-		rs.dst = make(map[netip.Addr]struct{})
-		for _, a := range f.Dst {
-			rs.dst[a] = struct{}{}
-		}
-	}
-	return rs
-}
-
-func (rs ruleSet) match(ev *knock.Event) bool {
-	if rs.dst != nil {
-		if _, ok := rs.dst[ev.Dst.Unmap()]; !ok {
-			return false
-		}
-	}
-	flags, ok := rs.rules[knock.Step{Proto: ev.Proto, Port: ev.Port}]
-	if !ok {
-		return false
-	}
-	if ev.Proto != knock.TCP {
-		return true
-	}
-	return slices.ContainsFunc(flags, func(m knock.FlagMatch) bool { return m.Match(ev.Flags) })
-}
-
-// acceptAll is a filter that passes every TCP and UDP packet.
-func acceptAll() capture.Filter {
-	var f capture.Filter
-	for port := 1; port <= 65535; port++ {
-		f.Rules = append(f.Rules,
-			capture.Rule{Proto: knock.TCP, Port: uint16(port)},
-			capture.Rule{Proto: knock.UDP, Port: uint16(port)})
-	}
-	return f
 }
