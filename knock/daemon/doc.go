@@ -16,9 +16,9 @@
 // into a lock-free queue (eventQueue, 32768 knocks); the owner takes them
 // in order, in batches under the owner lock, so knocks are acted on in
 // the order they were captured. The queue is what keeps the ring's reader
-// going while the owner is slow for a moment (creating a source's pool
-// fsyncs it, which took 200 ms on a busy disk): without it the kernel's
-// ring filled and dropped knocks. A ticker takes the owner lock once a
+// going while the owner is slow for a moment (a knock to a pool waits for
+// the once-a-second fsync of that pool, and an fsync took 200 ms on a busy
+// disk): without it the kernel's ring filled and dropped knocks. A ticker takes the owner lock once a
 // second to expire attempts, and a reload takes it to swap the doors.
 // Nothing under the lock waits for a command or for playback: commands are
 // queued to the runner, songs to the player.

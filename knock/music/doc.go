@@ -38,13 +38,21 @@
 //
 // # Durability
 //
-// Each step is one write(2) of one line (sequence.Pool), so once Handle
-// returns the step survives a crash of the daemon. fsync is batched: every
-// second for the pools written to since (in Run's goroutine; it holds that
-// pool's lock for the fsync's duration), when a song is played (its archive
-// and both directories) and on Close. Creating a source's pool fsyncs the
-// new file and its directory in Handle; that happens at most once per
-// source between plays, and MaxPools bounds it.
+// Each step is one write(2) of one line (sequence.Pool), and a source's
+// first step creates its pool file with its header first, so once Handle
+// returns the step survives a crash of the daemon. Handle never fsyncs: an
+// fsync of a new file and its directory stalled it 200 ms on a busy disk,
+// and every knock behind waited. fsync is batched instead, in Run's
+// goroutine:
+//
+//   - every second (syncInterval), the pools written to since, and then
+//     the directory of each pool created since, so that its name survives
+//     too; the fsync holds that pool's lock, so a knock to it waits;
+//   - when a song is played: its archive and both directories;
+//   - on Close: every pool, and the directories of new ones.
+//
+// So a power loss loses at most the last second of knocks, new pools
+// included; a crash of the daemon alone loses nothing Handle returned for.
 //
 // # Limits and refusals
 //

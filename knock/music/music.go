@@ -74,6 +74,7 @@ type Stats struct {
 	Played     uint64 // songs the player finished
 	PlayErrors uint64 // songs the player failed or stopped
 	Syncs      uint64 // pool fsyncs
+	DirSyncs   uint64 // fsyncs of a directory a pool was created in
 	Refused    Refusals
 	Pools      int // sources with a pool or a pitch now (or 1 in shared mode once knocked)
 	Queued     int // songs waiting to play
@@ -101,8 +102,9 @@ type source struct {
 // A pool is an open pool file with what the fsync goroutine needs to know.
 type pool struct {
 	*sequence.Pool
-	dirty  atomic.Bool // appended to since the last fsync
-	closed atomic.Bool // archived and closed by Run
+	dirty   atomic.Bool // appended to since the last fsync
+	closed  atomic.Bool // archived and closed by Run
+	created atomic.Bool // the file is new: its directory needs an fsync too
 }
 
 // A song is an archived pool waiting to play.
@@ -142,9 +144,9 @@ type Music struct {
 	wake    chan struct{} // a song was queued
 	syncDue chan struct{} // syncInterval has passed
 
-	knocks, ignored, steps, pitches, plays, played, playErrors, syncs atomic.Uint64
-	refused                                                           [numRefusals]atomic.Uint64
-	pools                                                             atomic.Int64
+	knocks, ignored, steps, pitches, plays, played, playErrors, syncs, dirSyncs atomic.Uint64
+	refused                                                                     [numRefusals]atomic.Uint64
+	pools                                                                       atomic.Int64
 }
 
 // New checks opts, creates the state directory's pools/ and played/, and
@@ -210,8 +212,9 @@ func New(opts Options) (*Music, error) {
 // one of the protocol's (then no other door should see it). It appends a
 // step, sets the pitch or queues a song, in the order the calls come: call
 // it from one goroutine only, the daemon's capture goroutine. It never
-// waits for playback; its cost is one write(2) per step, a rename per play
-// and, when a source's pool is created, the fsyncs of the new file.
+// waits for playback and never fsyncs; its cost is one write(2) per step,
+// a rename per play and, when a source's pool is created, creating the
+// file and reading it back.
 //
 // A knock is a TCP packet with SYN set and ACK clear (what the knock client
 // and a connect() send) or a UDP datagram (knock -u); other packets to a
@@ -312,7 +315,7 @@ func (m *Music) appendStep(now time.Time, src netip.Addr, kind sequence.StepKind
 		return
 	}
 	if s.pool == nil {
-		p, warnings, err := sequence.OpenPool(m.poolPath(s.addr), sequence.PoolOptions{MaxSteps: m.maxSteps})
+		p, warnings, err := m.createPool(s.addr)
 		for _, w := range warnings {
 			m.log.Warn("music: pool: "+w, "src", src, "path", m.poolPath(s.addr))
 		}
@@ -320,7 +323,7 @@ func (m *Music) appendStep(now time.Time, src netip.Addr, kind sequence.StepKind
 			m.refuse(now, refusedWriteError, src, "err", err)
 			return
 		}
-		s.pool = &pool{Pool: p}
+		s.pool = p
 	}
 	step := sequence.Step{Kind: kind, Length: m.proto.Step}
 	if kind == sequence.StepTone {
@@ -370,14 +373,22 @@ func (m *Music) play(now time.Time, src netip.Addr) {
 }
 
 // Close fsyncs and closes every pool, those of songs still queued
-// included; their archives stay under played/, unplayed. Call it after the
-// last Handle and after Run has returned.
+// included, and the directories of pools created since the last periodic
+// sync; the archives of queued songs stay under played/, unplayed. Call it
+// after the last Handle and after Run has returned.
 func (m *Music) Close() error {
 	var errs []error
+	dirs := make(map[string]bool)
 	for _, s := range m.sources {
 		if s.pool != nil {
 			errs = append(errs, s.pool.Close())
+			if s.pool.created.Load() {
+				dirs[filepath.Dir(s.pool.Path())] = true
+			}
 		}
+	}
+	for dir := range dirs {
+		errs = append(errs, syncDir(dir))
 	}
 	m.mu.Lock()
 	queued := m.queue
@@ -407,6 +418,7 @@ func (m *Music) Stats() Stats {
 		Played:     m.played.Load(),
 		PlayErrors: m.playErrors.Load(),
 		Syncs:      m.syncs.Load(),
+		DirSyncs:   m.dirSyncs.Load(),
 		Refused: Refusals{
 			NotAllowed:   m.refused[refusedNotAllowed].Load(),
 			TooManyPools: m.refused[refusedTooManyPools].Load(),

@@ -741,6 +741,47 @@ func TestPeriodicSync(t *testing.T) {
 	}
 }
 
+// Handle creates a new source's pool without an fsync; the next periodic
+// sync fsyncs the new files and then, once, their directory. Until then a
+// crash of the daemon alone loses nothing: the file is on disk, written.
+func TestNewPoolSyncedPeriodically(t *testing.T) {
+	h := newHarness(t, nil)
+	if !h.clock.WaitPending(1, 10*time.Second) {
+		t.Fatal("Run armed no sync timer")
+	}
+	h.knocks("192.0.2.1", tone)
+	h.knocks("192.0.2.2", silence)
+	if want := header + "tone 440 100ms\n"; h.file("pools/192.0.2.1.pool") != want {
+		t.Errorf("new pool right after Handle (-want +got):\n-%q\n+%q", want, h.file("pools/192.0.2.1.pool"))
+	}
+	type syncs struct{ files, dirs uint64 }
+	stats := func() syncs { s := h.m.Stats(); return syncs{s.Syncs, s.DirSyncs} }
+	steps := []struct {
+		name  string
+		knock string // a source knocking a tone before the second passes; "" for none
+		want  syncs
+	}{
+		{name: "before the second passes", want: syncs{0, 0}},
+		{name: "after a second: both files, then their directory", want: syncs{2, 1}},
+		{name: "a step to a pool that is not new", knock: "192.0.2.1", want: syncs{3, 1}},
+		{name: "a new pool", knock: "192.0.2.3", want: syncs{4, 2}},
+	}
+	for i, st := range steps {
+		if st.knock != "" {
+			h.knocks(st.knock, tone)
+		}
+		if i > 0 {
+			h.clock.Advance(time.Second)
+			if !h.clock.WaitPending(1, 10*time.Second) { // re-armed after the fsyncs
+				t.Fatal("Run did not re-arm its sync timer")
+			}
+		}
+		if got := stats(); got != st.want {
+			t.Errorf("%s: fsyncs (-want +got):\n-%+v\n+%+v", st.name, st.want, got)
+		}
+	}
+}
+
 func TestNewErrors(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -818,6 +859,30 @@ func TestManyKnocksInOrder(t *testing.T) {
 	}
 	if got := h.m.Stats().Steps; got != uint64(total) {
 		t.Errorf("Stats().Steps = %d, want %d", got, total)
+	}
+}
+
+// BenchmarkHandleNewSource measures the first knock of a new source: the
+// one that creates its pool file. Handle runs on the daemon's packet path,
+// so this is how long a knock waits behind a new knocker.
+func BenchmarkHandleNewSource(b *testing.B) {
+	opts := testOptions(b.TempDir())
+	opts.Player = &recordingPlayer{}
+	opts.MaxPools = b.N + 1
+	m, err := music.New(opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close()
+	ev := knock.Event{Proto: knock.TCP, Port: tone, Flags: knock.SYN}
+	b.ResetTimer()
+	for i := range b.N {
+		ev.Src = netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
+		m.Handle(&ev)
+	}
+	b.StopTimer()
+	if got := m.Stats().Pools; got != b.N {
+		b.Fatalf("Stats().Pools = %d, want %d", got, b.N)
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -80,9 +82,10 @@ func (m *Music) Run(ctx context.Context) error {
 }
 
 // syncPeriodically fsyncs, every syncInterval, the pools appended to since
-// their last fsync. It runs beside the player so that a long song does not
-// hold up durability. An fsync holds its pool's lock, so a knock for that
-// pool waits for it: at most once a second per pool.
+// their last fsync, and the directories of those that are new. It runs
+// beside the player so that a long song does not hold up durability. An
+// fsync holds its pool's lock, so a knock for that pool waits for it: at
+// most once a second per pool.
 func (m *Music) syncPeriodically(ctx context.Context) {
 	tick := func() {
 		select {
@@ -108,6 +111,7 @@ func (m *Music) syncDirty() {
 	dirty := m.dirty
 	m.dirty = nil
 	m.mu.Unlock()
+	var newDirs []string
 	for _, p := range dirty {
 		p.dirty.Store(false)
 		if p.closed.Load() {
@@ -119,6 +123,19 @@ func (m *Music) syncDirty() {
 			continue
 		}
 		m.syncs.Add(1)
+		// A new file's name is durable once its directory is synced,
+		// after the file itself. A pool archived meanwhile had both
+		// directories synced by playSong.
+		if p.created.Swap(false) && !slices.Contains(newDirs, filepath.Dir(p.Path())) {
+			newDirs = append(newDirs, filepath.Dir(p.Path()))
+		}
+	}
+	for _, dir := range newDirs {
+		if err := syncDir(dir); err != nil {
+			m.log.Warn("music: fsync of the pools' directory failed; a new pool may not survive a power loss", "dir", dir, "err", err)
+			continue
+		}
+		m.dirSyncs.Add(1)
 	}
 }
 

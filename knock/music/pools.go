@@ -40,6 +40,45 @@ func (m *Music) poolPath(key netip.Addr) string {
 	return filepath.Join(m.poolDir, addrFileName(key)+poolExt)
 }
 
+// createPool opens the pool of the source with sources key key, creating
+// its file when there is none. sequence.OpenPool would create it with an
+// fsync of the file and of its directory, which stalls the packet path
+// (200 ms seen on a busy disk); so the file is created here with its header
+// alone, OpenPool finds a pool to load, and the periodic sync fsyncs the
+// file and then its directory (pool.created) with the rest.
+func (m *Music) createPool(key netip.Addr) (*pool, []string, error) {
+	path := m.poolPath(key)
+	created, err := createPoolFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("music: creating pool %s: %w", path, err)
+	}
+	sp, warnings, err := sequence.OpenPool(path, sequence.PoolOptions{MaxSteps: m.maxSteps})
+	if err != nil {
+		return nil, warnings, err
+	}
+	p := &pool{Pool: sp}
+	p.created.Store(created)
+	return p, warnings, nil
+}
+
+// createPoolFile creates a pool file holding the header line, unless a
+// file is there already (false).
+func createPoolFile(path string) (created bool, err error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+	if errors.Is(err, fs.ErrExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	_, err = f.WriteString(sequence.PoolHeader + "\n")
+	if err = errors.Join(err, f.Close()); err != nil {
+		os.Remove(path)
+		return false, err
+	}
+	return true, nil
+}
+
 // loadPools opens the pools a previous run left: the shared pool in shared
 // mode, every pools/ADDR.pool otherwise. Pools beyond MaxPools are loaded
 // all the same (they were accepted once), with a warning.
