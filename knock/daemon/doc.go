@@ -40,7 +40,9 @@
 // a bad one is logged while the old one stays; then the matcher's doors
 // are replaced (attempts of unchanged doors carry over), the filter is
 // updated, new interfaces are opened before the old ones are closed, the
-// music doors are rebuilt if their settings changed, and the log file is
+// music doors take new ports, limits and allowed networks in place
+// (music.Reload: pools, pitches and queued songs stay) and are rebuilt only
+// for another speaker, state directory or pool mode, and the log file is
 // reopened for logrotate. SIGTERM or SIGINT ends Run: capture stops, the
 // speaker falls silent, every pending stop command runs at once (none is
 // lost), the pools are synced and closed, and the pidfile is removed.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/knockbeep/knockbeep/knock/clock/clocktest"
+	"github.com/knockbeep/knockbeep/sequence"
 )
 
 // A feed is a replay file written while the daemon reads it, so a test
@@ -340,5 +342,57 @@ func TestStartWithUsedUpOneTimeFile(t *testing.T) {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("the log lacks %q:\n%s", want, logs)
 		}
+	}
+}
+
+// SIGHUP with new music ports and limits: the music doors change in
+// place. A pitch knocked before the reload still sets the tones knocked
+// after it, on the new ports, and the songs playing and queued at the
+// reload play to the end.
+func TestReloadMusicInPlace(t *testing.T) {
+	dir := t.TempDir()
+	const v1 = `
+speaker = "none"
+state_dir = "{{DIR}}/state"
+[music]
+step = "200ms"
+`
+	_, path := testConfig(t, dir, v1)
+	f := startFeed(t, path, context.Background())
+	const x, y, z = "192.0.2.10", "192.0.2.20", "192.0.2.30"
+	f.send(syn(0, x, hostAddr4, 2072), syn(1, x, hostAddr4, 1000), // C5, a tone
+		syn(2, y, hostAddr4, 1000), syn(3, y, hostAddr4, 1002), // y's song plays for 200ms...
+		syn(4, z, hostAddr4, 1001), syn(5, z, hostAddr4, 1000), syn(6, z, hostAddr4, 1002)) // ...while z's waits
+
+	v2 := strings.ReplaceAll(v1, "[music]", "[music]\ntone_port = 3000\nsilence_port = 3001\nplay_port = 3002\npitch_base = 4000\nmax_steps = 100")
+	writeFile(t, path, strings.ReplaceAll(v2, "{{DIR}}", dir))
+	if err := f.d.Reload(); err != nil {
+		t.Fatalf("Reload: %v", err)
+	}
+	f.send(syn(7, x, hostAddr4, 3000), syn(8, x, hostAddr4, 3002))
+	if err := f.end(); err != nil { // Run waits for the songs queued
+		t.Fatal(err)
+	}
+
+	played := playedSongs(t, filepath.Join(dir, "state"))
+	var who []string
+	for _, s := range played {
+		who = append(who, s.pool)
+	}
+	if len(played) != 3 {
+		t.Fatalf("songs played: %q, want 3: y's and z's from before the reload, x's after it", who)
+	}
+	c5 := sequence.NoteFreq(72)
+	want := []sequence.Step{{Kind: sequence.StepTone, Freq: c5, Length: 200 * time.Millisecond}, {Kind: sequence.StepTone, Freq: c5, Length: 200 * time.Millisecond}}
+	for _, s := range played {
+		if strings.Contains(s.pool, x) && !slices.Equal(s.steps, want) {
+			t.Errorf("x's song (-want +got):\n-%v\n+%v", want, s.steps)
+		}
+	}
+	if st := f.d.Stats().Music; st.Played != 3 || st.PlayErrors != 0 {
+		t.Errorf("Stats().Music: Played %d, PlayErrors %d; want 3 and 0: no song cut off or stranded", st.Played, st.PlayErrors)
+	}
+	if !strings.Contains(f.log.String(), "music_reloaded=true") {
+		t.Errorf("the reload did not log music_reloaded=true:\n%s", f.log)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"path/filepath"
-	"reflect"
 	"time"
 
 	"github.com/knockbeep/knockbeep/beeper"
@@ -38,19 +37,11 @@ func (d *Daemon) newMusicPart(cfg *config.Config, sp beeper.Speaker) (*musicPart
 		}
 		opened = true
 	}
-	m, err := music.New(music.Options{
-		Protocol:           cfg.Music.Protocol,
-		StateDir:           cfg.StateDir,
-		Shared:             cfg.Music.Pools == config.PoolsShared,
-		MaxSteps:           cfg.Music.MaxSteps,
-		MaxPools:           cfg.Music.MaxPools,
-		Allow:              cfg.Music.Allow,
-		QueueLen:           cfg.Music.QueueLen,
-		RefusalLogInterval: cfg.Music.RefusalLogInterval,
-		Player:             songPlayer{beeper.NewPlayer(sp, beeper.PlayerOptions{Logger: log})},
-		Logger:             log,
-		Clock:              d.opts.Clock,
-	})
+	opts := musicOptions(cfg)
+	opts.Player = songPlayer{beeper.NewPlayer(sp, beeper.PlayerOptions{Logger: log})}
+	opts.Logger = log
+	opts.Clock = d.opts.Clock
+	m, err := music.New(opts)
 	if err != nil {
 		if opened {
 			sp.Close()
@@ -112,10 +103,29 @@ func (p *musicPart) waitIdle(ctx context.Context) error {
 	}
 }
 
-// sameMusic reports whether a and b configure the music doors alike, so
-// that a reload can keep them (and the pitches and songs in flight).
-func sameMusic(a, b *config.Config) bool {
-	return reflect.DeepEqual(a.Music, b.Music) && a.Speaker == b.Speaker && a.StateDir == b.StateDir
+// musicOptions are the music settings of cfg: those music.New takes from
+// the config, all of which but the state directory and the pool mode
+// (Shared) a reload can change in place (music.Reload).
+func musicOptions(cfg *config.Config) music.Options {
+	return music.Options{
+		Protocol:           cfg.Music.Protocol,
+		StateDir:           cfg.StateDir,
+		Shared:             cfg.Music.Pools == config.PoolsShared,
+		MaxSteps:           cfg.Music.MaxSteps,
+		MaxPools:           cfg.Music.MaxPools,
+		Allow:              cfg.Music.Allow,
+		QueueLen:           cfg.Music.QueueLen,
+		RefusalLogInterval: cfg.Music.RefusalLogInterval,
+	}
+}
+
+// musicRebuilt reports whether going from config a to b takes new music
+// doors: turning them on or off, or another speaker, state directory or
+// pool mode. Other music settings change in place, keeping the pitches
+// and the songs in flight.
+func musicRebuilt(a, b *config.Config) bool {
+	return a.Music.Enabled != b.Music.Enabled || a.Speaker != b.Speaker ||
+		a.StateDir != b.StateDir || a.Music.Pools != b.Music.Pools
 }
 
 // songPlayer adapts beeper.Player to music.Player.

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"slices"
 
 	"github.com/knockbeep/knockbeep/beeper"
@@ -47,9 +48,10 @@ func LoadConfig(path string, override func(*config.Config)) (*config.Config, err
 // speaker cannot be opened, is logged and returned as an error, and the
 // old one stays in force. Otherwise the doors are replaced — attempts in
 // progress on doors whose sequence, flags, timeout and targets did not
-// change carry over — the kernel filter follows, the music doors are
-// rebuilt if their settings changed, and the log file is reopened
-// (logrotate).
+// change carry over — the kernel filter follows, the music doors take new
+// ports, limits and allowed networks in place (pools, pitches and queued
+// songs stay) and are rebuilt only for another speaker, state directory or
+// pool mode, and the log file is reopened (logrotate).
 func (d *Daemon) Reload() error {
 	cfg, err := LoadConfig(d.opts.ConfigPath, d.opts.Override)
 	if err != nil {
@@ -85,13 +87,29 @@ func (d *Daemon) Apply(cfg *config.Config) error {
 	}
 
 	d.mu.Lock()
-	// The music doors are rebuilt under the owner lock: no knock may be
-	// appended to a pool between the new Music loading it and taking
-	// over from the old one. An unchanged speaker is handed over rather
-	// than opened twice (FreeBSD's speaker(4) opens only once).
+	// The music doors change under the owner lock: in place, between two
+	// knocks; or rebuilt, with no knock appended to a pool between the
+	// new Music loading it and taking over from the old one. An unchanged
+	// speaker is handed over rather than opened twice (FreeBSD's
+	// speaker(4) opens only once).
+	fail := func(what string, err error) error {
+		d.mu.Unlock()
+		if newCapt != nil {
+			newCapt.Close()
+		}
+		d.log.Error("daemon: reload: "+what+"; keeping the old config", "err", err)
+		return err
+	}
 	oldMusic, newMusic := d.music, d.music
-	musicChanged := !sameMusic(old, cfg)
+	musicChanged := musicRebuilt(old, cfg)
+	musicReloaded := false
 	keepSpeaker := false
+	if !musicChanged && oldMusic != nil && !reflect.DeepEqual(old.Music, cfg.Music) {
+		if err := oldMusic.m.Reload(musicOptions(cfg)); err != nil {
+			return fail("cannot apply the new music settings", err)
+		}
+		musicReloaded = true
+	}
 	if musicChanged {
 		newMusic = nil
 		if cfg.Music.Enabled {
@@ -101,18 +119,13 @@ func (d *Daemon) Apply(cfg *config.Config) error {
 			}
 			m, err := d.newMusicPart(cfg, sp)
 			if err != nil {
-				d.mu.Unlock()
-				if newCapt != nil {
-					newCapt.Close()
-				}
-				d.log.Error("daemon: reload: cannot set up the new music settings; keeping the old config", "err", err)
-				return err
+				return fail("cannot set up the new music settings", err)
 			}
 			newMusic = m
 		}
 		if oldMusic != nil {
 			if q := oldMusic.m.Stats().Queued; q > 0 {
-				d.log.Warn("daemon: reload: the music settings changed; songs still queued stay archived, unplayed", "songs", q)
+				d.log.Warn("daemon: reload: the speaker, state directory or pool mode changed; songs still queued stay archived, unplayed", "songs", q)
 			}
 			oldMusic.halt()
 		}
@@ -159,6 +172,6 @@ func (d *Daemon) Apply(cfg *config.Config) error {
 	d.warnIfIdle()
 	d.mu.Unlock()
 	d.log.Info("daemon: config reloaded", "doors", len(cfg.Doors), "music", cfg.Music.Enabled,
-		"music_rebuilt", musicChanged, "interfaces", interfaces(cfg), "attempts_kept", kept)
+		"music_rebuilt", musicChanged, "music_reloaded", musicReloaded, "interfaces", interfaces(cfg), "attempts_kept", kept)
 	return nil
 }

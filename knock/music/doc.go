@@ -65,6 +65,10 @@
 // logged, at most one line per reason and source per RefusalLogInterval,
 // with the number of refusals left unlogged since the line before.
 //
+// Reload (the daemon's SIGHUP) changes the protocol, the limits and Allow
+// in place, between two knocks: pools, pitches set and queued songs stay,
+// and the next knock obeys the new settings.
+//
 // A knock is a TCP packet with SYN set and ACK clear, or a UDP datagram
 // (knock -u). Other packets to a music port (a reply's ACK, a RST) are
 // counted in Stats.Ignored and do nothing.

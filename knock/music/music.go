@@ -96,12 +96,13 @@ type Refusals struct {
 type source struct {
 	addr netip.Addr
 	pool *pool
-	freq float64
+	freq float64 // set by a pitch knock; 0 until then: the protocol's DefaultFreq
 }
 
 // A pool is an open pool file with what the fsync goroutine needs to know.
 type pool struct {
 	*sequence.Pool
+	limit   int         // the MaxSteps it was opened with: sequence.Pool refuses steps beyond
 	dirty   atomic.Bool // appended to since the last fsync
 	closed  atomic.Bool // archived and closed by Run
 	created atomic.Bool // the file is new: its directory needs an fsync too
@@ -119,6 +120,7 @@ type song struct {
 // Music turns the knocks of the music protocol into pools and songs. See
 // the package documentation for who calls what.
 type Music struct {
+	stateDir  string
 	proto     sequence.Protocol
 	poolDir   string
 	playedDir string
@@ -141,8 +143,9 @@ type Music struct {
 	queue   []*song
 	playing bool
 	dirty   []*pool
-	wake    chan struct{} // a song was queued
-	syncDue chan struct{} // syncInterval has passed
+	retired []*sequence.Pool // reopened under a higher MaxSteps; the fsync goroutine closes them
+	wake    chan struct{}    // a song was queued
+	syncDue chan struct{}    // syncInterval has passed
 
 	knocks, ignored, steps, pitches, plays, played, playErrors, syncs, dirSyncs atomic.Uint64
 	refused                                                                     [numRefusals]atomic.Uint64
@@ -155,24 +158,17 @@ type Music struct {
 // cannot be read at all is moved aside (renamed *.pool.unreadable) with an
 // error in the log, and its source starts afresh.
 func New(opts Options) (*Music, error) {
-	if err := opts.Protocol.Validate(); err != nil {
-		return nil, fmt.Errorf("music: %w", err)
+	if err := checkSettings(opts); err != nil {
+		return nil, err
 	}
 	switch {
 	case opts.StateDir == "":
 		return nil, errors.New("music: no state directory: set [daemon] state_dir or --state-dir")
-	case opts.MaxSteps < 1:
-		return nil, fmt.Errorf("music: max steps %d: must be at least 1", opts.MaxSteps)
-	case opts.MaxPools < 1:
-		return nil, fmt.Errorf("music: max pools %d: must be at least 1", opts.MaxPools)
-	case opts.QueueLen < 0:
-		return nil, fmt.Errorf("music: queue length %d: must be 0 or more", opts.QueueLen)
-	case opts.RefusalLogInterval <= 0:
-		return nil, fmt.Errorf("music: refusal log interval %v: must be more than 0", opts.RefusalLogInterval)
 	case opts.Player == nil:
 		return nil, errors.New("music: no player")
 	}
 	m := &Music{
+		stateDir:  opts.StateDir,
 		proto:     opts.Protocol,
 		poolDir:   filepath.Join(opts.StateDir, "pools"),
 		playedDir: filepath.Join(opts.StateDir, "played"),
@@ -206,6 +202,50 @@ func New(opts Options) (*Music, error) {
 		return nil, err
 	}
 	return m, nil
+}
+
+// checkSettings checks the options Reload can change.
+func checkSettings(opts Options) error {
+	if err := opts.Protocol.Validate(); err != nil {
+		return fmt.Errorf("music: %w", err)
+	}
+	switch {
+	case opts.MaxSteps < 1:
+		return fmt.Errorf("music: max steps %d: must be at least 1", opts.MaxSteps)
+	case opts.MaxPools < 1:
+		return fmt.Errorf("music: max pools %d: must be at least 1", opts.MaxPools)
+	case opts.QueueLen < 0:
+		return fmt.Errorf("music: queue length %d: must be 0 or more", opts.QueueLen)
+	case opts.RefusalLogInterval <= 0:
+		return fmt.Errorf("music: refusal log interval %v: must be more than 0", opts.RefusalLogInterval)
+	}
+	return nil
+}
+
+// Reload puts opts' Protocol, MaxSteps, MaxPools, Allow, QueueLen and
+// RefusalLogInterval in force in place (a SIGHUP): the pools, the pitches
+// set and the songs queued stay, and the next knock obeys the new
+// settings. A source that never knocked a pitch follows a new DefaultFreq;
+// pools holding more steps than a lower MaxSteps keep them and take no
+// more; sources beyond a lower MaxPools keep their pools. StateDir and
+// Shared cannot change in place (make a new Music for them), and Player,
+// Logger and Clock stay those given to New. On an error nothing changes.
+// Call it from the goroutine that calls Handle, or while no Handle runs.
+func (m *Music) Reload(opts Options) error {
+	if err := checkSettings(opts); err != nil {
+		return err
+	}
+	if opts.StateDir != m.stateDir || opts.Shared != m.shared {
+		return fmt.Errorf("music: the state directory (%s, shared %v) cannot change in place to %s (shared %v)",
+			m.stateDir, m.shared, opts.StateDir, opts.Shared)
+	}
+	m.proto = opts.Protocol
+	m.maxSteps = opts.MaxSteps
+	m.maxPools = opts.MaxPools
+	m.allow = opts.Allow
+	m.queueLen = opts.QueueLen
+	m.refusals.interval = opts.RefusalLogInterval
+	return nil
 }
 
 // Handle acts on ev if it is a music knock and reports whether its port is
@@ -303,7 +343,7 @@ func (m *Music) source(now time.Time, src netip.Addr) *source {
 		m.refuse(now, refusedTooManyPools, src, "pools", len(m.sources))
 		return nil
 	}
-	s := &source{addr: key, freq: m.proto.DefaultFreq}
+	s := &source{addr: key}
 	m.sources[key] = s
 	m.pools.Store(int64(len(m.sources)))
 	return s
@@ -325,9 +365,22 @@ func (m *Music) appendStep(now time.Time, src netip.Addr, kind sequence.StepKind
 		}
 		s.pool = p
 	}
+	if n := s.pool.Len(); n >= m.maxSteps {
+		m.refuse(now, refusedPoolFull, src, "steps", n)
+		return
+	} else if n >= s.pool.limit {
+		// Opened under a lower MaxSteps than a reload set since.
+		if err := m.reopen(s); err != nil {
+			m.refuse(now, refusedWriteError, src, "err", err)
+			return
+		}
+	}
 	step := sequence.Step{Kind: kind, Length: m.proto.Step}
 	if kind == sequence.StepTone {
 		step.Freq = s.freq
+		if step.Freq == 0 {
+			step.Freq = m.proto.DefaultFreq
+		}
 	}
 	if err := s.pool.Append(step); err != nil {
 		if errors.Is(err, sequence.ErrPoolFull) {
@@ -391,9 +444,12 @@ func (m *Music) Close() error {
 		errs = append(errs, syncDir(dir))
 	}
 	m.mu.Lock()
-	queued := m.queue
-	m.queue = nil
+	queued, retired := m.queue, m.retired
+	m.queue, m.retired = nil, nil
 	m.mu.Unlock()
+	for _, p := range retired {
+		errs = append(errs, p.Close())
+	}
 	for _, sg := range queued {
 		m.log.Warn("music: song not played: the daemon stopped first", "src", sg.src, "archive", sg.archive)
 		errs = append(errs, sg.pool.Close())

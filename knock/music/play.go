@@ -108,9 +108,14 @@ func (m *Music) syncPeriodically(ctx context.Context) {
 
 func (m *Music) syncDirty() {
 	m.mu.Lock()
-	dirty := m.dirty
-	m.dirty = nil
+	dirty, retired := m.dirty, m.retired
+	m.dirty, m.retired = nil, nil
 	m.mu.Unlock()
+	for _, p := range retired {
+		if err := p.Close(); err != nil {
+			m.log.Warn("music: closing a pool's old file handle", "path", p.Path(), "err", err)
+		}
+	}
 	var newDirs []string
 	for _, p := range dirty {
 		p.dirty.Store(false)

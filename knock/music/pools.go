@@ -56,9 +56,33 @@ func (m *Music) createPool(key netip.Addr) (*pool, []string, error) {
 	if err != nil {
 		return nil, warnings, err
 	}
-	p := &pool{Pool: sp}
+	p := &pool{Pool: sp, limit: m.maxSteps}
 	p.created.Store(created)
 	return p, warnings, nil
+}
+
+// reopen opens s's pool file again under the current MaxSteps, which a
+// reload raised above the limit the pool was opened with. The old handle
+// is closed by the fsync goroutine, as its Close fsyncs.
+func (m *Music) reopen(s *source) error {
+	old := s.pool
+	sp, warnings, err := sequence.OpenPool(old.Path(), sequence.PoolOptions{MaxSteps: m.maxSteps})
+	for _, w := range warnings {
+		m.log.Warn("music: pool: "+w, "path", old.Path())
+	}
+	if err != nil {
+		return err
+	}
+	p := &pool{Pool: sp, limit: m.maxSteps}
+	p.created.Store(old.created.Load())
+	old.closed.Store(true)
+	m.mu.Lock()
+	m.retired = append(m.retired, old.Pool)
+	p.dirty.Store(true) // the old handle's unsynced steps are the file's
+	m.dirty = append(m.dirty, p)
+	m.mu.Unlock()
+	s.pool = p
+	return nil
 }
 
 // createPoolFile creates a pool file holding the header line, unless a
@@ -129,7 +153,7 @@ func (m *Music) loadPool(key netip.Addr, path string) {
 		m.log.Error("music: pool unreadable, moved aside; its source starts a new pool", "path", path, "moved_to", aside, "err", err)
 		return
 	}
-	m.sources[key] = &source{addr: key, pool: &pool{Pool: p}, freq: m.proto.DefaultFreq}
+	m.sources[key] = &source{addr: key, pool: &pool{Pool: p, limit: m.maxSteps}}
 	m.log.Info("music: pool loaded", "path", path, "steps", p.Len())
 }
 
