@@ -187,11 +187,9 @@ sequense = ["6001"]`))
 	}
 }
 
-// SIGTERM with a stop command pending (cmd_timeout an hour away): the
-// stop command runs before Run returns, not an hour later and not never.
-func TestStopRunsPendingStopCommands(t *testing.T) {
-	dir := t.TempDir()
-	_, path := testConfig(t, dir, `
+// sshDoor is a door whose stop command comes an hour after its start
+// command, and takes a moment to run.
+const sshDoor = `
 speaker = "none"
 state_dir = "{{DIR}}/state"
 [music]
@@ -202,7 +200,13 @@ sequence = ["7000", "8000"]
 cmd_timeout = "1h"
 start_command = ["/bin/sh", "-c", "echo open %IP% >> {{DIR}}/fw"]
 stop_command = ["/bin/sh", "-c", "sleep 0.2; echo close %IP% >> {{DIR}}/fw"]
-`)
+`
+
+// SIGTERM with a stop command pending (cmd_timeout an hour away): the
+// stop command runs before Run returns, not an hour later and not never.
+func TestStopRunsPendingStopCommands(t *testing.T) {
+	dir := t.TempDir()
+	_, path := testConfig(t, dir, sshDoor)
 	ctx, stop := context.WithCancel(context.Background())
 	f := startFeed(t, path, ctx)
 	f.send(syn(0, "192.0.2.10", hostAddr4, 7000), syn(1, "192.0.2.10", hostAddr4, 8000))
@@ -226,18 +230,7 @@ stop_command = ["/bin/sh", "-c", "sleep 0.2; echo close %IP% >> {{DIR}}/fw"]
 // runs when that much time has passed, not before.
 func TestStopCommandAfterCmdTimeout(t *testing.T) {
 	dir := t.TempDir()
-	_, path := testConfig(t, dir, `
-speaker = "none"
-state_dir = "{{DIR}}/state"
-[music]
-enabled = false
-[[door]]
-name = "ssh"
-sequence = ["7000", "8000"]
-cmd_timeout = "10s"
-start_command = ["/bin/sh", "-c", "echo open %IP% >> {{DIR}}/fw"]
-stop_command = ["/bin/sh", "-c", "echo close %IP% >> {{DIR}}/fw"]
-`)
+	_, path := testConfig(t, dir, strings.Replace(sshDoor, `cmd_timeout = "1h"`, `cmd_timeout = "10s"`, 1))
 	clk := clocktest.NewFake(captureStart)
 	f := startFeedWith(t, path, context.Background(), Options{Clock: clk})
 	fw := filepath.Join(dir, "fw")
