@@ -365,10 +365,12 @@ func (m *Music) appendStep(now time.Time, src netip.Addr, kind sequence.StepKind
 		}
 		s.pool = p
 	}
-	if n := s.pool.Len(); n >= m.maxSteps {
+	n := s.pool.Len()
+	if n >= m.maxSteps {
 		m.refuse(now, refusedPoolFull, src, "steps", n)
 		return
-	} else if n >= s.pool.limit {
+	}
+	if n >= s.pool.limit {
 		// Opened under a lower MaxSteps than a reload set since.
 		if err := m.reopen(s); err != nil {
 			m.refuse(now, refusedWriteError, src, "err", err)
