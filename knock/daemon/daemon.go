@@ -232,6 +232,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 		case <-ctx.Done():
 		case runErr = <-capErr:
 		}
+		// Silence at once: capture notices the end only at its next poll
+		// (up to 200 ms), and a note must not outlive SIGTERM by that long
+		// (TestQemuDaemonSIGTERM heard 178-216 ms before this).
+		d.silence()
 		cancel()
 		owner.Wait() // every knock captured has been acted on
 	}
@@ -498,6 +502,17 @@ func (d *Daemon) shutdown() error {
 		d.logs.close()
 	}
 	return errors.Join(errs...)
+}
+
+// silence stops the song playing, if any, leaving the speaker silent.
+// Knocks still arriving are appended as usual; a play knock is queued and
+// stays archived, unplayed, when the daemon stops.
+func (d *Daemon) silence() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.music != nil {
+		d.music.halt()
+	}
 }
 
 // warnIfIdle says so when no knock can do anything: every door disabled
