@@ -4,7 +4,8 @@
 //
 // # Data flow
 //
-// The daemon's capture goroutine calls Handle for every decoded packet,
+// The daemon's owner goroutine, which takes the captured knocks in
+// arrival order from capture's queue, calls Handle for every one of them,
 // before the matcher. Handle classifies the destination port; a tone or
 // silence knock appends one step to the source's pool file, a pitch knock
 // (PitchBase+n) sets the pitch of the tones that follow to MIDI note n, a

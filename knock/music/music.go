@@ -251,7 +251,7 @@ func (m *Music) Reload(opts Options) error {
 // Handle acts on ev if it is a music knock and reports whether its port is
 // one of the protocol's (then no other door should see it). It appends a
 // step, sets the pitch or queues a song, in the order the calls come: call
-// it from one goroutine only, the daemon's capture goroutine. It never
+// it from one goroutine only, the daemon's owner goroutine. It never
 // waits for playback and never fsyncs; its cost is one write(2) per step,
 // a rename per play and, when a source's pool is created, creating the
 // file and reading it back.
