@@ -1,0 +1,61 @@
+// Package beepcompat proves that knockbeep's beep plays what Debian's beep
+// 1.4 plays, by running both on the same command lines. It holds tests
+// only, and the few helpers they share.
+//
+// # How a comparison flows
+//
+// Both programs run as root on the console /dev/tty0, where KIOCSOUND
+// succeeds even without a PC speaker, under strace (-ttt, -e raw=ioctl):
+//
+//	beep 1.4     ioctl KIOCSOUND(divisor) … clock_nanosleep(ms) …
+//	             parseTrace → calls → sleptSegments: each sleep at the
+//	             divisor last set; exact, since beep sleeps relative times
+//	our beep     ioctl KDMKTONE(2000 ms << 16 | divisor) … KIOCSOUND(0)
+//	             parseTrace → calls → timedChanges: the moments the
+//	             divisor changes, from the calls' time stamps (the Go
+//	             runtime's sleeps do not show in a trace)
+//	the parser   sequence.ParseBeepArgs(args).Tones() → toneSegments:
+//	             beep 1.4's own arithmetic, (int)(f + 0.5f) and
+//	             1193182/f cut to 16 bits
+//
+// The parser's segments must equal beep 1.4's exactly: same divisors, same
+// milliseconds. Our beep's changes must come in the same order, each on
+// time within a tolerance (never early: it plays against absolute
+// deadlines). Segments are normalized first: a silence of no length
+// between two tones at one pitch, which beep 1.4 makes and no ear hears,
+// joins them.
+//
+// Command lines beep 1.4 refuses are compared by exit status and by
+// whether usage, help or version is printed.
+//
+// # Differences from beep 1.4, by design
+//
+//   - Divisor: beep 1.4 passes 1193182/f rounded down; our console picks
+//     that divisor or the one above or below it, whichever sounds nearer
+//     f after the kernel's own rounding (-f 20000: 59 for beep, 60 for
+//     ours, 20223 Hz against 19886 Hz).
+//   - Below the speaker's range, beep 1.4's divisor wraps around 16 bits
+//     (-f 1 plays 88 Hz); ours clamps to 21 Hz with a warning.
+//   - Our beep starts each tone with KDMKTONE, whose kernel timer ends the
+//     tone if the process dies, and goes from one tone straight to the
+//     next; beep 1.4 uses KIOCSOUND and silences the speaker between two
+//     tones for the microseconds it takes to start the next.
+//   - Messages, usage included, go to standard error; beep 1.4 prints its
+//     warnings, its log and its usage after a bad option to standard
+//     output.
+//   - Without -e, on a machine with no PC speaker driver, beep 1.4 falls
+//     back to the console, where KIOCSOUND succeeds and nothing sounds,
+//     and exits 0; ours refuses, says why, and exits 1.
+//   - Our beep rejects -f nan (beep 1.4 plays silence for the tone's
+//     length) and numbers beyond 32 bits (beep 1.4 takes -l 4294967296
+//     as 0); it warns about text after a number, which both ignore.
+//   - Our beep runs as root under sudo; beep 1.4 refuses.
+//   - Our beep warns on the console when the kernel has no PC speaker.
+//
+// # Running
+//
+// The tests need root, /dev/tty0, and the Debian packages beep and
+// strace, which they install with apt-get when missing (as scripts/test
+// does); without them they skip and say why. BenchmarkStartup compares
+// the two programs' start-up times.
+package beepcompat
