@@ -26,7 +26,10 @@
 // joins them.
 //
 // Command lines beep 1.4 refuses are compared by exit status and by
-// whether usage, help or version is printed.
+// whether usage, help or version is printed; nothing is traced there.
+// beep 1.4's timing is its own sleeps, so it is exact; our beep is timed
+// on a machine that may be busy, so a run off schedule, and only that, is
+// tried again.
 //
 // # Differences from beep 1.4, by design
 //
@@ -47,8 +50,12 @@
 //     back to the console, where KIOCSOUND succeeds and nothing sounds,
 //     and exits 0; ours refuses, says why, and exits 1.
 //   - Our beep rejects -f nan (beep 1.4 plays silence for the tone's
-//     length) and numbers beyond 32 bits (beep 1.4 takes -l 4294967296
-//     as 0); it warns about text after a number, which both ignore.
+//     length) and numbers beyond 32 bits (beep 1.4 wraps them: -l
+//     4294967296 plays for 0 ms, -r 4294967297 once); it warns about text
+//     after a number, which both ignore.
+//   - The wording of messages differs; the repeated -f warning keeps beep
+//     1.4's words. Both exit 1 on a device that is missing, not a
+//     character device, or not a speaker.
 //   - Our beep runs as root under sudo; beep 1.4 refuses.
 //   - Our beep warns on the console when the kernel has no PC speaker.
 //

@@ -338,11 +338,15 @@ func compiledPool(t *testing.T) []sequence.Tone {
 // A refusalCase is a command line beep 1.4 does not play: it exits at
 // once, with its usage or without, or prints its help or version.
 type refusalCase struct {
-	name    string
-	args    []string // after "-e /dev/tty0"
-	code    int      // beep 1.4's exit status
-	usage   bool     // beep 1.4 prints its usage
-	version bool     // beep 1.4 prints its version
+	name string
+	args []string // after "-e DEVICE"
+	// device is the -e device, the console when "". regularFile names a
+	// new empty file instead.
+	device      string
+	regularFile bool
+	code        int  // beep 1.4's exit status
+	usage       bool // beep 1.4 prints its usage
+	version     bool // beep 1.4 prints its version
 }
 
 var refusalCases = []refusalCase{
@@ -365,6 +369,9 @@ var refusalCases = []refusalCase{
 	{name: "--new with a value", args: []string{"--new=3"}, code: 1, usage: true},
 	{name: "a bad value before -h", args: []string{"-l", "x", "-h"}, code: 1, usage: true},
 	{name: "the device twice", args: []string{"-e", console, "-l", "3"}, code: 1},
+	{name: "a device that is not a speaker", device: "/dev/null", args: []string{"-l", "3"}, code: 1},
+	{name: "a device that does not exist", device: "/nonexistent/beep", args: []string{"-l", "3"}, code: 1},
+	{name: "a regular file as the device", regularFile: true, args: []string{"-l", "3"}, code: 1},
 	{name: "-h", args: []string{"-h", "-l", "x"}, usage: true},
 	{name: "--help", args: []string{"--help"}, usage: true},
 	{name: "-v", args: []string{"-v", "foo"}, version: true},
@@ -375,7 +382,17 @@ var refusalCases = []refusalCase{
 // checkRefusal runs both beeps on tt and compares how they end.
 func checkRefusal(t *testing.T, beep, ours string, tt refusalCase) {
 	t.Helper()
-	args := append([]string{"-e", console}, tt.args...)
+	device := console
+	switch {
+	case tt.regularFile:
+		device = filepath.Join(t.TempDir(), "not-a-device")
+		if err := os.WriteFile(device, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	case tt.device != "":
+		device = tt.device
+	}
+	args := append([]string{"-e", device}, tt.args...)
 	theirs := runBeep(t, "", "", beep, args...)
 	theirUsage := strings.Contains(theirs.stdout+theirs.stderr, "Usage:")
 	theirVersion := strings.HasPrefix(theirs.stdout, "beep 1.4")
@@ -395,6 +412,12 @@ func checkRefusal(t *testing.T, beep, ours string, tt refusalCase) {
 		t.Errorf("our beep %q prints its help to another stream than beep 1.4", args)
 	}
 
+	if device != console {
+		if info, err := os.Stat(device); err == nil && info.Mode().IsRegular() && info.Size() != 0 {
+			t.Errorf("a beep wrote %d bytes to the regular file %s it was given as the device", info.Size(), device)
+		}
+		return // ParseBeepArgs does not open devices
+	}
 	cmd, err := sequence.ParseBeepArgs(args)
 	var ue *sequence.BeepUsageError
 	switch {
