@@ -32,11 +32,12 @@ type beepRun struct {
 func (b *beepRun) heard() []sequence.Tone { return b.rec.Tones(beepertest.Epoch, b.clock.Now()) }
 
 type runOptions struct {
-	stdin   io.Reader
-	ctx     context.Context
-	ids     [4]int
-	openErr error
-	onSleep func(cancel context.CancelFunc) func(time.Time)
+	stdin    io.Reader
+	ctx      context.Context
+	ids      [4]int
+	openErr  error
+	openErrs map[string]error // per spec; overrides openErr
+	onSleep  func(cancel context.CancelFunc) func(time.Time)
 }
 
 func runBeep(t *testing.T, args []string, o runOptions) *beepRun {
@@ -61,6 +62,12 @@ func runBeep(t *testing.T, args []string, o runOptions) *beepRun {
 	env := Env{
 		Open: func(spec string, _ beeper.Options) (beeper.Speaker, error) {
 			b.opened = append(b.opened, spec)
+			if err, ok := o.openErrs[spec]; ok {
+				if err != nil {
+					return nil, err
+				}
+				return b.rec, nil
+			}
 			if o.openErr != nil {
 				return nil, o.openErr
 			}
@@ -329,6 +336,21 @@ func TestBeepRefusesSetuid(t *testing.T) {
 				t.Errorf("refusal did not explain itself or still opened %v: %s", b.opened, b.stderr)
 			}
 		})
+	}
+}
+
+// TestBeepFallsBackToTheConsole: with no tone device, auto finds nothing,
+// and beep 1.4 still beeps on the console (silently) and exits 0.
+func TestBeepFallsBackToTheConsole(t *testing.T) {
+	b := runBeep(t, []string{"-f", "1000", "-l", "50"}, runOptions{openErrs: map[string]error{
+		"auto":    errors.New("beeper: auto: no speaker found (evdev: none)"),
+		"console": nil,
+	}})
+	if b.code != 0 || fmt.Sprint(b.opened) != "[auto console]" {
+		t.Errorf("exit %d, opened %v; want 0 and [auto console]; stderr %q", b.code, b.opened, b.stderr)
+	}
+	if diff := tonesDiff([]sequence.Tone{{Freq: 1000, Length: 50 * ms}}, b.heard()); diff != "" {
+		t.Errorf("tones on the console (-want +got):\n%s", diff)
 	}
 }
 

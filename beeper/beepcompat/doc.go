@@ -46,9 +46,9 @@
 //   - Messages, usage included, go to standard error; beep 1.4 prints its
 //     warnings, its log and its usage after a bad option to standard
 //     output.
-//   - Without -e, on a machine with no PC speaker driver, beep 1.4 falls
-//     back to the console, where KIOCSOUND succeeds and nothing sounds,
-//     and exits 0; ours refuses, says why, and exits 1.
+//   - Without -e, on a machine with no PC speaker driver, both fall back
+//     to the console, where KIOCSOUND succeeds and nothing sounds, and
+//     exit 0; ours also warns that nothing will sound and what to load.
 //   - Our beep rejects -f nan (beep 1.4 plays silence for the tone's
 //     length) and numbers beyond 32 bits (beep 1.4 wraps them: -l
 //     4294967296 plays for 0 ms, -r 4294967297 once); it warns about text

@@ -15,10 +15,9 @@ import (
 // CPU time the process used (cpu-ms/op), which a loaded machine disturbs
 // less.
 //
-// The console is named because plain "beep -l 0" is not the same work
-// for both on a machine without a PC speaker: beep 1.4 falls back to the
-// console, where nothing sounds, and exits 0; ours refuses to play where
-// nothing would sound and exits 1 with the reason.
+// The console is named so that both do the same work wherever they run:
+// without -e each first looks for a PC speaker input device, and only
+// then falls back to the console.
 func BenchmarkStartup(b *testing.B) {
 	beeps := []struct{ name, path string }{
 		{"beep-1.4", needTools(b, false)},
