@@ -10,8 +10,10 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/knockbeep/knockbeep/beeper"
 	"github.com/knockbeep/knockbeep/sequence"
@@ -379,13 +381,57 @@ func newLogger(w io.Writer, envLevel string, verbose bool) *slog.Logger {
 	default:
 		l = slog.LevelDebug
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{
-		Level: l,
-		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
-			if a.Key == slog.TimeKey && len(groups) == 0 {
-				return slog.Attr{}
-			}
-			return a
-		},
-	}))
+	return slog.New(&lineHandler{w: w, level: l, mu: new(sync.Mutex)})
 }
+
+// lineHandler prints log records the way beep 1.4 prints its messages,
+// "beep: Warning: text", with the record's attributes after the text as
+// key=value pairs.
+type lineHandler struct {
+	w     io.Writer
+	level slog.Level
+	attrs []slog.Attr
+	mu    *sync.Mutex // shared with the handlers WithAttrs derives
+}
+
+func (h *lineHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.level }
+
+func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
+	var b strings.Builder
+	b.WriteString("beep: ")
+	switch {
+	case r.Level >= slog.LevelError:
+		b.WriteString("Error: ")
+	case r.Level >= slog.LevelWarn:
+		b.WriteString("Warning: ")
+	case r.Level >= slog.LevelInfo:
+		b.WriteString("Info: ")
+	default:
+		b.WriteString("Debug: ")
+	}
+	b.WriteString(r.Message)
+	write := func(a slog.Attr) bool {
+		v := a.Value.Resolve().String()
+		if strings.ContainsAny(v, " \t\"=") || v == "" {
+			v = strconv.Quote(v)
+		}
+		fmt.Fprintf(&b, " %s=%s", a.Key, v)
+		return true
+	}
+	for _, a := range h.attrs {
+		write(a)
+	}
+	r.Attrs(write)
+	b.WriteByte('\n')
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	_, err := io.WriteString(h.w, b.String())
+	return err
+}
+
+func (h *lineHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return &lineHandler{w: h.w, level: h.level, attrs: append(slices.Clip(h.attrs), attrs...), mu: h.mu}
+}
+
+// WithGroup is not needed by anything beep logs: groups are flattened.
+func (h *lineHandler) WithGroup(string) slog.Handler { return h }

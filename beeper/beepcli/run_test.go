@@ -426,7 +426,7 @@ func TestBeepLogLevel(t *testing.T) {
 			if code := env.Run(context.Background(), args, strings.NewReader(""), io.Discard, &stderr); code != 0 {
 				t.Fatalf("exit %d: %s", code, stderr.String())
 			}
-			if got := strings.Contains(stderr.String(), "level=INFO"); got != tt.wantInfo {
+			if got := strings.Contains(stderr.String(), "beep: Info: "); got != tt.wantInfo {
 				t.Errorf("info messages shown: %v, want %v:\n%s", got, tt.wantInfo, stderr.String())
 			}
 		})
