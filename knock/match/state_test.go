@@ -256,9 +256,6 @@ func TestManySourcesShareTheIndex(t *testing.T) {
 }
 
 func TestHandleDoesNotAllocate(t *testing.T) {
-	if raceEnabled {
-		t.Skip("the race detector's instrumentation allocates; run without -race")
-	}
 	tests := []struct {
 		name string
 		evs  []knock.Event
