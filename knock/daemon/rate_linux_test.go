@@ -87,7 +87,10 @@ func TestMusicTenThousandKnocksPerSecond(t *testing.T) {
 			return
 		}
 		if attempt == paceAttempts {
-			t.Fatalf("in %d runs the sender never kept up %d knocks/s (the last went at %.0f): this machine is too busy for the test to prove anything",
+			// Nothing was lost (that would have failed above), but the
+			// rate under test was never reached: a skip says so, where a
+			// failure would blame the daemon for the machine's load.
+			t.Skipf("in %d runs the sender never kept up %d knocks/s (the last went at %.0f, losing nothing): this machine is too busy for the test to prove anything",
 				paceAttempts, perSecond, rate)
 		}
 		t.Logf("run %d: the machine held the sender back to %.0f knocks/s, short of %d; nothing was lost, but that proves nothing about %d knocks/s: again",
