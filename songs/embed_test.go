@@ -1,8 +1,14 @@
 package songs
 
 import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/knockbeep/knockbeep/sequence"
 )
@@ -62,4 +68,70 @@ func TestRead(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestLoad(t *testing.T) {
+	dir := t.TempDir()
+	// A file in the working directory named like an embedded song: the
+	// file wins.
+	own := filepath.Join(dir, "imperial-march.beep")
+	if err := os.WriteFile(own, []byte("beep -f 1000 -l 50\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	embedded, err := sequence.ParseSong(ImperialMarch, mustRead(t, ImperialMarch))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name      string
+		in        string
+		wantTones []sequence.Tone
+		wantErr   string
+		notExist  bool // the error wraps fs.ErrNotExist
+	}{
+		{name: "embedded by name", in: "imperial-march", wantTones: embedded.Tones},
+		{name: "embedded by file name", in: "imperial-march.beep", wantTones: embedded.Tones},
+		{name: "a file wins over the embedded song", in: own,
+			wantTones: []sequence.Tone{{Freq: 1000, Length: 50 * time.Millisecond}}},
+		{name: "a file of that name in the working directory wins", in: "./imperial-march.beep",
+			wantTones: []sequence.Tone{{Freq: 1000, Length: 50 * time.Millisecond}}},
+		{name: "neither", in: "never-gonna", notExist: true,
+			wantErr: `open never-gonna: no such file or directory; nor is "never-gonna" an embedded song (fur-elise, imperial-march, `},
+		{name: "a missing path is not looked up as a name", in: filepath.Join(dir, "fur-elise"), notExist: true,
+			wantErr: "an embedded song"},
+		{name: "a directory is a file error", in: dir, wantErr: "is a directory"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if strings.HasPrefix(tt.in, "./") {
+				t.Chdir(dir)
+			}
+			song, err := Load(tt.in)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Load(%q) error (-want +got):\n-...%s...\n+%v", tt.in, tt.wantErr, err)
+				}
+				if got := errors.Is(err, fs.ErrNotExist); got != tt.notExist {
+					t.Errorf("Load(%q): errors.Is(err, fs.ErrNotExist) = %v, want %v", tt.in, got, tt.notExist)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Load(%q): %v", tt.in, err)
+			}
+			if !slices.Equal(song.Tones, tt.wantTones) {
+				t.Errorf("Load(%q): %d tones, want %d; first (-want +got):\n-%+v\n+%+v",
+					tt.in, len(song.Tones), len(tt.wantTones), tt.wantTones[0], song.Tones[0])
+			}
+		})
+	}
+}
+
+func mustRead(t *testing.T, name string) []byte {
+	t.Helper()
+	data, _, err := Read(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }

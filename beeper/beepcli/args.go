@@ -8,7 +8,7 @@ import (
 
 // extensions are the options this beep has beyond beep 1.4's.
 type extensions struct {
-	song    string // --song FILE: play a song file
+	song    string // --song SONG: play a song file, or an embedded song
 	wav     string // --wav PATH: render to a WAV file (or a directory)
 	wavRate int    // --wav-rate HZ
 	print   bool   // --print: print the beep arguments, play nothing

@@ -7,7 +7,9 @@
 //
 // Run takes its own options (--song, --wav, --wav-rate, --print) out of
 // the arguments and hands the rest to sequence.ParseBeepArgs, which reads
-// them exactly as beep 1.4 does. It refuses to run setuid or setgid, opens
+// them exactly as beep 1.4 does. --song's argument goes to songs.Load: the
+// song file of that name, or else the song of that name built into the
+// binary. It refuses to run setuid or setgid, opens
 // the speaker once (the -e device, which must be a character device, or
 // --wav's file, or beeper's "auto" chain), and plays the notes through a
 // beeper.Player. Notes with -s or -c wait for standard input, copy it to

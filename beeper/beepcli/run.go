@@ -17,6 +17,7 @@ import (
 
 	"github.com/knockbeep/knockbeep/beeper"
 	"github.com/knockbeep/knockbeep/sequence"
+	"github.com/knockbeep/knockbeep/songs"
 )
 
 // Env is what Run takes from the world. The zero value means the real
@@ -129,7 +130,7 @@ func (r *runner) run(ctx context.Context, args []string) error {
 
 	song := beeper.Song{Name: "beep"}
 	if ext.song != "" {
-		s, err := sequence.ReadSongFile(ext.song)
+		s, err := songs.Load(ext.song)
 		if err != nil {
 			return err
 		}

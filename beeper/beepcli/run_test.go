@@ -261,7 +261,7 @@ func TestBeepErrors(t *testing.T) {
 		{"--song without a file", "--song", "option --song needs a value", true},
 		{"--song with tone options", "--song x.beep -f 440", "--song plays the file's tones: it cannot be combined with tone options", true},
 		{"--song with -s", "--song x.beep -s", "cannot be combined with tone options", true},
-		{"--song file missing", "--song no-such-song.beep", "no-such-song.beep", false},
+		{"--song file missing", "--song no-such-song.beep", "no-such-song.beep: no such file or directory; nor is \"no-such-song.beep\" an embedded song (fur-elise, imperial-march,", false},
 		{"--print with -e", "--print -e /dev/tty0", "--print plays nothing", true},
 		{"--print with -c", "--print -c", "--print cannot print -s or -c", true},
 		{"--wav with -e", "--wav x.wav -e /dev/tty0", "cannot be combined with -e", true},
@@ -434,7 +434,8 @@ func TestBeepLogLevel(t *testing.T) {
 }
 
 // TestBeepSongs plays the songs shipped in songs/: what beep plays is
-// what the song file says.
+// what the song file says, whether beep reads the file or, given the
+// song's name where no file has it, the copy embedded in the binary.
 func TestBeepSongs(t *testing.T) {
 	var files []string
 	for _, ext := range []string{"beep", "rtttl", "mml"} {
@@ -453,6 +454,18 @@ func TestBeepSongs(t *testing.T) {
 			}
 			if d := tonesDiff(beepertest.Heard(song.Tones), b.heard()); d != "" {
 				t.Errorf("played (-want +got):\n%s", d)
+			}
+			t.Chdir(t.TempDir()) // no song file of that name here
+			name := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
+			b = runBeep(t, []string{"--song", name}, runOptions{})
+			if b.code != 0 {
+				t.Fatalf("beep --song %s: exit %d: %s", name, b.code, b.stderr)
+			}
+			if d := tonesDiff(beepertest.Heard(song.Tones), b.heard()); d != "" {
+				t.Errorf("beep --song %s played (-want +got):\n%s", name, d)
+			}
+			if !strings.Contains(Usage, name) {
+				t.Errorf("the usage text does not name the embedded song %q", name)
 			}
 		})
 	}

@@ -4,7 +4,7 @@ package beepcli
 const Usage = `Usage:
   beep [GLOBALS] [-f FREQ] [-l LEN] [-r REPEATS] [<-d|-D> DELAY] [-s] [-c]
   beep [GLOBALS] <TONE_OPTIONS> [-n|--new] <TONE_OPTIONS> ...
-  beep [GLOBALS] --song FILE
+  beep [GLOBALS] --song SONG
   beep -h|--help
   beep -v|-V|--version
 
@@ -30,9 +30,12 @@ Tone options (each -n starts a new tone from the defaults):
   -c                 copy stdin to stdout, beeping once per character
 
 Beyond beep 1.4:
-  --song FILE        play a song file: beep command lines, RTTTL, or
+  --song SONG        play a song file: beep command lines, RTTTL, or
                      MML/BASIC PLAY/speaker(4) strings (by extension or
-                     content); no tone options with it
+                     content); no tone options with it. When no file has
+                     that name, SONG names a song built into beep:
+                     fur-elise, imperial-march, minuet-in-g, ode-to-joy,
+                     twinkle-twinkle
   --wav PATH         render to a WAV file (PATH ending in .wav) or into a
                      directory instead of sounding the speaker
   --wav-rate HZ      the WAV file's sample rate (default 32000)
@@ -43,7 +46,7 @@ Examples:
   beep -f 1000 -r 3 -d 50                  three short high beeps
   beep -f 392 -l 350 -D 100 -n -f 311 -l 250
   tail -f /var/log/auth.log | beep -s -f 2000 -l 20
-  beep --song songs/imperial-march.beep
+  beep --song imperial-march               the built-in Imperial March
   beep --song songs/fur-elise.rtttl --wav fur-elise.wav
   beep --print --song songs/ode-to-joy.mml > ode.args; beep $(cat ode.args)
 `

@@ -13,6 +13,7 @@ import (
 	"github.com/knockbeep/knockbeep/knock"
 	"github.com/knockbeep/knockbeep/knock/send"
 	"github.com/knockbeep/knockbeep/sequence"
+	"github.com/knockbeep/knockbeep/songs"
 )
 
 // Exit statuses of knock, listed in the usage text.
@@ -81,7 +82,7 @@ func run(ctx context.Context, args []string, env environment) int {
 	case c.version:
 		fmt.Fprintf(env.stdout, "knock (knockbeep) %s\n", buildinfo.Version())
 		return ExitOK
-	case c.songPath != "":
+	case c.song != "":
 		return runSong(ctx, c, env)
 	}
 	return runPorts(ctx, c, env)
@@ -107,13 +108,13 @@ func runPorts(ctx context.Context, c config, env environment) int {
 
 // runSong composes a song into the music protocol's knocks and knocks it in.
 func runSong(ctx context.Context, c config, env environment) int {
-	song, err := sequence.ReadSongFile(c.songPath)
+	song, err := songs.Load(c.song)
 	if err != nil {
 		return fail(ctx, env, ExitSong, err)
 	}
 	plan, err := sequence.Compose(song.Tones, c.protocol, sequence.ComposeOptions{NoPitch: c.noPitch})
 	if err != nil {
-		return fail(ctx, env, ExitSong, fmt.Errorf("%s: %w", c.songPath, err))
+		return fail(ctx, env, ExitSong, fmt.Errorf("%s: %w", c.song, err))
 	}
 	delay := DefaultSongDelay
 	if c.delaySet {
@@ -207,7 +208,7 @@ func knockFailed(ctx context.Context, env environment, err error, i, total int) 
 
 var usage = strings.TrimLeft(`
 usage: knock [options] HOST PORT[:PROTO] ...
-       knock [options] --song FILE HOST
+       knock [options] --song SONG HOST
 
 Knocks on HOST's ports one after the other, as knockd's client does: one
 TCP SYN per PORT (exactly one, also when a firewall drops it), or with -u or
@@ -219,8 +220,10 @@ overrides -u. HOST is a name, an IPv4 address or an IPv6 address
 With --song, composes a song into the knocks of knockbeepd's music protocol
 and knocks it in: a pitch knock before the first note (whatever the
 daemon's default frequency) and wherever the pitch changes, a knock per step
-of tone or silence, then the play knock. Songs are beep command lines,
-RTTTL or MML (see songs/).
+of tone or silence, then the play knock. SONG is a song file (beep command
+lines, RTTTL or MML) or, when no file has that name, one of the songs built
+into knock: fur-elise, imperial-march, minuet-in-g, ode-to-joy,
+twinkle-twinkle.
 
 Options:
   -u, --udp            knock with UDP where a PORT has no :PROTO suffix
@@ -234,7 +237,7 @@ Options:
   -V, --version        print the version and exit
 
 Song options (the protocol options must match the daemon's config):
-      --song FILE      the song to knock in
+      --song SONG      the song to knock in: a file, or a built-in song's name
       --dry-run        print the plan (a run-length summary of its knocks) and
                        the beep arguments the daemon will compile from it;
                        send nothing (HOST may be left out)
@@ -277,7 +280,7 @@ Examples:
   knock myserver.example.com 123:tcp 456:udp 789:tcp
   knock -u -d 100 myserver.example.com 8284 4721 18592 42912
   knock -6 -v myserver.example.com ssh 7000:udp
-  knock --song songs/imperial-march.beep --dry-run
-  knock --song songs/imperial-march.beep 192.0.2.1
+  knock --song imperial-march --dry-run
+  knock --song imperial-march 192.0.2.1
   knock --song songs/fur-elise.rtttl --no-pitch -d 20 myserver.example.com
 `, "\n")

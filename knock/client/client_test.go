@@ -15,9 +15,13 @@ import (
 	"time"
 
 	"github.com/knockbeep/knockbeep/sequence"
+	"github.com/knockbeep/knockbeep/songs"
 )
 
-const imperialMarch = "../../songs/imperial-march.beep"
+// songsDir holds the song files that package songs embeds.
+const songsDir = "../../songs"
+
+const imperialMarch = songsDir + "/imperial-march.beep"
 
 // fakeClock advances only when slept on, and records every sleep. cancelAt,
 // when set, cancels the run's context at that sleep, as a Ctrl-C would.
@@ -95,12 +99,12 @@ var usageTests = []struct {
 	{name: "port too big", args: []string{"h", "22", "65536"}, wantErr: `port "65536": 65536 is outside 1-65535`},
 	{name: "unknown protocol", args: []string{"h", "7000:icmp"}, wantErr: `port "7000:icmp": unknown protocol "icmp" (want tcp or udp)`},
 	{name: "unknown service", args: []string{"h", "no-such-service-here"}, wantErr: `unknown tcp service "no-such-service-here"`},
-	{name: "song option without --song", args: []string{"--ports", "1,2,3", "h", "1"}, wantErr: "--ports only applies with --song FILE"},
-	{name: "dry run without --song", args: []string{"--dry-run", "h", "1"}, wantErr: "--dry-run only applies with --song FILE"},
+	{name: "song option without --song", args: []string{"--ports", "1,2,3", "h", "1"}, wantErr: "--ports only applies with --song SONG"},
+	{name: "dry run without --song", args: []string{"--dry-run", "h", "1"}, wantErr: "--dry-run only applies with --song SONG"},
 	{name: "song with ports", args: []string{"--song", "x.beep", "h", "1000"}, wantErr: `with --song give only HOST: the song decides the ports (extra "1000")`},
 	{name: "song without host", args: []string{"--song", "x.beep"}, wantErr: "give the HOST to knock the song into"},
 	{name: "song with -u", args: []string{"-u", "--song", "x.beep", "h"}, wantErr: "-u does not apply to --song"},
-	{name: "empty song name", args: []string{"--song=", "h"}, wantErr: "--song \"\": empty file name"},
+	{name: "empty song name", args: []string{"--song=", "h"}, wantErr: "--song \"\": empty song name"},
 	{name: "two ports", args: []string{"--song", "x.beep", "--ports", "1000,1001", "h"}, wantErr: "want three ports TONE,SILENCE,PLAY"},
 	{name: "port list with a word", args: []string{"--song", "x.beep", "--ports", "1000,x,1002", "h"}, wantErr: `"x" is not a port 1-65535`},
 	{name: "port list with zero", args: []string{"--song", "x.beep", "--ports", "0,1001,1002", "h"}, wantErr: `"0" is not a port 1-65535`},
@@ -156,7 +160,7 @@ func FuzzParseArgs(f *testing.F) {
 		if c.network != "" && c.network != "ip4" && c.network != "ip6" {
 			t.Fatalf("parseArgs(%q): network %q", args, c.network)
 		}
-		if c.songPath == "" {
+		if c.song == "" {
 			if c.host == "" {
 				t.Fatalf("parseArgs(%q): no host accepted without an error", args)
 			}
@@ -512,6 +516,35 @@ func TestInterrupted(t *testing.T) {
 				if _, _, err := conn.ReadFromUDP(make([]byte, 8)); err == nil {
 					t.Errorf("a knock arrived at %v after the interrupt", conn.LocalAddr())
 				}
+			}
+		})
+	}
+}
+
+// knock --song takes an embedded song's name when no file has it, and
+// knocks exactly what the song file would.
+func TestEmbeddedSongs(t *testing.T) {
+	for _, file := range songs.Names() {
+		name := strings.TrimSuffix(file, filepath.Ext(file))
+		t.Run(name, func(t *testing.T) {
+			path, err := filepath.Abs(filepath.Join(songsDir, file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Chdir(t.TempDir()) // no song file of that name here
+			want := runKnock(t, false, "--song", path, "--dry-run")
+			if want.status != ExitOK {
+				t.Fatalf("dry run of the file %s: status %d, stderr %q", file, want.status, want.stderr)
+			}
+			for _, arg := range []string{name, file} {
+				got := runKnock(t, false, "--song", arg, "--dry-run")
+				if got.status != ExitOK || got.stderr != "" || got.stdout != want.stdout {
+					t.Errorf("knock --song %s --dry-run (-want +got):\n-status 0, stdout %q\n+status %d, stdout %q, stderr %q",
+						arg, want.stdout, got.status, got.stdout, got.stderr)
+				}
+			}
+			if !strings.Contains(usage, name) {
+				t.Errorf("the usage text does not name the embedded song %q", name)
 			}
 		})
 	}

@@ -13,8 +13,8 @@
 // (send.ParsePort); the host is resolved once (send.Resolve) and a
 // send.Sender knocks on the targets in order, -d apart.
 //
-// With --song the song file is read and parsed by package sequence
-// (ReadSongFile), composed into a sequence.Plan of the music protocol given
+// With --song the song is read and parsed (songs.Load: the file of that
+// name, or else the embedded song of that name), composed into a sequence.Plan of the music protocol given
 // by --ports, --pitch-base and --step (sequence.Compose), and each knock of
 // the plan is sent as a TCP SYN to its port, DefaultSongDelay apart unless
 // -d says otherwise. --dry-run prints the plan and the beep arguments the

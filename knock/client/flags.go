@@ -23,7 +23,7 @@ type config struct {
 	delay         time.Duration
 	delaySet      bool
 
-	songPath string
+	song     string // --song: a song file, or an embedded song's name
 	dryRun   bool
 	noPitch  bool
 	protocol sequence.Protocol
@@ -76,11 +76,11 @@ var options = []option{
 	{short: 'v', long: "verbose", set: func(c *config, _ string) error { c.verbose = true; return nil }},
 	{short: 'h', long: "help", set: func(c *config, _ string) error { c.help = true; return nil }},
 	{short: 'V', long: "version", set: func(c *config, _ string) error { c.version = true; return nil }},
-	{long: "song", value: "FILE", set: func(c *config, v string) error {
+	{long: "song", value: "SONG", set: func(c *config, v string) error {
 		if v == "" {
-			return errors.New("empty file name")
+			return errors.New("empty song name: give a song file or an embedded song's name")
 		}
-		c.songPath = v
+		c.song = v
 		return nil
 	}},
 	{long: "dry-run", songOnly: true, set: func(c *config, _ string) error { c.dryRun = true; return nil }},
@@ -216,9 +216,9 @@ func (c *config) checkOperands(operands []string) error {
 	if len(operands) > 0 && operands[0] == "" {
 		return usagef("HOST is empty")
 	}
-	if c.songPath == "" {
+	if c.song == "" {
 		if len(c.songOnly) > 0 {
-			return usagef("%s only applies with --song FILE", c.songOnly[0])
+			return usagef("%s only applies with --song SONG", c.songOnly[0])
 		}
 		if len(operands) < 2 {
 			return usagef("give a HOST and at least one PORT")
