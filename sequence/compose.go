@@ -91,7 +91,10 @@ type ComposeOptions struct {
 // or more; with a single step there is nothing to spare and they merge.
 //
 // Compose fails if p is not valid, if the song has no tones, or if the
-// plan would not fit in a pool of DefaultMaxSteps steps.
+// plan would have more than DefaultMaxSteps steps, which bounds the memory
+// a hostile song can make it take. Whether a daemon keeps every step of a
+// plan depends on its [music] max_steps (DefaultDaemonMaxSteps unless its
+// config raises it): compare Plan.StepCount.
 func Compose(tones []Tone, p Protocol, opts ComposeOptions) (Plan, error) {
 	if err := p.Validate(); err != nil {
 		return Plan{}, err
@@ -122,7 +125,7 @@ func Compose(tones []Tone, p Protocol, opts ComposeOptions) (Plan, error) {
 			}
 			n := max(1, roundSteps(t.Length, p.Step))
 			if steps += n; steps > DefaultMaxSteps {
-				return Plan{}, fmt.Errorf("sequence: compose: tone %d: the song needs more than %d steps, the daemon's pool limit", i+1, DefaultMaxSteps)
+				return Plan{}, tooManySteps(i)
 			}
 			for range n {
 				plan.Knocks = append(plan.Knocks, Knock{Kind: KnockTone})
@@ -136,7 +139,7 @@ func Compose(tones []Tone, p Protocol, opts ComposeOptions) (Plan, error) {
 			runSteps = 0
 		}
 		if steps += n; steps > DefaultMaxSteps {
-			return Plan{}, fmt.Errorf("sequence: compose: tone %d: the song needs more than %d steps, the daemon's pool limit", i+1, DefaultMaxSteps)
+			return Plan{}, tooManySteps(i)
 		}
 		for range n {
 			plan.Knocks = append(plan.Knocks, Knock{Kind: KnockSilence})
@@ -144,6 +147,32 @@ func Compose(tones []Tone, p Protocol, opts ComposeOptions) (Plan, error) {
 	}
 	plan.Knocks = append(plan.Knocks, Knock{Kind: KnockPlay})
 	return plan, nil
+}
+
+// tooManySteps is Compose's error for a song that passes DefaultMaxSteps
+// at tone i (counting from 0).
+func tooManySteps(i int) error {
+	return fmt.Errorf("sequence: compose: tone %d: the song needs more than %d steps, the most one plan may have "+
+		"(a knockbeepd pool keeps %d unless its config raises [music] max_steps)",
+		i+1, DefaultMaxSteps, DefaultDaemonMaxSteps)
+}
+
+// DefaultDaemonMaxSteps is knockbeepd's [music] max_steps when its config
+// does not set it: a music pool holds that many steps, and refuses the
+// steps of a longer plan after them, so the play knock plays the song cut
+// short. knock warns before sending such a plan.
+const DefaultDaemonMaxSteps = 10000
+
+// StepCount is the number of steps the plan adds to the daemon's pool:
+// its tone and silence knocks.
+func (pl Plan) StepCount() int {
+	n := 0
+	for _, k := range pl.Knocks {
+		if k.Kind == KnockTone || k.Kind == KnockSilence {
+			n++
+		}
+	}
+	return n
 }
 
 // roundSteps is ⌊d/step + ½⌋, the number of steps nearest to d, halves

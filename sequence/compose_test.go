@@ -147,8 +147,9 @@ func TestComposeErrors(t *testing.T) {
 	}{
 		{"no tones", nil, DefaultProtocol(), "the song has no tones"},
 		{"bad protocol", []Tone{{440, ms, 0}}, bad, "tone and silence ports are both 1000"},
-		{"too long for a pool", []Tone{{440, 200000 * time.Second, 0}}, DefaultProtocol(), "more than 1048576 steps"},
-		{"silence too long for a pool", []Tone{{440, ms, 200000 * time.Second}}, DefaultProtocol(), "more than 1048576 steps"},
+		{"too long for a plan", []Tone{{440, 200000 * time.Second, 0}}, DefaultProtocol(),
+			"tone 1: the song needs more than 1048576 steps, the most one plan may have (a knockbeepd pool keeps 10000 unless its config raises [music] max_steps)"},
+		{"silence too long for a plan", []Tone{{440, ms, 200000 * time.Second}}, DefaultProtocol(), "more than 1048576 steps"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -287,6 +288,9 @@ func TestPlanSummary(t *testing.T) {
 		"12 knocks: 6 tone, 3 silence, 2 pitch, 1 play; 9 steps of 100ms = 900ms"
 	if got := plan.Summary(); got != want {
 		t.Errorf("Summary (-want +got):\n-%s\n+%s", want, got)
+	}
+	if got := plan.StepCount(); got != 9 {
+		t.Errorf("StepCount (-want +got):\n-9\n+%d", got)
 	}
 }
 

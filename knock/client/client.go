@@ -116,6 +116,13 @@ func runSong(ctx context.Context, c config, env environment) int {
 	if err != nil {
 		return fail(ctx, env, ExitSong, fmt.Errorf("%s: %w", c.song, err))
 	}
+	if n := plan.StepCount(); n > sequence.DefaultDaemonMaxSteps {
+		// The daemon's own limit is unknown here; its default is what a
+		// user who never set it has.
+		fmt.Fprintf(env.stderr, "knock: warning: %q needs %d steps, more than the %d a knockbeepd music pool keeps by default: "+
+			"a daemon whose config does not raise [music] max_steps to %d or more plays only the first %d\n",
+			song.Name, n, sequence.DefaultDaemonMaxSteps, n, sequence.DefaultDaemonMaxSteps)
+	}
 	delay := DefaultSongDelay
 	if c.delaySet {
 		delay = c.delay
@@ -223,7 +230,9 @@ daemon's default frequency) and wherever the pitch changes, a knock per step
 of tone or silence, then the play knock. SONG is a song file (beep command
 lines, RTTTL or MML) or, when no file has that name, one of the songs built
 into knock: fur-elise, imperial-march, minuet-in-g, ode-to-joy,
-twinkle-twinkle.
+twinkle-twinkle. A song of more than 10000 steps is sent with a warning:
+knockbeepd keeps that many steps of a pool unless its config raises
+[music] max_steps, and plays the song cut short.
 
 Options:
   -u, --udp            knock with UDP where a PORT has no :PROTO suffix

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	daemonconfig "github.com/knockbeep/knockbeep/knock/config"
 	"github.com/knockbeep/knockbeep/sequence"
 	"github.com/knockbeep/knockbeep/songs"
 )
@@ -547,5 +548,59 @@ func TestEmbeddedSongs(t *testing.T) {
 				t.Errorf("the usage text does not name the embedded song %q", name)
 			}
 		})
+	}
+}
+
+// A plan longer than a default daemon's pool is still sent, with a
+// warning that names the config key to raise.
+func TestLongSongWarning(t *testing.T) {
+	warning := func(steps int) string {
+		return fmt.Sprintf("knock: warning: \"long\" needs %d steps, more than the 10000 a knockbeepd music pool keeps by default: "+
+			"a daemon whose config does not raise [music] max_steps to %d or more plays only the first 10000\n", steps, steps)
+	}
+	tests := []struct {
+		name        string
+		repeats     int // 100 ms tones: one step each
+		dryRun      bool
+		wantWarning string
+	}{
+		{name: "as long as a default pool", repeats: 10000, dryRun: true},
+		{name: "one step longer, dry run", repeats: 10001, dryRun: true, wantWarning: warning(10001)},
+		{name: "one step longer, sent", repeats: 10001, wantWarning: warning(10001)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			song := writeFile(t, "long.beep", fmt.Sprintf("beep -f 440 -l 100 -d 0 -r %d\n", tt.repeats))
+			args := append([]string{"--song", song, "-d", "0"}, quietPorts...)
+			if tt.dryRun {
+				args = append(args, "--dry-run")
+			} else {
+				args = append(args, "127.0.0.1")
+			}
+			got := runKnock(t, false, args...)
+			if got.status != ExitOK || got.stderr != tt.wantWarning {
+				t.Errorf("knock %s (-want +got):\n-status 0, stderr %q\n+status %d, stderr %q",
+					strings.Join(args, " "), tt.wantWarning, got.status, got.stderr)
+			}
+			// The pitch knock, the steps, the play knock.
+			wantKnocks := fmt.Sprintf("\n%d knocks: %d tone, 0 silence, 1 pitch, 1 play", tt.repeats+2, tt.repeats)
+			if !tt.dryRun {
+				wantKnocks = fmt.Sprintf("knocked %q into 127.0.0.1: %d knocks in ", "long", tt.repeats+2)
+			}
+			if !strings.Contains("\n"+got.stdout, wantKnocks) {
+				t.Errorf("stdout (-want +got):\n-...%s...\n+%s", wantKnocks, got.stdout)
+			}
+		})
+	}
+}
+
+// The warning's figure is the daemon's: knock/config's default for
+// [music] max_steps, which knock cannot read from the daemon.
+func TestWarningMatchesTheDaemonDefault(t *testing.T) {
+	if got, want := sequence.DefaultDaemonMaxSteps, daemonconfig.Default().Music.MaxSteps; got != want {
+		t.Errorf("sequence.DefaultDaemonMaxSteps (-want +got):\n-%d (knock/config's default [music] max_steps)\n+%d", want, got)
+	}
+	if !strings.Contains(usage, fmt.Sprintf("more than %d steps", sequence.DefaultDaemonMaxSteps)) {
+		t.Errorf("the usage text does not state the daemon's default of %d steps", sequence.DefaultDaemonMaxSteps)
 	}
 }

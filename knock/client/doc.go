@@ -13,13 +13,16 @@
 // (send.ParsePort); the host is resolved once (send.Resolve) and a
 // send.Sender knocks on the targets in order, -d apart.
 //
-// With --song the song is read and parsed (songs.Load: the file of that
-// name, or else the embedded song of that name), composed into a sequence.Plan of the music protocol given
-// by --ports, --pitch-base and --step (sequence.Compose), and each knock of
-// the plan is sent as a TCP SYN to its port, DefaultSongDelay apart unless
-// -d says otherwise. --dry-run prints the plan and the beep arguments the
-// daemon will compile from it (sequence.FormatBeepArgs of Plan.Expected)
-// instead of sending.
+// With --song the song is read and parsed (songs.Load: the song file of
+// that name, or else the embedded song of that name), composed into a
+// sequence.Plan of the music protocol given by --ports, --pitch-base and
+// --step (sequence.Compose), and each knock of the plan is sent as a TCP
+// SYN to its port, DefaultSongDelay apart unless -d says otherwise. A plan
+// of more steps than a knockbeepd pool keeps by default
+// (sequence.DefaultDaemonMaxSteps) is sent with a warning on stderr: the
+// daemon's own limit is in its config, which knock cannot see. --dry-run
+// prints the plan and the beep arguments the daemon will compile from it
+// (sequence.FormatBeepArgs of Plan.Expected) instead of sending.
 //
 // The exit statuses (ExitOK ... ExitInterrupted) are part of the interface
 // and listed in the usage text.
