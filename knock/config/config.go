@@ -105,6 +105,12 @@ type Music struct {
 	// RefusalLogInterval is the least time between two log lines about
 	// refused knocks of one kind; the refusals between are counted.
 	RefusalLogInterval time.Duration
+	// KeepPlayed is how many played songs STATE_DIR/played/ keeps; the
+	// oldest beyond it are deleted after each song. 0 keeps none.
+	KeepPlayed int
+	// KeepPlayedMiB bounds the size of the played songs kept, in MiB,
+	// likewise.
+	KeepPlayedMiB int
 }
 
 // Defaults for a door that does not say.
@@ -133,6 +139,8 @@ func Default() *Config {
 			MaxPools:           1024,
 			QueueLen:           8,
 			RefusalLogInterval: 10 * time.Second,
+			KeepPlayed:         100,
+			KeepPlayedMiB:      256,
 		},
 	}
 }

@@ -257,6 +257,8 @@ max_pools = 1024
 allow = []
 queue = 8
 refusal_log_interval = "10s"
+keep_played = 100
+keep_played_mib = 256
 
 # Let the admins in.
 [[door]]

@@ -71,6 +71,8 @@ func ExampleConvertKnockd() {
 	// allow = []
 	// queue = 8
 	// refusal_log_interval = "10s"
+	// keep_played = 100
+	// keep_played_mib = 256
 	//
 	// # Open SSH for the knocker.
 	// [[door]]

@@ -52,6 +52,8 @@ type tomlMusic struct {
 	Allow              any `toml:"allow"`
 	Queue              any `toml:"queue"`
 	RefusalLogInterval any `toml:"refusal_log_interval"`
+	KeepPlayed         any `toml:"keep_played"`
+	KeepPlayedMiB      any `toml:"keep_played_mib"`
 }
 
 type tomlDoor struct {
@@ -324,6 +326,8 @@ func (d *tomlDecoder) music(f *tomlMusic, m *Music) {
 	at("max_pools").integer(f.MaxPools, &m.MaxPools, 1, math.MaxInt32)
 	at("queue").integer(f.Queue, &m.QueueLen, 0, math.MaxInt32)
 	at("refusal_log_interval").duration(f.RefusalLogInterval, &m.RefusalLogInterval)
+	at("keep_played").integer(f.KeepPlayed, &m.KeepPlayed, 0, math.MaxInt32)
+	at("keep_played_mib").integer(f.KeepPlayedMiB, &m.KeepPlayedMiB, 0, math.MaxInt32)
 	if f.Allow != nil {
 		if list, ok := at("allow").strings(f.Allow); ok {
 			m.Allow = []netip.Prefix{}

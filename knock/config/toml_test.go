@@ -96,6 +96,8 @@ max_pools = 10
 allow = ["192.0.2.0/24", "2001:db8::/32", "198.51.100.7"]
 queue = 0
 refusal_log_interval = "1m"
+keep_played = 0
+keep_played_mib = 1024
 `,
 		want: func(c *Config) {
 			m := &c.Music
@@ -110,6 +112,7 @@ refusal_log_interval = "1m"
 				netip.MustParsePrefix("198.51.100.7/32"),
 			}
 			m.RefusalLogInterval = time.Minute
+			m.KeepPlayed, m.KeepPlayedMiB = 0, 1024
 		},
 	},
 	{
@@ -539,6 +542,16 @@ tiemout = "5s"
 		name: "wav speaker needs a path",
 		text: "speaker = \"wav\"\n",
 		want: `config: k.toml: line 1: speaker: wav needs a path: wav:FILE.wav or wav:DIRECTORY`,
+	},
+	{
+		name: "keep_played negative",
+		text: "[music]\nkeep_played = -1\n",
+		want: `config: k.toml: line 2: [music] keep_played: -1 is out of range 0-2147483647`,
+	},
+	{
+		name: "keep_played_mib not a number",
+		text: "[music]\nkeep_played_mib = \"1GB\"\n",
+		want: `config: k.toml: line 2: [music] keep_played_mib: want an integer, not a string`,
 	},
 	{
 		name: "max_attempts zero",

@@ -215,6 +215,12 @@ func (m Music) validate(p *problems, at locator) {
 	if m.RefusalLogInterval <= 0 {
 		p.add(at.topLine("music", "refusal_log_interval"), "[music] refusal_log_interval = %q: must be more than 0", m.RefusalLogInterval)
 	}
+	if m.KeepPlayed < 0 {
+		p.add(at.topLine("music", "keep_played"), "[music] keep_played = %d: must be 0 or more", m.KeepPlayed)
+	}
+	if m.KeepPlayedMiB < 0 {
+		p.add(at.topLine("music", "keep_played_mib"), "[music] keep_played_mib = %d: must be 0 or more", m.KeepPlayedMiB)
+	}
 	for _, pfx := range m.Allow {
 		if err := checkPrefix(pfx); err != nil {
 			p.add(at.topLine("music", "allow"), "[music] allow: %v", err)

@@ -63,6 +63,8 @@ func (c *Config) writeTOML(w io.Writer, comments *commentMap) error {
 	tw.key(nil, "allow", tomlStrings(allow))
 	tw.key(nil, "queue", strconv.Itoa(m.QueueLen))
 	tw.key(nil, "refusal_log_interval", tomlDuration(m.RefusalLogInterval))
+	tw.key(nil, "keep_played", strconv.Itoa(m.KeepPlayed))
+	tw.key(nil, "keep_played_mib", strconv.Itoa(m.KeepPlayedMiB))
 
 	for i, d := range c.allDoors() {
 		b.WriteString("\n")

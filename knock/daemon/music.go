@@ -116,6 +116,8 @@ func musicOptions(cfg *config.Config) music.Options {
 		Allow:              cfg.Music.Allow,
 		QueueLen:           cfg.Music.QueueLen,
 		RefusalLogInterval: cfg.Music.RefusalLogInterval,
+		KeepPlayed:         cfg.Music.KeepPlayed,
+		KeepPlayedBytes:    int64(cfg.Music.KeepPlayedMiB) << 20,
 	}
 }
 

@@ -31,6 +31,12 @@
 //	                   ADDR is whoever knocked play
 //	played/TIME_ADDR.wav   its sound, when the speaker writes WAV files
 //
+// played/ keeps the newest Options.KeepPlayed songs, of at most
+// Options.KeepPlayedBytes in all: Run deletes the oldest beyond either
+// (pool and WAV together) when it starts and after each song, logs it and
+// counts it in Stats.Deleted. Songs queued are never deleted, and files
+// under played/ whose names Music did not make are left alone.
+//
 // A source's pool is created at its first step. Its pitch starts at the
 // protocol's DefaultFreq and lives in memory only: after a play, and after
 // a restart, the next tones are at DefaultFreq until a pitch knock. New

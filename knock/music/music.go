@@ -55,7 +55,15 @@ type Options struct {
 	// RefusalLogInterval is the least time between two log lines about
 	// refusals of one reason and source; the refusals between are counted.
 	RefusalLogInterval time.Duration
-	Player             Player
+	// KeepPlayed is how many played songs (pool and WAV) played/ keeps:
+	// after each song the oldest beyond it are deleted. 0 keeps none: a
+	// song's files go once it has played (its beep arguments stay in the
+	// log).
+	KeepPlayed int
+	// KeepPlayedBytes bounds the size of the songs played/ keeps in the
+	// same way; 0 keeps none.
+	KeepPlayedBytes int64
+	Player          Player
 	// Logger receives knocks refused, songs played and pool warnings; nil
 	// discards them.
 	Logger *slog.Logger
@@ -75,6 +83,7 @@ type Stats struct {
 	PlayErrors uint64 // songs the player failed or stopped
 	Syncs      uint64 // pool fsyncs
 	DirSyncs   uint64 // fsyncs of a directory a pool was created in
+	Deleted    uint64 // played songs deleted to stay within KeepPlayed and KeepPlayedBytes
 	Refused    Refusals
 	Pools      int // sources with a pool or a pitch now (or 1 in shared mode once knocked)
 	Queued     int // songs waiting to play
@@ -139,17 +148,19 @@ type Music struct {
 	refusals *refusalLog
 
 	// Shared by Handle, Run, the fsync goroutine and Close.
-	mu      sync.Mutex
-	queue   []*song
-	playing bool
-	dirty   []*pool
-	retired []*sequence.Pool // reopened under a higher MaxSteps; the fsync goroutine closes them
-	wake    chan struct{}    // a song was queued
-	syncDue chan struct{}    // syncInterval has passed
+	mu              sync.Mutex
+	keepPlayed      int   // set by Reload, read by Run
+	keepPlayedBytes int64 // likewise
+	queue           []*song
+	playing         bool
+	dirty           []*pool
+	retired         []*sequence.Pool // reopened under a higher MaxSteps; the fsync goroutine closes them
+	wake            chan struct{}    // a song was queued
+	syncDue         chan struct{}    // syncInterval has passed
 
-	knocks, ignored, steps, pitches, plays, played, playErrors, syncs, dirSyncs atomic.Uint64
-	refused                                                                     [numRefusals]atomic.Uint64
-	pools                                                                       atomic.Int64
+	knocks, ignored, steps, pitches, plays, played, playErrors, syncs, dirSyncs, deleted atomic.Uint64
+	refused                                                                              [numRefusals]atomic.Uint64
+	pools                                                                                atomic.Int64
 }
 
 // New checks opts, creates the state directory's pools/ and played/, and
@@ -168,22 +179,24 @@ func New(opts Options) (*Music, error) {
 		return nil, errors.New("music: no player")
 	}
 	m := &Music{
-		stateDir:  opts.StateDir,
-		proto:     opts.Protocol,
-		poolDir:   filepath.Join(opts.StateDir, "pools"),
-		playedDir: filepath.Join(opts.StateDir, "played"),
-		shared:    opts.Shared,
-		sharedAt:  filepath.Join(opts.StateDir, "music.pool"),
-		maxSteps:  opts.MaxSteps,
-		maxPools:  opts.MaxPools,
-		allow:     opts.Allow,
-		queueLen:  opts.QueueLen,
-		player:    opts.Player,
-		log:       opts.Logger,
-		clock:     opts.Clock,
-		sources:   make(map[netip.Addr]*source),
-		wake:      make(chan struct{}, 1),
-		syncDue:   make(chan struct{}, 1),
+		stateDir:        opts.StateDir,
+		proto:           opts.Protocol,
+		poolDir:         filepath.Join(opts.StateDir, "pools"),
+		playedDir:       filepath.Join(opts.StateDir, "played"),
+		shared:          opts.Shared,
+		sharedAt:        filepath.Join(opts.StateDir, "music.pool"),
+		maxSteps:        opts.MaxSteps,
+		maxPools:        opts.MaxPools,
+		allow:           opts.Allow,
+		queueLen:        opts.QueueLen,
+		player:          opts.Player,
+		log:             opts.Logger,
+		clock:           opts.Clock,
+		sources:         make(map[netip.Addr]*source),
+		keepPlayed:      opts.KeepPlayed,
+		keepPlayedBytes: opts.KeepPlayedBytes,
+		wake:            make(chan struct{}, 1),
+		syncDue:         make(chan struct{}, 1),
 	}
 	if m.log == nil {
 		m.log = slog.New(slog.DiscardHandler)
@@ -218,12 +231,18 @@ func checkSettings(opts Options) error {
 		return fmt.Errorf("music: queue length %d: must be 0 or more", opts.QueueLen)
 	case opts.RefusalLogInterval <= 0:
 		return fmt.Errorf("music: refusal log interval %v: must be more than 0", opts.RefusalLogInterval)
+	case opts.KeepPlayed < 0:
+		return fmt.Errorf("music: keep played %d: must be 0 or more", opts.KeepPlayed)
+	case opts.KeepPlayedBytes < 0:
+		return fmt.Errorf("music: keep played bytes %d: must be 0 or more", opts.KeepPlayedBytes)
 	}
 	return nil
 }
 
-// Reload puts opts' Protocol, MaxSteps, MaxPools, Allow, QueueLen and
-// RefusalLogInterval in force in place (a SIGHUP): the pools, the pitches
+// Reload puts opts' Protocol, MaxSteps, MaxPools, Allow, QueueLen,
+// RefusalLogInterval, KeepPlayed and KeepPlayedBytes in force in place (a
+// SIGHUP; the played songs are pruned to the new limits after the next
+// song): the pools, the pitches
 // set and the songs queued stay, and the next knock obeys the new
 // settings. A source that never knocked a pitch follows a new DefaultFreq;
 // pools holding more steps than a lower MaxSteps keep them and take no
@@ -245,6 +264,9 @@ func (m *Music) Reload(opts Options) error {
 	m.allow = opts.Allow
 	m.queueLen = opts.QueueLen
 	m.refusals.interval = opts.RefusalLogInterval
+	m.mu.Lock()
+	m.keepPlayed, m.keepPlayedBytes = opts.KeepPlayed, opts.KeepPlayedBytes
+	m.mu.Unlock()
 	return nil
 }
 
@@ -477,6 +499,7 @@ func (m *Music) Stats() Stats {
 		PlayErrors: m.playErrors.Load(),
 		Syncs:      m.syncs.Load(),
 		DirSyncs:   m.dirSyncs.Load(),
+		Deleted:    m.deleted.Load(),
 		Refused: Refusals{
 			NotAllowed:   m.refused[refusedNotAllowed].Load(),
 			TooManyPools: m.refused[refusedTooManyPools].Load(),

@@ -136,6 +136,8 @@ func testOptions(dir string) music.Options {
 		MaxPools:           64,
 		QueueLen:           8,
 		RefusalLogInterval: 10 * time.Second,
+		KeepPlayed:         100,
+		KeepPlayedBytes:    1 << 30,
 	}
 }
 
@@ -793,6 +795,8 @@ func TestNewErrors(t *testing.T) {
 		{"max pools", func(o *music.Options) { o.MaxPools = 0 }, "max pools 0"},
 		{"queue", func(o *music.Options) { o.QueueLen = -1 }, "queue length -1"},
 		{"log interval", func(o *music.Options) { o.RefusalLogInterval = 0 }, "refusal log interval"},
+		{"keep played", func(o *music.Options) { o.KeepPlayed = -1 }, "keep played -1"},
+		{"keep played bytes", func(o *music.Options) { o.KeepPlayedBytes = -1 }, "keep played bytes -1"},
 		{"no player", func(o *music.Options) { o.Player = nil }, "no player"},
 		{"protocol", func(o *music.Options) { o.Protocol.PlayPort = o.Protocol.TonePort }, "each knock needs its own port"},
 		{"state dir is a file", func(o *music.Options) {

@@ -62,15 +62,18 @@ func (m *Music) donePlaying() {
 // Run plays the queued songs one at a time, and fsyncs the pools written
 // to every second, until ctx is done; then it returns nil. A song cut off
 // by ctx is logged; songs still queued stay archived, unplayed (Close
-// logs them).
+// logs them). At start and after each song it deletes the oldest played
+// songs beyond KeepPlayed and KeepPlayedBytes.
 func (m *Music) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { m.syncPeriodically(ctx) })
 	defer wg.Wait()
+	m.prunePlayed()
 	for ctx.Err() == nil {
 		if s := m.next(); s != nil {
 			m.playSong(ctx, s)
 			m.donePlaying()
+			m.prunePlayed()
 			continue
 		}
 		select {
@@ -179,7 +182,7 @@ func (m *Music) playSong(ctx context.Context, s *song) {
 		m.log.Info("music: played", "src", s.src, "song", s.name)
 	}
 	if wav != "" {
-		dest := strings.TrimSuffix(s.archive, poolExt) + ".wav"
+		dest := strings.TrimSuffix(s.archive, poolExt) + wavExt
 		if err := moveFile(wav, dest); err != nil {
 			m.log.Warn("music: the song's WAV stays where the speaker wrote it", "wav", wav, "err", err)
 		} else {

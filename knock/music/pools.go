@@ -14,7 +14,11 @@ import (
 	"github.com/knockbeep/knockbeep/sequence"
 )
 
-const poolExt = ".pool"
+// File name extensions of pools and of the WAV files of songs.
+const (
+	poolExt = ".pool"
+	wavExt  = ".wav"
+)
 
 // addrFileName is addr as a file name stem: its text with ':' made '-',
 // which no address contains, so the name reads back with parseAddrFileName
@@ -162,7 +166,7 @@ func (m *Music) loadPool(key netip.Addr, path string) {
 // the new path and its name without ".pool". The pool's open file follows
 // the rename; Run fsyncs it and both directories before playing.
 func (m *Music) archive(now time.Time, src netip.Addr, path string) (archive, name string, err error) {
-	stem := now.UTC().Format("20060102T150405.000Z") + "_" + addrFileName(src)
+	stem := now.UTC().Format(archiveTimeLayout) + "_" + addrFileName(src)
 	for i := 1; i <= 1000; i++ {
 		name = stem
 		if i > 1 {
