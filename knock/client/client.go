@@ -142,13 +142,17 @@ func runSong(ctx context.Context, c config, env environment) int {
 	if env.terminal && !c.verbose && pacing >= progressAfter {
 		bar = newProgressBar(env.stderr, env.clock, len(plan.Knocks), delay)
 	}
+	proto := knock.TCP
+	if c.udp {
+		proto = knock.UDP
+	}
 	start := env.clock.Now()
 	for i, k := range plan.Knocks {
 		port := k.Port(plan.Protocol)
 		if c.verbose {
-			fmt.Fprintf(env.stdout, "hitting tcp %v:%d\n", addr, port)
+			fmt.Fprintf(env.stdout, "hitting %v %v:%d\n", proto, addr, port)
 		}
-		if err := s.Knock(ctx, send.Target{Port: port, Proto: knock.TCP}); err != nil {
+		if err := s.Knock(ctx, send.Target{Port: port, Proto: proto}); err != nil {
 			bar.clear()
 			return knockFailed(ctx, env, err, i, len(plan.Knocks))
 		}
@@ -225,17 +229,19 @@ overrides -u. HOST is a name, an IPv4 address or an IPv6 address
 ("fe80::1%eth0" and "[::1]" work too).
 
 With --song, composes a song into the knocks of knockbeepd's music protocol
-and knocks it in: a pitch knock before the first note (whatever the
-daemon's default frequency) and wherever the pitch changes, a knock per step
-of tone or silence, then the play knock. SONG is a song file (beep command
-lines, RTTTL or MML) or, when no file has that name, one of the songs built
-into knock: fur-elise, imperial-march, minuet-in-g, ode-to-joy,
-twinkle-twinkle. A song of more than 10000 steps is sent with a warning:
-knockbeepd keeps that many steps of a pool unless its config raises
-[music] max_steps, and plays the song cut short.
+and knocks it in, as TCP SYNs or, with -u, as UDP datagrams (the daemon
+takes both): a pitch knock before the first note (whatever the daemon's
+default frequency) and wherever the pitch changes, a knock per step of tone
+or silence, then the play knock. SONG is a song file (beep command lines,
+RTTTL or MML) or, when no file has that name, one of the songs built into
+knock: fur-elise, imperial-march, minuet-in-g, ode-to-joy, twinkle-twinkle.
+A song of more than 10000 steps is sent with a warning: knockbeepd keeps
+that many steps of a pool unless its config raises [music] max_steps, and
+plays the song cut short.
 
 Options:
-  -u, --udp            knock with UDP where a PORT has no :PROTO suffix
+  -u, --udp            knock with UDP where a PORT has no :PROTO suffix, and
+                       knock a song's knocks with UDP
   -d, --delay T        wait T between knocks: milliseconds ("100", "0.5") or
                        a duration ("500us", "2ms", "1s"); default 0, and 5ms
                        for --song (see Pacing)
@@ -292,4 +298,5 @@ Examples:
   knock --song imperial-march --dry-run
   knock --song imperial-march 192.0.2.1
   knock --song songs/fur-elise.rtttl --no-pitch -d 20 myserver.example.com
+  knock -u --song ode-to-joy myserver.example.com
 `, "\n")

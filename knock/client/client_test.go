@@ -104,7 +104,6 @@ var usageTests = []struct {
 	{name: "dry run without --song", args: []string{"--dry-run", "h", "1"}, wantErr: "--dry-run only applies with --song SONG"},
 	{name: "song with ports", args: []string{"--song", "x.beep", "h", "1000"}, wantErr: `with --song give only HOST: the song decides the ports (extra "1000")`},
 	{name: "song without host", args: []string{"--song", "x.beep"}, wantErr: "give the HOST to knock the song into"},
-	{name: "song with -u", args: []string{"-u", "--song", "x.beep", "h"}, wantErr: "-u does not apply to --song"},
 	{name: "empty song name", args: []string{"--song=", "h"}, wantErr: "--song \"\": empty song name"},
 	{name: "two ports", args: []string{"--song", "x.beep", "--ports", "1000,1001", "h"}, wantErr: "want three ports TONE,SILENCE,PLAY"},
 	{name: "port list with a word", args: []string{"--song", "x.beep", "--ports", "1000,x,1002", "h"}, wantErr: `"x" is not a port 1-65535`},
@@ -461,23 +460,29 @@ func TestSongProgressAndSummary(t *testing.T) {
 			}
 		})
 	}
-	t.Run("verbose prints every knock", func(t *testing.T) {
-		got := runKnock(t, false, append([]string{"--song", song, "-v", "127.0.0.1"}, quietPorts...)...)
-		// The pitch knock for A4 (42000+69) first, then tone and silence
-		// by turns, then play.
-		want := []string{"hitting tcp 127.0.0.1:42069"}
-		for i := range 20 {
-			if i > 0 {
-				want = append(want, "hitting tcp 127.0.0.1:41001")
+	for _, proto := range []string{"tcp", "udp"} {
+		t.Run("verbose prints every "+proto+" knock", func(t *testing.T) {
+			args := append([]string{"--song", song, "-v", "127.0.0.1"}, quietPorts...)
+			if proto == "udp" {
+				args = append(args, "-u")
 			}
-			want = append(want, "hitting tcp 127.0.0.1:41000")
-		}
-		want = append(want, "hitting tcp 127.0.0.1:41002",
-			`knocked "forty-one" into 127.0.0.1: 41 knocks in 200ms; it plays for 3.9s`, "")
-		if lines := strings.Split(got.stdout, "\n"); !slices.Equal(want, lines) {
-			t.Errorf("verbose lines (-want +got):\n-%q\n+%q", want, lines)
-		}
-	})
+			got := runKnock(t, false, args...)
+			// The pitch knock for A4 (42000+69) first, then tone and
+			// silence by turns, then play.
+			want := []string{"hitting " + proto + " 127.0.0.1:42069"}
+			for i := range 20 {
+				if i > 0 {
+					want = append(want, "hitting "+proto+" 127.0.0.1:41001")
+				}
+				want = append(want, "hitting "+proto+" 127.0.0.1:41000")
+			}
+			want = append(want, "hitting "+proto+" 127.0.0.1:41002",
+				`knocked "forty-one" into 127.0.0.1: 41 knocks in 200ms; it plays for 3.9s`, "")
+			if lines := strings.Split(got.stdout, "\n"); got.status != ExitOK || !slices.Equal(want, lines) {
+				t.Errorf("status %d; verbose lines (-want +got):\n-%q\n+%q", got.status, want, lines)
+			}
+		})
+	}
 }
 
 func TestInterrupted(t *testing.T) {

@@ -16,8 +16,8 @@
 // With --song the song is read and parsed (songs.Load: the song file of
 // that name, or else the embedded song of that name), composed into a
 // sequence.Plan of the music protocol given by --ports, --pitch-base and
-// --step (sequence.Compose), and each knock of the plan is sent as a TCP
-// SYN to its port, DefaultSongDelay apart unless -d says otherwise. A plan
+// --step (sequence.Compose), and each knock of the plan is sent to its
+// port as a TCP SYN, or with -u a UDP datagram, DefaultSongDelay apart unless -d says otherwise. A plan
 // of more steps than a knockbeepd pool keeps by default
 // (sequence.DefaultDaemonMaxSteps) is sent with a warning on stderr: the
 // daemon's own limit is in its config, which knock cannot see. --dry-run

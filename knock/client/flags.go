@@ -238,9 +238,6 @@ func (c *config) checkOperands(operands []string) error {
 		}
 		return nil
 	}
-	if c.udp {
-		return usagef("-u does not apply to --song: the music protocol is TCP SYNs")
-	}
 	switch {
 	case len(operands) == 1:
 		c.host = operands[0]

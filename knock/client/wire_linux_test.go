@@ -66,11 +66,15 @@ func TestSongArrivesCompleteAndInOrder(t *testing.T) {
 		across bool // knock from another namespace over a veth pair
 		args   []string
 		opts   sequence.ComposeOptions
+		proto  knock.Proto // of every knock: TCP unless -u
 	}{
-		{name: "with its tune over ipv4 loopback", host: "127.0.0.1"},
-		{name: "with its tune over ipv6 loopback", host: "::1"},
-		{name: "the seed's monotone protocol", host: "127.0.0.1", args: []string{"--no-pitch"}, opts: sequence.ComposeOptions{NoPitch: true}},
-		{name: "with its tune across a link", host: "10.78.0.2", across: true},
+		{name: "with its tune over ipv4 loopback", host: "127.0.0.1", proto: knock.TCP},
+		{name: "with its tune over ipv6 loopback", host: "::1", proto: knock.TCP},
+		{name: "the seed's monotone protocol", host: "127.0.0.1", args: []string{"--no-pitch"}, opts: sequence.ComposeOptions{NoPitch: true}, proto: knock.TCP},
+		{name: "with its tune across a link", host: "10.78.0.2", across: true, proto: knock.TCP},
+		{name: "udp over ipv4 loopback", host: "127.0.0.1", args: []string{"-u"}, proto: knock.UDP},
+		{name: "udp over ipv6 loopback", host: "::1", args: []string{"--udp"}, proto: knock.UDP},
+		{name: "udp across a link", host: "10.78.0.2", across: true, args: []string{"-u"}, proto: knock.UDP},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -111,8 +115,11 @@ func TestSongArrivesCompleteAndInOrder(t *testing.T) {
 			packets := tap.WaitFor(len(want)+1, 2*time.Second, arrived)
 			var ports []uint16
 			for _, p := range packets {
-				if p.Proto != knock.TCP || p.Dst != netip.MustParseAddr(tt.host) {
-					t.Errorf("unexpected knock %+v", p)
+				if p.Proto != tt.proto || p.Dst != netip.MustParseAddr(tt.host) {
+					t.Errorf("knock %+v, want %v to %s", p, tt.proto, tt.host)
+				}
+				if p.Proto == knock.UDP && p.PayloadLen != 1 {
+					t.Errorf("UDP knock to %d carries %d bytes, want 1", p.Port, p.PayloadLen)
 				}
 				ports = append(ports, p.Port)
 			}
