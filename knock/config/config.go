@@ -111,6 +111,9 @@ type Music struct {
 	// KeepPlayedMiB bounds the size of the played songs kept, in MiB,
 	// likewise.
 	KeepPlayedMiB int
+	// PoolIdleTimeout forgets a source that knocked nothing for this
+	// long: its pitch, and its pool, deleted unplayed; 0 never does.
+	PoolIdleTimeout time.Duration
 }
 
 // Defaults for a door that does not say.
@@ -141,6 +144,7 @@ func Default() *Config {
 			RefusalLogInterval: 10 * time.Second,
 			KeepPlayed:         100,
 			KeepPlayedMiB:      256,
+			PoolIdleTimeout:    10 * time.Minute,
 		},
 	}
 }

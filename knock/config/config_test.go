@@ -259,6 +259,7 @@ queue = 8
 refusal_log_interval = "10s"
 keep_played = 100
 keep_played_mib = 256
+pool_idle_timeout = "10m0s"
 
 # Let the admins in.
 [[door]]

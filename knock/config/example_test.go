@@ -73,6 +73,7 @@ func ExampleConvertKnockd() {
 	// refusal_log_interval = "10s"
 	// keep_played = 100
 	// keep_played_mib = 256
+	// pool_idle_timeout = "10m0s"
 	//
 	// # Open SSH for the knocker.
 	// [[door]]

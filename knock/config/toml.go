@@ -54,6 +54,7 @@ type tomlMusic struct {
 	RefusalLogInterval any `toml:"refusal_log_interval"`
 	KeepPlayed         any `toml:"keep_played"`
 	KeepPlayedMiB      any `toml:"keep_played_mib"`
+	PoolIdleTimeout    any `toml:"pool_idle_timeout"`
 }
 
 type tomlDoor struct {
@@ -328,6 +329,7 @@ func (d *tomlDecoder) music(f *tomlMusic, m *Music) {
 	at("refusal_log_interval").duration(f.RefusalLogInterval, &m.RefusalLogInterval)
 	at("keep_played").integer(f.KeepPlayed, &m.KeepPlayed, 0, math.MaxInt32)
 	at("keep_played_mib").integer(f.KeepPlayedMiB, &m.KeepPlayedMiB, 0, math.MaxInt32)
+	at("pool_idle_timeout").duration(f.PoolIdleTimeout, &m.PoolIdleTimeout)
 	if f.Allow != nil {
 		if list, ok := at("allow").strings(f.Allow); ok {
 			m.Allow = []netip.Prefix{}

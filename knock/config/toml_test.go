@@ -98,6 +98,7 @@ queue = 0
 refusal_log_interval = "1m"
 keep_played = 0
 keep_played_mib = 1024
+pool_idle_timeout = "1h"
 `,
 		want: func(c *Config) {
 			m := &c.Music
@@ -113,6 +114,7 @@ keep_played_mib = 1024
 			}
 			m.RefusalLogInterval = time.Minute
 			m.KeepPlayed, m.KeepPlayedMiB = 0, 1024
+			m.PoolIdleTimeout = time.Hour
 		},
 	},
 	{
@@ -552,6 +554,11 @@ tiemout = "5s"
 		name: "keep_played_mib not a number",
 		text: "[music]\nkeep_played_mib = \"1GB\"\n",
 		want: `config: k.toml: line 2: [music] keep_played_mib: want an integer, not a string`,
+	},
+	{
+		name: "pool_idle_timeout negative",
+		text: "[music]\npool_idle_timeout = \"-1m\"\n",
+		want: `config: k.toml: line 2: [music] pool_idle_timeout = "-1m0s": must be 0s (never) or more`,
 	},
 	{
 		name: "max_attempts zero",

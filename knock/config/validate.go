@@ -218,6 +218,9 @@ func (m Music) validate(p *problems, at locator) {
 	if m.KeepPlayed < 0 {
 		p.add(at.topLine("music", "keep_played"), "[music] keep_played = %d: must be 0 or more", m.KeepPlayed)
 	}
+	if m.PoolIdleTimeout < 0 {
+		p.add(at.topLine("music", "pool_idle_timeout"), "[music] pool_idle_timeout = %q: must be 0s (never) or more", m.PoolIdleTimeout)
+	}
 	if m.KeepPlayedMiB < 0 {
 		p.add(at.topLine("music", "keep_played_mib"), "[music] keep_played_mib = %d: must be 0 or more", m.KeepPlayedMiB)
 	}

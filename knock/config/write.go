@@ -65,6 +65,7 @@ func (c *Config) writeTOML(w io.Writer, comments *commentMap) error {
 	tw.key(nil, "refusal_log_interval", tomlDuration(m.RefusalLogInterval))
 	tw.key(nil, "keep_played", strconv.Itoa(m.KeepPlayed))
 	tw.key(nil, "keep_played_mib", strconv.Itoa(m.KeepPlayedMiB))
+	tw.key(nil, "pool_idle_timeout", tomlDuration(m.PoolIdleTimeout))
 
 	for i, d := range c.allDoors() {
 		b.WriteString("\n")

@@ -341,6 +341,11 @@ func (d *Daemon) handleLocked(ev *knock.Event) {
 		if ev.Time.Sub(d.lastExpire) >= expireInterval {
 			d.matcher.Expire(ev.Time)
 			d.lastExpire = ev.Time
+			// The music doors' times are on the daemon's clock, not
+			// the file's.
+			if d.music != nil {
+				d.music.m.Tick(d.opts.Clock.Now())
+			}
 		}
 	}
 	d.handled.Add(1)
@@ -410,8 +415,8 @@ func (d *Daemon) setFilterLocked() {
 	}
 }
 
-// tick expires attempts, follows the host's addresses and reports kernel
-// drops, once a second.
+// tick expires attempts, forgets idle music sources, follows the host's
+// addresses and reports kernel drops, once a second.
 func (d *Daemon) tick(ctx context.Context) {
 	due := make(chan struct{}, 1)
 	arm := func() clock.Timer {
@@ -425,8 +430,12 @@ func (d *Daemon) tick(ctx context.Context) {
 			return
 		case <-due:
 		}
+		now := d.opts.Clock.Now()
 		d.mu.Lock()
-		d.matcher.Expire(d.opts.Clock.Now())
+		d.matcher.Expire(now)
+		if d.music != nil {
+			d.music.m.Tick(now)
+		}
 		d.mu.Unlock()
 		d.refreshLocal()
 		d.reportDrops()

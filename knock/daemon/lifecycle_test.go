@@ -389,3 +389,35 @@ step = "200ms"
 		t.Errorf("the reload did not log music_reloaded=true:\n%s", f.log)
 	}
 }
+
+// Spoofed pitch knocks hold the music doors' places (max_pools) only
+// until [music] pool_idle_timeout: the daemon's once-a-second tick, on
+// its clock, forgets them and a real knocker gets in.
+func TestMusicIdleSourcesForgotten(t *testing.T) {
+	dir := t.TempDir()
+	_, path := testConfig(t, dir, `
+speaker = "none"
+state_dir = "{{DIR}}/state"
+[music]
+max_pools = 1
+pool_idle_timeout = "10m"
+`)
+	clk := clocktest.NewFake(captureStart)
+	f := startFeedWith(t, path, context.Background(), Options{Clock: clk})
+	const spoofed, real = "198.51.100.7", "192.0.2.10"
+	f.send(syn(0, spoofed, hostAddr4, 2060), syn(time.Millisecond, real, hostAddr4, 1000))
+	if got := f.d.Stats().Music.Refused.TooManyPools; got != 1 {
+		t.Fatalf("Refused.TooManyPools = %d while the spoofed source holds the one place, want 1", got)
+	}
+	clk.Advance(10 * time.Minute)
+	f.send(syn(2*time.Second, real, hostAddr4, 1000))
+	if err := f.end(); err != nil {
+		t.Fatal(err)
+	}
+	if st := f.d.Stats().Music; st.Forgotten != 1 || st.Steps != 1 {
+		t.Errorf("Stats().Music: Forgotten %d, Steps %d; want 1 (the spoofed source) and 1 (the real knocker's step)", st.Forgotten, st.Steps)
+	}
+	if got := readPool(t, filepath.Join(dir, "state", "pools", real+".pool")); len(got) != 1 {
+		t.Errorf("the real knocker's pool holds %v, want its one step", got)
+	}
+}

@@ -118,6 +118,7 @@ func musicOptions(cfg *config.Config) music.Options {
 		RefusalLogInterval: cfg.Music.RefusalLogInterval,
 		KeepPlayed:         cfg.Music.KeepPlayed,
 		KeepPlayedBytes:    int64(cfg.Music.KeepPlayedMiB) << 20,
+		PoolIdleTimeout:    cfg.Music.PoolIdleTimeout,
 	}
 }
 

@@ -65,10 +65,17 @@
 //
 // MaxSteps bounds a pool, MaxPools the sources that hold a pool or a pitch
 // (memory and disk hold at most MaxPools × MaxSteps steps, 24 bytes each
-// in memory and at most 64 in a file), Allow the source networks, QueueLen the songs waiting while
-// one plays. A refused knock does nothing else: a play refused for a full
-// queue keeps its pool, to be played by a later play knock. A play knock on
-// an empty pool is refused too. Each refusal is counted in Stats and
+// in memory and at most 64 in a file), Allow the source networks, QueueLen
+// the songs waiting while one plays. A source that knocks nothing for
+// PoolIdleTimeout is forgotten by Tick, which the daemon calls once a
+// second: its pitch goes and its pool is deleted unplayed, so that
+// spoofed knocks cannot hold the MaxPools places for ever (a pool loaded
+// at start is as old as its file's mtime, so they do not come back after
+// a restart either).
+//
+// A refused knock does nothing else: a play refused for a full queue
+// keeps its pool, to be played by a later play knock. A play knock on an
+// empty pool is refused too. Each refusal is counted in Stats and
 // logged, at most one line per reason and source per RefusalLogInterval,
 // with the number of refusals left unlogged since the line before.
 //

@@ -44,7 +44,8 @@ type Options struct {
 	// MaxSteps is the most steps one pool holds; more are refused.
 	MaxSteps int
 	// MaxPools is the most sources that may have a pool (or a pitch) at
-	// once; a new source beyond it is refused until a pool is played.
+	// once; a new source beyond it is refused until a pool is played or
+	// a source is forgotten (PoolIdleTimeout).
 	MaxPools int
 	// Allow lists the source networks whose knocks compose music; empty
 	// allows every source.
@@ -63,6 +64,11 @@ type Options struct {
 	// KeepPlayedBytes bounds the size of the songs played/ keeps in the
 	// same way; 0 keeps none.
 	KeepPlayedBytes int64
+	// PoolIdleTimeout is how long a source may knock nothing before Tick
+	// forgets it: its pitch, and its pool, unplayed, deleted. That frees
+	// its place under MaxPools, which spoofed knocks would otherwise hold
+	// for ever. 0 never forgets. Shared mode's one pool is never forgotten.
+	PoolIdleTimeout time.Duration
 	Player          Player
 	// Logger receives knocks refused, songs played and pool warnings; nil
 	// discards them.
@@ -84,6 +90,8 @@ type Stats struct {
 	Syncs      uint64 // pool fsyncs
 	DirSyncs   uint64 // fsyncs of a directory a pool was created in
 	Deleted    uint64 // played songs deleted to stay within KeepPlayed and KeepPlayedBytes
+	Forgotten  uint64 // sources forgotten after PoolIdleTimeout without a knock
+	Discarded  uint64 // pools of forgotten sources, deleted unplayed
 	Refused    Refusals
 	Pools      int // sources with a pool or a pitch now (or 1 in shared mode once knocked)
 	Queued     int // songs waiting to play
@@ -103,9 +111,10 @@ type Refusals struct {
 // A source is the music state of one knocking address (or of everyone, in
 // shared mode): its pool, created at its first step, and its pitch.
 type source struct {
-	addr netip.Addr
-	pool *pool
-	freq float64 // set by a pitch knock; 0 until then: the protocol's DefaultFreq
+	addr    netip.Addr
+	pool    *pool
+	freq    float64   // set by a pitch knock; 0 until then: the protocol's DefaultFreq
+	touched time.Time // its last step or pitch knock; for a pool loaded at start, the file's mtime
 }
 
 // A pool is an open pool file with what the fsync goroutine needs to know.
@@ -139,6 +148,7 @@ type Music struct {
 	maxPools  int
 	allow     []netip.Prefix
 	queueLen  int
+	idle      time.Duration // PoolIdleTimeout
 	player    Player
 	log       *slog.Logger
 	clock     clock.Clock
@@ -159,6 +169,7 @@ type Music struct {
 	syncDue         chan struct{}    // syncInterval has passed
 
 	knocks, ignored, steps, pitches, plays, played, playErrors, syncs, dirSyncs, deleted atomic.Uint64
+	forgotten, discarded                                                                 atomic.Uint64
 	refused                                                                              [numRefusals]atomic.Uint64
 	pools                                                                                atomic.Int64
 }
@@ -189,6 +200,7 @@ func New(opts Options) (*Music, error) {
 		maxPools:        opts.MaxPools,
 		allow:           opts.Allow,
 		queueLen:        opts.QueueLen,
+		idle:            opts.PoolIdleTimeout,
 		player:          opts.Player,
 		log:             opts.Logger,
 		clock:           opts.Clock,
@@ -235,14 +247,16 @@ func checkSettings(opts Options) error {
 		return fmt.Errorf("music: keep played %d: must be 0 or more", opts.KeepPlayed)
 	case opts.KeepPlayedBytes < 0:
 		return fmt.Errorf("music: keep played bytes %d: must be 0 or more", opts.KeepPlayedBytes)
+	case opts.PoolIdleTimeout < 0:
+		return fmt.Errorf("music: pool idle timeout %v: must be 0 (never) or more", opts.PoolIdleTimeout)
 	}
 	return nil
 }
 
 // Reload puts opts' Protocol, MaxSteps, MaxPools, Allow, QueueLen,
-// RefusalLogInterval, KeepPlayed and KeepPlayedBytes in force in place (a
-// SIGHUP; the played songs are pruned to the new limits after the next
-// song): the pools, the pitches
+// RefusalLogInterval, KeepPlayed, KeepPlayedBytes and PoolIdleTimeout in
+// force in place (a SIGHUP; the played songs are pruned to the new limits
+// after the next song): the pools, the pitches
 // set and the songs queued stay, and the next knock obeys the new
 // settings. A source that never knocked a pitch follows a new DefaultFreq;
 // pools holding more steps than a lower MaxSteps keep them and take no
@@ -263,6 +277,7 @@ func (m *Music) Reload(opts Options) error {
 	m.maxPools = opts.MaxPools
 	m.allow = opts.Allow
 	m.queueLen = opts.QueueLen
+	m.idle = opts.PoolIdleTimeout
 	m.refusals.interval = opts.RefusalLogInterval
 	m.mu.Lock()
 	m.keepPlayed, m.keepPlayedBytes = opts.KeepPlayed, opts.KeepPlayedBytes
@@ -359,13 +374,14 @@ func (m *Music) key(src netip.Addr) netip.Addr {
 func (m *Music) source(now time.Time, src netip.Addr) *source {
 	key := m.key(src)
 	if s := m.sources[key]; s != nil {
+		s.touched = now
 		return s
 	}
 	if len(m.sources) >= m.maxPools {
 		m.refuse(now, refusedTooManyPools, src, "pools", len(m.sources))
 		return nil
 	}
-	s := &source{addr: key}
+	s := &source{addr: key, touched: now}
 	m.sources[key] = s
 	m.pools.Store(int64(len(m.sources)))
 	return s
@@ -500,6 +516,8 @@ func (m *Music) Stats() Stats {
 		Syncs:      m.syncs.Load(),
 		DirSyncs:   m.dirSyncs.Load(),
 		Deleted:    m.deleted.Load(),
+		Forgotten:  m.forgotten.Load(),
+		Discarded:  m.discarded.Load(),
 		Refused: Refusals{
 			NotAllowed:   m.refused[refusedNotAllowed].Load(),
 			TooManyPools: m.refused[refusedTooManyPools].Load(),

@@ -797,6 +797,7 @@ func TestNewErrors(t *testing.T) {
 		{"log interval", func(o *music.Options) { o.RefusalLogInterval = 0 }, "refusal log interval"},
 		{"keep played", func(o *music.Options) { o.KeepPlayed = -1 }, "keep played -1"},
 		{"keep played bytes", func(o *music.Options) { o.KeepPlayedBytes = -1 }, "keep played bytes -1"},
+		{"pool idle timeout", func(o *music.Options) { o.PoolIdleTimeout = -time.Second }, "pool idle timeout -1s"},
 		{"no player", func(o *music.Options) { o.Player = nil }, "no player"},
 		{"protocol", func(o *music.Options) { o.Protocol.PlayPort = o.Protocol.TonePort }, "each knock needs its own port"},
 		{"state dir is a file", func(o *music.Options) {

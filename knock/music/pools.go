@@ -136,7 +136,7 @@ func (m *Music) loadPools() error {
 	}
 	m.pools.Store(int64(len(m.sources)))
 	if len(m.sources) > m.maxPools {
-		m.log.Warn("music: more pools stored than max_pools allows; all were loaded, new sources are refused until some are played",
+		m.log.Warn("music: more pools stored than max_pools allows; all were loaded, new sources are refused until some are played or forgotten after pool_idle_timeout",
 			"pools", len(m.sources), "max_pools", m.maxPools)
 	}
 	return nil
@@ -157,7 +157,13 @@ func (m *Music) loadPool(key netip.Addr, path string) {
 		m.log.Error("music: pool unreadable, moved aside; its source starts a new pool", "path", path, "moved_to", aside, "err", err)
 		return
 	}
-	m.sources[key] = &source{addr: key, pool: &pool{Pool: p, limit: m.maxSteps}}
+	// The file's mtime is its last step: a pool left idle before a
+	// restart is forgotten as if the daemon had run on.
+	touched := m.clock.Now()
+	if fi, err := os.Stat(path); err == nil {
+		touched = fi.ModTime()
+	}
+	m.sources[key] = &source{addr: key, pool: &pool{Pool: p, limit: m.maxSteps}, touched: touched}
 	m.log.Info("music: pool loaded", "path", path, "steps", p.Len())
 }
 
