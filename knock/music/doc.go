@@ -77,7 +77,10 @@
 // keeps its pool, to be played by a later play knock. A play knock on an
 // empty pool is refused too. Each refusal is counted in Stats and
 // logged, at most one line per reason and source per RefusalLogInterval,
-// with the number of refusals left unlogged since the line before.
+// with the number of refusals left unlogged since the line before, and at
+// most 10 lines per reason per RefusalLogInterval over all sources: then
+// one line counts the refusals left out (a flood from random sources
+// would otherwise write a line per source).
 //
 // Reload (the daemon's SIGHUP) changes the protocol, the limits and Allow
 // in place, between two knocks: pools, pitches set and queued songs stay,

@@ -10,9 +10,11 @@ import (
 // Tick does Music's periodic work; the daemon calls it about once a
 // second, from the goroutine that calls Handle (or under the lock that
 // orders the calls to Handle). It forgets the sources that have knocked
-// nothing for PoolIdleTimeout.
+// nothing for PoolIdleTimeout, and logs how many refusals the log's cap
+// per reason left out in an interval that has ended.
 func (m *Music) Tick(now time.Time) {
 	m.forgetIdle(now)
+	m.refusals.flush(now)
 }
 
 // forgetIdle forgets every source idle for PoolIdleTimeout: its pitch,

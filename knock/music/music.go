@@ -98,7 +98,8 @@ type Stats struct {
 }
 
 // Refusals count knocks that did nothing, by reason. Each is also logged,
-// at most once per reason and source per Options.RefusalLogInterval.
+// at most once per reason and source and 10 times per reason per
+// Options.RefusalLogInterval.
 type Refusals struct {
 	NotAllowed   uint64 // source outside Options.Allow
 	TooManyPools uint64 // new source while Options.MaxPools sources have state

@@ -589,20 +589,39 @@ func TestRefusalLogRateLimited(t *testing.T) {
 	}
 }
 
-// TestRefusalLogFlood: refusals from more sources than the log limiter
-// tracks still log a bounded number of lines.
+// TestRefusalLogFlood: refusals from 20,000 random sources in one
+// interval write 10 lines per reason, then one line counting the rest,
+// once the interval is over: at the next Tick, or before the next line.
 func TestRefusalLogFlood(t *testing.T) {
-	h := newHarness(t, func(o *music.Options) { o.Allow = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")} })
-	for i := range 20000 {
-		h.knock(netip.AddrFrom4([4]byte{192, 0, byte(i >> 8), byte(i)}).String(), tone)
+	tests := []struct {
+		name string
+		then func(h *harness)
+	}{
+		{"summary at the next tick", func(h *harness) { h.m.Tick(h.clock.Now()) }},
+		{"summary before the next line", func(h *harness) { h.knock("192.0.2.1", tone) }},
 	}
-	lines := h.logs.messages(t, "music: knock refused", "src")
-	// One line for each source the limiter tracks, then one for the rest.
-	if len(lines) != 4097 || !strings.HasSuffix(lines[4096], "src=other sources") {
-		t.Errorf("%d refusal lines for 20000 sources in one interval, want 4097, the last for \"other sources\"", len(lines))
-	}
-	if got := h.m.Stats().Refused.NotAllowed; got != 20000 {
-		t.Errorf("Stats().Refused.NotAllowed = %d, want 20000", got)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, func(o *music.Options) { o.Allow = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")} })
+			for i := range 20000 {
+				h.knock(netip.AddrFrom4([4]byte{192, 0, byte(i >> 8), byte(i)}).String(), tone)
+			}
+			h.knock("10.0.0.1", play) // another reason: its own 10 lines
+			h.m.Tick(h.clock.Now().Add(9 * time.Second))
+			if got := h.logs.messages(t, "music: knock"); len(got) != 11 {
+				t.Fatalf("%d refusal lines during the interval, want 11 (10 for the flood, 1 for the play): %q", len(got), got)
+			}
+			h.clock.Advance(10 * time.Second)
+			tt.then(h)
+			got := h.logs.messages(t, "music: knocks refused and not logged", "unlogged")
+			want := []string{"music: knocks refused and not logged: source not in the allowed networks ([music] allow) unlogged=19990"}
+			if !slices.Equal(want, got) {
+				t.Errorf("summary (-want +got):\n-%q\n+%q", want, got)
+			}
+			if got := h.m.Stats().Refused.NotAllowed; got < 20000 {
+				t.Errorf("Stats().Refused.NotAllowed = %d, want every refusal counted: 20000 or more", got)
+			}
+		})
 	}
 }
 

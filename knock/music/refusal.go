@@ -41,6 +41,11 @@ func (r refusal) String() string {
 // knocks from many sources: beyond it, sources share one line per reason.
 const maxLimiterKeys = 4096
 
+// maxLinesPerReason bounds the lines about one reason per interval, over
+// all sources: a flood from random (spoofed) sources writes this many,
+// then one line with the count of the refusals it left out.
+const maxLinesPerReason = 10
+
 type limiterKey struct {
 	reason refusal
 	src    netip.Addr // the zero Addr stands for "other sources"
@@ -51,14 +56,24 @@ type limiterEntry struct {
 	suppressed int
 }
 
+// A reasonWindow counts the lines about one reason in the interval that
+// began with the first of them.
+type reasonWindow struct {
+	start    time.Time
+	lines    int
+	unlogged int // refusals whose line the cap left out
+}
+
 // refusalLog logs refusals at most once per reason and source per
 // interval, with the number of refusals it kept quiet about since the last
-// line. It is used by the Handle goroutine only.
+// line, and at most maxLinesPerReason lines per reason per interval, then
+// a summary. It is used by the Handle goroutine only.
 type refusalLog struct {
 	log      *slog.Logger
 	interval time.Duration
 	entries  map[limiterKey]*limiterEntry
 	pruned   time.Time // when prune last ran: at most once an interval, so a flood costs O(1) a knock
+	windows  [numRefusals]reasonWindow
 }
 
 func newRefusalLog(log *slog.Logger, interval time.Duration) *refusalLog {
@@ -82,10 +97,22 @@ func (l *refusalLog) refuse(now time.Time, r refusal, src netip.Addr, attrs ...a
 	if e == nil {
 		e = &limiterEntry{}
 		l.entries[key] = e
-	} else if now.Sub(e.last) < l.interval {
+	} else if !e.last.IsZero() && now.Sub(e.last) < l.interval {
 		e.suppressed++
 		return
 	}
+	w := &l.windows[r]
+	if now.Sub(w.start) >= l.interval {
+		l.summarize(r)
+		*w = reasonWindow{start: now}
+	}
+	if w.lines >= maxLinesPerReason {
+		// This source's next line, once the cap allows, reports it too.
+		w.unlogged++
+		e.suppressed++
+		return
+	}
+	w.lines++
 	src2 := any(src)
 	if !key.src.IsValid() {
 		src2 = "other sources"
@@ -94,6 +121,27 @@ func (l *refusalLog) refuse(now time.Time, r refusal, src netip.Addr, attrs ...a
 		append([]any{"src", src2, "suppressed", e.suppressed}, attrs...)...)
 	e.last = now
 	e.suppressed = 0
+}
+
+// flush writes the summary of each reason whose interval has passed with
+// refusals left out by the cap; Tick calls it, so that the summary of a
+// flood that stopped is not held back until the next refusal.
+func (l *refusalLog) flush(now time.Time) {
+	for r := range l.windows {
+		if w := &l.windows[r]; w.unlogged > 0 && now.Sub(w.start) >= l.interval {
+			l.summarize(refusal(r))
+			*w = reasonWindow{}
+		}
+	}
+}
+
+// summarize logs how many refusals of reason r the cap left out in the
+// current window.
+func (l *refusalLog) summarize(r refusal) {
+	if n := l.windows[r].unlogged; n > 0 {
+		l.log.Warn("music: knocks refused and not logged: "+r.String(),
+			"unlogged", n, "lines_per_interval", maxLinesPerReason, "interval", l.interval)
+	}
 }
 
 // prune forgets the entries whose interval has passed. Their suppressed
