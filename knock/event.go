@@ -9,11 +9,15 @@ import (
 // Proto is a transport protocol, numbered as in the IP header.
 type Proto uint8
 
+// The protocols a knock can use: IANA's protocol numbers, which are what
+// the IPv4 protocol field and the IPv6 next header hold.
 const (
-	TCP Proto = 6
-	UDP Proto = 17
+	TCP Proto = 6  // a knock is a TCP segment, usually a SYN
+	UDP Proto = 17 // a knock is a UDP datagram, whatever its payload
 )
 
+// String is the protocol's name as knockd writes it ("tcp", "udp"), or
+// "proto(N)" for any other number.
 func (p Proto) String() string {
 	switch p {
 	case TCP:
@@ -27,13 +31,15 @@ func (p Proto) String() string {
 // TCPFlags is the flags byte of a TCP header (the low six bits).
 type TCPFlags uint8
 
+// The TCP flags, with their bits in the header's flags byte (RFC 9293),
+// as knockd's tcpflags names them.
 const (
-	FIN TCPFlags = 1 << iota
-	SYN
-	RST
-	PSH
-	ACK
-	URG
+	FIN TCPFlags = 1 << iota // no more data from the sender: closes a connection
+	SYN                      // synchronise sequence numbers: opens a connection, a knock's usual flag
+	RST                      // reset the connection
+	PSH                      // push the data to the application now
+	ACK                      // the acknowledgment field is valid: set on every segment after the first
+	URG                      // the urgent pointer field is valid
 )
 
 // An Event is one decoded packet that may be a knock: who sent it, to which
