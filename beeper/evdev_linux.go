@@ -11,12 +11,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Constants from linux/input-event-codes.h and linux/input.h.
+// Constants x/sys/unix lacks (it has EV_SND, the event type).
 const (
-	_EV_SND   = 0x12
-	_SND_TONE = 0x02
+	_SND_TONE = 0x02 // linux/input-event-codes.h
 	// EVIOCGBIT(EV_SND, 4) = _IOC(_IOC_READ, 'E', 0x20 + EV_SND, 4): the
-	// first 4 bytes of the device's sound capability bits.
+	// first 4 bytes of the device's sound capability bits. linux/input.h
 	_EVIOCGBIT_EV_SND_4 = 0x80044532
 )
 
@@ -83,7 +82,7 @@ func (e *evdev) Tone(freq float64) error {
 	}
 	var ev [evdevEventSize]byte
 	tv := evdevEventSize - 8 // the timestamp stays zero: the kernel sets it
-	binary.NativeEndian.PutUint16(ev[tv:], _EV_SND)
+	binary.NativeEndian.PutUint16(ev[tv:], unix.EV_SND)
 	binary.NativeEndian.PutUint16(ev[tv+2:], _SND_TONE)
 	binary.NativeEndian.PutUint32(ev[tv+4:], uint32(int32(math.Round(freq))))
 	if _, err := e.w.Write(ev[:]); err != nil {

@@ -65,7 +65,9 @@ func TestEvdevEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tone := func(hz int32) evdevEvent { return evdevEvent{Type: _EV_SND, Code: _SND_TONE, Value: hz} }
+	// The kernel's numbers, written out so that a wrong constant in the
+	// code cannot hide: EV_SND 0x12, SND_TONE 0x02 (linux/input-event-codes.h).
+	tone := func(hz int32) evdevEvent { return evdevEvent{Type: 0x12, Code: 0x02, Value: hz} }
 	want := []evdevEvent{tone(440), tone(311), tone(0), tone(32766), tone(21), tone(0)}
 	got := readEvdevEvents(t, data)
 	if len(got) != len(want) {

@@ -88,6 +88,8 @@ func (r FreqRange) Contains(freq float64) bool {
 	return freq == 0 || (freq >= r.Min && freq <= r.Max)
 }
 
+// String is the range for messages: "21–32000 Hz", or "0 Hz and up" for a
+// range with no upper bound.
 func (r FreqRange) String() string {
 	if math.IsInf(r.Max, 1) {
 		return fmt.Sprintf("%g Hz and up", r.Min)

@@ -32,6 +32,8 @@ var _ beeper.Clock = (*Clock)(nil)
 // NewClock returns a fake clock reading start.
 func NewClock(start time.Time) *Clock { return &Clock{now: start} }
 
+// Now is the fake time: the start, moved on only by Advance and
+// SleepUntil.
 func (c *Clock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -17,6 +17,8 @@ type Call struct {
 	Freq float64
 }
 
+// String is the call's time of day, to the microsecond, and frequency,
+// for failure messages.
 func (c Call) String() string { return fmt.Sprintf("%s %g Hz", c.At.Format("15:04:05.000000"), c.Freq) }
 
 // A Recorder is a beeper.Speaker that records every call with the time
@@ -57,8 +59,12 @@ func (r *Recorder) Tone(freq float64) error {
 	return nil
 }
 
+// Range is the recorder's FreqRange field: the Player clamps to it, and
+// Tone refuses what lies outside, as with a real speaker.
 func (r *Recorder) Range() beeper.FreqRange { return r.FreqRange }
-func (r *Recorder) String() string          { return "recorder" }
+
+// String names the recorder in the Player's log lines.
+func (r *Recorder) String() string { return "recorder" }
 
 // Close records that the speaker was closed; a second Close does nothing.
 func (r *Recorder) Close() error {

@@ -19,6 +19,8 @@ type Segment struct {
 	Freq float64
 }
 
+// String is the segment's start, length and frequency (or "silence"), for
+// failure messages.
 func (s Segment) String() string {
 	if s.Freq == 0 {
 		return fmt.Sprintf("%v +%v silence", s.Start, s.Length)
