@@ -250,16 +250,21 @@ func (c *compiledFilter) program(link decode.LinkType, kernelChecks bool) ([]bpf
 	return a.assemble()
 }
 
+// EtherTypes, from linux/if_ether.h (FreeBSD's net/ethernet.h has the same
+// values as ETHERTYPE_IP, ETHERTYPE_IPV6, ETHERTYPE_VLAN, ETHERTYPE_QINQ),
+// and the address family that BSD loopback captures (DLT_NULL) put before
+// the IP header.
 const (
-	etherTypeIPv4  = 0x0800
-	etherTypeIPv6  = 0x86dd
-	etherTypeDot1Q = 0x8100
-	etherTypeQinQ  = 0x88a8
-	familyIPv4     = 2
+	etherTypeIPv4  = 0x0800 // ETH_P_IP
+	etherTypeIPv6  = 0x86dd // ETH_P_IPV6
+	etherTypeDot1Q = 0x8100 // ETH_P_8021Q: an 802.1Q VLAN tag
+	etherTypeQinQ  = 0x88a8 // ETH_P_8021AD: an 802.1ad (QinQ) service tag
+	familyIPv4     = 2      // AF_INET, the same in every sys/socket.h
 )
 
-// familiesIPv6 are the values of AF_INET6 on Linux, NetBSD/OpenBSD,
-// FreeBSD and Darwin, all of which appear in loopback captures.
+// familiesIPv6 are the values of AF_INET6 on Linux (linux/socket.h: 10),
+// NetBSD and OpenBSD (sys/socket.h: 24), FreeBSD (sys/socket.h: 28) and
+// Darwin (sys/socket.h: 30), all of which appear in loopback captures.
 var familiesIPv6 = []uint32{10, 24, 28, 30}
 
 // etherTypes dispatches on the EtherType at typeAt, with the IP header at
