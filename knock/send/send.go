@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -250,8 +251,22 @@ func (s *Sender) Knock(ctx context.Context, t Target) error {
 		return fmt.Errorf("send: knock %v on %v: protocol is neither tcp nor udp", t, s.addr)
 	}
 	s.last = s.clock.Now()
-	if err != nil {
+	var unsupported notSupportedError
+	switch {
+	case errors.As(err, &unsupported):
+		return err // about this system, not about the knock
+	case err != nil:
 		return fmt.Errorf("send: %v knock on %v: %w", t.Proto, netip.AddrPortFrom(s.addr, t.Port), err)
 	}
 	return nil
 }
+
+// notSupportedError is what knocking returns on a system other than Linux
+// and FreeBSD (socket_others.go). It matches errors.ErrUnsupported.
+type notSupportedError struct{}
+
+func (notSupportedError) Error() string {
+	return "send: knocking is not supported on " + runtime.GOOS + " (only linux and freebsd)"
+}
+
+func (notSupportedError) Is(target error) bool { return target == errors.ErrUnsupported }

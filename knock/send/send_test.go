@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -268,5 +269,15 @@ func TestKnockRejectsUnknownProtocol(t *testing.T) {
 	err := s.Knock(context.Background(), Target{Port: 22, Proto: knock.Proto(1)})
 	if err == nil || !strings.Contains(err.Error(), "neither tcp nor udp") {
 		t.Errorf("Knock with protocol 1 = %v, want an error saying it is neither tcp nor udp", err)
+	}
+}
+
+// On a system knock does not support, the error names the system, carries
+// the package prefix once, and matches errors.ErrUnsupported.
+func TestNotSupportedError(t *testing.T) {
+	var err error = notSupportedError{}
+	want := "send: knocking is not supported on " + runtime.GOOS + " (only linux and freebsd)"
+	if err.Error() != want || !errors.Is(err, errors.ErrUnsupported) {
+		t.Errorf("(-want +got):\n-%q, matching errors.ErrUnsupported\n+%q, matching it: %v", want, err.Error(), errors.Is(err, errors.ErrUnsupported))
 	}
 }
