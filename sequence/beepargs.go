@@ -65,6 +65,7 @@ type BeepUsageError struct {
 	Usage   bool // beep 1.4 prints its usage text for this error
 }
 
+// Error names the argument by its place (counting from 1) and its text.
 func (e *BeepUsageError) Error() string {
 	return fmt.Sprintf("sequence: beep argument %d %q: %s", e.Index+1, e.Arg, e.Problem)
 }

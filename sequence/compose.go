@@ -220,11 +220,12 @@ func (pl Plan) Expected() []Tone {
 	return Compile(steps)
 }
 
-// Summary describes the plan for a person: runs of equal knocks, then the
-// totals, e.g.
+// Summary describes the plan for a person: runs of equal knocks ("tone ×4";
+// a knock on its own has no count), then the totals. The Imperial March's
+// begins
 //
-//	pitch G4, tone ×4, silence ×1, tone ×4, silence ×1, ..., play
-//	254 knocks: 171 tone, 82 silence, 0 pitch, 1 play; 253 steps of 100ms = 25.3s
+//	pitch G4, tone ×4, silence, tone ×4, silence, tone ×4, silence, pitch D#4, tone ×3, silence, ...
+//	314 knocks: 171 tone, 82 silence, 60 pitch, 1 play; 253 steps of 100ms = 25.3s
 func (pl Plan) Summary() string {
 	var b strings.Builder
 	var counts [KnockPlay + 1]int

@@ -385,3 +385,23 @@ func ExampleCompose() {
 	// pitch C5, tone ×4, silence, tone ×4, silence, pitch G5, tone ×4, silence, tone ×4, silence, pitch A5, tone ×4, silence, tone ×4, silence, pitch G5, tone ×9, silence, play
 	// 45 knocks: 33 tone, 7 silence, 4 pitch, 1 play; 40 steps of 100ms = 4s
 }
+
+func ExamplePlan_Summary() {
+	// The Imperial March's opening: three G4s and an E♭4 (beep -f 392 -l
+	// 350 -D 100 -r 3 -n -f 311.1 -l 250 -D 100).
+	tones := []Tone{
+		{Freq: 392, Length: 350 * time.Millisecond, Delay: 100 * time.Millisecond},
+		{Freq: 392, Length: 350 * time.Millisecond, Delay: 100 * time.Millisecond},
+		{Freq: 392, Length: 350 * time.Millisecond, Delay: 100 * time.Millisecond},
+		{Freq: 311.1, Length: 250 * time.Millisecond, Delay: 100 * time.Millisecond},
+	}
+	plan, err := Compose(tones, DefaultProtocol(), ComposeOptions{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(plan.Summary())
+	// Output:
+	// pitch G4, tone ×4, silence, tone ×4, silence, tone ×4, silence, pitch D#4, tone ×3, silence, play
+	// 22 knocks: 15 tone, 4 silence, 2 pitch, 1 play; 19 steps of 100ms = 1.9s
+}

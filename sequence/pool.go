@@ -21,6 +21,8 @@ const (
 	StepSilence                     // the speaker is silent for Step.Length
 )
 
+// String is the step's keyword in a pool file: "tone" or "silence" (or
+// "step(N)" for any other value).
 func (k StepKind) String() string {
 	switch k {
 	case StepTone:

@@ -20,6 +20,8 @@ const (
 	FormatMML                     // Music Macro Language: BASIC PLAY and speaker(4) strings
 )
 
+// String is the format's name as messages and --dry-run print it: "beep",
+// "rtttl", "mml", or "format(N)" for any other value.
 func (f Format) String() string {
 	switch f {
 	case FormatBeep:
@@ -63,6 +65,7 @@ type SyntaxError struct {
 	Problem string
 }
 
+// Error is "sequence: FORMAT song, line L, column C: PROBLEM".
 func (e *SyntaxError) Error() string {
 	return fmt.Sprintf("sequence: %s song, line %d, column %d: %s", e.Format, e.Line, e.Column, e.Problem)
 }
