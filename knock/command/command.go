@@ -16,9 +16,11 @@ import (
 )
 
 // DefaultCommandTimeout is how long a command may run before it and its
-// process group are killed. knockd has no such limit, so one hung firewall
-// command stalls its door forever; a minute is far longer than any firewall
-// change takes.
+// process group are killed, for doors SetCommandTimeouts does not name.
+// knockd has no such limit; here a door's commands run one after the
+// other, so one hung firewall command would stall its door, stop commands
+// included, for ever. A minute is far longer than any firewall change
+// takes.
 const DefaultCommandTimeout = time.Minute
 
 // DefaultShell runs the commands of doors that ask for a shell.
@@ -42,7 +44,8 @@ type Options struct {
 	// Shell runs the commands of doors with Command.Shell set, as
 	// SHELL -c STRING; empty means DefaultShell.
 	Shell string
-	// CommandTimeout kills a command still running after it; 0 means
+	// CommandTimeout kills a command still running after it, for the
+	// doors SetCommandTimeouts does not name; 0 means
 	// DefaultCommandTimeout.
 	CommandTimeout time.Duration
 }
@@ -76,9 +79,10 @@ type Runner struct {
 	cancel context.CancelFunc
 
 	mu        sync.Mutex
-	doors     map[string]*doorQueue // doors with commands queued or running
-	openings  map[*opening]struct{} // stop not yet queued
-	open      map[openKey]int       // openings per door and source
+	timeouts  map[string]time.Duration // command timeout by door name (SetCommandTimeouts)
+	doors     map[string]*doorQueue    // doors with commands queued or running
+	openings  map[*opening]struct{}    // stop not yet queued
+	open      map[openKey]int          // openings per door and source
 	closing   bool
 	drained   chan struct{} // made by Shutdown, closed when nothing is left to run
 	isDrained bool
@@ -109,7 +113,8 @@ type job struct {
 	what    string // "start" or "stop", for the log
 	cmd     knock.Command
 	env     []string
-	opening *opening // for a start job of a door with a stop command
+	timeout time.Duration // kill the command after this long; 0: never
+	opening *opening      // for a start job of a door with a stop command
 }
 
 // A doorQueue is the FIFO of one door, drained by at most one worker.
@@ -194,6 +199,23 @@ func (r *Runner) Open(door knock.Door, ev knock.Event) {
 	}
 }
 
+// SetCommandTimeouts sets, by door name, how long each command of a door
+// may run before it and its process group are killed; 0 means no limit.
+// Doors not named get Options.CommandTimeout. It applies to the commands
+// of the Opens that follow (a reload), not to those already queued.
+func (r *Runner) SetCommandTimeouts(byDoor map[string]time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.timeouts = byDoor
+}
+
+func (r *Runner) commandTimeoutLocked(door string) time.Duration {
+	if d, ok := r.timeouts[door]; ok {
+		return d
+	}
+	return r.cmdTimeout
+}
+
 const (
 	refusedClosing     = "closing"
 	refusedAlreadyOpen = "already open"
@@ -211,11 +233,13 @@ func (r *Runner) openLocked(door knock.Door, stop knock.Command, startJob job, v
 	if q := r.doors[door.Name]; q != nil && q.pending >= r.queueLen {
 		return refusedQueueFull
 	}
+	startJob.timeout = r.commandTimeoutLocked(door.Name)
 	if !stop.IsZero() {
 		o := &opening{
 			key:   key,
 			after: door.CmdTimeout,
-			stop:  job{door: door.Name, src: startJob.src, what: "stop", cmd: vars.expand(stop), env: startJob.env},
+			stop: job{door: door.Name, src: startJob.src, what: "stop", cmd: vars.expand(stop), env: startJob.env,
+				timeout: startJob.timeout},
 		}
 		r.open[key]++
 		r.openings[o] = struct{}{}

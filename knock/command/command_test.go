@@ -516,6 +516,42 @@ func TestCommandTimeout(t *testing.T) {
 	}
 }
 
+// Each door's commands get the door's command_timeout; 0 is no limit (as
+// knockd), and doors without one get Options.CommandTimeout.
+func TestCommandTimeoutPerDoor(t *testing.T) {
+	dir := t.TempDir()
+	logs := &logBuffer{}
+	r := NewRunner(Options{Clock: clocktest.NewFake(testStart), CommandTimeout: 100 * time.Millisecond,
+		Logger: slog.New(slog.NewJSONHandler(logs, nil))})
+	r.SetCommandTimeouts(map[string]time.Duration{"unlimited": 0, "longer": 30 * time.Second})
+	slow := func(word string) knock.Command {
+		return knock.Command{Shell: true, Argv: []string{"sleep 0.5; echo " + word + " >> " + filepath.Join(dir, word)}}
+	}
+	for _, name := range []string{"default", "unlimited", "longer"} {
+		r.Open(knock.Door{Name: name, Start: slow(name)}, event("192.0.2.1", knock.TCP, 1))
+	}
+	if err := r.Shutdown(testContext(t)); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string][]string{"default": nil, "unlimited": {"unlimited"}, "longer": {"longer"}} {
+		if diff := diffLines(want, readLines(t, filepath.Join(dir, name))); diff != "" {
+			t.Errorf("door %q wrote (-want +got):\n%s", name, diff)
+		}
+	}
+	if got := r.Stats(); got.TimedOut != 1 || got.Succeeded != 2 {
+		t.Errorf("Stats() = %+v, want TimedOut 1 (the door without a timeout of its own), Succeeded 2", got)
+	}
+	var killed []string
+	for _, rec := range logs.records(t) {
+		if strings.HasPrefix(rec["msg"].(string), "command: killed") {
+			killed = append(killed, fmt.Sprint(rec["door"], " ", time.Duration(rec["timeout"].(float64))))
+		}
+	}
+	if want := []string{"default 100ms"}; !slices.Equal(want, killed) {
+		t.Errorf("commands killed (-want +got):\n-%q\n+%q", want, killed)
+	}
+}
+
 func TestCommandNotFound(t *testing.T) {
 	r, _, logs := newTestRunner(t)
 	r.Open(knock.Door{Name: "typo", Start: knock.Command{Argv: []string{"iptabels-does-not-exist", "-A"}}}, event("192.0.2.1", knock.TCP, 1))

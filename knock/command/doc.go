@@ -35,10 +35,13 @@
 //
 //   - Environment: clean. Commands get PATH (the daemon's) and the KNOCK_
 //     variables only, not whatever the daemon inherited.
-//   - Timeout: a command still running after Options.CommandTimeout
-//     (DefaultCommandTimeout, a minute) is killed with its whole process
-//     group and logged; knockd waits forever, and a hung command would stall
-//     the door's queue and shutdown.
+//   - Timeout: a command still running after its door's command timeout
+//     (SetCommandTimeouts; Options.CommandTimeout for other doors, by
+//     default DefaultCommandTimeout, a minute) is killed with its whole
+//     process group and logged; knockd waits forever, and a hung command
+//     would stall the door's queue and shutdown. A timeout of 0 restores
+//     knockd's behaviour. This timer is on the wall clock: it
+//     bounds a process, which runs in real time.
 //   - Output: stdout and stderr go to the log line by line, tagged with the
 //     door, the source and the stream, followed by the exit status.
 //   - Open state: a door with a stop command is open for a source from Open

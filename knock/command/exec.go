@@ -15,6 +15,9 @@ import (
 	"github.com/knockbeep/knockbeep/knock"
 )
 
+// errCommandTimeout ends a command that ran past its door's timeout.
+var errCommandTimeout = errors.New("command: command timeout")
+
 // waitDelay is how long Wait waits, after a command has exited, for the
 // processes it left in the background to close its output.
 const waitDelay = time.Second
@@ -60,8 +63,16 @@ func (r *Runner) run(j job) {
 	if j.cmd.IsZero() { // a door with a stop command and no start command
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.ctx, r.cmdTimeout)
-	defer cancel()
+	// The timeout is on the wall clock, not the injected one: it bounds
+	// a process, which runs in real time whatever a test's fake clock
+	// says, and the injected clock's timers are the stop commands'
+	// (tests count them to know a stop command is armed).
+	ctx, cancel := context.WithCancelCause(r.ctx)
+	defer cancel(nil)
+	if j.timeout > 0 {
+		timer := time.AfterFunc(j.timeout, func() { cancel(errCommandTimeout) })
+		defer timer.Stop()
+	}
 	var cmd *exec.Cmd
 	if j.cmd.Shell {
 		cmd = exec.CommandContext(ctx, r.shell, "-c", strings.Join(j.cmd.Argv, " "))
@@ -91,10 +102,10 @@ func (r *Runner) run(j job) {
 		r.succeeded.Add(1)
 		r.log.Info("command: done; a process it left in the background still holds its output, which is no longer logged",
 			with(attrs, "exit", 0)...)
-	case ctx.Err() == context.DeadlineExceeded:
+	case context.Cause(ctx) == errCommandTimeout:
 		r.failed.Add(1)
 		r.timedOut.Add(1)
-		r.log.Error("command: killed: still running after the command timeout", with(attrs, "timeout", r.cmdTimeout)...)
+		r.log.Error("command: killed: still running after the door's command_timeout (\"0s\" for no limit)", with(attrs, "timeout", j.timeout)...)
 	case r.ctx.Err() != nil:
 		r.failed.Add(1)
 		r.log.Error("command: killed: shutdown gave up waiting for it", attrs...)

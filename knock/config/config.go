@@ -52,7 +52,12 @@ type Config struct {
 	// is missing or used up. They are not in Doors; the daemon logs each
 	// Reason at start-up and on reload.
 	Disabled []DisabledDoor
-	Source   Format // the syntax this config was read from
+	// CommandTimeouts holds, by door name, the command_timeout of the
+	// doors that set one: how long each of their commands may run before
+	// it is killed, 0 for no limit. Other doors have
+	// DefaultCommandTimeout; CommandTimeout looks it up.
+	CommandTimeouts map[string]time.Duration
+	Source          Format // the syntax this config was read from
 }
 
 // A DisabledDoor is a door kept out of Config.Doors, and why.
@@ -120,7 +125,23 @@ type Music struct {
 const (
 	DefaultTimeout    = 25 * time.Second // knockd's Seq_Timeout
 	DefaultCmdTimeout = 10 * time.Second // knockd's Cmd_Timeout
+	// DefaultCommandTimeout is how long a door's command may run before
+	// it is killed (knockd has no limit). A door's commands run one after
+	// the other, so a command that never ends would hold back every later
+	// command of its door, stop commands included, and the daemon's
+	// shutdown; firewall commands take milliseconds, and a minute leaves
+	// room for slow ones.
+	DefaultCommandTimeout = time.Minute
 )
+
+// CommandTimeout is how long each command of the door named door may run
+// before it is killed; 0 means no limit.
+func (c *Config) CommandTimeout(door string) time.Duration {
+	if d, ok := c.CommandTimeouts[door]; ok {
+		return d
+	}
+	return DefaultCommandTimeout
+}
 
 // MaxSteps is the most knocks a door's sequence may have (knockd's SEQ_MAX).
 const MaxSteps = 32

@@ -73,6 +73,7 @@ type tomlDoor struct {
 	StopCommand      any `toml:"stop_command"`
 	StopCommand6     any `toml:"stop_command_6"`
 	CmdTimeout       any `toml:"cmd_timeout"`
+	CommandTimeout   any `toml:"command_timeout"`
 	Reopen           any `toml:"reopen"`
 }
 
@@ -278,6 +279,14 @@ func (d *tomlDecoder) config(f *tomlFile) *Config {
 	}
 	for i := range f.Door {
 		door, disabled := d.door(i, f)
+		if raw := f.Door[i].CommandTimeout; raw != nil {
+			timeout := DefaultCommandTimeout
+			d.doorSetting(i, f, "command_timeout").duration(raw, &timeout)
+			if c.CommandTimeouts == nil {
+				c.CommandTimeouts = map[string]time.Duration{}
+			}
+			c.CommandTimeouts[door.Name] = timeout
+		}
 		if disabled != "" {
 			c.Disabled = append(c.Disabled, DisabledDoor{Index: i, Door: door, Reason: disabled})
 		} else {
@@ -368,10 +377,8 @@ func parsePrefix(s string) (netip.Prefix, error) {
 // sequence to offer comes back with the reason it is disabled.
 func (d *tomlDecoder) door(i int, f *tomlFile) (knock.Door, string) {
 	raw := f.Door[i]
+	at := func(key string) setting { return d.doorSetting(i, f, key) }
 	label := doorLabel(f, i)
-	at := func(key string) setting {
-		return setting{d: d, line: d.doorLine(i, key), label: label + ": " + key}
-	}
 	door := defaultDoor()
 	if raw.Name == nil && !d.misspelt[i]["name"] {
 		d.p.add(d.doorLine(i, ""), "%s has no name: every door needs a unique name", label)
@@ -440,6 +447,11 @@ func (d *tomlDecoder) door(i int, f *tomlFile) (knock.Door, string) {
 	at("cmd_timeout").duration(raw.CmdTimeout, &door.CmdTimeout)
 	at("reopen").boolean(raw.Reopen, &door.Reopen)
 	return door, disabled
+}
+
+// doorSetting is key of the i-th [[door]].
+func (d *tomlDecoder) doorSetting(i int, f *tomlFile, key string) setting {
+	return setting{d: d, line: d.doorLine(i, key), label: doorLabel(f, i) + ": " + key}
 }
 
 // A setting converts one TOML value, reporting problems at its line under

@@ -133,6 +133,7 @@ start_command_6 = ["/usr/sbin/nft", "add", "element", "inet", "filter", "knocked
 stop_command = ["/usr/sbin/nft", "delete", "element", "inet", "filter", "knocked4", "{ %IP% }"]
 stop_command_6 = ["/usr/sbin/nft", "delete", "element", "inet", "filter", "knocked6", "{ %IP% }"]
 cmd_timeout = "30s"
+command_timeout = "5m"
 reopen = true
 `,
 		want: func(c *Config) {
@@ -150,6 +151,22 @@ reopen = true
 			d.CmdTimeout = 30 * time.Second
 			d.Reopen = true
 			c.Doors = []knock.Door{d}
+			c.CommandTimeouts = map[string]time.Duration{"ssh": 5 * time.Minute}
+		},
+	},
+	{
+		name: "command_timeout 0s: no limit, as knockd",
+		text: `[[door]]
+name = "backup"
+sequence = "4000"
+start_command = ["/usr/local/bin/backup-now"]
+command_timeout = "0s"
+`,
+		want: func(c *Config) {
+			d := door("backup", tcp(4000))
+			d.Start = knock.Command{Argv: []string{"/usr/local/bin/backup-now"}}
+			c.Doors = []knock.Door{d}
+			c.CommandTimeouts = map[string]time.Duration{"backup": 0}
 		},
 	},
 	{
@@ -559,6 +576,16 @@ tiemout = "5s"
 		name: "pool_idle_timeout negative",
 		text: "[music]\npool_idle_timeout = \"-1m\"\n",
 		want: `config: k.toml: line 2: [music] pool_idle_timeout = "-1m0s": must be 0s (never) or more`,
+	},
+	{
+		name: "command_timeout negative",
+		text: "[[door]]\nname = \"x\"\nsequence = \"7000\"\ncommand_timeout = \"-1s\"\n",
+		want: `config: k.toml: line 4: door "x": command_timeout = "-1s": must be 0s (no limit) or more`,
+	},
+	{
+		name: "command_timeout without a unit",
+		text: "[[door]]\nname = \"x\"\nsequence = \"7000\"\ncommand_timeout = 30\n",
+		want: `config: k.toml: line 4: door "x": command_timeout: 30 has no unit: write a duration such as "30s" or "30ms"`,
 	},
 	{
 		name: "max_attempts zero",

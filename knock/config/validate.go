@@ -339,6 +339,9 @@ func (c *Config) validateDoor(p *problems, at locator, i int, d knock.Door, musi
 	if d.CmdTimeout < 0 {
 		p.add(at.doorLine(i, "cmd_timeout"), "%s: cmd_timeout = %q: must be 0 or more", label, d.CmdTimeout)
 	}
+	if t := c.CommandTimeout(d.Name); t < 0 {
+		p.add(at.doorLine(i, "command_timeout"), "%s: command_timeout = %q: must be 0s (no limit) or more", label, t)
+	}
 	for _, t := range d.Targets {
 		if !t.IsValid() {
 			p.add(at.doorLine(i, "target"), "%s: invalid target address", label)

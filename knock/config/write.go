@@ -78,7 +78,8 @@ func (c *Config) writeTOML(w io.Writer, comments *commentMap) error {
 			tw.comments([]string{"# disabled: " + d.reason})
 		}
 		b.WriteString("[[door]]\n")
-		tw.door(d.Door, doorComments)
+		timeout, hasTimeout := c.CommandTimeouts[d.Name]
+		tw.door(d.Door, timeout, hasTimeout, doorComments)
 	}
 	tw.comments(comments.trailing)
 	_, err := w.Write(b.Bytes())
@@ -125,7 +126,8 @@ func (tw *tomlWriter) skip(comments []string) {
 	tw.pending = append(tw.pending, comments...)
 }
 
-func (tw *tomlWriter) door(d knock.Door, comments map[string][]string) {
+// door writes d's settings; command_timeout when the config sets one.
+func (tw *tomlWriter) door(d knock.Door, commandTimeout time.Duration, hasCommandTimeout bool, comments map[string][]string) {
 	tw.key(comments["name"], "name", tomlString(d.Name))
 	if d.OneTimeFile != "" {
 		tw.skip(comments["sequence"])
@@ -165,6 +167,7 @@ func (tw *tomlWriter) door(d knock.Door, comments map[string][]string) {
 	optional("stop_command_6", !d.Stop6.IsZero(), tomlCommand(d.Stop6))
 	hasStop := !d.Stop.IsZero() || !d.Stop6.IsZero()
 	optional("cmd_timeout", hasStop || d.CmdTimeout != DefaultCmdTimeout, tomlDuration(d.CmdTimeout))
+	optional("command_timeout", hasCommandTimeout, tomlDuration(commandTimeout))
 	optional("reopen", d.Reopen, "true")
 	tw.comments(tw.pending)
 	tw.pending = nil

@@ -23,9 +23,9 @@ import (
 )
 
 // DefaultShutdownTimeout bounds how long stopping waits for the pending
-// stop commands to run. Each command may take up to
-// command.DefaultCommandTimeout; the systemd unit's TimeoutStopSec leaves
-// room for this and more.
+// stop commands to run. Each command may take up to its door's
+// command_timeout (config.DefaultCommandTimeout unless the door says);
+// the systemd unit's TimeoutStopSec leaves room for this and more.
 const DefaultShutdownTimeout = 90 * time.Second
 
 // expireInterval is how often attempts past their timeout are dropped and
@@ -181,7 +181,8 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 		matchOpts.IsLocal = d.isLocal
 	}
 	d.matcher = match.New(d.doors, matchOpts)
-	d.runner = command.NewRunner(command.Options{Logger: d.log, Clock: d.opts.Clock})
+	d.runner = command.NewRunner(command.Options{Logger: d.log, Clock: d.opts.Clock, CommandTimeout: config.DefaultCommandTimeout})
+	d.runner.SetCommandTimeouts(cfg.CommandTimeouts)
 	d.logDisabled(cfg)
 	d.warnIfIdle()
 	return d, nil

@@ -421,3 +421,35 @@ pool_idle_timeout = "10m"
 		t.Errorf("the real knocker's pool holds %v, want its one step", got)
 	}
 }
+
+// A door's command_timeout kills its command; another door's command,
+// with "0s", runs as long as it takes.
+func TestCommandTimeoutPerDoor(t *testing.T) {
+	dir := t.TempDir()
+	cfg, _ := testConfig(t, dir, `
+speaker = "none"
+state_dir = "{{DIR}}/state"
+[music]
+enabled = false
+[[door]]
+name = "hangs"
+sequence = "7000"
+shell = true
+start_command = "sleep 30; echo late >> {{DIR}}/out"
+command_timeout = "100ms"
+[[door]]
+name = "slow"
+sequence = "7001"
+shell = true
+start_command = "sleep 0.3; echo slow >> {{DIR}}/out"
+command_timeout = "0s"
+`)
+	logger, _ := testLogger(t)
+	d := replay(t, cfg, Options{Logger: logger}, pcapFile(t, syn(0, "192.0.2.10", hostAddr4, 7000), syn(1, "192.0.2.10", hostAddr4, 7001)))
+	if got := d.Stats().Commands; got.TimedOut != 1 || got.Succeeded != 1 {
+		t.Errorf("Stats().Commands: TimedOut %d, Succeeded %d; want 1 (hangs) and 1 (slow)", got.TimedOut, got.Succeeded)
+	}
+	if got, want := readAll(t, filepath.Join(dir, "out")), "slow\n"; got != want {
+		t.Errorf("out = %q, want %q", got, want)
+	}
+}

@@ -134,6 +134,7 @@ func (d *Daemon) Apply(cfg *config.Config) error {
 		}
 	}
 	d.cfg = cfg
+	d.runner.SetCommandTimeouts(cfg.CommandTimeouts)
 	d.doors = slices.Clone(cfg.Doors)
 	d.matcher.Reload(d.doors)
 	d.music = newMusic
