@@ -192,10 +192,27 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, reload <
 		return ExitOK
 	}
 
+	tempStateDir := ""
+	if c.replay != "" && c.stateDir == "" {
+		// A replay must not write pools and songs into the live daemon's
+		// state directory, nor load its pools.
+		dir, err := os.MkdirTemp("", "knockbeepd-replay-")
+		if err != nil {
+			fmt.Fprintf(stderr, "knockbeepd: --replay: creating a state directory: %v (give one with --state-dir)\n", err)
+			return ExitFailure
+		}
+		c.stateDir, tempStateDir = dir, dir
+	}
 	cfg, err := LoadConfig(c.configPath, c.override())
 	if err != nil {
+		if tempStateDir != "" {
+			os.Remove(tempStateDir)
+		}
 		fmt.Fprintf(stderr, "knockbeepd: %v\n", err)
 		return ExitConfig
+	}
+	if tempStateDir != "" {
+		fmt.Fprintf(stderr, "knockbeepd: --replay: pools and played songs go to %s (a new directory; --state-dir chooses another)\n", tempStateDir)
 	}
 	if c.check {
 		return check(cfg, c, stdout, stderr)
@@ -299,7 +316,11 @@ Options:
                         filter it makes, and exit
       --convert FILE    print the TOML equivalent of a knockd.conf, and exit
       --replay FILE     run a pcap or pcapng file through the daemon instead of
-                        capturing (tests, forensics), then exit
+                        capturing (tests, forensics), then exit. The doors'
+                        commands RUN, as they would have live: that is how a
+                        replay reproduces what happened. Pools and songs go
+                        to a new temporary directory (printed) unless
+                        --state-dir is given
       --demo [SONG]     knock a song into a daemon on loopback and play it: the
                         Imperial March unless SONG names a file or a built-in
                         song (fur-elise, minuet-in-g, ode-to-joy,

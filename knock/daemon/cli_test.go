@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"reflect"
 	"strings"
 	"testing"
@@ -225,10 +226,67 @@ start_command = ["/bin/sh", "-c", "echo %IP% %DOOR% > {{DIR}}/out"]
 		t.Fatal(err)
 	}
 	var stdout, stderr bytes.Buffer
-	if status := Main(context.Background(), []string{"-c", path, "--replay", pcap}, &stdout, &stderr, nil); status != ExitOK {
+	args := []string{"-c", path, "--replay", pcap, "--state-dir", filepath.Join(dir, "state")}
+	if status := Main(context.Background(), args, &stdout, &stderr, nil); status != ExitOK {
 		t.Fatalf("status %d: %s", status, stderr.String())
 	}
 	if got := readAll(t, filepath.Join(dir, "out")); got != "192.0.2.10 d\n" {
 		t.Errorf("the door's command wrote %q, want %q\nlog:\n%s", got, "192.0.2.10 d\n", stderr.String())
+	}
+}
+
+// --replay keeps out of the live state directory: without --state-dir its
+// pools and songs go to a new directory, which it names; with it, there.
+func TestMainReplayStateDir(t *testing.T) {
+	tests := []struct {
+		name     string
+		stateDir bool // give --state-dir
+	}{
+		{name: "a new directory"},
+		{name: "--state-dir", stateDir: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			t.Setenv("TMPDIR", filepath.Join(dir, "tmp"))
+			if err := os.Mkdir(filepath.Join(dir, "tmp"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			_, path := testConfig(t, dir, `
+speaker = "none"
+state_dir = "{{DIR}}/live"
+`)
+			pcap := filepath.Join(dir, "k.pcap")
+			if err := os.WriteFile(pcap, pcapFile(t, syn(0, "192.0.2.10", hostAddr4, 1000), syn(1, "192.0.2.10", hostAddr4, 1002)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			args := []string{"-c", path, "--replay", pcap}
+			if tt.stateDir {
+				args = append(args, "--state-dir", filepath.Join(dir, "forensics"))
+			}
+			var stdout, stderr bytes.Buffer
+			if status := Main(context.Background(), args, &stdout, &stderr, nil); status != ExitOK {
+				t.Fatalf("status %d: %s", status, stderr.String())
+			}
+			printed := regexp.MustCompile(`knockbeepd: --replay: pools and played songs go to (\S+) `).FindStringSubmatch(stderr.String())
+			want := filepath.Join(dir, "forensics")
+			switch {
+			case tt.stateDir && printed != nil:
+				t.Errorf("with --state-dir the replay still announced a directory: %q", printed[0])
+			case !tt.stateDir && printed == nil:
+				t.Fatalf("the replay did not say where its state went:\n%s", stderr.String())
+			case !tt.stateDir:
+				want = printed[1]
+				if filepath.Dir(want) != filepath.Join(dir, "tmp") {
+					t.Errorf("state directory %s is not a new directory under TMPDIR", want)
+				}
+			}
+			if got := playedSongs(t, want); len(got) != 1 {
+				t.Errorf("%d songs under %s/played, want the one replayed", len(got), want)
+			}
+			if fileExists(filepath.Join(dir, "live")) {
+				t.Errorf("the replay wrote into the config's state_dir, the live daemon's")
+			}
+		})
 	}
 }
