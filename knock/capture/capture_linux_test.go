@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -19,18 +20,18 @@ import (
 
 	"github.com/knockbeep/knockbeep/knock"
 	"github.com/knockbeep/knockbeep/knock/send"
-	"github.com/knockbeep/knockbeep/knock/send/sendtest"
 )
 
 func needRoot(t testing.TB) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("needs root: live capture opens AF_PACKET sockets (CAP_NET_RAW)")
+		t.Skip("needs root: opening a capture needs CAP_NET_RAW")
 	}
 }
 
-// testPorts returns n consecutive ports picked at random, so that other
-// tests knocking on the same host at the same time do not interfere.
+// testPorts returns n consecutive ports picked at random, so that a late
+// packet of one test cannot count in the next: every test of a run shares
+// the namespace TestMain made.
 func testPorts(n int) []uint16 {
 	base := 20000 + rand.IntN(30000)
 	ports := make([]uint16, n)
@@ -177,7 +178,7 @@ func expectOnce(t *testing.T, r *running, want knock.Event, knockFn func()) {
 }
 
 func TestLiveLoopback(t *testing.T) {
-	needRoot(t)
+	needNetns(t)
 	p := testPorts(4)
 	r := start(t, []string{"lo"}, Filter{
 		Rules: []Rule{{knock.TCP, p[0], synOnly}, {knock.TCP, p[1], synOnly}, {knock.UDP, p[2], knock.FlagMatch{}}},
@@ -210,7 +211,7 @@ func TestLiveLoopback(t *testing.T) {
 // TestLiveSetFilter changes the doors while running: the new port is
 // delivered, the old one no longer.
 func TestLiveSetFilter(t *testing.T) {
-	needRoot(t)
+	needNetns(t)
 	p := testPorts(2)
 	r := start(t, []string{"lo"}, Filter{Rules: []Rule{{knock.TCP, p[0], synOnly}}})
 	expectOnce(t, r, ev("127.0.0.1", "127.0.0.1", knock.TCP, p[0], knock.SYN), func() { knockOn(t, "127.0.0.1", knock.TCP, p[0]) })
@@ -228,11 +229,13 @@ func TestLiveSetFilter(t *testing.T) {
 	}
 }
 
-// vethNetns makes a namespace joined to this host by a veth pair: the host
-// end is hostIf with 10.M.0.1 and fd77:M::1, the namespace end 10.M.0.2
-// and fd77:M::2.
+// vethNetns is a veth pair from the test's network namespace (see
+// TestMain) to a peer namespace: the test's end is hostIf with
+// 198.18.N.1/24 and 2001:2:0:N::1/64, the peer's end peer0 with .2 and ::2.
+// The addresses are from the ranges set aside for benchmarking networks
+// (RFC 2544, RFC 5180), which no real network routes.
 type vethNetns struct {
-	*sendtest.Netns
+	peer         *peerNetns
 	hostIf       string
 	host4, peer4 string
 	host6, peer6 string
@@ -243,15 +246,14 @@ var vethCount int
 
 func newVethNetns(t *testing.T) *vethNetns {
 	t.Helper()
-	ns := sendtest.NewNetns(t)
 	vethCount++
-	m := 100 + (os.Getpid()+vethCount)%150
+	n := vethCount % 256
 	v := &vethNetns{
-		Netns:  ns,
-		hostIf: fmt.Sprintf("kbc%d-%d", os.Getpid()%10000, vethCount),
+		peer:   newPeerNetns(t),
+		hostIf: fmt.Sprintf("kbc%d", vethCount),
 		peerIf: "peer0",
-		host4:  fmt.Sprintf("10.%d.0.1", m), peer4: fmt.Sprintf("10.%d.0.2", m),
-		host6: fmt.Sprintf("fd77:%d::1", m), peer6: fmt.Sprintf("fd77:%d::2", m),
+		host4:  fmt.Sprintf("198.18.%d.1", n), peer4: fmt.Sprintf("198.18.%d.2", n),
+		host6: fmt.Sprintf("2001:2:0:%x::1", n), peer6: fmt.Sprintf("2001:2:0:%x::2", n),
 	}
 	v.addLink(t)
 	return v
@@ -260,14 +262,71 @@ func newVethNetns(t *testing.T) *vethNetns {
 // addLink creates (or recreates) the veth pair.
 func (v *vethNetns) addLink(t *testing.T) {
 	t.Helper()
-	run(t, "ip", "link", "add", v.hostIf, "type", "veth", "peer", "name", v.peerIf, "netns", v.Name())
+	run(t, "ip", "link", "add", v.hostIf, "type", "veth", "peer", "name", v.peerIf, "netns", strconv.Itoa(v.peer.tid))
 	t.Cleanup(func() { exec.Command("ip", "link", "del", v.hostIf).Run() })
 	run(t, "ip", "addr", "add", v.host4+"/24", "dev", v.hostIf)
 	run(t, "ip", "addr", "add", v.host6+"/64", "dev", v.hostIf, "nodad")
 	run(t, "ip", "link", "set", v.hostIf, "up")
-	v.IP("addr", "add", v.peer4+"/24", "dev", v.peerIf)
-	v.IP("addr", "add", v.peer6+"/64", "dev", v.peerIf, "nodad")
-	v.IP("link", "set", v.peerIf, "up")
+	v.peer.run(t, "ip", "addr", "add", v.peer4+"/24", "dev", v.peerIf)
+	v.peer.run(t, "ip", "addr", "add", v.peer6+"/64", "dev", v.peerIf, "nodad")
+	v.peer.run(t, "ip", "link", "set", v.peerIf, "up")
+}
+
+// A peerNetns is a network namespace that one OS thread of the test
+// process has entered and holds. It has no name, so nothing outlives the
+// process: the kernel deletes it, and the veth ends in it, when the thread
+// ends at the test's end or with the process.
+type peerNetns struct {
+	tid  int // the thread: "ip link ... netns TID" moves a link here
+	work chan func()
+}
+
+func newPeerNetns(t *testing.T) *peerNetns {
+	t.Helper()
+	p := &peerNetns{work: make(chan func())}
+	ready := make(chan error, 1)
+	go func() {
+		// Never unlocked: when this goroutine returns the runtime
+		// ends the thread instead of running other goroutines in the
+		// peer's namespace.
+		runtime.LockOSThread()
+		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+			ready <- os.NewSyscallError("unshare(CLONE_NEWNET)", err)
+			return
+		}
+		p.tid = unix.Gettid()
+		ready <- nil
+		for fn := range p.work {
+			fn()
+		}
+	}()
+	if err := <-ready; err != nil {
+		t.Fatalf("making the peer's network namespace: %v", err)
+	}
+	t.Cleanup(func() { close(p.work) })
+	return p
+}
+
+// Do runs fn on the thread inside the namespace: sockets fn opens and
+// processes it starts belong to the namespace.
+func (p *peerNetns) Do(fn func() error) error {
+	done := make(chan error, 1)
+	p.work <- func() { done <- fn() }
+	return <-done
+}
+
+// run runs a command inside the namespace and fails the test if it fails.
+func (p *peerNetns) run(t *testing.T, argv ...string) {
+	t.Helper()
+	var out []byte
+	err := p.Do(func() error {
+		var err error
+		out, err = exec.Command(argv[0], argv[1:]...).CombinedOutput()
+		return err
+	})
+	if err != nil {
+		t.Fatalf("in the peer's namespace: %s: %v: %s", strings.Join(argv, " "), err, out)
+	}
 }
 
 func run(t *testing.T, argv ...string) {
@@ -280,7 +339,7 @@ func run(t *testing.T, argv ...string) {
 // knockFromPeer knocks from inside the namespace on the host's end.
 func (v *vethNetns) knockFromPeer(t *testing.T, addr string, proto knock.Proto, port uint16) {
 	t.Helper()
-	err := v.Do(func() error {
+	err := v.peer.Do(func() error {
 		return send.NewSender(netip.MustParseAddr(addr), send.Options{}).Knock(context.Background(), send.Target{Port: port, Proto: proto})
 	})
 	if err != nil {
@@ -291,7 +350,7 @@ func (v *vethNetns) knockFromPeer(t *testing.T, addr string, proto knock.Proto, 
 // TestLiveAny captures on every interface: loopback knocks once each, and
 // knocks arriving over a veth pair, including one created after Run began.
 func TestLiveAny(t *testing.T) {
-	needRoot(t)
+	needNetns(t)
 	p := testPorts(5)
 	var rules []Rule
 	for _, port := range p {
@@ -318,7 +377,7 @@ func TestLiveAny(t *testing.T) {
 // comes back, is deleted and created again. Loopback knocks keep arriving
 // throughout, and the veth is captured again each time it returns.
 func TestLiveInterfaceGoesAway(t *testing.T) {
-	needRoot(t)
+	needNetns(t)
 	v := newVethNetns(t)
 	p := testPorts(6)
 	var rules []Rule

@@ -94,7 +94,7 @@ func cpuTime() time.Duration {
 //
 //	go test -run '^$' -bench LiveLoopbackFlood -benchtime 200000x ./knock/capture
 func BenchmarkLiveLoopbackFlood(b *testing.B) {
-	needRoot(b)
+	needNetns(b)
 	port := testPorts(1)[0]
 	c, err := Open([]string{"lo"}, Filter{
 		Rules: []Rule{{knock.TCP, port, synOnly}},
@@ -157,7 +157,7 @@ func BenchmarkLiveLoopbackFlood(b *testing.B) {
 // client does, and reports the time from sending it to the handler
 // receiving its event: the 1 ms ring block timeout dominates.
 func BenchmarkLiveKnockLatency(b *testing.B) {
-	needRoot(b)
+	needNetns(b)
 	ports := testPorts(100)
 	var rules []Rule
 	for _, p := range ports {
