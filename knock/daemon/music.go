@@ -3,7 +3,9 @@ package daemon
 import (
 	"context"
 	"log/slog"
+	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/knockbeep/knockbeep/beeper"
@@ -24,8 +26,10 @@ type musicPart struct {
 
 // newMusicPart opens cfg's pools, and cfg's speaker unless sp is given (a
 // reload that keeps the speaker). With speaker "auto" and no speaker on
-// the machine, songs go to WAV files, which end up beside their pools
-// under STATE_DIR/played/. Nothing plays until start.
+// the machine, songs go to WAV files under STATE_DIR/wav/, which are moved
+// beside their pools under STATE_DIR/played/. With speaker wav:PATH the
+// WAV files stay where PATH says, and played/ gets a link or a copy
+// (wavFiles). Nothing plays until start.
 func (d *Daemon) newMusicPart(cfg *config.Config, sp beeper.Speaker) (*musicPart, error) {
 	log := d.log
 	opened := false
@@ -38,6 +42,7 @@ func (d *Daemon) newMusicPart(cfg *config.Config, sp beeper.Speaker) (*musicPart
 		opened = true
 	}
 	opts := musicOptions(cfg)
+	opts.WAVFiles = wavFiles(cfg.Speaker)
 	opts.Player = songPlayer{beeper.NewPlayer(sp, beeper.PlayerOptions{Logger: log})}
 	opts.Logger = log
 	opts.Clock = d.opts.Clock
@@ -120,6 +125,22 @@ func musicOptions(cfg *config.Config) music.Options {
 		KeepPlayedBytes:    int64(cfg.Music.KeepPlayedMiB) << 20,
 		PoolIdleTimeout:    cfg.Music.PoolIdleTimeout,
 	}
+}
+
+// wavFiles says whose the WAV files of a speaker spec are: an explicit
+// wav:PATH's are the user's, left where PATH says (a directory gets one
+// file per song, linked into played/; a file is rewritten by every song,
+// so played/ gets a copy). Any other spec writes WAV files only as auto's
+// fallback, under the state directory: Music's own, moved into played/.
+func wavFiles(spec string) music.WAVFiles {
+	path, ok := strings.CutPrefix(spec, "wav:")
+	if !ok {
+		return music.MoveWAV
+	}
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return music.LinkWAV
+	}
+	return music.CopyWAV
 }
 
 // musicRebuilt reports whether going from config a to b takes new music

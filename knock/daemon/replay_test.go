@@ -3,6 +3,7 @@ package daemon
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -142,5 +143,66 @@ func TestReplayNoPitchImperialMarch(t *testing.T) {
 	}
 	if tones+silences != 253 || tones != 171 || silences != 82 {
 		t.Errorf("pool: %d steps (%d tone, %d silence), want 253 (171 tone, 82 silence)", tones+silences, tones, silences)
+	}
+}
+
+// speaker = "wav:PATH" puts the WAV files where PATH says and leaves them
+// there: a directory gets one file per song, a .wav file holds the last
+// song. played/ gets each song's WAV beside its pool all the same.
+func TestReplayWAVSpeakerKeepsFiles(t *testing.T) {
+	tests := []struct {
+		name string
+		spec string // relative to the test's directory
+	}{
+		{name: "directory", spec: "out"},
+		{name: "file", spec: "out/song.wav"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.Mkdir(filepath.Join(dir, "out"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			cfg := config.Default()
+			cfg.StateDir = filepath.Join(dir, "state")
+			cfg.Speaker = "wav:" + filepath.Join(dir, tt.spec)
+			const a, b = "192.0.2.10", "192.0.2.20"
+			logger, _ := testLogger(t)
+			replay(t, cfg, Options{Logger: logger}, pcapFile(t,
+				syn(0, a, hostAddr4, 1000), syn(1, a, hostAddr4, 1002), // one tone
+				syn(2, b, hostAddr4, 1000), syn(3, b, hostAddr4, 1001), syn(4, b, hostAddr4, 1000), syn(5, b, hostAddr4, 1002)))
+
+			played := playedSongs(t, cfg.StateDir)
+			if len(played) != 2 || played[0].wav == "" || played[1].wav == "" {
+				t.Fatalf("played/ holds %+v, want two songs, each with its WAV", played)
+			}
+			wantTones := [][]sequence.Tone{
+				{{Freq: 440, Length: 100 * time.Millisecond}},
+				{{Freq: 440, Length: 100 * time.Millisecond, Delay: 100 * time.Millisecond}, {Freq: 440, Length: 100 * time.Millisecond}},
+			}
+			for i, s := range played {
+				checkWAV(t, s.wav, wantTones[i])
+			}
+			written, err := filepath.Glob(filepath.Join(dir, "out", "*.wav"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch tt.name {
+			case "directory":
+				if len(written) != 2 {
+					t.Fatalf("the directory holds %q, want the two songs' WAV files", written)
+				}
+				for _, w := range written {
+					if !strings.Contains(filepath.Base(w), "192.0.2.") {
+						t.Errorf("%s does not name its song", w)
+					}
+				}
+			case "file":
+				if want := []string{filepath.Join(dir, tt.spec)}; !slices.Equal(want, written) {
+					t.Fatalf("out/ holds %q, want %q", written, want)
+				}
+				checkWAV(t, written[0], wantTones[1]) // the last song
+			}
+		})
 	}
 }

@@ -17,8 +17,10 @@
 // Run, in a goroutine of its own, takes queued songs one at a time:
 // Compile turns the pool's steps into tones, the log gets the equivalent
 // beep arguments (the seed's "parameter string for the beep run"), the
-// Player sounds them, and a WAV file the Player wrote is moved beside the
-// archived pool. Handle never waits for it.
+// Player sounds them, and a WAV file the Player wrote is put beside the
+// archived pool: moved there when it is Music's own (speaker auto's
+// fallback), linked or copied when it is where the user asked for it
+// (Options.WAVFiles). Handle never waits for it.
 //
 // # Files
 //

@@ -19,11 +19,42 @@ import (
 
 // A Player plays one song and returns when it has finished. The daemon
 // adapts beeper.Player to it. wavPath is the WAV file the song was written
-// to when the speaker is a WAV speaker, "" otherwise; Music moves that file
-// beside the archived pool. Play is called from Run's goroutine only, one
-// song at a time.
+// to when the speaker is a WAV speaker, "" otherwise; Options.WAVFiles
+// says what Music does with it. Play is called from Run's goroutine only,
+// one song at a time.
 type Player interface {
 	Play(ctx context.Context, name string, tones []sequence.Tone) (wavPath string, err error)
+}
+
+// WAVFiles says whose the WAV files a Player writes are, and so how a
+// song's WAV gets beside its archived pool (played/TIME_ADDR.wav).
+type WAVFiles uint8
+
+const (
+	// MoveWAV moves the file: it is Music's own, written where nobody
+	// asked for it (speaker auto's fallback, under the state directory).
+	MoveWAV WAVFiles = iota
+	// LinkWAV leaves the file where the speaker wrote it, one file per
+	// song (speaker wav:DIRECTORY, which the user will look into), and
+	// hard-links it beside the pool, or copies it where a link cannot be
+	// made (another file system).
+	LinkWAV
+	// CopyWAV leaves the file, which the next song rewrites in place
+	// (speaker wav:FILE.wav), and copies it beside the pool: a link would
+	// be rewritten with it.
+	CopyWAV
+)
+
+func (w WAVFiles) String() string {
+	switch w {
+	case MoveWAV:
+		return "moved"
+	case LinkWAV:
+		return "linked"
+	case CopyWAV:
+		return "copied"
+	}
+	return fmt.Sprintf("WAVFiles(%d)", uint8(w))
 }
 
 // syncInterval is how often the pools written to since the last fsync are
@@ -69,7 +100,11 @@ type Options struct {
 	// its place under MaxPools, which spoofed knocks would otherwise hold
 	// for ever. 0 never forgets. Shared mode's one pool is never forgotten.
 	PoolIdleTimeout time.Duration
-	Player          Player
+	// WAVFiles says what becomes of the WAV file a song was written to:
+	// moved beside its archived pool (the zero value), or left where the
+	// speaker wrote it and linked or copied there.
+	WAVFiles WAVFiles
+	Player   Player
 	// Logger receives knocks refused, songs played and pool warnings; nil
 	// discards them.
 	Logger *slog.Logger
@@ -150,6 +185,7 @@ type Music struct {
 	allow     []netip.Prefix
 	queueLen  int
 	idle      time.Duration // PoolIdleTimeout
+	wavFiles  WAVFiles
 	player    Player
 	log       *slog.Logger
 	clock     clock.Clock
@@ -189,6 +225,8 @@ func New(opts Options) (*Music, error) {
 		return nil, errors.New("music: no state directory: set [daemon] state_dir or --state-dir")
 	case opts.Player == nil:
 		return nil, errors.New("music: no player")
+	case opts.WAVFiles > CopyWAV:
+		return nil, fmt.Errorf("music: unknown WAVFiles %d", opts.WAVFiles)
 	}
 	m := &Music{
 		stateDir:        opts.StateDir,
@@ -202,6 +240,7 @@ func New(opts Options) (*Music, error) {
 		allow:           opts.Allow,
 		queueLen:        opts.QueueLen,
 		idle:            opts.PoolIdleTimeout,
+		wavFiles:        opts.WAVFiles,
 		player:          opts.Player,
 		log:             opts.Logger,
 		clock:           opts.Clock,
@@ -263,7 +302,7 @@ func checkSettings(opts Options) error {
 // pools holding more steps than a lower MaxSteps keep them and take no
 // more; sources beyond a lower MaxPools keep their pools. StateDir and
 // Shared cannot change in place (make a new Music for them), and Player,
-// Logger and Clock stay those given to New. On an error nothing changes.
+// WAVFiles, Logger and Clock stay those given to New. On an error nothing changes.
 // Call it from the goroutine that calls Handle, or while no Handle runs.
 func (m *Music) Reload(opts Options) error {
 	if err := checkSettings(opts); err != nil {

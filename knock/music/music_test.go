@@ -26,11 +26,12 @@ import (
 // recordingPlayer is a Player that plays nothing and records every song.
 // With a gate, each Play waits for a value on it; with wavDir, each Play
 // writes the song's name into wavDir/NAME.wav and returns that path, as a
-// WAV speaker does.
+// WAV speaker does; with wavFile, it rewrites that file instead.
 type recordingPlayer struct {
 	gate    chan struct{}
 	started chan string
 	wavDir  string
+	wavFile string
 	err     error
 
 	mu    sync.Mutex
@@ -56,8 +57,11 @@ func (p *recordingPlayer) Play(ctx context.Context, name string, tones []sequenc
 	p.mu.Lock()
 	p.songs = append(p.songs, playedSong{name, tones})
 	p.mu.Unlock()
+	wav := p.wavFile
 	if p.wavDir != "" {
-		wav := filepath.Join(p.wavDir, name+".wav")
+		wav = filepath.Join(p.wavDir, name+".wav")
+	}
+	if wav != "" {
 		if err := os.WriteFile(wav, []byte("RIFF "+name), 0o644); err != nil {
 			return "", err
 		}
@@ -403,6 +407,56 @@ func TestWAVArchived(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(wavDir, name+".wav")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the WAV was not moved from where the player wrote it: %v", err)
+	}
+}
+
+// With speaker wav:DIRECTORY or wav:FILE.wav the user asked for the WAV
+// there: it stays, and played/ gets a link or a copy. A file every song
+// rewrites must be copied: a link would change with it.
+func TestWAVKeptWhereAsked(t *testing.T) {
+	const first, second = "20240504T120000.000Z_192.0.2.1", "20240504T120001.000Z_192.0.2.2"
+	tests := []struct {
+		name      string
+		wavFiles  music.WAVFiles
+		oneFile   bool // the player rewrites one file; else one file per song in a directory
+		wantLinks bool
+	}{
+		{name: "directory", wavFiles: music.LinkWAV, wantLinks: true},
+		{name: "one file", wavFiles: music.CopyWAV, oneFile: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, func(o *music.Options) { o.WAVFiles = tt.wavFiles })
+			out := t.TempDir()
+			if tt.oneFile {
+				h.player.wavFile = filepath.Join(out, "out.wav")
+			} else {
+				h.player.wavDir = out
+			}
+			h.playSongs("192.0.2.1", "192.0.2.2")
+			h.stop() // Run has archived the last WAV
+			for _, name := range []string{first, second} {
+				if got, want := h.file("played/"+name+".wav"), "RIFF "+name; got != want {
+					t.Errorf("played/%s.wav = %q, want %q", name, got, want)
+				}
+			}
+			// Where the speaker wrote them, they stay.
+			where := map[string]string{filepath.Join(out, first+".wav"): first, filepath.Join(out, second+".wav"): second}
+			if tt.oneFile {
+				where = map[string]string{filepath.Join(out, "out.wav"): second}
+			}
+			for path, name := range where {
+				b, err := os.ReadFile(path)
+				if err != nil || string(b) != "RIFF "+name {
+					t.Errorf("%s = %q, %v; want %q left where the speaker wrote it", path, b, err, "RIFF "+name)
+				}
+				archived, _ := os.Stat(filepath.Join(h.dir, "played", name+".wav"))
+				written, _ := os.Stat(path)
+				if linked := os.SameFile(archived, written); linked != tt.wantLinks {
+					t.Errorf("played/%s.wav is a link to %s: %v, want %v", name, path, linked, tt.wantLinks)
+				}
+			}
+		})
 	}
 }
 

@@ -148,7 +148,7 @@ func (m *Music) syncDirty() {
 }
 
 // playSong makes the archived pool durable, compiles it, logs its beep
-// arguments, plays it and moves the WAV the player wrote (if any) beside
+// arguments, plays it and puts the WAV the player wrote (if any) beside
 // the archive.
 func (m *Music) playSong(ctx context.Context, s *song) {
 	steps := s.pool.Steps()
@@ -182,13 +182,28 @@ func (m *Music) playSong(ctx context.Context, s *song) {
 		m.log.Info("music: played", "src", s.src, "song", s.name)
 	}
 	if wav != "" {
-		dest := strings.TrimSuffix(s.archive, poolExt) + wavExt
-		if err := moveFile(wav, dest); err != nil {
-			m.log.Warn("music: the song's WAV stays where the speaker wrote it", "wav", wav, "err", err)
-		} else {
-			m.log.Info("music: WAV archived", "song", s.name, "wav", dest)
-		}
+		m.archiveWAV(s, wav)
 	}
+}
+
+// archiveWAV puts the WAV file the player wrote beside the song's
+// archived pool, as Options.WAVFiles says.
+func (m *Music) archiveWAV(s *song, wav string) {
+	dest := strings.TrimSuffix(s.archive, poolExt) + wavExt
+	var err error
+	switch m.wavFiles {
+	case MoveWAV:
+		err = moveFile(wav, dest)
+	case LinkWAV:
+		err = linkFile(wav, dest)
+	case CopyWAV:
+		err = copyFile(wav, dest)
+	}
+	if err != nil {
+		m.log.Warn("music: the song's WAV is only where the speaker wrote it, not beside its archived pool", "wav", wav, "err", err)
+		return
+	}
+	m.log.Info("music: WAV archived", "song", s.name, "wav", dest, "from", wav, "how", m.wavFiles)
 }
 
 func syncDir(dir string) error {
@@ -219,6 +234,20 @@ func moveFile(from, to string) error {
 	return os.Remove(from)
 }
 
+// linkFile makes to a hard link to from, or a copy where a link cannot be
+// made (another file system, or one without hard links).
+func linkFile(from, to string) error {
+	err := os.Link(from, to)
+	if err == nil {
+		return nil
+	}
+	if cerr := copyFile(from, to); cerr != nil {
+		return errors.Join(err, cerr)
+	}
+	return nil
+}
+
+// copyFile copies from to a new file to, synced.
 func copyFile(from, to string) error {
 	in, err := os.Open(from)
 	if err != nil {
