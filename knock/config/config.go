@@ -57,7 +57,11 @@ type Config struct {
 	// it is killed, 0 for no limit. Other doors have
 	// DefaultCommandTimeout; CommandTimeout looks it up.
 	CommandTimeouts map[string]time.Duration
-	Source          Format // the syntax this config was read from
+	// Warnings are problems that do not stop the config from working,
+	// such as lines of a one-time sequences file that are not sequences.
+	// The daemon logs them at start-up and on reload; --check prints them.
+	Warnings []string
+	Source   Format // the syntax this config was read from
 }
 
 // A DisabledDoor is a door kept out of Config.Doors, and why.

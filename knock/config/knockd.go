@@ -84,6 +84,7 @@ type knockdReader struct {
 	logFile  string
 	pidFile  string
 	iface    string
+	warnings []string // Config.Warnings
 }
 
 func (r *knockdReader) topLine(path ...string) int {
@@ -286,7 +287,8 @@ func (r *knockdReader) doorKey(d *knockdDoor, line int, key, upper, value string
 			return
 		}
 		d.door.OneTimeFile = value
-		steps, err := OneTime{Path: value}.Current()
+		steps, warnings, err := OneTime{Path: value}.Current()
+		r.warnings = append(r.warnings, warnings...)
 		if err != nil {
 			d.reason = err.Error()
 		}
@@ -351,6 +353,7 @@ func (r *knockdReader) config() *Config {
 		c.Interfaces = normalizeInterfaces([]string{r.iface})
 	}
 	c.PidFile = r.pidFile
+	c.Warnings = r.warnings
 	c.Log.Syslog = r.syslog
 	c.Log.File = r.logFile
 	if r.logFile != "" {

@@ -13,7 +13,8 @@ import (
 
 // OneTime is a knockd one_time_sequences file: one sequence per line, in
 // the Sequence syntax. Blank lines, lines starting with '#' and lines that
-// are not a valid sequence are skipped; the first other line is the
+// are not a valid sequence are skipped (the last with a warning naming the
+// line, as knockd skips them silently); the first other line is the
 // current sequence. Once it has been knocked, MarkUsed overwrites the
 // first byte of its line with '#', exactly as knockd does, so the file
 // stays compatible with knockd and a used sequence is never accepted again
@@ -33,18 +34,25 @@ var ErrUsedUp = errors.New("no sequences left")
 // path may name something that is not (a log, a device).
 const maxOneTimeFile = 4 << 20
 
-// Current returns the sequence to knock now. When there is none it returns
-// an error wrapping ErrUsedUp; a file that cannot be read gives the
-// reading error. Either way the door cannot open until the file changes.
-func (o OneTime) Current() ([]knock.Step, error) {
+// Current returns the sequence to knock now, with a warning for each line
+// before it that was skipped for not being a sequence (a typo there hides
+// a sequence the administrator meant to be next). When there is none it
+// returns an error wrapping ErrUsedUp; a file that cannot be read gives
+// the reading error. Either way the door cannot open until the file
+// changes.
+func (o OneTime) Current() (steps []knock.Step, warnings []string, err error) {
 	data, err := o.read()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if _, steps, ok := firstSequence(data, nil); ok {
-		return steps, nil
+	_, steps, ok, invalid := firstSequence(data, nil)
+	for _, l := range invalid {
+		warnings = append(warnings, fmt.Sprintf("config: one_time_sequences %s: line %d skipped: %v: fix or remove it", o.Path, l.line, l.err))
 	}
-	return nil, fmt.Errorf("config: one_time_sequences %s: %w (every line is used or invalid): add new sequences to the file, then reload", o.Path, ErrUsedUp)
+	if ok {
+		return steps, warnings, nil
+	}
+	return nil, warnings, fmt.Errorf("config: one_time_sequences %s: %w (every line is used or invalid): add new sequences to the file, then reload", o.Path, ErrUsedUp)
 }
 
 // MarkUsed marks the line holding used, the sequence just knocked, by
@@ -56,7 +64,7 @@ func (o OneTime) MarkUsed(used []knock.Step) error {
 	if err != nil {
 		return err
 	}
-	offset, _, ok := firstSequence(data, used)
+	offset, _, ok, _ := firstSequence(data, used)
 	if !ok {
 		return fmt.Errorf("config: one_time_sequences %s: the used sequence is no longer in the file: was it edited?", o.Path)
 	}
@@ -97,10 +105,17 @@ func (o OneTime) read() ([]byte, error) {
 	return data, nil
 }
 
+// An invalidLine is a line of a one-time file that is not a sequence.
+type invalidLine struct {
+	line int // from 1
+	err  error
+}
+
 // firstSequence finds the first valid, unused line of a one-time file, or
-// with want the first one equal to want; it returns the line's offset.
-func firstSequence(data []byte, want []knock.Step) (offset int, steps []knock.Step, ok bool) {
-	for offset < len(data) {
+// with want the first one equal to want; it returns the line's offset and
+// the lines before it that are not sequences.
+func firstSequence(data []byte, want []knock.Step) (offset int, steps []knock.Step, ok bool, invalid []invalidLine) {
+	for n := 1; offset < len(data); n++ {
 		line := data[offset:]
 		end := len(line)
 		if i := slices.Index(line, '\n'); i >= 0 {
@@ -108,11 +123,14 @@ func firstSequence(data []byte, want []knock.Step) (offset int, steps []knock.St
 		}
 		text := strings.TrimSpace(string(line[:end]))
 		if text != "" && text[0] != '#' {
-			if steps, err := parseSequence(text); err == nil && (want == nil || slices.Equal(steps, want)) {
-				return offset, steps, true
+			steps, err := parseSequence(text)
+			if err != nil {
+				invalid = append(invalid, invalidLine{n, err})
+			} else if want == nil || slices.Equal(steps, want) {
+				return offset, steps, true, invalid
 			}
 		}
 		offset += end
 	}
-	return 0, nil, false
+	return 0, nil, false, invalid
 }

@@ -105,6 +105,7 @@ type tomlDecoder struct {
 	// misspelt holds, per door, the keys an unknown key was taken for:
 	// "sequense" already explains why the door has no sequence.
 	misspelt map[int]map[string]bool
+	warnings []string // Config.Warnings
 }
 
 func (d *tomlDecoder) topLine(path ...string) int      { return d.ix.line(-1, path...) }
@@ -293,6 +294,7 @@ func (d *tomlDecoder) config(f *tomlFile) *Config {
 			c.Doors = append(c.Doors, door)
 		}
 	}
+	c.Warnings = d.warnings
 	return c
 }
 
@@ -393,7 +395,8 @@ func (d *tomlDecoder) door(i int, f *tomlFile) (knock.Door, string) {
 		door.Sequence = at("sequence").sequence(raw.Sequence)
 	case raw.OneTimeSequences != nil:
 		if at("one_time_sequences").str(raw.OneTimeSequences, &door.OneTimeFile) {
-			steps, err := OneTime{Path: door.OneTimeFile}.Current()
+			steps, warnings, err := OneTime{Path: door.OneTimeFile}.Current()
+			d.warnings = append(d.warnings, warnings...)
 			if err != nil {
 				disabled = err.Error()
 			}

@@ -270,6 +270,9 @@ func check(cfg *config.Config, c commandLine, stdout, stderr io.Writer) int {
 	for _, d := range cfg.Disabled {
 		fmt.Fprintf(stdout, "# door %q is disabled: %s\n", d.Door.Name, d.Reason)
 	}
+	for _, w := range cfg.Warnings {
+		fmt.Fprintf(stdout, "# warning: %s\n", w)
+	}
 	return ExitOK
 }
 

@@ -373,7 +373,11 @@ func (d *Daemon) advanceOneTimeLocked(i int) {
 	file := config.OneTime{Path: door.OneTimeFile}
 	next, err := []knock.Step(nil), file.MarkUsed(door.Sequence)
 	if err == nil {
-		next, err = file.Current()
+		var warnings []string
+		next, warnings, err = file.Current()
+		for _, w := range warnings {
+			d.log.Warn("daemon: "+w, "door", door.Name)
+		}
 	}
 	if err != nil {
 		if errors.Is(err, config.ErrUsedUp) {
@@ -533,8 +537,12 @@ func (d *Daemon) warnIfIdle() {
 	}
 }
 
-// logDisabled says which doors cannot open and why.
+// logDisabled says which doors cannot open and why, and what else in the
+// config needs the administrator's eye (cfg.Warnings).
 func (d *Daemon) logDisabled(cfg *config.Config) {
+	for _, w := range cfg.Warnings {
+		d.log.Warn("daemon: " + w)
+	}
 	for _, dd := range cfg.Disabled {
 		d.log.Warn("daemon: door disabled", "door", dd.Door.Name, "reason", dd.Reason)
 	}

@@ -453,3 +453,27 @@ command_timeout = "0s"
 		t.Errorf("out = %q, want %q", got, want)
 	}
 }
+
+// Lines of a one-time file that are not sequences are skipped, as knockd
+// does, but not silently: the log names the file and the line, at start
+// and each time the door moves on past one.
+func TestOneTimeInvalidLinesLogged(t *testing.T) {
+	dir := t.TempDir()
+	seqs := filepath.Join(dir, "seqs")
+	writeFile(t, seqs, "#1,2\n bad\n 7000,8000\n 7OO1,8001\n 7001,8001\n")
+	cfg, _ := testConfig(t, dir, "[once]\n\tOne_Time_Sequences = {{DIR}}/seqs\n\tStart_Command = true\n")
+	cfg.StateDir = filepath.Join(dir, "state")
+	logger, logs := testLogger(t)
+	replay(t, cfg, Options{Logger: logger}, pcapFile(t, syn(0, "192.0.2.10", hostAddr4, 7000), syn(1, "192.0.2.10", hostAddr4, 8000)))
+	for _, want := range []string{
+		`msg="daemon: config: one_time_sequences ` + seqs + `: line 2 skipped: port \"bad\" is not a number: fix or remove it"` + "\n",
+		`msg="daemon: config: one_time_sequences ` + seqs + `: line 4 skipped: port \"7OO1\" is not a number: fix or remove it" door=once` + "\n",
+	} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("the log lacks %q", want)
+		}
+	}
+	if got, want := readAll(t, seqs), "#1,2\n bad\n#7000,8000\n 7OO1,8001\n 7001,8001\n"; got != want {
+		t.Errorf("seqs = %q, want %q", got, want)
+	}
+}
