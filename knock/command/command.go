@@ -48,6 +48,12 @@ type Options struct {
 	// doors SetCommandTimeouts does not name; 0 means
 	// DefaultCommandTimeout.
 	CommandTimeout time.Duration
+	// KnockdMessages logs knockd's own lines, which fail2ban filters and
+	// scripts written for knockd's log look for: "DOOR: running command:
+	// CMD" instead of "command: running", and "SRC: DOOR: command
+	// timeout" when a door's cmd_timeout is over and its stop command is
+	// queued. Each is the whole message, with no attributes.
+	KnockdMessages bool
 }
 
 // Stats count what a Runner did since it was made.
@@ -70,6 +76,7 @@ type Runner struct {
 	log        *slog.Logger
 	shell      string
 	cmdTimeout time.Duration
+	knockd     bool // Options.KnockdMessages
 	queueLen   int
 	path       string
 
@@ -132,6 +139,7 @@ func NewRunner(opts Options) *Runner {
 		log:        opts.Logger,
 		shell:      opts.Shell,
 		cmdTimeout: opts.CommandTimeout,
+		knockd:     opts.KnockdMessages,
 		queueLen:   defaultQueueLen,
 		path:       commandPath(),
 		doors:      make(map[string]*doorQueue),
@@ -303,6 +311,9 @@ func (r *Runner) armStopLocked(o *opening) {
 		return
 	}
 	o.timer = r.clock.AfterFunc(o.after, func() {
+		if r.knockd {
+			r.log.Info(fmt.Sprintf("%s: %s: command timeout", o.key.src, o.key.door))
+		}
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		r.queueStopLocked(o)

@@ -552,6 +552,44 @@ func TestCommandTimeoutPerDoor(t *testing.T) {
 	}
 }
 
+// With KnockdMessages the runner writes knockd's own lines, whole, so
+// that filters written for knockd's log (fail2ban's) match them.
+func TestKnockdMessages(t *testing.T) {
+	clock := clocktest.NewFake(testStart)
+	logs := &logBuffer{}
+	r := NewRunner(Options{Clock: clock, KnockdMessages: true, Logger: slog.New(slog.NewJSONHandler(logs, nil))})
+	out := filepath.Join(t.TempDir(), "fw")
+	door := knock.Door{Name: "ssh", CmdTimeout: 10 * time.Second,
+		Start: knock.Command{Shell: true, Argv: []string{"echo open %IP% >> " + out}},
+		Stop:  knock.Command{Shell: true, Argv: []string{"echo close %IP% >> " + out}}}
+	r.Open(door, event("2001:db8::7", knock.TCP, 9000))
+	waitTimers(t, clock, 1)
+	clock.Advance(10 * time.Second)
+	waitLines(t, out, 2)
+	if err := r.Shutdown(testContext(t)); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"ssh: running command: echo open 2001:db8::7 >> " + out,
+		"2001:db8::7: ssh: command timeout",
+		"ssh: running command: echo close 2001:db8::7 >> " + out,
+	}
+	var got []string
+	for _, rec := range logs.records(t) {
+		msg := rec["msg"].(string)
+		if strings.HasPrefix(msg, "command: ") {
+			continue // knockbeepd's own lines: output, exit status
+		}
+		if len(rec) != 3 {
+			t.Errorf("knockd's line %q has attributes: %v", msg, rec)
+		}
+		got = append(got, msg)
+	}
+	if !slices.Equal(want, got) {
+		t.Errorf("knockd's lines (-want +got):\n-%q\n+%q", want, got)
+	}
+}
+
 func TestCommandNotFound(t *testing.T) {
 	r, _, logs := newTestRunner(t)
 	r.Open(knock.Door{Name: "typo", Start: knock.Command{Argv: []string{"iptabels-does-not-exist", "-A"}}}, event("192.0.2.1", knock.TCP, 1))

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/netip"
 	"os"
@@ -86,7 +87,12 @@ func (r *Runner) run(j job) {
 	stderr := &lineLogger{log: r.log, attrs: with(attrs, "stream", "stderr")}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 
-	r.log.Info("command: running", with(attrs, "argv", cmd.Args)...)
+	if r.knockd {
+		// knockd logs the command line it hands to the shell.
+		r.log.Info(fmt.Sprintf("%s: running command: %s", j.door, strings.Join(j.cmd.Argv, " ")))
+	} else {
+		r.log.Info("command: running", with(attrs, "argv", cmd.Args)...)
+	}
 	began := time.Now()
 	err := cmd.Run()
 	stdout.flush()

@@ -76,6 +76,10 @@ type Daemon struct {
 	pid    *pidFile
 	runner *command.Runner
 	replay bool
+	// knockdLog writes knockd's own lines for what knockd logs (stages,
+	// OPEN SESAME, running command, command timeout) when the log is in
+	// knockd's format, for fail2ban filters and scripts written for it.
+	knockdLog bool
 
 	capt    atomic.Pointer[capture.Capture] // nil in replay mode
 	local   atomic.Pointer[addrSet]         // this host's addresses; nil in replay mode
@@ -114,7 +118,8 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 	if opts.Clock == nil {
 		opts.Clock = clock.System()
 	}
-	d := &Daemon{opts: opts, replay: opts.Replay != nil, cfg: cfg, doors: slices.Clone(cfg.Doors)}
+	d := &Daemon{opts: opts, replay: opts.Replay != nil, cfg: cfg, doors: slices.Clone(cfg.Doors),
+		knockdLog: cfg.Log.Format == config.LogKnockd}
 	// undo releases, in reverse order, what was opened when a later step
 	// fails.
 	var undo []func()
@@ -177,11 +182,15 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 	}
 
 	matchOpts := match.Options{MaxAttempts: cfg.MaxAttempts, Logger: d.log}
+	if d.knockdLog {
+		matchOpts.Logger = slog.New(knockdStages{d.log.Handler()})
+	}
 	if !d.replay {
 		matchOpts.IsLocal = d.isLocal
 	}
 	d.matcher = match.New(d.doors, matchOpts)
-	d.runner = command.NewRunner(command.Options{Logger: d.log, Clock: d.opts.Clock, CommandTimeout: config.DefaultCommandTimeout})
+	d.runner = command.NewRunner(command.Options{Logger: d.log, Clock: d.opts.Clock,
+		CommandTimeout: config.DefaultCommandTimeout, KnockdMessages: d.knockdLog})
 	d.runner.SetCommandTimeouts(cfg.CommandTimeouts)
 	d.logDisabled(cfg)
 	d.warnIfIdle()
@@ -356,12 +365,24 @@ func (d *Daemon) handleLocked(ev *knock.Event) {
 	d.matches = d.matcher.Handle(ev, d.matches[:0])
 	for _, m := range d.matches {
 		door := d.doors[m.Door]
-		d.log.Info("daemon: door opened", "door", m.Name, "src", m.Src)
+		d.logOpened(m, len(door.Sequence))
 		d.runner.Open(door, m.Event)
 		if door.OneTimeFile != "" {
 			d.advanceOneTimeLocked(m.Door)
 		}
 	}
+}
+
+// logOpened logs a door opening: in knockd's words when the log is in
+// knockd's format, the last stage and then OPEN SESAME, as knockd does.
+func (d *Daemon) logOpened(m match.Match, stages int) {
+	src := m.Src.WithZone("")
+	if d.knockdLog {
+		d.log.Info(fmt.Sprintf("%s: %s: Stage %d", src, m.Name, stages))
+		d.log.Info(fmt.Sprintf("%s: %s: OPEN SESAME", src, m.Name))
+		return
+	}
+	d.log.Info("daemon: door opened", "door", m.Name, "src", src)
 }
 
 // advanceOneTimeLocked marks the sequence door i just used in its

@@ -38,18 +38,29 @@ func startFeed(t *testing.T, configPath string, ctx context.Context) *feed {
 // ConfigPath, Replay and Logger it sets.
 func startFeedWith(t *testing.T, configPath string, ctx context.Context, opts Options) *feed {
 	t.Helper()
+	logger, logs := testLogger(t)
+	opts.Logger = logger
+	f := startFeedLogging(t, configPath, ctx, opts)
+	f.log = logs
+	return f
+}
+
+// startFeedLogging starts a daemon on a replay pipe with opts, whose
+// ConfigPath and Replay it sets: without opts.Logger the log goes where
+// the config says, and f.log is nil.
+func startFeedLogging(t *testing.T, configPath string, ctx context.Context, opts Options) *feed {
+	t.Helper()
 	cfg, err := LoadConfig(configPath, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	r, w := io.Pipe()
-	logger, logs := testLogger(t)
-	opts.ConfigPath, opts.Replay, opts.Logger = configPath, r, logger
+	opts.ConfigPath, opts.Replay = configPath, r
 	d, err := New(cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &feed{t: t, d: d, w: w, ran: make(chan error, 1), log: logs}
+	f := &feed{t: t, d: d, w: w, ran: make(chan error, 1)}
 	go func() { f.ran <- d.Run(ctx) }()
 	f.pw = pcapgo.NewWriter(w)
 	if err := f.pw.WriteFileHeader(65535, layers.LinkTypeRaw); err != nil {

@@ -2,15 +2,18 @@ package daemon
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/knockbeep/knockbeep/knock/clock/clocktest"
 	"github.com/knockbeep/knockbeep/knock/config"
 )
 
@@ -101,27 +104,91 @@ func TestLogFileReopen(t *testing.T) {
 	}
 }
 
-// A daemon reading a knockd.conf with LogFile writes knockd's lines there.
+// A daemon reading a knockd.conf with LogFile (or given -g) writes
+// knockd's line format there, and for what knockd logs, knockd's own
+// words (knockd.c's logprint calls), so that fail2ban filters and scripts
+// written for knockd's log keep working.
 func TestKnockdConfLogFile(t *testing.T) {
 	dir := t.TempDir()
-	cfg, _ := testConfig(t, dir, `
+	_, path := testConfig(t, dir, `
 [options]
 	LogFile = {{DIR}}/knockd.log
 [ssh]
-	Sequence = 7000,8000
+	Sequence = 7000,8000,9000
+	Cmd_Timeout = 5
+	Start_Command = echo open %IP% >> {{DIR}}/fw
+	Stop_Command = echo close %IP% >> {{DIR}}/fw
+[bell]
+	Sequence = 4000
 	Start_Command = true
 `)
-	cfg.StateDir = filepath.Join(dir, "state")
-	replay(t, cfg, Options{Stderr: new(bytes.Buffer)}, pcapFile(t,
-		syn(0, "192.0.2.10", hostAddr4, 7000), syn(time.Millisecond, "192.0.2.10", hostAddr4, 8000)))
+	clk := clocktest.NewFake(captureStart)
+	f := startFeedLogging(t, path, context.Background(), Options{Clock: clk, Stderr: new(bytes.Buffer)})
+	const x, y = "192.0.2.10", "2001:db8::20"
+	f.send(syn(0, x, hostAddr4, 7000), syn(1, y, hostAddr6, 7000), syn(2, x, hostAddr4, 8000),
+		syn(3, x, hostAddr4, 9000), syn(4, y, hostAddr6, 8000), syn(5, y, hostAddr6, 4000), syn(6, y, hostAddr6, 4000))
+	fw := filepath.Join(dir, "fw")
+	waitFile(t, fw, "open "+x+"\n")
+	if !clk.WaitPending(1, 10*time.Second) {
+		t.Fatal("no cmd_timeout timer after the start command")
+	}
+	clk.Advance(5 * time.Second)
+	waitFile(t, fw, "open "+x+"\nclose "+x+"\n")
+	if err := f.end(); err != nil {
+		t.Fatal(err)
+	}
+
 	log := readAll(t, filepath.Join(dir, "knockd.log"))
-	line := regexp.MustCompile(`^\[\d{4}-\d\d-\d\d \d\d:\d\d\] \S`)
+	stamp := regexp.MustCompile(`^\[\d{4}-\d\d-\d\d \d\d:\d\d\] `)
+	var lines []string
 	for l := range strings.Lines(log) {
-		if !line.MatchString(l) {
+		if !stamp.MatchString(l) {
 			t.Errorf("log line %q is not in knockd's LogFile format", l)
 		}
+		lines = append(lines, strings.TrimSuffix(stamp.ReplaceAllString(l, ""), "\n"))
 	}
-	if !strings.Contains(log, "daemon: door opened door=ssh src=192.0.2.10\n") {
-		t.Errorf("the log file lacks the door's opening:\n%s", log)
+	// knockd's lines, each a whole line, in the order of the knocks and
+	// in the order of the door's commands (the two run side by side);
+	// knockbeepd's own lines (a command's exit status, say) may come
+	// between.
+	for _, want := range [][]string{{
+		x + ": ssh: Stage 1",
+		y + ": ssh: Stage 1",
+		x + ": ssh: Stage 2",
+		x + ": ssh: Stage 3",
+		x + ": ssh: OPEN SESAME",
+		y + ": ssh: Stage 2",
+	}, {
+		x + ": ssh: OPEN SESAME",
+		"ssh: running command: echo open " + x + " >> " + fw,
+		x + ": ssh: command timeout",
+		"ssh: running command: echo close " + x + " >> " + fw,
+	}} {
+		if missing := notInOrder(want, lines); missing != "" {
+			t.Errorf("the log lacks %q in order; it holds:\n%s", missing, log)
+		}
 	}
+	// y's first knock on the one-port door ends its attempt on ssh (a
+	// reset, which knockd does not log), the second opens it.
+	for _, w := range []string{y + ": bell: Stage 1", y + ": bell: OPEN SESAME", "bell: running command: true"} {
+		if !slices.Contains(lines, w) {
+			t.Errorf("the log lacks %q:\n%s", w, log)
+		}
+	}
+	if strings.Contains(log, "door opened") || strings.Contains(log, "command: running") {
+		t.Errorf("the log has knockbeepd's words where knockd's belong:\n%s", log)
+	}
+}
+
+// notInOrder returns the first of want not found in got after the ones
+// before it, "" when all are.
+func notInOrder(want, got []string) string {
+	for _, w := range want {
+		i := slices.Index(got, w)
+		if i < 0 {
+			return w
+		}
+		got = got[i+1:]
+	}
+	return ""
 }
