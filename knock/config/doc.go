@@ -29,8 +29,12 @@
 //   - No Interface means every interface (knockd would use eth0, which
 //     most current systems lack); Interface = any works, unlike in knockd.
 //   - LogFile gets knockd's "[YYYY-MM-DD HH:MM] msg" lines (Log.Format
-//     "knockd"), UseSyslog sends to syslog; with neither, the log goes to
-//     standard error.
+//     "knockd", in which the daemon also uses knockd's words for stages,
+//     OPEN SESAME and commands), UseSyslog sends to syslog; with neither,
+//     the log goes to standard error.
+//   - Commands are killed after DefaultCommandTimeout (a minute; knockd
+//     has no limit): knockd.conf has no key for it, TOML's per-door
+//     command_timeout changes it.
 //   - A door already open for a source is not opened again (Door.Reopen is
 //     false), so the firewall gets no duplicate rule; reopen = true in TOML
 //     restores knockd's behaviour.
@@ -55,7 +59,9 @@
 // A door may take its sequence from a knockd one_time_sequences file.
 // Parse reads the file's current line into Door.Sequence; a file that is
 // missing or used up disables the door (Config.Disabled, with the reason)
-// instead of failing the whole config. After a success the daemon calls
-// OneTime.MarkUsed, which marks the line exactly as knockd does, and
-// OneTime.Current for the next sequence.
+// instead of failing the whole config. Lines that are not sequences are
+// skipped, as knockd skips them, but each with a warning naming the file
+// and the line (Config.Warnings, which the daemon logs). After a success
+// the daemon calls OneTime.MarkUsed, which marks the line exactly as
+// knockd does, and OneTime.Current for the next sequence.
 package config
