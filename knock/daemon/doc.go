@@ -18,8 +18,10 @@
 // the order they were captured. The queue is what keeps the ring's reader
 // going while the owner is slow for a moment (a knock to a pool waits for
 // the once-a-second fsync of that pool, and an fsync took 200 ms on a busy
-// disk): without it the kernel's ring filled and dropped knocks. A ticker takes the owner lock once a
-// second to expire attempts, and a reload takes it to swap the doors.
+// disk): without it the kernel's ring filled and dropped knocks. A ticker
+// takes the owner lock once a second to expire attempts and to let the
+// music doors forget idle sources (music.Tick), and a reload takes it to
+// swap the doors.
 // Nothing under the lock waits for a command or for playback: commands are
 // queued to the runner, songs to the player.
 //
@@ -46,6 +48,21 @@
 // reopened for logrotate. SIGTERM or SIGINT ends Run: capture stops, the
 // speaker falls silent, every pending stop command runs at once (none is
 // lost), the pools are synced and closed, and the pidfile is removed.
+//
+// --replay runs a capture file through the same path, commands included
+// (that is how it reproduces what happened); without --state-dir its pools
+// and songs go to a new temporary directory, not the live daemon's.
+//
+// # Log
+//
+// The log goes where the config says (log.go): standard error, a file,
+// syslog, as slog text or JSON lines, or knockd's "[YYYY-MM-DD HH:MM] msg"
+// lines. In knockd's format the lines knockd itself writes are written in
+// its words ("SRC: DOOR: Stage N", "SRC: DOOR: OPEN SESAME", "DOOR:
+// running command: CMD", "SRC: DOOR: command timeout"), for fail2ban
+// filters and scripts written for knockd: the matcher's stage records go
+// through knockdStages, the openings through logOpened, and the command
+// runner has its KnockdMessages option.
 //
 // # Demo
 //
