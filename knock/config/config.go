@@ -163,7 +163,7 @@ func Default() *Config {
 			Enabled:            true,
 			Protocol:           sequence.DefaultProtocol(),
 			Pools:              PoolsPerSource,
-			MaxSteps:           10000,
+			MaxSteps:           sequence.DefaultDaemonMaxSteps,
 			MaxPools:           1024,
 			QueueLen:           8,
 			RefusalLogInterval: 10 * time.Second,
