@@ -141,14 +141,11 @@ func demoSong(name string) (sequence.Song, error) {
 	if name == "" {
 		name = songs.ImperialMarch
 	}
-	if _, err := os.Stat(name); err == nil {
-		return sequence.ReadSongFile(name)
-	}
-	data, file, err := songs.Read(name)
+	song, err := songs.Load(name)
 	if err != nil {
-		return sequence.Song{}, fmt.Errorf("--demo: %q is neither a song file nor a built-in song (%s)", name, strings.Join(songs.Names(), ", "))
+		return sequence.Song{}, fmt.Errorf("--demo: %w", err)
 	}
-	return sequence.ParseSong(file, data)
+	return song, nil
 }
 
 // loopback finds the loopback interface (lo on Linux, lo0 on FreeBSD) and
