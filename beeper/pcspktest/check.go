@@ -28,6 +28,7 @@ type Listening struct {
 	Lag       time.Duration // how much longer the first sound is in the WAV than in the trace
 	Recording time.Duration // the WAV's length
 	Events    []GuestEvent
+	Kernel    []KernelEvent // the guest kernel's trace (Scenario.KernelEvents)
 }
 
 // wavEdge bounds how much of each end of a sound's span in the WAV is left
@@ -43,6 +44,9 @@ func Listen(b *Boot) (*Listening, error) {
 	}
 	l := &Listening{Events: events}
 	if err := l.guestFinished(); err != nil {
+		return l, err
+	}
+	if l.Kernel, err = ParseKernelTrace(b.Console); err != nil {
 		return l, err
 	}
 	traceFile, err := os.Open(b.Trace)
@@ -108,9 +112,15 @@ func (l *Listening) guestFinished() error {
 	return nil
 }
 
-// Event returns the first guest event of kind about name.
+// Event returns the first guest event of kind about name from the opening
+// marker on: an event of the Scenario's Steps, not of its Prelude, which
+// may run the same program under the same name.
 func (l *Listening) Event(kind, name string) (GuestEvent, bool) {
-	for _, e := range l.Events {
+	from := slices.IndexFunc(l.Events, func(e GuestEvent) bool { return e.Kind == EventMarkerOn })
+	if from < 0 {
+		return GuestEvent{}, false
+	}
+	for _, e := range l.Events[from:] {
 		if e.Kind == kind && e.Name == name {
 			return e, true
 		}
@@ -156,18 +166,84 @@ func (l *Listening) Prelude() ([]Heard, error) {
 	return l.Heard[:opening], nil
 }
 
-// HostTime maps a guest event onto the trace's clock, through the opening
-// marker tone: /init reports marker-on just before the ioctl that starts it.
-func (l *Listening) HostTime(e GuestEvent) (time.Time, error) {
-	on, ok := l.Event(EventMarkerOn, "")
-	if !ok {
-		return time.Time{}, errors.New("pcspktest: the guest reported no marker tone to relate its clock to the trace's")
-	}
-	opening, _, err := l.markers()
+// HostTime maps a time on the guest's clock onto the trace's, through the
+// two marker tones. When the scenario traced the speaker ioctls (see
+// SignalTraceEvents), the anchors are where each marker ends: the guest
+// kernel's record of /init entering the ioctl that silences it, and the
+// trace's write that did. That is the path a program's own silencing
+// call takes, so a time mapped from the guest kernel's trace is off only
+// by how that path's length varies (tens of microseconds under
+// emulation). Otherwise the anchors are where each marker starts, and
+// /init's stamp just before its ioctl.
+//
+// Mapping through both markers, not the opening one alone, takes out the
+// rate at which the guest's clock runs apart from the host's
+// (ClockDrift; the guest calibrates its TSC under emulation): up to
+// ~0.2 ms over the 1.7 s between the markers of a SIGTERM test.
+func (l *Listening) HostTime(at time.Duration) (time.Time, error) {
+	a, err := l.clockAnchors()
 	if err != nil {
 		return time.Time{}, err
 	}
-	return l.Heard[opening].Start.Add(e.At - on.At), nil
+	guestSpan, hostSpan := a.guest[1]-a.guest[0], a.host[1].Sub(a.host[0])
+	scale := float64(hostSpan) / float64(guestSpan)
+	return a.host[0].Add(time.Duration(math.Round(float64(at-a.guest[0]) * scale))), nil
+}
+
+// clockAnchors are two moments, one in each marker tone, on the guest's
+// clock and on the trace's.
+type clockAnchors struct {
+	guest [2]time.Duration
+	host  [2]time.Time
+}
+
+func (l *Listening) clockAnchors() (clockAnchors, error) {
+	var a clockAnchors
+	opening, closing, err := l.markers()
+	if err != nil {
+		return a, err
+	}
+	guest := l.markerEnds()
+	a.host = [2]time.Time{l.Heard[opening].End, l.Heard[closing].End}
+	if len(guest) < 2 {
+		guest = guest[:0]
+		for _, e := range l.Events {
+			if e.Kind == EventMarkerOn {
+				guest = append(guest, e.At)
+			}
+		}
+		a.host = [2]time.Time{l.Heard[opening].Start, l.Heard[closing].Start}
+	}
+	if len(guest) < 2 {
+		return a, fmt.Errorf("pcspktest: the guest reported %d marker tones, want two to relate its clock to the trace's", len(guest))
+	}
+	a.guest = [2]time.Duration{guest[0], guest[len(guest)-1]}
+	if a.guest[1] <= a.guest[0] || !a.host[1].After(a.host[0]) {
+		return a, fmt.Errorf("pcspktest: the marker tones are %v apart by the guest's clock and %v by the trace's, want both positive",
+			a.guest[1]-a.guest[0], a.host[1].Sub(a.host[0]))
+	}
+	return a, nil
+}
+
+// markerEnds are the times the guest kernel's trace shows /init entering
+// the ioctl that silences a marker tone: its first KIOCSOUND 0 after a
+// KIOCSOUND of the marker's count.
+func (l *Listening) markerEnds() []time.Duration {
+	var ends []time.Duration
+	markerPID := -1
+	for _, k := range l.Kernel {
+		if cmd, _ := k.Arg("cmd", true); k.Name != "sys_ioctl" || cmd != kiocsound {
+			continue
+		}
+		switch arg, _ := k.Arg("arg", true); {
+		case arg == PITHz/MarkerFreq:
+			markerPID = k.PID
+		case arg == 0 && k.PID == markerPID:
+			ends = append(ends, k.At)
+			markerPID = -1
+		}
+	}
+	return ends
 }
 
 // Rounding says which way a frequency reaches the timer chip.
@@ -322,22 +398,14 @@ func (l *Listening) Check(plan []sequence.Tone, r Rounding, lim Limits) Report {
 	return rep
 }
 
-// ClockDrift is how far HostTime is off by the end of the run: the closing
-// marker's start in the trace minus HostTime of the guest's report of it.
+// ClockDrift is how far the guest's clock and the trace's drift apart
+// between the two marker tones: the trace's time between them minus the
+// guest's. HostTime corrects for it; a mapping through the opening marker
+// alone would be off by this much at the closing one.
 func (l *Listening) ClockDrift() (time.Duration, error) {
-	var last GuestEvent
-	for _, e := range l.Events {
-		if e.Kind == EventMarkerOn {
-			last = e
-		}
-	}
-	_, closing, err := l.markers()
+	a, err := l.clockAnchors()
 	if err != nil {
 		return 0, err
 	}
-	host, err := l.HostTime(last)
-	if err != nil {
-		return 0, err
-	}
-	return l.Heard[closing].Start.Sub(host), nil
+	return a.host[1].Sub(a.host[0]) - (a.guest[1] - a.guest[0]), nil
 }

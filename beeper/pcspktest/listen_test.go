@@ -48,7 +48,7 @@ func TestListenRecordedBoot(t *testing.T) {
 	if !ok {
 		t.Fatal("no start event for beep")
 	}
-	started, err := l.HostTime(start)
+	started, err := l.HostTime(start.At)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"time"
 )
@@ -28,6 +29,11 @@ type Boot struct {
 // power off. The scenario name goes on the kernel command line so the
 // console log says what ran. Only when limit passes is qemu killed, and
 // then the WAV is unusable (qemu finishes its header on exit).
+//
+// qemu runs ahead of the host's other work (Machine.Priority), so a guest
+// that hangs must not outlive its welcome: qemu gets SIGKILL when limit
+// passes, and where the system can (Linux, FreeBSD) when the calling
+// process dies first.
 func BootGuest(ctx context.Context, m *Machine, initramfs, dir, scenario string, limit time.Duration) (*Boot, error) {
 	b := &Boot{Trace: filepath.Join(dir, "trace.log"), WAV: filepath.Join(dir, "speaker.wav")}
 	ctx, cancel := context.WithTimeout(ctx, limit)
@@ -45,6 +51,14 @@ func BootGuest(ctx context.Context, m *Machine, initramfs, dir, scenario string,
 	var console bytes.Buffer
 	cmd.Stdout = &console
 	cmd.Stderr = &console
+	cmd.SysProcAttr = killWithParent()
+	// Should anything qemu started hold its output open after the kill,
+	// stop waiting for it.
+	cmd.WaitDelay = 5 * time.Second
+	// The parent-death signal goes out when the thread that started qemu
+	// ends, not the process: keep this goroutine on its thread.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	start := time.Now()
 	err := cmd.Run()
 	b.Wall = time.Since(start)

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -196,26 +197,78 @@ func TestQemuBeepCLI(t *testing.T) {
 	check(t, l, beepPlan(t, notes), RoundConsole)
 }
 
+// beepSignalPrelude is beepPrelude, then a beep stopped with SIGTERM 300 ms
+// into a note: qemu translates the code of beep's way from the signal to a
+// silent speaker (and of /init's kill) the first time it runs, which made
+// it take 2.7-3.9 ms instead of ~1 ms.
+var beepSignalPrelude = append(slices.Clip(beepPrelude),
+	Start("beep", GuestBeep, "-e", "/dev/tty0", "-f", "2000", "-l", "5000"),
+	Sleep(300*time.Millisecond),
+	Terminate("beep"),
+	Wait("beep", 5*time.Second),
+)
+
 // TestQemuBeepSIGTERM stops beep with SIGTERM one second into a five-second
-// note: the speaker must fall silent within 10 ms of the signal.
+// note: the speaker must fall silent within 10 ms of the signal, and beep
+// exit with status 1, as beep 1.4 does on a signal. One second in is
+// about when the console speaker re-arms the kernel's stop timer
+// (KDMKTONE, every second): the signal lands just before or after it, and
+// either way the re-arm must not keep the tone going.
 func TestQemuBeepSIGTERM(t *testing.T) {
 	m := machine(t)
-	l := boot(t, m, Guest{
+	g := Guest{
 		Programs: map[string]string{GuestBeep: BeepPackage},
-		Scenario: Scenario{Name: "sigterm", Prelude: beepPrelude, Steps: []Step{
+		Scenario: Scenario{Name: "sigterm", Prelude: beepSignalPrelude, KernelEvents: SignalTraceEvents, Steps: []Step{
 			Start("beep", GuestBeep, "-e", "/dev/tty0", "-f", "1000", "-l", "5000"),
 			Sleep(time.Second),
 			Terminate("beep"),
 			Wait("beep", 5*time.Second),
 		}},
-	})
-	checkStopped(t, l, "beep", 1000, RoundConsole)
+	}
+	checkStopped(t, m, g, "beep", "exit status 1", 1000, RoundConsole)
 }
 
-// checkStopped checks that the one sound between the markers is the note
-// freq and that it ended within 10 ms after /init signalled process.
-func checkStopped(t *testing.T, l *Listening, process string, freq float64, r Rounding) {
+// signalLimit is how soon after SIGTERM the speaker must be off.
+const signalLimit = 10 * time.Millisecond
+
+// mappingLimit bounds how far the trace's speaker-off write may come
+// before the guest's silencing call mapped onto the trace's clock
+// (HostTime), which would mean that the mapping runs late and the latency
+// measured through it short. Observed: up to 40 µs before. The write may
+// come well after the call: qemu stalled between the two (seen: 1.4 ms),
+// which the latency then includes.
+const mappingLimit = 500 * time.Microsecond
+
+// checkStopped boots g, whose steps stop process with SIGTERM in the
+// middle of a note at freq, and checks that the note ended within
+// signalLimit of the signal and that process exited with wantExit.
+//
+// A boot that misses on time alone is booted once more, saying why, and
+// the test fails if the second misses too. With the harness's own delays
+// taken out (see the package documentation) the speaker went off 0.5-4.2
+// ms after the signal, ~1 ms typically, in 54 boots on a busy two-core
+// host; what could still push one boot past 10 ms is the host stalling
+// qemu (the guest's own clock, which keeps running meanwhile, cannot
+// tell), and a second boot does not share that. A program that is slow
+// to stop misses on both.
+func checkStopped(t *testing.T, m *Machine, g Guest, process, wantExit string, freq float64, r Rounding) *Listening {
 	t.Helper()
+	l, late := bootStopped(t, m, g, process, wantExit, freq, r)
+	if late != "" {
+		say(t, "%s: booting once more: %s", t.Name(), late)
+		l, late = bootStopped(t, m, g, process, wantExit, freq, r)
+		if late != "" {
+			t.Errorf("%s (on both boots)", late)
+		}
+	}
+	return l
+}
+
+// bootStopped is one boot of checkStopped. It fails t on everything but
+// time, which it returns as the reason the boot was late, or "".
+func bootStopped(t *testing.T, m *Machine, g Guest, process, wantExit string, freq float64, r Rounding) (l *Listening, late string) {
+	t.Helper()
+	l = boot(t, m, g)
 	heard, err := l.UnderTest()
 	if err != nil {
 		t.Fatal(err)
@@ -227,34 +280,58 @@ func checkStopped(t *testing.T, l *Listening, process string, freq float64, r Ro
 	if want := ChipFreq(freq, r); relErr(note.Freq(), want) > 0.003 || relErr(note.Measured, want) > 0.003 {
 		t.Errorf("the note is %.2f Hz (WAV %.2f Hz), want %.2f Hz", note.Freq(), note.Measured, want)
 	}
+	if e, ok := l.Event(EventExit, process); !ok || e.Detail != wantExit {
+		t.Errorf("%s exited with %q after SIGTERM, want %q", process, e.Detail, wantExit)
+	}
+	if l.StillOn {
+		t.Error("the speaker was still on when the trace ended")
+	}
 	signal, ok := l.Event(EventSignal, process)
 	if !ok {
 		t.Fatal("the guest reported no signal")
 	}
-	sent, err := l.HostTime(signal)
+	// The guest kernel's trace says when kill ran and when the process
+	// called on the speaker, on the guest's clock.
+	reaction, err := l.SignalReaction(signal)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The same mapping applied to the closing marker shows how far the
-	// guest's clock and the trace's drift apart over the run.
+	sent, err := l.HostTime(reaction.Sent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	call, err := l.HostTime(reaction.Silenced)
+	if err != nil {
+		t.Fatal(err)
+	}
 	drift, err := l.ClockDrift()
 	if err != nil {
 		t.Fatal(err)
 	}
 	latency := note.End.Sub(sent)
-	say(t, "%s: SIGTERM %v into a %.0f Hz note; the speaker went off %v after the signal (clock drift over the run %v)",
-		t.Name(), sent.Sub(note.Start).Round(time.Millisecond), note.Freq(), latency.Round(10*time.Microsecond), drift.Round(10*time.Microsecond))
-	if latency > 10*time.Millisecond || latency < -2*time.Millisecond {
-		t.Errorf("the speaker went off %v after SIGTERM, want within 10ms", latency)
+	// The speaker call mapped onto the trace must land where the trace
+	// shows the speaker going off, or the mapping, and the latency, are
+	// not to be trusted.
+	mapping := note.End.Sub(call)
+	us := func(d time.Duration) time.Duration { return d.Round(10 * time.Microsecond) }
+	say(t, "%s: SIGTERM %v into a %.0f Hz note; the speaker went off %v after the signal", t.Name(),
+		sent.Sub(note.Start).Round(time.Millisecond), note.Freq(), us(latency))
+	signed := func(d time.Duration) string {
+		if d = us(d); d >= 0 {
+			return "+" + d.String()
+		}
+		return d.String()
 	}
-	if e, ok := l.Event(EventExit, process); !ok || e.Detail == "" {
-		t.Errorf("%s's exit was not reported", process)
-	} else {
-		say(t, "%s: %s after SIGTERM: %s", t.Name(), process, e.Detail)
+	say(t, "%s: by the guest's clock: %v; the trace's speaker-off write is %s from that call mapped onto it (the guest's clock drifted %v from the trace's between the markers)",
+		t.Name(), reaction, signed(mapping), us(drift))
+	switch {
+	case mapping < -mappingLimit:
+		return l, fmt.Sprintf("the trace has the speaker off %v before the guest's %s call mapped onto it, want at most %v before: the guest's clock is not related to the trace's well enough to time the signal",
+			us(-mapping), reaction.Call, mappingLimit)
+	case latency > signalLimit || latency < -mappingLimit:
+		return l, fmt.Sprintf("the speaker went off %v after SIGTERM, want within %v (by the guest's clock: %v)", us(latency), signalLimit, reaction)
 	}
-	if l.StillOn {
-		t.Error("the speaker was still on when the trace ended")
-	}
+	return l, ""
 }
 
 // imperialMarch is the song file the daemon tests knock in, from the
@@ -314,7 +391,7 @@ func testDaemonSong(t *testing.T, speaker string, r Rounding) {
 	// The daemon starts playing a moment after the play knock; give it
 	// the song's length and a second.
 	l := boot(t, m, daemonGuest(t, "daemon-"+speaker, speaker, imperialMarch, playTime(plan)+time.Second))
-	checkWarmup(t, l, r)
+	checkWarmup(t, l, r, 1)
 	if e, ok := l.Event(EventExit, "knock"); !ok || e.Detail != "exit status 0" {
 		t.Errorf("knock exited with %q, want exit status 0", e.Detail)
 	}
@@ -324,16 +401,21 @@ func testDaemonSong(t *testing.T, speaker string, r Rounding) {
 	check(t, l, plan, r)
 }
 
-// checkWarmup checks that the daemon played DaemonPrelude's note.
-func checkWarmup(t *testing.T, l *Listening, r Rounding) {
+// checkWarmup checks that before the opening marker the daemon played n
+// notes at DaemonWarmupFreq: DaemonPrelude's, and any before it.
+func checkWarmup(t *testing.T, l *Listening, r Rounding, n int) {
 	t.Helper()
 	prelude, err := l.Prelude()
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := ChipFreq(DaemonWarmupFreq, r)
-	if len(prelude) != 1 || relErr(prelude[0].Freq(), want) > 0.003 {
-		t.Errorf("before the opening marker the daemon played %d sounds, want its %.2f Hz warm-up note", len(prelude), want)
+	ok := len(prelude) == n
+	for _, h := range prelude {
+		ok = ok && relErr(h.Freq(), want) <= 0.003
+	}
+	if !ok {
+		t.Errorf("before the opening marker the daemon played %d sounds, want %d warm-up notes at %.2f Hz", len(prelude), n, want)
 	}
 }
 
@@ -345,14 +427,19 @@ func TestQemuDaemonConsole(t *testing.T) { testDaemonSong(t, "console", RoundCon
 func TestQemuDaemonEvdev(t *testing.T) { testDaemonSong(t, "evdev", RoundEvdev) }
 
 // TestQemuDaemonSIGTERM stops knockbeepd with SIGTERM one second into a
-// five-second note knocked in with knock.
+// five-second note knocked in with knock: the speaker must fall silent
+// within 10 ms, and the daemon exit with status 0 (a clean stop).
 func TestQemuDaemonSIGTERM(t *testing.T) {
 	m := machine(t)
 	song := filepath.Join(t.TempDir(), "long.beep")
 	if err := os.WriteFile(song, []byte("beep -f 880 -l 5000\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	l := boot(t, m, daemonGuest(t, "daemon-sigterm", "console", song, time.Second))
-	checkWarmup(t, l, RoundConsole)
-	checkStopped(t, l, "knockbeepd", sequence.NoteFreq(sequence.NearestNote(880)), RoundConsole)
+	g := daemonGuest(t, "daemon-sigterm", "console", song, time.Second)
+	g.Scenario.Prelude = append(DaemonSignalWarmup("console"), g.Scenario.Prelude...)
+	g.Scenario.KernelEvents = SignalTraceEvents
+	l := checkStopped(t, m, g, "knockbeepd", "exit status 0", sequence.NoteFreq(sequence.NearestNote(880)), RoundConsole)
+	// The warm-up daemon's note, cut short by its SIGTERM, then
+	// DaemonPrelude's.
+	checkWarmup(t, l, RoundConsole, 2)
 }

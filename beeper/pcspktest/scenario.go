@@ -22,6 +22,12 @@ type Scenario struct {
 	// that cost behind. Compare what real hardware would do, not qemu.
 	Prelude []Step
 	Steps   []Step
+	// KernelEvents are the ftrace events the guest kernel records from
+	// the opening marker to the closing one, each "subsystem/event"
+	// optionally followed by " if FILTER" (SignalTraceEvents). /init
+	// copies the trace to the console after the closing marker, as
+	// KernelMarker lines on the clock of the GuestEvents.
+	KernelEvents []string
 }
 
 // ScenarioPath is where the guest's /init reads its Scenario (JSON).
@@ -212,6 +218,23 @@ func DaemonPrelude(speaker string) []Step {
 		Sleep(daemonReady),
 		Run(10*time.Second, GuestKnock, "-d", "1", "127.0.0.1", "2095", "1000", "1002"),
 		Sleep(500 * time.Millisecond),
+	}
+}
+
+// DaemonSignalWarmup has a first knockbeepd, "knockbeepd-warmup" with a
+// state folder of its own, start a 500 ms note at DaemonWarmupFreq and
+// stops it with SIGTERM 200 ms in. The way from a signal to a silent
+// speaker then has run once before a test times it (see Scenario.Prelude:
+// untranslated, it took up to 7 ms of a 10 ms budget). Put it before
+// DaemonPrelude.
+func DaemonSignalWarmup(speaker string) []Step {
+	return []Step{
+		Start("knockbeepd-warmup", GuestKnockbeepd, "--speaker", speaker, "-i", "lo", "--state-dir", "/run/knockbeep-warmup"),
+		Sleep(daemonReady),
+		Run(10*time.Second, GuestKnock, "-d", "1", "127.0.0.1", "2095", "1000", "1000", "1000", "1000", "1000", "1002"),
+		Sleep(200 * time.Millisecond),
+		Terminate("knockbeepd-warmup"),
+		Wait("knockbeepd-warmup", 10*time.Second),
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 )
 
 // The tools Prepare installs with apt-get when they are missing, and the
@@ -73,6 +74,12 @@ func qemuPriority(ctx context.Context, logf Logf) []string {
 	}
 	logf("pcspktest: cannot raise qemu's priority (needs root or CAP_SYS_NICE); on a busy host the guest's timing will suffer")
 	return nil
+}
+
+// killWithParent has the kernel kill qemu when the test process dies:
+// a qemu running ahead of everything else must not be left behind.
+func killWithParent() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 }
 
 // installTools installs the packages of the missing hostTools in one

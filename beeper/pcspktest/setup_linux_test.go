@@ -1,8 +1,13 @@
 package pcspktest
 
 import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseKernelDepends(t *testing.T) {
@@ -38,5 +43,40 @@ func TestParseKernelDepends(t *testing.T) {
 				t.Errorf("parseKernelDepends = %q, %v; want %q", got, err, tt.want)
 			}
 		})
+	}
+}
+
+// TestBootGuestKillsAHungEmulator: an emulator that spins on past its time
+// limit, at the priority Prepare gives qemu (real-time where allowed),
+// is killed at the limit and reaped, so a hung guest cannot keep a core.
+func TestBootGuestKillsAHungEmulator(t *testing.T) {
+	dir := t.TempDir()
+	pidFile := filepath.Join(dir, "pid")
+	hung := filepath.Join(dir, "qemu-system-x86_64")
+	script := "#!/bin/sh\necho $$ > " + pidFile + "\nwhile :; do :; done\n"
+	if err := os.WriteFile(hung, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	m := &Machine{QEMU: hung, Priority: qemuPriority(context.Background(), t.Logf)}
+	const limit = time.Second
+	start := time.Now()
+	_, err := BootGuest(context.Background(), m, filepath.Join(dir, "initramfs"), dir, "hung", limit)
+	took := time.Since(start)
+	if err == nil || !strings.Contains(err.Error(), "did not power off within 1s") {
+		t.Errorf("BootGuest of a hung emulator: error %v, want one saying it did not power off within 1s", err)
+	}
+	if took > limit+2*time.Second {
+		t.Errorf("BootGuest returned %v after it started a hung emulator, want about its limit %v", took, limit)
+	}
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatalf("the emulator never ran: %v", err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat("/proc/" + strconv.Itoa(pid)); err == nil {
+		t.Errorf("the hung emulator (pid %d, under %q) still exists after BootGuest returned", pid, strings.Join(m.Priority, " "))
 	}
 }

@@ -85,6 +85,9 @@ func run() error {
 		}
 		time.Sleep(pcspktest.MarkerGap)
 	}
+	if err := startKernelTrace(scenario.KernelEvents); err != nil {
+		return err
+	}
 	if err := marker(tty); err != nil {
 		return err
 	}
@@ -99,13 +102,25 @@ func run() error {
 	if err := marker(tty); err != nil {
 		return err
 	}
+	if err := dumpKernelTrace(scenario.KernelEvents); err != nil {
+		return err
+	}
 	report(pcspktest.EventDone, "", "")
 	return nil
 }
 
-// report writes one marker line, stamped with CLOCK_MONOTONIC.
+// report writes one marker line, stamped with CLOCK_MONOTONIC now.
 func report(kind, name, detail string) {
-	e := pcspktest.GuestEvent{At: monotonic(), Kind: kind, Name: name, Detail: detail}
+	reportAt(monotonic(), kind, name, detail)
+}
+
+// reportAt writes one marker line stamped at, a time taken earlier. The
+// console is a serial port: a line costs the guest a write and a few
+// interrupts, hundreds of microseconds under emulation, so events that
+// time a sound are stamped just before their system call and written
+// after it, never between the two.
+func reportAt(at time.Duration, kind, name, detail string) {
+	e := pcspktest.GuestEvent{At: at, Kind: kind, Name: name, Detail: detail}
 	fmt.Printf("%s %s\n", pcspktest.GuestMarker, e)
 }
 
@@ -200,15 +215,17 @@ func readScenario() (pcspktest.Scenario, error) {
 
 // marker plays the marker tone through the console ioctl.
 func marker(tty *os.File) error {
-	report(pcspktest.EventMarkerOn, "", "")
+	on := monotonic()
 	if err := unix.IoctlSetInt(int(tty.Fd()), _KIOCSOUND, pitHz/pcspktest.MarkerFreq); err != nil {
 		return fmt.Errorf("guestinit: KIOCSOUND on /dev/tty0: %w", err)
 	}
+	reportAt(on, pcspktest.EventMarkerOn, "", "")
 	time.Sleep(pcspktest.MarkerLength)
-	report(pcspktest.EventMarkerOff, "", "")
+	off := monotonic()
 	if err := unix.IoctlSetInt(int(tty.Fd()), _KIOCSOUND, 0); err != nil {
 		return fmt.Errorf("guestinit: KIOCSOUND off on /dev/tty0: %w", err)
 	}
+	reportAt(off, pcspktest.EventMarkerOff, "", "")
 	return nil
 }
 
@@ -217,6 +234,8 @@ type process struct {
 	cmd  *exec.Cmd
 	done chan struct{} // closed once cmd.Wait returned
 	err  error         // cmd.Wait's result, readable once done is closed
+	// signalled are the signals sent to it, reported once it exits.
+	signalled []pcspktest.GuestEvent
 }
 
 // runSteps runs steps in order; running holds the background processes,
@@ -246,10 +265,14 @@ func runSteps(part string, steps []pcspktest.Step, running map[string]*process) 
 			if !ok {
 				return fmt.Errorf("%s: no background process of that name", where)
 			}
-			report(pcspktest.EventSignal, step.Name, "SIGTERM")
+			// Reported when the process has exited (see wait): a
+			// console line written now would compete with the
+			// process's reaction to the signal on the guest's one CPU.
+			at := monotonic()
 			if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 				return fmt.Errorf("%s: %w", where, err)
 			}
+			p.signalled = append(p.signalled, pcspktest.GuestEvent{At: at, Kind: pcspktest.EventSignal, Name: step.Name, Detail: "SIGTERM"})
 		case pcspktest.OpWait:
 			p, ok := running[step.Name]
 			if !ok {
@@ -288,14 +311,72 @@ func start(name string, argv []string) (*process, error) {
 
 // wait waits for p, reports its exit status, and kills it after limit.
 func wait(name string, p *process, limit time.Duration) error {
+	var late error
 	select {
 	case <-p.done:
 	case <-time.After(limit):
 		_ = p.cmd.Process.Kill()
 		<-p.done
+		late = fmt.Errorf("%s did not exit within %v", name, limit)
+	}
+	for _, e := range p.signalled {
+		reportAt(e.At, e.Kind, e.Name, e.Detail)
+	}
+	if late != nil {
 		report(pcspktest.EventExit, name, "killed after "+limit.String())
-		return fmt.Errorf("%s did not exit within %v", name, limit)
+		return late
 	}
 	report(pcspktest.EventExit, name, p.cmd.ProcessState.String())
+	return nil
+}
+
+// tracefs is where the guest kernel's trace is controlled and read.
+const tracefs = "/sys/kernel/tracing"
+
+// startKernelTrace records events ("subsystem/event", optionally followed
+// by " if FILTER") in a fresh trace buffer, in CLOCK_MONOTONIC: the clock
+// of the GuestEvents.
+func startKernelTrace(events []string) error {
+	if len(events) == 0 {
+		return nil
+	}
+	if err := unix.Mount("tracefs", tracefs, "tracefs", 0, ""); err != nil {
+		return fmt.Errorf("guestinit: mounting tracefs on %s: %w", tracefs, err)
+	}
+	settings := [][2]string{{"tracing_on", "0"}, {"trace_clock", "mono"}, {"trace", ""}}
+	for _, spec := range events {
+		event, filter, _ := strings.Cut(spec, " if ")
+		if filter != "" {
+			settings = append(settings, [2]string{"events/" + event + "/filter", filter})
+		}
+		settings = append(settings, [2]string{"events/" + event + "/enable", "1"})
+	}
+	settings = append(settings, [2]string{"tracing_on", "1"})
+	for _, s := range settings {
+		if err := os.WriteFile(filepath.Join(tracefs, s[0]), []byte(s[1]), 0); err != nil {
+			return fmt.Errorf("guestinit: kernel trace: writing %q: %w", s[1], err)
+		}
+	}
+	return nil
+}
+
+// dumpKernelTrace stops the kernel trace and copies it to the console,
+// each line after pcspktest.KernelMarker.
+func dumpKernelTrace(events []string) error {
+	if len(events) == 0 {
+		return nil
+	}
+	if err := os.WriteFile(filepath.Join(tracefs, "tracing_on"), []byte("0"), 0); err != nil {
+		return fmt.Errorf("guestinit: kernel trace: %w", err)
+	}
+	b, err := os.ReadFile(filepath.Join(tracefs, "trace"))
+	if err != nil {
+		return fmt.Errorf("guestinit: kernel trace: %w", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if line != "" && !strings.HasPrefix(line, "#") {
+			fmt.Printf("%s %s\n", pcspktest.KernelMarker, line)
+		}
+	}
 	return nil
 }
