@@ -1,10 +1,8 @@
 package capture
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
 	"net/netip"
 	"os"
@@ -18,6 +16,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/knockbeep/knockbeep/internal/logtest"
 	"github.com/knockbeep/knockbeep/knock"
 	"github.com/knockbeep/knockbeep/knock/send"
 )
@@ -41,28 +40,10 @@ func testPorts(n int) []uint16 {
 	return ports
 }
 
-// logBuffer collects a capture's log lines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 // running is a Capture whose Run goroutine collects every event.
 type running struct {
 	c      *Capture
-	log    *logBuffer
+	log    *logtest.Buffer
 	cancel context.CancelFunc
 	done   chan error
 
@@ -73,8 +54,10 @@ type running struct {
 
 func start(t *testing.T, ifaces []string, f Filter) *running {
 	t.Helper()
-	r := &running{log: &logBuffer{}, done: make(chan error, 1), arrived: make(chan struct{})}
-	c, err := Open(ifaces, f, Options{Logger: slog.New(slog.NewTextHandler(r.log, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	r := &running{done: make(chan error, 1), arrived: make(chan struct{})}
+	logger, logs := logtest.NewText(t)
+	r.log = logs
+	c, err := Open(ifaces, f, Options{Logger: logger})
 	if err != nil {
 		t.Fatalf("Open(%v) error: %v", ifaces, err)
 	}
@@ -413,12 +396,7 @@ func TestLiveInterfaceGoesAway(t *testing.T) {
 // waitLog waits for the capture to log text.
 func waitLog(t *testing.T, r *running, text string) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if strings.Contains(r.log.String(), text) {
-			return
-		}
-	}
-	t.Fatalf("log never said %q:\n%s", text, r.log)
+	r.log.WaitFor(t, text, 5*time.Second)
 }
 
 // expectEventually knocks every 200 ms until the capture, retrying an

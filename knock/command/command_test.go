@@ -1,20 +1,17 @@
 package command
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/knockbeep/knockbeep/internal/logtest"
 	"github.com/knockbeep/knockbeep/knock"
 	"github.com/knockbeep/knockbeep/knock/clock/clocktest"
 )
@@ -43,33 +40,6 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// logBuffer collects JSON log records from several goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) records(t *testing.T) []map[string]any {
-	t.Helper()
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var recs []map[string]any
-	for line := range strings.Lines(b.buf.String()) {
-		var rec map[string]any
-		if err := json.Unmarshal([]byte(line), &rec); err != nil {
-			t.Fatalf("log line %q is not JSON: %v", line, err)
-		}
-		recs = append(recs, rec)
-	}
-	return recs
-}
-
 // testContext bounds a Shutdown that should return at once, so that a
 // Runner that loses a command fails the test instead of hanging it.
 func testContext(t *testing.T) context.Context {
@@ -80,14 +50,11 @@ func testContext(t *testing.T) context.Context {
 
 // newTestRunner returns a Runner on a fake clock, logging into a buffer,
 // and shuts it down at the end of the test.
-func newTestRunner(t *testing.T) (*Runner, *clocktest.Fake, *logBuffer) {
+func newTestRunner(t *testing.T) (*Runner, *clocktest.Fake, *logtest.Buffer) {
 	t.Helper()
 	clock := clocktest.NewFake(testStart)
-	logs := &logBuffer{}
-	r := NewRunner(Options{
-		Clock:  clock,
-		Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	})
+	logger, logs := logtest.New(t)
+	r := NewRunner(Options{Clock: clock, Logger: logger})
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
@@ -399,7 +366,7 @@ func TestShutdownGivesUp(t *testing.T) {
 		t.Errorf("Stats() = %+v, want Lost 1 (queued) and Failed 1 (killed)", got)
 	}
 	var notRun int
-	for _, rec := range logs.records(t) {
+	for _, rec := range logs.Records(t) {
 		if strings.HasPrefix(rec["msg"].(string), "command: not run") {
 			notRun++
 		}
@@ -452,7 +419,7 @@ func TestOutputLogged(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []string
-	for _, rec := range logs.records(t) {
+	for _, rec := range logs.Records(t) {
 		switch rec["msg"] {
 		case "command: output":
 			got = append(got, fmt.Sprintf("%s %s %s: %s", rec["door"], rec["src"], rec["stream"], rec["line"]))
@@ -479,13 +446,13 @@ func TestOutputLogged(t *testing.T) {
 }
 
 func TestLongOutputLineSplit(t *testing.T) {
-	logs := &logBuffer{}
-	l := &lineLogger{log: slog.New(slog.NewJSONHandler(logs, nil))}
+	logger, logs := logtest.New(t)
+	l := &lineLogger{log: logger}
 	long := strings.Repeat("x", maxLogLine+10)
 	fmt.Fprintf(l, "%s\nshort\r\n", long)
 	l.flush()
 	var got []int
-	for _, rec := range logs.records(t) {
+	for _, rec := range logs.Records(t) {
 		got = append(got, len(rec["line"].(string)))
 	}
 	if want := []int{maxLogLine, 10, 5}; !slices.Equal(want, got) {
@@ -520,9 +487,9 @@ func TestCommandTimeout(t *testing.T) {
 // knockd), and doors without one get Options.CommandTimeout.
 func TestCommandTimeoutPerDoor(t *testing.T) {
 	dir := t.TempDir()
-	logs := &logBuffer{}
+	logger, logs := logtest.New(t)
 	r := NewRunner(Options{Clock: clocktest.NewFake(testStart), CommandTimeout: 100 * time.Millisecond,
-		Logger: slog.New(slog.NewJSONHandler(logs, nil))})
+		Logger: logger})
 	r.SetCommandTimeouts(map[string]time.Duration{"unlimited": 0, "longer": 30 * time.Second})
 	slow := func(word string) knock.Command {
 		return knock.Command{Shell: true, Argv: []string{"sleep 0.5; echo " + word + " >> " + filepath.Join(dir, word)}}
@@ -542,7 +509,7 @@ func TestCommandTimeoutPerDoor(t *testing.T) {
 		t.Errorf("Stats() = %+v, want TimedOut 1 (the door without a timeout of its own), Succeeded 2", got)
 	}
 	var killed []string
-	for _, rec := range logs.records(t) {
+	for _, rec := range logs.Records(t) {
 		if strings.HasPrefix(rec["msg"].(string), "command: killed") {
 			killed = append(killed, fmt.Sprint(rec["door"], " ", time.Duration(rec["timeout"].(float64))))
 		}
@@ -556,8 +523,8 @@ func TestCommandTimeoutPerDoor(t *testing.T) {
 // that filters written for knockd's log (fail2ban's) match them.
 func TestKnockdMessages(t *testing.T) {
 	clock := clocktest.NewFake(testStart)
-	logs := &logBuffer{}
-	r := NewRunner(Options{Clock: clock, KnockdMessages: true, Logger: slog.New(slog.NewJSONHandler(logs, nil))})
+	logger, logs := logtest.New(t)
+	r := NewRunner(Options{Clock: clock, KnockdMessages: true, Logger: logger})
 	out := filepath.Join(t.TempDir(), "fw")
 	door := knock.Door{Name: "ssh", CmdTimeout: 10 * time.Second,
 		Start: knock.Command{Shell: true, Argv: []string{"echo open %IP% >> " + out}},
@@ -575,7 +542,7 @@ func TestKnockdMessages(t *testing.T) {
 		"ssh: running command: echo close 2001:db8::7 >> " + out,
 	}
 	var got []string
-	for _, rec := range logs.records(t) {
+	for _, rec := range logs.Records(t) {
 		msg := rec["msg"].(string)
 		if strings.HasPrefix(msg, "command: ") {
 			continue // knockbeepd's own lines: output, exit status
@@ -600,7 +567,7 @@ func TestCommandNotFound(t *testing.T) {
 		t.Errorf("Stats().Failed = %d, want 1", got)
 	}
 	found := false
-	for _, rec := range logs.records(t) {
+	for _, rec := range logs.Records(t) {
 		if rec["msg"] == "command: could not run" && strings.Contains(rec["err"].(string), "iptabels-does-not-exist") {
 			found = true
 		}

@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/knockbeep/knockbeep/beeper/beepertest"
+	"github.com/knockbeep/knockbeep/internal/logtest"
 	"github.com/knockbeep/knockbeep/knock"
 	"github.com/knockbeep/knockbeep/knock/config"
 	"github.com/knockbeep/knockbeep/sequence"
@@ -127,33 +127,10 @@ func interleave(lists ...[]packet) []packet {
 	return all
 }
 
-// logBuffer collects a daemon's log for assertions, and shows it when the
-// test fails.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func testLogger(t testing.TB) (*slog.Logger, *logBuffer) {
-	b := &logBuffer{}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("daemon log:\n%s", b)
-		}
-	})
-	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug})), b
+// testLogger returns a logger whose lines (slog's text format, as the
+// daemon writes them) the test reads, and which are shown if it fails.
+func testLogger(t testing.TB) (*slog.Logger, *logtest.Buffer) {
+	return logtest.NewText(t)
 }
 
 // testConfig parses TOML written for a test, with {{DIR}} standing for a

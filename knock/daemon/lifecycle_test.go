@@ -12,6 +12,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
+	"github.com/knockbeep/knockbeep/internal/logtest"
 	"github.com/knockbeep/knockbeep/knock/clock/clocktest"
 	"github.com/knockbeep/knockbeep/sequence"
 )
@@ -25,7 +26,7 @@ type feed struct {
 	pw  *pcapgo.Writer
 	n   uint64 // knocks written that the daemon must take
 	ran chan error
-	log *logBuffer
+	log *logtest.Buffer
 }
 
 // startFeed starts a daemon on a replay pipe.

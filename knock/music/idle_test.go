@@ -38,7 +38,7 @@ func TestIdleSourcesForgotten(t *testing.T) {
 	if got, want := h.files("pools"), []string{"192.0.2.1.pool"}; !slices.Equal(want, got) {
 		t.Errorf("pools/ (-want +got):\n-%q\n+%q", want, got)
 	}
-	logs := h.logs.messages(t, "music: forgot sources idle", "sources", "pools", "steps")
+	logs := h.logs.Messages(t, "music: forgot sources idle", "sources", "pools", "steps")
 	if want := []string{"music: forgot sources idle for [music] pool_idle_timeout; their pools were deleted unplayed sources=2 pools=1 steps=1"}; !slices.Equal(want, logs) {
 		t.Errorf("log (-want +got):\n-%q\n+%q", want, logs)
 	}

@@ -1,12 +1,9 @@
 package music_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
 	"net/netip"
 	"os"
@@ -17,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/knockbeep/knockbeep/internal/logtest"
 	"github.com/knockbeep/knockbeep/knock"
 	"github.com/knockbeep/knockbeep/knock/clock/clocktest"
 	"github.com/knockbeep/knockbeep/knock/music"
@@ -76,58 +74,13 @@ func (p *recordingPlayer) played() []playedSong {
 	return slices.Clone(p.songs)
 }
 
-// logBuffer collects JSON log records.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) records(t *testing.T) []map[string]any {
-	t.Helper()
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var recs []map[string]any
-	for line := range strings.Lines(b.buf.String()) {
-		var rec map[string]any
-		if err := json.Unmarshal([]byte(line), &rec); err != nil {
-			t.Fatalf("log line %q is not JSON: %v", line, err)
-		}
-		recs = append(recs, rec)
-	}
-	return recs
-}
-
-// messages returns the log messages that start with prefix, each with the
-// attributes named in keys.
-func (b *logBuffer) messages(t *testing.T, prefix string, keys ...string) []string {
-	t.Helper()
-	var out []string
-	for _, rec := range b.records(t) {
-		msg := rec["msg"].(string)
-		if !strings.HasPrefix(msg, prefix) {
-			continue
-		}
-		for _, k := range keys {
-			msg += fmt.Sprintf(" %s=%v", k, rec[k])
-		}
-		out = append(out, msg)
-	}
-	return out
-}
-
 type harness struct {
 	t      *testing.T
 	dir    string
 	opts   music.Options
 	m      *music.Music
 	clock  *clocktest.Fake
-	logs   *logBuffer
+	logs   *logtest.Buffer
 	player *recordingPlayer
 	stop   func()
 }
@@ -149,10 +102,10 @@ func testOptions(dir string) music.Options {
 // by adjust, and runs its Run goroutine until the test ends.
 func newHarness(t *testing.T, adjust func(*music.Options)) *harness {
 	t.Helper()
-	h := &harness{t: t, dir: t.TempDir(), clock: clocktest.NewFake(time.Date(2024, 5, 4, 12, 0, 0, 0, time.UTC)), logs: &logBuffer{}, player: &recordingPlayer{}}
+	h := &harness{t: t, dir: t.TempDir(), clock: clocktest.NewFake(time.Date(2024, 5, 4, 12, 0, 0, 0, time.UTC)), player: &recordingPlayer{}}
 	h.opts = testOptions(h.dir)
 	h.opts.Clock = h.clock
-	h.opts.Logger = slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	h.opts.Logger, h.logs = logtest.New(t)
 	h.opts.Player = h.player
 	if adjust != nil {
 		adjust(&h.opts)
@@ -371,7 +324,7 @@ func TestPlay(t *testing.T) {
 	if h.exists("pools/192.0.2.1.pool") {
 		t.Errorf("pools/192.0.2.1.pool still exists after play")
 	}
-	beep := h.logs.messages(t, "music: playing", "beep")
+	beep := h.logs.Messages(t, "music: playing", "beep")
 	if want := "music: playing beep=" + sequence.FormatBeepArgs(songs[0].tones); len(beep) != 1 || beep[0] != want {
 		t.Errorf("logged beep arguments: -want %q\n+got %q", want, beep)
 	}
@@ -473,7 +426,7 @@ func TestPlayerError(t *testing.T) {
 	if got := h.files("played"); len(got) != 1 {
 		t.Errorf("played/ = %q, want the archive kept", got)
 	}
-	if got := h.logs.messages(t, "music: playing failed", "err"); len(got) != 1 {
+	if got := h.logs.Messages(t, "music: playing failed", "err"); len(got) != 1 {
 		t.Errorf("log = %q, want one \"playing failed\"", got)
 	}
 }
@@ -591,7 +544,7 @@ func TestLimits(t *testing.T) {
 				t.Errorf("pools/ (-want +got):\n-%q\n+%q", tt.wantPools, got)
 			}
 			var refusedLogs int
-			for _, msg := range h.logs.messages(t, "music: knock refused") {
+			for _, msg := range h.logs.Messages(t, "music: knock refused") {
 				_ = msg
 				refusedLogs++
 			}
@@ -630,7 +583,7 @@ func TestRefusalLogRateLimited(t *testing.T) {
 	h.clock.Advance(10 * time.Second)
 	h.knock("192.0.2.1", tone)
 
-	got := h.logs.messages(t, "music: knock refused", "src", "suppressed")
+	got := h.logs.Messages(t, "music: knock refused", "src", "suppressed")
 	want := []string{
 		"music: knock refused: pool full ([music] max_steps): play it to start a new one src=192.0.2.1 suppressed=0",
 		"music: knock refused: play knock on an empty pool: nothing to play src=192.0.2.2 suppressed=0",
@@ -663,12 +616,12 @@ func TestRefusalLogFlood(t *testing.T) {
 			}
 			h.knock("10.0.0.1", play) // another reason: its own 10 lines
 			h.m.Tick(h.clock.Now().Add(9 * time.Second))
-			if got := h.logs.messages(t, "music: knock"); len(got) != 11 {
+			if got := h.logs.Messages(t, "music: knock"); len(got) != 11 {
 				t.Fatalf("%d refusal lines during the interval, want 11 (10 for the flood, 1 for the play): %q", len(got), got)
 			}
 			h.clock.Advance(10 * time.Second)
 			tt.then(h)
-			got := h.logs.messages(t, "music: knocks refused and not logged", "unlogged")
+			got := h.logs.Messages(t, "music: knocks refused and not logged", "unlogged")
 			want := []string{"music: knocks refused and not logged: source not in the allowed networks ([music] allow) unlogged=19990"}
 			if !slices.Equal(want, got) {
 				t.Errorf("summary (-want +got):\n-%q\n+%q", want, got)
@@ -783,14 +736,14 @@ func TestReloadTornAndUnreadablePools(t *testing.T) {
 	if want := header + "tone loud 100ms\n"; h.file("pools/192.0.2.2.pool.unreadable") != want {
 		t.Errorf("unreadable pool moved aside = %q, want %q", h.file("pools/192.0.2.2.pool.unreadable"), want)
 	}
-	logs := h.logs.messages(t, "music: pool")
+	logs := h.logs.Messages(t, "music: pool")
 	wantPrefixes := []string{"music: pool: pool line 3: ignoring an incomplete last line", "music: pool loaded", "music: pool unreadable, moved aside"}
 	for _, p := range wantPrefixes {
 		if !slices.ContainsFunc(logs, func(s string) bool { return strings.HasPrefix(s, p) }) {
 			t.Errorf("no log line starting %q in %q", p, logs)
 		}
 	}
-	if got := h.logs.messages(t, "music: ignoring a pool whose name", "path"); len(got) != 1 {
+	if got := h.logs.Messages(t, "music: ignoring a pool whose name", "path"); len(got) != 1 {
 		t.Errorf("log %q, want one line about notes.pool", got)
 	}
 }

@@ -79,7 +79,7 @@ func TestPlayedKeepsNewest(t *testing.T) {
 				t.Errorf("Stats().Deleted = %d, want %d", got, tt.wantDeleted)
 			}
 			var logged int
-			for _, rec := range h.logs.records(t) {
+			for _, rec := range h.logs.Records(t) {
 				if rec["msg"] == "music: deleted the oldest played songs ([music] keep_played, keep_played_mib)" {
 					logged += int(rec["deleted"].(float64))
 				}

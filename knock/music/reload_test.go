@@ -124,7 +124,7 @@ func TestReloadMaxSteps(t *testing.T) {
 	if !slices.Equal(wantTones, songs[0].tones) {
 		t.Errorf("song (-want +got):\n-%v\n+%v", wantTones, songs[0].tones)
 	}
-	if got := h.logs.messages(t, "music: closing"); len(got) != 0 {
+	if got := h.logs.Messages(t, "music: closing"); len(got) != 0 {
 		t.Errorf("log: %q, want no trouble closing the old handle", got)
 	}
 }
