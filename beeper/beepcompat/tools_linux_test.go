@@ -9,11 +9,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/knockbeep/knockbeep/internal/testtools"
 )
 
 // The console device both beeps sound in these tests. With no PC speaker
@@ -22,11 +23,6 @@ const console = "/dev/tty0"
 
 // realBeep is Debian's beep 1.4, as installed by its package.
 const realBeep = "beep"
-
-var (
-	installMu sync.Mutex
-	installed = map[string]error{} // package → the result of installing it
-)
 
 // needTools makes sure the test can run Debian's beep (and strace, when
 // traced) on the console as root, installing the packages with apt-get
@@ -40,12 +36,12 @@ func needTools(tb testing.TB, traced bool) string {
 	if err := probeConsole(); err != nil {
 		tb.Skipf("needs a virtual console that takes KIOCSOUND: %v", err)
 	}
-	beep := needCommand(tb, realBeep, "beep")
+	beep := testtools.NeedCommand(tb, realBeep, "beep")
 	if out, err := exec.Command(beep, "--version").Output(); err != nil || !strings.HasPrefix(string(out), "beep 1.4") {
 		tb.Skipf("needs beep 1.4 (Debian 12's package), %s --version says %q (%v)", beep, firstLine(string(out)), err)
 	}
 	if traced {
-		strace := needCommand(tb, "strace", "strace")
+		strace := testtools.NeedCommand(tb, "strace", "strace")
 		// A container may forbid ptrace.
 		if out, err := exec.Command(strace, "-qq", "-e", "trace=none", "true").CombinedOutput(); err != nil {
 			tb.Skipf("needs strace to trace a program: %v: %s", err, bytes.TrimSpace(out))
@@ -68,93 +64,12 @@ func probeConsole() error {
 	return nil
 }
 
-// needCommand returns the path of command, running apt-get install pkg
-// (once per test run) when it is missing, or skips the test.
-func needCommand(tb testing.TB, command, pkg string) string {
-	tb.Helper()
-	if path, err := exec.LookPath(command); err == nil {
-		return path
-	}
-	installMu.Lock()
-	err, tried := installed[pkg]
-	if !tried {
-		tb.Logf("installing %s with apt-get", pkg)
-		err = aptInstall(pkg)
-		installed[pkg] = err
-	}
-	installMu.Unlock()
-	if err != nil {
-		tb.Skipf("needs %s: %v", command, err)
-	}
-	path, err := exec.LookPath(command)
-	if err != nil {
-		tb.Skipf("needs %s: apt-get installed %s but %v", command, pkg, err)
-	}
-	return path
-}
-
-// aptInstall installs a Debian package, updating the package lists once
-// when a plain install fails (they may be empty on a fresh machine).
-func aptInstall(pkg string) error {
-	if _, err := exec.LookPath("apt-get"); err != nil {
-		return fmt.Errorf("it is missing and there is no apt-get to install package %s", pkg)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	install := func() ([]byte, error) {
-		cmd := exec.CommandContext(ctx, "apt-get", "install", "-y", "-q", "--no-install-recommends", pkg)
-		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-		return cmd.CombinedOutput()
-	}
-	if _, err := install(); err == nil {
-		return nil
-	}
-	if out, err := exec.CommandContext(ctx, "apt-get", "update", "-q").CombinedOutput(); err != nil {
-		return fmt.Errorf("apt-get update: %v\n%s", err, lastLines(string(out), 5))
-	}
-	if out, err := install(); err != nil {
-		return fmt.Errorf("apt-get install %s: %v\n%s", pkg, err, lastLines(string(out), 5))
-	}
-	return nil
-}
-
-// binDir holds our beep, built once for the whole test run.
-var binDir string
-
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "beepcompat-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "beepcompat:", err)
-		os.Exit(1)
-	}
-	binDir = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-var (
-	buildOnce sync.Once
-	ourPath   string
-	buildErr  error
-)
+func TestMain(m *testing.M) { testtools.Main(m) }
 
 // ourBeep builds ./cmd/beep once per test run and returns its path.
 func ourBeep(tb testing.TB) string {
 	tb.Helper()
-	buildOnce.Do(func() {
-		ourPath = filepath.Join(binDir, "beep")
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		out, err := exec.CommandContext(ctx, "go", "build", "-o", ourPath, "github.com/knockbeep/knockbeep/cmd/beep").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build ./cmd/beep: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		tb.Fatal(buildErr)
-	}
-	return ourPath
+	return testtools.BuildBinary(tb, "github.com/knockbeep/knockbeep/cmd/beep")
 }
 
 // beepEnv is the environment both beeps run in: no SUDO_* variables (beep
@@ -212,12 +127,4 @@ func runBeep(tb testing.TB, syscalls, stdin, program string, args ...string) run
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")
 	return line
-}
-
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/knockbeep/knockbeep/internal/testtools"
 )
 
 // TestDebianKnockdConfOpensAndClosesSSH runs Debian's shipped knockd.conf,
@@ -21,7 +23,7 @@ import (
 // which fails the same way in both.
 func TestDebianKnockdConfOpensAndClosesSSH(t *testing.T) {
 	needKnockd(t)
-	needPackage(t, "iptables", "iptables")
+	testtools.NeedCommand(t, "iptables", "iptables")
 	conf, err := filepath.Abs(debianConf)
 	if err != nil {
 		t.Fatal(err)

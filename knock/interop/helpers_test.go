@@ -2,54 +2,23 @@ package interop
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/knockbeep/knockbeep/internal/testtools"
 )
 
-// binDir holds the binaries built from this module for the whole test run.
-var binDir string
-
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "knockbeep-interop-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "interop:", err)
-		os.Exit(1)
-	}
-	binDir = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-var (
-	buildOnce   sync.Map // command path → *sync.Once
-	buildErrors sync.Map // command path → error
-)
+func TestMain(m *testing.M) { testtools.Main(m) }
 
 // ourBinary builds ./cmd/NAME of this module once per test run and
 // returns its path.
 func ourBinary(t testing.TB, name string) string {
 	t.Helper()
-	out := filepath.Join(binDir, name)
-	once, _ := buildOnce.LoadOrStore(name, new(sync.Once))
-	once.(*sync.Once).Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "github.com/knockbeep/knockbeep/cmd/"+name)
-		if msg, err := cmd.CombinedOutput(); err != nil {
-			buildErrors.Store(name, fmt.Errorf("go build ./cmd/%s: %v\n%s", name, err, msg))
-		}
-	})
-	if err, ok := buildErrors.Load(name); ok {
-		t.Fatal(err)
-	}
-	return out
+	return testtools.BuildBinary(t, "github.com/knockbeep/knockbeep/cmd/"+name)
 }
 
 // writeFile writes a test file, failing the test when it cannot.

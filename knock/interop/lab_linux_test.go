@@ -4,7 +4,6 @@ package interop
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"net"
 	"net/netip"
@@ -20,6 +19,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/knockbeep/knockbeep/internal/testtools"
 	"github.com/knockbeep/knockbeep/knock/send/sendtest"
 )
 
@@ -77,71 +77,17 @@ func inNetns(ns *sendtest.Netns, argv ...string) []string {
 
 // needKnockd makes sure Debian's knockd and knock are installed, installing
 // the knockd package with apt-get when they are missing, or skips the test.
+// The package may enable its own service on installing: it is disabled
+// again, the tests start their own knockd.
 func needKnockd(t *testing.T) {
 	t.Helper()
-	needPackage(t, "knockd", "knockd")
-	needPackage(t, "knock", "knockd")
-}
-
-var (
-	installMu sync.Mutex
-	installed = map[string]error{} // package → the result of installing it
-)
-
-// needPackage makes sure command is installed, running apt-get install pkg
-// (once per test run) when it is missing and the test is root, or skips
-// the test with the reason.
-func needPackage(t *testing.T, command, pkg string) {
-	t.Helper()
-	if _, err := exec.LookPath(command); err == nil {
-		return
-	}
-	if os.Geteuid() != 0 {
-		t.Skipf("needs root to install %s (apt-get install %s) and to run it", command, pkg)
-	}
-	installMu.Lock()
-	err, tried := installed[pkg]
-	if !tried {
-		err = aptInstall(pkg)
-		installed[pkg] = err
-	}
-	installMu.Unlock()
-	if err != nil {
-		t.Skipf("needs %s: %v", command, err)
-	}
-	if _, err := exec.LookPath(command); err != nil {
-		t.Skipf("needs %s: apt-get installed %s but %v", command, pkg, err)
-	}
-}
-
-// aptInstall installs a Debian package. knockd's package may enable its
-// own service: it is disabled again, the tests start their own knockd.
-func aptInstall(pkg string) error {
-	if _, err := exec.LookPath("apt-get"); err != nil {
-		return fmt.Errorf("it is missing and there is no apt-get to install package %s", pkg)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	install := func() ([]byte, error) {
-		cmd := exec.CommandContext(ctx, "apt-get", "install", "-y", "-q", "--no-install-recommends", pkg)
-		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-		return cmd.CombinedOutput()
-	}
-	if _, err := install(); err != nil {
-		// A fresh machine's package lists may be empty or stale.
-		if upd, uerr := exec.CommandContext(ctx, "apt-get", "update", "-q").CombinedOutput(); uerr != nil {
-			return fmt.Errorf("apt-get update: %v\n%s", uerr, upd)
-		}
-		if out, err := install(); err != nil {
-			return fmt.Errorf("apt-get install %s: %v\n%s", pkg, err, out)
-		}
-	}
-	if pkg == "knockd" {
+	if _, err := exec.LookPath("knockd"); err != nil {
+		testtools.NeedCommand(t, "knockd", "knockd")
 		if _, err := exec.LookPath("systemctl"); err == nil {
-			exec.CommandContext(ctx, "systemctl", "disable", "--now", "knockd").Run()
+			exec.Command("systemctl", "disable", "--now", "knockd").Run()
 		}
 	}
-	return nil
+	testtools.NeedCommand(t, "knock", "knockd")
 }
 
 // A daemon is knockd or knockbeepd running in a lab's server namespace,
