@@ -183,7 +183,7 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 
 	matchOpts := match.Options{MaxAttempts: cfg.MaxAttempts, Logger: d.log}
 	if d.knockdLog {
-		matchOpts.Logger = slog.New(knockdStages{d.log.Handler()})
+		matchOpts.OnProgress = d.logKnockdProgress
 	}
 	if !d.replay {
 		matchOpts.IsLocal = d.isLocal
@@ -365,7 +365,7 @@ func (d *Daemon) handleLocked(ev *knock.Event) {
 	d.matches = d.matcher.Handle(ev, d.matches[:0])
 	for _, m := range d.matches {
 		door := d.doors[m.Door]
-		d.logOpened(m, len(door.Sequence))
+		d.logOpened(m)
 		d.runner.Open(door, m.Event)
 		if door.OneTimeFile != "" {
 			d.advanceOneTimeLocked(m.Door)
@@ -374,15 +374,29 @@ func (d *Daemon) handleLocked(ev *knock.Event) {
 }
 
 // logOpened logs a door opening: in knockd's words when the log is in
-// knockd's format, the last stage and then OPEN SESAME, as knockd does.
-func (d *Daemon) logOpened(m match.Match, stages int) {
+// knockd's format (the last stage before it came from
+// logKnockdProgress, as in knockd).
+func (d *Daemon) logOpened(m match.Match) {
 	src := m.Src.WithZone("")
 	if d.knockdLog {
-		d.log.Info(fmt.Sprintf("%s: %s: Stage %d", src, m.Name, stages))
 		d.log.Info(fmt.Sprintf("%s: %s: OPEN SESAME", src, m.Name))
 		return
 	}
 	d.log.Info("daemon: door opened", "door", m.Name, "src", src)
+}
+
+// logKnockdProgress is the matcher's OnProgress when the log is in
+// knockd's format: it writes knockd's lines for an attempt's stages and
+// timeouts. knockd logs nothing when an attempt is reset. It runs under
+// the owner lock, from Handle or Expire.
+func (d *Daemon) logKnockdProgress(p match.Progress) {
+	src := p.Src.WithZone("")
+	switch p.Kind {
+	case match.StageReached:
+		d.log.Info(fmt.Sprintf("%s: %s: Stage %d", src, p.Name, p.Stage))
+	case match.AttemptExpired:
+		d.log.Info(fmt.Sprintf("%s: %s: sequence timeout (stage %d)", src, p.Name, p.Stage))
+	}
 }
 
 // advanceOneTimeLocked marks the sequence door i just used in its

@@ -58,11 +58,12 @@
 // The log goes where the config says (log.go): standard error, a file,
 // syslog, as slog text or JSON lines, or knockd's "[YYYY-MM-DD HH:MM] msg"
 // lines. In knockd's format the lines knockd itself writes are written in
-// its words ("SRC: DOOR: Stage N", "SRC: DOOR: OPEN SESAME", "DOOR:
-// running command: CMD", "SRC: DOOR: command timeout"), for fail2ban
-// filters and scripts written for knockd: the matcher's stage records go
-// through knockdStages, the openings through logOpened, and the command
-// runner has its KnockdMessages option.
+// its words ("SRC: DOOR: Stage N", "SRC: DOOR: sequence timeout (stage
+// N)", "SRC: DOOR: OPEN SESAME", "DOOR: running command: CMD", "SRC:
+// DOOR: command timeout"), for fail2ban filters and scripts written for
+// knockd: the stages and timeouts come from the matcher's OnProgress
+// reports (logKnockdProgress), the openings through logOpened, and the
+// command runner has its KnockdMessages option.
 //
 // # Demo
 //

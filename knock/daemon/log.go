@@ -210,57 +210,6 @@ func appendAttr(b []byte, prefix string, a slog.Attr) []byte {
 	return append(b, s...)
 }
 
-// knockdStages is the matcher's log handler when the log is in knockd's
-// format: it turns the matcher's debug record of an attempt reaching a
-// stage ("match: stage", with src, door and stage) into knockd's line
-// "SRC: DOOR: Stage N" at info level, as knockd logs every stage, and
-// passes every other record on as it is. The last stage of a door is
-// logged by the daemon with the opening (logOpened): the matcher reports
-// it as the match itself.
-type knockdStages struct{ next slog.Handler }
-
-// matchStageMsg is the message of the matcher's stage records.
-const matchStageMsg = "match: stage"
-
-func (h knockdStages) Enabled(ctx context.Context, l slog.Level) bool {
-	// The matcher asks for debug before it builds a stage record.
-	return l == slog.LevelDebug || h.next.Enabled(ctx, l)
-}
-
-func (h knockdStages) Handle(ctx context.Context, r slog.Record) error {
-	if r.Message != matchStageMsg {
-		if !h.next.Enabled(ctx, r.Level) {
-			return nil
-		}
-		return h.next.Handle(ctx, r)
-	}
-	if !h.next.Enabled(ctx, slog.LevelInfo) {
-		return nil
-	}
-	var src, door, stage string
-	r.Attrs(func(a slog.Attr) bool {
-		switch a.Key {
-		case "src":
-			src = a.Value.String()
-		case "door":
-			door = a.Value.String()
-		case "stage":
-			stage = a.Value.String()
-		}
-		return true
-	})
-	line := slog.NewRecord(r.Time, slog.LevelInfo, fmt.Sprintf("%s: %s: Stage %s", src, door, stage), r.PC)
-	return h.next.Handle(ctx, line)
-}
-
-func (h knockdStages) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return knockdStages{h.next.WithAttrs(attrs)}
-}
-
-func (h knockdStages) WithGroup(name string) slog.Handler {
-	return knockdStages{h.next.WithGroup(name)}
-}
-
 // fanout sends every record to each handler that wants it.
 type fanout []slog.Handler
 

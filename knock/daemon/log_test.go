@@ -124,9 +124,12 @@ func TestKnockdConfLogFile(t *testing.T) {
 `)
 	clk := clocktest.NewFake(captureStart)
 	f := startFeedLogging(t, path, context.Background(), Options{Clock: clk, Stderr: new(bytes.Buffer)})
-	const x, y = "192.0.2.10", "2001:db8::20"
+	const x, y, z = "192.0.2.10", "2001:db8::20", "192.0.2.30"
 	f.send(syn(0, x, hostAddr4, 7000), syn(1, y, hostAddr6, 7000), syn(2, x, hostAddr4, 8000),
-		syn(3, x, hostAddr4, 9000), syn(4, y, hostAddr6, 8000), syn(5, y, hostAddr6, 4000), syn(6, y, hostAddr6, 4000))
+		syn(3, x, hostAddr4, 9000), syn(4, y, hostAddr6, 8000), syn(5, y, hostAddr6, 4000), syn(6, y, hostAddr6, 4000),
+		// z's attempt outlives knockd's default seq_timeout, 25 s: its
+		// last knock comes too late and is no step.
+		syn(7, z, hostAddr4, 7000), syn(8, z, hostAddr4, 8000), syn(30*time.Second, z, hostAddr4, 9000))
 	fw := filepath.Join(dir, "fw")
 	waitFile(t, fw, "open "+x+"\n")
 	if !clk.WaitPending(1, 10*time.Second) {
@@ -163,6 +166,10 @@ func TestKnockdConfLogFile(t *testing.T) {
 		"ssh: running command: echo open " + x + " >> " + fw,
 		x + ": ssh: command timeout",
 		"ssh: running command: echo close " + x + " >> " + fw,
+	}, {
+		z + ": ssh: Stage 1",
+		z + ": ssh: Stage 2",
+		z + ": ssh: sequence timeout (stage 2)",
 	}} {
 		if missing := notInOrder(want, lines); missing != "" {
 			t.Errorf("the log lacks %q in order; it holds:\n%s", missing, log)
@@ -174,6 +181,9 @@ func TestKnockdConfLogFile(t *testing.T) {
 		if !slices.Contains(lines, w) {
 			t.Errorf("the log lacks %q:\n%s", w, log)
 		}
+	}
+	if slices.Contains(lines, z+": ssh: Stage 3") {
+		t.Errorf("a knock after the sequence timeout made a stage:\n%s", log)
 	}
 	if strings.Contains(log, "door opened") || strings.Contains(log, "command: running") {
 		t.Errorf("the log has knockbeepd's words where knockd's belong:\n%s", log)

@@ -9,6 +9,14 @@
 // one-time sequence with SetSequence, calls Expire from a timer, and
 // Reload on SIGHUP. One goroutine owns the Matcher; nothing in it blocks.
 //
+// Options.OnProgress, when set, hears each attempt's progress as it
+// happens, synchronously from Handle and Expire: every step matched
+// (StageReached, up to the last, which the Match follows), every reset
+// (AttemptReset) and every timeout (AttemptExpired). The daemon writes
+// knockd's "SRC: DOOR: Stage N" and "SRC: DOOR: sequence timeout (stage
+// N)" log lines from it. The Logger's debug lines say the same for
+// people; nothing should parse them.
+//
 // # Semantics
 //
 // By default the rules are knockd 0.8's, read from knockd.c (sniff):

@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/netip"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/knockbeep/knockbeep/knock"
@@ -31,8 +32,60 @@ type Options struct {
 	// the capture path, so it must be quick and must not allocate.
 	IsLocal func(netip.Addr) bool
 	// Logger receives debug lines for every stage, reset and opening, and
-	// a warning when records are evicted. nil discards.
+	// a warning when records are evicted. nil discards. The debug lines
+	// are for people: a program that wants an attempt's progress uses
+	// OnProgress.
 	Logger *slog.Logger
+	// OnProgress, if not nil, is called for every step an attempt
+	// matches, every attempt reset and every attempt that times out, at
+	// the moment the Matcher sees it: synchronously from Handle (stages,
+	// resets, and timeouts noticed at the source's next event) and from
+	// Expire (timeouts). It is called on the capture path, so it must be
+	// quick, and it must not call the Matcher. The Matcher itself
+	// allocates nothing to make the call.
+	OnProgress func(Progress)
+}
+
+// A ProgressKind says what happened to an attempt.
+type ProgressKind uint8
+
+const (
+	// StageReached: the attempt matched one more step; Progress.Stage is
+	// the steps matched now, from 1 to Of. At Of the sequence is complete
+	// and a Match follows unless the door's cooldown suppresses it.
+	StageReached ProgressKind = iota + 1
+	// AttemptReset: a counted event that is not the next step (nor a
+	// tolerated repeat) invalidated the attempt at Progress.Stage.
+	AttemptReset
+	// AttemptExpired: the door's timeout ended the attempt at
+	// Progress.Stage, noticed by Expire or at the source's next event.
+	AttemptExpired
+)
+
+func (k ProgressKind) String() string {
+	switch k {
+	case StageReached:
+		return "stage reached"
+	case AttemptReset:
+		return "attempt reset"
+	case AttemptExpired:
+		return "attempt expired"
+	}
+	return "ProgressKind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// A Progress is one step forward or the end of a source's attempt on a
+// door, reported to Options.OnProgress.
+type Progress struct {
+	Kind  ProgressKind
+	Door  int // index into the doors given to New, Reload
+	Name  string
+	Src   netip.Addr
+	Stage int // steps matched: after this step (StageReached), or when the attempt ended
+	Of    int // steps in the door's sequence
+	// Event is the knock that made the step or the reset; the zero Event
+	// for AttemptExpired, which no knock causes.
+	Event knock.Event
 }
 
 // A Match is a door opened by a source: the knock that completed its
@@ -73,9 +126,10 @@ type Matcher struct {
 	ranks []rankList // eviction lists, see rankOf
 	index sourceIndex
 
-	isLocal func(netip.Addr) bool
-	dstMemo int8 // IsLocal(event.Dst) for the current event: 0 unknown, 1 yes, -1 no
-	log     *slog.Logger
+	isLocal    func(netip.Addr) bool
+	dstMemo    int8 // IsLocal(event.Dst) for the current event: 0 unknown, 1 yes, -1 no
+	log        *slog.Logger
+	onProgress func(Progress)
 
 	stats         Stats
 	evictedLogged uint64
@@ -128,10 +182,11 @@ func New(doors []knock.Door, opts Options) *Matcher {
 		log = slog.New(slog.DiscardHandler)
 	}
 	m := &Matcher{
-		recs:    make([]record, maxRecords),
-		index:   newSourceIndex(maxRecords),
-		isLocal: opts.IsLocal,
-		log:     log,
+		recs:       make([]record, maxRecords),
+		index:      newSourceIndex(maxRecords),
+		isLocal:    opts.IsLocal,
+		log:        log,
+		onProgress: opts.OnProgress,
 	}
 	m.free = empty
 	for i := maxRecords - 1; i >= 0; i-- {
@@ -274,6 +329,7 @@ func (m *Matcher) step(i int32, ev *knock.Event, step knock.Step, now int64, out
 	case step == d.seq[r.stage]:
 		r.stage++
 		r.last = now
+		m.progress(StageReached, r.door, r.src, r.stage, ev)
 		if int(r.stage) == len(d.seq) {
 			return m.open(i, ev, now, out)
 		}
@@ -284,6 +340,7 @@ func (m *Matcher) step(i int32, ev *knock.Event, step knock.Step, now int64, out
 	default:
 		m.stats.Reset++
 		m.debug("reset", r, d)
+		m.progress(AttemptReset, r.door, r.src, r.stage, ev)
 		r.stage = 0
 		m.release(i)
 	}
@@ -300,6 +357,7 @@ func (m *Matcher) start(di int, ev *knock.Event, now int64, out []Match) []Match
 		// on a one-step door evicts nobody.
 		m.stats.Started++
 		m.stats.Opened++
+		m.progress(StageReached, int32(di), ev.Src, 1, ev)
 		m.debugOpen(ev.Src, d)
 		return append(out, Match{Door: di, Name: d.name, Src: ev.Src, Event: *ev})
 	}
@@ -310,6 +368,7 @@ func (m *Matcher) start(di int, ev *knock.Event, now int64, out []Match) []Match
 	m.stats.Started++
 	r.stage = 1
 	r.first, r.last = now, now
+	m.progress(StageReached, r.door, r.src, r.stage, ev)
 	if len(d.seq) == 1 {
 		return m.open(i, ev, now, out)
 	}
@@ -361,6 +420,7 @@ func (m *Matcher) settle(i int32, now int64) bool {
 		if now-from >= d.timeout {
 			m.stats.Expired++
 			m.debug("timeout", r, d)
+			m.progress(AttemptExpired, r.door, r.src, r.stage, nil)
 			r.stage = 0
 		}
 	}
@@ -615,6 +675,20 @@ func (m *Matcher) Stats() Stats {
 	s := m.stats
 	s.Tracked = m.live
 	return s
+}
+
+// progress reports to Options.OnProgress what happened to src's attempt
+// on door; ev is nil for a timeout.
+func (m *Matcher) progress(kind ProgressKind, door int32, src netip.Addr, stage int32, ev *knock.Event) {
+	if m.onProgress == nil {
+		return
+	}
+	d := &m.doors[door]
+	p := Progress{Kind: kind, Door: int(door), Name: d.name, Src: src, Stage: int(stage), Of: len(d.seq)}
+	if ev != nil {
+		p.Event = *ev
+	}
+	m.onProgress(p)
 }
 
 func (m *Matcher) debug(msg string, r *record, d *compiledDoor) {

@@ -265,19 +265,29 @@ func TestHandleDoesNotAllocate(t *testing.T) {
 		{name: "port of no door", evs: []knock.Event{{Time: t0, Src: local, Dst: local, Proto: knock.TCP, Port: 22, Flags: knock.SYN}}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			m := New(benchDoors(), Options{MaxAttempts: 1024, IsLocal: isLocal})
-			out := make([]Match, 0, 8)
-			n := 0
-			allocs := testing.AllocsPerRun(10000, func() {
-				ev := tt.evs[n%len(tt.evs)]
-				ev.Time = t0.Add(time.Duration(n) * time.Microsecond)
-				out = m.Handle(&ev, out[:0])
-				n++
+		for _, reporting := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/OnProgress=%v", tt.name, reporting), func(t *testing.T) {
+				opts := Options{MaxAttempts: 1024, IsLocal: isLocal}
+				reports := 0
+				if reporting {
+					opts.OnProgress = func(Progress) { reports++ }
+				}
+				m := New(benchDoors(), opts)
+				out := make([]Match, 0, 8)
+				n := 0
+				allocs := testing.AllocsPerRun(10000, func() {
+					ev := tt.evs[n%len(tt.evs)]
+					ev.Time = t0.Add(time.Duration(n) * time.Microsecond)
+					out = m.Handle(&ev, out[:0])
+					n++
+				})
+				if allocs != 0 {
+					t.Errorf("Handle allocates %v times per event, want 0", allocs)
+				}
+				if reporting && m.Stats().Ignored < m.Stats().Events && reports == 0 {
+					t.Errorf("OnProgress was never called for %d counted events", m.Stats().Events-m.Stats().Ignored)
+				}
 			})
-			if allocs != 0 {
-				t.Errorf("Handle allocates %v times per event, want 0", allocs)
-			}
-		})
+		}
 	}
 }
