@@ -345,6 +345,25 @@ func TestPlay(t *testing.T) {
 	}
 }
 
+// TestLongSongLogged: the log line of a long song shows its first tones'
+// beep arguments and how many more there are, not the whole song.
+func TestLongSongLogged(t *testing.T) {
+	h := newHarness(t, nil)
+	for range 1000 {
+		h.knocks("192.0.2.1", tone, silence)
+	}
+	h.knock("192.0.2.1", play)
+	songs := h.waitPlayed(1)
+	if len(songs[0].tones) != 1000 {
+		t.Fatalf("played %d tones, want 1000", len(songs[0].tones))
+	}
+	beep := h.logs.Messages(t, "music: playing", "beep")
+	want := "music: playing beep=" + sequence.FormatBeepArgs(songs[0].tones[:128]) + " ... (872 tones more)"
+	if len(beep) != 1 || beep[0] != want {
+		t.Errorf("logged beep arguments: -want %q\n+got %q", want, beep)
+	}
+}
+
 func TestWAVArchived(t *testing.T) {
 	wavDir := t.TempDir()
 	h := newHarness(t, nil)

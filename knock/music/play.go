@@ -16,8 +16,10 @@ import (
 	"github.com/knockbeep/knockbeep/sequence"
 )
 
-// maxLoggedArgs bounds the beep arguments logged for one song.
-const maxLoggedArgs = 4096
+// maxLoggedTones bounds the beep arguments logged for one song: only the
+// first tones are formatted (about 30 bytes each), not the whole song that
+// a long line would then throw away.
+const maxLoggedTones = 128
 
 // roomToPlay reports whether a play may be queued now: fewer than QueueLen
 // songs wait, or none waits and none plays. Only Handle queues songs and
@@ -162,9 +164,9 @@ func (m *Music) playSong(ctx context.Context, s *song) {
 		}
 	}
 	tones := sequence.Compile(steps)
-	args := sequence.FormatBeepArgs(tones)
-	if len(args) > maxLoggedArgs {
-		args = args[:maxLoggedArgs] + fmt.Sprintf("... (%d more bytes)", len(args)-maxLoggedArgs)
+	args := sequence.FormatBeepArgs(tones[:min(len(tones), maxLoggedTones)])
+	if len(tones) > maxLoggedTones {
+		args += fmt.Sprintf(" ... (%d tones more)", len(tones)-maxLoggedTones)
 	}
 	var length time.Duration
 	for _, t := range tones {
