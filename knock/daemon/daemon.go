@@ -341,11 +341,9 @@ func (d *Daemon) own(q *eventQueue, captured <-chan struct{}) {
 // A music port goes to the music doors and no further; anything else to
 // the matcher, whose matches run their commands.
 func (d *Daemon) handleLocked(ev *knock.Event) {
-	if d.opts.OnlyIPv4 && !ev.Src.Unmap().Is4() {
-		return
-	}
 	if d.replay {
-		if !d.replayMatch.Match(ev) {
+		// Live, the kernel filter has done this; a capture file had none.
+		if !d.replayMatch.Match(ev) || d.opts.OnlyIPv4 && !ev.Src.Unmap().Is4() {
 			return
 		}
 		if ev.Time.Sub(d.lastExpire) >= expireInterval {

@@ -206,3 +206,30 @@ func TestReplayWAVSpeakerKeepsFiles(t *testing.T) {
 		})
 	}
 }
+
+// With -4 a replayed IPv6 knock is ignored and an IPv4 one is not (live,
+// the kernel filter drops IPv6 knocks; a capture file has no such filter).
+func TestReplayOnlyIPv4(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "door.out")
+	cfg, _ := testConfig(t, dir, `
+state_dir = "{{DIR}}/state"
+
+[music]
+enabled = false
+
+[[door]]
+name = "bell"
+sequence = ["7000"]
+start_command = ["/bin/sh", "-c", "echo %IP% >> `+out+`"]
+`)
+	file := pcapFile(t,
+		syn(5*time.Millisecond, "2001:db8::20", hostAddr6, 7000),
+		syn(6*time.Millisecond, "192.0.2.10", hostAddr4, 7000),
+	)
+	logger, _ := testLogger(t)
+	replay(t, cfg, Options{Logger: logger, OnlyIPv4: true}, file)
+	if got, want := readAll(t, out), "192.0.2.10\n"; got != want {
+		t.Errorf("the door's command wrote %q, want %q (the IPv6 knock ignored)", got, want)
+	}
+}
