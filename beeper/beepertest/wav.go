@@ -16,6 +16,10 @@ type WAV struct {
 	Rate     int
 	Channels int
 	Samples  []int16 // the first channel
+	// Unfinished says the data chunk's size was never written (0 or
+	// 0xFFFFFFFF): the recorder did not finish its file, so the samples
+	// are whatever reached the disk.
+	Unfinished bool
 }
 
 // maxWAVBytes bounds what ReadWAV accepts, so a corrupt header cannot
@@ -91,7 +95,7 @@ func ReadWAV(r io.Reader) (*WAV, error) {
 			avail := int64(len(data) - body)
 			switch {
 			case size == 0 || size == 0xFFFFFFFF:
-				size = avail
+				size, w.Unfinished = avail, true
 			case size > avail:
 				return nil, fmt.Errorf("wav: data chunk says %d bytes, the file has %d: truncated", size, avail)
 			}

@@ -82,12 +82,12 @@ var readWAVTests = []struct {
 	{
 		name: "a data size of 0, left by a killed recorder, reads to the end",
 		file: withDataSize(monoPCM, 6, 0),
-		want: WAV{Rate: 32000, Channels: 1, Samples: []int16{1, -2, 3}},
+		want: WAV{Rate: 32000, Channels: 1, Samples: []int16{1, -2, 3}, Unfinished: true},
 	},
 	{
 		name: "a data size of 0xFFFFFFFF reads to the end",
 		file: withDataSize(monoPCM, 6, 0xFFFFFFFF),
-		want: WAV{Rate: 32000, Channels: 1, Samples: []int16{1, -2, 3}},
+		want: WAV{Rate: 32000, Channels: 1, Samples: []int16{1, -2, 3}, Unfinished: true},
 	},
 	{
 		name: "a trailing half sample is dropped",
@@ -119,7 +119,7 @@ func TestReadWAV(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.Rate != tt.want.Rate || got.Channels != tt.want.Channels || !slices.Equal(got.Samples, tt.want.Samples) {
+			if got.Rate != tt.want.Rate || got.Channels != tt.want.Channels || got.Unfinished != tt.want.Unfinished || !slices.Equal(got.Samples, tt.want.Samples) {
 				t.Errorf("ReadWAV (-want +got):\n-%+v\n+%+v", tt.want, *got)
 			}
 		})

@@ -1,13 +1,14 @@
 package pcspktest
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"slices"
 	"time"
+
+	"github.com/knockbeep/knockbeep/beeper/beepertest"
 )
 
 // A Recording is a mono 16-bit PCM WAV file in memory.
@@ -21,80 +22,22 @@ func (r Recording) Duration() time.Duration {
 	return time.Duration(len(r.Samples)) * time.Second / time.Duration(r.Rate)
 }
 
-// maxWAVSamples bounds what ReadWAV accepts: an hour at qemu's rate.
-const maxWAVSamples = 3600 * SampleRate
-
-// ReadWAV reads a RIFF WAVE file of mono signed 16-bit PCM, the format
-// BootGuest asks qemu for. A data chunk whose size was never filled in means
+// ReadWAV reads the RIFF WAVE file qemu wrote (beepertest.ReadWAV does
+// the decoding) and checks it is what BootGuest asks qemu for: mono,
+// 16-bit, and finished. A data chunk whose size was never filled in means
 // qemu did not exit cleanly, and is reported as such.
 func ReadWAV(r io.Reader) (Recording, error) {
-	var rec Recording
-	var riff [12]byte
-	if _, err := io.ReadFull(r, riff[:]); err != nil {
-		return rec, fmt.Errorf("pcspktest: WAV header: %w", err)
+	w, err := beepertest.ReadWAV(r)
+	if err != nil {
+		return Recording{}, fmt.Errorf("pcspktest: %w", err)
 	}
-	if string(riff[0:4]) != "RIFF" || string(riff[8:12]) != "WAVE" {
-		return rec, errors.New("pcspktest: not a RIFF WAVE file")
+	if w.Channels != 1 {
+		return Recording{}, fmt.Errorf("pcspktest: WAV has %d channels, want mono (qemu's out.channels=1)", w.Channels)
 	}
-	sawFormat := false
-	for {
-		var chunk [8]byte
-		if _, err := io.ReadFull(r, chunk[:]); err != nil {
-			if errors.Is(err, io.EOF) {
-				return rec, errors.New("pcspktest: WAV file has no data chunk")
-			}
-			return rec, fmt.Errorf("pcspktest: WAV chunk header: %w", err)
-		}
-		id, size := string(chunk[0:4]), binary.LittleEndian.Uint32(chunk[4:8])
-		switch id {
-		case "fmt ":
-			if size < 16 || size > 1024 {
-				return rec, fmt.Errorf("pcspktest: WAV fmt chunk of %d bytes, want 16 or a little more", size)
-			}
-			format := make([]byte, size)
-			if _, err := io.ReadFull(r, format); err != nil {
-				return rec, fmt.Errorf("pcspktest: WAV fmt chunk: %w", err)
-			}
-			audioFormat := binary.LittleEndian.Uint16(format[0:2])
-			channels := binary.LittleEndian.Uint16(format[2:4])
-			rate := binary.LittleEndian.Uint32(format[4:8])
-			bits := binary.LittleEndian.Uint16(format[14:16])
-			if audioFormat != 1 || channels != 1 || bits != 16 || rate == 0 || rate > 1_000_000 {
-				return rec, fmt.Errorf("pcspktest: WAV is format %d, %d channels, %d bits, %d Hz; want PCM (1), mono, 16 bits (qemu's out.channels=1,out.format=s16)",
-					audioFormat, channels, bits, rate)
-			}
-			rec.Rate = int(rate)
-			sawFormat = true
-			if size%2 == 1 {
-				if _, err := io.ReadFull(r, make([]byte, 1)); err != nil {
-					return rec, fmt.Errorf("pcspktest: WAV fmt chunk padding: %w", err)
-				}
-			}
-		case "data":
-			if !sawFormat {
-				return rec, errors.New("pcspktest: WAV data chunk comes before its fmt chunk")
-			}
-			if size == 0 {
-				return rec, errors.New("pcspktest: WAV data chunk is empty or its size was never written (qemu must exit cleanly, by the guest powering off)")
-			}
-			if size/2 > maxWAVSamples {
-				return rec, fmt.Errorf("pcspktest: WAV data chunk of %d bytes is more than an hour", size)
-			}
-			data := make([]byte, size&^1)
-			if _, err := io.ReadFull(r, data); err != nil {
-				return rec, fmt.Errorf("pcspktest: WAV data chunk (%d bytes announced): %w", size, err)
-			}
-			rec.Samples = make([]int16, len(data)/2)
-			for i := range rec.Samples {
-				rec.Samples[i] = int16(binary.LittleEndian.Uint16(data[2*i:]))
-			}
-			return rec, nil
-		default:
-			if _, err := io.CopyN(io.Discard, r, int64(size)+int64(size%2)); err != nil {
-				return rec, fmt.Errorf("pcspktest: WAV chunk %q: %w", id, err)
-			}
-		}
+	if w.Unfinished {
+		return Recording{}, errors.New("pcspktest: WAV data chunk's size was never written (qemu must exit cleanly, by the guest powering off)")
 	}
+	return Recording{Rate: w.Rate, Samples: w.Samples}, nil
 }
 
 // crossings returns where the signal crosses the midpoint between its

@@ -249,12 +249,12 @@ var readWAVTests = []struct {
 	{
 		name:    "8-bit",
 		file:    wavFile(fmtChunk(1, 1, SampleRate, 8), dataChunk(1)),
-		wantErr: "8 bits",
+		wantErr: "8-bit samples",
 	},
 	{
 		name:    "data before fmt",
 		file:    wavFile(dataChunk(1), fmtChunk(1, 1, SampleRate, 16)),
-		wantErr: "before its fmt chunk",
+		wantErr: "data chunk before the fmt chunk",
 	},
 	{
 		name:    "no data",
@@ -264,17 +264,17 @@ var readWAVTests = []struct {
 	{
 		name:    "data shorter than announced",
 		file:    wavFile(fmtChunk(1, 1, SampleRate, 16), chunk{"data", []byte{1, 2}, 400}),
-		wantErr: "400 bytes announced",
+		wantErr: "data chunk says 400 bytes, the file has 2: truncated",
 	},
 	{
 		name:    "not RIFF",
 		file:    []byte("OggS\x00\x00\x00\x00WAVEfmt "),
-		wantErr: "not a RIFF WAVE",
+		wantErr: "not a RIFF/WAVE file",
 	},
 	{
 		name:    "empty",
 		file:    nil,
-		wantErr: "WAV header",
+		wantErr: "not a RIFF/WAVE file",
 	},
 }
 
