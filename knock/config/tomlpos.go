@@ -243,56 +243,50 @@ func (s *keyScanner) value() {
 			s.literalString()
 		}
 	case '[':
-		s.pos++
-		for {
-			s.skipSpace()
-			if s.pos >= len(s.text) {
-				return
-			}
-			if s.text[s.pos] == ']' {
-				s.pos++
-				return
-			}
-			before := s.pos
-			s.value()
-			s.skipSpace()
-			if s.pos < len(s.text) && s.text[s.pos] == ',' {
-				s.pos++
-			} else if s.pos == before {
-				s.pos++
-			}
-		}
+		s.items(']', s.value)
 	case '{':
-		s.pos++
-		for {
-			s.skipSpace()
-			if s.pos >= len(s.text) {
-				return
-			}
-			if s.text[s.pos] == '}' {
-				s.pos++
-				return
-			}
-			before := s.pos
-			s.key()
-			s.skipBlank()
-			if s.pos < len(s.text) && s.text[s.pos] == '=' {
-				s.pos++
-			}
-			s.value()
-			s.skipSpace()
-			if s.pos < len(s.text) && s.text[s.pos] == ',' {
-				s.pos++
-			} else if s.pos == before {
-				s.pos++
-			}
-		}
+		s.items('}', s.inlineEntry)
 	default:
 		// A number, boolean or date: up to the end of the value.
 		for s.pos < len(s.text) && !strings.ContainsRune(",]}\n#", rune(s.text[s.pos])) {
 			s.pos++
 		}
 	}
+}
+
+// items skips the items of an array or inline table up to and including
+// close, calling item for each; a character nothing consumes is skipped,
+// so malformed text cannot stall the scanner.
+func (s *keyScanner) items(close byte, item func()) {
+	s.pos++
+	for {
+		s.skipSpace()
+		if s.pos >= len(s.text) {
+			return
+		}
+		if s.text[s.pos] == close {
+			s.pos++
+			return
+		}
+		before := s.pos
+		item()
+		s.skipSpace()
+		if s.pos < len(s.text) && s.text[s.pos] == ',' {
+			s.pos++
+		} else if s.pos == before {
+			s.pos++
+		}
+	}
+}
+
+// inlineEntry skips one "key = value" of an inline table.
+func (s *keyScanner) inlineEntry() {
+	s.key()
+	s.skipBlank()
+	if s.pos < len(s.text) && s.text[s.pos] == '=' {
+		s.pos++
+	}
+	s.value()
 }
 
 // basicString skips "...", honouring backslash escapes.
