@@ -264,14 +264,18 @@ func TestPoolConcurrentUse(t *testing.T) {
 					t.Error(err)
 				}
 				if i%10 == 0 {
-					p.Sync()
+					if err := p.Sync(); err != nil {
+						t.Error(err)
+					}
 					_ = p.Steps()
 				}
 			}
 		}()
 	}
 	wg.Wait()
-	p.Close()
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
 	steps, warnings, err := LoadPool(strings.NewReader(readFile(t, path)), PoolOptions{})
 	if err != nil || len(warnings) > 0 || len(steps) != 200 {
 		t.Errorf("after 200 concurrent appends the file holds %d steps (%q, %v)", len(steps), warnings, err)
@@ -326,9 +330,19 @@ func ExampleOpenPool() {
 		return
 	}
 	fmt.Println(len(warnings), "warnings")
-	pool.Append(Step{Kind: StepTone, Freq: 440, Length: 100 * time.Millisecond})
-	pool.Append(Step{Kind: StepSilence, Length: 100 * time.Millisecond})
-	pool.Close()
+	for _, s := range []Step{
+		{Kind: StepTone, Freq: 440, Length: 100 * time.Millisecond},
+		{Kind: StepSilence, Length: 100 * time.Millisecond},
+	} {
+		if err := pool.Append(s); err != nil {
+			fmt.Println(err)
+			return
+		}
+	}
+	if err := pool.Close(); err != nil {
+		fmt.Println(err)
+		return
+	}
 
 	data, _ := os.ReadFile(path)
 	fmt.Print(string(data))

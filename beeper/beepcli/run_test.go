@@ -112,6 +112,7 @@ func TestBeepPlays(t *testing.T) {
 	}{
 		{"no options: one default beep", "", []sequence.Tone{beep(440, 200*ms, 0)}},
 		{"-f 0 plays 440", "-f 0", []sequence.Tone{beep(440, 200*ms, 0)}},
+		{"the top of the ranges is accepted", "-f 20000 -l 300000", []sequence.Tone{beep(20000, 300000*ms, 0)}},
 		{"frequency is rounded", "-f 1000.6 -l 50", []sequence.Tone{beep(1001, 50*ms, 0)}},
 		{"-d is between repetitions only", "-f 1000 -r 3 -d 50", []sequence.Tone{beep(1000, 200*ms, 50*ms), beep(1000, 200*ms, 50*ms), beep(1000, 200*ms, 0)}},
 		{"-D is after the last too", "-f 1000 -r 2 -D 50", []sequence.Tone{beep(1000, 200*ms, 50*ms), beep(1000, 200*ms, 50*ms)}},
@@ -351,6 +352,14 @@ func TestBeepFallsBackToTheConsole(t *testing.T) {
 	}
 	if diff := tonesDiff([]sequence.Tone{{Freq: 1000, Length: 50 * ms}}, b.heard()); diff != "" {
 		t.Errorf("tones on the console (-want +got):\n%s", diff)
+	}
+}
+
+// TestBeepTopRepeats: -r takes up to 300000, as beep 1.4 does.
+func TestBeepTopRepeats(t *testing.T) {
+	b := runBeep(t, []string{"--print", "-f", "1000", "-l", "1", "-r", "300000", "-d", "0"}, runOptions{})
+	if b.code != 0 || strings.TrimSpace(b.stdout) != "-f 1000 -l 1 -r 300000 -d 0" {
+		t.Errorf("exit %d, printed %q; want 0 and the same tone repeated 300000 times\nstderr: %s", b.code, b.stdout, b.stderr)
 	}
 }
 

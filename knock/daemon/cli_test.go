@@ -5,9 +5,11 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -122,7 +124,10 @@ level = "warn"
 func TestOverrideKnockdLogFile(t *testing.T) {
 	dir := t.TempDir()
 	_, path := testConfig(t, dir, "[ssh]\n\tSequence = 7000\n")
-	c, _ := parseArgs([]string{"-g", "k.log"})
+	c, err := parseArgs([]string{"-g", "k.log"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfg, err := LoadConfig(path, c.override())
 	if err != nil {
 		t.Fatal(err)
@@ -138,6 +143,14 @@ func TestMainModes(t *testing.T) {
 	writeFile(t, knockdConf, "# open ssh\n[openSSH]\n\tsequence = 7000,8000,9000\n\tseq_timeout = 5\n\tcommand = /sbin/iptables -A INPUT -s %IP% -p tcp --dport 22 -j ACCEPT\n\ttcpflags = syn\n")
 	badConf := filepath.Join(dir, "bad.toml")
 	writeFile(t, badConf, "speaker = \"none\"\n[music]\ntone_prot = 1000\n")
+	run := t.TempDir()
+	heldPid := filepath.Join(run, "held.pid")
+	holder := exec.Command("sleep", "60") // another live process
+	if err := holder.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { holder.Process.Kill(); holder.Wait() })
+	writeFile(t, heldPid, strconv.Itoa(holder.Process.Pid)+"\n")
 	tests := []struct {
 		name       string
 		args       []string
@@ -158,6 +171,8 @@ func TestMainModes(t *testing.T) {
 		{name: "convert", args: []string{"--convert", knockdConf}, wantOut: []string{"# open ssh", "[[door]]", `name = "openSSH"`, "shell = true"}},
 		{name: "convert a missing file", args: []string{"--convert", filepath.Join(dir, "nope")}, wantStatus: ExitConfig, wantErr: []string{"no such file"}},
 		{name: "missing config", args: []string{"-c", filepath.Join(dir, "nope.toml")}, wantStatus: ExitConfig, wantErr: []string{"no such file"}},
+		{name: "pidfile held by a live process", args: []string{"-p", heldPid, "--speaker", "none", "--state-dir", run, "-i", "lo"},
+			wantStatus: ExitFailure, wantErr: []string{heldPid, "is running"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

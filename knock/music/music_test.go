@@ -562,11 +562,7 @@ func TestLimits(t *testing.T) {
 			if fmt.Sprint(got) != fmt.Sprint(tt.wantPools) {
 				t.Errorf("pools/ (-want +got):\n-%q\n+%q", tt.wantPools, got)
 			}
-			var refusedLogs int
-			for _, msg := range h.logs.Messages(t, "music: knock refused") {
-				_ = msg
-				refusedLogs++
-			}
+			refusedLogs := len(h.logs.Messages(t, "music: knock refused"))
 			if want := int(tt.wantRefused.NotAllowed + tt.wantRefused.TooManyPools + tt.wantRefused.PoolFull + tt.wantRefused.EmptyPlay); refusedLogs != want {
 				t.Errorf("%d refusals logged, want %d (one per reason and source)", refusedLogs, want)
 			}
