@@ -16,45 +16,47 @@ import (
 	"github.com/knockbeep/knockbeep/knock/config"
 )
 
-func TestParseArgs(t *testing.T) {
-	tests := []struct {
-		name    string
-		args    []string
-		want    commandLine
-		wantErr string
-	}{
-		{name: "none", args: nil, want: commandLine{}},
-		{name: "knockd's flags", args: []string{"-i", "eth0", "-c", "/etc/knockd.conf", "-D", "-v", "-p", "/run/k.pid", "-g", "/var/log/k.log", "-4", "-l"},
-			want: commandLine{interfaces: []string{"eth0"}, configPath: "/etc/knockd.conf", debug: true, verbose: true,
-				pidFile: "/run/k.pid", logFile: "/var/log/k.log", onlyIPv4: true, lookup: true}},
-		{name: "knockd's long flags", args: []string{"--interface=eth0", "--config", "k.conf", "--debug", "--verbose", "--pidfile=p", "--logfile", "l", "--only-ip-v4", "--lookup"},
-			want: commandLine{interfaces: []string{"eth0"}, configPath: "k.conf", debug: true, verbose: true,
-				pidFile: "p", logFile: "l", onlyIPv4: true, lookup: true}},
-		{name: "grouped short flags and attached values", args: []string{"-Dv4", "-ieth0", "-ieth1", "-cfile"},
-			want: commandLine{debug: true, verbose: true, onlyIPv4: true, interfaces: []string{"eth0", "eth1"}, configPath: "file"}},
-		{name: "knockbeepd's flags", args: []string{"--speaker", "wav:out", "--state-dir=st", "--check"},
-			want: commandLine{speaker: "wav:out", stateDir: "st", check: true}},
-		{name: "demo with a song", args: []string{"--demo", "fur-elise"}, want: commandLine{demo: true, demoSong: "fur-elise"}},
-		{name: "demo with a song as a value", args: []string{"--demo=fur-elise", "-v"}, want: commandLine{demo: true, demoSong: "fur-elise", verbose: true}},
-		{name: "demo alone", args: []string{"--demo"}, want: commandLine{demo: true}},
-		{name: "replay", args: []string{"--replay", "k.pcap", "-c", "k.toml"}, want: commandLine{replay: "k.pcap", configPath: "k.toml"}},
-		{name: "convert", args: []string{"--convert", "/etc/knockd.conf"}, want: commandLine{convert: "/etc/knockd.conf"}},
-		{name: "version and help", args: []string{"-V", "-h"}, want: commandLine{version: true, help: true}},
-		{name: "-- ends the options", args: []string{"--demo", "--", "-odd-name.rtttl"}, want: commandLine{demo: true, demoSong: "-odd-name.rtttl"}},
+// parseArgsTests are TestParseArgs's table, and FuzzParseArgs's seeds.
+var parseArgsTests = []struct {
+	name    string
+	args    []string
+	want    commandLine
+	wantErr string
+}{
+	{name: "none", args: nil, want: commandLine{}},
+	{name: "knockd's flags", args: []string{"-i", "eth0", "-c", "/etc/knockd.conf", "-D", "-v", "-p", "/run/k.pid", "-g", "/var/log/k.log", "-4", "-l"},
+		want: commandLine{interfaces: []string{"eth0"}, configPath: "/etc/knockd.conf", debug: true, verbose: true,
+			pidFile: "/run/k.pid", logFile: "/var/log/k.log", onlyIPv4: true, lookup: true}},
+	{name: "knockd's long flags", args: []string{"--interface=eth0", "--config", "k.conf", "--debug", "--verbose", "--pidfile=p", "--logfile", "l", "--only-ip-v4", "--lookup"},
+		want: commandLine{interfaces: []string{"eth0"}, configPath: "k.conf", debug: true, verbose: true,
+			pidFile: "p", logFile: "l", onlyIPv4: true, lookup: true}},
+	{name: "grouped short flags and attached values", args: []string{"-Dv4", "-ieth0", "-ieth1", "-cfile"},
+		want: commandLine{debug: true, verbose: true, onlyIPv4: true, interfaces: []string{"eth0", "eth1"}, configPath: "file"}},
+	{name: "knockbeepd's flags", args: []string{"--speaker", "wav:out", "--state-dir=st", "--check"},
+		want: commandLine{speaker: "wav:out", stateDir: "st", check: true}},
+	{name: "demo with a song", args: []string{"--demo", "fur-elise"}, want: commandLine{demo: true, demoSong: "fur-elise"}},
+	{name: "demo with a song as a value", args: []string{"--demo=fur-elise", "-v"}, want: commandLine{demo: true, demoSong: "fur-elise", verbose: true}},
+	{name: "demo alone", args: []string{"--demo"}, want: commandLine{demo: true}},
+	{name: "replay", args: []string{"--replay", "k.pcap", "-c", "k.toml"}, want: commandLine{replay: "k.pcap", configPath: "k.toml"}},
+	{name: "convert", args: []string{"--convert", "/etc/knockd.conf"}, want: commandLine{convert: "/etc/knockd.conf"}},
+	{name: "version and help", args: []string{"-V", "-h"}, want: commandLine{version: true, help: true}},
+	{name: "-- ends the options", args: []string{"--demo", "--", "-odd-name.rtttl"}, want: commandLine{demo: true, demoSong: "-odd-name.rtttl"}},
 
-		{name: "-d is refused, pointing to the service files", args: []string{"-d"}, wantErr: "configs/knockbeepd.service"},
-		{name: "--daemon too", args: []string{"-c", "x", "--daemon"}, wantErr: "configs/rc.d/knockbeepd"},
-		{name: "unknown short flag", args: []string{"-x"}, wantErr: "unknown option -x"},
-		{name: "unknown long flag", args: []string{"--speakers", "none"}, wantErr: "unknown option --speakers"},
-		{name: "missing value", args: []string{"-c"}, wantErr: "option -c needs a value"},
-		{name: "missing long value", args: []string{"--state-dir"}, wantErr: "option --state-dir needs a value"},
-		{name: "value on a switch", args: []string{"--check=yes"}, wantErr: "option --check takes no value"},
-		{name: "an operand", args: []string{"eth0"}, wantErr: `unexpected argument "eth0"`},
-		{name: "two songs", args: []string{"--demo", "a", "b"}, wantErr: "--demo takes one song at most"},
-		{name: "two modes", args: []string{"--check", "--replay", "x.pcap"}, wantErr: "exclude each other"},
-		{name: "demo with a config", args: []string{"--demo", "-c", "x.toml"}, wantErr: "--demo runs on loopback with the built-in config"},
-	}
-	for _, tt := range tests {
+	{name: "-d is refused, pointing to the service files", args: []string{"-d"}, wantErr: "configs/knockbeepd.service"},
+	{name: "--daemon too", args: []string{"-c", "x", "--daemon"}, wantErr: "configs/rc.d/knockbeepd"},
+	{name: "unknown short flag", args: []string{"-x"}, wantErr: "unknown option -x"},
+	{name: "unknown long flag", args: []string{"--speakers", "none"}, wantErr: "unknown option --speakers"},
+	{name: "missing value", args: []string{"-c"}, wantErr: "option -c needs a value"},
+	{name: "missing long value", args: []string{"--state-dir"}, wantErr: "option --state-dir needs a value"},
+	{name: "value on a switch", args: []string{"--check=yes"}, wantErr: "option --check takes no value"},
+	{name: "an operand", args: []string{"eth0"}, wantErr: `unexpected argument "eth0"`},
+	{name: "two songs", args: []string{"--demo", "a", "b"}, wantErr: "--demo takes one song at most"},
+	{name: "two modes", args: []string{"--check", "--replay", "x.pcap"}, wantErr: "exclude each other"},
+	{name: "demo with a config", args: []string{"--demo", "-c", "x.toml"}, wantErr: "--demo runs on loopback with the built-in config"},
+}
+
+func TestParseArgs(t *testing.T) {
+	for _, tt := range parseArgsTests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := parseArgs(tt.args)
 			if tt.wantErr != "" {
@@ -74,23 +76,37 @@ func TestParseArgs(t *testing.T) {
 }
 
 func FuzzParseArgs(f *testing.F) {
-	f.Add("-i\x00eth0\x00-c\x00x\x00-Dv4")
-	f.Add("--demo\x00fur-elise")
-	f.Add("--config=x\x00--check")
-	f.Add("-d")
-	f.Add("--\x00-x")
+	for _, tt := range parseArgsTests {
+		f.Add(strings.Join(tt.args, "\x00"))
+	}
 	f.Fuzz(func(t *testing.T, joined string) {
 		args := strings.Split(joined, "\x00")
 		c, err := parseArgs(args)
 		if err != nil {
+			if err.Error() == "" {
+				t.Errorf("%q: an error that says nothing", args)
+			}
 			return
 		}
-		// Whatever parses applies to a config without breaking what it
+		// Whatever parses applies to a config without changing what it
 		// does not set.
+		def := config.Default()
 		cfg := config.Default()
 		c.override()(cfg)
-		if c.speaker == "" && cfg.Speaker != config.Default().Speaker {
-			t.Errorf("speaker changed to %q without --speaker", cfg.Speaker)
+		for _, kept := range []struct {
+			flag      string
+			given     bool
+			got, want any
+		}{
+			{"--speaker", c.speaker != "", cfg.Speaker, def.Speaker},
+			{"--state-dir", c.stateDir != "", cfg.StateDir, def.StateDir},
+			{"-p", c.pidFile != "", cfg.PidFile, def.PidFile},
+			{"-i", len(c.interfaces) > 0, cfg.Interfaces, def.Interfaces},
+			{"-g", c.logFile != "", cfg.Log.File, def.Log.File},
+		} {
+			if !kept.given && !reflect.DeepEqual(kept.got, kept.want) {
+				t.Errorf("%q: without %s the config has %v, want the default %v", args, kept.flag, kept.got, kept.want)
+			}
 		}
 	})
 }

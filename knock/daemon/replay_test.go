@@ -233,3 +233,33 @@ start_command = ["/bin/sh", "-c", "echo %IP% >> `+out+`"]
 		t.Errorf("the door's command wrote %q, want %q (the IPv6 knock ignored)", got, want)
 	}
 }
+
+// The config's settings reach the parts that use them: max_attempts the
+// matcher, the music keys (keep_played_mib in bytes) music.Options.
+func TestConfigReachesTheParts(t *testing.T) {
+	dir := t.TempDir()
+	cfg, _ := testConfig(t, dir, `
+state_dir = "{{DIR}}/state"
+speaker = "none"
+max_attempts = 100
+
+[music]
+max_steps = 77
+max_pools = 5
+queue = 3
+refusal_log_interval = "1h"
+keep_played = 7
+keep_played_mib = 2
+pool_idle_timeout = "3m"
+`)
+	got := musicOptions(cfg)
+	if got.MaxSteps != 77 || got.MaxPools != 5 || got.QueueLen != 3 || got.RefusalLogInterval != time.Hour ||
+		got.KeepPlayed != 7 || got.KeepPlayedBytes != 2<<20 || got.PoolIdleTimeout != 3*time.Minute {
+		t.Errorf("music options %+v, want max_steps 77, max_pools 5, queue 3, 1h, keep 7 songs and 2 MiB, idle 3m", got)
+	}
+	logger, _ := testLogger(t)
+	d := replay(t, cfg, Options{Logger: logger}, pcapFile(t, syn(time.Millisecond, "192.0.2.1", hostAddr4, 1000)))
+	if c := d.Stats().Match.Capacity; c != 100 {
+		t.Errorf("matcher capacity %d, want max_attempts 100", c)
+	}
+}
