@@ -192,7 +192,7 @@ func TestComposeImperialMarch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Run("without pitch: the seed's 253 knocks", func(t *testing.T) {
+	t.Run("without pitch: the original protocol's 253 knocks", func(t *testing.T) {
 		plan, err := Compose(song.Tones, DefaultProtocol(), ComposeOptions{NoPitch: true})
 		if err != nil {
 			t.Fatal(err)

@@ -3,8 +3,8 @@ package sequence
 import "time"
 
 // Protocol is the music protocol shared by the daemon and the client: which
-// destination port means what, and how long one step lasts. DESIGN.md's
-// table is DefaultProtocol.
+// destination port means what, and how long one step lasts. The defaults,
+// DefaultProtocol, are the table in docs/architecture.md.
 type Protocol struct {
 	TonePort    uint16        // append one tone step at the current pitch
 	SilencePort uint16        // append one silence step
@@ -14,7 +14,7 @@ type Protocol struct {
 	DefaultFreq float64       // the pitch, in hertz, until a pitch knock sets one
 }
 
-// DefaultProtocol returns the seed's ports (1000, 1001, 1002) plus the pitch
+// DefaultProtocol returns the original protocol's ports (1000, 1001, 1002) plus the pitch
 // ports 2000..2127, 100 ms steps and 440 Hz.
 func DefaultProtocol() Protocol {
 	return Protocol{

@@ -257,7 +257,7 @@ Song options (the protocol options must match the daemon's config):
                        the beep arguments the daemon will compile from it;
                        send nothing (HOST may be left out)
       --no-pitch       no pitch knocks: the rhythm only, at the daemon's
-                       default frequency, as with the seed's three ports
+                       default frequency, as with the original three ports
       --ports T,S,P    the tone, silence and play ports (default 1000,1001,1002)
       --pitch-base N   the port of MIDI note 0: note n is knocked on N+n
                        (default 2000; 0 means the daemon has no pitch ports)

@@ -355,7 +355,7 @@ func TestDryRun(t *testing.T) {
 		{name: "imperial march with its tune", args: nil,
 			wantPorts:  "ports: tone 1000, silence 1001, play 1002, pitch 2000+note; step 100ms",
 			wantCounts: "171 tone, 82 silence, ", wantPacing: "knocking takes about 1.565s (5ms between knocks)"},
-		{name: "the seed's monotone protocol", args: []string{"--no-pitch"},
+		{name: "the original monotone protocol", args: []string{"--no-pitch"},
 			wantPorts:  "ports: tone 1000, silence 1001, play 1002, no pitch knocks; step 100ms",
 			wantCounts: "254 knocks: 171 tone, 82 silence, 0 pitch, 1 play; 253 steps of 100ms = 25.3s", wantNoPitch: true},
 		{name: "no pitch ports on the daemon", args: []string{"--pitch-base", "0"},

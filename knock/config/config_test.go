@@ -13,7 +13,7 @@ import (
 	"github.com/knockbeep/knockbeep/sequence"
 )
 
-// No config at all is the seed: music doors on 1000/1001/1002 (plus the
+// No config at all is the original protocol: music doors on 1000/1001/1002 (plus the
 // pitch ports) on every interface, speaker auto, no command doors.
 func TestDefault(t *testing.T) {
 	c := Default()

@@ -149,7 +149,7 @@ func normalizeInterfaces(names []string) []string {
 	return names
 }
 
-// checkSpeaker checks the syntax of a speaker spec (DESIGN.md); whether the
+// checkSpeaker checks the syntax of a speaker spec (beeper.Open's grammar); whether the
 // device exists is for the daemon to find out when it opens it.
 func checkSpeaker(spec string) error {
 	kind, path, hasPath := strings.Cut(spec, ":")

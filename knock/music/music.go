@@ -70,7 +70,7 @@ type Options struct {
 	// and played/ (archived songs). It is created if missing.
 	StateDir string
 	// Shared puts every source's knocks in one pool, STATE_DIR/music.pool,
-	// as in the seed.
+	// as in the original protocol.
 	Shared bool
 	// MaxSteps is the most steps one pool holds; more are refused.
 	MaxSteps int
