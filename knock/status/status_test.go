@@ -31,8 +31,8 @@ func TestRollDrawsOneBarPerNote(t *testing.T) {
 	}{
 		{"empty", nil, 0},
 		{"leading silence is no bar", []sequence.Tone{{Freq: 0, Length: 0, Delay: 300 * ms}, {Freq: 440, Length: 100 * ms}}, 1},
-		{"three notes, rests between", []sequence.Tone{{440, 100 * ms, 50 * ms}, {494, 100 * ms, 0}, {523.25, 200 * ms, 0}}, 3},
-		{"a note of length 0 is a rest", []sequence.Tone{{440, 0, 100 * ms}, {440, 100 * ms, 0}}, 1},
+		{"three notes, rests between", []sequence.Tone{{Freq: 440, Length: 100 * ms, Delay: 50 * ms}, {Freq: 494, Length: 100 * ms}, {Freq: 523.25, Length: 200 * ms}}, 3},
+		{"a note of length 0 is a rest", []sequence.Tone{{Freq: 440, Delay: 100 * ms}, {Freq: 440, Length: 100 * ms}}, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -48,7 +48,7 @@ func TestRollDrawsOneBarPerNote(t *testing.T) {
 }
 
 func TestRollPlacesNotesInTimeAndPitch(t *testing.T) {
-	svg := string(Roll([]sequence.Tone{{440, 500 * ms, 500 * ms}, {880, 500 * ms, 0}}))
+	svg := string(Roll([]sequence.Tone{{Freq: 440, Length: 500 * ms, Delay: 500 * ms}, {Freq: 880, Length: 500 * ms}}))
 	re := regexp.MustCompile(`<rect class="note" x="([\d.]+)" y="(\d+)" width="([\d.]+)"`)
 	m := re.FindAllStringSubmatch(svg, -1)
 	if len(m) != 2 {
