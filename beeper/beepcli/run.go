@@ -119,7 +119,7 @@ func (r *runner) run(ctx context.Context, args []string) error {
 		return nil
 	}
 	if cmd.Version {
-		fmt.Fprint(r.stdout, Version)
+		fmt.Fprint(r.stdout, VersionText())
 		return nil
 	}
 	r.log = newLogger(r.stderr, r.env.Getenv("BEEP_LOG_LEVEL"), cmd.Verbose)

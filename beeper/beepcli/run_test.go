@@ -298,9 +298,9 @@ func TestBeepHelpVersionWarnings(t *testing.T) {
 	}{
 		{"-h", Usage, "", 0},
 		{"--help -f 99999", Usage, "", 0},
-		{"-v", Version, "", 0},
-		{"-V", Version, "", 0},
-		{"--version", Version, "", 0},
+		{"-v", VersionText(), "", 0},
+		{"-V", VersionText(), "", 0},
+		{"--version", VersionText(), "", 0},
 		{"-f 400 -f 500 -l 10", "", "beep: Warning: -f 500: multiple -f values given, only last one is used\n", 1},
 	}
 	for _, tt := range tests {
