@@ -10,6 +10,7 @@ complete -c knockbeepd -l check -d 'validate the config, print it and exit'
 complete -c knockbeepd -l convert -r -F -d 'print the TOML equivalent of a knockd.conf'
 complete -c knockbeepd -l replay -r -F -d 'run a pcap file through the daemon'
 complete -c knockbeepd -l demo -d 'knock a song into a daemon on loopback and play it'
+complete -c knockbeepd -l notes -d 'with --demo: one knock per note'
 # --demo's song is an operand ("--demo SONG") as well as a value.
 complete -c knockbeepd -n '__fish_seen_argument -l demo' -a "$songs" -d 'built-in song'
 complete -c knockbeepd -s D -l debug -d 'log debug lines to stderr'

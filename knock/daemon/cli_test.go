@@ -37,6 +37,8 @@ var parseArgsTests = []struct {
 	{name: "demo with a song", args: []string{"--demo", "fur-elise"}, want: commandLine{demo: true, demoSong: "fur-elise"}},
 	{name: "demo with a song as a value", args: []string{"--demo=fur-elise", "-v"}, want: commandLine{demo: true, demoSong: "fur-elise", verbose: true}},
 	{name: "demo alone", args: []string{"--demo"}, want: commandLine{demo: true}},
+	{name: "demo with notes", args: []string{"--demo", "--notes", "ode-to-joy"}, want: commandLine{demo: true, demoNotes: true, demoSong: "ode-to-joy"}},
+	{name: "notes without demo", args: []string{"--notes"}, wantErr: "--notes goes with --demo"},
 	{name: "replay", args: []string{"--replay", "k.pcap", "-c", "k.toml"}, want: commandLine{replay: "k.pcap", configPath: "k.toml"}},
 	{name: "convert", args: []string{"--convert", "/etc/knockd.conf"}, want: commandLine{convert: "/etc/knockd.conf"}},
 	{name: "version and help", args: []string{"-V", "-h"}, want: commandLine{version: true, help: true}},
