@@ -217,15 +217,16 @@ func report(w io.Writer, tiers []Tier, notRoot bool) (failed bool) {
 		fmt.Fprintf(w, "%-28s %4d passed, %3d failed, %3d skipped   %s\n", t.Name+":", t.Passed, t.Failed, t.Skipped, status)
 	}
 	if notRoot {
-		fmt.Fprintln(w, "\nNot run as root, so no missing tool was installed, and the tests that need root or those tools")
-		fmt.Fprintln(w, "(live capture, network namespaces, the comparisons with knockd, knock and beep 1.4, and the")
-		fmt.Fprintln(w, "emulated speaker's boots of qemu) did not run:")
+		fmt.Fprintln(w, "\nNot run as root: no missing tool was installed, and the tests that need root, or a tool")
+		fmt.Fprintln(w, "only root could install, skipped:")
 		for _, t := range tiers {
 			switch total := t.Passed + t.Failed + t.Skipped; {
 			case t.Skipped > 0 && t.Skipped == total:
-				fmt.Fprintf(w, "  %s: did not run at all (%d tests skipped)\n", t.Name, t.Skipped)
+				fmt.Fprintf(w, "  %s: did not run at all (%d of %d tests skipped)\n", t.Name, t.Skipped, total)
 			case t.Skipped > 0:
 				fmt.Fprintf(w, "  %s: %d of its %d tests skipped\n", t.Name, t.Skipped, total)
+			default:
+				fmt.Fprintf(w, "  %s: ran in full\n", t.Name)
 			}
 		}
 		fmt.Fprintln(w, "Each skipped test's reason is below. Run ./scripts/test as root to run them all.")

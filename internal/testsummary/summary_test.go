@@ -163,7 +163,7 @@ func TestReport(t *testing.T) {
 		"vet (linux):                    1 passed,   0 failed,   0 skipped   passed\n",
 		"emulated speaker:               0 passed,   0 failed,   1 skipped   did not run: every test skipped (reasons below)\n",
 		"Not run as root",
-		"  unit and privileged: 2 of its 12 tests skipped\n  emulated speaker: did not run at all (1 tests skipped)\n",
+		"  vet (linux): ran in full\n  unit and privileged: 2 of its 12 tests skipped\n  emulated speaker: did not run at all (1 of 1 tests skipped)\n",
 		"skipped in unit and privileged, by reason:\n  needs root\n      a TestX\n      b TestY\n",
 	} {
 		if !strings.Contains(out.String(), want) {
