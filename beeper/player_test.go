@@ -341,24 +341,132 @@ func TestPlayerOneSongAtATime(t *testing.T) {
 	}
 }
 
-// TestRecorderTones checks the Recorder against the player: what it
-// records of a song is the song as a speaker makes it.
+// playerTolerance is how far the player may stray from a song on the
+// fake clock, where every call lands at its deadline: not at all.
+var playerTolerance = beepertest.Tolerance{}
+
+// recorderSong has a leading silence, a rest, tones back to back and a
+// delay at the end.
+var recorderSong = []sequence.Tone{
+	{Delay: 150 * ms},
+	{Freq: 392, Length: 350 * ms, Delay: 100 * ms},
+	{Freq: 0, Length: 50 * ms},
+	{Freq: 311.1, Length: 250 * ms},
+	{Freq: 466.2, Length: 25 * ms, Delay: 400 * ms},
+}
+
+// TestRecorderTones checks the player with the Recorder: what it records
+// of a song is the song as a speaker makes it, and the speaker ends
+// silent.
 func TestRecorderTones(t *testing.T) {
-	tones := []sequence.Tone{
-		{Delay: 150 * ms},
-		{Freq: 392, Length: 350 * ms, Delay: 100 * ms},
-		{Freq: 0, Length: 50 * ms},
-		{Freq: 311.1, Length: 250 * ms},
-		{Freq: 466.2, Length: 25 * ms, Delay: 400 * ms},
-	}
 	clock := beepertest.NewClock(beepertest.Epoch)
 	rec := beepertest.NewRecorder(clock)
-	if _, err := newTestPlayer(rec, clock).Play(context.Background(), beeper.Song{Tones: tones}); err != nil {
+	if _, err := newTestPlayer(rec, clock).Play(context.Background(), beeper.Song{Tones: recorderSong}); err != nil {
 		t.Fatal(err)
 	}
-	got := rec.Tones(beepertest.Epoch, clock.Now())
-	want := beepertest.Heard(tones)
-	if fmt.Sprint(want) != fmt.Sprint(got) {
-		t.Errorf("recorded tones (-want +got):\n-%v\n+%v", want, got)
+	if err := rec.Check(recorderSong, beepertest.Epoch, clock.Now(), playerTolerance); err != nil {
+		t.Error(err)
 	}
+}
+
+// TestPlayerCheckCatchesFaults plays recorderSong through a faulty clock
+// or speaker and shows that the check TestRecorderTones makes, with the
+// same tolerance, fails on each fault, naming it; and passes with none.
+func TestPlayerCheckCatchesFaults(t *testing.T) {
+	tests := []struct {
+		name string
+		// fault wraps the recorder and the clock the player gets.
+		fault   func(*beepertest.Recorder, *beepertest.Clock) (beeper.Speaker, beeper.Clock)
+		wantErr string // "": the check passes
+	}{
+		{
+			name:  "no fault",
+			fault: func(r *beepertest.Recorder, c *beepertest.Clock) (beeper.Speaker, beeper.Clock) { return r, c },
+		},
+		{
+			// The player sleeps until 150 ms (the leading silence),
+			// 500 (392 Hz), 600 (its delay), 650 (the rest), ...: the
+			// fourth sleep ends the rest, so 311.1 Hz starts 20 ms late.
+			name: "a note 20 ms late",
+			fault: func(r *beepertest.Recorder, c *beepertest.Clock) (beeper.Speaker, beeper.Clock) {
+				return r, &lateClock{Clock: c, n: 4, late: 20 * ms}
+			},
+			wantErr: "tone 2 (311.10 Hz): starts 670ms, 20ms late (meant at 650ms",
+		},
+		// The Tone calls: 392 Hz, 0, 311.1 Hz, 466.2 Hz, 0.
+		{
+			name: "a wrong pitch",
+			fault: func(r *beepertest.Recorder, c *beepertest.Clock) (beeper.Speaker, beeper.Clock) {
+				return &faultySpeaker{Recorder: r, n: 3, fault: func(f float64) (float64, bool) { return f * 1.0595, true }}, c
+			},
+			wantErr: "tone 2: 329.61 Hz, meant 311.10 Hz",
+		},
+		{
+			name: "a dropped note",
+			fault: func(r *beepertest.Recorder, c *beepertest.Clock) (beeper.Speaker, beeper.Clock) {
+				return &faultySpeaker{Recorder: r, n: 3, fault: func(f float64) (float64, bool) { return f, false }}, c
+			},
+			wantErr: "2 tones heard, 3 meant",
+		},
+		{
+			name: "the speaker left on at the end",
+			fault: func(r *beepertest.Recorder, c *beepertest.Clock) (beeper.Speaker, beeper.Clock) {
+				return &faultySpeaker{Recorder: r, n: 5, fault: func(f float64) (float64, bool) { return f, false }}, c
+			},
+			wantErr: beepertest.ErrSounding.Error(),
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := beepertest.NewClock(beepertest.Epoch)
+			rec := beepertest.NewRecorder(clock)
+			s, c := tt.fault(rec, clock)
+			if _, err := beeper.NewPlayer(s, beeper.PlayerOptions{Clock: c}).Play(context.Background(), beeper.Song{Tones: recorderSong}); err != nil {
+				t.Fatal(err)
+			}
+			err := rec.Check(recorderSong, beepertest.Epoch, clock.Now(), playerTolerance)
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Errorf("the check fails with no fault: %v", err)
+			case tt.wantErr != "" && err == nil:
+				t.Errorf("the check passes with %s; calls:\n%s", tt.name, diffCalls(nil, rec.Calls()))
+			case tt.wantErr != "" && !strings.Contains(err.Error(), tt.wantErr):
+				t.Errorf("the check's error:\n%v\nwant it to contain %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// lateClock wakes its nth sleeper late, as a busy machine might.
+type lateClock struct {
+	*beepertest.Clock
+	n, sleeps int
+	late      time.Duration
+}
+
+func (c *lateClock) SleepUntil(ctx context.Context, t time.Time) error {
+	if c.sleeps++; c.sleeps == c.n {
+		t = t.Add(c.late)
+	}
+	return c.Clock.SleepUntil(ctx, t)
+}
+
+// faultySpeaker passes its Tone calls to a Recorder but its nth: fault
+// gives the frequency to record instead, or false to record nothing, as
+// a speaker that misses a call.
+type faultySpeaker struct {
+	*beepertest.Recorder
+	n, calls int
+	fault    func(freq float64) (float64, bool)
+}
+
+func (s *faultySpeaker) Tone(freq float64) error {
+	if s.calls++; s.calls == s.n {
+		f, ok := s.fault(freq)
+		if !ok {
+			return nil
+		}
+		freq = f
+	}
+	return s.Recorder.Tone(freq)
 }

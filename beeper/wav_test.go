@@ -3,7 +3,6 @@ package beeper_test
 import (
 	"context"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,20 +23,18 @@ func imperialMarch(tb testing.TB) sequence.Song {
 	return song
 }
 
-// compareTones checks heard tones against the wanted ones: frequencies
-// within 0.5 %, lengths and delays within 1 ms.
+// wavTolerance is how far a tone decoded from our WAV may stray: its
+// frequency within 0.5 % (measured over whole samples), its start and end
+// within 1 ms (a boundary between two tones is found within one
+// half-period).
+var wavTolerance = beepertest.Tolerance{Time: ms, Pitch: 0.005}
+
+// compareTones checks heard tones against the wanted ones (see
+// wavTolerance).
 func compareTones(t *testing.T, want, got []sequence.Tone) {
 	t.Helper()
-	if len(want) != len(got) {
-		t.Fatalf("got %d tones, want %d\n-%v\n+%v", len(got), len(want), want, got)
-	}
-	for i := range want {
-		w, g := want[i], got[i]
-		freqOK := w.Freq == g.Freq || w.Freq > 0 && math.Abs(g.Freq-w.Freq)/w.Freq <= 0.005
-		if !freqOK || (g.Length-w.Length).Abs() > ms || (g.Delay-w.Delay).Abs() > ms {
-			t.Errorf("tone %d (-want +got):\n-%.2f Hz %v delay %v\n+%.2f Hz %v delay %v",
-				i+1, w.Freq, w.Length, w.Delay, g.Freq, g.Length, g.Delay)
-		}
+	if err := beepertest.CompareTones(want, got, wavTolerance); err != nil {
+		t.Error(err)
 	}
 }
 

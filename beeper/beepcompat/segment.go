@@ -302,3 +302,60 @@ func diffSegments(want, got []segment) string {
 	}
 	return b.String()
 }
+
+// A floor is how far off its own schedule a program that is known to
+// keep it (beep 1.4, which sleeps exactly what it means to) ran in a
+// trace: the noise that the machine, the scheduler and strace added to
+// that run. Our beep is judged against the floor of beep 1.4's run on the
+// same command line just before its own, under the same load.
+type floor struct {
+	// late is beep 1.4's worst lateness: how long after its first
+	// speaker call, less everything it asked to sleep before, a call came.
+	late time.Duration
+	// gap is the longest silence beep 1.4 made between two tones without
+	// sleeping: the microseconds it takes to start the next tone, or,
+	// with -s and -c, to read and echo the next line.
+	gap time.Duration
+}
+
+// measureFloor reads a floor from the trace of a program that sleeps
+// between speaker calls, as beep 1.4 does (see sleptSegments).
+func measureFloor(calls []call) (floor, error) {
+	var f floor
+	var origin, asleep, silenced time.Duration
+	// gapOpen: the speaker was silenced after a tone, and no sleep came
+	// since.
+	seen, sounding, gapOpen := false, false, false
+	for _, c := range calls {
+		if c.kind == callSleep {
+			if seen {
+				asleep += c.sleep
+			}
+			gapOpen = false
+			continue
+		}
+		d, ok := speakerDivisor(c)
+		if !ok {
+			continue
+		}
+		if c.failed {
+			return floor{}, fmt.Errorf("beepcompat: speaker ioctl %#x(%#x) failed", c.request, c.arg)
+		}
+		if !seen {
+			origin, seen = c.at, true
+		}
+		f.late = max(f.late, c.at-origin-asleep)
+		switch {
+		case d == 0 && sounding:
+			silenced, gapOpen = c.at, true
+		case d != 0 && gapOpen:
+			f.gap = max(f.gap, c.at-silenced)
+			gapOpen = false
+		}
+		sounding = d != 0
+	}
+	if !seen {
+		return floor{}, fmt.Errorf("beepcompat: no speaker call in the trace")
+	}
+	return f, nil
+}

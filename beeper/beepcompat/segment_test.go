@@ -179,7 +179,7 @@ func TestTimedChanges(t *testing.T) {
 	}
 
 	plan, planEnd := plannedChanges(beepTraceSegments)
-	if m, err := matchTimed(plan, planEnd, changes, end, ourEarly, ourLate, ourGlitch); err != nil {
+	if m, err := matchTimed(plan, planEnd, changes, end, ourEarly, ourLateCap, ourGlitch); err != nil {
 		t.Errorf("our beep's trace does not match the plan: %v", err)
 	} else if m.latest != 1452*us {
 		t.Errorf("latest change %v late, want 1.452ms (the second 441 Hz tone)", m.latest)
@@ -191,18 +191,39 @@ func TestTimedChanges(t *testing.T) {
 }
 
 // How far our beep's speaker changes may stray from the plan in the
-// parity test. It plays against absolute deadlines, so a change is never
-// early (less the trace's microsecond stamps) and lateness does not build
-// up; the bound on late is for a loaded two-core machine under strace.
+// parity test.
+//
+// Early: it plays against absolute deadlines, and the trace's first
+// speaker call, the origin, comes before the player reads its start, so
+// a change can be early only by the trace's rounding to microseconds. A
+// machine's load only ever makes a change late.
+//
+// Late: no later than beep 1.4 itself was in its run just before, on the
+// same command line (floor.late), plus ourSlack; never later than
+// ourLateCap, the fixed bound this test had before it measured a floor.
+// ourSlack is what our beep does that beep 1.4 does not: the Go runtime
+// waits for timers in whole milliseconds (a wait shorter than a
+// millisecond is a millisecond: up to 1 ms late at each change), and the
+// program starts its player after opening the console, where the origin
+// is (0.6–0.9 ms later on a loaded two-core machine at real-time
+// priority); a third millisecond is for the traced ioctl's own stop.
 const (
-	ourEarly = time.Millisecond
-	ourLate  = 30 * time.Millisecond
+	ourEarly   = time.Millisecond
+	ourSlack   = 3 * time.Millisecond
+	ourLateCap = 30 * time.Millisecond
 )
 
 // ourGlitch is the longest silence our beep may make between two tones
-// that beep 1.4 plays one after the other: between the lines of -s, the
-// next play starts after the line is echoed.
+// that beep 1.4 plays one after the other beyond beep 1.4's own longest
+// such silence in its run just before (floor.gap): between the lines of
+// -s, each starts the next play after echoing its line.
 const ourGlitch = 2 * time.Millisecond
+
+// ourLimits is how late our beep may be, and how long it may fall silent
+// between two tones, after beep 1.4 ran with floor f.
+func ourLimits(f floor) (late, glitch time.Duration) {
+	return min(f.late+ourSlack, ourLateCap), f.gap + ourGlitch
+}
 
 func TestMatchTimed(t *testing.T) {
 	us := time.Microsecond
@@ -283,9 +304,69 @@ func TestMatchTimedShortSilence(t *testing.T) {
 	us := time.Microsecond
 	plan, planEnd := plannedChanges([]segment{{divisor: 59, length: ms, hz: 20000}, {length: ms}, {divisor: 59, length: 500 * us, hz: 20000}})
 	got := []change{{59, 0, 0}, {0, 1 * ms, 0}, {59, 2 * ms, 0}, {0, 2500 * us, 0}}
-	m, err := matchTimed(plan, planEnd, got, 2500*us, ourEarly, ourLate, ourGlitch)
+	m, err := matchTimed(plan, planEnd, got, 2500*us, ourEarly, ourLateCap, ourGlitch)
 	if err != nil || m.glitches != 0 {
 		t.Errorf("matchTimed = %d glitches, error %v; want 0, none", m.glitches, err)
+	}
+}
+
+func TestMeasureFloor(t *testing.T) {
+	us := time.Microsecond
+	calls, err := parseTrace(beepTrace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// beepTrace's origin is 1795247020.934388. Its speaker calls come
+	// 75 µs, then 257, 508, 752, 808, 999 and 1233 µs after it less the
+	// sleeps before them: each sleep's overshoot adds up. Between the
+	// 441 Hz and the 1000 Hz tone it is silent for 56 µs without sleeping.
+	f, err := measureFloor(calls)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (floor{late: 1233 * us, gap: 56 * us}); f != want {
+		t.Errorf("measureFloor(beepTrace) = %+v, want %+v", f, want)
+	}
+
+	// beep 1.4 with -s: between two lines, the speaker is silenced, the
+	// line echoed, and the next tone started, with no sleep between.
+	calls, err = parseTrace(`10.000000 ioctl(0x4, 0x4b2f, 0) = 0
+10.000100 ioctl(0x4, 0x4b2f, 0x4a9) = 0
+10.000150 clock_nanosleep(CLOCK_REALTIME, 0, {tv_sec=0, tv_nsec=3000000}, NULL) = 0
+10.003400 ioctl(0x4, 0x4b2f, 0) = 0
+10.003900 ioctl(0x4, 0x4b2f, 0x4a9) = 0
+10.003950 clock_nanosleep(CLOCK_REALTIME, 0, {tv_sec=0, tv_nsec=3000000}, NULL) = 0
+10.007000 ioctl(0x4, 0x4b2f, 0) = 0
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err = measureFloor(calls)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (floor{late: 1000 * us, gap: 500 * us}); f != want {
+		t.Errorf("measureFloor(-s) = %+v, want %+v", f, want)
+	}
+
+	if _, err := measureFloor(nil); err == nil {
+		t.Error("measureFloor of no calls: no error, want one")
+	}
+}
+
+// ourLimits follows the floor, up to the cap.
+func TestOurLimits(t *testing.T) {
+	for _, tt := range []struct {
+		f                    floor
+		wantLate, wantGlitch time.Duration
+	}{
+		{floor{}, ourSlack, ourGlitch},
+		{floor{late: 4 * ms, gap: ms}, 4*ms + ourSlack, ms + ourGlitch},
+		{floor{late: time.Second}, ourLateCap, ourGlitch},
+	} {
+		if late, glitch := ourLimits(tt.f); late != tt.wantLate || glitch != tt.wantGlitch {
+			t.Errorf("ourLimits(%+v) = %v, %v; want %v, %v", tt.f, late, glitch, tt.wantLate, tt.wantGlitch)
+		}
 	}
 }
 

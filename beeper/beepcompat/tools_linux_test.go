@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -84,9 +85,34 @@ type run struct {
 	calls          []call // when traced
 }
 
+// realtimePriority is the SCHED_FIFO priority traced beeps run at: any
+// real-time priority runs before every ordinary (SCHED_OTHER) process,
+// which is all a busy machine's load is; 10 leaves the kernel's own
+// real-time threads (priority 50 and up) ahead.
+const realtimePriority = "10"
+
+// realtime is the command that runs a traced beep, and strace with it, at
+// realtimePriority, so that the machine's other work cannot delay their
+// wake-ups; nil, with the reason in realtimeWhyNot, where chrt cannot set
+// that policy (a container without CAP_SYS_NICE): the beeps then run at
+// the ordinary priority and the floor measured from beep 1.4 carries the
+// load.
+var realtime = sync.OnceValues(func() ([]string, string) {
+	chrt, err := exec.LookPath("chrt")
+	if err != nil {
+		return nil, "no chrt (package util-linux)"
+	}
+	argv := []string{chrt, "--fifo", realtimePriority}
+	if out, err := exec.Command(chrt, append(argv[1:], "true")...).CombinedOutput(); err != nil {
+		return nil, fmt.Sprintf("chrt --fifo %s: %v: %s", realtimePriority, err, bytes.TrimSpace(out))
+	}
+	return argv, ""
+})
+
 // runBeep runs a beep with args and stdin, under strace when syscalls
 // names the calls to trace ("ioctl", or "ioctl,clock_nanosleep,nanosleep"
-// for beep 1.4, whose sleeps tell its schedule exactly).
+// for beep 1.4, whose sleeps tell its schedule exactly). A traced beep
+// runs at a real-time priority when it can (see realtime).
 func runBeep(tb testing.TB, syscalls, stdin, program string, args ...string) run {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -100,6 +126,9 @@ func runBeep(tb testing.TB, syscalls, stdin, program string, args ...string) run
 		// runtime's others the tracer's delay.
 		argv = append([]string{"strace", "-f", "--seccomp-bpf", "-qq", "-ttt",
 			"-e", "signal=none", "-e", "raw=ioctl", "-e", "trace=" + syscalls, "-o", log, "--"}, argv...)
+		if rt, _ := realtime(); rt != nil {
+			argv = append(append([]string(nil), rt...), argv...)
+		}
 	}
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Env = beepEnv

@@ -9,7 +9,13 @@
 //	rec := beepertest.NewRecorder(clock)
 //	player := beeper.NewPlayer(rec, beeper.PlayerOptions{Clock: clock})
 //	player.Play(ctx, song)
-//	heard := rec.Tones(beepertest.Epoch, clock.Now()) // compare with Heard(song.Tones)
+//	err := rec.Check(song.Tones, beepertest.Epoch, clock.Now(), beepertest.Tolerance{})
+//
+// Check fails if the speaker still sounds, and otherwise compares what it
+// heard with the song as a speaker makes it (Heard) through CompareTones:
+// the same tones in order, each pitch, start and end within a Tolerance.
+// CompareTones is the one comparison of heard and meant tones, whether
+// they come from a Recorder or from a WAV file.
 //
 // ReadWAV and ReadWAVFile decode 16-bit PCM WAV files, ours or a
 // recorder's such as qemu's emulated PC speaker; WAV.Segments splits the
