@@ -39,7 +39,7 @@ func BootGuest(ctx context.Context, m *Machine, initramfs, dir, scenario string,
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	argv := []string{m.QEMU,
-		"-accel", "tcg", "-m", "256", "-smp", "1", "-nographic", "-vga", "none", "-nic", "none", "-no-reboot",
+		"-accel", "tcg", "-icount", "shift=0,sleep=off", "-m", "256", "-smp", "1", "-nographic", "-vga", "none", "-nic", "none", "-no-reboot",
 		"-kernel", m.Kernel, "-initrd", initramfs,
 		"-append", "console=ttyS0 panic=-1 loglevel=4 knockbeep.scenario=" + scenario,
 		"-audiodev", fmt.Sprintf("wav,id=snd0,path=%s,out.frequency=%d,out.channels=1,out.format=s16,timer-period=1000", b.WAV, SampleRate),

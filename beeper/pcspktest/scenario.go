@@ -22,11 +22,12 @@ type Scenario struct {
 	// that cost behind. Compare what real hardware would do, not qemu.
 	Prelude []Step
 	Steps   []Step
-	// KernelEvents are the ftrace events the guest kernel records from
-	// the opening marker to the closing one, each "subsystem/event"
-	// optionally followed by " if FILTER" (SignalTraceEvents). /init
-	// copies the trace to the console after the closing marker, as
-	// KernelMarker lines on the clock of the GuestEvents.
+	// KernelEvents are ftrace events the guest kernel records, besides
+	// the speaker driver's (SpeakerProbe, always), from before the
+	// Prelude to the closing marker, each "subsystem/event" optionally
+	// followed by " if FILTER" (SignalTraceEvents). /init copies the
+	// trace to the console after the closing marker, as KernelMarker
+	// lines on the clock of the GuestEvents.
 	KernelEvents []string
 }
 
