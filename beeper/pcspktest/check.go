@@ -28,12 +28,17 @@ type Heard struct {
 // A Listening is what one boot let the host hear: the speaker's sounds
 // from the traces, measured in the WAV, and the guest's own account.
 type Listening struct {
-	Heard     []Heard       // every sound, the two marker tones included
-	StillOn   bool          // the speaker was on at the end of the trace
-	Lag       time.Duration // how much longer the first sound is in the WAV than the guest's clock has it
-	Recording time.Duration // the WAV's length
-	Events    []GuestEvent
-	Kernel    []KernelEvent // the guest kernel's trace (SpeakerProbe, Scenario.KernelEvents)
+	Heard   []Heard       // every sound, the two marker tones included
+	StillOn bool          // the speaker was on at the end of the trace
+	Lag     time.Duration // how much longer the first sound is in the WAV than the guest's clock has it
+	// WAVAgreement is the largest difference between a sound's length in
+	// the WAV and by the guest's clock (wavAgreement), and WAVAgreementAt
+	// says where.
+	WAVAgreement   time.Duration
+	WAVAgreementAt string
+	Recording      time.Duration // the WAV's length
+	Events         []GuestEvent
+	Kernel         []KernelEvent // the guest kernel's trace (SpeakerProbe, Scenario.KernelEvents)
 }
 
 // wavEdge bounds how much of each end of a sound's span in the WAV is left
@@ -115,6 +120,10 @@ func (c *Capture) Listen() (*Listening, error) {
 	l.Recording = rec.Duration()
 	spans, lag := LocateSounds(rec, sounds)
 	l.Lag = lag
+	var err error
+	if l.WAVAgreement, l.WAVAgreementAt, err = wavAgreement(rec, sounds, spans); err != nil {
+		return l, err
+	}
 	for i, s := range sounds {
 		h := Heard{Sound: s}
 		if i+1 < len(sounds) {
@@ -135,6 +144,47 @@ func (c *Capture) Listen() (*Listening, error) {
 		l.Heard = append(l.Heard, h)
 	}
 	return l, nil
+}
+
+// wavSlack is how far a sound's length in the WAV may be off its length by
+// the guest's clock, besides one period of its tone: qemu makes the
+// speaker's samples in steps of the audio timer's period (BootGuest's
+// timer-period, 1 ms), so each end may be up to a step off. The period is
+// LocateSounds': it places each end at a zero crossing, within a half
+// period of the edge.
+const wavSlack = 2 * time.Millisecond
+
+// wavAgreement checks the WAV's timing against the guest's clock: under
+// instruction counting qemu records the speaker on the guest's clock, so
+// each sound must last as long in the WAV as the guest kernel's trace
+// says, within wavSlack and a period. Neighbouring sounds at one count are
+// one sound in the WAV and are compared as one. The first and the last
+// are left out: qemu's audio starts some 30 ms early and ends as much
+// short.
+func wavAgreement(rec Recording, sounds []Sound, spans []Span) (worst time.Duration, at string, err error) {
+	for first := 0; first < len(sounds); {
+		last := first
+		guest := sounds[first].Length()
+		for last+1 < len(sounds) && sounds[last+1].Divisor == sounds[first].Divisor {
+			last++
+			guest += sounds[last].Length()
+		}
+		if first > 0 && last+1 < len(sounds) {
+			wav := time.Duration(spans[last].To-spans[first].From) * time.Second / time.Duration(rec.Rate)
+			off := (wav - guest).Abs()
+			where := fmt.Sprintf("sound %d, %.2f Hz: %v in the WAV, %v by the guest's clock", first+1, sounds[first].Freq(),
+				wav.Round(10*time.Microsecond), guest.Round(10*time.Microsecond))
+			if off > worst || at == "" {
+				worst, at = off, where
+			}
+			if limit := wavSlack + time.Duration(float64(time.Second)/sounds[first].Freq()); off > limit {
+				return worst, at, fmt.Errorf("pcspktest: %s: off by %v, more than the %v the recording can be off: the WAV and the guest kernel's trace disagree",
+					where, off.Round(10*time.Microsecond), limit.Round(10*time.Microsecond))
+			}
+		}
+		first = last + 1
+	}
+	return worst, at, nil
 }
 
 // sameSounds checks that qemu's port trace and the guest kernel's speaker

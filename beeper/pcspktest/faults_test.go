@@ -77,15 +77,25 @@ var faults = []fault{
 	},
 	{
 		// The note sounds on until /init's closing marker takes over the
-		// speaker. The WAV is left as it was: its lengths are not
-		// checked.
+		// speaker; in the WAV its wave goes on for as long.
 		name: "a player that leaves its last note on",
 		inject: func(t *testing.T, c *Capture, _ int) {
-			_, kb, _ := SpeakerSounds(c.Kernel)
+			sounds, kb, _ := SpeakerSounds(c.Kernel)
 			_, pb, _ := replayPorts(c.Writes)
+			spans, _ := LocateSounds(c.WAV, sounds)
 			last := len(kb) - 2 // the last note before the closing marker
 			c.Kernel = silenceRemoved(c.Kernel, kb[last][1], kb[last+1][0])
 			c.Writes = deleteIndexes(c.Writes, pb[last][1])
+			// Whole periods of the recorded note, as many as fill the
+			// silence that was after it.
+			period := int(math.Round(float64(sounds[last].Divisor) / PITHz * float64(c.WAV.Rate)))
+			wave := c.WAV.Samples[spans[last].From : spans[last].From+period*((spans[last].To-spans[last].From)/period)]
+			gap := int(sounds[last+1].Start.Sub(sounds[last].End).Seconds() * float64(c.WAV.Rate))
+			var more []int16
+			for len(more) < gap {
+				more = append(more, wave...)
+			}
+			c.WAV.Samples = slices.Insert(c.WAV.Samples, spans[last].To, more[:gap]...)
 		},
 		want: "length",
 	},

@@ -108,8 +108,8 @@ func bootCapture(t *testing.T, m *Machine, g Guest) (*Capture, *Listening) {
 	if err != nil {
 		t.Fatalf("%v\nguest console:\n%s", err, b.Console)
 	}
-	say(t, "%s: guest built in %v, qemu ran %v; the WAV's first sound is %v longer than by the guest's clock", g.Scenario.Name,
-		built.Round(time.Millisecond), b.Wall.Round(time.Millisecond), l.Lag)
+	say(t, "%s: guest built in %v, qemu ran %v; the WAV's first sound is %v longer than by the guest's clock; the others agree within %v (%s)", g.Scenario.Name,
+		built.Round(time.Millisecond), b.Wall.Round(time.Millisecond), l.Lag, l.WAVAgreement.Round(10*time.Microsecond), l.WAVAgreementAt)
 	return c, l
 }
 
