@@ -25,9 +25,11 @@ import (
 type fault struct {
 	name   string
 	inject func(t *testing.T, c *Capture, note int)
-	// want is a problem Check must report, with %d for the note's place
-	// under test (counted from 1) and %p for the place before it.
-	want string
+	// want is what the tier must say: a problem Check reports or the
+	// error Listen refuses the capture with, any one of them; %d stands
+	// for the note's place under test (counted from 1), %p for the place
+	// before it, %c for the count of notes under test less one.
+	want []string
 }
 
 // faultLate is how late the late note comes: well past the ±5 ms limit.
@@ -46,22 +48,26 @@ var faults = []fault{
 				}
 			}
 		},
-		want: "note %p, silence after",
+		want: []string{"note %p, silence after"},
 	},
 	{
 		name:   "a wrong pitch (a semitone up), in the traces and the WAV",
 		inject: func(t *testing.T, c *Capture, note int) { wrongPitch(t, c, note, true, true) },
-		want:   "note %d, trace",
+		want:   []string{"note %d, trace"},
 	},
+	// The two frequency checks, each on its own. A count the traces have
+	// but the WAV does not can also throw LocateSounds's placement by
+	// pitch off, where the note is one of a run at one count: then the
+	// WAV's lengths disagree with the guest's clock, and Listen says so.
 	{
 		name:   "a wrong pitch in the traces only",
 		inject: func(t *testing.T, c *Capture, note int) { wrongPitch(t, c, note, true, false) },
-		want:   "note %d, trace",
+		want:   []string{"note %d, trace", "the WAV and the guest kernel's trace disagree"},
 	},
 	{
 		name:   "a wrong pitch in the WAV only",
 		inject: func(t *testing.T, c *Capture, note int) { wrongPitch(t, c, note, false, true) },
-		want:   "note %d, WAV",
+		want:   []string{"note %d, WAV"},
 	},
 	{
 		name: "a dropped note",
@@ -73,7 +79,7 @@ var faults = []fault{
 			c.Writes = deleteIndexes(c.Writes, pb[note][0], pb[note][1])
 			c.WAV.Samples = slices.Delete(c.WAV.Samples, spans[note].From, spans[note].To)
 		},
-		want: "heard %c notes, the plan has",
+		want: []string{"heard %c notes, the plan has"},
 	},
 	{
 		// The note sounds on until /init's closing marker takes over the
@@ -97,7 +103,7 @@ var faults = []fault{
 			}
 			c.WAV.Samples = slices.Insert(c.WAV.Samples, spans[last].To, more[:gap]...)
 		},
-		want: "length",
+		want: []string{"length"},
 	},
 	{
 		// The last sound is never silenced: neither by its call nor by
@@ -116,7 +122,7 @@ var faults = []fault{
 			}
 			c.Writes = writes
 		},
-		want: "the speaker was still on when the trace ended",
+		want: []string{"the speaker was still on when the trace ended"},
 	},
 }
 
@@ -234,19 +240,28 @@ func checkFaults(t *testing.T, c *Capture, plan []sequence.Tone, r Rounding) {
 		t.Run(f.name, func(t *testing.T) {
 			faulty := c.clone()
 			f.inject(t, faulty, opening+1+place)
-			l, err := faulty.Listen()
-			if err != nil {
-				t.Fatalf("Listen refused the faulty capture (%v): the fault must reach Check", err)
+			places := strings.NewReplacer("%d", strconv.Itoa(place+1), "%p", strconv.Itoa(place), "%c", strconv.Itoa(len(heard)-1))
+			var said []string
+			if l, err := faulty.Listen(); err != nil {
+				t.Logf("%s: Listen refused the capture: %v", f.name, err)
+				said = []string{err.Error()}
+			} else {
+				rep := l.Check(plan, r, DefaultLimits())
+				t.Logf("%s: %v", f.name, rep)
+				if rep.OK() {
+					t.Fatalf("Check passed a capture with %s", f.name)
+				}
+				said = rep.Problems
 			}
-			rep := l.Check(plan, r, DefaultLimits())
-			want := strings.NewReplacer("%d", strconv.Itoa(place+1), "%p", strconv.Itoa(place), "%c", strconv.Itoa(len(heard)-1)).Replace(f.want)
-			t.Logf("%s: %v", f.name, rep)
-			if rep.OK() {
-				t.Fatalf("Check passed a capture with %s", f.name)
+			var wants []string
+			for _, w := range f.want {
+				w = places.Replace(w)
+				if slices.ContainsFunc(said, func(p string) bool { return strings.Contains(p, w) }) {
+					return
+				}
+				wants = append(wants, w)
 			}
-			if !slices.ContainsFunc(rep.Problems, func(p string) bool { return strings.Contains(p, want) }) {
-				t.Errorf("Check failed it, but with %q, want a problem containing %q", rep.Problems, want)
-			}
+			t.Errorf("the tier failed it, but with %q, want a problem containing one of %q", said, wants)
 		})
 	}
 }

@@ -26,7 +26,18 @@ type Boot struct {
 
 // BootGuest runs qemu on the initramfs with the TCG accelerator, no network
 // and the speaker recorded to dir/speaker.wav, and waits for the guest to
-// power off. The scenario name goes on the kernel command line so the
+// power off.
+//
+// The guest's clock counts its instructions (-icount shift=0,sleep=off):
+// each instruction is 1 ns of guest time, a 1 GHz CPU that runs one
+// instruction a cycle, slower than any PC this would run on. qemu's
+// virtual clock, which drives the guest's timers, its timer chip and the
+// audio recording, advances with the guest's instructions and nothing
+// else, so how the host schedules qemu cannot move a time the guest
+// sees or the WAV holds. While the guest is idle, sleep=off skips its
+// clock ahead to the next timer at once: the guest's sleeps cost no host
+// time. The trace's host timestamps then mean nothing for the guest; the
+// guest kernel's trace (SpeakerProbe) times the sounds instead. The scenario name goes on the kernel command line so the
 // console log says what ran. Only when limit passes is qemu killed, and
 // then the WAV is unusable (qemu finishes its header on exit).
 //

@@ -213,9 +213,10 @@ func TestQemuBeepCLI(t *testing.T) {
 }
 
 // beepSignalPrelude is beepPrelude, then a beep stopped with SIGTERM 300 ms
-// into a note: qemu translates the code of beep's way from the signal to a
-// silent speaker (and of /init's kill) the first time it runs, which made
-// it take 2.7-3.9 ms instead of ~1 ms.
+// into a note, so that beep's way from the signal to a silent speaker has
+// run once before it is timed (see Scenario.Prelude; before instruction
+// counting its first run took 2.7-3.9 ms instead of ~1 ms, all of it qemu
+// translating code).
 var beepSignalPrelude = append(slices.Clip(beepPrelude),
 	Start("beep", GuestBeep, "-e", "/dev/tty0", "-f", "2000", "-l", "5000"),
 	Sleep(300*time.Millisecond),

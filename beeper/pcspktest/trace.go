@@ -21,7 +21,8 @@ const (
 )
 
 // A PortWrite is one guest write to the timer or the speaker port, as qemu
-// traced it, stamped with the host's clock.
+// traced it, stamped with the host's clock (which under instruction
+// counting says nothing about the guest's time: only the order counts).
 type PortWrite struct {
 	At    time.Time
 	Port  uint16
