@@ -16,7 +16,7 @@
 //	                        cached in CacheDir between runs
 //	BuildInitramfs          a Builder's static linux/amd64 builds of guestinit
 //	                        (/init) and of the programs under test, plus the
-//	                        Scenario and songs, into a gzipped newc cpio
+//	                        Scenario and songs, into a newc cpio
 //	                        (CPIOWriter)
 //	BootGuest               qemu with TCG and instruction counting, no
 //	                        network, the speaker recorded to a WAV at 32 kHz
@@ -144,5 +144,5 @@
 // note left on, or the speaker left on at the end, in the guest kernel's
 // trace, the port trace and the WAV alike, and the same Listen and Check
 // must fail it. They run on the recorded boot in every run of the unit
-// tests, and on the live boots of TestQemuBeepCLI and the daemon tests.
+// tests, and on the live boot of TestQemuBeepCLI.
 package pcspktest
