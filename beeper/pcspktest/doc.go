@@ -69,7 +69,7 @@
 //     the first and last lasts as long in it as by the guest's clock,
 //     within 2 ms (qemu makes audio in 1 ms steps) and one period of the
 //     tone (LocateSounds places its ends at zero crossings). Observed:
-//     within 0.7-3.0 ms, the widest a 392 Hz note.
+//     within 0.5-3.0 ms, the widest a 392 Hz note (limit 4.55 ms).
 //   - A SIGTERM test's latency runs from the guest kernel's
 //     signal_generate (the kill) to the driver call that silenced the
 //     note, which must be the thread that called KIOCSOUND 0 after the
@@ -78,18 +78,19 @@
 // shift=0 makes the guest a 1 GHz CPU that runs one instruction a cycle,
 // slower than any PC this would run on, so the program's own costs are
 // not understated. Code qemu translates the first time it runs costs the
-// guest nothing. Host load only stretches a boot's wall time: the boot
-// itself is some 1.7 G guest instructions (the kernel unpacking itself
-// and the initramfs), 10-25 s of wall time on a busy two-core host; the
-// guest's sleeps cost none, so the Imperial March's 26 s play in a few.
+// guest nothing. Host load only stretches a boot's wall time: the guest
+// kernel runs some 1.7-1.8 G instructions before it starts /init (1.8 s
+// on its clock), 11-20 s of wall time on a busy two-core host, while the
+// guest's sleeps cost none: the Imperial March's 26 s take a few seconds.
 //
 // # Limits, and what changed with instruction counting
 //
 //   - Note lengths and silences ±5 ms (DefaultLimits.Timing), frequencies
 //     0.3 % (DefaultLimits.Freq), SIGTERM to silence 10 ms: unchanged.
-//     On the guest's clock the worst timing error was 0.85-0.9 ms (Go's
-//     timers in the player; see the figures the tests print), where the
-//     host's clock had shown up to 8.8 ms.
+//     On the guest's clock the worst timing error was 0.85-0.97 ms (the
+//     player's own sleeps; see the figures the tests print), busy host or
+//     not, where the host's clock had shown up to 8.8 ms. The guest's
+//     run still varies by about 0.1 ms from boot to boot.
 //   - Gone: mapping the guest's clock onto the trace's through the marker
 //     tones (HostTime, ClockDrift) and its 500 µs check — both ends of
 //     every measured time are now on one clock — and the SIGTERM tests'

@@ -40,7 +40,7 @@ func TestListenRecordedBoot(t *testing.T) {
 	if !rep.OK() || rep.Notes != 4 {
 		t.Errorf("the recorded boot does not match its plan: %v", rep)
 	}
-	// qemu's WAV runs some 30 ms behind its trace (the reference notes).
+	// qemu's WAV holds its first sound some 30 ms longer than it sounded.
 	if l.Lag < 20*time.Millisecond || l.Lag > 40*time.Millisecond {
 		t.Errorf("WAV lag %v, want about 30ms", l.Lag)
 	}

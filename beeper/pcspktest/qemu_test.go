@@ -18,7 +18,8 @@ import (
 )
 
 // bootLimit is how long one boot may take before qemu is killed: a boot
-// costs ~5 s on two cores, the longest scenario (the Imperial March) 26 s.
+// took 11-20 s of wall time on a busy two-core host, the Imperial March's
+// included (under instruction counting the guest's sleeps cost none).
 const bootLimit = 90 * time.Second
 
 var prepared struct {
@@ -42,7 +43,7 @@ func TestMain(m *testing.M) {
 func machine(t *testing.T) *Machine {
 	t.Helper()
 	if testing.Short() {
-		t.Skip("boots a qemu guest (~10 s each): not with -short")
+		t.Skip("boots a qemu guest (10-20 s each): not with -short")
 	}
 	prepared.once.Do(func() {
 		start := time.Now()
