@@ -81,7 +81,7 @@
 // guest nothing. Host load only stretches a boot's wall time: the guest
 // kernel runs some 1.7-1.8 G instructions before it starts /init (1.8 s
 // on its clock), 11-20 s of wall time on a busy two-core host, while the
-// guest's sleeps cost none: the Imperial March's 26 s take a few seconds.
+// guest's sleeps cost none: the Imperial March's 26 s take some 5 s.
 //
 // # Limits, and what changed with instruction counting
 //
@@ -132,7 +132,8 @@
 // # Tests
 //
 // The tests named TestQemu... are tier 3 of the project's tests: five
-// boots, 2-3 minutes in all on two cores. They skip with the reason when
+// boots, 96-151 s in all on a shared two-core host, with two busy loops
+// running or not. They skip with the reason when
 // qemu or the kernel cannot be had (not root and qemu missing, apt-get
 // refusing) and under go test -short. Set KNOCKBEEP_QEMU_CACHE to move the
 // cache and KNOCKBEEP_QEMU_ARTIFACTS to keep each boot's console, trace
