@@ -12,23 +12,33 @@ import (
 	"github.com/knockbeep/knockbeep/sequence"
 )
 
-// A Heard sound is a Sound of the trace with its frequency measured in the
-// recording.
+// A Heard sound is a Sound with its frequency measured in the recording.
+// Its count is the one qemu's port trace shows the timer chip given; its
+// start and end are on the guest's clock (GuestTime), from the guest
+// kernel's trace of the speaker driver (SpeakerProbe).
 type Heard struct {
 	Sound
 	Measured float64       // hertz, from the WAV's zero crossings
 	Gap      time.Duration // silence until the next sound; 0 after the last
+	// EndedBy is the guest kernel's speaker event that ended the sound;
+	// its PID names the thread that silenced it.
+	EndedBy KernelEvent
 }
 
 // A Listening is what one boot let the host hear: the speaker's sounds
-// from the trace, measured in the WAV, and the guest's own account.
+// from the traces, measured in the WAV, and the guest's own account.
 type Listening struct {
-	Heard     []Heard       // every sound, the two marker tones included
-	StillOn   bool          // the speaker was on at the end of the trace
-	Lag       time.Duration // how much longer the first sound is in the WAV than in the trace
-	Recording time.Duration // the WAV's length
-	Events    []GuestEvent
-	Kernel    []KernelEvent // the guest kernel's trace (Scenario.KernelEvents)
+	Heard   []Heard       // every sound, the two marker tones included
+	StillOn bool          // the speaker was on at the end of the trace
+	Lag     time.Duration // how much longer the first sound is in the WAV than the guest's clock has it
+	// WAVAgreement is the largest difference between a sound's length in
+	// the WAV and by the guest's clock (wavAgreement), and WAVAgreementAt
+	// says where.
+	WAVAgreement   time.Duration
+	WAVAgreementAt string
+	Recording      time.Duration // the WAV's length
+	Events         []GuestEvent
+	Kernel         []KernelEvent // the guest kernel's trace (SpeakerProbe, Scenario.KernelEvents)
 }
 
 // wavEdge bounds how much of each end of a sound's span in the WAV is left
@@ -36,46 +46,91 @@ type Listening struct {
 // within a half period, and qemu restarts the wave there.
 const wavEdge = 5 * time.Millisecond
 
-// Listen reads a finished boot's trace, WAV and console.
-func Listen(b *Boot) (*Listening, error) {
-	events, err := ParseGuestEvents(b.Console)
-	if err != nil {
+// A Capture is what a boot recorded, read but not yet judged: the guest's
+// account, the guest kernel's trace, qemu's port writes and its WAV.
+// Listen judges it; a test may first change it to inject a fault.
+type Capture struct {
+	Events []GuestEvent
+	Kernel []KernelEvent
+	Writes []PortWrite
+	WAV    Recording
+}
+
+// ReadCapture reads a finished boot's console, trace and WAV.
+func ReadCapture(b *Boot) (*Capture, error) {
+	var c Capture
+	var err error
+	if c.Events, err = ParseGuestEvents(b.Console); err != nil {
 		return nil, err
 	}
-	l := &Listening{Events: events}
-	if err := l.guestFinished(); err != nil {
-		return l, err
-	}
-	if l.Kernel, err = ParseKernelTrace(b.Console); err != nil {
-		return l, err
+	if c.Kernel, err = ParseKernelTrace(b.Console); err != nil {
+		return nil, err
 	}
 	traceFile, err := os.Open(b.Trace)
 	if err != nil {
-		return l, fmt.Errorf("pcspktest: %w", err)
+		return nil, fmt.Errorf("pcspktest: %w", err)
 	}
-	writes, err := ParseTrace(traceFile)
+	c.Writes, err = ParseTrace(traceFile)
 	traceFile.Close()
 	if err != nil {
-		return l, err
+		return nil, err
 	}
-	sounds, stillOn := Sounds(writes)
-	l.StillOn = stillOn
 	wavFile, err := os.Open(b.WAV)
 	if err != nil {
-		return l, fmt.Errorf("pcspktest: %w", err)
+		return nil, fmt.Errorf("pcspktest: %w", err)
 	}
-	rec, err := ReadWAV(wavFile)
+	c.WAV, err = ReadWAV(wavFile)
 	wavFile.Close()
 	if err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// Listen reads a finished boot and listens to it (Capture.Listen).
+func Listen(b *Boot) (*Listening, error) {
+	c, err := ReadCapture(b)
+	if err != nil {
+		return nil, err
+	}
+	return c.Listen()
+}
+
+// Listen turns a capture into sounds. qemu's port trace says what the
+// timer chip and the speaker gate were given, in order; the guest kernel's
+// trace of the speaker driver says when, on the guest's clock. Both must
+// tell the same sounds, one for one, count for count: the port trace is
+// then the proof that the driver's calls reached the speaker, and the
+// guest's clock the measure of time. qemu runs the guest on instruction
+// counting (BootGuest), where the guest's clock advances with the
+// instructions it runs: how the host schedules qemu cannot move it. The
+// port trace's host timestamps are not used.
+func (c *Capture) Listen() (*Listening, error) {
+	l := &Listening{Events: c.Events, Kernel: c.Kernel}
+	if err := l.guestFinished(); err != nil {
 		return l, err
 	}
+	ports, _, portsOn := replayPorts(c.Writes)
+	sounds, bounds, kernelOn := SpeakerSounds(c.Kernel)
+	if err := sameSounds(ports, portsOn, sounds, kernelOn); err != nil {
+		return l, err
+	}
+	l.StillOn = portsOn
+	rec := c.WAV
 	l.Recording = rec.Duration()
 	spans, lag := LocateSounds(rec, sounds)
 	l.Lag = lag
+	var err error
+	if l.WAVAgreement, l.WAVAgreementAt, err = wavAgreement(rec, sounds, spans); err != nil {
+		return l, err
+	}
 	for i, s := range sounds {
 		h := Heard{Sound: s}
 		if i+1 < len(sounds) {
 			h.Gap = sounds[i+1].Start.Sub(s.End)
+		}
+		if end := bounds[i][1]; end >= 0 {
+			h.EndedBy = c.Kernel[end]
 		}
 		// Leave out a period at each end, at most wavEdge, and never
 		// more than a quarter of the span.
@@ -89,6 +144,67 @@ func Listen(b *Boot) (*Listening, error) {
 		l.Heard = append(l.Heard, h)
 	}
 	return l, nil
+}
+
+// wavSlack is how far a sound's length in the WAV may be off its length by
+// the guest's clock, besides one period of its tone: qemu makes the
+// speaker's samples in steps of the audio timer's period (BootGuest's
+// timer-period, 1 ms), so each end may be up to a step off. The period is
+// LocateSounds': it places each end at a zero crossing, within a half
+// period of the edge.
+const wavSlack = 2 * time.Millisecond
+
+// wavAgreement checks the WAV's timing against the guest's clock: under
+// instruction counting qemu records the speaker on the guest's clock, so
+// each sound must last as long in the WAV as the guest kernel's trace
+// says, within wavSlack and a period. Neighbouring sounds at one count are
+// one sound in the WAV and are compared as one. The first and the last
+// are left out: qemu's audio starts some 30 ms early and ends as much
+// short.
+func wavAgreement(rec Recording, sounds []Sound, spans []Span) (worst time.Duration, at string, err error) {
+	for first := 0; first < len(sounds); {
+		last := first
+		guest := sounds[first].Length()
+		for last+1 < len(sounds) && sounds[last+1].Divisor == sounds[first].Divisor {
+			last++
+			guest += sounds[last].Length()
+		}
+		if first > 0 && last+1 < len(sounds) {
+			wav := time.Duration(spans[last].To-spans[first].From) * time.Second / time.Duration(rec.Rate)
+			off := (wav - guest).Abs()
+			where := fmt.Sprintf("sound %d, %.2f Hz: %v in the WAV, %v by the guest's clock", first+1, sounds[first].Freq(),
+				wav.Round(10*time.Microsecond), guest.Round(10*time.Microsecond))
+			if off > worst || at == "" {
+				worst, at = off, where
+			}
+			if limit := wavSlack + time.Duration(float64(time.Second)/sounds[first].Freq()); off > limit {
+				return worst, at, fmt.Errorf("pcspktest: %s: off by %v, more than the %v the recording can be off: the WAV and the guest kernel's trace disagree",
+					where, off.Round(10*time.Microsecond), limit.Round(10*time.Microsecond))
+			}
+		}
+		first = last + 1
+	}
+	return worst, at, nil
+}
+
+// sameSounds checks that qemu's port trace and the guest kernel's speaker
+// trace tell the same sounds: as many, at the same counts, in the same
+// order, and the speaker on or off alike at the end.
+func sameSounds(ports []Sound, portsOn bool, kernel []Sound, kernelOn bool) error {
+	for i := range min(len(ports), len(kernel)) {
+		if ports[i].Divisor != kernel[i].Divisor {
+			return fmt.Errorf("pcspktest: sound %d is %.2f Hz (count %d) in qemu's port trace but %.2f Hz (count %d) in the guest kernel's speaker trace: the two traces disagree",
+				i+1, ports[i].Freq(), ports[i].Divisor, kernel[i].Freq(), kernel[i].Divisor)
+		}
+	}
+	switch {
+	case len(ports) != len(kernel):
+		return fmt.Errorf("pcspktest: qemu's port trace holds %d sounds, the guest kernel's speaker trace %d: the two traces disagree (is the %s probe in place?)",
+			len(ports), len(kernel), SpeakerEvent)
+	case portsOn != kernelOn:
+		return fmt.Errorf("pcspktest: at the end the speaker is on=%v in qemu's port trace but on=%v in the guest kernel's speaker trace", portsOn, kernelOn)
+	}
+	return nil
 }
 
 // guestFinished checks that /init ran its scenario to the end.
@@ -164,86 +280,6 @@ func (l *Listening) Prelude() ([]Heard, error) {
 		return nil, err
 	}
 	return l.Heard[:opening], nil
-}
-
-// HostTime maps a time on the guest's clock onto the trace's, through the
-// two marker tones. When the scenario traced the speaker ioctls (see
-// SignalTraceEvents), the anchors are where each marker ends: the guest
-// kernel's record of /init entering the ioctl that silences it, and the
-// trace's write that did. That is the path a program's own silencing
-// call takes, so a time mapped from the guest kernel's trace is off only
-// by how that path's length varies (tens of microseconds under
-// emulation). Otherwise the anchors are where each marker starts, and
-// /init's stamp just before its ioctl.
-//
-// Mapping through both markers, not the opening one alone, takes out the
-// rate at which the guest's clock runs apart from the host's
-// (ClockDrift; the guest calibrates its TSC under emulation): up to
-// ~0.2 ms over the 1.7 s between the markers of a SIGTERM test.
-func (l *Listening) HostTime(at time.Duration) (time.Time, error) {
-	a, err := l.clockAnchors()
-	if err != nil {
-		return time.Time{}, err
-	}
-	guestSpan, hostSpan := a.guest[1]-a.guest[0], a.host[1].Sub(a.host[0])
-	scale := float64(hostSpan) / float64(guestSpan)
-	return a.host[0].Add(time.Duration(math.Round(float64(at-a.guest[0]) * scale))), nil
-}
-
-// clockAnchors are two moments, one in each marker tone, on the guest's
-// clock and on the trace's.
-type clockAnchors struct {
-	guest [2]time.Duration
-	host  [2]time.Time
-}
-
-func (l *Listening) clockAnchors() (clockAnchors, error) {
-	var a clockAnchors
-	opening, closing, err := l.markers()
-	if err != nil {
-		return a, err
-	}
-	guest := l.markerEnds()
-	a.host = [2]time.Time{l.Heard[opening].End, l.Heard[closing].End}
-	if len(guest) < 2 {
-		guest = guest[:0]
-		for _, e := range l.Events {
-			if e.Kind == EventMarkerOn {
-				guest = append(guest, e.At)
-			}
-		}
-		a.host = [2]time.Time{l.Heard[opening].Start, l.Heard[closing].Start}
-	}
-	if len(guest) < 2 {
-		return a, fmt.Errorf("pcspktest: the guest reported %d marker tones, want two to relate its clock to the trace's", len(guest))
-	}
-	a.guest = [2]time.Duration{guest[0], guest[len(guest)-1]}
-	if a.guest[1] <= a.guest[0] || !a.host[1].After(a.host[0]) {
-		return a, fmt.Errorf("pcspktest: the marker tones are %v apart by the guest's clock and %v by the trace's, want both positive",
-			a.guest[1]-a.guest[0], a.host[1].Sub(a.host[0]))
-	}
-	return a, nil
-}
-
-// markerEnds are the times the guest kernel's trace shows /init entering
-// the ioctl that silences a marker tone: its first KIOCSOUND 0 after a
-// KIOCSOUND of the marker's count.
-func (l *Listening) markerEnds() []time.Duration {
-	var ends []time.Duration
-	markerPID := -1
-	for _, k := range l.Kernel {
-		if cmd, _ := k.Arg("cmd", true); k.Name != "sys_ioctl" || cmd != kiocsound {
-			continue
-		}
-		switch arg, _ := k.Arg("arg", true); {
-		case arg == PITHz/MarkerFreq:
-			markerPID = k.PID
-		case arg == 0 && k.PID == markerPID:
-			ends = append(ends, k.At)
-			markerPID = -1
-		}
-	}
-	return ends
 }
 
 // Rounding says which way a frequency reaches the timer chip.
@@ -396,16 +432,4 @@ func (l *Listening) Check(plan []sequence.Tone, r Rounding, lim Limits) Report {
 		rep.Problems = append(rep.Problems, "the speaker was still on when the trace ended")
 	}
 	return rep
-}
-
-// ClockDrift is how far the guest's clock and the trace's drift apart
-// between the two marker tones: the trace's time between them minus the
-// guest's. HostTime corrects for it; a mapping through the opening marker
-// alone would be off by this much at the closing one.
-func (l *Listening) ClockDrift() (time.Duration, error) {
-	a, err := l.clockAnchors()
-	if err != nil {
-		return 0, err
-	}
-	return a.host[1].Sub(a.host[0]) - (a.guest[1] - a.guest[0]), nil
 }

@@ -135,3 +135,49 @@ func TestCompareCatchesAnUnmeasuredNote(t *testing.T) {
 		t.Errorf("a note missing from the WAV passed: %v", rep)
 	}
 }
+
+// TestWAVAgreement: a sound must last as long in the WAV as by the guest's
+// clock, within wavSlack and a period of its tone; the first and last
+// sounds, which qemu's audio stretches and cuts, are not compared.
+func TestWAVAgreement(t *testing.T) {
+	ms := func(n float64) time.Duration { return time.Duration(n * float64(time.Millisecond)) }
+	const rate = 32000
+	samples := func(d time.Duration) int { return int(d.Seconds() * rate) }
+	// Three sounds of 100 ms at 1000 Hz (period 1 ms), 2000 Hz and 1000
+	// Hz, 50 ms apart on the guest's clock; the WAV holds them joined.
+	sounds := func(middle time.Duration) []Sound {
+		t0 := GuestTime(time.Second)
+		return []Sound{
+			{Start: t0, End: t0.Add(ms(100)), Divisor: PITHz / 1000},
+			{Start: t0.Add(ms(150)), End: t0.Add(ms(150) + middle), Divisor: PITHz / 2000},
+			{Start: t0.Add(ms(300)), End: t0.Add(ms(400)), Divisor: PITHz / 1000},
+		}
+	}
+	spans := func(first, middle time.Duration) []Span {
+		a, b := samples(first), samples(first+middle)
+		return []Span{{0, a}, {a, b}, {b, b + samples(ms(70))}}
+	}
+	tests := []struct {
+		name          string
+		guest, wav    time.Duration // the middle sound's length
+		first         time.Duration // the first sound's length in the WAV
+		want, wantErr string
+	}{
+		{name: "equal", guest: ms(100), wav: ms(100), first: ms(130), want: "sound 2, 2001.98 Hz: 100ms in the WAV, 100ms by the guest's clock"},
+		{name: "within the slack and a period", guest: ms(100), wav: ms(102.375), first: ms(130)},
+		{name: "past them", guest: ms(100), wav: ms(103), first: ms(130), wantErr: "off by 3ms, more than the 2.5ms"},
+		{name: "short past them", guest: ms(100), wav: ms(95), first: ms(100), wantErr: "off by 5ms"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := Recording{Rate: rate}
+			worst, at, err := wavAgreement(rec, sounds(tt.guest), spans(tt.first, tt.wav))
+			if (err == nil) != (tt.wantErr == "") || (err != nil && !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Fatalf("wavAgreement error %v, want one containing %q", err, tt.wantErr)
+			}
+			if worst != (tt.wav-tt.guest).Abs() || (tt.want != "" && at != tt.want) {
+				t.Errorf("wavAgreement = %v at %q, want %v at %q", worst, at, (tt.wav - tt.guest).Abs(), tt.want)
+			}
+		})
+	}
+}

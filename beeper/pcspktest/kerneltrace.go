@@ -21,6 +21,83 @@ const (
 	kdmktone  = 0x4B30 // a tone with a stop timer: ms<<16 | count
 )
 
+// SpeakerProbe is the kprobe /init places on the entry of the pcspkr
+// driver's event handler, pcspkr_event(dev, type, code, value), through
+// which every sound reaches the speaker, from KIOCSOUND, KDMKTONE and the
+// input event node alike. Its events (SpeakerEvent) time the sounds on the
+// guest's clock; qemu's port trace says what the timer chip was given.
+// The handler's arguments are in the x86-64 argument registers.
+const SpeakerProbe = "p:" + SpeakerEvent + " pcspkr_event type=%si:u32 code=%dx:u32 value=%cx:s32"
+
+// SpeakerEvent is the name of SpeakerProbe's events.
+const SpeakerEvent = "kbspeaker"
+
+// The input events the pcspkr driver plays (linux/input-event-codes.h).
+const (
+	evSnd   = 0x12
+	sndBell = 0x01 // a bell: value nonzero sounds 1000 Hz
+	sndTone = 0x02 // a tone of value hertz, 0 for silence
+)
+
+// SpeakerSounds replays the guest kernel's SpeakerEvents as the pcspkr
+// driver does (pcspkr_event, Linux 6.1): a tone of 21..32766 Hz loads the
+// timer count PITHz/value and turns the speaker on, any other value turns
+// it off. The sounds come out as Sounds makes them from port writes, on
+// the guest's clock (GuestTime), so that the two can be compared one for
+// one. bounds holds, for each sound, the indexes in events of the event
+// that began it and of the one that ended it (-1 while still on).
+func SpeakerSounds(events []KernelEvent) (sounds []Sound, bounds [][2]int, stillOn bool) {
+	var (
+		current Sound
+		from    int
+		last    time.Duration
+	)
+	for i, e := range events {
+		if e.Name != SpeakerEvent {
+			continue
+		}
+		typ, ok1 := e.Arg("type", false)
+		code, ok2 := e.Arg("code", false)
+		value, err := strconv.ParseInt(e.Args["value"], 10, 32)
+		if !ok1 || !ok2 || err != nil || typ != evSnd || (code != sndBell && code != sndTone) {
+			continue
+		}
+		last = e.At
+		if code == sndBell && value != 0 {
+			value = 1000
+		}
+		var count uint32
+		if value > 20 && value < 32767 {
+			count = uint32(PITHz / value)
+		}
+		at := GuestTime(e.At)
+		switch {
+		case count != 0 && !stillOn:
+			current, from, stillOn = Sound{Start: at, Divisor: count}, i, true
+		case count != 0 && count != current.Divisor:
+			current.End = at
+			sounds, bounds = append(sounds, current), append(bounds, [2]int{from, i})
+			current, from = Sound{Start: at, Divisor: count}, i
+		case count == 0 && stillOn:
+			current.End = at
+			sounds, bounds = append(sounds, current), append(bounds, [2]int{from, i})
+			stillOn = false
+		}
+	}
+	if stillOn {
+		current.End = GuestTime(last)
+		sounds, bounds = append(sounds, current), append(bounds, [2]int{from, -1})
+	}
+	return sounds, bounds, stillOn
+}
+
+// guestEpoch is the guest's boot on a time.Time axis.
+var guestEpoch = time.Unix(0, 0).UTC()
+
+// GuestTime places a time on the guest's CLOCK_MONOTONIC on the time axis of
+// the Sounds a Listening hears.
+func GuestTime(at time.Duration) time.Time { return guestEpoch.Add(at) }
+
 // SignalTraceEvents are the ftrace events that show how a process reacts
 // to SIGTERM on the console speaker: the kill, the signal reaching the
 // process, and every KIOCSOUND and KDMKTONE call. They are filtered in the
@@ -158,6 +235,8 @@ type SignalReaction struct {
 	// KIOCSOUND 0, or KDMKTONE with a count or a length of 0.
 	Silenced time.Duration
 	Call     string // that call, e.g. "KIOCSOUND 0"
+	Caller   int    // the thread that made the call
+
 	// Rearms counts the KDMKTONE calls between the delivery and the
 	// silencing that kept the tone going: the console speaker re-arms the
 	// kernel's stop timer every second, and a signal can land just then.
@@ -192,7 +271,7 @@ func (l *Listening) SignalReaction(e GuestEvent) (SignalReaction, error) {
 			default:
 				continue
 			}
-			r.Silenced = k.At
+			r.Silenced, r.Caller = k.At, k.PID
 			return r, nil
 		}
 	}

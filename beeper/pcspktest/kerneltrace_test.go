@@ -1,7 +1,9 @@
 package pcspktest
 
 import (
+	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -127,22 +129,22 @@ func TestSignalReaction(t *testing.T) {
 		{
 			name:    "kill, delivery, silence",
 			console: trace(marker, kill, deliv, off),
-			want:    SignalReaction{Stamped: 2 * time.Second, Sent: 2000100 * time.Microsecond, Delivered: 2000300 * time.Microsecond, Silenced: 2001500 * time.Microsecond, Call: "KIOCSOUND 0"},
+			want:    SignalReaction{Stamped: 2 * time.Second, Sent: 2000100 * time.Microsecond, Delivered: 2000300 * time.Microsecond, Silenced: 2001500 * time.Microsecond, Call: "KIOCSOUND 0", Caller: 94},
 		},
 		{
 			name:    "a re-arm before the delivery is not counted",
 			console: trace(marker, kill, rearm, deliv, off),
-			want:    SignalReaction{Stamped: 2 * time.Second, Sent: 2000100 * time.Microsecond, Delivered: 2000300 * time.Microsecond, Silenced: 2001500 * time.Microsecond, Call: "KIOCSOUND 0"},
+			want:    SignalReaction{Stamped: 2 * time.Second, Sent: 2000100 * time.Microsecond, Delivered: 2000300 * time.Microsecond, Silenced: 2001500 * time.Microsecond, Call: "KIOCSOUND 0", Caller: 94},
 		},
 		{
 			name:    "a re-arm after the delivery is not the silence",
 			console: trace(kill, deliv, strings.Replace(rearm, "2.000200", "2.000400", 1), off),
-			want:    SignalReaction{Stamped: 2 * time.Second, Sent: 2000100 * time.Microsecond, Delivered: 2000300 * time.Microsecond, Silenced: 2001500 * time.Microsecond, Call: "KIOCSOUND 0", Rearms: 1},
+			want:    SignalReaction{Stamped: 2 * time.Second, Sent: 2000100 * time.Microsecond, Delivered: 2000300 * time.Microsecond, Silenced: 2001500 * time.Microsecond, Call: "KIOCSOUND 0", Caller: 94, Rearms: 1},
 		},
 		{
 			name:    "KDMKTONE of no length silences",
 			console: trace(kill, deliv, strings.NewReplacer("2.000200", "2.000400", "arg: 7d004a9", "arg: 4a9").Replace(rearm)),
-			want:    SignalReaction{Stamped: 2 * time.Second, Sent: 2000100 * time.Microsecond, Delivered: 2000300 * time.Microsecond, Silenced: 2000400 * time.Microsecond, Call: "KDMKTONE 0x4a9"},
+			want:    SignalReaction{Stamped: 2 * time.Second, Sent: 2000100 * time.Microsecond, Delivered: 2000300 * time.Microsecond, Silenced: 2000400 * time.Microsecond, Call: "KDMKTONE 0x4a9", Caller: 90},
 		},
 		{
 			name:    "never delivered",
@@ -181,64 +183,103 @@ func TestSignalReaction(t *testing.T) {
 	}
 }
 
-// TestHostTimeThroughMarkerEnds: with the speaker ioctls traced, a guest
-// time maps onto the trace through the ends of the two markers, scaled by
-// the rate between the two clocks; without, through /init's stamps at
-// their starts.
-func TestHostTimeThroughMarkerEnds(t *testing.T) {
-	ms := func(n float64) time.Duration { return time.Duration(n * float64(time.Millisecond)) }
-	host0 := time.Unix(1795247882, 0)
-	marker := func(start time.Duration) Heard {
-		return Heard{Sound: Sound{Start: host0.Add(start), End: host0.Add(start + ms(100)), Divisor: PITHz / MarkerFreq}}
-	}
-	l := &Listening{
-		// On the trace: the markers end at 100 ms and 2100 ms.
-		Heard: []Heard{marker(0), {Sound: Sound{Start: host0.Add(ms(500)), End: host0.Add(ms(1500)), Divisor: 1193}}, marker(ms(2000))},
-		Events: []GuestEvent{
-			{At: ms(4999.5), Kind: EventMarkerOn},
-			{At: ms(7000.3), Kind: EventMarkerOn},
-		},
-	}
-	// On the guest's clock /init entered the ioctls ending them at 5100
-	// and 7099 ms: the guest's clock runs 0.05 % slow.
-	var err error
-	l.Kernel, err = ParseKernelTrace(trace(
-		"init-1 [000] ...1. 5.000000: sys_ioctl(fd: 3, cmd: 4b2f, arg: 18d)",
-		"init-1 [000] ...1. 5.100000: sys_ioctl(fd: 3, cmd: 4b2f, arg: 0)",
-		"beep-94 [000] ...1. 6.000000: sys_ioctl(fd: 3, cmd: 4b2f, arg: 0)",
-		"init-1 [000] ...1. 7.000000: sys_ioctl(fd: 3, cmd: 4b2f, arg: 18d)",
-		"init-1 [000] ...1. 7.099000: sys_ioctl(fd: 3, cmd: 4b2f, arg: 0)",
-	))
-	if err != nil {
-		t.Fatal(err)
-	}
+// speakerLine is a line of the guest kernel's trace of the speaker driver.
+func speakerLine(task string, at string, code, value int) string {
+	return fmt.Sprintf("%s [000] d..1. %s: kbspeaker: (pcspkr_event+0x0/0xe0 [pcspkr]) type=18 code=%d value=%d", task, at, code, value)
+}
+
+// TestSpeakerSounds replays the speaker driver's events as pcspkr does.
+func TestSpeakerSounds(t *testing.T) {
+	ms := func(n float64) time.Time { return GuestTime(time.Duration(n * float64(time.Millisecond))) }
 	tests := []struct {
-		name string
-		at   time.Duration
-		want time.Duration // after host0
+		name    string
+		lines   []string
+		want    []Sound
+		bounds  [][2]int
+		stillOn bool
 	}{
-		{"the opening marker's end", ms(5100), ms(100)},
-		{"the closing marker's end", ms(7099), ms(2100)},
-		{"in between, scaled", ms(6099.5), ms(1100)},
+		{
+			name: "KIOCSOUND on then off: a tone, then a tone and a bell of 0",
+			lines: []string{
+				speakerLine("beep-96", "2.506046", 2, 392),
+				speakerLine("beep-96", "2.756396", 2, 0),
+				speakerLine("beep-96", "2.756397", 1, 0),
+			},
+			want:   []Sound{{Start: ms(2506.046), End: ms(2756.396), Divisor: PITHz / 392}},
+			bounds: [][2]int{{0, 1}},
+		},
+		{
+			name: "a new tone while on ends one sound and starts the next",
+			lines: []string{
+				speakerLine("beep-96", "1.000000", 2, 392),
+				speakerLine("beep-96", "1.250000", 2, 523),
+				speakerLine("beep-96", "1.400000", 2, 0),
+			},
+			want: []Sound{
+				{Start: ms(1000), End: ms(1250), Divisor: PITHz / 392},
+				{Start: ms(1250), End: ms(1400), Divisor: PITHz / 523},
+			},
+			bounds: [][2]int{{0, 1}, {1, 2}},
+		},
+		{
+			name: "the same tone again (a KDMKTONE re-arm) changes nothing; out of range is silence",
+			lines: []string{
+				speakerLine("knockbeepd-1", "1.000000", 2, 880),
+				speakerLine("knockbeepd-1", "2.000000", 2, 880),
+				speakerLine("knockbeepd-1", "2.500000", 2, 40000),
+			},
+			want:   []Sound{{Start: ms(1000), End: ms(2500), Divisor: PITHz / 880}},
+			bounds: [][2]int{{0, 2}},
+		},
+		{
+			name: "a bell is 1000 Hz; left on, the sound ends at the last event",
+			lines: []string{
+				"init-1 [000] ...1. 0.500000: sys_ioctl(fd: 3, cmd: 4b2f, arg: 0)",
+				speakerLine("init-1", "1.000000", 1, 1),
+				speakerLine("init-1", "1.100000", 2, 1000),
+			},
+			want:    []Sound{{Start: ms(1000), End: ms(1100), Divisor: PITHz / 1000}},
+			bounds:  [][2]int{{1, -1}},
+			stillOn: true,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := l.HostTime(tt.at)
-			if err != nil || got.Sub(host0) != tt.want {
-				t.Errorf("HostTime(%v) = host0+%v, %v; want host0+%v", tt.at, got.Sub(host0), err, tt.want)
+			events, err := ParseKernelTrace(trace(tt.lines...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, bounds, stillOn := SpeakerSounds(events)
+			if !slices.Equal(got, tt.want) || !slices.Equal(bounds, tt.bounds) || stillOn != tt.stillOn {
+				t.Errorf("SpeakerSounds = %v, %v, on=%v; want %v, %v, on=%v", got, bounds, stillOn, tt.want, tt.bounds, tt.stillOn)
 			}
 		})
 	}
-	if drift, err := l.ClockDrift(); err != nil || drift != ms(1) {
-		t.Errorf("ClockDrift() = %v, %v; want 1ms", drift, err)
-	}
+}
 
-	// Without the kernel's trace: /init's stamps at the markers' starts.
-	l.Kernel = nil
-	if got, err := l.HostTime(ms(5999.9)); err != nil || got.Sub(host0) != ms(1000) {
-		t.Errorf("without the kernel trace, HostTime(5999.9ms) = host0+%v, %v; want host0+1s", got.Sub(host0), err)
+// TestSameSounds: the port trace and the kernel's speaker trace must tell
+// the same sounds, or Listen refuses the boot.
+func TestSameSounds(t *testing.T) {
+	at := GuestTime(time.Second)
+	a := Sound{Start: at, End: at.Add(time.Millisecond), Divisor: 100}
+	b := Sound{Start: at, End: at.Add(time.Millisecond), Divisor: 200}
+	tests := []struct {
+		name            string
+		ports, kernel   []Sound
+		portsOn, kernOn bool
+		want            string
+	}{
+		{name: "the same", ports: []Sound{a, b}, kernel: []Sound{a, b}},
+		{name: "another count", ports: []Sound{a, b}, kernel: []Sound{a, a}, want: "sound 2 is 5965.91 Hz (count 200) in qemu's port trace but 11931.82 Hz (count 100)"},
+		{name: "one missing", ports: []Sound{a, b}, kernel: []Sound{a}, want: "port trace holds 2 sounds, the guest kernel's speaker trace 1"},
+		{name: "on at the end in one", ports: []Sound{a}, kernel: []Sound{a}, portsOn: true, want: "on=true in qemu's port trace but on=false"},
 	}
-	if drift, err := l.ClockDrift(); err != nil || drift != ms(-0.8) {
-		t.Errorf("without the kernel trace, ClockDrift() = %v, %v; want -800µs", drift, err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := sameSounds(tt.ports, tt.portsOn, tt.kernel, tt.kernOn)
+			if (err == nil) != (tt.want == "") || (err != nil && !strings.Contains(err.Error(), tt.want)) {
+				t.Errorf("sameSounds error %v, want one containing %q", err, tt.want)
+			}
+		})
 	}
 }

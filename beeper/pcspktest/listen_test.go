@@ -40,7 +40,7 @@ func TestListenRecordedBoot(t *testing.T) {
 	if !rep.OK() || rep.Notes != 4 {
 		t.Errorf("the recorded boot does not match its plan: %v", rep)
 	}
-	// qemu's WAV runs some 30 ms behind its trace (the reference notes).
+	// qemu's WAV holds its first sound some 30 ms longer than it sounded.
 	if l.Lag < 20*time.Millisecond || l.Lag > 40*time.Millisecond {
 		t.Errorf("WAV lag %v, want about 30ms", l.Lag)
 	}
@@ -48,16 +48,10 @@ func TestListenRecordedBoot(t *testing.T) {
 	if !ok {
 		t.Fatal("no start event for beep")
 	}
-	started, err := l.HostTime(start.At)
-	if err != nil {
-		t.Fatal(err)
-	}
+	started := GuestTime(start.At)
 	heard, _ := l.UnderTest()
 	if lead := heard[0].Start.Sub(started); lead < 0 || lead > 200*time.Millisecond {
 		t.Errorf("beep's first note starts %v after /init started beep, want within 0..200ms", lead)
-	}
-	if drift, err := l.ClockDrift(); err != nil || drift.Abs() > 2*time.Millisecond {
-		t.Errorf("guest clock drift %v (%v), want within 2ms over a 1.2s run", drift, err)
 	}
 }
 

@@ -12,21 +12,25 @@ import (
 // A Scenario is what the guest's /init does once the speaker modules are
 // loaded and lo is up. The harness stores it in the initramfs as
 // ScenarioPath; /init frames its steps with two marker tones (MarkerFreq)
-// that let the host line the guest's clock up with the trace's.
+// that tell the host where the sounds under test begin and end.
 type Scenario struct {
 	Name string
 	// Prelude runs before the opening marker, and its sounds are not
-	// under test. qemu translates guest code the first time it runs, which
-	// makes a program's first note end late by up to ~7 ms; a prelude run
-	// of the same program (at a frequency other than MarkerFreq) leaves
-	// that cost behind. Compare what real hardware would do, not qemu.
+	// under test. It has the program under test run once first (at a
+	// frequency other than MarkerFreq), so that what is timed is not its
+	// very first run: that faults its pages in and, without instruction
+	// counting, paid for qemu translating its code (up to ~7 ms on a
+	// first note). Under instruction counting (BootGuest) translation
+	// costs the guest no time; the prelude stays so that a test times a
+	// program as a running machine would run it.
 	Prelude []Step
 	Steps   []Step
-	// KernelEvents are the ftrace events the guest kernel records from
-	// the opening marker to the closing one, each "subsystem/event"
-	// optionally followed by " if FILTER" (SignalTraceEvents). /init
-	// copies the trace to the console after the closing marker, as
-	// KernelMarker lines on the clock of the GuestEvents.
+	// KernelEvents are ftrace events the guest kernel records, besides
+	// the speaker driver's (SpeakerProbe, always), from before the
+	// Prelude to the closing marker, each "subsystem/event" optionally
+	// followed by " if FILTER" (SignalTraceEvents). /init copies the
+	// trace to the console after the closing marker, as KernelMarker
+	// lines on the clock of the GuestEvents.
 	KernelEvents []string
 }
 
@@ -224,9 +228,8 @@ func DaemonPrelude(speaker string) []Step {
 // DaemonSignalWarmup has a first knockbeepd, "knockbeepd-warmup" with a
 // state folder of its own, start a 500 ms note at DaemonWarmupFreq and
 // stops it with SIGTERM 200 ms in. The way from a signal to a silent
-// speaker then has run once before a test times it (see Scenario.Prelude:
-// untranslated, it took up to 7 ms of a 10 ms budget). Put it before
-// DaemonPrelude.
+// speaker then has run once before a test times it (see Scenario.Prelude).
+// Put it before DaemonPrelude.
 func DaemonSignalWarmup(speaker string) []Step {
 	return []Step{
 		Start("knockbeepd-warmup", GuestKnockbeepd, "--speaker", speaker, "-i", "lo", "--state-dir", "/run/knockbeep-warmup"),

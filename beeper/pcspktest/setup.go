@@ -31,9 +31,9 @@ type Machine struct {
 	Modules []string
 	// Priority is put before qemu's command line to run it ahead of the
 	// host's other work, e.g. "chrt --rr 1"; empty when that is not
-	// allowed. The guest keeps time only as well as qemu gets the CPU: on
-	// a host busy with other work its sleeps otherwise come out late by
-	// tens of milliseconds.
+	// allowed. It only shortens the boots on a busy host: the guest's
+	// clock counts the guest's instructions (BootGuest), and no priority
+	// or lack of it moves a time the tests measure.
 	Priority []string
 }
 

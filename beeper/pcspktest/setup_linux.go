@@ -56,11 +56,11 @@ func Prepare(ctx context.Context, logf Logf) (*Machine, error) {
 }
 
 // qemuPriority picks the strongest way to run qemu ahead of the host's
-// other work that this host allows: the lowest real-time priority (a TCG
-// vCPU sleeps while the guest waits, so it takes a core only while the
-// guest computes, and the kernel's real-time throttling keeps 5 % of
-// every second for everything else), else the highest nice priority, else
-// none. Both need root or CAP_SYS_NICE.
+// other work that this host allows, to keep a boot's wall time short on a
+// busy host: the lowest real-time priority (qemu has one vCPU thread, so
+// it keeps at most one core busy, and the kernel's real-time throttling
+// keeps 5 % of every second for everything else), else the highest nice
+// priority, else none. Both need root or CAP_SYS_NICE.
 func qemuPriority(ctx context.Context, logf Logf) []string {
 	realtime := []string{"chrt", "--rr", "1"}
 	if _, err := runTool(ctx, "", realtime[0], append(realtime[1:], "true")...); err == nil {
@@ -72,7 +72,7 @@ func qemuPriority(ctx context.Context, logf Logf) []string {
 	if out, err := runTool(ctx, "", nice[0], append(nice[1:], "nice")...); err == nil && strings.TrimSpace(string(out)) == "-19" {
 		return nice
 	}
-	logf("pcspktest: cannot raise qemu's priority (needs root or CAP_SYS_NICE); on a busy host the guest's timing will suffer")
+	logf("pcspktest: cannot raise qemu's priority (needs root or CAP_SYS_NICE); on a busy host the boots take longer")
 	return nil
 }
 

@@ -21,7 +21,8 @@ const (
 )
 
 // A PortWrite is one guest write to the timer or the speaker port, as qemu
-// traced it, stamped with the host's clock.
+// traced it, stamped with the host's clock (which under instruction
+// counting says nothing about the guest's time: only the order counts).
 type PortWrite struct {
 	At    time.Time
 	Port  uint16
@@ -140,6 +141,13 @@ func (s Sound) Length() time.Duration { return s.End.Sub(s.Start) }
 // after the last write, the last Sound ends at that write's time and
 // stillOn is true.
 func Sounds(writes []PortWrite) (sounds []Sound, stillOn bool) {
+	sounds, _, stillOn = replayPorts(writes)
+	return sounds, stillOn
+}
+
+// replayPorts is Sounds, and for each sound the indexes in writes of the
+// write that began it and of the one that ended it (-1 while still on).
+func replayPorts(writes []PortWrite) (sounds []Sound, bounds [][2]int, stillOn bool) {
 	var (
 		on       bool
 		divisor  uint32 = 0x10000 // a count of 0 means 65536, the chip's reset state
@@ -150,12 +158,14 @@ func Sounds(writes []PortWrite) (sounds []Sound, stillOn bool) {
 		loaded   bool
 		lastTime time.Time
 	)
-	begin := func(at time.Time) { current = Sound{Start: at, Divisor: divisor} }
-	end := func(at time.Time) {
+	var from int
+	begin := func(i int, at time.Time) { current, from = Sound{Start: at, Divisor: divisor}, i }
+	end := func(i int, at time.Time) {
 		current.End = at
 		sounds = append(sounds, current)
+		bounds = append(bounds, [2]int{from, i})
 	}
-	for _, w := range writes {
+	for i, w := range writes {
 		lastTime = w.At
 		loaded = false
 		switch w.Port {
@@ -163,9 +173,9 @@ func Sounds(writes []PortWrite) (sounds []Sound, stillOn bool) {
 			nowOn := w.Value&3 == 3
 			switch {
 			case nowOn && !on:
-				begin(w.At)
+				begin(i, w.At)
 			case !nowOn && on:
-				end(w.At)
+				end(i, w.At)
 			}
 			on = nowOn
 		case portPITMode:
@@ -197,13 +207,13 @@ func Sounds(writes []PortWrite) (sounds []Sound, stillOn bool) {
 			// sound: the console speaker re-arms its stop timer so
 			// every second (KDMKTONE) in the middle of a note.
 			if loaded && on && divisor != current.Divisor {
-				end(w.At)
-				begin(w.At)
+				end(i, w.At)
+				begin(i, w.At)
 			}
 		}
 	}
 	if on {
-		end(lastTime)
+		end(-1, lastTime)
 	}
-	return sounds, on
+	return sounds, bounds, on
 }

@@ -79,14 +79,17 @@ func run() error {
 			<-p.done
 		}
 	}()
+	// The kernel's trace of the speaker driver runs from before the
+	// prelude's first sound to after the closing marker, so that it holds
+	// every sound qemu's port trace does, one for one.
+	if err := startKernelTrace(scenario.KernelEvents); err != nil {
+		return err
+	}
 	if len(scenario.Prelude) > 0 {
 		if err := runSteps("prelude", scenario.Prelude, running); err != nil {
 			return err
 		}
 		time.Sleep(pcspktest.MarkerGap)
-	}
-	if err := startKernelTrace(scenario.KernelEvents); err != nil {
-		return err
 	}
 	if err := marker(tty); err != nil {
 		return err
@@ -102,7 +105,7 @@ func run() error {
 	if err := marker(tty); err != nil {
 		return err
 	}
-	if err := dumpKernelTrace(scenario.KernelEvents); err != nil {
+	if err := dumpKernelTrace(); err != nil {
 		return err
 	}
 	report(pcspktest.EventDone, "", "")
@@ -333,17 +336,17 @@ func wait(name string, p *process, limit time.Duration) error {
 // tracefs is where the guest kernel's trace is controlled and read.
 const tracefs = "/sys/kernel/tracing"
 
-// startKernelTrace records events ("subsystem/event", optionally followed
-// by " if FILTER") in a fresh trace buffer, in CLOCK_MONOTONIC: the clock
-// of the GuestEvents.
+// startKernelTrace records the speaker driver's events
+// (pcspktest.SpeakerProbe) and events ("subsystem/event", optionally
+// followed by " if FILTER") in a fresh trace buffer, in CLOCK_MONOTONIC: the
+// clock of the GuestEvents.
 func startKernelTrace(events []string) error {
-	if len(events) == 0 {
-		return nil
-	}
 	if err := unix.Mount("tracefs", tracefs, "tracefs", 0, ""); err != nil {
 		return fmt.Errorf("guestinit: mounting tracefs on %s: %w", tracefs, err)
 	}
-	settings := [][2]string{{"tracing_on", "0"}, {"trace_clock", "mono"}, {"trace", ""}}
+	settings := [][2]string{{"tracing_on", "0"}, {"trace_clock", "mono"}, {"trace", ""},
+		{"kprobe_events", pcspktest.SpeakerProbe}}
+	events = append([]string{"kprobes/" + pcspktest.SpeakerEvent}, events...)
 	for _, spec := range events {
 		event, filter, _ := strings.Cut(spec, " if ")
 		if filter != "" {
@@ -362,10 +365,7 @@ func startKernelTrace(events []string) error {
 
 // dumpKernelTrace stops the kernel trace and copies it to the console,
 // each line after pcspktest.KernelMarker.
-func dumpKernelTrace(events []string) error {
-	if len(events) == 0 {
-		return nil
-	}
+func dumpKernelTrace() error {
 	if err := os.WriteFile(filepath.Join(tracefs, "tracing_on"), []byte("0"), 0); err != nil {
 		return fmt.Errorf("guestinit: kernel trace: %w", err)
 	}
