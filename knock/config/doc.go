@@ -61,7 +61,8 @@
 // missing or used up disables the door (Config.Disabled, with the reason)
 // instead of failing the whole config. Lines that are not sequences are
 // skipped, as knockd skips them, but each with a warning naming the file
-// and the line (Config.Warnings, which the daemon logs). After a success
-// the daemon calls OneTime.MarkUsed, which marks the line exactly as
-// knockd does, and OneTime.Current for the next sequence.
+// and the line (Config.Warnings, which the daemon logs). Parsing only
+// reads: after a success the daemon's one-time source (package source)
+// marks the line exactly as knockd does, and OneTime.Current gives the
+// next sequence.
 package config

@@ -7,8 +7,9 @@
 //	capture.Run (AF_PACKET ring / BPF device) → eventQueue → the owner goroutine ─┐
 //	capture.Replay (--replay FILE.pcap) ──────────────────────────────────────────┴► handleLocked, in packet order, under the owner lock
 //	    ├─ music.Handle: a music port → a step appended to the source's pool, a pitch, or a song queued
-//	    └─ match.Handle → each Match → command.Runner.Open (start now, stop after cmd_timeout)
-//	                                 → a one-time door: mark the line used, SetSequence(next), new kernel filter
+//	    └─ match.Handle → each Match → the door's source: Used (a one-time line marked, a replay refused)
+//	                                 → command.Runner.Open (start now, stop after cmd_timeout)
+//	                                 → the sources' new sequences → the matcher's doors, new kernel filter
 //	music.Run (its own goroutine) → beeper.Player → the speaker, or a WAV beside the archived pool
 //	command.Runner (a goroutine per door) → the commands, in order per door
 //
@@ -20,8 +21,9 @@
 // the once-a-second fsync of that pool, and an fsync took 200 ms on a busy
 // disk): without it the kernel's ring filled and dropped knocks. A ticker
 // takes the owner lock once a second to expire attempts and to let the
-// music doors forget idle sources (music.Tick), and a reload takes it to
-// swap the doors.
+// music doors forget idle sources (music.Tick), to ask the doors' sources
+// (package source) for their sequences when one said they change (a
+// rotating door's period), and a reload takes it to swap the doors.
 // Nothing under the lock waits for a command or for playback: commands are
 // queued to the runner, songs to the player.
 //

@@ -75,9 +75,16 @@ func (d *Daemon) Apply(cfg *config.Config) error {
 
 	// Open the new interfaces before touching anything, so that a
 	// failure leaves the old capture running.
+	// The doors' sources start again from the new config, as its
+	// one-time files read now.
+	doors, err := newDoorSet(cfg.Doors, d.sourceEnv(), d.opts.Clock.Now())
+	if err != nil {
+		d.log.Error("daemon: reload: "+err.Error()+"; keeping the old config", "err", err)
+		return err
+	}
 	var newCapt *capture.Capture
 	if !d.replay && !slices.Equal(interfaces(old), interfaces(cfg)) {
-		f := FilterFor(cfg, cfg.Doors, d.local.Load().list, d.opts.OnlyIPv4)
+		f := FilterFor(cfg, doors.doors, d.local.Load().list, d.opts.OnlyIPv4)
 		c, err := capture.Open(interfaces(cfg), f, d.captureOptions())
 		if err != nil {
 			d.log.Error("daemon: reload: cannot capture on the new interfaces; keeping the old config", "interfaces", interfaces(cfg), "err", err)
@@ -135,8 +142,8 @@ func (d *Daemon) Apply(cfg *config.Config) error {
 	}
 	d.cfg = cfg
 	d.runner.SetCommandTimeouts(cfg.CommandTimeouts)
-	d.doors = slices.Clone(cfg.Doors)
-	d.matcher.Reload(d.doors)
+	d.doors = doors
+	d.matcher.Reload(d.doors.doors)
 	d.music = newMusic
 	if newCapt == nil {
 		d.setFilterLocked()

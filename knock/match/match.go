@@ -145,6 +145,9 @@ type compiledDoor struct {
 	allowDup bool
 	cooldown int64 // ns
 	targets  []netip.Addr
+	// from and until bound when an attempt may start (Unix ns, knock.Door's
+	// Starts); until is math.MaxInt64 when unbounded.
+	from, until int64
 }
 
 type stepDoors struct {
@@ -209,6 +212,14 @@ func (m *Matcher) setDoors(doors []knock.Door) {
 			allowDup: d.AllowDuplicates,
 			cooldown: int64(d.Cooldown),
 			targets:  slices.Clone(d.Targets),
+			from:     math.MinInt64,
+			until:    math.MaxInt64,
+		}
+		if !d.Starts.From.IsZero() {
+			m.doors[i].from = d.Starts.From.UnixNano()
+		}
+		if !d.Starts.Until.IsZero() {
+			m.doors[i].until = d.Starts.Until.UnixNano()
 		}
 	}
 	m.indexSteps()
@@ -278,7 +289,7 @@ func (m *Matcher) Handle(ev *knock.Event, out []Match) []Match {
 	// the same destination.
 	for _, di := range sd.first {
 		d := &m.doors[di]
-		if !m.flagsMatch(d, ev) || !m.dstApplies(d, ev.Dst) {
+		if !m.flagsMatch(d, ev) || !m.dstApplies(d, ev.Dst) || now < d.from || now >= d.until {
 			continue
 		}
 		out = m.start(int(di), ev, now, out)
@@ -647,7 +658,8 @@ func (m *Matcher) Reload(doors []knock.Door) {
 
 func sameMatching(a, b *compiledDoor) bool {
 	return a.name == b.name && slices.Equal(a.seq, b.seq) && a.flags == b.flags &&
-		a.timeout == b.timeout && a.gap == b.gap && slices.Equal(a.targets, b.targets)
+		a.timeout == b.timeout && a.gap == b.gap && slices.Equal(a.targets, b.targets) &&
+		a.from == b.from && a.until == b.until
 }
 
 // SetSequence replaces door's sequence (one-time sequences: the daemon

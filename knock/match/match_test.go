@@ -682,3 +682,45 @@ func TestCooldownOfCenturiesNeverEnds(t *testing.T) {
 		t.Errorf("openings %s", d)
 	}
 }
+
+// windowed returns door d whose attempts may start only within [from, until)
+// after t0, as the daemon derives for one period of a rotating door.
+func windowed(d knock.Door, from, until time.Duration) knock.Door {
+	d.Starts = knock.Window{From: t0.Add(from), Until: t0.Add(until)}
+	return d
+}
+
+// A door with a Starts window starts only on a first knock inside it, and
+// an attempt begun inside it completes after it ends (a sequence that
+// straddles a period boundary); a knocker early or late starts nothing.
+func TestStartsWindow(t *testing.T) {
+	runCases(t, []matcherCase{{
+		name:    "inside",
+		doors:   []knock.Door{windowed(door("rot", 7000, 8000, 9000), 0, 10*time.Second)},
+		packets: knocks("203.0.113.5", 2*time.Second, 7000, 8000, 9000),
+		want:    []string{"rot 203.0.113.5 #2"},
+	}, {
+		name:    "begun inside, finished after the window",
+		doors:   []knock.Door{windowed(door("rot", 7000, 8000, 9000), 0, 10*time.Second)},
+		packets: knocks("203.0.113.5", 9*time.Second, 7000, 8000, 9000),
+		want:    []string{"rot 203.0.113.5 #2"},
+	}, {
+		name:    "first knock at the window's end",
+		doors:   []knock.Door{windowed(door("rot", 7000, 8000, 9000), 0, 10*time.Second)},
+		packets: knocks("203.0.113.5", 10*time.Second, 7000, 8000, 9000),
+		want:    nil,
+	}, {
+		name:    "first knock before the window",
+		doors:   []knock.Door{windowed(door("rot", 7000, 8000, 9000), 10*time.Second, 20*time.Second)},
+		packets: knocks("203.0.113.5", 9*time.Second, 7000, 8000, 9000),
+		want:    nil,
+	}, {
+		name: "two periods' doors, the one whose window holds the knock opens",
+		doors: []knock.Door{
+			windowed(door("rot", 7000, 8000), 0, 10*time.Second),
+			windowed(door("rot", 7000, 8001), 10*time.Second, 20*time.Second),
+		},
+		packets: concat(knocks("203.0.113.5", 11*time.Second, 7000, 8000), knocks("203.0.113.5", 13*time.Second, 7000, 8001)),
+		want:    []string{"rot 203.0.113.5 #3"},
+	}})
+}
