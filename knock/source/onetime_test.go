@@ -98,4 +98,3 @@ func TestOneTimeMarkUsedFindsTheSequence(t *testing.T) {
 		t.Errorf("a failed MarkUsed changed the file to %q", got)
 	}
 }
-
