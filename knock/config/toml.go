@@ -61,6 +61,13 @@ type tomlDoor struct {
 	Name             any `toml:"name"`
 	Sequence         any `toml:"sequence"`
 	OneTimeSequences any `toml:"one_time_sequences"`
+	SecretFile       any `toml:"secret_file"`
+	Period           any `toml:"period"`
+	Skew             any `toml:"skew"`
+	Length           any `toml:"length"`
+	PortRange        any `toml:"port_range"`
+	Protocols        any `toml:"protocols"`
+	BindSource       any `toml:"bind_source"`
 	TCPFlags         any `toml:"tcpflags"`
 	Timeout          any `toml:"timeout"`
 	TimeoutMode      any `toml:"timeout_mode"`
@@ -391,6 +398,10 @@ func (d *tomlDecoder) door(i int, f *tomlFile) (knock.Door, string) {
 	switch {
 	case raw.Sequence != nil && raw.OneTimeSequences != nil:
 		d.p.add(d.doorLine(i, "one_time_sequences"), "%s has both sequence and one_time_sequences: keep one", label)
+	case raw.SecretFile != nil && (raw.Sequence != nil || raw.OneTimeSequences != nil):
+		d.p.add(d.doorLine(i, "secret_file"), "%s has secret_file and a sequence: a rotating door derives its sequences from the secret; keep one", label)
+	case raw.SecretFile != nil:
+		door.Rotating = d.rotating(i, f)
 	case raw.Sequence != nil:
 		door.Sequence = at("sequence").sequence(raw.Sequence)
 	case raw.OneTimeSequences != nil:
@@ -402,9 +413,18 @@ func (d *tomlDecoder) door(i int, f *tomlFile) (knock.Door, string) {
 			}
 			door.Sequence = steps
 		}
-	case d.misspelt[i]["sequence"] || d.misspelt[i]["one_time_sequences"]:
+	case d.misspelt[i]["sequence"] || d.misspelt[i]["one_time_sequences"] || d.misspelt[i]["secret_file"]:
 	default:
-		d.p.add(d.doorLine(i, ""), "%s has no sequence: give sequence = [\"7000\", \"8000:udp\", \"9000\"] or one_time_sequences = FILE", label)
+		d.p.add(d.doorLine(i, ""), "%s has no sequence: give sequence = [\"7000\", \"8000:udp\", \"9000\"], one_time_sequences = FILE or secret_file = FILE", label)
+	}
+	if door.Rotating == nil {
+		given := map[string]any{"period": raw.Period, "skew": raw.Skew, "length": raw.Length,
+			"port_range": raw.PortRange, "protocols": raw.Protocols, "bind_source": raw.BindSource}
+		for _, key := range rotatingKeys {
+			if given[key] != nil {
+				d.p.add(d.doorLine(i, key), "%s: %s is a setting of rotating doors: give secret_file too, or remove it", label, key)
+			}
+		}
 	}
 
 	var flags string
@@ -450,6 +470,40 @@ func (d *tomlDecoder) door(i int, f *tomlFile) (knock.Door, string) {
 	at("cmd_timeout").duration(raw.CmdTimeout, &door.CmdTimeout)
 	at("reopen").boolean(raw.Reopen, &door.Reopen)
 	return door, disabled
+}
+
+// rotatingKeys are the settings of a rotating door besides secret_file.
+var rotatingKeys = []string{"period", "skew", "length", "port_range", "protocols", "bind_source"}
+
+// rotating reads the keys of a rotating door (one with secret_file),
+// starting from DefaultRotating.
+func (d *tomlDecoder) rotating(i int, f *tomlFile) *knock.Rotating {
+	raw := f.Door[i]
+	at := func(key string) setting { return d.doorSetting(i, f, key) }
+	r := DefaultRotating()
+	if files, ok := at("secret_file").strings(raw.SecretFile); ok {
+		r.SecretFiles = files
+	}
+	at("period").duration(raw.Period, &r.Period)
+	at("skew").integer(raw.Skew, &r.Skew, 0, MaxSkew)
+	at("length").integer(raw.Length, &r.Length, 1, MaxSteps)
+	var s string
+	if at("port_range").str(raw.PortRange, &s) {
+		lo, hi, err := parsePortRange(s)
+		if err != nil {
+			at("port_range").bad("%v", err)
+		}
+		r.PortLo, r.PortHi = lo, hi
+	}
+	if at("protocols").str(raw.Protocols, &s) {
+		protos, err := parseProtocols(s)
+		if err != nil {
+			at("protocols").bad("%v", err)
+		}
+		r.Protos = protos
+	}
+	at("bind_source").boolean(raw.BindSource, &r.BindSource)
+	return &r
 }
 
 // doorSetting is key of the i-th [[door]].

@@ -139,3 +139,42 @@ func formatTCPFlags(m knock.FlagMatch) string {
 	}
 	return strings.Join(parts, ",")
 }
+
+// parsePortRange reads a rotating door's port_range, "LOW-HIGH".
+func parsePortRange(s string) (lo, hi uint16, err error) {
+	a, b, ok := strings.Cut(s, "-")
+	if ok {
+		lo, err = parsePort(strings.TrimSpace(a))
+		if err == nil {
+			hi, err = parsePort(strings.TrimSpace(b))
+		}
+	}
+	if !ok || err != nil || hi < lo {
+		return 0, 0, fmt.Errorf("port_range = %q: give LOW-HIGH, e.g. \"20000-59999\"", s)
+	}
+	return lo, hi, nil
+}
+
+// parseProtocols reads a rotating door's protocols: "tcp", "udp" or
+// "tcp,udp", returned in the port language's order (tcp first).
+func parseProtocols(s string) ([]knock.Proto, error) {
+	var tcp, udp bool
+	for _, p := range strings.Split(s, ",") {
+		switch strings.ToLower(strings.TrimSpace(p)) {
+		case "tcp":
+			tcp = true
+		case "udp":
+			udp = true
+		default:
+			return nil, fmt.Errorf("protocols = %q: give \"tcp\", \"udp\" or \"tcp,udp\"", s)
+		}
+	}
+	var out []knock.Proto
+	if tcp {
+		out = append(out, knock.TCP)
+	}
+	if udp {
+		out = append(out, knock.UDP)
+	}
+	return out, nil
+}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -20,6 +21,7 @@ import (
 	"github.com/knockbeep/knockbeep/knock/config"
 	"github.com/knockbeep/knockbeep/knock/match"
 	"github.com/knockbeep/knockbeep/knock/music"
+	"github.com/knockbeep/knockbeep/knock/replaycache"
 	"github.com/knockbeep/knockbeep/knock/source"
 )
 
@@ -101,6 +103,21 @@ type Daemon struct {
 	replayMatch *capture.Matcher // replay mode: the filter the kernel would apply
 	lastExpire  time.Time        // replay mode: event time of the last Expire
 	refused     uint64           // openings a source refused (replays)
+	// replayCache remembers the sequences of rotating doors that opened;
+	// nil while no door is rotating.
+	replayCache     *replaycache.Cache
+	replayCachePath string
+	eventTime       time.Time // replay mode: the time of the knock being handled
+}
+
+// now is the time the doors' sources judge by: the clock, or replaying a
+// file the time of the knock being handled (the file's times are when its
+// knocks were made).
+func (d *Daemon) now() time.Time {
+	if d.replay {
+		return d.eventTime
+	}
+	return d.opts.Clock.Now()
 }
 
 // New opens everything the daemon needs, in the order that fails fastest
@@ -144,6 +161,12 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 		d.log = d.logs.logger
 	}
 
+	if d.replayCache, err = d.openReplayCache(cfg); err != nil {
+		return fail(err)
+	}
+	if d.replayCache != nil {
+		undo = append(undo, func() { d.replayCache.Close() })
+	}
 	d.doors, err = newDoorSet(cfg.Doors, d.sourceEnv(), d.opts.Clock.Now())
 	if err != nil {
 		return fail(err)
@@ -349,12 +372,15 @@ func (d *Daemon) own(q *eventQueue, captured <-chan struct{}) {
 // the matcher, whose matches run their commands.
 func (d *Daemon) handleLocked(ev *knock.Event) {
 	if d.replay {
-		// Live, the kernel filter has done this; a capture file had none.
-		if !d.replayMatch.Match(ev) || d.opts.OnlyIPv4 && !ev.Src.Unmap().Is4() {
-			return
-		}
+		// The file's times drive the doors' sources, as the clock does
+		// live; then the filter the kernel would have applied (a capture
+		// file had none).
+		d.eventTime = ev.Time
 		if d.doors.due(ev.Time) {
 			d.refreshDoorsLocked(ev.Time)
+		}
+		if !d.replayMatch.Match(ev) || d.opts.OnlyIPv4 && !ev.Src.Unmap().Is4() {
+			return
 		}
 		if ev.Time.Sub(d.lastExpire) >= expireInterval {
 			d.matcher.Expire(ev.Time)
@@ -389,11 +415,7 @@ func (d *Daemon) handleLocked(ev *knock.Event) {
 	}
 	// A use may change what the sources offer (the next one-time line, a
 	// period's sequence that may not be used twice).
-	now := d.opts.Clock.Now()
-	if d.replay {
-		now = ev.Time
-	}
-	d.refreshDoorsLocked(now)
+	d.refreshDoorsLocked(d.now())
 }
 
 // refreshDoorsLocked asks the sources for their sequences at now and
@@ -408,9 +430,41 @@ func (d *Daemon) refreshDoorsLocked(now time.Time) {
 
 // sourceEnv is what the doors' sources get from the daemon.
 func (d *Daemon) sourceEnv() source.Env {
-	return source.Env{Log: func(level slog.Level, msg string, args ...any) {
+	env := source.Env{Log: func(level slog.Level, msg string, args ...any) {
 		d.log.Log(context.Background(), level, "daemon: "+msg, args...)
 	}}
+	if d.replayCache != nil {
+		env.Replay = d.replayCache
+	}
+	return env
+}
+
+// replayCacheFile is the replay cache's name in the state directory.
+const replayCacheFile = "replay.cache"
+
+// openReplayCache opens the replay cache in cfg's state directory when
+// some door of cfg needs one; the one open already when it is the same
+// file.
+func (d *Daemon) openReplayCache(cfg *config.Config) (*replaycache.Cache, error) {
+	if !slices.ContainsFunc(cfg.Doors, func(door knock.Door) bool { return door.Rotating != nil }) {
+		return d.replayCache, nil
+	}
+	path := filepath.Join(cfg.StateDir, replayCacheFile)
+	if d.replayCache != nil && d.replayCachePath == path {
+		return d.replayCache, nil
+	}
+	if err := os.MkdirAll(cfg.StateDir, 0o750); err != nil {
+		return nil, fmt.Errorf("daemon: state directory: %w", err)
+	}
+	c, notes, err := replaycache.Open(path, replaycache.Options{Now: d.now})
+	if err != nil {
+		return nil, fmt.Errorf("daemon: %w", err)
+	}
+	for _, n := range notes {
+		d.log.Warn("daemon: replay cache: "+n, "file", path)
+	}
+	d.replayCachePath = path
+	return c, nil
 }
 
 // logOpened logs a door opening: in knockd's words when the log is in
@@ -553,6 +607,9 @@ func (d *Daemon) shutdown() error {
 	}
 	if mp != nil {
 		mp.closePools(d.log)
+	}
+	if d.replayCache != nil {
+		d.replayCache.Close()
 	}
 	d.log.Info("daemon: stopped", d.Stats().logAttrs()...)
 	if d.pid != nil {

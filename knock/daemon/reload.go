@@ -76,8 +76,17 @@ func (d *Daemon) Apply(cfg *config.Config) error {
 	// Open the new interfaces before touching anything, so that a
 	// failure leaves the old capture running.
 	// The doors' sources start again from the new config, as its
-	// one-time files read now.
-	doors, err := newDoorSet(cfg.Doors, d.sourceEnv(), d.opts.Clock.Now())
+	// one-time files read now; the replay cache carries over.
+	cache, err := d.openReplayCache(cfg)
+	if err != nil {
+		d.log.Error("daemon: reload: "+err.Error()+"; keeping the old config", "err", err)
+		return err
+	}
+	env := d.sourceEnv()
+	if cache != nil {
+		env.Replay = cache
+	}
+	doors, err := newDoorSet(cfg.Doors, env, d.opts.Clock.Now())
 	if err != nil {
 		d.log.Error("daemon: reload: "+err.Error()+"; keeping the old config", "err", err)
 		return err
@@ -143,6 +152,12 @@ func (d *Daemon) Apply(cfg *config.Config) error {
 	d.cfg = cfg
 	d.runner.SetCommandTimeouts(cfg.CommandTimeouts)
 	d.doors = doors
+	if cache != d.replayCache {
+		if d.replayCache != nil {
+			d.replayCache.Close()
+		}
+		d.replayCache = cache
+	}
 	d.matcher.Reload(d.doors.doors)
 	d.music = newMusic
 	if newCapt == nil {

@@ -1,4 +1,4 @@
-// Package replay is the daemon's replay cache: the sequences that opened
+// Package replaycache is the daemon's replay cache: the sequences that opened
 // a door, each remembered until it can no longer be valid, so that a knock
 // recorded on the wire opens nothing when it is sent again.
 //
@@ -11,4 +11,4 @@
 // beyond) and compacted: expired records are dropped by rewriting the file
 // (to a temporary file, synced, renamed over it) when they outnumber the
 // live ones.
-package replay
+package replaycache
