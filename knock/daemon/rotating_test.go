@@ -1,6 +1,8 @@
 package daemon
 
 import (
+	"context"
+	"encoding/hex"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -169,4 +171,63 @@ func concat(lists ...[]packet) []packet {
 		all = append(all, l...)
 	}
 	return all
+}
+
+// --genkey writes a key file of mode 0600 that the door accepts, prints
+// no part of the key, and refuses to overwrite a file.
+func TestMainGenkey(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "new.key")
+	var stdout, stderr strings.Builder
+	if status := Main(context.Background(), []string{"--genkey", path}, &stdout, &stderr, nil); status != ExitOK {
+		t.Fatalf("status %d: %s", status, stderr.String())
+	}
+	key, err := portlang.ReadKeyFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := stdout.String() + stderr.String()
+	if strings.Contains(strings.ToLower(out), hex.EncodeToString(key)[:8]) {
+		t.Errorf("--genkey printed part of the key: %q", out)
+	}
+	before := readAll(t, path)
+	stdout.Reset()
+	stderr.Reset()
+	if status := Main(context.Background(), []string{"--genkey", path}, &stdout, &stderr, nil); status != ExitFailure ||
+		!strings.Contains(stderr.String(), "exists: not overwritten") {
+		t.Errorf("second --genkey: status %d, %q; want a refusal", status, stderr.String())
+	}
+	if readAll(t, path) != before {
+		t.Error("the key was overwritten")
+	}
+}
+
+// --show-sequence prints the door's current sequence, as a client derives
+// it, and until when it is valid; a door that does not rotate is refused.
+func TestMainShowSequence(t *testing.T) {
+	dir, key := rotatingSetup(t, 1)
+	path := filepath.Join(dir, "knockbeepd.toml")
+	var stdout, stderr strings.Builder
+	before := time.Now()
+	if status := Main(context.Background(), []string{"-c", path, "--show-sequence", "rot"}, &stdout, &stderr, nil); status != ExitOK {
+		t.Fatalf("status %d: %s", status, stderr.String())
+	}
+	after := time.Now()
+	var want []string
+	for _, at := range []time.Time{before, after} { // the period may turn during the call
+		p := portlang.PeriodAt(at, 10*time.Second)
+		seq, _ := portlang.Sequence(key, portlang.Params{Purpose: portlang.PurposeDoor, Name: "rot", Period: p},
+			portlang.Shape{Length: 4, Lo: 20000, Hi: 59999, Protos: []knock.Proto{knock.TCP}})
+		want = append(want, "rot (key "+filepath.Join(dir, "rot.key")+"): "+FormatSteps(seq)+"\n")
+	}
+	if got := stdout.String(); !strings.HasPrefix(got, want[0]) && !strings.HasPrefix(got, want[1]) {
+		t.Errorf("output %q, want it to start with %q", got, want[0])
+	}
+	if !strings.Contains(stdout.String(), "sent until") {
+		t.Errorf("output does not say until when: %q", stdout.String())
+	}
+	stderr.Reset()
+	if status := Main(context.Background(), []string{"-c", path, "--show-sequence", "nope"}, &stdout, &stderr, nil); status != ExitConfig ||
+		!strings.Contains(stderr.String(), `no door "nope"`) {
+		t.Errorf("unknown door: status %d, %q", status, stderr.String())
+	}
 }
