@@ -63,6 +63,13 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	})
 }
 
+// RunWithClock is Run with another clock, which knock takes the time from
+// (a rotating door's period) and paces its knocks by: a program that keeps
+// its own time, and tests that play a client whose clock is off.
+func RunWithClock(ctx context.Context, args []string, stdout, stderr io.Writer, clock send.Clock) int {
+	return run(ctx, args, environment{stdout: stdout, stderr: stderr, clock: clock, terminal: isTerminal(stderr)})
+}
+
 // environment is what Run takes from the world, so tests can supply it.
 type environment struct {
 	stdout, stderr io.Writer
