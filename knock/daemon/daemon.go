@@ -423,7 +423,7 @@ func (d *Daemon) handleLocked(ev *knock.Event) {
 func (d *Daemon) refreshDoorsLocked(now time.Time) {
 	old := d.doors.doors
 	d.doors.expand(d.cfg.Doors, now, d.sourceEnv().Log)
-	if d.doors.install(d.matcher, old) {
+	if d.doors.install(d.matcher, old) && filterSteps(old) != filterSteps(d.doors.doors) {
 		d.setFilterLocked()
 	}
 }

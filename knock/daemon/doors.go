@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/knockbeep/knockbeep/knock"
@@ -108,4 +109,22 @@ func (s *doorSet) install(m *match.Matcher, old []knock.Door) (changed bool) {
 		}
 	}
 	return changed
+}
+
+// filterSteps is what of doors the kernel filter depends on: the steps of
+// the doors that do not rotate (a rotating door's whole range passes,
+// whatever its current sequences), so that a rotating door's period
+// boundary does not rebuild the filter.
+func filterSteps(doors []knock.Door) string {
+	var b strings.Builder
+	for _, d := range doors {
+		if d.Rotating != nil {
+			continue
+		}
+		for _, st := range d.Sequence {
+			fmt.Fprintf(&b, "%d/%d,", st.Port, st.Proto)
+		}
+		b.WriteByte(';')
+	}
+	return b.String()
 }

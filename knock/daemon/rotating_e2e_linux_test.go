@@ -158,13 +158,14 @@ func (p *daemonProc) count(msg, door string) int {
 	return n
 }
 
-// intoPeriod waits until the wall clock is at least from into a period
-// and at most to into it.
-func intoPeriod(from, to time.Duration) {
+// intoPeriod waits until the wall clock is at least from and at most to
+// into a period later than after, and returns that period.
+func intoPeriod(after int64, from, to time.Duration) int64 {
 	for {
-		into := time.Duration(time.Now().UnixNano() % int64(e2ePeriod))
-		if into >= from && into <= to {
-			return
+		now := time.Now()
+		into := time.Duration(now.UnixNano() % int64(e2ePeriod))
+		if p := portlang.PeriodAt(now, e2ePeriod); p > after && into >= from && into <= to {
+			return p
 		}
 		wait := from - into
 		if wait <= 0 {
@@ -183,13 +184,13 @@ func TestRotatingEndToEndReplay(t *testing.T) {
 	d := l.start(t)
 	out := filepath.Join(l.dir, "rot.out")
 
-	intoPeriod(200*time.Millisecond, 2*time.Second) // the replays below stay in this period
+	p := intoPeriod(0, 200*time.Millisecond, 2*time.Second) // the replays below stay in this period
 	first := l.knockDoor(t, l.a, "rot", 0)
 	waitFile(t, out, l.srcA.String()+"\n")
 	knockPorts(t, l.a, l.addr, first...) // same source, same period
 	knockPorts(t, l.b, l.addr, first...) // another source, same period
 	l.marked(t, d, l.a)
-	intoPeriod(200*time.Millisecond, 2*time.Second) // the next period (or later: then the replay is simply out of its window)
+	p = intoPeriod(p, 200*time.Millisecond, 2*time.Second) // the next period (or later: then the replay is simply out of its window)
 	knockPorts(t, l.b, l.addr, first...)
 	l.marked(t, d, l.b)
 	if got := readAll(t, out); got != l.srcA.String()+"\n" {
@@ -211,7 +212,7 @@ func TestRotatingEndToEndReplay(t *testing.T) {
 
 	// SIGKILL right after an opening: the opening was on disk before
 	// the command ran.
-	intoPeriod(200*time.Millisecond, 2*time.Second)
+	intoPeriod(p, 200*time.Millisecond, 2*time.Second) // a period whose sequence was not used
 	opened := d.count("daemon: door opened", "rot")
 	second := l.knockDoor(t, l.a, "rot", 0)
 	for deadline := time.Now().Add(10 * time.Second); d.count("daemon: door opened", "rot") == opened; time.Sleep(time.Millisecond) {
@@ -266,7 +267,7 @@ func TestRotatingEndToEndStraddle(t *testing.T) {
 	// Knocks 700 ms apart from 1.2 s before a boundary: two before it,
 	// two after, all within the door's 3 s timeout; the first knock would
 	// have to be 1.2 s late to miss its period.
-	intoPeriod(e2ePeriod-1250*time.Millisecond, e2ePeriod-1200*time.Millisecond)
+	intoPeriod(0, e2ePeriod-1250*time.Millisecond, e2ePeriod-1200*time.Millisecond)
 	began := time.Now()
 	l.knockDoor(t, l.a, "rot0", 0, "-d", "700ms")
 	if portlang.PeriodAt(began, e2ePeriod) == portlang.PeriodAt(time.Now(), e2ePeriod) {
