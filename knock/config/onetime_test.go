@@ -19,15 +19,6 @@ func writeFile(t *testing.T, name, content string) string {
 	return path
 }
 
-func readFile(t *testing.T, path string) string {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(data)
-}
-
 func TestOneTimeUnreadable(t *testing.T) {
 	dir := t.TempDir()
 	tests := []struct {
