@@ -33,8 +33,27 @@
 // (with the door's TCP flags), the music ports (SYN without ACK, and UDP),
 // and the destinations — this host's addresses, refreshed every second,
 // and the doors' targets. The kernel drops every other packet, so traffic
-// to other ports never reaches the matcher (knockd's rule 1). knockbeepd
-// --check prints it (DescribeFilter).
+// to other ports never reaches the matcher (knockd's rule 1). A rotating
+// door's whole port range passes, so that a wrong knock in it reaches the
+// matcher and resets the knocker's attempt; its period boundaries change
+// the matcher's doors, not the filter. knockbeepd --check prints it
+// (DescribeFilter).
+//
+// # Doors and their sources
+//
+// Each configured door has a source (package source): static, a knockd
+// one-time file, or a rotating door whose sequence is derived from a key
+// every period (package portlang). The daemon gives the matcher one door
+// per sequence a source offers now, each with the window its first knock
+// must fall in (doors.go), asks the sources again when one said its
+// answer changes (the tick, once a second) or after a door opened, and
+// calls the source's Used before the door's command runs: a rotating door
+// records the period's sequence in the replay cache (package replaycache,
+// STATE_DIR/replay.cache, synced to disk) and refuses one already there,
+// which is logged and counted (Stats.Refused). Replaying a file, the
+// file's times drive the sources and the cache, as the clock does live.
+// knockbeepd --genkey FILE makes a key; --show-sequence DOOR prints a
+// rotating door's current sequence.
 //
 // # Signals and lifetime
 //
