@@ -150,24 +150,6 @@ func (c *Config) CommandTimeout(door string) time.Duration {
 // MaxSteps is the most knocks a door's sequence may have (knockd's SEQ_MAX).
 const MaxSteps = 32
 
-// MaxSkew is the most periods a rotating door may accept on either side of
-// the current one: each adds a sequence that opens the door.
-const MaxSkew = 10
-
-// DefaultRotating is a rotating door's settings before its keys are
-// applied: a new sequence of 4 TCP knocks in 20000-59999 every 30 s, the
-// periods next to the current one accepted too.
-func DefaultRotating() knock.Rotating {
-	return knock.Rotating{
-		Period: 30 * time.Second,
-		Skew:   1,
-		Length: 4,
-		PortLo: 20000,
-		PortHi: 59999,
-		Protos: []knock.Proto{knock.TCP},
-	}
-}
-
 // Default returns the configuration used when there is no config file:
 // the seed's music doors on every interface, speaker "auto". It is the one
 // place defaults live: parsing starts from it.

@@ -472,40 +472,6 @@ func (d *tomlDecoder) door(i int, f *tomlFile) (knock.Door, string) {
 	return door, disabled
 }
 
-// rotatingKeys are the settings of a rotating door besides secret_file.
-var rotatingKeys = []string{"period", "skew", "length", "port_range", "protocols", "bind_source"}
-
-// rotating reads the keys of a rotating door (one with secret_file),
-// starting from DefaultRotating.
-func (d *tomlDecoder) rotating(i int, f *tomlFile) *knock.Rotating {
-	raw := f.Door[i]
-	at := func(key string) setting { return d.doorSetting(i, f, key) }
-	r := DefaultRotating()
-	if files, ok := at("secret_file").strings(raw.SecretFile); ok {
-		r.SecretFiles = files
-	}
-	at("period").duration(raw.Period, &r.Period)
-	at("skew").integer(raw.Skew, &r.Skew, 0, MaxSkew)
-	at("length").integer(raw.Length, &r.Length, 1, MaxSteps)
-	var s string
-	if at("port_range").str(raw.PortRange, &s) {
-		lo, hi, err := parsePortRange(s)
-		if err != nil {
-			at("port_range").bad("%v", err)
-		}
-		r.PortLo, r.PortHi = lo, hi
-	}
-	if at("protocols").str(raw.Protocols, &s) {
-		protos, err := parseProtocols(s)
-		if err != nil {
-			at("protocols").bad("%v", err)
-		}
-		r.Protos = protos
-	}
-	at("bind_source").boolean(raw.BindSource, &r.BindSource)
-	return &r
-}
-
 // doorSetting is key of the i-th [[door]].
 func (d *tomlDecoder) doorSetting(i int, f *tomlFile, key string) setting {
 	return setting{d: d, line: d.doorLine(i, key), label: doorLabel(f, i) + ": " + key}

@@ -2,15 +2,12 @@ package config
 
 import (
 	"cmp"
-	"crypto/subtle"
 	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/knockbeep/knockbeep/knock"
-	"github.com/knockbeep/knockbeep/knock/portlang"
 	"github.com/knockbeep/knockbeep/sequence"
 )
 
@@ -388,83 +385,5 @@ func (c *Config) validateCommands(p *problems, at locator, i int, label string, 
 	if len(shells) == 2 {
 		p.add(at.doorLine(i, shells[true]), "%s: %s runs through the shell but %s does not: a door's commands all use the shell (shell = true) or none do",
 			label, shells[true], shells[false])
-	}
-}
-
-// validateRotating checks a rotating door's settings and reads its keys,
-// so that a key file others can read stops the daemon at start (naming
-// the file), not at the first knock.
-func validateRotating(p *problems, at locator, i int, label string, r *knock.Rotating) {
-	if len(r.SecretFiles) == 0 || len(r.SecretFiles) > 2 {
-		p.add(at.doorLine(i, "secret_file"), "%s: secret_file names %d files: give one, or two while clients move to a new key", label, len(r.SecretFiles))
-	}
-	var keys [][]byte
-	for _, path := range r.SecretFiles {
-		key, err := portlang.ReadKeyFile(path)
-		if err != nil {
-			p.add(at.doorLine(i, "secret_file"), "%s: %v", label, err)
-			continue
-		}
-		keys = append(keys, key)
-	}
-	if len(keys) == 2 && subtle.ConstantTimeCompare(keys[0], keys[1]) == 1 {
-		p.add(at.doorLine(i, "secret_file"), "%s: the two secret files hold the same key: give the new key's file as the second", label)
-	}
-	if r.Period < time.Second || r.Period%time.Second != 0 {
-		p.add(at.doorLine(i, "period"), "%s: period = %q: give whole seconds, at least 1s (the port language counts periods in seconds)", label, r.Period)
-	}
-	if r.Skew < 0 || r.Skew > MaxSkew {
-		p.add(at.doorLine(i, "skew"), "%s: skew = %d: give 0 to %d periods", label, r.Skew, MaxSkew)
-	}
-	if r.Length > MaxSteps {
-		p.add(at.doorLine(i, "length"), "%s: length = %d: at most %d knocks", label, r.Length, MaxSteps)
-	}
-	sh := portlang.Shape{Length: r.Length, Lo: r.PortLo, Hi: r.PortHi, Protos: r.Protos}
-	if err := sh.Check(); err != nil {
-		p.add(at.doorLine(i, "port_range"), "%s: %v", label, err)
-	}
-	if r.BindSource {
-		p.add(at.doorLine(i, "bind_source"), "%s: bind_source = true is not supported by this daemon yet (the derivation is in docs/port-language.md, the matcher cannot follow per-source sequences): use false", label)
-	}
-}
-
-// validateRanges checks that no rotating door's port range holds a port
-// another door knocks on, a music port, or part of another rotating
-// door's range: the derivation draws every port of the range, so a shared
-// port would let one door's knocks reset another's.
-func (c *Config) validateRanges(p *problems, at locator, music map[uint16]string) {
-	doors := c.allDoors()
-	for i, fd := range doors {
-		r := fd.Door.Rotating
-		if r == nil || r.PortLo == 0 || r.PortHi < r.PortLo {
-			continue
-		}
-		label := doorName(i, fd.Door)
-		in := func(port uint16) bool { return port >= r.PortLo && port <= r.PortHi }
-		for j, other := range doors {
-			if j == i {
-				continue
-			}
-			o := other.Door
-			if o.Rotating != nil {
-				if j < i && o.Rotating.PortLo <= r.PortHi && r.PortLo <= o.Rotating.PortHi {
-					p.add(at.doorLine(i, "port_range"), "%s: port_range %d-%d overlaps door %q's %d-%d: give each rotating door its own range",
-						label, r.PortLo, r.PortHi, o.Name, o.Rotating.PortLo, o.Rotating.PortHi)
-				}
-				continue
-			}
-			for _, st := range o.Sequence {
-				if in(st.Port) {
-					p.add(at.doorLine(i, "port_range"), "%s: port_range %d-%d holds port %d of door %q: move one of them", label, r.PortLo, r.PortHi, st.Port, o.Name)
-					break
-				}
-			}
-		}
-		for port := int(r.PortLo); port <= int(r.PortHi); port++ {
-			if name, clash := music[uint16(port)]; clash {
-				p.add(at.doorLine(i, "port_range"), "%s: port_range %d-%d holds the music %s (%d): move the range or the music ports", label, r.PortLo, r.PortHi, name, port)
-				break
-			}
-		}
 	}
 }

@@ -129,23 +129,8 @@ func (tw *tomlWriter) skip(comments []string) {
 // door writes d's settings; command_timeout when the config sets one.
 func (tw *tomlWriter) door(d knock.Door, commandTimeout time.Duration, hasCommandTimeout bool, comments map[string][]string) {
 	tw.key(comments["name"], "name", tomlString(d.Name))
-	if r := d.Rotating; r != nil {
-		tw.skip(comments["sequence"])
-		files := tomlString(r.SecretFiles[0])
-		if len(r.SecretFiles) > 1 {
-			files = tomlStrings(r.SecretFiles)
-		}
-		tw.key(comments["secret_file"], "secret_file", files)
-		tw.key(comments["period"], "period", tomlDuration(r.Period))
-		tw.key(comments["skew"], "skew", fmt.Sprint(r.Skew))
-		tw.key(comments["length"], "length", fmt.Sprint(r.Length))
-		tw.key(comments["port_range"], "port_range", tomlString(fmt.Sprintf("%d-%d", r.PortLo, r.PortHi)))
-		protos := make([]string, len(r.Protos))
-		for i, p := range r.Protos {
-			protos[i] = p.String()
-		}
-		tw.key(comments["protocols"], "protocols", tomlString(strings.Join(protos, ",")))
-		tw.key(comments["bind_source"], "bind_source", fmt.Sprint(r.BindSource))
+	if d.Rotating != nil {
+		tw.rotating(d.Rotating, comments)
 	} else if d.OneTimeFile != "" {
 		tw.skip(comments["sequence"])
 		tw.key(comments["one_time_sequences"], "one_time_sequences", tomlString(d.OneTimeFile))

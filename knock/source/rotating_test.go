@@ -25,8 +25,6 @@ func (m memCache) Add(id [16]byte, expires time.Time) (bool, error) {
 	return true, nil
 }
 
-func (m memCache) Seen(id [16]byte) bool { _, ok := m[id]; return ok }
-
 type logLine struct {
 	level slog.Level
 	msg   string

@@ -65,8 +65,6 @@ type ReplayCache interface {
 	// nothing, when id is already recorded. It returns only once the
 	// record is on disk.
 	Add(id [16]byte, expires time.Time) (added bool, err error)
-	// Seen reports whether id is recorded.
-	Seen(id [16]byte) bool
 }
 
 // A kind is one way of giving a door its sequences.
