@@ -231,3 +231,28 @@ func TestMainShowSequence(t *testing.T) {
 		t.Errorf("unknown door: status %d, %q", status, stderr.String())
 	}
 }
+
+// Key rotation: a door listing two keys opens for a sequence derived from
+// either; a period's sequence opens once whichever key it came from.
+func TestRotatingTwoKeys(t *testing.T) {
+	dir, oldKey := rotatingSetup(t, 1)
+	newFile := filepath.Join(dir, "new.key")
+	if err := portlang.WriteKeyFile(newFile); err != nil {
+		t.Fatal(err)
+	}
+	newKey, _ := portlang.ReadKeyFile(newFile)
+	conf := filepath.Join(dir, "knockbeepd.toml")
+	text := strings.Replace(readAll(t, conf), `secret_file = "`+dir+`/rot.key"`, `secret_file = ["`+dir+`/rot.key", "`+newFile+`"]`, 1)
+	writeFile(t, conf, text)
+	const a, b, c = "203.0.113.7", "198.51.100.9", "192.0.2.99"
+	p := periodOf(0)
+	packets := concat(
+		knocksFor(t, newKey, p, a, time.Second, 100*time.Millisecond),      // the new key opens
+		knocksFor(t, oldKey, p, b, 2*time.Second, 100*time.Millisecond),    // the old key, same period: used
+		knocksFor(t, oldKey, p+1, c, 11*time.Second, 100*time.Millisecond), // the old key, next period: opens
+	)
+	st, _ := runRotating(t, dir, packets)
+	if got := readAll(t, filepath.Join(dir, "out")); got != a+"\n"+c+"\n" || st.Refused != 1 {
+		t.Errorf("opened for %q, refused %d; want %s and %s, 1 refused", got, st.Refused, a, c)
+	}
+}
