@@ -83,8 +83,19 @@ func openWAV(path string, rate int) (*wavSpeaker, error) {
 		return &wavSpeaker{rate: rate, file: path}, nil
 	case err != nil && !errors.Is(err, fs.ErrNotExist):
 		return nil, fmt.Errorf("beeper: wav: %w", err)
+	case strings.HasSuffix(path, string(filepath.Separator)):
+		return nil, fmt.Errorf("beeper: wav: directory %s does not exist: create it first", path)
 	}
 	return nil, fmt.Errorf("beeper: wav: %s is neither an existing directory nor a file name ending in .wav", path)
+}
+
+// WAVCapacity is the longest song a WAV file holds at rate samples a
+// second (0: DefaultWAVRate): its sizes are 32-bit.
+func WAVCapacity(rate int) time.Duration {
+	if rate == 0 {
+		rate = DefaultWAVRate
+	}
+	return time.Duration(maxWAVData/2/int64(rate)) * time.Second
 }
 
 func (w *wavSpeaker) String() string {
@@ -148,8 +159,13 @@ func (w *wavSpeaker) Hold(_ context.Context, d time.Duration) error {
 	held := w.held + d
 	target := int64(held/time.Second)*int64(w.rate) + (int64(held%time.Second)*int64(w.rate)+int64(time.Second/2))/int64(time.Second)
 	if target > maxWAVData/2 {
-		return fmt.Errorf("beeper: %s: the song is longer than a WAV file holds (%v at %d Hz)",
-			w, time.Duration(maxWAVData/2/int64(w.rate))*time.Second, w.rate)
+		// What was written cannot become a valid WAV file: remove it
+		// rather than leave gigabytes of it behind.
+		w.f.Close()
+		os.Remove(w.path)
+		w.f = nil
+		return fmt.Errorf("beeper: %s: the song is longer than a WAV file holds (%v at %d Hz); %s removed",
+			w, WAVCapacity(w.rate), w.rate, w.path)
 	}
 	w.held = held
 	return w.render(target - w.frames)

@@ -28,7 +28,7 @@ func TestCompile(t *testing.T) {
 		{"only silence", []Step{silence()}, []Tone{{0, 0, 100 * ms}}},
 		{"steps of different lengths", []Step{{StepTone, 392, 350 * ms}, {StepTone, 392, 50 * ms}, {StepSilence, 0, 25 * ms}},
 			[]Tone{{392, 400 * ms, 25 * ms}}},
-		{"the seed's rhythm", []Step{tone(440), tone(440), tone(440), silence(), tone(440), silence(), tone(440), tone(440)},
+		{"the original protocol's rhythm", []Step{tone(440), tone(440), tone(440), silence(), tone(440), silence(), tone(440), tone(440)},
 			[]Tone{{440, 300 * ms, 100 * ms}, {440, 100 * ms, 100 * ms}, {440, 200 * ms, 0}}},
 	}
 	for _, tt := range tests {
@@ -52,7 +52,7 @@ func TestFormatBeepArgs(t *testing.T) {
 	}{
 		{"nothing", nil, ""},
 		{"one tone", []Tone{{440, 300 * ms, 0}}, "-f 440 -l 300"},
-		{"the seed's example", []Tone{{440, 300 * ms, 100 * ms}, {494, 200 * ms, 0}}, "-f 440 -l 300 -D 100 -n -f 494 -l 200"},
+		{"the original protocol's example", []Tone{{440, 300 * ms, 100 * ms}, {494, 200 * ms, 0}}, "-f 440 -l 300 -D 100 -n -f 494 -l 200"},
 		{"note frequencies keep two decimals", []Tone{{NoteFreq(63), 250 * ms, 0}}, "-f 311.13 -l 250"},
 		{"leading silence", []Tone{{0, 0, 300 * ms}, {440, 100 * ms, 0}}, "-l 0 -D 300 -n -f 440 -l 100"},
 		{"milliseconds are rounded on the song's clock, so no drift builds up",

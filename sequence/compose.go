@@ -35,6 +35,23 @@ func (p Protocol) Validate() error {
 	if p.PitchBase != 0 && int(p.PitchBase)+highestNote > 65535 {
 		errs = append(errs, fmt.Errorf("pitch ports %d-%d run past 65535: lower the pitch base to at most %d", p.PitchBase, int(p.PitchBase)+highestNote, 65535-highestNote))
 	}
+	if p.NoteBase != 0 {
+		noteHi := int(p.NoteBase) + NotePorts - 1
+		if noteHi > 65535 {
+			errs = append(errs, fmt.Errorf("note ports %d-%d run past 65535: lower the note base to at most %d", p.NoteBase, noteHi, 65536-NotePorts))
+		}
+		for _, a := range ports {
+			if a.port >= p.NoteBase && int(a.port) <= noteHi {
+				errs = append(errs, fmt.Errorf("%s port %d lies among the note ports %d-%d", a.name, a.port, p.NoteBase, noteHi))
+			}
+		}
+		if p.PitchBase != 0 && int(p.PitchBase)+highestNote >= int(p.NoteBase) && int(p.PitchBase) <= noteHi {
+			errs = append(errs, fmt.Errorf("pitch ports %d-%d overlap the note ports %d-%d", p.PitchBase, int(p.PitchBase)+highestNote, p.NoteBase, noteHi))
+		}
+		if p.NoteUnit <= 0 || p.NoteUnit > MaxNoteUnit {
+			errs = append(errs, fmt.Errorf("note unit %v out of range: want more than 0 and at most %v", p.NoteUnit, MaxNoteUnit))
+		}
+	}
 	if p.Step <= 0 || p.Step > MaxStepLength {
 		errs = append(errs, fmt.Errorf("step %v out of range: want more than 0 and at most %v", p.Step, MaxStepLength))
 	}
@@ -62,6 +79,9 @@ func (p Protocol) Classify(port uint16) (k Knock, ok bool) {
 		return Knock{Kind: KnockPlay}, true
 	case p.PitchBase != 0 && port >= p.PitchBase && int(port) <= int(p.PitchBase)+highestNote:
 		return Knock{Kind: KnockPitch, Note: uint8(port - p.PitchBase)}, true
+	case p.NoteBase != 0 && port >= p.NoteBase && int(port) < int(p.NoteBase)+NotePorts:
+		o := port - p.NoteBase
+		return Knock{Kind: KnockNote, Note: uint8(o >> notePitchShift), Length: uint8(o>>noteLengthBits&noteFieldMask) + 1, Rest: uint8(o & noteFieldMask)}, true
 	}
 	return Knock{}, false
 }
@@ -71,6 +91,10 @@ type ComposeOptions struct {
 	// NoPitch sends no pitch knocks: the song arrives as rhythm only, at
 	// the protocol's default frequency, as with the original three ports.
 	NoPitch bool
+	// Notes sends each note as one note knock (see NoteKnock), at the
+	// protocol's NoteUnit, instead of one knock per Step. It needs the
+	// protocol's note and pitch ports, and ignores NoPitch.
+	Notes bool
 }
 
 // Compose turns a song into the knocks that make the daemon play it:
@@ -101,6 +125,9 @@ func Compose(tones []Tone, p Protocol, opts ComposeOptions) (Plan, error) {
 	}
 	if len(tones) == 0 {
 		return Plan{}, errors.New("sequence: compose: the song has no tones")
+	}
+	if opts.Notes {
+		return composeNotes(tones, p)
 	}
 	pitched := !opts.NoPitch && p.PitchBase != 0
 	plan := Plan{Protocol: p}
@@ -147,6 +174,107 @@ func Compose(tones []Tone, p Protocol, opts ComposeOptions) (Plan, error) {
 	}
 	plan.Knocks = append(plan.Knocks, Knock{Kind: KnockPlay})
 	return plan, nil
+}
+
+// composeNotes is Compose with note knocks:
+//
+//   - a pitch knock sets the base that note knocks count up from, chosen
+//     as the lowest note of the longest run of notes ahead that spans at
+//     most 30 semitones, so that most songs need one;
+//   - each sounding tone becomes one note knock, its length and the rest
+//     after it rounded to the nearest NoteUnit (a length of at least one
+//     unit); a note longer than MaxNoteUnits units continues in more note
+//     knocks of the same pitch with no rest between, which the pool merges
+//     back into one tone; a rest longer than MaxRestUnits continues in rest
+//     knocks;
+//   - a note repeated with no rest between would merge with the one
+//     before: that one gives up its last unit to a one-unit rest.
+func composeNotes(tones []Tone, p Protocol) (Plan, error) {
+	if p.NoteBase == 0 || p.PitchBase == 0 {
+		return Plan{}, errors.New("sequence: compose: note knocks need the protocol's note ports and pitch ports")
+	}
+	plan := Plan{Protocol: p}
+	base := -1 // unknown until the first pitch knock
+	prevNote := -1
+	units := func(d time.Duration) int {
+		if d <= 0 {
+			return 0
+		}
+		n := d / p.NoteUnit
+		if rem := d - n*p.NoteUnit; rem >= p.NoteUnit-rem {
+			n++
+		}
+		return int(min(n, DefaultMaxSteps+1))
+	}
+	rest := func(u int) { // u units of silence, as rest knocks
+		for u > 0 {
+			l := min(u, MaxNoteUnits)
+			r := min(u-l, MaxRestUnits)
+			plan.Knocks = append(plan.Knocks, Knock{Kind: KnockNote, Note: NoteRestPitch, Length: uint8(l), Rest: uint8(r)})
+			u -= l + r
+		}
+	}
+	pending := 0 // units of silence not yet knocked
+	for i, t := range tones {
+		if len(plan.Knocks) > DefaultMaxSteps {
+			return Plan{}, tooManySteps(i)
+		}
+		if !(t.Length > 0 && t.Freq > 0) {
+			pending += units(t.Length + t.Delay)
+			prevNote = -1
+			continue
+		}
+		note := NearestNote(t.Freq)
+		if base < 0 || note < base || note-base >= NoteRestPitch {
+			base = noteWindow(tones[i:])
+			plan.Knocks = append(plan.Knocks, Knock{Kind: KnockPitch, Note: uint8(base)})
+		}
+		if pending > 0 {
+			rest(pending)
+			pending = 0
+		} else if note == prevNote {
+			// Give the note before a one-unit rest, so the two stay two.
+			last := &plan.Knocks[len(plan.Knocks)-1]
+			if last.Kind == KnockNote && last.Note != NoteRestPitch && last.Length > 1 && last.Rest == 0 {
+				last.Length--
+				last.Rest = 1
+			}
+		}
+		length := max(1, units(t.Length))
+		for length > MaxNoteUnits {
+			plan.Knocks = append(plan.Knocks, Knock{Kind: KnockNote, Note: uint8(note - base), Length: MaxNoteUnits})
+			length -= MaxNoteUnits
+		}
+		r := units(t.Delay)
+		first := min(r, MaxRestUnits)
+		plan.Knocks = append(plan.Knocks, Knock{Kind: KnockNote, Note: uint8(note - base), Length: uint8(length), Rest: uint8(first)})
+		pending = r - first
+		prevNote = note
+		if r > 0 {
+			prevNote = -1
+		}
+	}
+	rest(pending)
+	plan.Knocks = append(plan.Knocks, Knock{Kind: KnockPlay})
+	return plan, nil
+}
+
+// noteWindow is the base for the notes of tones: the lowest note of the
+// longest run from the first sounding tone that spans fewer than
+// NoteRestPitch semitones.
+func noteWindow(tones []Tone) int {
+	lo, hi := highestNote, 0
+	for _, t := range tones {
+		if !(t.Length > 0 && t.Freq > 0) {
+			continue
+		}
+		n := NearestNote(t.Freq)
+		if max(hi, n)-min(lo, n) >= NoteRestPitch {
+			break
+		}
+		lo, hi = min(lo, n), max(hi, n)
+	}
+	return lo
 }
 
 // tooManySteps is Compose's error for a song that passes DefaultMaxSteps
@@ -213,6 +341,11 @@ func (pl Plan) Expected() []Tone {
 			if p.PitchBase != 0 && int(k.Note) <= highestNote {
 				pitch = NoteFreq(int(k.Note))
 			}
+		case KnockNote:
+			if p.NoteBase != 0 {
+				ns, n := p.NoteSteps(k, NearestNote(pitch))
+				steps = append(steps, ns[:n]...)
+			}
 		case KnockPlay:
 			return Compile(steps)
 		}
@@ -228,7 +361,8 @@ func (pl Plan) Expected() []Tone {
 //	314 knocks: 171 tone, 82 silence, 60 pitch, 1 play; 253 steps of 100ms = 25.3s
 func (pl Plan) Summary() string {
 	var b strings.Builder
-	var counts [KnockPlay + 1]int
+	var counts [KnockNote + 1]int
+	rests := 0
 	for i := 0; i < len(pl.Knocks); {
 		k := pl.Knocks[i]
 		j := i + 1
@@ -247,6 +381,17 @@ func (pl Plan) Summary() string {
 			b.WriteString("pitch " + NoteName(int(k.Note)))
 		case KnockPlay:
 			b.WriteString("play")
+		case KnockNote:
+			u := pl.Protocol.NoteUnit
+			if k.Note == NoteRestPitch {
+				b.WriteString("rest " + (time.Duration(k.Length+k.Rest) * u).String())
+				rests += j - i
+			} else {
+				b.WriteString("+" + strconv.Itoa(int(k.Note)) + " " + (time.Duration(k.Length) * u).String())
+				if k.Rest > 0 {
+					b.WriteString("/" + (time.Duration(k.Rest) * u).String())
+				}
+			}
 		default:
 			b.WriteString("knock(" + strconv.Itoa(int(k.Kind)) + ")")
 		}
@@ -257,6 +402,11 @@ func (pl Plan) Summary() string {
 			counts[k.Kind] += j - i
 		}
 		i = j
+	}
+	if counts[KnockNote] > 0 {
+		fmt.Fprintf(&b, "\n%d knocks: %d note, %d rest, %d pitch, %d play; notes in units of %v",
+			len(pl.Knocks), counts[KnockNote]-rests, rests, counts[KnockPitch], counts[KnockPlay], pl.Protocol.NoteUnit)
+		return b.String()
 	}
 	steps := counts[KnockTone] + counts[KnockSilence]
 	fmt.Fprintf(&b, "\n%d knocks: %d tone, %d silence, %d pitch, %d play; %d steps of %v = %v",

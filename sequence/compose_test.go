@@ -192,7 +192,7 @@ func TestComposeImperialMarch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Run("without pitch: the seed's 253 knocks", func(t *testing.T) {
+	t.Run("without pitch: the original protocol's 253 knocks", func(t *testing.T) {
 		plan, err := Compose(song.Tones, DefaultProtocol(), ComposeOptions{NoPitch: true})
 		if err != nil {
 			t.Fatal(err)
@@ -338,7 +338,14 @@ func TestProtocolValidate(t *testing.T) {
 	}{
 		{"default", func(*Protocol) {}, ""},
 		{"pitch off", func(p *Protocol) { p.PitchBase = 0 }, ""},
-		{"highest pitch base", func(p *Protocol) { p.PitchBase = 65535 - 127 }, ""},
+		{"highest pitch base", func(p *Protocol) { p.PitchBase = 65535 - 127; p.NoteBase = 0 }, ""},
+		{"notes off", func(p *Protocol) { p.NoteBase = 0; p.NoteUnit = 0 }, ""},
+		{"lowest note base", func(p *Protocol) { p.NoteBase = 3000 }, ""},
+		{"note ports run past 65535", func(p *Protocol) { p.NoteBase = 40000 }, "note ports 40000-72767 run past 65535: lower the note base to at most 32768"},
+		{"a port among the note ports", func(p *Protocol) { p.NoteBase = 999 }, "tone port 1000 lies among the note ports 999-33766"},
+		{"pitch ports among the note ports", func(p *Protocol) { p.NoteBase = 2100 }, "pitch ports 2000-2127 overlap the note ports 2100-34867"},
+		{"note unit 0", func(p *Protocol) { p.NoteUnit = 0 }, "note unit 0s out of range"},
+		{"note unit too long", func(p *Protocol) { p.NoteUnit = 2 * time.Second }, "note unit 2s out of range"},
 		{"tone port 0", func(p *Protocol) { p.TonePort = 0 }, "tone port is 0"},
 		{"same ports", func(p *Protocol) { p.PlayPort = p.SilencePort }, "silence and play ports are both 1001"},
 		{"pitch ports run past 65535", func(p *Protocol) { p.PitchBase = 65500 }, "pitch ports 65500-65627 run past 65535"},

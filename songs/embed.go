@@ -13,7 +13,7 @@ import (
 //go:embed *.beep *.rtttl *.mml
 var FS embed.FS
 
-// ImperialMarch is the file name of the song the seed system played: the
+// ImperialMarch is the file name of the song the original 1000/1001/1002 system played: the
 // default of knockbeepd --demo.
 const ImperialMarch = "imperial-march.beep"
 

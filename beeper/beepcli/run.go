@@ -2,6 +2,7 @@ package beepcli
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/knockbeep/knockbeep/beeper"
 	"github.com/knockbeep/knockbeep/sequence"
@@ -117,7 +119,7 @@ func (r *runner) run(ctx context.Context, args []string) error {
 		return nil
 	}
 	if cmd.Version {
-		fmt.Fprint(r.stdout, Version)
+		fmt.Fprint(r.stdout, VersionText())
 		return nil
 	}
 	r.log = newLogger(r.stderr, r.env.Getenv("BEEP_LOG_LEVEL"), cmd.Verbose)
@@ -145,6 +147,11 @@ func (r *runner) run(ctx context.Context, args []string) error {
 		return nil
 	}
 
+	if ext.wav != "" {
+		if err := checkWAVLength(ext, song, cmd); err != nil {
+			return err
+		}
+	}
 	speaker, err := r.openSpeaker(ext, cmd)
 	if err != nil {
 		return err
@@ -180,6 +187,50 @@ func checkCombinations(ext extensions, cmd sequence.BeepCommand) error {
 		return &usageError{"--wav-rate needs --wav"}
 	}
 	return nil
+}
+
+// checkWAVLength refuses, before any file is written, a song longer than
+// a WAV file can hold. Notes played per line of input (-s, -c) have no
+// length known in advance: the WAV speaker stops them at the limit and
+// removes its file.
+func checkWAVLength(ext extensions, song beeper.Song, cmd sequence.BeepCommand) error {
+	total := songLength(song.Tones)
+	if ext.song == "" {
+		total = notesLength(cmd.Notes)
+	}
+	if limit := beeper.WAVCapacity(ext.wavRate); total > limit {
+		return fmt.Errorf("beep: the notes last %v, longer than a WAV file holds at %d Hz (%v): nothing written",
+			total, cmp.Or(ext.wavRate, beeper.DefaultWAVRate), limit)
+	}
+	return nil
+}
+
+func songLength(tones []sequence.Tone) time.Duration {
+	var total time.Duration
+	for _, t := range tones {
+		total += t.Duration()
+	}
+	return total
+}
+
+// notesLength is how long beep's notes play, without making their tones:
+// -r 300000 on a few notes would make millions. A note's length grows by
+// the same amount with each repetition.
+func notesLength(notes []sequence.BeepNote) time.Duration {
+	var total time.Duration
+	for _, n := range notes {
+		if n.Reps <= 0 {
+			continue
+		}
+		one, two := n, n
+		one.Reps, two.Reps = 1, 2
+		first := songLength(one.Tones())
+		total += first + time.Duration(n.Reps-1)*(songLength(two.Tones())-first)
+		if total > 1<<62 {
+			break // far past any limit, and before it overflows
+		}
+	}
+	return total
 }
 
 // songName is the song's own name, or else its file's.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -297,9 +298,9 @@ func TestBeepHelpVersionWarnings(t *testing.T) {
 	}{
 		{"-h", Usage, "", 0},
 		{"--help -f 99999", Usage, "", 0},
-		{"-v", Version, "", 0},
-		{"-V", Version, "", 0},
-		{"--version", Version, "", 0},
+		{"-v", VersionText(), "", 0},
+		{"-V", VersionText(), "", 0},
+		{"--version", VersionText(), "", 0},
 		{"-f 400 -f 500 -l 10", "", "beep: Warning: -f 500: multiple -f values given, only last one is used\n", 1},
 	}
 	for _, tt := range tests {
@@ -572,4 +573,42 @@ func TestBeepWAV(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestBeepWAVTooLong: a song longer than a WAV file can describe is
+// refused before anything is written (it used to write 4 GB, then fail
+// and leave the file behind).
+func TestBeepWAVTooLong(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{"beep 1.4's top length and repeats", []string{"-l", "300000", "-r", "300000"}, "longer than a WAV file holds at 32000 Hz"},
+		{"delays count too", []string{"-l", "1", "-D", "300000", "-r", "300000"}, "longer than a WAV file holds"},
+		{"many notes add up", strings.Fields(strings.Repeat("-l 300000 -r 300000 -n ", 60) + "-l 1"), "longer than a WAV file holds"},
+		{"at a higher rate the limit is lower", []string{"--wav-rate", "192000", "-l", "300000", "-r", "100"}, "at 192000 Hz"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "long.wav")
+			var stdout, stderr bytes.Buffer
+			env := Env{IDs: func() (int, int, int, int) { return 1, 1, 1, 1 }}
+			code := env.Run(context.Background(), append([]string{"--wav", path}, tt.args...), strings.NewReader(""), &stdout, &stderr)
+			if code != 1 || !strings.Contains(stderr.String(), tt.wantErr) || !strings.Contains(stderr.String(), "nothing written") {
+				t.Fatalf("exit %d, stderr %q; want 1 and %q", code, stderr.String(), tt.wantErr)
+			}
+			if _, err := os.Stat(path); !os.IsNotExist(err) {
+				t.Fatalf("%s was written: %v", path, err)
+			}
+		})
+	}
+	t.Run("the longest that fits is accepted", func(t *testing.T) {
+		if got := notesLength([]sequence.BeepNote{{Length: 300 * time.Second, Reps: 3, Delay: 100 * ms}}); got != 900*time.Second+200*ms {
+			t.Fatalf("notesLength = %v, want 15m0.2s (-d: no delay after the last)", got)
+		}
+		if got := notesLength([]sequence.BeepNote{{Length: 300 * time.Second, Reps: 3, Delay: 100 * ms, DelayAfterLast: true}}); got != 900*time.Second+300*ms {
+			t.Fatalf("notesLength = %v, want 15m0.3s (-D: a delay after each)", got)
+		}
+	})
 }

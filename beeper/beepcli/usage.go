@@ -1,5 +1,7 @@
 package beepcli
 
+import "github.com/knockbeep/knockbeep/internal/buildinfo"
+
 // Usage is beep's help text: beep 1.4's options, then this beep's own.
 const Usage = `Usage:
   beep [GLOBALS] [-f FREQ] [-l LEN] [-r REPEATS] [<-d|-D> DELAY] [-s] [-c]
@@ -51,9 +53,14 @@ Examples:
   beep --print --song songs/ode-to-joy.mml > ode.args; beep $(cat ode.args)
 `
 
-// Version is what -v prints.
-const Version = `beep 1.4 (knockbeep)
-A beep 1.4-compatible player on knockbeep's speaker code, with song files
+// VersionText is what -v prints. Its first words stay beep 1.4's ("beep
+// 1.4"), which scripts and beepcompat's parity test read; the knockbeep
+// version follows in parentheses.
+func VersionText() string {
+	return "beep 1.4 (knockbeep " + buildinfo.Version() + ")\n" + versionNote
+}
+
+const versionNote = `A beep 1.4-compatible player on knockbeep's speaker code, with song files
 and WAV output. beep 1.4 is by Johnathan Nightingale, Gerfried Fuchs and
 Hans Ulrich Niedermann; this is a reimplementation.
 `

@@ -168,7 +168,7 @@ func runSong(ctx context.Context, c config, env environment) int {
 	if err != nil {
 		return fail(ctx, env, ExitSong, err)
 	}
-	plan, err := sequence.Compose(song.Tones, c.protocol, sequence.ComposeOptions{NoPitch: c.noPitch})
+	plan, err := sequence.Compose(song.Tones, c.protocol, sequence.ComposeOptions{NoPitch: c.noPitch, Notes: c.notes})
 	if err != nil {
 		return fail(ctx, env, ExitSong, fmt.Errorf("%s: %w", c.song, err))
 	}
@@ -215,8 +215,8 @@ func runSong(ctx context.Context, c config, env environment) int {
 		bar.update(i + 1)
 	}
 	bar.clear()
-	fmt.Fprintf(env.stdout, "knocked %q into %v: %d knocks in %v; it plays for %v\n",
-		song.Name, addr, len(plan.Knocks), env.clock.Now().Sub(start).Round(time.Millisecond), playTime(plan))
+	fmt.Fprintf(env.stdout, "knocked %q into %v: %d knocks in %v; written %v, it plays for %v\n",
+		song.Name, addr, len(plan.Knocks), env.clock.Now().Sub(start).Round(time.Millisecond), song.Duration(), playTime(plan))
 	return ExitOK
 }
 
@@ -233,10 +233,23 @@ func printPlan(w io.Writer, song sequence.Song, plan sequence.Plan, pacing, dela
 			break
 		}
 	}
-	fmt.Fprintf(w, "ports: tone %d, silence %d, play %d, %s; step %v\n", p.TonePort, p.SilencePort, p.PlayPort, pitch, p.Step)
+	if plan.Knocks[0].Kind == sequence.KnockPitch && containsNote(plan) {
+		fmt.Fprintf(w, "ports: notes %d-%d in units of %v, %s\n", p.NoteBase, int(p.NoteBase)+sequence.NotePorts-1, p.NoteUnit, pitch)
+	} else {
+		fmt.Fprintf(w, "ports: tone %d, silence %d, play %d, %s; step %v\n", p.TonePort, p.SilencePort, p.PlayPort, pitch, p.Step)
+	}
 	fmt.Fprintf(w, "%s\n", plan.Summary())
-	fmt.Fprintf(w, "knocking takes about %v (%v between knocks); it plays for %v\n", pacing, delay, playTime(plan))
+	fmt.Fprintf(w, "knocking takes about %v (%v between knocks); written %v, it plays for %v\n", pacing, delay, song.Duration(), playTime(plan))
 	fmt.Fprintf(w, "beep %s\n", sequence.FormatBeepArgs(plan.Expected()))
+}
+
+func containsNote(plan sequence.Plan) bool {
+	for _, k := range plan.Knocks {
+		if k.Kind == sequence.KnockNote {
+			return true
+		}
+	}
+	return false
 }
 
 func playTime(plan sequence.Plan) time.Duration {
@@ -320,7 +333,12 @@ Song options (the protocol options must match the daemon's config):
                        the beep arguments the daemon will compile from it;
                        send nothing (HOST may be left out)
       --no-pitch       no pitch knocks: the rhythm only, at the daemon's
-                       default frequency, as with the seed's three ports
+                       default frequency, as with the original three ports
+      --notes          one knock per note, its pitch, length and the rest
+                       after it (the daemon's note ports): the song at its
+                       written rhythm in far fewer knocks
+      --note-base N    the first of the 32768 note ports (default 32768)
+      --note-unit T    the time unit of note lengths and rests (default 25ms)
       --ports T,S,P    the tone, silence and play ports (default 1000,1001,1002)
       --pitch-base N   the port of MIDI note 0: note n is knocked on N+n
                        (default 2000; 0 means the daemon has no pitch ports)
@@ -333,7 +351,7 @@ Rotating-door options (the shape options must match the door's config):
                        clock is known to be off
       --period T       the door's period (default 30s)
       --length N       knocks in its sequence (default 4)
-      --port-range L-H where its knocks fall (default 20000-59999)
+      --port-range L-H where its knocks fall (default 20000-32767)
       --protocols P    tcp, udp or tcp,udp (default tcp)
       --dry-run        print the sequence and until when it is valid; send
                        nothing (HOST may be left out)
@@ -373,6 +391,7 @@ Examples:
   knock -u -d 100 myserver.example.com 8284 4721 18592 42912
   knock -6 -v myserver.example.com ssh 7000:udp
   knock --song imperial-march --dry-run
+  knock --song imperial-march --notes 192.0.2.1
   knock --song imperial-march 192.0.2.1
   knock --song songs/fur-elise.rtttl --no-pitch -d 20 myserver.example.com
   knock -u --song ode-to-joy myserver.example.com

@@ -102,6 +102,11 @@ var usageTests = []struct {
 	{name: "unknown service", args: []string{"h", "no-such-service-here"}, wantErr: `unknown tcp service "no-such-service-here"`},
 	{name: "song option without --song", args: []string{"--ports", "1,2,3", "h", "1"}, wantErr: "--ports only applies with --song SONG"},
 	{name: "dry run without --song", args: []string{"--dry-run", "h", "1"}, wantErr: "--dry-run only applies with --song SONG or --secret-file FILE"},
+	{name: "notes without --song", args: []string{"--notes", "h", "1"}, wantErr: "--notes only applies with --song SONG"},
+	{name: "notes and no pitch", args: []string{"--song", "x.beep", "--notes", "--no-pitch", "h"}, wantErr: "--notes and --no-pitch exclude each other"},
+	{name: "notes without note ports", args: []string{"--song", "x.beep", "--notes", "--note-base", "0", "h"}, wantErr: "--notes needs the daemon's note ports"},
+	{name: "note ports past 65535", args: []string{"--song", "x.beep", "--notes", "--note-base", "40000", "h"}, wantErr: "note ports 40000-72767 run past 65535"},
+	{name: "note unit zero", args: []string{"--song", "x.beep", "--notes", "--note-unit", "0", "h"}, wantErr: "want the daemon's note_unit"},
 	{name: "song with ports", args: []string{"--song", "x.beep", "h", "1000"}, wantErr: `with --song give only HOST: the song decides the ports (extra "1000")`},
 	{name: "song without host", args: []string{"--song", "x.beep"}, wantErr: "give the HOST to knock the song into"},
 	{name: "empty song name", args: []string{"--song=", "h"}, wantErr: "--song \"\": empty song name"},
@@ -376,7 +381,7 @@ func TestDryRun(t *testing.T) {
 		{name: "imperial march with its tune", args: nil,
 			wantPorts:  "ports: tone 1000, silence 1001, play 1002, pitch 2000+note; step 100ms",
 			wantCounts: "171 tone, 82 silence, ", wantPacing: "knocking takes about 1.565s (5ms between knocks)"},
-		{name: "the seed's monotone protocol", args: []string{"--no-pitch"},
+		{name: "the original monotone protocol", args: []string{"--no-pitch"},
 			wantPorts:  "ports: tone 1000, silence 1001, play 1002, no pitch knocks; step 100ms",
 			wantCounts: "254 knocks: 171 tone, 82 silence, 0 pitch, 1 play; 253 steps of 100ms = 25.3s", wantNoPitch: true},
 		{name: "no pitch ports on the daemon", args: []string{"--pitch-base", "0"},
@@ -385,6 +390,12 @@ func TestDryRun(t *testing.T) {
 			wantPorts: "ports: tone 5000, silence 5001, play 5002, pitch 2000+note", wantPacing: "(20ms between knocks)"},
 		{name: "longer steps", args: []string{"--no-pitch", "--step", "200ms"},
 			wantCounts: "steps of 200ms", wantNoPitch: true},
+		{name: "notes: a knock per note, at the written rhythm", args: []string{"--notes"},
+			wantPorts:  "ports: notes 32768-65535 in units of 25ms, pitch 2000+note",
+			wantCounts: "68 knocks: 66 note, 0 rest, 1 pitch, 1 play; notes in units of 25ms",
+			wantPacing: "knocking takes about 335ms (5ms between knocks); written 21.55s, it plays for 21.55s"},
+		{name: "notes on other ports, coarser unit", args: []string{"--notes", "--note-base", "3000", "--note-unit", "50ms"},
+			wantPorts: "ports: notes 3000-35767 in units of 50ms", wantCounts: "notes in units of 50ms"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -456,7 +467,7 @@ func TestSongProgressAndSummary(t *testing.T) {
 			if got.status != ExitOK {
 				t.Fatalf("status %d, stderr %q", got.status, got.stderr)
 			}
-			wantSummary := fmt.Sprintf("knocked %q into 127.0.0.1: 41 knocks in %s; it plays for 3.9s\n", "forty-one", tt.wantTime)
+			wantSummary := fmt.Sprintf("knocked %q into 127.0.0.1: 41 knocks in %s; written 3.9s, it plays for 3.9s\n", "forty-one", tt.wantTime)
 			if !strings.HasSuffix(got.stdout, wantSummary) {
 				t.Errorf("summary (-want +got):\n-%q\n+%q", wantSummary, got.stdout)
 			}
@@ -498,7 +509,7 @@ func TestSongProgressAndSummary(t *testing.T) {
 				want = append(want, "hitting "+proto+" 127.0.0.1:41000")
 			}
 			want = append(want, "hitting "+proto+" 127.0.0.1:41002",
-				`knocked "forty-one" into 127.0.0.1: 41 knocks in 200ms; it plays for 3.9s`, "")
+				`knocked "forty-one" into 127.0.0.1: 41 knocks in 200ms; written 3.9s, it plays for 3.9s`, "")
 			if lines := strings.Split(got.stdout, "\n"); got.status != ExitOK || !slices.Equal(want, lines) {
 				t.Errorf("status %d; verbose lines (-want +got):\n-%q\n+%q", got.status, want, lines)
 			}

@@ -28,6 +28,7 @@ type config struct {
 	song     string // --song: a song file, or an embedded song's name
 	dryRun   bool
 	noPitch  bool
+	notes    bool // --notes: one knock per note
 	protocol sequence.Protocol
 	songOnly []string // song options given, to refuse them without --song
 
@@ -132,7 +133,7 @@ var options = []option{
 		l, err1 := strconv.ParseUint(strings.TrimSpace(lo), 10, 16)
 		h, err2 := strconv.ParseUint(strings.TrimSpace(hi), 10, 16)
 		if !ok || err1 != nil || err2 != nil || l == 0 || h < l {
-			return errors.New("want the door's port_range, LOW-HIGH (20000-59999)")
+			return errors.New("want the door's port_range, LOW-HIGH (20000-32767)")
 		}
 		c.rotating.PortLo, c.rotating.PortHi = uint16(l), uint16(h)
 		return nil
@@ -175,6 +176,23 @@ var options = []option{
 			return errors.New("want a port number 0-65535 (0: no pitch knocks)")
 		}
 		c.protocol.PitchBase = uint16(n)
+		return nil
+	}},
+	{long: "notes", songOnly: true, set: func(c *config, _ string) error { c.notes = true; return nil }},
+	{long: "note-base", value: "N", songOnly: true, set: func(c *config, v string) error {
+		n, err := strconv.ParseUint(v, 10, 16)
+		if err != nil {
+			return errors.New("want the daemon's note_base, a port number 0-65535")
+		}
+		c.protocol.NoteBase = uint16(n)
+		return nil
+	}},
+	{long: "note-unit", value: "T", songOnly: true, set: func(c *config, v string) error {
+		d, err := parseTimeOption(v)
+		if err != nil || d == 0 {
+			return errors.New("want the daemon's note_unit, more than 0: milliseconds (25) or a duration (25ms)")
+		}
+		c.protocol.NoteUnit = d
 		return nil
 	}},
 	{long: "step", value: "T", songOnly: true, set: func(c *config, v string) error {
@@ -342,8 +360,19 @@ func (c *config) checkOperands(operands []string) error {
 	default:
 		return usagef("with --song give only HOST: the song decides the ports (extra %q)", operands[1])
 	}
+	if !c.notes {
+		// Without --notes no note knock is sent: the daemon's note ports
+		// do not matter, and must not clash with custom --ports.
+		c.protocol.NoteBase = 0
+	}
 	if err := c.protocol.Validate(); err != nil {
-		return usagef("--ports, --pitch-base, --step: %v", err)
+		return usagef("--ports, --pitch-base, --note-base, --note-unit, --step: %v", err)
+	}
+	switch {
+	case c.notes && c.noPitch:
+		return usagef("--notes and --no-pitch exclude each other: note knocks carry their pitch")
+	case c.notes && (c.protocol.NoteBase == 0 || c.protocol.PitchBase == 0):
+		return usagef("--notes needs the daemon's note ports and pitch ports: --note-base and --pitch-base cannot be 0")
 	}
 	return nil
 }

@@ -27,8 +27,8 @@ func TestRotatingDryRun(t *testing.T) {
 		period int64
 		shape  portlang.Shape
 	}{
-		{"defaults", nil, now / 30, portlang.Shape{Length: 4, Lo: 20000, Hi: 59999, Protos: []knock.Proto{knock.TCP}}},
-		{"clock behind by 45s", []string{"--time-offset", "-45s"}, (now - 45) / 30, portlang.Shape{Length: 4, Lo: 20000, Hi: 59999, Protos: []knock.Proto{knock.TCP}}},
+		{"defaults", nil, now / 30, portlang.Shape{Length: 4, Lo: 20000, Hi: 32767, Protos: []knock.Proto{knock.TCP}}},
+		{"clock behind by 45s", []string{"--time-offset", "-45s"}, (now - 45) / 30, portlang.Shape{Length: 4, Lo: 20000, Hi: 32767, Protos: []knock.Proto{knock.TCP}}},
 		{"the door's shape", []string{"--period", "2s", "--length", "6", "--port-range", "30000-30099", "--protocols", "udp,tcp"}, now / 2,
 			portlang.Shape{Length: 6, Lo: 30000, Hi: 30099, Protos: []knock.Proto{knock.TCP, knock.UDP}}},
 	}

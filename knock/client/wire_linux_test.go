@@ -70,7 +70,7 @@ func TestSongArrivesCompleteAndInOrder(t *testing.T) {
 	}{
 		{name: "with its tune over ipv4 loopback", host: "127.0.0.1", proto: knock.TCP},
 		{name: "with its tune over ipv6 loopback", host: "::1", proto: knock.TCP},
-		{name: "the seed's monotone protocol", host: "127.0.0.1", args: []string{"--no-pitch"}, opts: sequence.ComposeOptions{NoPitch: true}, proto: knock.TCP},
+		{name: "the original monotone protocol", host: "127.0.0.1", args: []string{"--no-pitch"}, opts: sequence.ComposeOptions{NoPitch: true}, proto: knock.TCP},
 		{name: "with its tune across a link", host: "10.78.0.2", across: true, proto: knock.TCP},
 		{name: "udp over ipv4 loopback", host: "127.0.0.1", args: []string{"-u"}, proto: knock.UDP},
 		{name: "udp over ipv6 loopback", host: "::1", args: []string{"--udp"}, proto: knock.UDP},

@@ -39,7 +39,7 @@ func (f Format) String() string {
 // its default in Default; the daemon wires it and never fills gaps itself.
 type Config struct {
 	Interfaces  []string // capture on these; empty means every interface that is up ("any")
-	Speaker     string   // speaker spec as in DESIGN.md: auto, evdev[:PATH], console[:PATH], speaker[:PATH], wav:PATH, none
+	Speaker     string   // speaker spec (beeper.Open): auto, evdev[:PATH], console[:PATH], speaker[:PATH], wav:PATH, none
 	StateDir    string   // pools, played songs and WAV output live here
 	PidFile     string   // "" writes no pidfile
 	Log         Log
@@ -95,10 +95,10 @@ type PoolMode string
 
 const (
 	PoolsPerSource PoolMode = "per-source" // one pool per source address, under STATE_DIR/pools/
-	PoolsShared    PoolMode = "shared"     // one music.pool for everyone, as in the seed
+	PoolsShared    PoolMode = "shared"     // one music.pool for everyone, as in the original protocol
 )
 
-// Music configures the music doors (DESIGN.md's protocol).
+// Music configures the music doors (the protocol of sequence.Protocol).
 type Music struct {
 	Enabled  bool
 	Protocol sequence.Protocol
@@ -151,7 +151,7 @@ func (c *Config) CommandTimeout(door string) time.Duration {
 const MaxSteps = 32
 
 // Default returns the configuration used when there is no config file:
-// the seed's music doors on every interface, speaker "auto". It is the one
+// the original 1000/1001/1002 music doors on every interface, speaker "auto". It is the one
 // place defaults live: parsing starts from it.
 func Default() *Config {
 	return &Config{

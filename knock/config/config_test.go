@@ -13,7 +13,7 @@ import (
 	"github.com/knockbeep/knockbeep/sequence"
 )
 
-// No config at all is the seed: music doors on 1000/1001/1002 (plus the
+// No config at all is the original protocol: music doors on 1000/1001/1002 (plus the
 // pitch ports) on every interface, speaker auto, no command doors.
 func TestDefault(t *testing.T) {
 	c := Default()
@@ -249,6 +249,8 @@ tone_port = 1000
 silence_port = 1001
 play_port = 1002
 pitch_base = 2000
+note_base = 32768
+note_unit = "25ms"
 step = "100ms"
 default_freq = 440.0
 pools = "per-source"

@@ -63,6 +63,8 @@ func ExampleConvertKnockd() {
 	// silence_port = 1001
 	// play_port = 1002
 	// pitch_base = 2000
+	// note_base = 32768
+	// note_unit = "25ms"
 	// step = "100ms"
 	// default_freq = 440.0
 	// pools = "per-source"

@@ -19,15 +19,18 @@ import (
 const MaxSkew = 10
 
 // DefaultRotating is a rotating door's settings before its keys are
-// applied: a new sequence of 4 TCP knocks in 20000-59999 every 30 s, the
-// periods next to the current one accepted too.
+// applied: a new sequence of 4 TCP knocks every 30 s, the periods next to
+// the current one accepted too. The range, 20000-32767, stays below the
+// music note ports (32768-65535) and below Linux's ports for outgoing
+// connections (32768-60999), whose replies would otherwise all reach the
+// daemon: a rotating door's whole range passes the kernel filter.
 func DefaultRotating() knock.Rotating {
 	return knock.Rotating{
 		Period: 30 * time.Second,
 		Skew:   1,
 		Length: 4,
 		PortLo: 20000,
-		PortHi: 59999,
+		PortHi: 32767,
 		Protos: []knock.Proto{knock.TCP},
 	}
 }
@@ -107,7 +110,7 @@ func validateRotating(p *problems, at locator, i int, label string, r *knock.Rot
 // another door knocks on, a music port, or part of another rotating
 // door's range: the derivation draws every port of the range, so a shared
 // port would let one door's knocks reset another's.
-func (c *Config) validateRanges(p *problems, at locator, music map[uint16]string) {
+func (c *Config) validateRanges(p *problems, at locator, music func(uint16) (string, bool)) {
 	doors := c.allDoors()
 	for i, fd := range doors {
 		r := fd.Door.Rotating
@@ -135,8 +138,8 @@ func (c *Config) validateRanges(p *problems, at locator, music map[uint16]string
 				}
 			}
 		}
-		for port := int(r.PortLo); port <= int(r.PortHi); port++ {
-			if name, clash := music[uint16(port)]; clash {
+		for port := int(r.PortLo); port <= int(r.PortHi) && music != nil; port++ {
+			if name, clash := music(uint16(port)); clash {
 				p.add(at.doorLine(i, "port_range"), "%s: port_range %d-%d holds the music %s (%d): move the range or the music ports", label, r.PortLo, r.PortHi, name, port)
 				break
 			}
@@ -154,7 +157,7 @@ func parsePortRange(s string) (lo, hi uint16, err error) {
 		}
 	}
 	if !ok || err != nil || hi < lo {
-		return 0, 0, fmt.Errorf("port_range = %q: give LOW-HIGH, e.g. \"20000-59999\"", s)
+		return 0, 0, fmt.Errorf("port_range = %q: give LOW-HIGH, e.g. \"20000-32767\"", s)
 	}
 	return lo, hi, nil
 }

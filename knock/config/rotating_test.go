@@ -105,7 +105,7 @@ port_range = "100-105"`, `door "ssh": port range 100-105 holds 6 ports: too few`
 		{"bad range", `[[door]]
 name = "ssh"
 secret_file = "` + key + `"
-port_range = "9-x"`, `line 4: door "ssh": port_range: port_range = "9-x": give LOW-HIGH, e.g. "20000-59999"`},
+port_range = "9-x"`, `line 4: door "ssh": port_range: port_range = "9-x": give LOW-HIGH, e.g. "20000-32767"`},
 		{"bad protocols", `[[door]]
 name = "ssh"
 secret_file = "` + key + `"
@@ -115,7 +115,7 @@ name = "web"
 sequence = "25000"
 [[door]]
 name = "ssh"
-secret_file = "` + key + `"`, `door "ssh": port_range 20000-59999 holds port 25000 of door "web": move one of them`},
+secret_file = "` + key + `"`, `door "ssh": port_range 20000-32767 holds port 25000 of door "web": move one of them`},
 		{"ranges overlap", `[[door]]
 name = "a"
 secret_file = "` + key + `"
@@ -128,7 +128,7 @@ port_range = "2000-3000"`, `door "b": port_range 2000-3000 overlaps door "a"'s 1
 tone_port = 30000
 [[door]]
 name = "ssh"
-secret_file = "` + key + `"`, `door "ssh": port_range 20000-59999 holds the music tone_port (30000): move the range or the music ports`},
+secret_file = "` + key + `"`, `door "ssh": port_range 20000-32767 holds the music tone_port (30000): move the range or the music ports`},
 		{"bind_source", `[[door]]
 name = "ssh"
 secret_file = "` + key + `"

@@ -44,6 +44,8 @@ type tomlMusic struct {
 	SilencePort        any `toml:"silence_port"`
 	PlayPort           any `toml:"play_port"`
 	PitchBase          any `toml:"pitch_base"`
+	NoteBase           any `toml:"note_base"`
+	NoteUnit           any `toml:"note_unit"`
 	Step               any `toml:"step"`
 	DefaultFreq        any `toml:"default_freq"`
 	Pools              any `toml:"pools"`
@@ -335,6 +337,8 @@ func (d *tomlDecoder) music(f *tomlMusic, m *Music) {
 	at("silence_port").port(f.SilencePort, &m.Protocol.SilencePort, 1)
 	at("play_port").port(f.PlayPort, &m.Protocol.PlayPort, 1)
 	at("pitch_base").port(f.PitchBase, &m.Protocol.PitchBase, 0)
+	at("note_base").port(f.NoteBase, &m.Protocol.NoteBase, 0)
+	at("note_unit").duration(f.NoteUnit, &m.Protocol.NoteUnit)
 	at("step").duration(f.Step, &m.Protocol.Step)
 	at("default_freq").float(f.DefaultFreq, &m.Protocol.DefaultFreq)
 	var pools string

@@ -498,9 +498,24 @@ tiemout = "5s"
 			`config: k.toml: line 2: [music] play_port = 1002 is inside the pitch ports 950-1077 (pitch_base = 950)`),
 	},
 	{
+		name: "note ports past 65535",
+		text: "[music]\nnote_base = 40000\n",
+		want: `config: k.toml: line 2: [music] note_base = 40000: the note ports run to note_base+32767, at most 65535, so it must be at most 32768 (or 0 for no note knocks)`,
+	},
+	{
+		name: "note unit too long",
+		text: "[music]\nnote_unit = \"2s\"\n",
+		want: `config: k.toml: line 2: [music] note_unit = "2s": must be 1ms-1s`,
+	},
+	{
+		name: "door on a note port",
+		text: "[music]\n[[door]]\nname = \"ssh\"\nsequence = [\"40000\", \"7000\"]\nstart_command = [\"true\"]\n",
+		want: `config: k.toml: line 4: door "ssh": port 40000/tcp is also the music note port (note_base 32768 + 7232; note knocks take 32768-65535): choose another port for the door, or move the music ports in [music]`,
+	},
+	{
 		name: "pitch ports past 65535",
-		text: "[music]\npitch_base = 65500\n",
-		want: `config: k.toml: line 2: [music] pitch_base = 65500: the pitch ports run to pitch_base+127, at most 65535, so it must be at most 65408 (or 0 for no pitch knocks)`,
+		text: "[music]\nnote_base = 0\npitch_base = 65500\n",
+		want: `config: k.toml: line 3: [music] pitch_base = 65500: the pitch ports run to pitch_base+127, at most 65535, so it must be at most 65408 (or 0 for no pitch knocks)`,
 	},
 	{
 		name: "inaudible default frequency",

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/knockbeep/knockbeep/knock"
 	"github.com/knockbeep/knockbeep/sequence"
@@ -82,9 +83,9 @@ func (c *Config) validate(p *problems, at locator) {
 	c.Log.validate(p, at)
 	c.Music.validate(p, at)
 
-	var music map[uint16]string
+	var music func(uint16) (string, bool)
 	if c.Music.Enabled {
-		music = musicPorts(c.Music.Protocol)
+		music = func(port uint16) (string, bool) { return musicPortName(c.Music.Protocol, port) }
 	}
 	firstLine := map[string]int{}
 	for i, fd := range c.allDoors() {
@@ -150,7 +151,7 @@ func normalizeInterfaces(names []string) []string {
 	return names
 }
 
-// checkSpeaker checks the syntax of a speaker spec (DESIGN.md); whether the
+// checkSpeaker checks the syntax of a speaker spec (beeper.Open's grammar); whether the
 // device exists is for the daemon to find out when it opens it.
 func checkSpeaker(spec string) error {
 	kind, path, hasPath := strings.Cut(spec, ":")
@@ -283,6 +284,25 @@ func checkProtocol(pr sequence.Protocol) []keyProblem {
 		out = append(out, keyProblem{[]string{"pitch_base"}, fmt.Sprintf("pitch_base = %d: the pitch ports run to pitch_base+127, at most 65535, so it must be at most %d (or 0 for no pitch knocks)",
 			pr.PitchBase, 65535-127)})
 	}
+	if pr.NoteBase != 0 {
+		hi := int(pr.NoteBase) + sequence.NotePorts - 1
+		if hi > 65535 {
+			out = append(out, keyProblem{[]string{"note_base"}, fmt.Sprintf("note_base = %d: the note ports run to note_base+%d, at most 65535, so it must be at most %d (or 0 for no note knocks)",
+				pr.NoteBase, sequence.NotePorts-1, 65536-sequence.NotePorts)})
+		}
+		for _, a := range ports {
+			if a.port >= pr.NoteBase && int(a.port) <= hi {
+				out = append(out, keyProblem{[]string{a.key, "note_base"}, fmt.Sprintf("%s = %d is inside the note ports %d-%d (note_base = %d)", a.key, a.port, pr.NoteBase, hi, pr.NoteBase)})
+			}
+		}
+		if pr.PitchBase != 0 && int(pr.PitchBase)+127 >= int(pr.NoteBase) && int(pr.PitchBase) <= hi {
+			out = append(out, keyProblem{[]string{"pitch_base", "note_base"}, fmt.Sprintf("the pitch ports %d-%d overlap the note ports %d-%d: move pitch_base or note_base",
+				pr.PitchBase, int(pr.PitchBase)+127, pr.NoteBase, hi)})
+		}
+		if pr.NoteUnit < time.Millisecond || pr.NoteUnit > sequence.MaxNoteUnit {
+			out = append(out, keyProblem{[]string{"note_unit"}, fmt.Sprintf("note_unit = %q: must be 1ms-%v", pr.NoteUnit, sequence.MaxNoteUnit)})
+		}
+	}
 	if pr.Step < 1e6 {
 		out = append(out, keyProblem{[]string{"step"}, fmt.Sprintf("step = %q: must be at least 1ms", pr.Step)})
 	}
@@ -292,24 +312,28 @@ func checkProtocol(pr sequence.Protocol) []keyProblem {
 	return out
 }
 
-// musicPorts names the TCP ports the music protocol uses.
-func musicPorts(pr sequence.Protocol) map[uint16]string {
-	m := map[uint16]string{
-		pr.TonePort:    "tone_port",
-		pr.SilencePort: "silence_port",
-		pr.PlayPort:    "play_port",
+// musicPortName names port when the music protocol uses it.
+func musicPortName(pr sequence.Protocol, port uint16) (string, bool) {
+	k, ok := pr.Classify(port)
+	if !ok {
+		return "", false
 	}
-	if pr.PitchBase != 0 {
-		for n := 0; n <= 127 && int(pr.PitchBase)+n <= 65535; n++ {
-			m[pr.PitchBase+uint16(n)] = fmt.Sprintf("pitch port (pitch_base %d + note %d)", pr.PitchBase, n)
-		}
+	switch k.Kind {
+	case sequence.KnockTone:
+		return "tone_port", true
+	case sequence.KnockSilence:
+		return "silence_port", true
+	case sequence.KnockPlay:
+		return "play_port", true
+	case sequence.KnockPitch:
+		return fmt.Sprintf("pitch port (pitch_base %d + note %d)", pr.PitchBase, k.Note), true
 	}
-	return m
+	return fmt.Sprintf("note port (note_base %d + %d; note knocks take %d-%d)", pr.NoteBase, port-pr.NoteBase, pr.NoteBase, int(pr.NoteBase)+sequence.NotePorts-1), true
 }
 
-// validateDoor checks door i; music maps the music ports to their names,
+// validateDoor checks door i; music names the music ports it is given,
 // nil when the music doors are off.
-func (c *Config) validateDoor(p *problems, at locator, i int, d knock.Door, music map[uint16]string) {
+func (c *Config) validateDoor(p *problems, at locator, i int, d knock.Door, music func(uint16) (string, bool)) {
 	label := doorName(i, d)
 	if d.Name == "" {
 		p.add(at.doorLine(i, ""), "%s has no name: every door needs a unique name", label)
@@ -354,7 +378,10 @@ func (c *Config) validateDoor(p *problems, at locator, i int, d knock.Door, musi
 	}
 	reported := map[uint16]bool{}
 	for _, st := range d.Sequence {
-		if name, clash := music[st.Port]; clash && st.Proto == knock.TCP && !reported[st.Port] {
+		if music == nil {
+			break
+		}
+		if name, clash := music(st.Port); clash && st.Proto == knock.TCP && !reported[st.Port] {
 			reported[st.Port] = true
 			p.add(at.doorLine(i, "sequence"), "%s: port %d/tcp is also the music %s: choose another port for the door, or move the music ports in [music]",
 				label, st.Port, name)

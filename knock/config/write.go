@@ -51,6 +51,8 @@ func (c *Config) writeTOML(w io.Writer, comments *commentMap) error {
 	tw.key(nil, "silence_port", strconv.Itoa(int(m.Protocol.SilencePort)))
 	tw.key(nil, "play_port", strconv.Itoa(int(m.Protocol.PlayPort)))
 	tw.key(nil, "pitch_base", strconv.Itoa(int(m.Protocol.PitchBase)))
+	tw.key(nil, "note_base", strconv.Itoa(int(m.Protocol.NoteBase)))
+	tw.key(nil, "note_unit", tomlDuration(m.Protocol.NoteUnit))
 	tw.key(nil, "step", tomlDuration(m.Protocol.Step))
 	tw.key(nil, "default_freq", tomlFloat(m.Protocol.DefaultFreq))
 	tw.key(nil, "pools", tomlString(string(m.Pools)))

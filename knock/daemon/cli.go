@@ -43,6 +43,7 @@ type commandLine struct {
 	replay     string
 	demo       bool
 	demoSong   string
+	demoNotes  bool
 	convert    string
 	genkey     string
 	showSeq    string
@@ -76,6 +77,7 @@ var options = []option{
 		}
 		return nil
 	}},
+	{0, "notes", getopt.NoValue, func(c *commandLine, _ string) error { c.demoNotes = true; return nil }},
 	{0, "convert", getopt.RequiredValue, func(c *commandLine, v string) error { c.convert = v; return nil }},
 	{0, "genkey", getopt.RequiredValue, func(c *commandLine, v string) error { c.genkey = v; return nil }},
 	{0, "show-sequence", getopt.RequiredValue, func(c *commandLine, v string) error { c.showSeq = v; return nil }},
@@ -129,6 +131,9 @@ func parseArgs(args []string) (commandLine, error) {
 	}
 	if modes > 1 {
 		return c, errors.New("--check, --demo, --convert, --replay, --genkey and --show-sequence exclude each other: give one")
+	}
+	if c.demoNotes && !c.demo {
+		return c, errors.New("--notes goes with --demo: it knocks the demo's song one knock per note")
 	}
 	if c.demo && (c.configPath != "" || len(c.interfaces) > 0) {
 		return c, errors.New("--demo runs on loopback with the built-in config: leave out -c and -i")
@@ -200,7 +205,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, reload <
 		fmt.Fprintf(stdout, "knockbeepd: a new key is in %s (mode 0600); give it to the door's clients over a channel you trust\n", c.genkey)
 		return ExitOK
 	case c.demo:
-		if err := Demo(ctx, DemoOptions{Song: c.demoSong, Speaker: c.speaker, StateDir: c.stateDir, Verbose: c.verbose, Debug: c.debug}, stdout, stderr); err != nil {
+		if err := Demo(ctx, DemoOptions{Song: c.demoSong, Notes: c.demoNotes, Speaker: c.speaker, StateDir: c.stateDir, Verbose: c.verbose, Debug: c.debug}, stdout, stderr); err != nil {
 			fmt.Fprintf(stderr, "knockbeepd: %v\n", err)
 			return ExitFailure
 		}
@@ -363,7 +368,7 @@ func convert(path string, stdout, stderr io.Writer) int {
 
 var usage = strings.TrimLeft(`
 usage: knockbeepd [options]
-       knockbeepd --demo [SONG]
+       knockbeepd --demo [--notes] [SONG]
        knockbeepd --check [-c FILE] | --convert KNOCKD.CONF | --replay FILE.pcap
        knockbeepd --genkey FILE | -c FILE --show-sequence DOOR
 
@@ -405,6 +410,9 @@ Options:
                         Imperial March unless SONG names a file or a built-in
                         song (fur-elise, minuet-in-g, ode-to-joy,
                         twinkle-twinkle); needs root
+      --notes           with --demo: knock the song one knock per note (its
+                        pitch, length and rest in one port), at its written
+                        rhythm, instead of one knock per 100ms step
   -D, --debug           log debug lines to stderr
   -v, --verbose         log to stderr too, at least at info level
 

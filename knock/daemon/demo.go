@@ -34,6 +34,9 @@ type DemoOptions struct {
 	// StateDir is where the pools and the played song go; "" makes a
 	// fresh temporary directory, which is kept and printed.
 	StateDir string
+	// Notes knocks the song one knock per note (the note ports) instead
+	// of one knock per step.
+	Notes bool
 	// Verbose and Debug show the daemon's log (warnings only otherwise).
 	Verbose, Debug bool
 }
@@ -53,7 +56,7 @@ func Demo(ctx context.Context, o DemoOptions, stdout, stderr io.Writer) error {
 		return err
 	}
 	cfg := config.Default()
-	plan, err := sequence.Compose(song.Tones, cfg.Music.Protocol, sequence.ComposeOptions{})
+	plan, err := sequence.Compose(song.Tones, cfg.Music.Protocol, sequence.ComposeOptions{Notes: o.Notes})
 	if err != nil {
 		return fmt.Errorf("--demo: %w", err)
 	}
@@ -113,6 +116,7 @@ func Demo(ctx context.Context, o DemoOptions, stdout, stderr io.Writer) error {
 		}
 	}
 	fmt.Fprintf(stdout, "sent %d knocks in %v\n", len(plan.Knocks), time.Since(start).Round(time.Millisecond))
+	fmt.Fprintln(stdout, demoComparison(song, plan, o.Notes))
 	if !isWAV {
 		fmt.Fprintf(stdout, "playing on %s for %v...\n", speaker, songLength(plan.Expected()).Round(100*time.Millisecond))
 	}
@@ -134,6 +138,23 @@ func Demo(ctx context.Context, o DemoOptions, stdout, stderr io.Writer) error {
 		return err
 	}
 	return nil
+}
+
+// demoComparison says, honestly, what the knocks carry: how many were
+// sent, how long the song lasts as written and how long it plays as
+// knocked, and the other encoding's figures beside them.
+func demoComparison(song sequence.Song, plan sequence.Plan, notes bool) string {
+	written, played := song.Duration(), songLength(plan.Expected())
+	line := fmt.Sprintf("%d knocks; the song lasts %v as written and plays %v as knocked", len(plan.Knocks), written, played)
+	other, err := sequence.Compose(song.Tones, plan.Protocol, sequence.ComposeOptions{Notes: !notes})
+	if err != nil {
+		return line
+	}
+	how := "one knock per note (--notes)"
+	if notes {
+		how = "one knock per 100ms step (without --notes)"
+	}
+	return fmt.Sprintf("%s; %s would take %d knocks and play %v", line, how, len(other.Knocks), songLength(other.Expected()))
 }
 
 // demoSong reads a song file, or else a built-in song by name.

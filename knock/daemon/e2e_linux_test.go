@@ -366,6 +366,33 @@ func TestEndToEndVeth(t *testing.T) {
 // the Imperial March arrives as composed, and its WAV and pool are where
 // the report says.
 func TestDemo(t *testing.T) {
+	tests := []struct {
+		name   string
+		args   []string
+		opts   sequence.ComposeOptions
+		report []string
+	}{
+		{name: "one knock per step", opts: sequence.ComposeOptions{}, report: []string{
+			"314 knocks: 171 tone, 82 silence, 60 pitch, 1 play",
+			"314 knocks; the song lasts 21.55s as written and plays 25.3s as knocked; one knock per note (--notes) would take 68 knocks and play 21.55s",
+			"the daemon received all 314 knocks: 253 steps, 66 notes, 25.3s of music, exactly as composed",
+		}},
+		{name: "one knock per note", args: []string{"--notes"}, opts: sequence.ComposeOptions{Notes: true}, report: []string{
+			"68 knocks: 66 note, 0 rest, 1 pitch, 1 play",
+			"68 knocks; the song lasts 21.55s as written and plays 21.55s as knocked",
+			"the daemon received all 68 knocks: 131 steps, 66 notes, 21.6s of music, exactly as composed",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			runDemo(t, tt.args, tt.report, composeSong(t, songs.ImperialMarch, tt.opts))
+		})
+	}
+}
+
+// runDemo runs knockbeepd --demo with args and checks its report and the
+// song it played against plan.
+func runDemo(t *testing.T, args, report []string, plan sequence.Plan) {
 	ns := sendtest.NewNetns(t)
 	exe, err := os.Executable()
 	if err != nil {
@@ -376,7 +403,7 @@ func TestDemo(t *testing.T) {
 	// for 25 s (there "auto" would choose it).
 	var out []byte
 	for attempt := 1; ; attempt++ {
-		cmd := exec.Command("ip", "netns", "exec", ns.Name(), exe, "--demo", "-v", "--state-dir", state, "--speaker", "wav:"+wavs)
+		cmd := exec.Command("ip", append([]string{"netns", "exec", ns.Name(), exe, "--demo", "-v", "--state-dir", state, "--speaker", "wav:" + wavs}, args...)...)
 		cmd.Env = append(os.Environ(), daemonEnv+"=1")
 		out, err = cmd.CombinedOutput()
 		if err == nil {
@@ -390,21 +417,18 @@ func TestDemo(t *testing.T) {
 			os.RemoveAll(filepath.Join(state, sub))
 		}
 	}
-	report := string(out)
-	for _, want := range []string{
+	for _, want := range append([]string{
 		`knocking "imperial-march" into 127.0.0.1`,
-		"314 knocks: 171 tone, 82 silence, 60 pitch, 1 play",
-		"the daemon received all 314 knocks: 253 steps, 66 notes, 25.3s of music, exactly as composed",
 		"wav:  " + filepath.Join(state, "played"),
 		"pool: " + filepath.Join(state, "played"),
-	} {
-		if !strings.Contains(report, want) {
-			t.Errorf("the report lacks %q:\n%s", want, report)
+	}, report...) {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("the report lacks %q:\n%s", want, out)
 		}
 	}
 	played := playedSongs(t, state)
 	if len(played) != 1 || played[0].wav == "" {
 		t.Fatalf("played/ holds %v, want one pool and its WAV", played)
 	}
-	checkSong(t, played[0], composeSong(t, songs.ImperialMarch, sequence.ComposeOptions{}))
+	checkSong(t, played[0], plan)
 }

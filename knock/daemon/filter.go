@@ -13,6 +13,7 @@ import (
 	"github.com/knockbeep/knockbeep/knock/capture"
 	"github.com/knockbeep/knockbeep/knock/config"
 	"github.com/knockbeep/knockbeep/knock/decode"
+	"github.com/knockbeep/knockbeep/sequence"
 )
 
 // musicFlags is what a TCP packet to a music port must look like to be a
@@ -125,14 +126,21 @@ func destinations(addrs []netip.Addr, onlyIPv4 bool) []netip.Addr {
 	return slices.Compact(out)
 }
 
-// musicPorts lists the music protocol's ports: tone, silence, play, and
-// the 128 pitch ports when pitch knocks are on.
+// musicPorts lists the music protocol's ports: tone, silence, play, the
+// 128 pitch ports when pitch knocks are on, and the note ports when note
+// knocks are. The kernel filter checks a run of ports with two
+// comparisons, so the 32768 note ports cost no more than one.
 func musicPorts(cfg *config.Config) []uint16 {
 	p := cfg.Music.Protocol
 	ports := []uint16{p.TonePort, p.SilencePort, p.PlayPort}
 	if p.PitchBase != 0 {
 		for n := range uint16(128) {
 			ports = append(ports, p.PitchBase+n)
+		}
+	}
+	if p.NoteBase != 0 {
+		for n := range sequence.NotePorts {
+			ports = append(ports, p.NoteBase+uint16(n))
 		}
 	}
 	return ports

@@ -180,8 +180,8 @@ tcpflags = "syn,!ack,!rst"
 	}
 	for _, want := range []string{
 		"tcp to port 7000-7001, flags syn,!rst,!ack\n",
-		"udp to port 1000-1002,2000-2127,8000\n",
-		"tcp to port 1000-1002,2000-2127, flags syn,!ack\n",
+		"udp to port 1000-1002,2000-2127,8000,32768-65535\n",
+		"tcp to port 1000-1002,2000-2127,32768-65535, flags syn,!ack\n",
 		"to 192.0.2.1\n",
 		"BPF program for raw IP frames",
 		"ret #1024\n",

@@ -114,7 +114,7 @@ start_command = ["/bin/sh", "-c", "echo %IP% %PORT% %PROTO% %DOOR% >> `+out+`"]
 	}
 }
 
-// The seed's monotone protocol: the Imperial March knocked without pitch
+// The original monotone protocol: the Imperial March knocked without pitch
 // is the reference's 253 steps, 171 tones and 82 silences.
 func TestReplayNoPitchImperialMarch(t *testing.T) {
 	dir := t.TempDir()

@@ -19,7 +19,7 @@ import (
 
 // benchDoorSet builds the matcher's doors for one door at now: a static
 // door of four knocks, or a rotating door with the defaults (30 s period,
-// skew 1, four knocks in 20000-59999).
+// skew 1, four knocks in 20000-32767).
 func benchDoorSet(b *testing.B, rotating bool, now time.Time) (*config.Config, *doorSet) {
 	b.Helper()
 	dir := b.TempDir()

@@ -53,7 +53,7 @@ func periodOf(at time.Duration) int64 {
 func knocksFor(t *testing.T, key []byte, q int64, src string, at, gap time.Duration) []packet {
 	t.Helper()
 	seq, err := portlang.Sequence(key, portlang.Params{Purpose: portlang.PurposeDoor, Name: "rot", Period: q},
-		portlang.Shape{Length: 4, Lo: 20000, Hi: 59999, Protos: []knock.Proto{knock.TCP}})
+		portlang.Shape{Length: 4, Lo: 20000, Hi: 32767, Protos: []knock.Proto{knock.TCP}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +216,7 @@ func TestMainShowSequence(t *testing.T) {
 	for _, at := range []time.Time{before, after} { // the period may turn during the call
 		p := portlang.PeriodAt(at, 10*time.Second)
 		seq, _ := portlang.Sequence(key, portlang.Params{Purpose: portlang.PurposeDoor, Name: "rot", Period: p},
-			portlang.Shape{Length: 4, Lo: 20000, Hi: 59999, Protos: []knock.Proto{knock.TCP}})
+			portlang.Shape{Length: 4, Lo: 20000, Hi: 32767, Protos: []knock.Proto{knock.TCP}})
 		want = append(want, "rot (key "+filepath.Join(dir, "rot.key")+"): "+FormatSteps(seq)+"\n")
 	}
 	if got := stdout.String(); !strings.HasPrefix(got, want[0]) && !strings.HasPrefix(got, want[1]) {

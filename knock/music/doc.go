@@ -1,5 +1,5 @@
 // Package music is knockbeepd's music doors: it turns the knocks of the
-// music protocol (sequence.Protocol; DESIGN.md's table) into pool files and
+// music protocol (sequence.Protocol; the table in docs/architecture.md) into pool files and
 // plays them.
 //
 // # Data flow
@@ -16,7 +16,7 @@
 //
 // Run, in a goroutine of its own, takes queued songs one at a time:
 // Compile turns the pool's steps into tones, the log gets the equivalent
-// beep arguments (the seed's "parameter string for the beep run"), the
+// beep arguments (the original protocol's "parameter string for the beep run"), the
 // Player sounds them, and a WAV file the Player wrote is put beside the
 // archived pool: moved there when it is Music's own (speaker auto's
 // fallback), linked or copied when it is where the user asked for it
@@ -28,7 +28,7 @@
 //
 //	pools/ADDR.pool    the pool of one source (per-source mode, the default);
 //	                   ADDR is the address with ':' written '-' (2001-db8--1)
-//	music.pool         the one pool of everybody (Options.Shared, as in the seed)
+//	music.pool         the one pool of everybody (Options.Shared, as in the original protocol)
 //	played/TIME_ADDR.pool  an archived song: TIME is UTC, 20240504T120000.123Z;
 //	                   ADDR is whoever knocked play
 //	played/TIME_ADDR.wav   its sound, when the speaker writes WAV files

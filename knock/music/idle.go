@@ -22,7 +22,7 @@ func (m *Music) Tick(now time.Time) {
 // composed, and one nobody added to for that long is abandoned, or was
 // knocked in by spoofed packets to hold a place under MaxPools; keeping
 // it anywhere (played/, say) would only move the leak. Shared mode's pool
-// is everybody's, as the seed's music.pool was, and stays.
+// is everybody's, as the original protocol's music.pool was, and stays.
 func (m *Music) forgetIdle(now time.Time) {
 	if m.idle <= 0 || m.shared {
 		return

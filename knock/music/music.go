@@ -70,7 +70,7 @@ type Options struct {
 	// and played/ (archived songs). It is created if missing.
 	StateDir string
 	// Shared puts every source's knocks in one pool, STATE_DIR/music.pool,
-	// as in the seed.
+	// as in the original protocol.
 	Shared bool
 	// MaxSteps is the most steps one pool holds; more are refused.
 	MaxSteps int
@@ -151,6 +151,15 @@ type source struct {
 	pool    *pool
 	freq    float64   // set by a pitch knock; 0 until then: the protocol's DefaultFreq
 	touched time.Time // its last step or pitch knock; for a pool loaded at start, the file's mtime
+}
+
+// pitch is the frequency of s's tone knocks: its last pitch knock's, else
+// the protocol's default.
+func (s *source) pitch(p sequence.Protocol) float64 {
+	if s.freq == 0 {
+		return p.DefaultFreq
+	}
+	return s.freq
 }
 
 // A pool is an open pool file with what the fsync goroutine needs to know.
@@ -353,10 +362,27 @@ func (m *Music) Handle(ev *knock.Event) bool {
 		return true
 	}
 	switch k.Kind {
-	case sequence.KnockTone:
-		m.appendStep(now, src, sequence.StepTone)
-	case sequence.KnockSilence:
-		m.appendStep(now, src, sequence.StepSilence)
+	case sequence.KnockTone, sequence.KnockSilence:
+		s := m.source(now, src)
+		if s == nil {
+			return true
+		}
+		step := sequence.Step{Kind: sequence.StepSilence, Length: m.proto.Step}
+		if k.Kind == sequence.KnockTone {
+			step = sequence.Step{Kind: sequence.StepTone, Freq: s.pitch(m.proto), Length: m.proto.Step}
+		}
+		m.appendSteps(now, src, s, step)
+	case sequence.KnockNote:
+		s := m.source(now, src)
+		if s == nil {
+			return true
+		}
+		steps, n := m.proto.NoteSteps(k, sequence.NearestNote(s.pitch(m.proto)))
+		if n == 0 {
+			m.ignored.Add(1)
+			return true
+		}
+		m.appendSteps(now, src, s, steps[:n]...)
 	case sequence.KnockPitch:
 		if s := m.source(now, src); s != nil {
 			s.freq = sequence.NoteFreq(int(k.Note))
@@ -427,11 +453,10 @@ func (m *Music) source(now time.Time, src netip.Addr) *source {
 	return s
 }
 
-func (m *Music) appendStep(now time.Time, src netip.Addr, kind sequence.StepKind) {
-	s := m.source(now, src)
-	if s == nil {
-		return
-	}
+// appendSteps appends what one knock adds to s's pool: all of it or,
+// when the pool is full, none, so that a note never arrives without its
+// rest.
+func (m *Music) appendSteps(now time.Time, src netip.Addr, s *source, steps ...sequence.Step) {
 	if s.pool == nil {
 		p, warnings, err := m.createPool(s.addr)
 		for _, w := range warnings {
@@ -444,33 +469,28 @@ func (m *Music) appendStep(now time.Time, src netip.Addr, kind sequence.StepKind
 		s.pool = p
 	}
 	n := s.pool.Len()
-	if n >= m.maxSteps {
+	if n+len(steps) > m.maxSteps {
 		m.refuse(now, refusedPoolFull, src, "steps", n)
 		return
 	}
-	if n >= s.pool.limit {
+	if n+len(steps) > s.pool.limit {
 		// Opened under a lower MaxSteps than a reload set since.
 		if err := m.reopen(s); err != nil {
 			m.refuse(now, refusedWriteError, src, "err", err)
 			return
 		}
 	}
-	step := sequence.Step{Kind: kind, Length: m.proto.Step}
-	if kind == sequence.StepTone {
-		step.Freq = s.freq
-		if step.Freq == 0 {
-			step.Freq = m.proto.DefaultFreq
+	for _, step := range steps {
+		if err := s.pool.Append(step); err != nil {
+			if errors.Is(err, sequence.ErrPoolFull) {
+				m.refuse(now, refusedPoolFull, src, "steps", s.pool.Len())
+			} else {
+				m.refuse(now, refusedWriteError, src, "err", err)
+			}
+			return
 		}
+		m.steps.Add(1)
 	}
-	if err := s.pool.Append(step); err != nil {
-		if errors.Is(err, sequence.ErrPoolFull) {
-			m.refuse(now, refusedPoolFull, src, "steps", s.pool.Len())
-		} else {
-			m.refuse(now, refusedWriteError, src, "err", err)
-		}
-		return
-	}
-	m.steps.Add(1)
 	if s.pool.dirty.CompareAndSwap(false, true) {
 		m.mu.Lock()
 		m.dirty = append(m.dirty, s.pool)

@@ -233,6 +233,23 @@ func TestKnocksToPoolFile(t *testing.T) {
 			want:   header + "tone 523.25 250ms\nsilence 250ms\ntone 523.25 250ms\n",
 		},
 		{
+			// pitch<<10 | (length-1)<<5 | rest, over the base the last
+			// pitch knock set (A4 here): +3 is C5.
+			name:   "note knocks: a whole note and its rest in one knock, relative to the pitch",
+			events: syns(pitch+69, note(3, 14, 4), note(0, 1, 0), note(sequence.NoteRestPitch, 2, 2), tone),
+			want:   header + "tone 523.2511306011972 350ms\nsilence 100ms\ntone 440 25ms\nsilence 100ms\ntone 440 100ms\n",
+		},
+		{
+			name:   "a note knock before any pitch knock counts from the default pitch",
+			events: syns(note(12, 4, 0)),
+			want:   header + "tone 880 100ms\n",
+		},
+		{
+			name:   "a note above the highest MIDI note adds nothing",
+			events: syns(pitch+120, note(20, 1, 1)),
+			want:   "",
+		},
+		{
 			name:   "pitch knocks alone make no pool",
 			events: syns(pitch+60, pitch+62),
 			want:   "",
@@ -269,6 +286,11 @@ func TestKnocksToPoolFile(t *testing.T) {
 			}
 		})
 	}
+}
+
+// note is the port of a note knock under the default protocol.
+func note(pitch, length, rest uint8) uint16 {
+	return sequence.Knock{Kind: sequence.KnockNote, Note: pitch, Length: length, Rest: rest}.Port(sequence.DefaultProtocol())
 }
 
 func syns(ports ...uint16) []knock.Event {
@@ -537,6 +559,15 @@ func TestLimits(t *testing.T) {
 			wantPools: map[string]string{
 				"192.0.2.1.pool": header + "tone 440 100ms\nsilence 100ms\n",
 				"192.0.2.2.pool": header + "tone 440 100ms\n",
+			},
+		},
+		{
+			name:        "max steps: a note and its rest land whole or not at all",
+			adjust:      func(o *music.Options) { o.MaxSteps = 2 },
+			knocks:      ks("192.0.2.1", tone, "192.0.2.1", int(note(0, 4, 4)), "192.0.2.1", int(note(0, 4, 0))),
+			wantRefused: music.Refusals{PoolFull: 1},
+			wantPools: map[string]string{
+				"192.0.2.1.pool": header + "tone 440 100ms\ntone 440 100ms\n",
 			},
 		},
 		{

@@ -1,0 +1,122 @@
+package firewall
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/google/nftables"
+	"golang.org/x/sys/unix"
+)
+
+// nftSet is an nftables set of ipv4_addr or ipv6_addr with "flags
+// timeout", reached over a netlink socket that stays open: an opening is
+// one batch, with no process started.
+type nftSet struct {
+	spec   Spec
+	family nftables.TableFamily
+
+	mu   sync.Mutex
+	conn *nftables.Conn
+	set  *nftables.Set // looked up at first use; forgotten after an error, in case the set was made anew
+}
+
+var _ Set = (*nftSet)(nil)
+
+var nftFamilyByName = map[string]nftables.TableFamily{
+	"ip":     nftables.TableFamilyIPv4,
+	"ip6":    nftables.TableFamilyIPv6,
+	"inet":   nftables.TableFamilyINet,
+	"arp":    nftables.TableFamilyARP,
+	"bridge": nftables.TableFamilyBridge,
+	"netdev": nftables.TableFamilyNetdev,
+}
+
+// nftMaxTimeout bounds open_for: nftables reads element timeouts as 64-bit
+// milliseconds, so any bound is ours, and a door open for more than a year
+// is a mistake rather than a door.
+const nftMaxTimeout = 365 * 24 * time.Hour
+
+func openNFT(s Spec) (Set, error) {
+	// The socket opens in the caller's network namespace and stays there.
+	conn, err := nftables.New(nftables.AsLasting())
+	if err != nil {
+		return nil, fmt.Errorf("firewall: %s: open netlink: %w", s, err)
+	}
+	return &nftSet{spec: s, family: nftFamilyByName[s.Family], conn: conn}, nil
+}
+
+func (n *nftSet) String() string { return n.spec.String() }
+
+func (n *nftSet) Close() error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.conn.CloseLasting()
+}
+
+func (n *nftSet) Check() error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.set = nil
+	_, err := n.lookupLocked()
+	return err
+}
+
+func (n *nftSet) lookupLocked() (*nftables.Set, error) {
+	if n.set != nil {
+		return n.set, nil
+	}
+	set, err := n.conn.GetSetByName(&nftables.Table{Family: n.family, Name: n.spec.Table}, n.spec.Name)
+	if err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			return nil, fmt.Errorf("firewall: %s: %w: create it (nft add set %s %s %s '{ type ipv4_addr; flags timeout; }')",
+				n.spec, ErrNoSet, n.spec.Family, n.spec.Table, n.spec.Name)
+		}
+		return nil, fmt.Errorf("firewall: %s: look up the set: %w", n.spec, err)
+	}
+	switch {
+	case set.IsMap || set.Concatenation || (set.KeyType.Name != nftables.TypeIPAddr.Name && set.KeyType.Name != nftables.TypeIP6Addr.Name):
+		return nil, fmt.Errorf("firewall: %s: %w: its type is %q; a door's set is of type ipv4_addr or ipv6_addr", n.spec, ErrWrongType, set.KeyType.Name)
+	case set.Interval:
+		return nil, fmt.Errorf("firewall: %s: %w: it has flags interval; a door adds single addresses: drop the flag", n.spec, ErrWrongType)
+	case !set.HasTimeout:
+		return nil, fmt.Errorf("firewall: %s: %w: it has no flags timeout, so an opening would never end: add \"flags timeout;\" to the set", n.spec, ErrWrongType)
+	}
+	n.set = set
+	return set, nil
+}
+
+func (n *nftSet) Add(addr netip.Addr, d time.Duration) (bool, error) {
+	if err := checkTimeout(n.spec, d, time.Millisecond, nftMaxTimeout); err != nil {
+		return false, err
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	set, err := n.lookupLocked()
+	if err != nil {
+		return false, err
+	}
+	addr = addr.Unmap()
+	if addr.Is4() != (set.KeyType.Name == nftables.TypeIPAddr.Name) {
+		return false, nil
+	}
+	elem := []nftables.SetElement{{Key: addr.AsSlice(), Timeout: d}}
+	// Adding an element that exists keeps its old expiry on the kernels
+	// this runs on, so the batch makes sure it exists, deletes it and adds
+	// it anew: one transaction, never a moment without the element.
+	for _, step := range []func(*nftables.Set, []nftables.SetElement) error{n.conn.SetAddElements, n.conn.SetDeleteElements, n.conn.SetAddElements} {
+		if err := step(set, elem); err != nil {
+			return false, fmt.Errorf("firewall: %s: add %s: %w", n.spec, addr, err)
+		}
+	}
+	if err := n.conn.Flush(); err != nil {
+		n.set = nil
+		if errors.Is(err, unix.ENOENT) {
+			return false, fmt.Errorf("firewall: %s: add %s: %w (was it deleted?)", n.spec, addr, ErrNoSet)
+		}
+		return false, fmt.Errorf("firewall: %s: add %s: %w", n.spec, addr, err)
+	}
+	return true, nil
+}
