@@ -13,7 +13,11 @@
 //   - A Door is knockd's door: a Sequence of Steps, the TCP flags a knock
 //     must carry (a FlagMatch), the timeout of an attempt, and the Commands
 //     to run when a source completes the sequence. A Step is one knock of
-//     the sequence: a protocol and a destination port.
+//     the sequence: a protocol and a destination port. A Door's sequence
+//     may instead come from a one-time file (OneTimeFile) or be derived
+//     from a key every period (Rotating); package source gives every door
+//     its current sequences, each with a Window its first knock must fall
+//     in.
 //   - A FlagMatch is knockd's "tcpflags = syn,!ack": the flags that must be
 //     set and those that must be clear. The zero FlagMatch accepts any TCP
 //     packet, as knockd does without tcpflags.

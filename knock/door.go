@@ -53,6 +53,14 @@ type Door struct {
 	// OneTimeFile, when set, is a knockd one_time_sequences file: Sequence
 	// is its current line, replaced after every success.
 	OneTimeFile string
+	// Rotating, when set, derives the door's sequences from a secret, a
+	// new one every period (package portlang); Sequence is then empty.
+	Rotating *Rotating
+	// Starts, when not zero, bounds when an attempt may begin: its first
+	// knock must fall within it. Only the doors the daemon derives from a
+	// source (one per acceptable sequence) have one; an attempt begun
+	// inside it may complete after it ends, within the door's timeout.
+	Starts Window
 
 	Flags           FlagMatch
 	Timeout         time.Duration
@@ -69,4 +77,32 @@ type Door struct {
 	// Reopen runs Start again for a source whose door is already open
 	// (knockd's behaviour); by default a door already open is not reopened.
 	Reopen bool
+}
+
+// A Window is a span of time [From, Until). The zero Window is unbounded.
+type Window struct {
+	From, Until time.Time
+}
+
+// IsZero reports whether w is unbounded.
+func (w Window) IsZero() bool { return w.From.IsZero() && w.Until.IsZero() }
+
+// Contains reports whether t falls within w.
+func (w Window) Contains(t time.Time) bool {
+	return (w.From.IsZero() || !t.Before(w.From)) && (w.Until.IsZero() || t.Before(w.Until))
+}
+
+// Rotating is a door whose sequence is derived from a shared secret and
+// changes every Period: the port language of docs/port-language.md.
+type Rotating struct {
+	// SecretFiles are the key files, one or two: with two (during a key
+	// rotation) a sequence derived from either opens the door.
+	SecretFiles []string
+	Period      time.Duration
+	Skew        int // periods before and after the current one also accepted
+	Length      int // knocks in a sequence
+	PortLo      uint16
+	PortHi      uint16  // inclusive
+	Protos      []Proto // each step's protocol is drawn from these
+	BindSource  bool    // the sequence also depends on the knocker's address
 }

@@ -11,6 +11,13 @@ complete -c knock -s h -l help -d 'print the usage and exit'
 complete -c knock -s V -l version -d 'print the version and exit'
 complete -c knock -l song -r -F -a "$songs" -d 'knock a song into knockbeepd'
 complete -c knock -l dry-run -d 'print the plan and send nothing'
+complete -c knock -l secret-file -r -F -d "a rotating door's key"
+complete -c knock -l door -x -d "the rotating door's name"
+complete -c knock -l time-offset -x -d 'add this to the clock'
+complete -c knock -l period -x -d "the door's period"
+complete -c knock -l length -x -d 'knocks in its sequence'
+complete -c knock -l port-range -x -d 'where its knocks fall'
+complete -c knock -l protocols -x -a 'tcp udp tcp,udp' -d 'tcp, udp or tcp,udp'
 complete -c knock -l no-pitch -d 'no pitch knocks'
 complete -c knock -l notes -d 'one knock per note'
 complete -c knock -l note-base -x -d 'first note port'

@@ -8,6 +8,8 @@ complete -c knockbeepd -l speaker -x -a 'auto evdev console speaker wav: none' -
 complete -c knockbeepd -l state-dir -x -a '(__fish_complete_directories)' -d 'where pools and played songs live'
 complete -c knockbeepd -l check -d 'validate the config, print it and exit'
 complete -c knockbeepd -l convert -r -F -d 'print the TOML equivalent of a knockd.conf'
+complete -c knockbeepd -l genkey -r -F -d 'write a new random key for a rotating door'
+complete -c knockbeepd -l show-sequence -x -d "print a rotating door's current sequence"
 complete -c knockbeepd -l replay -r -F -d 'run a pcap file through the daemon'
 complete -c knockbeepd -l demo -d 'knock a song into a daemon on loopback and play it'
 complete -c knockbeepd -l notes -d 'with --demo: one knock per note'

@@ -11,6 +11,7 @@ import (
 
 	"github.com/knockbeep/knockbeep/internal/buildinfo"
 	"github.com/knockbeep/knockbeep/knock"
+	"github.com/knockbeep/knockbeep/knock/portlang"
 	"github.com/knockbeep/knockbeep/knock/send"
 	"github.com/knockbeep/knockbeep/sequence"
 	"github.com/knockbeep/knockbeep/songs"
@@ -62,6 +63,13 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	})
 }
 
+// RunWithClock is Run with another clock, which knock takes the time from
+// (a rotating door's period) and paces its knocks by: a program that keeps
+// its own time, and tests that play a client whose clock is off.
+func RunWithClock(ctx context.Context, args []string, stdout, stderr io.Writer, clock send.Clock) int {
+	return run(ctx, args, environment{stdout: stdout, stderr: stderr, clock: clock, terminal: isTerminal(stderr)})
+}
+
 // environment is what Run takes from the world, so tests can supply it.
 type environment struct {
 	stdout, stderr io.Writer
@@ -84,6 +92,8 @@ func run(ctx context.Context, args []string, env environment) int {
 		return ExitOK
 	case c.song != "":
 		return runSong(ctx, c, env)
+	case c.secretFile != "":
+		return runRotating(ctx, c, env)
 	}
 	return runPorts(ctx, c, env)
 }
@@ -101,6 +111,52 @@ func runPorts(ctx context.Context, c config, env environment) int {
 		}
 		if err := s.Knock(ctx, k.target); err != nil {
 			return knockFailed(ctx, env, err, i, len(c.knocks))
+		}
+	}
+	return ExitOK
+}
+
+// runRotating knocks a rotating door's current sequence, derived from its
+// key for the period of the client's clock corrected by --time-offset.
+func runRotating(ctx context.Context, c config, env environment) int {
+	key, err := portlang.ReadKeyFile(c.secretFile)
+	if err != nil {
+		return fail(ctx, env, ExitUsage, err)
+	}
+	r := c.rotating
+	now := env.clock.Now().Add(c.timeOffset)
+	p := portlang.PeriodAt(now, r.Period)
+	seq, err := portlang.Sequence(key, portlang.Params{Purpose: portlang.PurposeDoor, Name: c.door, Period: p},
+		portlang.Shape{Length: r.Length, Lo: r.PortLo, Hi: r.PortHi, Protos: r.Protos})
+	if err != nil {
+		return fail(ctx, env, ExitUsage, fmt.Errorf("--length, --port-range, --protocols: %w", err))
+	}
+	if c.dryRun || c.verbose {
+		ports := make([]string, len(seq))
+		for i, st := range seq {
+			ports[i] = fmt.Sprintf("%d:%s", st.Port, st.Proto)
+		}
+		end := portlang.PeriodStart(p+1, r.Period)
+		fmt.Fprintf(env.stdout, "door %s, period %d (until %s): %s\n", c.door, p, end.UTC().Format(time.RFC3339), strings.Join(ports, " "))
+	}
+	if c.dryRun {
+		return ExitOK
+	}
+	addr, err := send.Resolve(ctx, c.host, c.network)
+	if err != nil {
+		return fail(ctx, env, ExitHost, err)
+	}
+	delay := DefaultSongDelay // the steps must arrive in order, as a song's
+	if c.delaySet {
+		delay = c.delay
+	}
+	s := send.NewSender(addr, send.Options{Delay: delay, Clock: env.clock})
+	for i, st := range seq {
+		if c.verbose {
+			fmt.Fprintf(env.stdout, "hitting %v %v:%d\n", st.Proto, addr, st.Port)
+		}
+		if err := s.Knock(ctx, send.Target{Port: st.Port, Proto: st.Proto}); err != nil {
+			return knockFailed(ctx, env, err, i, len(seq))
 		}
 	}
 	return ExitOK
@@ -233,6 +289,7 @@ func knockFailed(ctx context.Context, env environment, err error, i, total int) 
 var usage = strings.TrimLeft(`
 usage: knock [options] HOST PORT[:PROTO] ...
        knock [options] --song SONG HOST
+       knock [options] --secret-file FILE --door NAME HOST
 
 Knocks on HOST's ports one after the other, as knockd's client does: one
 TCP SYN per PORT (exactly one, also when a firewall drops it), or with -u or
@@ -251,6 +308,12 @@ knock: fur-elise, imperial-march, minuet-in-g, ode-to-joy, twinkle-twinkle.
 A song of more than 10000 steps is sent with a warning: knockbeepd keeps
 that many steps of a pool unless its config raises [music] max_steps, and
 plays the song cut short.
+
+With --secret-file, knocks a knockbeepd rotating door: its sequence is
+derived from the key in FILE (made by knockbeepd --genkey; refused when
+group or others may read it), the door's name and the current period, and
+changes every period (docs/port-language.md). A sequence that was seen once
+opens nothing again.
 
 Options:
   -u, --udp            knock with UDP where a PORT has no :PROTO suffix, and
@@ -280,6 +343,20 @@ Song options (the protocol options must match the daemon's config):
       --pitch-base N   the port of MIDI note 0: note n is knocked on N+n
                        (default 2000; 0 means the daemon has no pitch ports)
       --step T         the length of one step (default 100ms)
+
+Rotating-door options (the shape options must match the door's config):
+      --secret-file FILE  the door's key
+      --door NAME      the door's name
+      --time-offset T  add T to this computer's clock ("-45s", "2m") when its
+                       clock is known to be off
+      --period T       the door's period (default 30s)
+      --length N       knocks in its sequence (default 4)
+      --port-range L-H where its knocks fall (default 20000-32767)
+      --protocols P    tcp, udp or tcp,udp (default tcp)
+      --dry-run        print the sequence and until when it is valid; send
+                       nothing (HOST may be left out)
+  -v prints the sequence, then each knock. The knocks are 5ms apart unless
+  -d says otherwise (see Pacing).
 
 Pacing:
   Every knock is a connection of its own, from a new source port to another
@@ -318,4 +395,6 @@ Examples:
   knock --song imperial-march 192.0.2.1
   knock --song songs/fur-elise.rtttl --no-pitch -d 20 myserver.example.com
   knock -u --song ode-to-joy myserver.example.com
+  knock --secret-file ~/.config/knockbeep/ssh.key --door ssh myserver.example.com
+  knock --secret-file ssh.key --door ssh --time-offset -45s -v myserver.example.com
 `, "\n")

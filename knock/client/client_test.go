@@ -101,7 +101,7 @@ var usageTests = []struct {
 	{name: "unknown protocol", args: []string{"h", "7000:icmp"}, wantErr: `port "7000:icmp": unknown protocol "icmp" (want tcp or udp)`},
 	{name: "unknown service", args: []string{"h", "no-such-service-here"}, wantErr: `unknown tcp service "no-such-service-here"`},
 	{name: "song option without --song", args: []string{"--ports", "1,2,3", "h", "1"}, wantErr: "--ports only applies with --song SONG"},
-	{name: "dry run without --song", args: []string{"--dry-run", "h", "1"}, wantErr: "--dry-run only applies with --song SONG"},
+	{name: "dry run without --song", args: []string{"--dry-run", "h", "1"}, wantErr: "--dry-run only applies with --song SONG or --secret-file FILE"},
 	{name: "notes without --song", args: []string{"--notes", "h", "1"}, wantErr: "--notes only applies with --song SONG"},
 	{name: "notes and no pitch", args: []string{"--song", "x.beep", "--notes", "--no-pitch", "h"}, wantErr: "--notes and --no-pitch exclude each other"},
 	{name: "notes without note ports", args: []string{"--song", "x.beep", "--notes", "--note-base", "0", "h"}, wantErr: "--notes needs the daemon's note ports"},
@@ -119,6 +119,16 @@ var usageTests = []struct {
 	{name: "pitch base not a number", args: []string{"--song", "x.beep", "--pitch-base", "high", "h"}, wantErr: `--pitch-base "high": want a port number`},
 	{name: "zero step", args: []string{"--song", "x.beep", "--step", "0", "h"}, wantErr: `--step "0": want the daemon's step length`},
 	{name: "step too long", args: []string{"--song", "x.beep", "--step", "6m", "h"}, wantErr: "step 6m0s out of range"},
+	{name: "door without --secret-file", args: []string{"--door", "ssh", "h", "1"}, wantErr: "--door only applies with --secret-file FILE"},
+	{name: "--secret-file without --door", args: []string{"--secret-file", "k", "h"}, wantErr: "--secret-file needs --door NAME"},
+	{name: "--secret-file with --song", args: []string{"--secret-file", "k", "--door", "d", "--song", "x", "h"}, wantErr: "leave out --song"},
+	{name: "--secret-file with -u", args: []string{"-u", "--secret-file", "k", "--door", "d", "h"}, wantErr: "-u does not apply to a rotating door"},
+	{name: "--secret-file without host", args: []string{"--secret-file", "k", "--door", "d"}, wantErr: "give the HOST to knock on"},
+	{name: "--secret-file with ports", args: []string{"--secret-file", "k", "--door", "d", "h", "22"}, wantErr: `the key decides the ports (extra "22")`},
+	{name: "bad time offset", args: []string{"--secret-file", "k", "--door", "d", "--time-offset", "soon", "h"}, wantErr: `--time-offset "soon": want a duration within a day`},
+	{name: "period not whole seconds", args: []string{"--secret-file", "k", "--door", "d", "--period", "1.5s", "h"}, wantErr: "want whole seconds"},
+	{name: "bad port range", args: []string{"--secret-file", "k", "--door", "d", "--port-range", "9-1", "h"}, wantErr: "want the door's port_range"},
+	{name: "bad protocols", args: []string{"--secret-file", "k", "--door", "d", "--protocols", "tcp,icmp", "h"}, wantErr: "want the door's protocols"},
 }
 
 func TestUsageErrors(t *testing.T) {
@@ -147,6 +157,7 @@ func FuzzParseArgs(f *testing.F) {
 	}
 	f.Add("-uvd100\x00host\x00ssh\x007000:udp")
 	f.Add("--song\x00x.beep\x00--dry-run\x00--ports=1,2,3\x00--step\x0050ms")
+	f.Add("--secret-file\x00k\x00--door\x00ssh\x00--time-offset=-45s\x00--period\x002s\x00--protocols\x00tcp,udp\x00h")
 	f.Fuzz(func(t *testing.T, joined string) {
 		args := strings.Split(joined, "\x00")
 		c, err := parseArgs(args)
@@ -164,6 +175,16 @@ func FuzzParseArgs(f *testing.F) {
 		}
 		if c.network != "" && c.network != "ip4" && c.network != "ip6" {
 			t.Fatalf("parseArgs(%q): network %q", args, c.network)
+		}
+		if c.secretFile != "" {
+			if c.door == "" || c.host == "" && !c.dryRun || len(c.knocks) > 0 || c.song != "" {
+				t.Fatalf("parseArgs(%q): rotating door with door %q, host %q, %d ports, song %q", args, c.door, c.host, len(c.knocks), c.song)
+			}
+			r := c.rotating
+			if r.Period < time.Second || r.Length < 1 || r.PortLo == 0 || r.PortHi < r.PortLo || len(r.Protos) == 0 {
+				t.Fatalf("parseArgs(%q): invalid door shape %+v", args, r)
+			}
+			return
 		}
 		if c.song == "" {
 			if c.host == "" {

@@ -4,12 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/knockbeep/knockbeep/internal/getopt"
 	"github.com/knockbeep/knockbeep/knock"
+	knockconfig "github.com/knockbeep/knockbeep/knock/config"
 	"github.com/knockbeep/knockbeep/knock/send"
 	"github.com/knockbeep/knockbeep/sequence"
 )
@@ -32,6 +34,14 @@ type config struct {
 
 	host   string
 	knocks []portKnock // knockd mode's PORT[:PROTO] operands
+
+	// A rotating door's knock: --secret-file and --door, the door's shape
+	// (as in its config), and the client's clock correction.
+	secretFile string
+	door       string
+	rotating   knock.Rotating
+	timeOffset time.Duration
+	doorOnly   []string // rotating-door options given, to refuse them without --secret-file
 }
 
 // A portKnock is one PORT[:PROTO] operand: where to knock, and the port as
@@ -59,6 +69,7 @@ type option struct {
 	long     string
 	value    string
 	songOnly bool
+	doorOnly bool
 	set      func(c *config, value string) error
 }
 
@@ -84,7 +95,64 @@ var options = []option{
 		c.song = v
 		return nil
 	}},
-	{long: "dry-run", songOnly: true, set: func(c *config, _ string) error { c.dryRun = true; return nil }},
+	{long: "dry-run", set: func(c *config, _ string) error { c.dryRun = true; return nil }},
+	{long: "secret-file", value: "FILE", set: func(c *config, v string) error { c.secretFile = v; return nil }},
+	{long: "door", value: "NAME", doorOnly: true, set: func(c *config, v string) error {
+		if v == "" || strings.ContainsRune(v, 0) {
+			return errors.New("give the door's name, as in the daemon's config")
+		}
+		c.door = v
+		return nil
+	}},
+	{long: "time-offset", value: "T", doorOnly: true, set: func(c *config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d.Abs() > 24*time.Hour {
+			return errors.New("want a duration within a day, e.g. -45s or 2m")
+		}
+		c.timeOffset = d
+		return nil
+	}},
+	{long: "period", value: "T", doorOnly: true, set: func(c *config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second || d%time.Second != 0 {
+			return errors.New("want whole seconds, as the door's period (30s)")
+		}
+		c.rotating.Period = d
+		return nil
+	}},
+	{long: "length", value: "N", doorOnly: true, set: func(c *config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 32 {
+			return errors.New("want the door's length, 1-32")
+		}
+		c.rotating.Length = n
+		return nil
+	}},
+	{long: "port-range", value: "LOW-HIGH", doorOnly: true, set: func(c *config, v string) error {
+		lo, hi, ok := strings.Cut(v, "-")
+		l, err1 := strconv.ParseUint(strings.TrimSpace(lo), 10, 16)
+		h, err2 := strconv.ParseUint(strings.TrimSpace(hi), 10, 16)
+		if !ok || err1 != nil || err2 != nil || l == 0 || h < l {
+			return errors.New("want the door's port_range, LOW-HIGH (20000-32767)")
+		}
+		c.rotating.PortLo, c.rotating.PortHi = uint16(l), uint16(h)
+		return nil
+	}},
+	{long: "protocols", value: "P", doorOnly: true, set: func(c *config, v string) error {
+		var protos []knock.Proto
+		for _, name := range []string{"tcp", "udp"} {
+			for _, f := range strings.Split(v, ",") {
+				if strings.EqualFold(strings.TrimSpace(f), name) && !slices.Contains(protos, map[string]knock.Proto{"tcp": knock.TCP, "udp": knock.UDP}[name]) {
+					protos = append(protos, map[string]knock.Proto{"tcp": knock.TCP, "udp": knock.UDP}[name])
+				}
+			}
+		}
+		if len(protos) == 0 || len(strings.Split(v, ",")) != len(protos) {
+			return errors.New(`want the door's protocols: "tcp", "udp" or "tcp,udp"`)
+		}
+		c.rotating.Protos = protos
+		return nil
+	}},
 	{long: "no-pitch", songOnly: true, set: func(c *config, _ string) error { c.noPitch = true; return nil }},
 	{long: "ports", value: "TONE,SILENCE,PLAY", songOnly: true, set: func(c *config, v string) error {
 		fields := strings.Split(v, ",")
@@ -198,7 +266,7 @@ var getoptOptions = func() []getopt.Option {
 // next argument, options and operands may be mixed, and "--" ends the
 // options.
 func parseArgs(args []string) (config, error) {
-	c := config{protocol: sequence.DefaultProtocol()}
+	c := config{protocol: sequence.DefaultProtocol(), rotating: knockconfig.DefaultRotating()}
 	operands, err := getopt.Parse(args, getoptOptions, func(i int, spelled, value string) error {
 		return c.apply(&options[i], spelled, value)
 	})
@@ -219,6 +287,9 @@ func (c *config) apply(opt *option, spelled, value string) error {
 	if opt.songOnly {
 		c.songOnly = append(c.songOnly, "--"+opt.long)
 	}
+	if opt.doorOnly {
+		c.doorOnly = append(c.doorOnly, "--"+opt.long)
+	}
 	if err := opt.set(c, value); err != nil {
 		if opt.value == "" {
 			return usagef("%s: %v", spelled, err)
@@ -233,6 +304,30 @@ func (c *config) apply(opt *option, spelled, value string) error {
 func (c *config) checkOperands(operands []string) error {
 	if len(operands) > 0 && operands[0] == "" {
 		return usagef("HOST is empty")
+	}
+	if c.secretFile == "" && len(c.doorOnly) > 0 {
+		return usagef("%s only applies with --secret-file FILE", c.doorOnly[0])
+	}
+	if c.dryRun && c.song == "" && c.secretFile == "" {
+		return usagef("--dry-run only applies with --song SONG or --secret-file FILE")
+	}
+	if c.secretFile != "" {
+		switch {
+		case c.song != "":
+			return usagef("--secret-file knocks a rotating door: leave out --song")
+		case c.door == "":
+			return usagef("--secret-file needs --door NAME: the door's name is part of its sequence")
+		case c.udp:
+			return usagef("-u does not apply to a rotating door: its sequence says each knock's protocol (--protocols)")
+		case len(operands) == 0 && !c.dryRun:
+			return usagef("give the HOST to knock on")
+		case len(operands) > 1:
+			return usagef("with --secret-file give only HOST: the key decides the ports (extra %q)", operands[1])
+		}
+		if len(operands) == 1 {
+			c.host = operands[0]
+		}
+		return nil
 	}
 	if c.song == "" {
 		if len(c.songOnly) > 0 {

@@ -123,7 +123,7 @@ func TestValidate(t *testing.T) {
 			name:   "unnamed door without steps",
 			change: func(c *Config) { c.Doors = []knock.Door{door("")} },
 			want: lines(
-				`config: door #1 has no sequence: give sequence or one_time_sequences`,
+				`config: door #1 has no sequence: give sequence, one_time_sequences or secret_file`,
 				`config: door #1 has no name: every door needs a unique name`),
 		},
 		{

@@ -54,6 +54,17 @@
 // small scanner of its own (tomlpos.go) that runs only on text the TOML
 // parser has already accepted.
 //
+// # Rotating doors
+//
+// A door with secret_file (one key file, or two during a key rotation)
+// rotates: its sequence is derived from the key every period
+// (docs/port-language.md), shaped by period, skew, length, port_range and
+// protocols (DefaultRotating has the defaults). Validation reads the key
+// files (refusing one that group or others may read, naming it) and keeps
+// each rotating door's range clear of every other door's ports, the other
+// ranges and the music ports. bind_source = true is refused: the daemon
+// does not support it yet.
+//
 // # One-time sequences
 //
 // A door may take its sequence from a knockd one_time_sequences file.
@@ -61,7 +72,8 @@
 // missing or used up disables the door (Config.Disabled, with the reason)
 // instead of failing the whole config. Lines that are not sequences are
 // skipped, as knockd skips them, but each with a warning naming the file
-// and the line (Config.Warnings, which the daemon logs). After a success
-// the daemon calls OneTime.MarkUsed, which marks the line exactly as
-// knockd does, and OneTime.Current for the next sequence.
+// and the line (Config.Warnings, which the daemon logs). Parsing only
+// reads: after a success the daemon's one-time source (package source)
+// marks the line exactly as knockd does, and OneTime.Current gives the
+// next sequence.
 package config

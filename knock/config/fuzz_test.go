@@ -23,6 +23,12 @@ func checkParsed(t *testing.T, c *Config, err error) {
 		return
 	}
 	for _, d := range c.Doors {
+		if r := d.Rotating; r != nil {
+			if len(d.Sequence) != 0 || len(r.SecretFiles) < 1 || len(r.SecretFiles) > 2 || r.PortLo == 0 || r.PortHi < r.PortLo || len(r.Protos) == 0 {
+				t.Fatalf("rotating door %q accepted with %+v and %d steps", d.Name, r, len(d.Sequence))
+			}
+			continue
+		}
 		if len(d.Sequence) < 1 || len(d.Sequence) > MaxSteps {
 			t.Fatalf("door %q has %d steps", d.Name, len(d.Sequence))
 		}
@@ -44,6 +50,16 @@ func FuzzParseTOML(f *testing.F) {
 	}
 	if shipped, err := os.ReadFile(filepath.Join("..", "..", "configs", "knockbeepd.toml")); err == nil {
 		f.Add(string(shipped))
+	}
+	// Rotating doors: the key file does not exist, so these stop at
+	// validation, after every key's value was read.
+	for _, door := range []string{
+		`secret_file = "/nonexistent.key"`,
+		`secret_file = ["/a.key", "/b.key"]` + "\nperiod = \"2s\"\nskew = 0\nlength = 6\nport_range = \"30000-30999\"\nprotocols = \"udp,tcp\"\nbind_source = false",
+		`secret_file = "/k"` + "\nport_range = \"9-x\"\nprotocols = \"sctp\"",
+		`sequence = "1,2"` + "\nperiod = \"30s\"",
+	} {
+		f.Add("[[door]]\nname = \"ssh\"\n" + door + "\nstart_command = [\"true\"]\n")
 	}
 	f.Fuzz(func(t *testing.T, text string) {
 		c, err := parseTOML("fuzz.toml", []byte(text))

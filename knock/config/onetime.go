@@ -15,14 +15,15 @@ import (
 // the Sequence syntax. Blank lines, lines starting with '#' and lines that
 // are not a valid sequence are skipped (the last with a warning naming the
 // line, as knockd skips them silently); the first other line is the
-// current sequence. Once it has been knocked, MarkUsed overwrites the
-// first byte of its line with '#', exactly as knockd does, so the file
+// current sequence. Once it has been knocked, the daemon (package
+// source) overwrites the first byte of its line with '#', exactly as
+// knockd does, so the file
 // stays compatible with knockd and a used sequence is never accepted again
 // (knockd's man page advises starting each line with a space, which then
 // becomes the '#').
 //
-// OneTime reads the file on every call and keeps no state, so an
-// administrator may append sequences while the daemon runs.
+// OneTime only reads: it reads the file on every call and keeps no state,
+// so an administrator may append sequences while the daemon runs.
 type OneTime struct {
 	Path string
 }
@@ -55,30 +56,21 @@ func (o OneTime) Current() (steps []knock.Step, warnings []string, err error) {
 	return nil, warnings, fmt.Errorf("config: one_time_sequences %s: %w (every line is used or invalid): add new sequences to the file, then reload", o.Path, ErrUsedUp)
 }
 
-// MarkUsed marks the line holding used, the sequence just knocked, by
-// writing '#' over its first byte, and syncs the file. It marks the first
-// unused line equal to used, as knockd does, so it stays right when lines
-// were added or marked since used was read.
-func (o OneTime) MarkUsed(used []knock.Step) error {
+// Locate returns the offset in the file of the line holding used, the
+// sequence just knocked: the first unused line equal to it, as knockd
+// looks it up, so it stays right when lines were added or marked since
+// used was read. The daemon's one-time source writes the '#' there;
+// reading a config never writes.
+func (o OneTime) Locate(used []knock.Step) (int, error) {
 	data, err := o.read()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	offset, _, ok, _ := firstSequence(data, used)
 	if !ok {
-		return fmt.Errorf("config: one_time_sequences %s: the used sequence is no longer in the file: was it edited?", o.Path)
+		return 0, fmt.Errorf("config: one_time_sequences %s: the used sequence is no longer in the file: was it edited?", o.Path)
 	}
-	f, err := os.OpenFile(o.Path, os.O_WRONLY, 0)
-	if err != nil {
-		return fmt.Errorf("config: one_time_sequences: %w", err)
-	}
-	_, werr := f.WriteAt([]byte{'#'}, int64(offset))
-	serr := f.Sync()
-	cerr := f.Close()
-	if err := errors.Join(werr, serr, cerr); err != nil {
-		return fmt.Errorf("config: one_time_sequences: marking the used sequence: %w", err)
-	}
-	return nil
+	return offset, nil
 }
 
 func (o OneTime) read() ([]byte, error) {

@@ -63,6 +63,13 @@ type tomlDoor struct {
 	Name             any `toml:"name"`
 	Sequence         any `toml:"sequence"`
 	OneTimeSequences any `toml:"one_time_sequences"`
+	SecretFile       any `toml:"secret_file"`
+	Period           any `toml:"period"`
+	Skew             any `toml:"skew"`
+	Length           any `toml:"length"`
+	PortRange        any `toml:"port_range"`
+	Protocols        any `toml:"protocols"`
+	BindSource       any `toml:"bind_source"`
 	TCPFlags         any `toml:"tcpflags"`
 	Timeout          any `toml:"timeout"`
 	TimeoutMode      any `toml:"timeout_mode"`
@@ -395,6 +402,10 @@ func (d *tomlDecoder) door(i int, f *tomlFile) (knock.Door, string) {
 	switch {
 	case raw.Sequence != nil && raw.OneTimeSequences != nil:
 		d.p.add(d.doorLine(i, "one_time_sequences"), "%s has both sequence and one_time_sequences: keep one", label)
+	case raw.SecretFile != nil && (raw.Sequence != nil || raw.OneTimeSequences != nil):
+		d.p.add(d.doorLine(i, "secret_file"), "%s has secret_file and a sequence: a rotating door derives its sequences from the secret; keep one", label)
+	case raw.SecretFile != nil:
+		door.Rotating = d.rotating(i, f)
 	case raw.Sequence != nil:
 		door.Sequence = at("sequence").sequence(raw.Sequence)
 	case raw.OneTimeSequences != nil:
@@ -406,9 +417,18 @@ func (d *tomlDecoder) door(i int, f *tomlFile) (knock.Door, string) {
 			}
 			door.Sequence = steps
 		}
-	case d.misspelt[i]["sequence"] || d.misspelt[i]["one_time_sequences"]:
+	case d.misspelt[i]["sequence"] || d.misspelt[i]["one_time_sequences"] || d.misspelt[i]["secret_file"]:
 	default:
-		d.p.add(d.doorLine(i, ""), "%s has no sequence: give sequence = [\"7000\", \"8000:udp\", \"9000\"] or one_time_sequences = FILE", label)
+		d.p.add(d.doorLine(i, ""), "%s has no sequence: give sequence = [\"7000\", \"8000:udp\", \"9000\"], one_time_sequences = FILE or secret_file = FILE", label)
+	}
+	if door.Rotating == nil {
+		given := map[string]any{"period": raw.Period, "skew": raw.Skew, "length": raw.Length,
+			"port_range": raw.PortRange, "protocols": raw.Protocols, "bind_source": raw.BindSource}
+		for _, key := range rotatingKeys {
+			if given[key] != nil {
+				d.p.add(d.doorLine(i, key), "%s: %s is a setting of rotating doors: give secret_file too, or remove it", label, key)
+			}
+		}
 	}
 
 	var flags string

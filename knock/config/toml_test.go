@@ -462,7 +462,7 @@ tiemout = "5s"
 	{
 		name: "door without a sequence",
 		text: "\n[[door]]\nname = \"x\"\n",
-		want: `config: k.toml: line 2: door "x" has no sequence: give sequence = ["7000", "8000:udp", "9000"] or one_time_sequences = FILE`,
+		want: `config: k.toml: line 2: door "x" has no sequence: give sequence = ["7000", "8000:udp", "9000"], one_time_sequences = FILE or secret_file = FILE`,
 	},
 	{
 		name: "door with both sequence and one-time sequences",

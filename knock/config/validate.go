@@ -90,8 +90,8 @@ func (c *Config) validate(p *problems, at locator) {
 	firstLine := map[string]int{}
 	for i, fd := range c.allDoors() {
 		d := fd.Door
-		if !fd.disabled && len(d.Sequence) == 0 {
-			p.add(at.doorLine(i, ""), "%s has no sequence: give sequence or one_time_sequences", doorName(i, d))
+		if !fd.disabled && len(d.Sequence) == 0 && d.Rotating == nil {
+			p.add(at.doorLine(i, ""), "%s has no sequence: give sequence, one_time_sequences or secret_file", doorName(i, d))
 		}
 		c.validateDoor(p, at, i, d, music)
 		if d.Name == "" {
@@ -107,6 +107,7 @@ func (c *Config) validate(p *problems, at locator) {
 		}
 		firstLine[d.Name] = at.doorLine(i, "name")
 	}
+	c.validateRanges(p, at, music)
 	for _, d := range c.Disabled {
 		if d.Reason == "" {
 			p.add(at.doorLine(d.Index, ""), "door %q is disabled without a reason", d.Door.Name)
@@ -372,6 +373,9 @@ func (c *Config) validateDoor(p *problems, at locator, i int, d knock.Door, musi
 		}
 	}
 	c.validateCommands(p, at, i, label, d)
+	if d.Rotating != nil {
+		validateRotating(p, at, i, label, d.Rotating)
+	}
 	reported := map[uint16]bool{}
 	for _, st := range d.Sequence {
 		if music == nil {

@@ -131,7 +131,9 @@ func (tw *tomlWriter) skip(comments []string) {
 // door writes d's settings; command_timeout when the config sets one.
 func (tw *tomlWriter) door(d knock.Door, commandTimeout time.Duration, hasCommandTimeout bool, comments map[string][]string) {
 	tw.key(comments["name"], "name", tomlString(d.Name))
-	if d.OneTimeFile != "" {
+	if d.Rotating != nil {
+		tw.rotating(d.Rotating, comments)
+	} else if d.OneTimeFile != "" {
 		tw.skip(comments["sequence"])
 		tw.key(comments["one_time_sequences"], "one_time_sequences", tomlString(d.OneTimeFile))
 	} else {

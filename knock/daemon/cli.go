@@ -7,12 +7,16 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/knockbeep/knockbeep/internal/buildinfo"
 	"github.com/knockbeep/knockbeep/internal/getopt"
+	"github.com/knockbeep/knockbeep/knock"
 	"github.com/knockbeep/knockbeep/knock/capture"
 	"github.com/knockbeep/knockbeep/knock/config"
+	"github.com/knockbeep/knockbeep/knock/portlang"
 )
 
 // Exit statuses of knockbeepd, listed in the usage text.
@@ -41,6 +45,8 @@ type commandLine struct {
 	demoSong   string
 	demoNotes  bool
 	convert    string
+	genkey     string
+	showSeq    string
 	help       bool
 	version    bool
 }
@@ -73,6 +79,8 @@ var options = []option{
 	}},
 	{0, "notes", getopt.NoValue, func(c *commandLine, _ string) error { c.demoNotes = true; return nil }},
 	{0, "convert", getopt.RequiredValue, func(c *commandLine, v string) error { c.convert = v; return nil }},
+	{0, "genkey", getopt.RequiredValue, func(c *commandLine, v string) error { c.genkey = v; return nil }},
+	{0, "show-sequence", getopt.RequiredValue, func(c *commandLine, v string) error { c.showSeq = v; return nil }},
 	{'p', "pidfile", getopt.RequiredValue, func(c *commandLine, v string) error { c.pidFile = v; return nil }},
 	{'g', "logfile", getopt.RequiredValue, func(c *commandLine, v string) error { c.logFile = v; return nil }},
 	{'4', "only-ip-v4", getopt.NoValue, func(c *commandLine, _ string) error { c.onlyIPv4 = true; return nil }},
@@ -116,13 +124,13 @@ func parseArgs(args []string) (commandLine, error) {
 		return c, fmt.Errorf("unexpected argument %q: knockbeepd takes only options (a song goes after --demo)", operands[0])
 	}
 	modes := 0
-	for _, m := range []bool{c.check, c.demo, c.convert != "", c.replay != ""} {
+	for _, m := range []bool{c.check, c.demo, c.convert != "", c.replay != "", c.genkey != "", c.showSeq != ""} {
 		if m {
 			modes++
 		}
 	}
 	if modes > 1 {
-		return c, errors.New("--check, --demo, --convert and --replay exclude each other: give one")
+		return c, errors.New("--check, --demo, --convert, --replay, --genkey and --show-sequence exclude each other: give one")
 	}
 	if c.demoNotes && !c.demo {
 		return c, errors.New("--notes goes with --demo: it knocks the demo's song one knock per note")
@@ -189,6 +197,13 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, reload <
 		return ExitOK
 	case c.convert != "":
 		return convert(c.convert, stdout, stderr)
+	case c.genkey != "":
+		if err := portlang.WriteKeyFile(c.genkey); err != nil {
+			fmt.Fprintf(stderr, "knockbeepd: --genkey: %v\n", err)
+			return ExitFailure
+		}
+		fmt.Fprintf(stdout, "knockbeepd: a new key is in %s (mode 0600); give it to the door's clients over a channel you trust\n", c.genkey)
+		return ExitOK
 	case c.demo:
 		if err := Demo(ctx, DemoOptions{Song: c.demoSong, Notes: c.demoNotes, Speaker: c.speaker, StateDir: c.stateDir, Verbose: c.verbose, Debug: c.debug}, stdout, stderr); err != nil {
 			fmt.Fprintf(stderr, "knockbeepd: %v\n", err)
@@ -221,6 +236,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, reload <
 	}
 	if c.check {
 		return check(cfg, c, stdout, stderr)
+	}
+	if c.showSeq != "" {
+		return showSequence(cfg, c.showSeq, time.Now(), stdout, stderr)
 	}
 	opts := Options{ConfigPath: c.configPath, Override: c.override(), OnlyIPv4: c.onlyIPv4, Reload: reload, Stderr: stderr}
 	if c.replay != "" {
@@ -272,6 +290,11 @@ func check(cfg *config.Config, c commandLine, stdout, stderr io.Writer) int {
 	for line := range strings.Lines(desc) {
 		fmt.Fprintf(stdout, "#   %s", line)
 	}
+	for _, d := range cfg.Doors {
+		if r := d.Rotating; r != nil {
+			fmt.Fprintf(stdout, "# door %q rotates: its ports change every %v within %d-%d (knockbeepd --show-sequence %s shows them)\n", d.Name, r.Period, r.PortLo, r.PortHi, d.Name)
+		}
+	}
 	for _, d := range cfg.Disabled {
 		fmt.Fprintf(stdout, "# door %q is disabled: %s\n", d.Door.Name, d.Reason)
 	}
@@ -279,6 +302,54 @@ func check(cfg *config.Config, c commandLine, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "# warning: %s\n", w)
 	}
 	return ExitOK
+}
+
+// showSequence prints a rotating door's sequence at now, under each of its
+// keys, and until when it is valid: for the operator, who may knock by
+// hand or check a client.
+func showSequence(cfg *config.Config, name string, now time.Time, stdout, stderr io.Writer) int {
+	i := slices.IndexFunc(cfg.Doors, func(d knock.Door) bool { return d.Name == name })
+	if i < 0 {
+		fmt.Fprintf(stderr, "knockbeepd: --show-sequence: no door %q in the config\n", name)
+		return ExitConfig
+	}
+	door := cfg.Doors[i]
+	r := door.Rotating
+	if r == nil {
+		fmt.Fprintf(stderr, "knockbeepd: --show-sequence: door %q is not a rotating door (it has no secret_file); --check shows its sequence\n", name)
+		return ExitConfig
+	}
+	p := portlang.PeriodAt(now, r.Period)
+	sh := portlang.Shape{Length: r.Length, Lo: r.PortLo, Hi: r.PortHi, Protos: r.Protos}
+	for k, file := range r.SecretFiles {
+		key, err := portlang.ReadKeyFile(file)
+		if err != nil {
+			fmt.Fprintf(stderr, "knockbeepd: --show-sequence: %v\n", err)
+			return ExitConfig
+		}
+		seq, err := portlang.Sequence(key, portlang.Params{Purpose: portlang.PurposeDoor, Name: name, Period: p}, sh)
+		if err != nil {
+			fmt.Fprintf(stderr, "knockbeepd: --show-sequence: %v\n", err)
+			return ExitConfig
+		}
+		fmt.Fprintf(stdout, "%s (key %s): %s\n", name, file, FormatSteps(seq))
+		if k == 0 {
+			end := portlang.PeriodStart(p+1, r.Period)
+			fmt.Fprintf(stdout, "period %d: sent until %s (%v from now); a sequence begun by then opens until %s (skew %d)\n",
+				p, end.UTC().Format(time.RFC3339), end.Sub(now).Round(time.Second), portlang.PeriodStart(p+int64(r.Skew)+1, r.Period).UTC().Format(time.RFC3339), r.Skew)
+		}
+	}
+	return ExitOK
+}
+
+// FormatSteps writes a sequence as knock's command line takes it:
+// "PORT:PROTO" separated by spaces.
+func FormatSteps(steps []knock.Step) string {
+	parts := make([]string, len(steps))
+	for i, st := range steps {
+		parts[i] = fmt.Sprintf("%d:%s", st.Port, st.Proto)
+	}
+	return strings.Join(parts, " ")
 }
 
 // convert prints the TOML equivalent of a knockd.conf.
@@ -299,6 +370,7 @@ var usage = strings.TrimLeft(`
 usage: knockbeepd [options]
        knockbeepd --demo [--notes] [SONG]
        knockbeepd --check [-c FILE] | --convert KNOCKD.CONF | --replay FILE.pcap
+       knockbeepd --genkey FILE | -c FILE --show-sequence DOOR
 
 A port-knocking daemon that plays music: knock a song into it one SYN per
 step, and it plays it on the PC speaker (or into a WAV file). With a config
@@ -329,6 +401,11 @@ Options:
                         replay reproduces what happened. Pools and songs go
                         to a new temporary directory (printed) unless
                         --state-dir is given
+      --genkey FILE     write a new random key for a rotating door to FILE
+                        (mode 0600; never overwrites), and exit
+      --show-sequence DOOR
+                        print a rotating door's current sequence and until
+                        when it is valid, and exit
       --demo [SONG]     knock a song into a daemon on loopback and play it: the
                         Imperial March unless SONG names a file or a built-in
                         song (fur-elise, minuet-in-g, ode-to-joy,
@@ -350,7 +427,8 @@ knockd's options, with knockd's meaning:
   -h, --help            print this help and exit
 
 Exit status:
-  0  stopped cleanly (SIGTERM, SIGINT), or --check/--convert/--demo succeeded
+  0  stopped cleanly (SIGTERM, SIGINT), or --check/--convert/--demo/--genkey/
+     --show-sequence succeeded
   1  could not start (no permission to capture, interface missing, pidfile
      held) or failed while running
   2  bad command line
@@ -364,6 +442,8 @@ Examples:
   sudo knockbeepd -c /etc/knockd.conf -i eth0  # drop-in for knockd
   knockbeepd --check -c /etc/knockbeepd.toml
   knockbeepd --convert /etc/knockd.conf > /etc/knockbeepd.toml
+  knockbeepd --genkey /etc/knockbeep/ssh.key   # then secret_file = "/etc/knockbeep/ssh.key"
+  knockbeepd -c /etc/knockbeepd.toml --show-sequence ssh
   knockbeepd --replay knocks.pcap -c /etc/knockbeepd.toml --speaker wav:songs-out/
   sudo kill -HUP "$(cat /run/knockbeepd.pid)"  # reload
 `, "\n")

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -20,6 +21,8 @@ import (
 	"github.com/knockbeep/knockbeep/knock/config"
 	"github.com/knockbeep/knockbeep/knock/match"
 	"github.com/knockbeep/knockbeep/knock/music"
+	"github.com/knockbeep/knockbeep/knock/replaycache"
+	"github.com/knockbeep/knockbeep/knock/source"
 )
 
 // DefaultShutdownTimeout bounds how long stopping waits for the pending
@@ -93,12 +96,28 @@ type Daemon struct {
 	// is guarded by it.
 	mu          sync.Mutex
 	cfg         *config.Config
-	doors       []knock.Door // cfg.Doors with one-time doors' current sequences
+	doors       *doorSet // cfg.Doors' sources and the matcher's doors
 	matcher     *match.Matcher
 	music       *musicPart // nil when the music doors are off
 	matches     []match.Match
 	replayMatch *capture.Matcher // replay mode: the filter the kernel would apply
 	lastExpire  time.Time        // replay mode: event time of the last Expire
+	refused     uint64           // openings a source refused (replays)
+	// replayCache remembers the sequences of rotating doors that opened;
+	// nil while no door is rotating.
+	replayCache     *replaycache.Cache
+	replayCachePath string
+	eventTime       time.Time // replay mode: the time of the knock being handled
+}
+
+// now is the time the doors' sources judge by: the clock, or replaying a
+// file the time of the knock being handled (the file's times are when its
+// knocks were made).
+func (d *Daemon) now() time.Time {
+	if d.replay {
+		return d.eventTime
+	}
+	return d.opts.Clock.Now()
 }
 
 // New opens everything the daemon needs, in the order that fails fastest
@@ -118,7 +137,7 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 	if opts.Clock == nil {
 		opts.Clock = clock.System()
 	}
-	d := &Daemon{opts: opts, replay: opts.Replay != nil, cfg: cfg, doors: slices.Clone(cfg.Doors),
+	d := &Daemon{opts: opts, replay: opts.Replay != nil, cfg: cfg,
 		knockdLog: cfg.Log.Format == config.LogKnockd}
 	// undo releases, in reverse order, what was opened when a later step
 	// fails.
@@ -140,6 +159,17 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 		}
 		undo = append(undo, func() { d.logs.close() })
 		d.log = d.logs.logger
+	}
+
+	if d.replayCache, err = d.openReplayCache(cfg); err != nil {
+		return fail(err)
+	}
+	if d.replayCache != nil {
+		undo = append(undo, func() { d.replayCache.Close() })
+	}
+	d.doors, err = newDoorSet(cfg.Doors, d.sourceEnv(), d.opts.Clock.Now())
+	if err != nil {
+		return fail(err)
 	}
 
 	if cfg.PidFile != "" && !d.replay {
@@ -188,7 +218,7 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 	if !d.replay {
 		matchOpts.IsLocal = d.isLocal
 	}
-	d.matcher = match.New(d.doors, matchOpts)
+	d.matcher = match.New(d.doors.doors, matchOpts)
 	d.runner = command.NewRunner(command.Options{Logger: d.log, Clock: d.opts.Clock,
 		CommandTimeout: config.DefaultCommandTimeout, KnockdMessages: d.knockdLog})
 	d.runner.SetCommandTimeouts(cfg.CommandTimeouts)
@@ -235,7 +265,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		})
 		wg.Go(func() { d.tick(ctx) })
 		d.mu.Lock()
-		d.log.Info("daemon: capturing", "interfaces", interfaces(d.cfg), "doors", len(d.doors),
+		d.log.Info("daemon: capturing", "interfaces", interfaces(d.cfg), "doors", len(d.cfg.Doors),
 			"music", d.cfg.Music.Enabled, "pid", os.Getpid())
 		d.mu.Unlock()
 		select {
@@ -342,7 +372,13 @@ func (d *Daemon) own(q *eventQueue, captured <-chan struct{}) {
 // the matcher, whose matches run their commands.
 func (d *Daemon) handleLocked(ev *knock.Event) {
 	if d.replay {
-		// Live, the kernel filter has done this; a capture file had none.
+		// The file's times drive the doors' sources, as the clock does
+		// live; then the filter the kernel would have applied (a capture
+		// file had none).
+		d.eventTime = ev.Time
+		if d.doors.due(ev.Time) {
+			d.refreshDoorsLocked(ev.Time)
+		}
 		if !d.replayMatch.Match(ev) || d.opts.OnlyIPv4 && !ev.Src.Unmap().Is4() {
 			return
 		}
@@ -361,14 +397,74 @@ func (d *Daemon) handleLocked(ev *knock.Event) {
 		return
 	}
 	d.matches = d.matcher.Handle(ev, d.matches[:0])
+	if len(d.matches) == 0 {
+		return
+	}
 	for _, m := range d.matches {
-		door := d.doors[m.Door]
+		from := d.doors.origin[m.Door]
+		door := d.cfg.Doors[from.door]
+		// The source hears of the use first: it may refuse it (a replay),
+		// and what it must remember is on disk before the door opens.
+		if err := d.doors.sources[from.door].Used(from.seq, m.Src, m.Event.Time); err != nil {
+			d.log.Warn("daemon: door not opened", "door", m.Name, "src", m.Src.WithZone(""), "reason", err)
+			d.refused++
+			continue
+		}
 		d.logOpened(m)
 		d.runner.Open(door, m.Event)
-		if door.OneTimeFile != "" {
-			d.advanceOneTimeLocked(m.Door)
-		}
 	}
+	// A use may change what the sources offer (the next one-time line, a
+	// period's sequence that may not be used twice).
+	d.refreshDoorsLocked(d.now())
+}
+
+// refreshDoorsLocked asks the sources for their sequences at now and
+// gives the changes to the matcher and the kernel filter.
+func (d *Daemon) refreshDoorsLocked(now time.Time) {
+	old := d.doors.doors
+	d.doors.expand(d.cfg.Doors, now, d.sourceEnv().Log)
+	if d.doors.install(d.matcher, old) && filterSteps(old) != filterSteps(d.doors.doors) {
+		d.setFilterLocked()
+	}
+}
+
+// sourceEnv is what the doors' sources get from the daemon.
+func (d *Daemon) sourceEnv() source.Env {
+	env := source.Env{Log: func(level slog.Level, msg string, args ...any) {
+		d.log.Log(context.Background(), level, "daemon: "+msg, args...)
+	}}
+	if d.replayCache != nil {
+		env.Replay = d.replayCache
+	}
+	return env
+}
+
+// replayCacheFile is the replay cache's name in the state directory.
+const replayCacheFile = "replay.cache"
+
+// openReplayCache opens the replay cache in cfg's state directory when
+// some door of cfg needs one; the one open already when it is the same
+// file.
+func (d *Daemon) openReplayCache(cfg *config.Config) (*replaycache.Cache, error) {
+	if !slices.ContainsFunc(cfg.Doors, func(door knock.Door) bool { return door.Rotating != nil }) {
+		return d.replayCache, nil
+	}
+	path := filepath.Join(cfg.StateDir, replayCacheFile)
+	if d.replayCache != nil && d.replayCachePath == path {
+		return d.replayCache, nil
+	}
+	if err := os.MkdirAll(cfg.StateDir, 0o750); err != nil {
+		return nil, fmt.Errorf("daemon: state directory: %w", err)
+	}
+	c, notes, err := replaycache.Open(path, replaycache.Options{Now: d.now})
+	if err != nil {
+		return nil, fmt.Errorf("daemon: %w", err)
+	}
+	for _, n := range notes {
+		d.log.Warn("daemon: replay cache: "+n, "file", path)
+	}
+	d.replayCachePath = path
+	return c, nil
 }
 
 // logOpened logs a door opening: in knockd's words when the log is in
@@ -397,43 +493,13 @@ func (d *Daemon) logKnockdProgress(p match.Progress) {
 	}
 }
 
-// advanceOneTimeLocked marks the sequence door i just used in its
-// one-time file and installs the next one. A file that is used up, or
-// that cannot be marked, closes the door with a log line: a sequence that
-// cannot be marked used must not open the door again.
-func (d *Daemon) advanceOneTimeLocked(i int) {
-	door := &d.doors[i]
-	file := config.OneTime{Path: door.OneTimeFile}
-	next, err := []knock.Step(nil), file.MarkUsed(door.Sequence)
-	if err == nil {
-		var warnings []string
-		next, warnings, err = file.Current()
-		for _, w := range warnings {
-			d.log.Warn("daemon: "+w, "door", door.Name)
-		}
-	}
-	if err != nil {
-		if errors.Is(err, config.ErrUsedUp) {
-			d.log.Warn("daemon: door disabled: its one-time sequences are used up; add lines to the file and reload", "door", door.Name, "file", door.OneTimeFile)
-		} else {
-			d.log.Error("daemon: door disabled: cannot advance its one-time sequence; fix the file and reload", "door", door.Name, "err", err)
-		}
-		next = nil
-	} else {
-		d.log.Info("daemon: one-time sequence used; the next one is set", "door", door.Name, "file", door.OneTimeFile)
-	}
-	door.Sequence = next
-	d.matcher.SetSequence(i, next)
-	d.setFilterLocked()
-}
-
 // filterLocked is the capture filter for the current doors and addresses.
 // In replay mode every destination is this host's.
 func (d *Daemon) filterLocked() capture.Filter {
 	if d.replay {
-		return replayFilter(d.cfg, d.doors, d.opts.OnlyIPv4)
+		return replayFilter(d.cfg, d.doors.doors, d.opts.OnlyIPv4)
 	}
-	return FilterFor(d.cfg, d.doors, d.local.Load().list, d.opts.OnlyIPv4)
+	return FilterFor(d.cfg, d.doors.doors, d.local.Load().list, d.opts.OnlyIPv4)
 }
 
 // setFilterLocked gives the capture the filter for the current state.
@@ -470,6 +536,9 @@ func (d *Daemon) tick(ctx context.Context) {
 		}
 		now := d.opts.Clock.Now()
 		d.mu.Lock()
+		if d.doors.due(now) {
+			d.refreshDoorsLocked(now)
+		}
 		d.matcher.Expire(now)
 		if d.music != nil {
 			d.music.m.Tick(now)
@@ -539,6 +608,9 @@ func (d *Daemon) shutdown() error {
 	if mp != nil {
 		mp.closePools(d.log)
 	}
+	if d.replayCache != nil {
+		d.replayCache.Close()
+	}
 	d.log.Info("daemon: stopped", d.Stats().logAttrs()...)
 	if d.pid != nil {
 		if err := d.pid.remove(); err != nil {
@@ -584,6 +656,7 @@ func (d *Daemon) logDisabled(cfg *config.Config) {
 // Stats are the daemon's counters.
 type Stats struct {
 	Knocks   uint64           // events the owner took: knocks on some door's or music port
+	Refused  uint64           // completed sequences a door's source refused: replays
 	Capture  capture.Counters // live capture only
 	Match    match.Stats
 	Music    music.Stats // zero when the music doors are off
@@ -598,6 +671,7 @@ func (d *Daemon) Stats() Stats {
 	}
 	d.mu.Lock()
 	s.Match = d.matcher.Stats()
+	s.Refused = d.refused
 	if d.music != nil {
 		s.Music = d.music.m.Stats()
 	}
@@ -609,7 +683,7 @@ func (s Stats) logAttrs() []any {
 	return []any{
 		"knocks", s.Knocks,
 		"packets", s.Capture.Packets, "kernel_drops", s.Capture.Drops, "decode_errors", s.Capture.DecodeErrors,
-		"attempts_started", s.Match.Started, "doors_opened", s.Match.Opened, "evicted", s.Match.Evicted,
+		"attempts_started", s.Match.Started, "doors_opened", s.Match.Opened, "refused", s.Refused, "evicted", s.Match.Evicted,
 		"music_steps", s.Music.Steps, "songs_played", s.Music.Played,
 		"commands_ok", s.Commands.Succeeded, "commands_failed", s.Commands.Failed,
 	}

@@ -7,8 +7,9 @@
 //	capture.Run (AF_PACKET ring / BPF device) → eventQueue → the owner goroutine ─┐
 //	capture.Replay (--replay FILE.pcap) ──────────────────────────────────────────┴► handleLocked, in packet order, under the owner lock
 //	    ├─ music.Handle: a music port → a step appended to the source's pool, a pitch, or a song queued
-//	    └─ match.Handle → each Match → command.Runner.Open (start now, stop after cmd_timeout)
-//	                                 → a one-time door: mark the line used, SetSequence(next), new kernel filter
+//	    └─ match.Handle → each Match → the door's source: Used (a one-time line marked, a replay refused)
+//	                                 → command.Runner.Open (start now, stop after cmd_timeout)
+//	                                 → the sources' new sequences → the matcher's doors, new kernel filter
 //	music.Run (its own goroutine) → beeper.Player → the speaker, or a WAV beside the archived pool
 //	command.Runner (a goroutine per door) → the commands, in order per door
 //
@@ -20,8 +21,9 @@
 // the once-a-second fsync of that pool, and an fsync took 200 ms on a busy
 // disk): without it the kernel's ring filled and dropped knocks. A ticker
 // takes the owner lock once a second to expire attempts and to let the
-// music doors forget idle sources (music.Tick), and a reload takes it to
-// swap the doors.
+// music doors forget idle sources (music.Tick), to ask the doors' sources
+// (package source) for their sequences when one said they change (a
+// rotating door's period), and a reload takes it to swap the doors.
 // Nothing under the lock waits for a command or for playback: commands are
 // queued to the runner, songs to the player.
 //
@@ -31,8 +33,27 @@
 // (with the door's TCP flags), the music ports (SYN without ACK, and UDP),
 // and the destinations — this host's addresses, refreshed every second,
 // and the doors' targets. The kernel drops every other packet, so traffic
-// to other ports never reaches the matcher (knockd's rule 1). knockbeepd
-// --check prints it (DescribeFilter).
+// to other ports never reaches the matcher (knockd's rule 1). A rotating
+// door's whole port range passes, so that a wrong knock in it reaches the
+// matcher and resets the knocker's attempt; its period boundaries change
+// the matcher's doors, not the filter. knockbeepd --check prints it
+// (DescribeFilter).
+//
+// # Doors and their sources
+//
+// Each configured door has a source (package source): static, a knockd
+// one-time file, or a rotating door whose sequence is derived from a key
+// every period (package portlang). The daemon gives the matcher one door
+// per sequence a source offers now, each with the window its first knock
+// must fall in (doors.go), asks the sources again when one said its
+// answer changes (the tick, once a second) or after a door opened, and
+// calls the source's Used before the door's command runs: a rotating door
+// records the period's sequence in the replay cache (package replaycache,
+// STATE_DIR/replay.cache, synced to disk) and refuses one already there,
+// which is logged and counted (Stats.Refused). Replaying a file, the
+// file's times drive the sources and the cache, as the clock does live.
+// knockbeepd --genkey FILE makes a key; --show-sequence DOOR prints a
+// rotating door's current sequence.
 //
 // # Signals and lifetime
 //

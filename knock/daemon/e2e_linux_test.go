@@ -41,12 +41,18 @@ type daemonProc struct {
 // starts the daemon in ns with it, then waits until it captures.
 func startDaemon(t testing.TB, ns *sendtest.Netns, config string, args ...string) *daemonProc {
 	t.Helper()
+	return startDaemonIn(t, ns, t.TempDir(), config, args...)
+}
+
+// startDaemonIn is startDaemon with the daemon's directory given: a
+// restarted daemon finds its state where the last one left it.
+func startDaemonIn(t testing.TB, ns *sendtest.Netns, dir, config string, args ...string) *daemonProc {
+	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	if err := os.Mkdir(filepath.Join(dir, "wav"), 0o755); err != nil { // for speaker wav:{{DIR}}/wav
+	if err := os.MkdirAll(filepath.Join(dir, "wav"), 0o755); err != nil { // for speaker wav:{{DIR}}/wav
 		t.Fatal(err)
 	}
 	conf := filepath.Join(dir, "knockbeepd.toml")

@@ -61,8 +61,31 @@ func replayFilter(cfg *config.Config, doors []knock.Door, onlyIPv4 bool) capture
 // some of them take knocks to this host's own addresses, and the doors'
 // targets.
 func filterParts(cfg *config.Config, doors []knock.Door) (rules []capture.Rule, needLocal bool, targets []netip.Addr) {
+	ranges := map[string]bool{}
 	for _, d := range doors {
-		if len(d.Sequence) == 0 {
+		if r := d.Rotating; r != nil && !ranges[d.Name] {
+			// A rotating door's whole range passes, not only the
+			// current sequences' ports: a wrong knock anywhere in it
+			// must reach the matcher to reset the knocker's attempt,
+			// or a sweep of the range would find the sequence (see
+			// docs/security.md).
+			ranges[d.Name] = true
+			for port := int(r.PortLo); port <= int(r.PortHi); port++ {
+				for _, p := range r.Protos {
+					rule := capture.Rule{Proto: p, Port: uint16(port)}
+					if p == knock.TCP {
+						rule.Flags = d.Flags
+					}
+					rules = append(rules, rule)
+				}
+			}
+			if len(d.Targets) == 0 {
+				needLocal = true
+			}
+			targets = append(targets, d.Targets...)
+			continue
+		}
+		if len(d.Sequence) == 0 || d.Rotating != nil {
 			continue
 		}
 		for _, s := range d.Sequence {

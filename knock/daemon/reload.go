@@ -75,9 +75,25 @@ func (d *Daemon) Apply(cfg *config.Config) error {
 
 	// Open the new interfaces before touching anything, so that a
 	// failure leaves the old capture running.
+	// The doors' sources start again from the new config, as its
+	// one-time files read now; the replay cache carries over.
+	cache, err := d.openReplayCache(cfg)
+	if err != nil {
+		d.log.Error("daemon: reload: "+err.Error()+"; keeping the old config", "err", err)
+		return err
+	}
+	env := d.sourceEnv()
+	if cache != nil {
+		env.Replay = cache
+	}
+	doors, err := newDoorSet(cfg.Doors, env, d.opts.Clock.Now())
+	if err != nil {
+		d.log.Error("daemon: reload: "+err.Error()+"; keeping the old config", "err", err)
+		return err
+	}
 	var newCapt *capture.Capture
 	if !d.replay && !slices.Equal(interfaces(old), interfaces(cfg)) {
-		f := FilterFor(cfg, cfg.Doors, d.local.Load().list, d.opts.OnlyIPv4)
+		f := FilterFor(cfg, doors.doors, d.local.Load().list, d.opts.OnlyIPv4)
 		c, err := capture.Open(interfaces(cfg), f, d.captureOptions())
 		if err != nil {
 			d.log.Error("daemon: reload: cannot capture on the new interfaces; keeping the old config", "interfaces", interfaces(cfg), "err", err)
@@ -135,8 +151,14 @@ func (d *Daemon) Apply(cfg *config.Config) error {
 	}
 	d.cfg = cfg
 	d.runner.SetCommandTimeouts(cfg.CommandTimeouts)
-	d.doors = slices.Clone(cfg.Doors)
-	d.matcher.Reload(d.doors)
+	d.doors = doors
+	if cache != d.replayCache {
+		if d.replayCache != nil {
+			d.replayCache.Close()
+		}
+		d.replayCache = cache
+	}
+	d.matcher.Reload(d.doors.doors)
 	d.music = newMusic
 	if newCapt == nil {
 		d.setFilterLocked()

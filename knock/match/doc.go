@@ -39,6 +39,15 @@
 //     step it is and which accepts its flags and destination, in door
 //     order. Several doors may start on one event; a one-step door opens
 //     on every such event. Sequences may repeat ports.
+//   - A door with a Starts window (a sequence derived for one period of a
+//     rotating door) starts only on an event whose time falls within it;
+//     an attempt begun inside it completes normally after it ends. The
+//     window is checked against the event's time, so whether a knock
+//     starts an attempt does not depend on when the daemon swaps doors.
+//   - A rotating door's whole port range counts, not only its steps: a
+//     knock anywhere in it is taken by the source's attempts (and resets
+//     them unless it is the next step). With knockd's rule alone a sweep
+//     of the range would find any sequence whose ports ascend.
 //   - An attempt expires Timeout after its first knock (TimeoutFromFirst),
 //     or after its latest one (TimeoutGap). A Timeout ≤ 0 never expires.
 //

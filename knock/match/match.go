@@ -117,8 +117,10 @@ type Stats struct {
 type Matcher struct {
 	doors []compiledDoor
 	// steps indexes doors by the (proto, port) of their steps; an event
-	// whose step is absent concerns no door.
-	steps map[knock.Step]stepDoors
+	// whose step is absent concerns no door, unless it falls in the range
+	// of one of ranged (rotating doors).
+	steps  map[knock.Step]stepDoors
+	ranged []int32
 
 	recs  []record
 	free  int32 // first free record, chained through record.next
@@ -145,6 +147,25 @@ type compiledDoor struct {
 	allowDup bool
 	cooldown int64 // ns
 	targets  []netip.Addr
+	// from and until bound when an attempt may start (Unix ns, knock.Door's
+	// Starts); until is math.MaxInt64 when unbounded.
+	from, until int64
+	// A rotating door's port range: every knock in it counts (resets the
+	// source's attempts unless it is the next step), not only its steps.
+	// rprotos is a bit set of protoBit; 0 when the door has no range.
+	rlo, rhi uint16
+	rprotos  uint8
+}
+
+// protoBit is p's bit in compiledDoor.rprotos.
+func protoBit(p knock.Proto) uint8 {
+	switch p {
+	case knock.TCP:
+		return 1
+	case knock.UDP:
+		return 2
+	}
+	return 0
 }
 
 type stepDoors struct {
@@ -209,6 +230,20 @@ func (m *Matcher) setDoors(doors []knock.Door) {
 			allowDup: d.AllowDuplicates,
 			cooldown: int64(d.Cooldown),
 			targets:  slices.Clone(d.Targets),
+			from:     math.MinInt64,
+			until:    math.MaxInt64,
+		}
+		if !d.Starts.From.IsZero() {
+			m.doors[i].from = d.Starts.From.UnixNano()
+		}
+		if !d.Starts.Until.IsZero() {
+			m.doors[i].until = d.Starts.Until.UnixNano()
+		}
+		if r := d.Rotating; r != nil {
+			m.doors[i].rlo, m.doors[i].rhi = r.PortLo, r.PortHi
+			for _, p := range r.Protos {
+				m.doors[i].rprotos |= protoBit(p)
+			}
 		}
 	}
 	m.indexSteps()
@@ -218,8 +253,12 @@ func (m *Matcher) setDoors(doors []knock.Door) {
 // rank lists. It allocates, so it runs only when doors change.
 func (m *Matcher) indexSteps() {
 	m.steps = make(map[knock.Step]stepDoors)
+	m.ranged = m.ranged[:0]
 	longest := 1
 	for i, d := range m.doors {
+		if d.rprotos != 0 {
+			m.ranged = append(m.ranged, int32(i))
+		}
 		longest = max(longest, len(d.seq))
 		for j, s := range d.seq {
 			sd := m.steps[s]
@@ -245,7 +284,7 @@ func (m *Matcher) Handle(ev *knock.Event, out []Match) []Match {
 	step := knock.Step{Proto: ev.Proto, Port: ev.Port}
 	sd, ok := m.steps[step]
 	m.dstMemo = 0
-	if !ok || !ev.Src.IsValid() || !m.anyDoorTakes(sd.any, ev) {
+	if !ev.Src.IsValid() || !(ok && m.anyDoorTakes(sd.any, ev) || len(m.ranged) > 0 && m.rangeTakes(ev)) {
 		// What knockd's kernel filter drops: it touches no attempt.
 		m.stats.Ignored++
 		return out
@@ -278,7 +317,7 @@ func (m *Matcher) Handle(ev *knock.Event, out []Match) []Match {
 	// the same destination.
 	for _, di := range sd.first {
 		d := &m.doors[di]
-		if !m.flagsMatch(d, ev) || !m.dstApplies(d, ev.Dst) {
+		if !m.flagsMatch(d, ev) || !m.dstApplies(d, ev.Dst) || now < d.from || now >= d.until {
 			continue
 		}
 		out = m.start(int(di), ev, now, out)
@@ -292,6 +331,21 @@ func (m *Matcher) anyDoorTakes(doors []int32, ev *knock.Event) bool {
 	for _, di := range doors {
 		d := &m.doors[di]
 		if m.flagsMatch(d, ev) && m.dstApplies(d, ev.Dst) {
+			return true
+		}
+	}
+	return false
+}
+
+// rangeTakes reports whether the event falls in the port range of a
+// rotating door that accepts its TCP flags and destination: such a knock
+// counts even when it is no door's step, so that a wrong guess in the
+// range resets the guesser's attempt.
+func (m *Matcher) rangeTakes(ev *knock.Event) bool {
+	bit := protoBit(ev.Proto)
+	for _, di := range m.ranged {
+		d := &m.doors[di]
+		if ev.Port >= d.rlo && ev.Port <= d.rhi && d.rprotos&bit != 0 && m.flagsMatch(d, ev) && m.dstApplies(d, ev.Dst) {
 			return true
 		}
 	}
@@ -647,7 +701,8 @@ func (m *Matcher) Reload(doors []knock.Door) {
 
 func sameMatching(a, b *compiledDoor) bool {
 	return a.name == b.name && slices.Equal(a.seq, b.seq) && a.flags == b.flags &&
-		a.timeout == b.timeout && a.gap == b.gap && slices.Equal(a.targets, b.targets)
+		a.timeout == b.timeout && a.gap == b.gap && slices.Equal(a.targets, b.targets) &&
+		a.from == b.from && a.until == b.until
 }
 
 // SetSequence replaces door's sequence (one-time sequences: the daemon

@@ -682,3 +682,98 @@ func TestCooldownOfCenturiesNeverEnds(t *testing.T) {
 		t.Errorf("openings %s", d)
 	}
 }
+
+// windowed returns door d whose attempts may start only within [from, until)
+// after t0, as the daemon derives for one period of a rotating door.
+func windowed(d knock.Door, from, until time.Duration) knock.Door {
+	d.Starts = knock.Window{From: t0.Add(from), Until: t0.Add(until)}
+	return d
+}
+
+// A door with a Starts window starts only on a first knock inside it, and
+// an attempt begun inside it completes after it ends (a sequence that
+// straddles a period boundary); a knocker early or late starts nothing.
+func TestStartsWindow(t *testing.T) {
+	runCases(t, []matcherCase{{
+		name:    "inside",
+		doors:   []knock.Door{windowed(door("rot", 7000, 8000, 9000), 0, 10*time.Second)},
+		packets: knocks("203.0.113.5", 2*time.Second, 7000, 8000, 9000),
+		want:    []string{"rot 203.0.113.5 #2"},
+	}, {
+		name:    "begun inside, finished after the window",
+		doors:   []knock.Door{windowed(door("rot", 7000, 8000, 9000), 0, 10*time.Second)},
+		packets: knocks("203.0.113.5", 9*time.Second, 7000, 8000, 9000),
+		want:    []string{"rot 203.0.113.5 #2"},
+	}, {
+		name:    "first knock at the window's end",
+		doors:   []knock.Door{windowed(door("rot", 7000, 8000, 9000), 0, 10*time.Second)},
+		packets: knocks("203.0.113.5", 10*time.Second, 7000, 8000, 9000),
+		want:    nil,
+	}, {
+		name:    "first knock before the window",
+		doors:   []knock.Door{windowed(door("rot", 7000, 8000, 9000), 10*time.Second, 20*time.Second)},
+		packets: knocks("203.0.113.5", 9*time.Second, 7000, 8000, 9000),
+		want:    nil,
+	}, {
+		name: "two periods' doors, the one whose window holds the knock opens",
+		doors: []knock.Door{
+			windowed(door("rot", 7000, 8000), 0, 10*time.Second),
+			windowed(door("rot", 7000, 8001), 10*time.Second, 20*time.Second),
+		},
+		packets: concat(knocks("203.0.113.5", 11*time.Second, 7000, 8000), knocks("203.0.113.5", 13*time.Second, 7000, 8001)),
+		want:    []string{"rot 203.0.113.5 #3"},
+	}})
+}
+
+// ranged returns door d as one period's door of a rotating door whose
+// range is lo-hi (TCP).
+func ranged(d knock.Door, lo, hi uint16) knock.Door {
+	d.Rotating = &knock.Rotating{PortLo: lo, PortHi: hi, Protos: []knock.Proto{knock.TCP}}
+	return d
+}
+
+// sweep is an attacker's knocks on every port of lo-hi, ascending, times
+// times over, 1 ms apart.
+func sweep(src string, lo, hi uint16, times int) []kn {
+	var ks []kn
+	for range times {
+		for p := int(lo); p <= int(hi); p++ {
+			ks = append(ks, kn{at: time.Duration(len(ks)) * time.Millisecond, src: src, port: uint16(p)})
+		}
+	}
+	return ks
+}
+
+// The attacker sweeps a door's range: with knockd's rule (ports that are
+// no door's step are not even seen) a sweep finds any ascending sequence;
+// a rotating door counts every knock in its range, so a wrong guess resets
+// the attempt and only the sequence itself opens.
+func TestRangeSweep(t *testing.T) {
+	seq := door("rot", 110, 130, 150, 170) // ascending: what a sweep finds
+	runCases(t, []matcherCase{{
+		name:    "knockd's rule: the sweep opens",
+		doors:   []knock.Door{seq},
+		packets: sweep("203.0.113.66", 100, 199, 4),
+		want:    []string{"rot 203.0.113.66 #70", "rot 203.0.113.66 #170", "rot 203.0.113.66 #270", "rot 203.0.113.66 #370"},
+	}, {
+		name:    "a rotating door: the sweep opens nothing",
+		doors:   []knock.Door{ranged(seq, 100, 199)},
+		packets: sweep("203.0.113.66", 100, 199, 4),
+		want:    nil,
+	}, {
+		name:    "a rotating door: its sequence opens",
+		doors:   []knock.Door{ranged(seq, 100, 199)},
+		packets: knocks("203.0.113.5", 0, 110, 130, 150, 170),
+		want:    []string{"rot 203.0.113.5 #3"},
+	}, {
+		name:    "a rotating door: a wrong knock in the range resets",
+		doors:   []knock.Door{ranged(seq, 100, 199)},
+		packets: knocks("203.0.113.5", 0, 110, 130, 131, 150, 170),
+		want:    nil,
+	}, {
+		name:    "a rotating door: knocks outside the range do not count",
+		doors:   []knock.Door{ranged(seq, 100, 199)},
+		packets: knocks("203.0.113.5", 0, 110, 99, 130, 200, 150, 170),
+		want:    []string{"rot 203.0.113.5 #5"},
+	}})
+}

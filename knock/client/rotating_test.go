@@ -1,0 +1,71 @@
+package client
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/knockbeep/knockbeep/knock"
+	"github.com/knockbeep/knockbeep/knock/portlang"
+)
+
+// A rotating door's --dry-run prints the sequence of the period of the
+// client's clock, plus --time-offset, as the port language derives it
+// from the key, the door's name and its shape.
+func TestRotatingDryRun(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "door.key")
+	if err := portlang.WriteKeyFile(path); err != nil {
+		t.Fatal(err)
+	}
+	key, _ := portlang.ReadKeyFile(path)
+	const now = 1_000_000 // runKnock's clock
+	tests := []struct {
+		name   string
+		args   []string
+		period int64
+		shape  portlang.Shape
+	}{
+		{"defaults", nil, now / 30, portlang.Shape{Length: 4, Lo: 20000, Hi: 32767, Protos: []knock.Proto{knock.TCP}}},
+		{"clock behind by 45s", []string{"--time-offset", "-45s"}, (now - 45) / 30, portlang.Shape{Length: 4, Lo: 20000, Hi: 32767, Protos: []knock.Proto{knock.TCP}}},
+		{"the door's shape", []string{"--period", "2s", "--length", "6", "--port-range", "30000-30099", "--protocols", "udp,tcp"}, now / 2,
+			portlang.Shape{Length: 6, Lo: 30000, Hi: 30099, Protos: []knock.Proto{knock.TCP, knock.UDP}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"--secret-file", path, "--door", "ssh", "--dry-run"}, tt.args...)
+			got := runKnock(t, false, args...)
+			if got.status != ExitOK {
+				t.Fatalf("status %d: %s", got.status, got.stderr)
+			}
+			seq, err := portlang.Sequence(key, portlang.Params{Purpose: portlang.PurposeDoor, Name: "ssh", Period: tt.period}, tt.shape)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ports []string
+			for _, st := range seq {
+				ports = append(ports, fmt.Sprintf("%d:%s", st.Port, st.Proto))
+			}
+			per := map[bool]time.Duration{true: 2 * time.Second, false: 30 * time.Second}[tt.name == "the door's shape"]
+			end := portlang.PeriodStart(tt.period+1, per).UTC().Format(time.RFC3339)
+			want := fmt.Sprintf("door ssh, period %d (until %s): %s\n", tt.period, end, strings.Join(ports, " "))
+			if got.stdout != want {
+				t.Errorf("stdout (-want +got):\n-%s+%s", want, got.stdout)
+			}
+			if got.stderr != "" {
+				t.Errorf("stderr: %s", got.stderr)
+			}
+		})
+	}
+}
+
+// A key file others may read is refused, naming the file, and nothing is
+// sent.
+func TestRotatingOpenKeyFile(t *testing.T) {
+	path := writeFile(t, "open.key", strings.Repeat("ab", 32)+"\n") // mode 0644
+	got := runKnock(t, false, "--secret-file", path, "--door", "ssh", "127.0.0.1")
+	if got.status != ExitUsage || !strings.Contains(got.stderr, "key file "+path+": mode 0644 lets group or others read") {
+		t.Errorf("status %d, stderr %q; want a refusal naming the file", got.status, got.stderr)
+	}
+}

@@ -1,0 +1,207 @@
+package config
+
+// A rotating door's settings: what package config knows of the rotating
+// door kind (package source derives its sequences). Its keys are fields of
+// tomlDoor; everything else about them is here.
+
+import (
+	"crypto/subtle"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/knockbeep/knockbeep/knock"
+	"github.com/knockbeep/knockbeep/knock/portlang"
+)
+
+// MaxSkew is the most periods a rotating door may accept on either side of
+// the current one: each adds a sequence that opens the door.
+const MaxSkew = 10
+
+// DefaultRotating is a rotating door's settings before its keys are
+// applied: a new sequence of 4 TCP knocks every 30 s, the periods next to
+// the current one accepted too. The range, 20000-32767, stays below the
+// music note ports (32768-65535) and below Linux's ports for outgoing
+// connections (32768-60999), whose replies would otherwise all reach the
+// daemon: a rotating door's whole range passes the kernel filter.
+func DefaultRotating() knock.Rotating {
+	return knock.Rotating{
+		Period: 30 * time.Second,
+		Skew:   1,
+		Length: 4,
+		PortLo: 20000,
+		PortHi: 32767,
+		Protos: []knock.Proto{knock.TCP},
+	}
+}
+
+// rotatingKeys are the settings of a rotating door besides secret_file.
+var rotatingKeys = []string{"period", "skew", "length", "port_range", "protocols", "bind_source"}
+
+// rotating reads the keys of a rotating door (one with secret_file),
+// starting from DefaultRotating.
+func (d *tomlDecoder) rotating(i int, f *tomlFile) *knock.Rotating {
+	raw := f.Door[i]
+	at := func(key string) setting { return d.doorSetting(i, f, key) }
+	r := DefaultRotating()
+	if files, ok := at("secret_file").strings(raw.SecretFile); ok {
+		r.SecretFiles = files
+	}
+	at("period").duration(raw.Period, &r.Period)
+	at("skew").integer(raw.Skew, &r.Skew, 0, MaxSkew)
+	at("length").integer(raw.Length, &r.Length, 1, MaxSteps)
+	var s string
+	if at("port_range").str(raw.PortRange, &s) {
+		lo, hi, err := parsePortRange(s)
+		if err != nil {
+			at("port_range").bad("%v", err)
+		}
+		r.PortLo, r.PortHi = lo, hi
+	}
+	if at("protocols").str(raw.Protocols, &s) {
+		protos, err := parseProtocols(s)
+		if err != nil {
+			at("protocols").bad("%v", err)
+		}
+		r.Protos = protos
+	}
+	at("bind_source").boolean(raw.BindSource, &r.BindSource)
+	return &r
+}
+
+// validateRotating checks a rotating door's settings and reads its keys,
+// so that a key file others can read stops the daemon at start (naming
+// the file), not at the first knock.
+func validateRotating(p *problems, at locator, i int, label string, r *knock.Rotating) {
+	if len(r.SecretFiles) == 0 || len(r.SecretFiles) > 2 {
+		p.add(at.doorLine(i, "secret_file"), "%s: secret_file names %d files: give one, or two while clients move to a new key", label, len(r.SecretFiles))
+	}
+	var keys [][]byte
+	for _, path := range r.SecretFiles {
+		key, err := portlang.ReadKeyFile(path)
+		if err != nil {
+			p.add(at.doorLine(i, "secret_file"), "%s: %v", label, err)
+			continue
+		}
+		keys = append(keys, key)
+	}
+	if len(keys) == 2 && subtle.ConstantTimeCompare(keys[0], keys[1]) == 1 {
+		p.add(at.doorLine(i, "secret_file"), "%s: the two secret files hold the same key: give the new key's file as the second", label)
+	}
+	if r.Period < time.Second || r.Period%time.Second != 0 {
+		p.add(at.doorLine(i, "period"), "%s: period = %q: give whole seconds, at least 1s (the port language counts periods in seconds)", label, r.Period)
+	}
+	if r.Skew < 0 || r.Skew > MaxSkew {
+		p.add(at.doorLine(i, "skew"), "%s: skew = %d: give 0 to %d periods", label, r.Skew, MaxSkew)
+	}
+	if r.Length > MaxSteps {
+		p.add(at.doorLine(i, "length"), "%s: length = %d: at most %d knocks", label, r.Length, MaxSteps)
+	}
+	sh := portlang.Shape{Length: r.Length, Lo: r.PortLo, Hi: r.PortHi, Protos: r.Protos}
+	if err := sh.Check(); err != nil {
+		p.add(at.doorLine(i, "port_range"), "%s: %v", label, err)
+	}
+	if r.BindSource {
+		p.add(at.doorLine(i, "bind_source"), "%s: bind_source = true is not supported by this daemon yet (the derivation is in docs/port-language.md, the matcher cannot follow per-source sequences): use false", label)
+	}
+}
+
+// validateRanges checks that no rotating door's port range holds a port
+// another door knocks on, a music port, or part of another rotating
+// door's range: the derivation draws every port of the range, so a shared
+// port would let one door's knocks reset another's.
+func (c *Config) validateRanges(p *problems, at locator, music func(uint16) (string, bool)) {
+	doors := c.allDoors()
+	for i, fd := range doors {
+		r := fd.Door.Rotating
+		if r == nil || r.PortLo == 0 || r.PortHi < r.PortLo {
+			continue
+		}
+		label := doorName(i, fd.Door)
+		in := func(port uint16) bool { return port >= r.PortLo && port <= r.PortHi }
+		for j, other := range doors {
+			if j == i {
+				continue
+			}
+			o := other.Door
+			if o.Rotating != nil {
+				if j < i && o.Rotating.PortLo <= r.PortHi && r.PortLo <= o.Rotating.PortHi {
+					p.add(at.doorLine(i, "port_range"), "%s: port_range %d-%d overlaps door %q's %d-%d: give each rotating door its own range",
+						label, r.PortLo, r.PortHi, o.Name, o.Rotating.PortLo, o.Rotating.PortHi)
+				}
+				continue
+			}
+			for _, st := range o.Sequence {
+				if in(st.Port) {
+					p.add(at.doorLine(i, "port_range"), "%s: port_range %d-%d holds port %d of door %q: move one of them", label, r.PortLo, r.PortHi, st.Port, o.Name)
+					break
+				}
+			}
+		}
+		for port := int(r.PortLo); port <= int(r.PortHi) && music != nil; port++ {
+			if name, clash := music(uint16(port)); clash {
+				p.add(at.doorLine(i, "port_range"), "%s: port_range %d-%d holds the music %s (%d): move the range or the music ports", label, r.PortLo, r.PortHi, name, port)
+				break
+			}
+		}
+	}
+}
+
+// parsePortRange reads a rotating door's port_range, "LOW-HIGH".
+func parsePortRange(s string) (lo, hi uint16, err error) {
+	a, b, ok := strings.Cut(s, "-")
+	if ok {
+		lo, err = parsePort(strings.TrimSpace(a))
+		if err == nil {
+			hi, err = parsePort(strings.TrimSpace(b))
+		}
+	}
+	if !ok || err != nil || hi < lo {
+		return 0, 0, fmt.Errorf("port_range = %q: give LOW-HIGH, e.g. \"20000-32767\"", s)
+	}
+	return lo, hi, nil
+}
+
+// parseProtocols reads a rotating door's protocols: "tcp", "udp" or
+// "tcp,udp", returned in the port language's order (tcp first).
+func parseProtocols(s string) ([]knock.Proto, error) {
+	var tcp, udp bool
+	for _, p := range strings.Split(s, ",") {
+		switch strings.ToLower(strings.TrimSpace(p)) {
+		case "tcp":
+			tcp = true
+		case "udp":
+			udp = true
+		default:
+			return nil, fmt.Errorf("protocols = %q: give \"tcp\", \"udp\" or \"tcp,udp\"", s)
+		}
+	}
+	var out []knock.Proto
+	if tcp {
+		out = append(out, knock.TCP)
+	}
+	if udp {
+		out = append(out, knock.UDP)
+	}
+	return out, nil
+}
+
+// rotating writes a rotating door's keys.
+func (tw *tomlWriter) rotating(r *knock.Rotating, comments map[string][]string) {
+	tw.skip(comments["sequence"])
+	files := tomlString(r.SecretFiles[0])
+	if len(r.SecretFiles) > 1 {
+		files = tomlStrings(r.SecretFiles)
+	}
+	tw.key(comments["secret_file"], "secret_file", files)
+	tw.key(comments["period"], "period", tomlDuration(r.Period))
+	tw.key(comments["skew"], "skew", fmt.Sprint(r.Skew))
+	tw.key(comments["length"], "length", fmt.Sprint(r.Length))
+	tw.key(comments["port_range"], "port_range", tomlString(fmt.Sprintf("%d-%d", r.PortLo, r.PortHi)))
+	protos := make([]string, len(r.Protos))
+	for i, p := range r.Protos {
+		protos[i] = p.String()
+	}
+	tw.key(comments["protocols"], "protocols", tomlString(strings.Join(protos, ",")))
+	tw.key(comments["bind_source"], "bind_source", fmt.Sprint(r.BindSource))
+}

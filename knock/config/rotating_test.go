@@ -1,0 +1,145 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/knockbeep/knockbeep/knock"
+	"github.com/knockbeep/knockbeep/knock/portlang"
+)
+
+// newKey writes a key file named name in dir with mode perm.
+func newKey(t *testing.T, dir, name string, perm os.FileMode) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := portlang.WriteKeyFile(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, perm); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// A rotating door reads its keys over the defaults, and writes back.
+func TestRotatingDoor(t *testing.T) {
+	dir := t.TempDir()
+	k1, k2 := newKey(t, dir, "a.key", 0o600), newKey(t, dir, "b.key", 0o400)
+	tests := []struct {
+		name string
+		door string
+		want knock.Rotating
+	}{
+		{"defaults", `secret_file = "` + k1 + `"`, func() knock.Rotating {
+			r := DefaultRotating()
+			r.SecretFiles = []string{k1}
+			return r
+		}()},
+		{"every key, two files", `secret_file = ["` + k1 + `", "` + k2 + `"]
+period = "2s"
+skew = 0
+length = 6
+port_range = "30000-30999"
+protocols = "udp, tcp"
+bind_source = false`, knock.Rotating{SecretFiles: []string{k1, k2}, Period: 2 * time.Second, Skew: 0, Length: 6,
+			PortLo: 30000, PortHi: 30999, Protos: []knock.Proto{knock.TCP, knock.UDP}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Parse("r.toml", []byte("[[door]]\nname = \"ssh\"\n"+tt.door+"\nstart_command = [\"true\"]\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := c.Doors[0].Rotating
+			if got == nil || !slices.Equal(got.SecretFiles, tt.want.SecretFiles) || got.Period != tt.want.Period ||
+				got.Skew != tt.want.Skew || got.Length != tt.want.Length || got.PortLo != tt.want.PortLo ||
+				got.PortHi != tt.want.PortHi || !slices.Equal(got.Protos, tt.want.Protos) || got.BindSource != tt.want.BindSource {
+				t.Errorf("Rotating = %+v, want %+v", got, tt.want)
+			}
+			checkRoundTrip(t, c)
+		})
+	}
+}
+
+func TestRotatingDoorErrors(t *testing.T) {
+	dir := t.TempDir()
+	key := newKey(t, dir, "ok.key", 0o600)
+	open := newKey(t, dir, "open.key", 0o644)
+	tests := []struct {
+		name string
+		text string
+		want string
+	}{
+		{"key file readable by others", `[[door]]
+name = "ssh"
+secret_file = "` + open + `"`, `line 3: door "ssh": key file ` + open + `: mode 0644 lets group or others read or change it: chmod 600 ` + open},
+		{"missing key file", `[[door]]
+name = "ssh"
+secret_file = "` + dir + `/absent"`, `line 3: door "ssh": key file: open ` + dir + `/absent: no such file or directory`},
+		{"the same key twice", `[[door]]
+name = "ssh"
+secret_file = ["` + key + `", "` + key + `"]`, `line 3: door "ssh": the two secret files hold the same key`},
+		{"three keys", `[[door]]
+name = "ssh"
+secret_file = ["` + key + `", "` + key + `", "` + key + `"]`, `secret_file names 3 files: give one, or two while clients move to a new key`},
+		{"with a sequence", `[[door]]
+name = "ssh"
+sequence = "1,2"
+secret_file = "` + key + `"`, `line 4: door "ssh" has secret_file and a sequence`},
+		{"period without secret_file", `[[door]]
+name = "ssh"
+sequence = "1,2"
+period = "30s"`, `line 4: door "ssh": period is a setting of rotating doors: give secret_file too, or remove it`},
+		{"period not whole seconds", `[[door]]
+name = "ssh"
+secret_file = "` + key + `"
+period = "1500ms"`, `line 4: door "ssh": period = "1.5s": give whole seconds, at least 1s`},
+		{"range too small", `[[door]]
+name = "ssh"
+secret_file = "` + key + `"
+port_range = "100-105"`, `door "ssh": port range 100-105 holds 6 ports: too few`},
+		{"bad range", `[[door]]
+name = "ssh"
+secret_file = "` + key + `"
+port_range = "9-x"`, `line 4: door "ssh": port_range: port_range = "9-x": give LOW-HIGH, e.g. "20000-32767"`},
+		{"bad protocols", `[[door]]
+name = "ssh"
+secret_file = "` + key + `"
+protocols = "sctp"`, `door "ssh": protocols: protocols = "sctp": give "tcp", "udp" or "tcp,udp"`},
+		{"range holds another door's port", `[[door]]
+name = "web"
+sequence = "25000"
+[[door]]
+name = "ssh"
+secret_file = "` + key + `"`, `door "ssh": port_range 20000-32767 holds port 25000 of door "web": move one of them`},
+		{"ranges overlap", `[[door]]
+name = "a"
+secret_file = "` + key + `"
+port_range = "1000-2000"
+[[door]]
+name = "b"
+secret_file = "` + key + `"
+port_range = "2000-3000"`, `door "b": port_range 2000-3000 overlaps door "a"'s 1000-2000`},
+		{"range holds a music port", `[music]
+tone_port = 30000
+[[door]]
+name = "ssh"
+secret_file = "` + key + `"`, `door "ssh": port_range 20000-32767 holds the music tone_port (30000): move the range or the music ports`},
+		{"bind_source", `[[door]]
+name = "ssh"
+secret_file = "` + key + `"
+bind_source = true`, `bind_source = true is not supported by this daemon yet`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("r.toml", []byte(tt.text+"\nstart_command = [\"true\"]\n"))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Parse error = %v\nwant it to contain %q", err, tt.want)
+			}
+		})
+	}
+}

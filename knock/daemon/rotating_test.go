@@ -1,0 +1,258 @@
+package daemon
+
+import (
+	"context"
+	"encoding/hex"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/knockbeep/knockbeep/knock"
+	"github.com/knockbeep/knockbeep/knock/portlang"
+)
+
+// rotatingSetup writes a key and a config with one rotating door of a 10 s
+// period and a 5 s timeout, whose command appends the knocker to
+// DIR/out.
+func rotatingSetup(t *testing.T, skew int) (dir string, key []byte) {
+	t.Helper()
+	dir = t.TempDir()
+	keyFile := filepath.Join(dir, "rot.key")
+	if err := portlang.WriteKeyFile(keyFile); err != nil {
+		t.Fatal(err)
+	}
+	key, err := portlang.ReadKeyFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testConfig(t, dir, `
+speaker = "none"
+state_dir = "{{DIR}}/state"
+[music]
+enabled = false
+[[door]]
+name = "rot"
+secret_file = "{{DIR}}/rot.key"
+period = "10s"
+skew = `+string(rune('0'+skew))+`
+timeout = "5s"
+shell = true
+start_command = "echo %IP% >> {{DIR}}/out"
+`)
+	return dir, key
+}
+
+// periodOf is the number of the period holding at in a test capture.
+func periodOf(at time.Duration) int64 {
+	return portlang.PeriodAt(captureStart.Add(at), 10*time.Second)
+}
+
+// knocksFor is the door's sequence for period q as SYNs from src, gap
+// apart from at.
+func knocksFor(t *testing.T, key []byte, q int64, src string, at, gap time.Duration) []packet {
+	t.Helper()
+	seq, err := portlang.Sequence(key, portlang.Params{Purpose: portlang.PurposeDoor, Name: "rot", Period: q},
+		portlang.Shape{Length: 4, Lo: 20000, Hi: 32767, Protos: []knock.Proto{knock.TCP}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ps []packet
+	for i, st := range seq {
+		ps = append(ps, syn(at+time.Duration(i)*gap, src, hostAddr4, st.Port))
+	}
+	return ps
+}
+
+// runRotating replays packets through a daemon on dir's config and
+// returns its stats and log.
+func runRotating(t *testing.T, dir string, packets []packet) (Stats, string) {
+	t.Helper()
+	cfg, _ := testConfig(t, dir, readAll(t, filepath.Join(dir, "knockbeepd.toml")))
+	logger, logs := testLogger(t)
+	d := replay(t, cfg, Options{Logger: logger}, pcapFile(t, packets...))
+	return d.Stats(), logs.String()
+}
+
+// The attacker replays a rotating door's recorded knocks: from the same
+// source and from another, in the same period and the next, and after the
+// daemon restarted. Only the first knock opens; every replay is refused,
+// logged and counted.
+func TestRotatingReplayRefused(t *testing.T) {
+	if captureStart.Unix()%10 != 0 {
+		t.Fatal("the test capture must start on a period boundary")
+	}
+	dir, key := rotatingSetup(t, 1)
+	const a, b = "203.0.113.7", "198.51.100.9"
+	p := periodOf(0)
+	packets := concat(
+		knocksFor(t, key, p, a, 1*time.Second, 100*time.Millisecond),
+		knocksFor(t, key, p, a, 3*time.Second, 100*time.Millisecond),  // replay, same source
+		knocksFor(t, key, p, b, 4*time.Second, 100*time.Millisecond),  // replay, another source
+		knocksFor(t, key, p, b, 12*time.Second, 100*time.Millisecond), // replay, next period
+	)
+	st, log := runRotating(t, dir, packets)
+	if got := readAll(t, filepath.Join(dir, "out")); got != a+"\n" {
+		t.Errorf("the door opened for %q, want once for %s", got, a)
+	}
+	if st.Refused != 3 || strings.Count(log, "sequence already used (a replay)") != 3 {
+		t.Errorf("refused %d, logged %d; want 3 replays refused and logged", st.Refused, strings.Count(log, "sequence already used"))
+	}
+	// A restart: the replay cache is on disk.
+	st, _ = runRotating(t, dir, knocksFor(t, key, p, b, 6*time.Second, 100*time.Millisecond))
+	if got := readAll(t, filepath.Join(dir, "out")); got != a+"\n" || st.Refused != 1 {
+		t.Errorf("after a restart: opened for %q (want only the first %s), refused %d (want 1)", got, a, st.Refused)
+	}
+}
+
+// Two sources complete the same period's sequence at once: it opens for
+// the first only.
+func TestRotatingSamePeriodTwoSources(t *testing.T) {
+	dir, key := rotatingSetup(t, 1)
+	const a, b = "203.0.113.7", "198.51.100.9"
+	p := periodOf(0)
+	packets := interleave(knocksFor(t, key, p, a, time.Second, 100*time.Millisecond),
+		knocksFor(t, key, p, b, time.Second+10*time.Millisecond, 100*time.Millisecond))
+	st, _ := runRotating(t, dir, packets)
+	if got := readAll(t, filepath.Join(dir, "out")); got != a+"\n" || st.Refused != 1 {
+		t.Errorf("opened for %q, refused %d; want %s only, 1 refused", got, st.Refused, a)
+	}
+}
+
+// Clock skew: with skew 1, a knocker one period ahead or behind opens; two
+// periods off opens nothing.
+func TestRotatingSkew(t *testing.T) {
+	tests := []struct {
+		name string
+		off  int64
+		open bool
+	}{
+		{"on time", 0, true},
+		{"one period ahead", 1, true},
+		{"one period behind", -1, true},
+		{"two periods ahead", 2, false},
+		{"two periods behind", -2, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir, key := rotatingSetup(t, 1)
+			const a = "203.0.113.7"
+			// In the middle of a period, far from either boundary.
+			at := 25 * time.Second
+			st, _ := runRotating(t, dir, knocksFor(t, key, periodOf(at)+tt.off, a, at, 100*time.Millisecond))
+			opened := readAll(t, filepath.Join(dir, "out")) == a+"\n"
+			if opened != tt.open || st.Match.Opened != map[bool]uint64{true: 1}[tt.open] {
+				t.Errorf("opened %v (%d matches), want %v", opened, st.Match.Opened, tt.open)
+			}
+		})
+	}
+}
+
+// A sequence begun at the end of its period and finished in the next
+// opens, even with skew 0; one begun in the next period does not.
+func TestRotatingStraddle(t *testing.T) {
+	dir, key := rotatingSetup(t, 0)
+	const a, b = "203.0.113.7", "198.51.100.9"
+	p := periodOf(0)
+	straddling := knocksFor(t, key, p, a, 9500*time.Millisecond, 300*time.Millisecond) // 9.5 s to 10.4 s
+	late := knocksFor(t, key, p, b, 10100*time.Millisecond, 100*time.Millisecond)      // begun in the next period
+	st, _ := runRotating(t, dir, interleave(straddling, late))
+	if got := readAll(t, filepath.Join(dir, "out")); got != a+"\n" || st.Match.Opened != 1 {
+		t.Errorf("opened for %q (%d matches), want only %s", got, st.Match.Opened, a)
+	}
+	if !captureStart.Add(10400 * time.Millisecond).After(portlang.PeriodStart(p+1, 10*time.Second)) {
+		t.Fatal("the straddling knocks do not straddle")
+	}
+}
+
+func concat(lists ...[]packet) []packet {
+	var all []packet
+	for _, l := range lists {
+		all = append(all, l...)
+	}
+	return all
+}
+
+// --genkey writes a key file of mode 0600 that the door accepts, prints
+// no part of the key, and refuses to overwrite a file.
+func TestMainGenkey(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "new.key")
+	var stdout, stderr strings.Builder
+	if status := Main(context.Background(), []string{"--genkey", path}, &stdout, &stderr, nil); status != ExitOK {
+		t.Fatalf("status %d: %s", status, stderr.String())
+	}
+	key, err := portlang.ReadKeyFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := stdout.String() + stderr.String()
+	if strings.Contains(strings.ToLower(out), hex.EncodeToString(key)[:8]) {
+		t.Errorf("--genkey printed part of the key: %q", out)
+	}
+	before := readAll(t, path)
+	stdout.Reset()
+	stderr.Reset()
+	if status := Main(context.Background(), []string{"--genkey", path}, &stdout, &stderr, nil); status != ExitFailure ||
+		!strings.Contains(stderr.String(), "exists: not overwritten") {
+		t.Errorf("second --genkey: status %d, %q; want a refusal", status, stderr.String())
+	}
+	if readAll(t, path) != before {
+		t.Error("the key was overwritten")
+	}
+}
+
+// --show-sequence prints the door's current sequence, as a client derives
+// it, and until when it is valid; a door that does not rotate is refused.
+func TestMainShowSequence(t *testing.T) {
+	dir, key := rotatingSetup(t, 1)
+	path := filepath.Join(dir, "knockbeepd.toml")
+	var stdout, stderr strings.Builder
+	before := time.Now()
+	if status := Main(context.Background(), []string{"-c", path, "--show-sequence", "rot"}, &stdout, &stderr, nil); status != ExitOK {
+		t.Fatalf("status %d: %s", status, stderr.String())
+	}
+	after := time.Now()
+	var want []string
+	for _, at := range []time.Time{before, after} { // the period may turn during the call
+		p := portlang.PeriodAt(at, 10*time.Second)
+		seq, _ := portlang.Sequence(key, portlang.Params{Purpose: portlang.PurposeDoor, Name: "rot", Period: p},
+			portlang.Shape{Length: 4, Lo: 20000, Hi: 32767, Protos: []knock.Proto{knock.TCP}})
+		want = append(want, "rot (key "+filepath.Join(dir, "rot.key")+"): "+FormatSteps(seq)+"\n")
+	}
+	if got := stdout.String(); !strings.HasPrefix(got, want[0]) && !strings.HasPrefix(got, want[1]) {
+		t.Errorf("output %q, want it to start with %q", got, want[0])
+	}
+	if !strings.Contains(stdout.String(), "sent until") {
+		t.Errorf("output does not say until when: %q", stdout.String())
+	}
+	stderr.Reset()
+	if status := Main(context.Background(), []string{"-c", path, "--show-sequence", "nope"}, &stdout, &stderr, nil); status != ExitConfig ||
+		!strings.Contains(stderr.String(), `no door "nope"`) {
+		t.Errorf("unknown door: status %d, %q", status, stderr.String())
+	}
+}
+
+// Key rotation: a door listing two keys opens for a sequence derived from
+// either; a period's sequence opens once whichever key it came from.
+func TestRotatingTwoKeys(t *testing.T) {
+	dir, oldKey := rotatingSetup(t, 1)
+	newFile := filepath.Join(dir, "new.key")
+	if err := portlang.WriteKeyFile(newFile); err != nil {
+		t.Fatal(err)
+	}
+	newKey, _ := portlang.ReadKeyFile(newFile)
+	conf := filepath.Join(dir, "knockbeepd.toml")
+	text := strings.Replace(readAll(t, conf), `secret_file = "`+dir+`/rot.key"`, `secret_file = ["`+dir+`/rot.key", "`+newFile+`"]`, 1)
+	writeFile(t, conf, text)
+	const a, b, c = "203.0.113.7", "198.51.100.9", "192.0.2.99"
+	p := periodOf(0)
+	packets := concat(
+		knocksFor(t, newKey, p, a, time.Second, 100*time.Millisecond),      // the new key opens
+		knocksFor(t, oldKey, p, b, 2*time.Second, 100*time.Millisecond),    // the old key, same period: used
+		knocksFor(t, oldKey, p+1, c, 11*time.Second, 100*time.Millisecond), // the old key, next period: opens
+	)
+	st, _ := runRotating(t, dir, packets)
+	if got := readAll(t, filepath.Join(dir, "out")); got != a+"\n"+c+"\n" || st.Refused != 1 {
+		t.Errorf("opened for %q, refused %d; want %s and %s, 1 refused", got, st.Refused, a, c)
+	}
+}

@@ -1,0 +1,190 @@
+package source
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"time"
+
+	"github.com/knockbeep/knockbeep/knock"
+	"github.com/knockbeep/knockbeep/knock/portlang"
+)
+
+// rotatingKind is a door whose sequence is derived from a secret and
+// changes every period (docs/port-language.md).
+var rotatingKind = kind{
+	name:  "rotating",
+	takes: func(d *knock.Door) bool { return d.Rotating != nil },
+	open:  openRotating,
+}
+
+// rotating offers, at each moment, the sequences of the periods whose
+// start window is near (see Current), less those already used.
+type rotating struct {
+	name    string
+	r       knock.Rotating
+	shape   portlang.Shape
+	keys    [][]byte
+	grace   time.Duration // how long after its window a period's sequence may still complete
+	env     Env
+	derived map[derivedKey][]knock.Step
+	// recent holds the period offsets of the last openings, newest last,
+	// to tell a client's clock that is systematically off.
+	recent []int64
+	warned bool // the systematic offset was logged; reset once it is gone
+}
+
+type derivedKey struct {
+	period int64
+	key    int
+}
+
+// offsetWindow is how many openings in a row must be off the same way
+// before the daemon warns that clients' clocks are systematically off.
+const offsetWindow = 4
+
+func openRotating(d knock.Door, env Env) (Source, error) {
+	if d.Rotating.BindSource {
+		return nil, errors.New("bind_source = true is not supported yet")
+	}
+	if env.Replay == nil {
+		return nil, errors.New("a rotating door needs the replay cache")
+	}
+	s := &rotating{name: d.Name, r: *d.Rotating, env: env, derived: map[derivedKey][]knock.Step{},
+		shape: portlang.Shape{Length: d.Rotating.Length, Lo: d.Rotating.PortLo, Hi: d.Rotating.PortHi, Protos: d.Rotating.Protos}}
+	if err := s.shape.Check(); err != nil {
+		return nil, err
+	}
+	if s.r.Period < time.Second || s.r.Period%time.Second != 0 {
+		return nil, fmt.Errorf("period %v: give whole seconds", s.r.Period)
+	}
+	for _, path := range d.Rotating.SecretFiles {
+		key, err := portlang.ReadKeyFile(path)
+		if err != nil {
+			return nil, err
+		}
+		s.keys = append(s.keys, key)
+	}
+	// An attempt begun at the end of a window may take the door's timeout
+	// to complete; a door without a timeout gets one period.
+	s.grace = d.Timeout
+	if s.grace <= 0 {
+		s.grace = s.r.Period
+	}
+	return s, nil
+}
+
+// window is when an attempt at period q's sequence may begin: while the
+// period of its first knock is within skew of q.
+func (s *rotating) window(q int64) knock.Window {
+	k := int64(s.r.Skew)
+	return knock.Window{From: portlang.PeriodStart(q-k, s.r.Period), Until: portlang.PeriodStart(q+k+1, s.r.Period)}
+}
+
+// Current offers period q's sequence from Lead before its window opens
+// until grace after it closes: early enough for the kernel filter and the
+// matcher to know it before its first knock can arrive, long enough for
+// an attempt begun in the window to complete. The matcher checks the
+// window itself against each knock's time, so offering a sequence early
+// or keeping it late opens nothing outside its window. A sequence already
+// used stays offered: a replay of it then completes in the matcher and is
+// refused by Used, which logs and counts it, so the operator sees it.
+func (s *rotating) Current(now time.Time) ([]Sequence, time.Time, error) {
+	k := int64(s.r.Skew)
+	first := portlang.PeriodAt(now.Add(-s.grace), s.r.Period) - k
+	last := portlang.PeriodAt(now.Add(Lead), s.r.Period) + k
+	var seqs []Sequence
+	var next time.Time
+	later := func(t time.Time) {
+		if t.After(now) && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	for q := first - 1; q <= last+1; q++ {
+		w := s.window(q)
+		offered, until := w.From.Add(-Lead), w.Until.Add(s.grace)
+		later(offered)
+		later(until)
+		if now.Before(offered) || !now.Before(until) {
+			continue
+		}
+		for ki := range s.keys {
+			steps, err := s.sequence(q, ki)
+			if err != nil {
+				return nil, time.Time{}, err
+			}
+			seqs = append(seqs, Sequence{Steps: steps, Starts: w, ID: q, Key: ki})
+		}
+	}
+	for dk := range s.derived {
+		if dk.period < first-1 {
+			delete(s.derived, dk)
+		}
+	}
+	return seqs, next, nil
+}
+
+func (s *rotating) params(q int64) portlang.Params {
+	return portlang.Params{Purpose: portlang.PurposeDoor, Name: s.name, Period: q}
+}
+
+// sequence derives period q's sequence under key ki, once.
+func (s *rotating) sequence(q int64, ki int) ([]knock.Step, error) {
+	dk := derivedKey{q, ki}
+	if steps, ok := s.derived[dk]; ok {
+		return steps, nil
+	}
+	steps, err := portlang.Sequence(s.keys[ki], s.params(q), s.shape)
+	if err != nil {
+		return nil, err
+	}
+	s.derived[dk] = steps
+	return steps, nil
+}
+
+// Used records the period's sequence in the replay cache, on disk, and
+// refuses it if it was there: a replay, or a second source completing the
+// same period's sequence. A cache that cannot be written refuses too: an
+// opening that could not be remembered could be replayed.
+func (s *rotating) Used(seq Sequence, src netip.Addr, at time.Time) error {
+	id, err := portlang.ReplayID(s.params(seq.ID))
+	if err != nil {
+		return err
+	}
+	added, err := s.env.Replay.Add(id, s.window(seq.ID).Until.Add(s.grace))
+	if err != nil {
+		s.env.Log(slog.LevelError, "replay cache: cannot record a use; the door stays closed", "door", s.name, "err", err)
+		return err
+	}
+	if !added {
+		return fmt.Errorf("period %d's %w", seq.ID, ErrReplayed)
+	}
+	s.noteOffset(seq.ID-portlang.PeriodAt(at, s.r.Period), src)
+	return nil
+}
+
+// noteOffset logs how many periods off a client's clock was, and warns
+// once when offsetWindow openings in a row were off the same way.
+func (s *rotating) noteOffset(off int64, src netip.Addr) {
+	if off != 0 {
+		s.env.Log(slog.LevelInfo, "rotating door: the knocker's clock is off", "door", s.name, "src", src.WithZone(""),
+			"periods", off, "about", time.Duration(off)*s.r.Period)
+	}
+	s.recent = append(s.recent, off)
+	if len(s.recent) > offsetWindow {
+		s.recent = s.recent[1:]
+	}
+	same := len(s.recent) == offsetWindow
+	for _, o := range s.recent {
+		same = same && o != 0 && (o > 0) == (s.recent[0] > 0)
+	}
+	switch {
+	case same && !s.warned:
+		s.warned = true
+		s.env.Log(slog.LevelWarn, "rotating door: the last openings all came from clocks off the same way: check the clients' time (NTP), or give knock --time-offset",
+			"door", s.name, "openings", offsetWindow, "last_periods", off, "period", s.r.Period)
+	case !same:
+		s.warned = false
+	}
+}

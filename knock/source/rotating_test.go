@@ -1,0 +1,163 @@
+package source
+
+import (
+	"errors"
+	"log/slog"
+	"net/netip"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/knockbeep/knockbeep/knock"
+	"github.com/knockbeep/knockbeep/knock/portlang"
+)
+
+// memCache is a replay cache in memory.
+type memCache map[[16]byte]time.Time
+
+func (m memCache) Add(id [16]byte, expires time.Time) (bool, error) {
+	if _, ok := m[id]; ok {
+		return false, nil
+	}
+	m[id] = expires
+	return true, nil
+}
+
+type logLine struct {
+	level slog.Level
+	msg   string
+}
+
+func rotatingDoor(t *testing.T, keys int) (knock.Door, [][]byte) {
+	t.Helper()
+	dir := t.TempDir()
+	d := knock.Door{Name: "ssh", Timeout: 5 * time.Second, Rotating: &knock.Rotating{
+		Period: 10 * time.Second, Skew: 1, Length: 4, PortLo: 20000, PortHi: 59999, Protos: []knock.Proto{knock.TCP}}}
+	var ks [][]byte
+	for i := range keys {
+		path := filepath.Join(dir, "k"+string(rune('0'+i)))
+		if err := portlang.WriteKeyFile(path); err != nil {
+			t.Fatal(err)
+		}
+		k, _ := portlang.ReadKeyFile(path)
+		ks = append(ks, k)
+		d.Rotating.SecretFiles = append(d.Rotating.SecretFiles, path)
+	}
+	return d, ks
+}
+
+// A rotating door offers, in the middle of period P, the sequences of
+// P-1, P and P+1 (skew 1), each under every key, each with the window of
+// first-knock periods within the skew, exactly as portlang derives them;
+// the next change is the next time a period enters or leaves the offer.
+func TestRotatingCurrent(t *testing.T) {
+	door, keys := rotatingDoor(t, 2)
+	src, err := New(door, Env{Replay: memCache{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const P = 177000000
+	now := portlang.PeriodStart(P, 10*time.Second).Add(5 * time.Second)
+	seqs, next, err := src.Current(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range seqs {
+		want, _ := portlang.Sequence(keys[s.Key], portlang.Params{Purpose: "door", Name: "ssh", Period: s.ID},
+			portlang.Shape{Length: 4, Lo: 20000, Hi: 59999, Protos: []knock.Proto{knock.TCP}})
+		if !slices.Equal(s.Steps, want) {
+			t.Errorf("period %d key %d: %v, derived %v", s.ID, s.Key, s.Steps, want)
+		}
+		if from, until := portlang.PeriodStart(s.ID-1, 10*time.Second), portlang.PeriodStart(s.ID+2, 10*time.Second); !s.Starts.From.Equal(from) || !s.Starts.Until.Equal(until) {
+			t.Errorf("period %d: window %v, want [%v, %v)", s.ID, s.Starts, from, until)
+		}
+		got = append(got, string(rune('0'+s.ID-P+2))+"/"+string(rune('0'+s.Key)))
+	}
+	// 1 = P-1, 2 = P, 3 = P+1; keys 0 and 1.
+	if want := []string{"1/0", "1/1", "2/0", "2/1", "3/0", "3/1"}; !slices.Equal(got, want) {
+		t.Errorf("offered (period-P+2/key) %v, want %v", got, want)
+	}
+	// P+2's window opens at the start of P+1: it is offered Lead before.
+	if want := portlang.PeriodStart(P+1, 10*time.Second).Add(-Lead); !next.Equal(want) {
+		t.Errorf("next change %v, want %v", next, want)
+	}
+}
+
+// A used period's sequence is refused when used again (a replay, or a
+// second source in the same period); another period's still opens.
+func TestRotatingReplay(t *testing.T) {
+	door, _ := rotatingDoor(t, 1)
+	cache := memCache{}
+	src, err := New(door, Env{Replay: cache})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const P = 177000000
+	now := portlang.PeriodStart(P, 10*time.Second).Add(time.Second)
+	seqs, _, _ := src.Current(now)
+	var cur Sequence
+	for _, s := range seqs {
+		if s.ID == P {
+			cur = s
+		}
+	}
+	a, b := netip.MustParseAddr("192.0.2.7"), netip.MustParseAddr("198.51.100.9")
+	if err := src.Used(cur, a, now); err != nil {
+		t.Fatalf("first use refused: %v", err)
+	}
+	for _, who := range []netip.Addr{a, b} {
+		if err := src.Used(cur, who, now.Add(time.Second)); !errors.Is(err, ErrReplayed) {
+			t.Errorf("second use from %v = %v, want ErrReplayed", who, err)
+		}
+	}
+	// The expiry outlives every knock that could complete the sequence.
+	id, _ := portlang.ReplayID(portlang.Params{Purpose: "door", Name: "ssh", Period: P})
+	if want := portlang.PeriodStart(P+2, 10*time.Second).Add(5 * time.Second); !cache[id].Equal(want) {
+		t.Errorf("cached until %v, want %v (window end + timeout)", cache[id], want)
+	}
+	next := Sequence{ID: P + 1}
+	if err := src.Used(next, b, now); err != nil {
+		t.Errorf("the next period's sequence refused: %v", err)
+	}
+}
+
+// Clients whose clocks are off are logged each time, and warned about
+// once when offsetWindow openings in a row are off the same way.
+func TestRotatingClockOffset(t *testing.T) {
+	door, _ := rotatingDoor(t, 1)
+	var lines []logLine
+	log := func(level slog.Level, msg string, _ ...any) { lines = append(lines, logLine{level, msg}) }
+	src, err := New(door, Env{Replay: memCache{}, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const P = 177000000
+	at := func(q int64) time.Time { return portlang.PeriodStart(q, 10*time.Second).Add(time.Second) }
+	for q := int64(P); q < P+offsetWindow+2; q++ {
+		if err := src.Used(Sequence{ID: q + 1}, netip.MustParseAddr("192.0.2.7"), at(q)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var off, warn int
+	for _, l := range lines {
+		switch {
+		case l.level == slog.LevelInfo && strings.Contains(l.msg, "clock is off"):
+			off++
+		case l.level == slog.LevelWarn && strings.Contains(l.msg, "off the same way"):
+			warn++
+		}
+	}
+	if off != offsetWindow+2 || warn != 1 {
+		t.Errorf("%d offset lines and %d warnings, want %d and 1: %v", off, warn, offsetWindow+2, lines)
+	}
+}
+
+func TestRotatingNeedsCache(t *testing.T) {
+	door, _ := rotatingDoor(t, 1)
+	if _, err := New(door, Env{}); err == nil {
+		t.Error("a rotating door opened without a replay cache")
+	}
+}
