@@ -99,6 +99,9 @@ func (c Config) Validate() error {
 			bad("routes: %v", err)
 		}
 	}
+	if c.Serve != "" && c.ClusterListen != "" && len(c.Routes) == 0 {
+		bad("cluster_listen without routes: an embedded server with no routes runs alone and takes no routes; list the other nodes in routes")
+	}
 	if c.ClusterListen != "" {
 		if _, _, err := splitHostPort(c.ClusterListen); err != nil {
 			bad("cluster_listen %q: %v", c.ClusterListen, err)

@@ -254,11 +254,11 @@ func startServer(cfg Config, id NodeID, storeDir string) (*server.Server, error)
 		StoreDir:   storeDir,
 		NoSigs:     true,
 		NoLog:      true,
-		Cluster: server.ClusterOpts{
-			Name: "knockbeep-" + cfg.Name,
-			Host: chost,
-			Port: cport,
-		},
+	}
+	// A node without routes runs alone and takes no routes: JetStream in
+	// a cluster of one with no peers to reach refuses to start.
+	if len(cfg.Routes) > 0 {
+		o.Cluster = server.ClusterOpts{Name: "knockbeep-" + cfg.Name, Host: chost, Port: cport}
 	}
 	for _, r := range cfg.Routes {
 		u, err := url.Parse(r)
