@@ -3,8 +3,8 @@ package fleet
 import (
 	"context"
 	"fmt"
-	"net"
 	"log/slog"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"

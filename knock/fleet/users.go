@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-		"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // User keys live in the fleet's users bucket, one key a user, each value
