@@ -358,6 +358,8 @@ func TestCluster(t *testing.T) {
 			}
 		}
 	})
+
+	t.Run("faults", func(t *testing.T) { testFaults(t, c) })
 }
 
 func TestOrchestraSkewedClock(t *testing.T) {
@@ -387,6 +389,13 @@ func TestOrchestraSkewedClock(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
+	// A cue goes once, to the nodes connected at that moment: Ready
+	// means connected (and subscribed).
+	for _, nd := range nodes {
+		if err := nd.Ready(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
 	cue, _, err := nodes[0].Conduct(ctx, "duet", map[string]NodeID{"1": nodes[0].ID(), "2": nodes[1].ID()}, time.Second)
 	if err != nil {
 		t.Fatal(err)

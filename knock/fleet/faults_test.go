@@ -33,14 +33,12 @@ func verify(t testing.TB, nd *Node) *AuditReport {
 	return rep
 }
 
-// TestFaults kills and restarts a node, partitions one off and heals it,
+// testFaults kills and restarts a node, partitions one off and heals it,
 // and then tampers with the audit stream: nothing is lost, nothing is
 // applied twice, the chain verifies, and each kind of tampering is named.
-func TestFaults(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a three-node NATS cluster")
-	}
-	c := startCluster(t, 3)
+// It runs last in TestCluster, on its cluster (starting a cluster is
+// most of the time these tests take).
+func testFaults(t *testing.T, c *embeddedCluster) {
 	ctx := context.Background()
 	a := c.nodes[0]
 	for i, nd := range c.nodes {
