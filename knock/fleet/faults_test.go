@@ -109,6 +109,11 @@ func testFaults(t *testing.T, c *embeddedCluster) {
 		c.open(t, 0)
 		c.open(t, 1)
 		c.ready(t)
+		for i, nd := range c.nodes {
+			if _, ok := nd.UserKeys()["bob"]; ok {
+				t.Errorf("node %d: ready after the heal with a revoked key", i)
+			}
+		}
 		for _, nd := range c.nodes {
 			waitSent(t, nd)
 		}

@@ -70,6 +70,7 @@ type Node struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	closing  atomic.Bool
 	ready    chan struct{} // closed when the fleet is set up and the user keys caught up
 	setupErr atomic.Pointer[error]
 
@@ -228,6 +229,7 @@ func (n *Node) Stats() Stats {
 // Close stops the node: consumers, the audit sender, the connection and
 // the embedded server. Audit records not yet sent stay on disk.
 func (n *Node) Close() error {
+	n.closing.Store(true)
 	n.cancel()
 	n.nc.Drain()
 	n.wg.Wait()
@@ -289,6 +291,9 @@ func (n *Node) connect() (*nats.Conn, error) {
 		nats.ReconnectWait(250 * time.Millisecond),
 		nats.RetryOnFailedConnect(true),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if n.closing.Load() {
+				return
+			}
 			n.log.Warn("fleet: disconnected from NATS, working alone until it is back", "err", err)
 		}),
 		nats.ReconnectHandler(func(c *nats.Conn) {
@@ -401,7 +406,24 @@ func (n *Node) setup() error {
 	n.replayKV, n.openS, n.auditS = replay, openS, auditS
 	n.mu.Unlock()
 
-	cc, err := cons.Consume(n.handleOpening)
+	// A pull sent while the consumer has no leader yet is lost, and the
+	// client only notices when heartbeats go missing: wait for a leader,
+	// and keep heartbeats short so a lost pull costs seconds, not 30.
+	for {
+		info, err := cons.Info(ctx)
+		if err != nil {
+			return fmt.Errorf("fleet: openings consumer: %w", err)
+		}
+		if info.Cluster == nil || info.Cluster.Leader != "" {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("fleet: openings consumer: no leader: %w", ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	cc, err := cons.Consume(n.handleOpening, jetstream.PullExpiry(5*time.Second), jetstream.PullHeartbeat(time.Second))
 	if err != nil {
 		return fmt.Errorf("fleet: consuming openings: %w", err)
 	}

@@ -92,9 +92,18 @@ func (n *Node) UserKeysChanged() <-chan struct{} { return n.users.changed }
 func (n *Node) watchUsers(kv jetstream.KeyValue) {
 	defer n.wg.Done()
 	for n.ctx.Err() == nil {
-		// History too, so that a record put back later than a newer one
-		// (an old signed "add" replayed over a revocation) loses to it.
-		w, err := kv.WatchAll(n.ctx, jetstream.IncludeHistory())
+		// The stream leader's last sequence is what "caught up" means.
+		// The watcher's own end-of-initial-values marker is not enough:
+		// its consumer may sit on a replica that is still catching up
+		// after a restart, and would call the initial values done before
+		// it has read a revocation made while this node was down.
+		target, err := n.usersLastSeq(kv)
+		var w jetstream.KeyWatcher
+		if err == nil {
+			// History too, so that a record put back later than a newer
+			// one (an old signed "add" replayed over a revocation) loses.
+			w, err = kv.WatchAll(n.ctx, jetstream.IncludeHistory())
+		}
 		if err != nil {
 			n.log.Warn("fleet: watching user keys, will retry", "err", err)
 			if !sleepCtx(n.ctx) {
@@ -102,12 +111,28 @@ func (n *Node) watchUsers(kv jetstream.KeyValue) {
 			}
 			continue
 		}
-		n.consumeUsers(w)
+		n.consumeUsers(w, target)
 		w.Stop()
 	}
 }
 
-func (n *Node) consumeUsers(w jetstream.KeyWatcher) {
+func (n *Node) usersLastSeq(kv jetstream.KeyValue) (uint64, error) {
+	ctx, cancel := context.WithTimeout(n.ctx, 5*n.opTime)
+	defer cancel()
+	st, err := kv.Status(ctx)
+	if err != nil {
+		return 0, err
+	}
+	s, ok := st.(*jetstream.KeyValueBucketStatus)
+	if !ok {
+		return 0, fmt.Errorf("fleet: unexpected bucket status %T", st)
+	}
+	return s.StreamInfo().State.LastSeq, nil
+}
+
+func (n *Node) consumeUsers(w jetstream.KeyWatcher, target uint64) {
+	var seen uint64
+	marker := false
 	for {
 		select {
 		case <-n.ctx.Done():
@@ -117,16 +142,19 @@ func (n *Node) consumeUsers(w jetstream.KeyWatcher) {
 				return
 			}
 			if e == nil {
-				// The initial values are all in.
+				marker = true
+			} else {
+				seen = max(seen, e.Revision())
+				n.applyUser(e)
+			}
+			if marker && seen >= target {
 				select {
 				case <-n.ready:
 				default:
 					close(n.ready)
 					n.log.Info("fleet: ready", "users", len(n.UserKeys()))
 				}
-				continue
 			}
-			n.applyUser(e)
 		}
 	}
 }

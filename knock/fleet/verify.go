@@ -97,7 +97,9 @@ func (n *Node) Verify(ctx context.Context) (*AuditReport, error) {
 		}
 		rep.Records++
 		n.checkRecord(rep, chains, md.Sequence.Stream, NodeID(strings.TrimPrefix(m.Subject(), prefix)), m.Data())
-		if md.Sequence.Stream >= last {
+		// The leader's last sequence ends the walk; so does the end of
+		// what the stream holds, for when that last message was deleted.
+		if md.Sequence.Stream >= last || md.NumPending == 0 {
 			break
 		}
 	}
