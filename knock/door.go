@@ -74,6 +74,11 @@ type Door struct {
 	Stop       Command
 	Stop6      Command // for IPv6 sources; Stop when zero
 	CmdTimeout time.Duration
+	// Open lists the firewall sets (firewall.ParseSpec's forms, e.g.
+	// "nft:inet/filter/knocked4") the knocker's address is added to, for
+	// OpenFor, with the timeout kept by the kernel.
+	Open    []string
+	OpenFor time.Duration
 	// Reopen runs Start again for a source whose door is already open
 	// (knockd's behaviour); by default a door already open is not reopened.
 	Reopen bool

@@ -84,6 +84,8 @@ type tomlDoor struct {
 	CmdTimeout       any `toml:"cmd_timeout"`
 	CommandTimeout   any `toml:"command_timeout"`
 	Reopen           any `toml:"reopen"`
+	Open             any `toml:"open"`
+	OpenFor          any `toml:"open_for"`
 }
 
 // tomlKeys lists the keys valid in each table ("" is the top level), read
@@ -473,6 +475,12 @@ func (d *tomlDecoder) door(i int, f *tomlFile) (knock.Door, string) {
 	door.Stop6 = at("stop_command_6").command(raw.StopCommand6, shell)
 	at("cmd_timeout").duration(raw.CmdTimeout, &door.CmdTimeout)
 	at("reopen").boolean(raw.Reopen, &door.Reopen)
+	if raw.Open != nil {
+		if list, ok := at("open").strings(raw.Open); ok {
+			door.Open = list
+		}
+	}
+	at("open_for").duration(raw.OpenFor, &door.OpenFor)
 	return door, disabled
 }
 

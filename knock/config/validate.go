@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/knockbeep/knockbeep/knock"
+	"github.com/knockbeep/knockbeep/knock/firewall"
 	"github.com/knockbeep/knockbeep/sequence"
 )
 
@@ -373,6 +374,17 @@ func (c *Config) validateDoor(p *problems, at locator, i int, d knock.Door, musi
 		}
 	}
 	c.validateCommands(p, at, i, label, d)
+	for _, spec := range d.Open {
+		if _, err := firewall.ParseSpec(spec); err != nil {
+			p.add(at.doorLine(i, "open"), "%s: open: %v", label, strings.TrimPrefix(err.Error(), "firewall: "))
+		}
+	}
+	switch {
+	case len(d.Open) > 0 && d.OpenFor <= 0:
+		p.add(at.doorLine(i, "open_for"), "%s: open lists firewall sets, so open_for must say how long a knocker stays in them (e.g. open_for = \"1h\")", label)
+	case len(d.Open) == 0 && d.OpenFor != 0:
+		p.add(at.doorLine(i, "open_for"), "%s: open_for without open: list the firewall sets in open", label)
+	}
 	if d.Rotating != nil {
 		validateRotating(p, at, i, label, d.Rotating)
 	}

@@ -173,6 +173,8 @@ func (tw *tomlWriter) door(d knock.Door, commandTimeout time.Duration, hasComman
 	optional("cmd_timeout", hasStop || d.CmdTimeout != DefaultCmdTimeout, tomlDuration(d.CmdTimeout))
 	optional("command_timeout", hasCommandTimeout, tomlDuration(commandTimeout))
 	optional("reopen", d.Reopen, "true")
+	optional("open", len(d.Open) > 0, tomlStrings(d.Open))
+	optional("open_for", len(d.Open) > 0, tomlDuration(d.OpenFor))
 	tw.comments(tw.pending)
 	tw.pending = nil
 }

@@ -78,6 +78,7 @@ type Daemon struct {
 	logs   *logOutputs // nil when Options.Logger is used
 	pid    *pidFile
 	runner *command.Runner
+	fw     *firewallOpener
 	replay bool
 	// knockdLog writes knockd's own lines for what knockd logs (stages,
 	// OPEN SESAME, running command, command timeout) when the log is in
@@ -222,6 +223,7 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 	d.runner = command.NewRunner(command.Options{Logger: d.log, Clock: d.opts.Clock,
 		CommandTimeout: config.DefaultCommandTimeout, KnockdMessages: d.knockdLog})
 	d.runner.SetCommandTimeouts(cfg.CommandTimeouts)
+	d.fw = newFirewallOpener(d.log, cfg.Doors)
 	d.logDisabled(cfg)
 	d.warnIfIdle()
 	return d, nil
@@ -411,6 +413,7 @@ func (d *Daemon) handleLocked(ev *knock.Event) {
 			continue
 		}
 		d.logOpened(m)
+		d.fw.open(door, m.Src)
 		d.runner.Open(door, m.Event)
 	}
 	// A use may change what the sources offer (the next one-time line, a
@@ -605,6 +608,7 @@ func (d *Daemon) shutdown() error {
 		d.log.Error("daemon: stop commands did not all run", "err", err)
 		errs = append(errs, err)
 	}
+	d.fw.close() // the openings already queued reach the firewall
 	if mp != nil {
 		mp.closePools(d.log)
 	}
@@ -661,11 +665,12 @@ type Stats struct {
 	Match    match.Stats
 	Music    music.Stats // zero when the music doors are off
 	Commands command.Stats
+	Firewall FirewallStats
 }
 
 // Stats returns the counters so far. It may be called from any goroutine.
 func (d *Daemon) Stats() Stats {
-	s := Stats{Knocks: d.handled.Load(), Commands: d.runner.Stats()}
+	s := Stats{Knocks: d.handled.Load(), Commands: d.runner.Stats(), Firewall: d.fw.stats()}
 	if c := d.capt.Load(); c != nil {
 		s.Capture = c.Stats().Total()
 	}
@@ -686,6 +691,7 @@ func (s Stats) logAttrs() []any {
 		"attempts_started", s.Match.Started, "doors_opened", s.Match.Opened, "refused", s.Refused, "evicted", s.Match.Evicted,
 		"music_steps", s.Music.Steps, "songs_played", s.Music.Played,
 		"commands_ok", s.Commands.Succeeded, "commands_failed", s.Commands.Failed,
+		"firewall_opened", s.Firewall.Added, "firewall_errors", s.Firewall.Errors,
 	}
 }
 

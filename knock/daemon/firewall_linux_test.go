@@ -1,0 +1,138 @@
+package daemon
+
+import (
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/knockbeep/knockbeep/knock"
+	"github.com/knockbeep/knockbeep/knock/send"
+	"github.com/knockbeep/knockbeep/knock/send/sendtest"
+)
+
+// firewallLab is a protected host with the shipped nftables ruleset
+// (configs/nftables.conf: SSH only from the knocked sets) and two
+// neighbours on veth pairs: the knocker and a stranger. A listener on the
+// host's port 22 stands for sshd.
+type firewallLab struct {
+	host, knocker, stranger *sendtest.Netns
+	hostAddr                netip.Addr // the host's address on the knocker's wire
+	strangerTarget          netip.Addr // the host's address on the stranger's wire
+}
+
+func newFirewallLab(t *testing.T) *firewallLab {
+	t.Helper()
+	if _, err := exec.LookPath("nft"); err != nil {
+		t.Skip("needs nftables' nft command to load the ruleset: apt-get install nftables")
+	}
+	l := &firewallLab{host: sendtest.NewNetns(t), knocker: sendtest.NewNetns(t), stranger: sendtest.NewNetns(t),
+		hostAddr: netip.MustParseAddr("10.79.1.2"), strangerTarget: netip.MustParseAddr("10.79.2.2")}
+	for i, peer := range []*sendtest.Netns{l.knocker, l.stranger} {
+		n := string(rune('1' + i))
+		peer.IP("link", "add", "wire", "type", "veth", "peer", "name", "wire"+n, "netns", l.host.Name())
+		peer.IP("addr", "add", "10.79."+n+".1/24", "dev", "wire")
+		peer.IP("link", "set", "wire", "up")
+		l.host.IP("addr", "add", "10.79."+n+".2/24", "dev", "wire"+n)
+		l.host.IP("link", "set", "wire"+n, "up")
+	}
+	ruleset, err := os.ReadFile(filepath.Join("..", "..", "configs", "nftables.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("ip", "netns", "exec", l.host.Name(), "nft", "-f", "-")
+	cmd.Stdin = strings.NewReader(string(ruleset))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("nft -f configs/nftables.conf: %v: %s", err, out)
+	}
+	var sshd net.Listener
+	if err := l.host.Do(func() (err error) { sshd, err = net.Listen("tcp", ":22"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sshd.Close() })
+	go func() {
+		for {
+			c, err := sshd.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	return l
+}
+
+// connects reports whether a TCP connection from ns to addr:22 is
+// accepted within a short wait (the ruleset drops what it refuses).
+func connects(t *testing.T, ns *sendtest.Netns, addr netip.Addr) bool {
+	t.Helper()
+	ok := false
+	err := ns.Do(func() error {
+		c, err := net.DialTimeout("tcp", netip.AddrPortFrom(addr, 22).String(), 300*time.Millisecond)
+		if err == nil {
+			ok = true
+			c.Close()
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ok
+}
+
+// waitConnects waits until connects returns want, or fails after limit.
+func waitConnects(t *testing.T, ns *sendtest.Netns, addr netip.Addr, want bool, limit time.Duration, what string) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for connects(t, ns, addr) != want {
+		if time.Since(start) > limit {
+			t.Fatalf("%s: a connection to port 22 still %s after %v", what, map[bool]string{true: "refused", false: "accepted"}[want], limit)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return time.Since(start)
+}
+
+const firewallDoor = `
+[[door]]
+name = "ssh"
+sequence = ["7000", "8000", "9000"]
+open = ["nft:inet/filter/knocked4", "nft:inet/filter/knocked6"]
+open_for = "5s"
+`
+
+// TestFirewallDoorOpensInTheKernel: after a knock, SSH opens for the
+// knocker and for nobody else, and closes when open_for ends: the kernel
+// ends it, so also when the daemon was killed right after the opening.
+func TestFirewallDoorOpensInTheKernel(t *testing.T) {
+	l := newFirewallLab(t)
+	d := startDaemon(t, l.host, firewallDoor, "-i", "any")
+	if connects(t, l.knocker, l.hostAddr) {
+		t.Fatal("port 22 accepts the knocker before any knock: the ruleset is not in force")
+	}
+	knock3 := func() {
+		knockPorts(t, l.knocker, l.hostAddr, send.Target{Port: 7000, Proto: knock.TCP}, send.Target{Port: 8000, Proto: knock.TCP}, send.Target{Port: 9000, Proto: knock.TCP})
+	}
+	knock3()
+	waitConnects(t, l.knocker, l.hostAddr, true, 5*time.Second, "after the knock")
+	if connects(t, l.stranger, l.strangerTarget) {
+		t.Fatal("the stranger, who never knocked, got through")
+	}
+	closed := waitConnects(t, l.knocker, l.hostAddr, false, 15*time.Second, "after open_for")
+	t.Logf("the opening ended %v after it was seen, open_for 5s", closed)
+
+	// The daemon dies right after an opening: the kernel still closes it.
+	knock3()
+	waitConnects(t, l.knocker, l.hostAddr, true, 5*time.Second, "after the second knock")
+	d.cmd.Process.Kill()
+	<-d.exited
+	d.exited <- nil
+	// The opening must outlive the daemon: it lasts open_for (5 s).
+	waitConnects(t, l.knocker, l.hostAddr, true, 2*time.Second, "right after the daemon was killed")
+	waitConnects(t, l.knocker, l.hostAddr, false, 15*time.Second, "after open_for, with the daemon killed")
+}
