@@ -16,6 +16,7 @@ import (
 	"github.com/knockbeep/knockbeep/knock"
 	"github.com/knockbeep/knockbeep/knock/capture"
 	"github.com/knockbeep/knockbeep/knock/config"
+	"github.com/knockbeep/knockbeep/knock/firewall"
 	"github.com/knockbeep/knockbeep/knock/portlang"
 )
 
@@ -301,7 +302,38 @@ func check(cfg *config.Config, c commandLine, stdout, stderr io.Writer) int {
 	for _, w := range cfg.Warnings {
 		fmt.Fprintf(stdout, "# warning: %s\n", w)
 	}
+	for _, w := range checkFirewallSets(cfg.Doors) {
+		fmt.Fprintf(stdout, "# warning: %s\n", w)
+	}
 	return ExitOK
+}
+
+// checkFirewallSets looks up every set the doors open, without changing
+// anything: a missing set, or one that cannot hold knockers with a
+// timeout, is a door that would open nothing.
+func checkFirewallSets(doors []knock.Door) []string {
+	var warnings []string
+	checked := map[string]bool{}
+	for _, d := range doors {
+		for _, spec := range d.Open {
+			if checked[spec] {
+				continue
+			}
+			checked[spec] = true
+			parsed, err := firewall.ParseSpec(spec)
+			if err == nil {
+				var set firewall.Set
+				if set, err = firewall.Open(parsed); err == nil {
+					err = set.Check()
+					set.Close()
+				}
+			}
+			if err != nil {
+				warnings = append(warnings, fmt.Sprintf("door %q: %v", d.Name, err))
+			}
+		}
+	}
+	return warnings
 }
 
 // showSequence prints a rotating door's sequence at now, under each of its

@@ -111,6 +111,21 @@ open_for = "5s"
 // ends it, so also when the daemon was killed right after the opening.
 func TestFirewallDoorOpensInTheKernel(t *testing.T) {
 	l := newFirewallLab(t)
+	// --check looks the sets up: the door's exist, a misspelt one does not.
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(t.TempDir(), "k.toml")
+	writeFile(t, conf, strings.Replace(firewallDoor, "knocked6", "knocked66", 1))
+	check := exec.Command("ip", "netns", "exec", l.host.Name(), exe, "--check", "-c", conf)
+	check.Env = append(os.Environ(), daemonEnv+"=1")
+	out, err := check.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), `# warning: door "ssh": firewall: nft:inet/filter/knocked66: no such set`) ||
+		strings.Contains(string(out), "knocked4: ") {
+		t.Errorf("--check with a missing set: %v\n%s", err, out)
+	}
+
 	d := startDaemon(t, l.host, firewallDoor, "-i", "any")
 	if connects(t, l.knocker, l.hostAddr) {
 		t.Fatal("port 22 accepts the knocker before any knock: the ruleset is not in force")
