@@ -45,6 +45,7 @@ type Config struct {
 	Log         Log
 	MaxAttempts int // cap on knock attempts tracked at once; the oldest is evicted beyond it
 	Music       Music
+	HTTP        HTTP
 	// Doors are the command doors that can open, in config order (the
 	// order matters: doors are tried in it).
 	Doors []knock.Door
@@ -62,6 +63,13 @@ type Config struct {
 	// The daemon logs them at start-up and on reload; --check prints them.
 	Warnings []string
 	Source   Format // the syntax this config was read from
+}
+
+// HTTP configures the metrics and status page server (package status).
+type HTTP struct {
+	// Listen is a TCP address ("127.0.0.1:9120") or a unix socket path;
+	// "" serves nothing.
+	Listen string
 }
 
 // A DisabledDoor is a door kept out of Config.Doors, and why.

@@ -50,6 +50,9 @@ func ExampleConvertKnockd() {
 	// pid_file = ""
 	// max_attempts = 65536
 	//
+	// [http]
+	// listen = ""
+	//
 	// [log]
 	// level = "info"
 	// format = "text"

@@ -27,7 +27,12 @@ type tomlFile struct {
 	MaxAttempts any        `toml:"max_attempts"`
 	Log         *tomlLog   `toml:"log"`
 	Music       *tomlMusic `toml:"music"`
+	HTTP        *tomlHTTP  `toml:"http"`
 	Door        []tomlDoor `toml:"door"`
+}
+
+type tomlHTTP struct {
+	Listen any `toml:"listen"`
 }
 
 type tomlLog struct {
@@ -93,6 +98,7 @@ type tomlDoor struct {
 var tomlKeys = map[string][]string{
 	"":      tagsOf(tomlFile{}),
 	"log":   tagsOf(tomlLog{}),
+	"http":  tagsOf(tomlHTTP{}),
 	"music": tagsOf(tomlMusic{}),
 	"door":  tagsOf(tomlDoor{}),
 }
@@ -288,6 +294,9 @@ func (d *tomlDecoder) config(f *tomlFile) *Config {
 	}
 	if f.Music != nil {
 		d.music(f.Music, &c.Music)
+	}
+	if f.HTTP != nil {
+		(setting{d: d, line: d.topLine("http", "listen"), label: "[http] listen"}).str(f.HTTP.Listen, &c.HTTP.Listen)
 	}
 	for i := range f.Door {
 		door, disabled := d.door(i, f)

@@ -37,6 +37,9 @@ func (c *Config) writeTOML(w io.Writer, comments *commentMap) error {
 	tw.key(comments.options["pid_file"], "pid_file", tomlString(c.PidFile))
 	tw.key(nil, "max_attempts", strconv.Itoa(c.MaxAttempts))
 
+	b.WriteString("\n[http]\n")
+	tw.key(nil, "listen", tomlString(c.HTTP.Listen))
+
 	b.WriteString("\n[log]\n")
 	tw.key(nil, "level", tomlString(strings.ToLower(c.Log.Level.String())))
 	tw.key(nil, "format", tomlString(c.Log.Format))

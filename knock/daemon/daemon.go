@@ -23,6 +23,7 @@ import (
 	"github.com/knockbeep/knockbeep/knock/music"
 	"github.com/knockbeep/knockbeep/knock/replaycache"
 	"github.com/knockbeep/knockbeep/knock/source"
+	"github.com/knockbeep/knockbeep/knock/status"
 )
 
 // DefaultShutdownTimeout bounds how long stopping waits for the pending
@@ -79,7 +80,12 @@ type Daemon struct {
 	pid    *pidFile
 	runner *command.Runner
 	fw     *firewallOpener
-	replay bool
+	status *status.Server // nil without [http] listen
+
+	started time.Time
+	events  []status.Event         // recent, for the status page; under mu
+	opened  map[string][]time.Time // each door's openings in the last hour; under mu
+	replay  bool
 	// knockdLog writes knockd's own lines for what knockd logs (stages,
 	// OPEN SESAME, running command, command timeout) when the log is in
 	// knockd's format, for fail2ban filters and scripts written for it.
@@ -204,6 +210,16 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 		undo = append(undo, func() { c.Close() })
 	}
 
+	d.started, d.opened = time.Now(), map[string][]time.Time{}
+	if err := d.listenStatus(); err != nil {
+		return fail(err)
+	}
+	if d.status != nil {
+		undo = append(undo, func() { d.status.Close() })
+	}
+	d.fw = newFirewallOpener(d.log, cfg.Doors)
+	undo = append(undo, d.fw.close)
+
 	if cfg.Music.Enabled {
 		d.music, err = d.newMusicPart(cfg, nil)
 		if err != nil {
@@ -223,7 +239,6 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 	d.runner = command.NewRunner(command.Options{Logger: d.log, Clock: d.opts.Clock,
 		CommandTimeout: config.DefaultCommandTimeout, KnockdMessages: d.knockdLog})
 	d.runner.SetCommandTimeouts(cfg.CommandTimeouts)
-	d.fw = newFirewallOpener(d.log, cfg.Doors)
 	d.logDisabled(cfg)
 	d.warnIfIdle()
 	return d, nil
@@ -248,6 +263,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 	defer cancel()
 	var wg sync.WaitGroup
 	wg.Go(func() { d.reloadLoop(ctx) })
+	if d.status != nil {
+		wg.Go(func() {
+			if err := d.status.Serve(ctx); err != nil {
+				d.log.Error("daemon: the status server stopped", "err", err)
+			}
+		})
+	}
 
 	var runErr error
 	if d.replay {
@@ -410,9 +432,11 @@ func (d *Daemon) handleLocked(ev *knock.Event) {
 		if err := d.doors.sources[from.door].Used(from.seq, m.Src, m.Event.Time); err != nil {
 			d.log.Warn("daemon: door not opened", "door", m.Name, "src", m.Src.WithZone(""), "reason", err)
 			d.refused++
+			d.recordLocked("refused", m.Name, m.Src, err.Error())
 			continue
 		}
 		d.logOpened(m)
+		d.recordLocked("open", m.Name, m.Src, "")
 		d.fw.open(door, m.Src)
 		d.runner.Open(door, m.Event)
 	}

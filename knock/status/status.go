@@ -125,6 +125,16 @@ func Listen(opts Options) (*Server, error) {
 // system for ":0").
 func (s *Server) Addr() net.Addr { return s.listener.Addr() }
 
+// Close releases a server that will not Serve (its owner failed to
+// start).
+func (s *Server) Close() error {
+	err := s.listener.Close()
+	if IsUnixSocket(s.opts.Listen) {
+		os.Remove(s.opts.Listen)
+	}
+	return err
+}
+
 // Serve serves until ctx ends, then shuts down within a second.
 func (s *Server) Serve(ctx context.Context) error {
 	done := make(chan error, 1)
