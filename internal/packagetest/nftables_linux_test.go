@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/knockbeep/knockbeep/knock/config"
 	"github.com/knockbeep/knockbeep/knock/send/sendtest"
@@ -41,32 +42,28 @@ func TestNftablesExample(t *testing.T) {
 		t.Fatalf("configs/nftables-door.toml: %d doors, want 1", len(cfg.Doors))
 	}
 	door := cfg.Doors[0]
-	for _, tt := range []struct {
-		name, set, ip string
-		argv          []string
-	}{
-		{"ipv4", "knocked4", "192.0.2.7", door.Start.Argv},
-		{"ipv6", "knocked6", "2001:db8::7", door.Start6.Argv},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			if len(tt.argv) == 0 {
-				t.Fatal("the door has no start command for this family")
-			}
-			argv := make([]string, len(tt.argv))
-			for i, a := range tt.argv {
-				argv[i] = strings.ReplaceAll(a, "%IP%", tt.ip)
-			}
-			if out, err := inNS(argv...); err != nil {
-				t.Fatalf("%q: %v\n%s", argv, err, out)
-			}
-			out, err := inNS(nft, "list", "set", "inet", "filter", tt.set)
-			if err != nil {
-				t.Fatalf("nft list set: %v\n%s", err, out)
-			}
-			if !strings.Contains(out, tt.ip+" timeout 1h expires") {
-				t.Errorf("set %s after the start command, want %s with a 1h timeout:\n%s", tt.set, tt.ip, out)
-			}
-		})
+	if door.OpenFor != time.Hour {
+		t.Errorf("open_for = %v, want 1h", door.OpenFor)
+	}
+	// Each set the door opens exists in the ruleset and keeps timeouts
+	// (the daemon's own test, knock/daemon's TestFirewallDoorOpensInTheKernel,
+	// opens SSH through them).
+	want := map[string]string{"nft:inet/filter/knocked4": "ipv4_addr", "nft:inet/filter/knocked6": "ipv6_addr"}
+	if len(door.Open) != len(want) {
+		t.Fatalf("open = %q, want the two sets %v", door.Open, want)
+	}
+	for _, spec := range door.Open {
+		typ, ok := want[spec]
+		if !ok {
+			t.Fatalf("open lists %q, not one of the ruleset's sets", spec)
+		}
+		out, err := inNS(nft, "list", "set", "inet", "filter", strings.TrimPrefix(spec, "nft:inet/filter/"))
+		if err != nil {
+			t.Fatalf("nft list set for %s: %v\n%s", spec, err, out)
+		}
+		if !strings.Contains(out, "type "+typ) || !strings.Contains(out, "flags timeout") {
+			t.Errorf("%s is not a %s set with flags timeout:\n%s", spec, typ, out)
+		}
 	}
 }
 
