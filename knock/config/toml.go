@@ -294,6 +294,10 @@ func (d *tomlDecoder) config(f *tomlFile) *Config {
 	}
 	if f.Music != nil {
 		d.music(f.Music, &c.Music)
+	} else if len(f.Door) > 0 {
+		// A config written for doors opens no music ports to everyone
+		// unless it asks for them with a [music] table.
+		c.Music.Enabled = false
 	}
 	if f.HTTP != nil {
 		(setting{d: d, line: d.topLine("http", "listen"), label: "[http] listen"}).str(f.HTTP.Listen, &c.HTTP.Listen)

@@ -3,6 +3,7 @@ package config
 import (
 	"log/slog"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -295,6 +296,31 @@ door = [{ name = "i", sequence = "7000" }]
 	},
 }
 
+// TestDoorsWithoutMusicTable: a config written for doors opens no music
+// ports to everyone unless it has a [music] table; no config at all, or a
+// config without doors, is still the music daemon.
+func TestDoorsWithoutMusicTable(t *testing.T) {
+	tests := []struct {
+		name, text string
+		music      bool
+	}{
+		{"doors, no [music]", "[[door]]\nname = \"ssh\"\nsequence = \"7000\"\n", false},
+		{"doors and an empty [music]", "[music]\n[[door]]\nname = \"ssh\"\nsequence = \"7000\"\n", true},
+		{"no doors", "speaker = \"none\"\n", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Parse("k.toml", []byte(tt.text))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Music.Enabled != tt.music {
+				t.Errorf("music enabled = %v, want %v", c.Music.Enabled, tt.music)
+			}
+		})
+	}
+}
+
 func TestParseTOML(t *testing.T) {
 	for _, tt := range tomlTests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -304,6 +330,11 @@ func TestParseTOML(t *testing.T) {
 			}
 			want := tomlDefault()
 			tt.want(want)
+			if len(want.Doors)+len(want.Disabled) > 0 && !strings.Contains(tt.text, "music") {
+				// A config with doors and no [music] runs no music doors
+				// (TestDoorsWithoutMusicTable).
+				want.Music.Enabled = false
+			}
 			if got.Source != FormatTOML {
 				t.Errorf("Source = %v, want toml", got.Source)
 			}
@@ -476,13 +507,13 @@ tiemout = "5s"
 	},
 	{
 		name: "door on the music silence port",
-		text: "[[door]]\nname = \"x\"\nsequence = [\"7000\", \"1001\"]\n",
-		want: `config: k.toml: line 3: door "x": port 1001/tcp is also the music silence_port: choose another port for the door, or move the music ports in [music]`,
+		text: "[music]\n[[door]]\nname = \"x\"\nsequence = [\"7000\", \"1001\"]\n",
+		want: `config: k.toml: line 4: door "x": port 1001/tcp is also the music silence_port: choose another port for the door, or move the music ports in [music]`,
 	},
 	{
 		name: "door on a music pitch port",
-		text: "[[door]]\nname = \"x\"\nsequence = \"2060\"\n",
-		want: `config: k.toml: line 3: door "x": port 2060/tcp is also the music pitch port (pitch_base 2000 + note 60): choose another port for the door, or move the music ports in [music]`,
+		text: "[music]\n[[door]]\nname = \"x\"\nsequence = \"2060\"\n",
+		want: `config: k.toml: line 4: door "x": port 2060/tcp is also the music pitch port (pitch_base 2000 + note 60): choose another port for the door, or move the music ports in [music]`,
 	},
 	{
 		name: "music ports must differ",

@@ -123,6 +123,7 @@ func BenchmarkKnockLatency(b *testing.B) {
 	d := startDaemon(b, ns, `
 speaker = "none"
 state_dir = "{{DIR}}/state"
+[music]
 [[door]]
 name = "touch"
 sequence = ["7500"]

@@ -287,6 +287,8 @@ const e2eConfig = `
 speaker = "wav:{{DIR}}/wav"
 state_dir = "{{DIR}}/state"
 
+[music]
+
 [[door]]
 name = "ssh"
 sequence = ["7000", "8000:udp", "9000"]

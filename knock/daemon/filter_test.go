@@ -92,6 +92,7 @@ target = ["192.0.2.99", "2001:db8::99"]
 		{
 			name: "a door with a target beside music: both",
 			config: `
+[music]
 [[door]]
 name = "gateway"
 sequence = ["7000"]
@@ -169,6 +170,7 @@ sequence = ["7000"]
 
 func TestDescribeFilter(t *testing.T) {
 	cfg, _ := testConfig(t, t.TempDir(), `
+[music]
 [[door]]
 name = "ssh"
 sequence = ["7000", "8000:udp", "7001"]

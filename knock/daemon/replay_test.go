@@ -44,6 +44,7 @@ func TestReplayMusicAndCommandDoors(t *testing.T) {
 speaker = "wav:{{DIR}}/wav"
 state_dir = "{{DIR}}/state"
 
+[music]
 [[door]]
 name = "touch"
 sequence = ["7000", "8000:udp", "9000"]
