@@ -321,7 +321,11 @@ func TestDebInstallUpgradePurge(t *testing.T) {
 	// What the administrator and the service add: a local change to the
 	// conffile, and the state a DynamicUser service leaves (systemd keeps
 	// it under /var/lib/private, reached through a symlink).
-	root.must("sh", "-c", `echo '# changed here' >>/etc/knockbeepd.toml
+	// The throw-away root starts as a copy of this machine: whatever a
+	// knockbeepd run here left in its state directories is not the
+	// package's test, so it goes first (in the copy only).
+	root.must("sh", "-c", `rm -rf /var/lib/knockbeep /var/log/knockbeep /var/lib/private/knockbeep /var/log/private/knockbeep
+echo '# changed here' >>/etc/knockbeepd.toml
 mkdir -p /var/lib/private/knockbeep/pools /var/log/private/knockbeep
 echo 'knockbeep pool 1' >/var/lib/private/knockbeep/pools/192.0.2.1.pool
 ln -s private/knockbeep /var/lib/knockbeep

@@ -99,6 +99,8 @@ func waitConnects(t *testing.T, ns *sendtest.Netns, addr netip.Addr, want bool, 
 }
 
 const firewallDoor = `
+speaker = "none"
+state_dir = "{{DIR}}/state"
 [[door]]
 name = "ssh"
 sequence = ["7000", "8000", "9000"]
