@@ -322,6 +322,7 @@ func TestResolveFailures(t *testing.T) {
 		{name: "ipv6 literal with -4", args: []string{"-4", "::1", "22"}, wantErr: "host ::1 is not an IPv4 address"},
 		{name: "ipv4 literal with -6", args: []string{"-6", "127.0.0.1", "22"}, wantErr: "host 127.0.0.1 is not an IPv6 address"},
 		{name: "song to an invalid name", args: []string{"--song", imperialMarch, "bad..name"}, wantErr: `cannot resolve host "bad..name"`},
+		{name: "a zone that is no interface here", args: []string{"fe80::1%nosuchif", "22"}, wantErr: `zone "nosuchif" is not a network interface here`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

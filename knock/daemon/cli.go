@@ -208,6 +208,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, reload <
 	case c.demo:
 		if err := Demo(ctx, DemoOptions{Song: c.demoSong, Notes: c.demoNotes, Speaker: c.speaker, StateDir: c.stateDir, Verbose: c.verbose, Debug: c.debug}, stdout, stderr); err != nil {
 			fmt.Fprintf(stderr, "knockbeepd: %v\n", err)
+			if _, badSong := errors.AsType[*demoSongError](err); badSong {
+				return ExitUsage
+			}
 			return ExitFailure
 		}
 		return ExitOK

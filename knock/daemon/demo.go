@@ -164,10 +164,17 @@ func demoSong(name string) (sequence.Song, error) {
 	}
 	song, err := songs.Load(name)
 	if err != nil {
-		return sequence.Song{}, fmt.Errorf("--demo: %w", err)
+		return sequence.Song{}, &demoSongError{fmt.Errorf("--demo: %w", err)}
 	}
 	return song, nil
 }
+
+// A demoSongError is a song --demo cannot read: a bad command line, not a
+// daemon that could not start.
+type demoSongError struct{ err error }
+
+func (e *demoSongError) Error() string { return e.err.Error() }
+func (e *demoSongError) Unwrap() error { return e.err }
 
 // loopback finds the loopback interface (lo on Linux, lo0 on FreeBSD) and
 // the address to knock on it.

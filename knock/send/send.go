@@ -113,6 +113,15 @@ func Resolve(ctx context.Context, host string, network string) (netip.Addr, erro
 		if !fitsNetwork(addr, network) {
 			return netip.Addr{}, fmt.Errorf("send: host %s is not an %s address", host, familyName(network))
 		}
+		// A zone names the interface to knock through: one this host does
+		// not have is a bad host, found before any knock is sent.
+		if zone := addr.Zone(); zone != "" {
+			if _, err := strconv.ParseUint(zone, 10, 32); err != nil {
+				if _, err := net.InterfaceByName(zone); err != nil {
+					return netip.Addr{}, fmt.Errorf("send: host %s: zone %q is not a network interface here", host, zone)
+				}
+			}
+		}
 		return addr, nil
 	}
 	addrs, err := net.DefaultResolver.LookupNetIP(ctx, network, host)

@@ -115,6 +115,8 @@ func TestResolve(t *testing.T) {
 		{name: "invalid name", host: "bad..name", wantErr: `cannot resolve host "bad..name"`},
 		{name: "empty host", host: "", wantErr: "empty host name"},
 		{name: "unknown network", host: "127.0.0.1", network: "tcp", wantErr: `unknown network "tcp"`},
+		{name: "zone that is no interface", host: "fe80::1%nosuchif", wantErr: `zone "nosuchif" is not a network interface here`},
+		{name: "numeric zone", host: "fe80::1%1", want: "fe80::1%1"},
 	}
 	if loopbackIndex != "" {
 		tests = append(tests, struct {
