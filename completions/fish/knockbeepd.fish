@@ -7,6 +7,7 @@ complete -c knockbeepd -s i -l interface -x -a 'any (path basename /sys/class/ne
 complete -c knockbeepd -l speaker -x -a 'auto evdev console speaker wav: none' -d 'where music is played'
 complete -c knockbeepd -l state-dir -x -a '(__fish_complete_directories)' -d 'where pools and played songs live'
 complete -c knockbeepd -l check -d 'validate the config, print it and exit'
+complete -c knockbeepd -l strict -d 'with --check: fail on warnings'
 complete -c knockbeepd -l convert -r -F -d 'print the TOML equivalent of a knockd.conf'
 complete -c knockbeepd -l genkey -r -F -d 'write a new random key for a rotating door'
 complete -c knockbeepd -l show-sequence -x -d "print a rotating door's current sequence"

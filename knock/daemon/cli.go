@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"time"
@@ -37,6 +39,7 @@ type commandLine struct {
 	pidFile    string
 	logFile    string
 	check      bool
+	strict     bool
 	debug      bool
 	verbose    bool
 	onlyIPv4   bool
@@ -67,6 +70,7 @@ var options = []option{
 	{0, "speaker", getopt.RequiredValue, func(c *commandLine, v string) error { c.speaker = v; return nil }},
 	{0, "state-dir", getopt.RequiredValue, func(c *commandLine, v string) error { c.stateDir = v; return nil }},
 	{0, "check", getopt.NoValue, func(c *commandLine, _ string) error { c.check = true; return nil }},
+	{0, "strict", getopt.NoValue, func(c *commandLine, _ string) error { c.strict = true; return nil }},
 	{'D', "debug", getopt.NoValue, func(c *commandLine, _ string) error { c.debug = true; return nil }},
 	{'v', "verbose", getopt.NoValue, func(c *commandLine, _ string) error { c.verbose = true; return nil }},
 	{0, "replay", getopt.RequiredValue, func(c *commandLine, v string) error { c.replay = v; return nil }},
@@ -125,6 +129,9 @@ func parseArgs(args []string) (commandLine, error) {
 		return c, fmt.Errorf("unexpected argument %q: knockbeepd takes only options (a song goes after --demo)", operands[0])
 	}
 	modes := 0
+	if c.strict && !c.check {
+		return c, errors.New("--strict goes with --check: it makes its warnings fail the check")
+	}
 	for _, m := range []bool{c.check, c.demo, c.convert != "", c.replay != "", c.genkey != "", c.showSeq != ""} {
 		if m {
 			modes++
@@ -276,7 +283,23 @@ func check(cfg *config.Config, c commandLine, stdout, stderr io.Writer) int {
 	if c.configPath != "" {
 		from = fmt.Sprintf("%s (%v)", c.configPath, cfg.Source)
 	}
-	fmt.Fprintf(stdout, "# knockbeepd --check: %s: valid. The effective config:\n\n", from)
+	warnings := checkWarnings(cfg)
+	// The summary first: what a person checking a config wants to see.
+	fmt.Fprintf(stdout, "# knockbeepd --check: %s: valid.\n", from)
+	names := make([]string, len(cfg.Doors))
+	for i, d := range cfg.Doors {
+		names[i] = d.Name
+	}
+	music := "off"
+	if cfg.Music.Enabled {
+		music = "on (open to every source unless [music] allow says otherwise)"
+	}
+	fmt.Fprintf(stdout, "# %d doors (%s), %d disabled; music doors %s; capturing on %s; %d warnings\n",
+		len(cfg.Doors), strings.Join(names, ", "), len(cfg.Disabled), music, strings.Join(interfaces(cfg), ", "), len(warnings))
+	for _, w := range warnings {
+		fmt.Fprintf(stdout, "# warning: %s\n", w)
+	}
+	fmt.Fprintf(stdout, "#\n# The effective config:\n\n")
 	if err := cfg.WriteTOML(stdout); err != nil {
 		fmt.Fprintf(stderr, "knockbeepd: %v\n", err)
 		return ExitFailure
@@ -290,6 +313,12 @@ func check(cfg *config.Config, c commandLine, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "knockbeepd: the kernel filter: %v\n", err)
 		return ExitConfig
 	}
+	if !c.verbose {
+		// The BPF program's listing is for those who ask (-v).
+		if i := strings.Index(desc, "BPF program"); i >= 0 {
+			desc = desc[:i]
+		}
+	}
 	fmt.Fprintf(stdout, "\n# The kernel filter on %s passes:\n", strings.Join(interfaces(cfg), ", "))
 	for line := range strings.Lines(desc) {
 		fmt.Fprintf(stdout, "#   %s", line)
@@ -299,16 +328,45 @@ func check(cfg *config.Config, c commandLine, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "# door %q rotates: its ports change every %v within %d-%d (knockbeepd --show-sequence %s shows them)\n", d.Name, r.Period, r.PortLo, r.PortHi, d.Name)
 		}
 	}
-	for _, d := range cfg.Disabled {
-		fmt.Fprintf(stdout, "# door %q is disabled: %s\n", d.Door.Name, d.Reason)
-	}
-	for _, w := range cfg.Warnings {
-		fmt.Fprintf(stdout, "# warning: %s\n", w)
-	}
-	for _, w := range checkFirewallSets(cfg.Doors) {
-		fmt.Fprintf(stdout, "# warning: %s\n", w)
+	if c.strict && len(warnings) > 0 {
+		fmt.Fprintf(stderr, "knockbeepd: --check --strict: %d warnings\n", len(warnings))
+		return ExitConfig
 	}
 	return ExitOK
+}
+
+// checkWarnings lists what does not stop the config from loading but will
+// surprise its operator: disabled doors, missing interfaces, commands that
+// cannot run, doors that do nothing, firewall sets that are not there.
+func checkWarnings(cfg *config.Config) []string {
+	var out []string
+	for _, d := range cfg.Disabled {
+		out = append(out, fmt.Sprintf("door %q is disabled: %s", d.Door.Name, d.Reason))
+	}
+	out = append(out, cfg.Warnings...)
+	for _, name := range cfg.Interfaces {
+		if name == capture.Any {
+			continue
+		}
+		if _, err := net.InterfaceByName(name); err != nil {
+			out = append(out, fmt.Sprintf("interface %q does not exist on this host", name))
+		}
+	}
+	for _, d := range cfg.Doors {
+		cmds := []knock.Command{d.Start, d.Start6, d.Stop, d.Stop6}
+		if len(d.Open) == 0 && d.Start.IsZero() && d.Start6.IsZero() {
+			out = append(out, fmt.Sprintf("door %q has no action: give it open (firewall sets) or start_command", d.Name))
+		}
+		for _, cmd := range cmds {
+			if cmd.IsZero() || cmd.Shell {
+				continue
+			}
+			if _, err := exec.LookPath(cmd.Argv[0]); err != nil {
+				out = append(out, fmt.Sprintf("door %q: command %q: %v", d.Name, cmd.Argv[0], err))
+			}
+		}
+	}
+	return append(out, checkFirewallSets(cfg.Doors)...)
 }
 
 // checkFirewallSets looks up every set the doors open, without changing

@@ -161,6 +161,8 @@ func TestMainModes(t *testing.T) {
 	writeFile(t, knockdConf, "# open ssh\n[openSSH]\n\tsequence = 7000,8000,9000\n\tseq_timeout = 5\n\tcommand = /sbin/iptables -A INPUT -s %IP% -p tcp --dport 22 -j ACCEPT\n\ttcpflags = syn\n")
 	badConf := filepath.Join(dir, "bad.toml")
 	writeFile(t, badConf, "speaker = \"none\"\n[music]\ntone_prot = 1000\n")
+	warnConf := filepath.Join(dir, "warn.toml")
+	writeFile(t, warnConf, "[[door]]\nname = \"ssh\"\nsequence = \"7000\"\nstart_command = [\"/no/such/program\"]\n[[door]]\nname = \"idle\"\nsequence = \"7100\"\n")
 	run := t.TempDir()
 	heldPid := filepath.Join(run, "held.pid")
 	holder := exec.Command("sleep", "60") // another live process
@@ -185,6 +187,14 @@ func TestMainModes(t *testing.T) {
 			wantOut: []string{"built-in defaults: valid", "[music]", "tone_port = 1000", "# The kernel filter on any passes:", "#   tcp to port 1000-1002,2000-2127,32768-65535, flags syn,!ack"}},
 		{name: "check a knockd.conf", args: []string{"--check", "-c", knockdConf, "-i", "eth0"},
 			wantOut: []string{"(knockd.conf): valid", `interfaces = ["eth0"]`, `name = "openSSH"`, "#   tcp to port 7000,8000,9000, flags syn"}},
+		{name: "check: the summary first, warnings, no BPF listing without -v", args: []string{"--check", "-c", warnConf},
+			wantOut: []string{"valid.\n# 2 doors (ssh, idle), 0 disabled; music doors off; capturing on any; 2 warnings\n",
+				`# warning: door "ssh": command "/no/such/program": `, `# warning: door "idle" has no action`, "#   tcp to port 7000,7100"}},
+		{name: "check -v lists the BPF program", args: []string{"--check", "-v"}, wantOut: []string{"BPF program for raw IP frames"}},
+		{name: "check --strict fails on warnings", args: []string{"--check", "--strict", "-c", warnConf}, wantStatus: ExitConfig,
+			wantOut: []string{"2 warnings"}, wantErr: []string{"--check --strict: 2 warnings"}},
+		{name: "check --strict passes a clean config", args: []string{"--check", "--strict"}, wantOut: []string{"0 warnings"}},
+		{name: "strict without check", args: []string{"--strict"}, wantStatus: ExitUsage, wantErr: []string{"--strict goes with --check"}},
 		{name: "check a bad config", args: []string{"--check", "-c", badConf}, wantStatus: ExitConfig,
 			wantErr: []string{`line 3`, `unknown key "tone_prot"`, `did you mean "tone_port"?`}},
 		{name: "convert", args: []string{"--convert", knockdConf}, wantOut: []string{"# open ssh", "[[door]]", `name = "openSSH"`, "shell = true"}},
@@ -322,5 +332,23 @@ state_dir = "{{DIR}}/live"
 				t.Errorf("the replay wrote into the config's state_dir, the live daemon's")
 			}
 		})
+	}
+}
+
+// TestCheckListsBPFOnlyWhenAsked: --check shows the filter's ports; the
+// program's instructions only with -v.
+func TestCheckListsBPFOnlyWhenAsked(t *testing.T) {
+	for _, verbose := range []bool{false, true} {
+		args := []string{"--check"}
+		if verbose {
+			args = append(args, "-v")
+		}
+		var stdout, stderr bytes.Buffer
+		if status := Main(context.Background(), args, &stdout, &stderr, nil); status != ExitOK {
+			t.Fatalf("%v: status %d: %s", args, status, stderr.String())
+		}
+		if got := strings.Contains(stdout.String(), "BPF program"); got != verbose {
+			t.Errorf("%v: lists the BPF program = %v, want %v", args, got, verbose)
+		}
 	}
 }
