@@ -44,8 +44,11 @@ type Config struct {
 	PidFile     string   // "" writes no pidfile
 	Log         Log
 	MaxAttempts int // cap on knock attempts tracked at once; the oldest is evicted beyond it
-	Music       Music
-	HTTP        HTTP
+	// RateLimit is the knocks a second each source may make on average,
+	// in bursts of RateBurst (package ratelimit); 0 sets no limit.
+	RateLimit, RateBurst int
+	Music                Music
+	HTTP                 HTTP
 	// Doors are the command doors that can open, in config order (the
 	// order matters: doors are tried in it).
 	Doors []knock.Door

@@ -49,6 +49,8 @@ func ExampleConvertKnockd() {
 	// state_dir = "/var/lib/knockbeep"
 	// pid_file = ""
 	// max_attempts = 65536
+	// rate_limit = 0
+	// rate_burst = 0
 	//
 	// [http]
 	// listen = ""

@@ -25,6 +25,8 @@ type tomlFile struct {
 	StateDir    any        `toml:"state_dir"`
 	PidFile     any        `toml:"pid_file"`
 	MaxAttempts any        `toml:"max_attempts"`
+	RateLimit   any        `toml:"rate_limit"`
+	RateBurst   any        `toml:"rate_burst"`
 	Log         *tomlLog   `toml:"log"`
 	Music       *tomlMusic `toml:"music"`
 	HTTP        *tomlHTTP  `toml:"http"`
@@ -289,6 +291,8 @@ func (d *tomlDecoder) config(f *tomlFile) *Config {
 	top("state_dir").str(f.StateDir, &c.StateDir)
 	top("pid_file").str(f.PidFile, &c.PidFile)
 	top("max_attempts").integer(f.MaxAttempts, &c.MaxAttempts, 1, math.MaxInt32)
+	top("rate_limit").integer(f.RateLimit, &c.RateLimit, 0, 1_000_000)
+	top("rate_burst").integer(f.RateBurst, &c.RateBurst, 0, 1_000_000)
 	if f.Log != nil {
 		d.log(f.Log, &c.Log)
 	}

@@ -36,6 +36,8 @@ func (c *Config) writeTOML(w io.Writer, comments *commentMap) error {
 	tw.key(nil, "state_dir", tomlString(c.StateDir))
 	tw.key(comments.options["pid_file"], "pid_file", tomlString(c.PidFile))
 	tw.key(nil, "max_attempts", strconv.Itoa(c.MaxAttempts))
+	tw.key(nil, "rate_limit", strconv.Itoa(c.RateLimit))
+	tw.key(nil, "rate_burst", strconv.Itoa(c.RateBurst))
 
 	b.WriteString("\n[http]\n")
 	tw.key(nil, "listen", tomlString(c.HTTP.Listen))

@@ -21,6 +21,7 @@ import (
 	"github.com/knockbeep/knockbeep/knock/config"
 	"github.com/knockbeep/knockbeep/knock/match"
 	"github.com/knockbeep/knockbeep/knock/music"
+	"github.com/knockbeep/knockbeep/knock/ratelimit"
 	"github.com/knockbeep/knockbeep/knock/replaycache"
 	"github.com/knockbeep/knockbeep/knock/source"
 	"github.com/knockbeep/knockbeep/knock/status"
@@ -80,7 +81,10 @@ type Daemon struct {
 	pid    *pidFile
 	runner *command.Runner
 	fw     *firewallOpener
-	status *status.Server // nil without [http] listen
+	// limiter bounds each source's knocks ([rate_limit]); nil: no limit.
+	limiter     *ratelimit.Limiter
+	rateLimited uint64         // knocks dropped by the limiter; under mu
+	status      *status.Server // nil without [http] listen
 
 	started time.Time
 	events  []status.Event         // recent, for the status page; under mu
@@ -219,6 +223,7 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 	}
 	d.fw = newFirewallOpener(d.log, cfg.Doors)
 	undo = append(undo, d.fw.close)
+	d.limiter = newLimiter(cfg)
 
 	if cfg.Music.Enabled {
 		d.music, err = d.newMusicPart(cfg, nil)
@@ -415,6 +420,10 @@ func (d *Daemon) handleLocked(ev *knock.Event) {
 				d.music.m.Tick(d.opts.Clock.Now())
 			}
 		}
+	}
+	if d.limiter != nil && !d.limiter.Allow(ev.Src, ev.Time) {
+		d.rateLimited++
+		return
 	}
 	d.handled.Add(1)
 	if d.music != nil && d.music.m.Handle(ev) {
@@ -690,6 +699,8 @@ type Stats struct {
 	Music    music.Stats // zero when the music doors are off
 	Commands command.Stats
 	Firewall FirewallStats
+	// RateLimited counts knocks dropped by rate_limit.
+	RateLimited uint64
 }
 
 // Stats returns the counters so far. It may be called from any goroutine.
@@ -701,6 +712,7 @@ func (d *Daemon) Stats() Stats {
 	d.mu.Lock()
 	s.Match = d.matcher.Stats()
 	s.Refused = d.refused
+	s.RateLimited = d.rateLimited
 	if d.music != nil {
 		s.Music = d.music.m.Stats()
 	}
@@ -740,4 +752,16 @@ func newAddrSet(list []netip.Addr) *addrSet {
 		s.set[a] = struct{}{}
 	}
 	return s
+}
+
+// newLimiter is the rate limit cfg asks for, or nil for none.
+func newLimiter(cfg *config.Config) *ratelimit.Limiter {
+	if cfg.RateLimit <= 0 {
+		return nil
+	}
+	burst := cfg.RateBurst
+	if burst <= 0 {
+		burst = cfg.RateLimit
+	}
+	return ratelimit.New(float64(cfg.RateLimit), burst)
 }

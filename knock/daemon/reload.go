@@ -149,6 +149,9 @@ func (d *Daemon) Apply(cfg *config.Config) error {
 			newMusic.start()
 		}
 	}
+	if cfg.RateLimit != d.cfg.RateLimit || cfg.RateBurst != d.cfg.RateBurst {
+		d.limiter = newLimiter(cfg)
+	}
 	d.cfg = cfg
 	d.runner.SetCommandTimeouts(cfg.CommandTimeouts)
 	d.doors = doors

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"cmp"
 	"os"
 	"path/filepath"
 	"slices"
@@ -262,5 +263,40 @@ pool_idle_timeout = "3m"
 	d := replay(t, cfg, Options{Logger: logger}, pcapFile(t, syn(time.Millisecond, "192.0.2.1", hostAddr4, 1000)))
 	if c := d.Stats().Match.Capacity; c != 100 {
 		t.Errorf("matcher capacity %d, want max_attempts 100", c)
+	}
+}
+
+// TestRateLimitHoldsAFloodingSource plays the attacker: one source floods
+// a door's first port 1000 times in a second, with rate_limit 20 (burst
+// 5); its knocks beyond the limit are dropped and counted, and a user's
+// knock on the same door, amid the flood, still opens it.
+func TestRateLimitHoldsAFloodingSource(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "door.out")
+	cfg, _ := testConfig(t, dir, `
+state_dir = "{{DIR}}/state"
+rate_limit = 20
+rate_burst = 5
+
+[[door]]
+name = "ssh"
+sequence = ["7000", "8000"]
+start_command = ["/bin/sh", "-c", "echo %IP% >> `+out+`"]
+`)
+	var pkts []packet
+	for i := range 1000 {
+		pkts = append(pkts, syn(time.Duration(i)*time.Millisecond, "198.51.100.66", hostAddr4, 7000))
+	}
+	pkts = append(pkts, syn(500*time.Millisecond, "192.0.2.10", hostAddr4, 7000), syn(501*time.Millisecond, "192.0.2.10", hostAddr4, 8000))
+	slices.SortStableFunc(pkts, func(a, b packet) int { return cmp.Compare(a.at, b.at) })
+	logger, _ := testLogger(t)
+	d := replay(t, cfg, Options{Logger: logger}, pcapFile(t, pkts...))
+	s := d.Stats()
+	// 5 in the burst, then 20 a second for the second the flood lasts.
+	if s.RateLimited < 1000-5-21 || s.RateLimited > 1000-5-19 {
+		t.Errorf("%d knocks rate-limited, want about %d", s.RateLimited, 1000-5-20)
+	}
+	if got := readAll(t, out); got != "192.0.2.10\n" {
+		t.Errorf("the door's command wrote %q, want the user's opening", got)
 	}
 }

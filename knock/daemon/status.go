@@ -95,6 +95,7 @@ var metricDefs = []metricDef{
 	{"knockbeep_attempts_evicted_total", "Attempts dropped to make room (a flood of sources).", true, func(s Stats) float64 { return float64(s.Match.Evicted) }},
 	{"knockbeep_opens_total", "Doors opened.", true, func(s Stats) float64 { return float64(s.Match.Opened) }},
 	{"knockbeep_replays_refused_total", "Openings refused by the door's source: replayed or reused sequences.", true, func(s Stats) float64 { return float64(s.Refused) }},
+	{"knockbeep_rate_limited_total", "Knocks dropped because their source passed rate_limit.", true, func(s Stats) float64 { return float64(s.RateLimited) }},
 	{"knockbeep_firewall_added_total", "Knockers added to firewall sets.", true, func(s Stats) float64 { return float64(s.Firewall.Added) }},
 	{"knockbeep_firewall_errors_total", "Firewall sets that refused an address or could not be reached.", true, func(s Stats) float64 { return float64(s.Firewall.Errors) }},
 	{"knockbeep_commands_succeeded_total", "Door commands that exited 0.", true, func(s Stats) float64 { return float64(s.Commands.Succeeded) }},
