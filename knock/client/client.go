@@ -216,7 +216,7 @@ func runSong(ctx context.Context, c config, env environment) int {
 	}
 	bar.clear()
 	fmt.Fprintf(env.stdout, "knocked %q into %v: %d knocks in %v; written %v, it plays for %v\n",
-		song.Name, addr, len(plan.Knocks), env.clock.Now().Sub(start).Round(time.Millisecond), song.Duration(), playTime(plan))
+		song.Name, addr, len(plan.Knocks), env.clock.Now().Sub(start).Round(time.Millisecond), song.Duration().Round(time.Millisecond), playTime(plan))
 	return ExitOK
 }
 
@@ -225,7 +225,7 @@ func runSong(ctx context.Context, c config, env environment) int {
 // plays what the daemon will compile from the plan.
 func printPlan(w io.Writer, song sequence.Song, plan sequence.Plan, pacing, delay time.Duration) {
 	p := plan.Protocol
-	fmt.Fprintf(w, "song %q: %v format, %d tones, %v\n", song.Name, song.Format, len(song.Tones), song.Duration())
+	fmt.Fprintf(w, "song %q: %v format, %d tones, %v\n", song.Name, song.Format, len(song.Tones), song.Duration().Round(time.Millisecond))
 	pitch := "no pitch knocks"
 	for _, k := range plan.Knocks {
 		if k.Kind == sequence.KnockPitch {
@@ -239,7 +239,7 @@ func printPlan(w io.Writer, song sequence.Song, plan sequence.Plan, pacing, dela
 		fmt.Fprintf(w, "ports: tone %d, silence %d, play %d, %s; step %v\n", p.TonePort, p.SilencePort, p.PlayPort, pitch, p.Step)
 	}
 	fmt.Fprintf(w, "%s\n", plan.Summary())
-	fmt.Fprintf(w, "knocking takes about %v (%v between knocks); written %v, it plays for %v\n", pacing, delay, song.Duration(), playTime(plan))
+	fmt.Fprintf(w, "knocking takes about %v (%v between knocks); written %v, it plays for %v\n", pacing, delay, song.Duration().Round(time.Millisecond), playTime(plan))
 	fmt.Fprintf(w, "beep %s\n", sequence.FormatBeepArgs(plan.Expected()))
 }
 
@@ -252,12 +252,14 @@ func containsNote(plan sequence.Plan) bool {
 	return false
 }
 
+// playTime is how long the daemon plays the plan, to the millisecond (a
+// song's tempo makes nanoseconds nobody wants to read).
 func playTime(plan sequence.Plan) time.Duration {
 	var d time.Duration
 	for _, t := range plan.Expected() {
 		d += t.Duration()
 	}
-	return d
+	return d.Round(time.Millisecond)
 }
 
 // fail reports an error that stopped knock before its first knock.

@@ -81,6 +81,8 @@ type Daemon struct {
 	pid    *pidFile
 	runner *command.Runner
 	fw     *firewallOpener
+	// replayed is what the capture file gave, once --replay has read it.
+	replayed atomic.Pointer[capture.Counters]
 	// limiter bounds each source's knocks ([rate_limit]); nil: no limit.
 	limiter     *ratelimit.Limiter
 	rateLimited uint64         // knocks dropped by the limiter; under mu
@@ -352,6 +354,7 @@ func (d *Daemon) runReplay(ctx context.Context) error {
 		d.handleLocked(ev)
 		d.mu.Unlock()
 	})
+	d.replayed.Store(&n) // the shutdown line's capture counters
 	if err != nil && ctx.Err() == nil {
 		return fmt.Errorf("daemon: replay: %w", err)
 	}
@@ -694,7 +697,7 @@ func (d *Daemon) logDisabled(cfg *config.Config) {
 type Stats struct {
 	Knocks   uint64           // events the owner took: knocks on some door's or music port
 	Refused  uint64           // completed sequences a door's source refused: replays
-	Capture  capture.Counters // live capture only
+	Capture  capture.Counters // live capture, or the --replay file once read
 	Match    match.Stats
 	Music    music.Stats // zero when the music doors are off
 	Commands command.Stats
@@ -708,6 +711,8 @@ func (d *Daemon) Stats() Stats {
 	s := Stats{Knocks: d.handled.Load(), Commands: d.runner.Stats(), Firewall: d.fw.stats()}
 	if c := d.capt.Load(); c != nil {
 		s.Capture = c.Stats().Total()
+	} else if n := d.replayed.Load(); n != nil {
+		s.Capture = *n
 	}
 	d.mu.Lock()
 	s.Match = d.matcher.Stats()

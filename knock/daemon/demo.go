@@ -144,7 +144,7 @@ func Demo(ctx context.Context, o DemoOptions, stdout, stderr io.Writer) error {
 // sent, how long the song lasts as written and how long it plays as
 // knocked, and the other encoding's figures beside them.
 func demoComparison(song sequence.Song, plan sequence.Plan, notes bool) string {
-	written, played := song.Duration(), songLength(plan.Expected())
+	written, played := song.Duration().Round(time.Millisecond), songLength(plan.Expected()).Round(time.Millisecond)
 	line := fmt.Sprintf("%d knocks; the song lasts %v as written and plays %v as knocked", len(plan.Knocks), written, played)
 	other, err := sequence.Compose(song.Tones, plan.Protocol, sequence.ComposeOptions{Notes: !notes})
 	if err != nil {
@@ -154,7 +154,7 @@ func demoComparison(song sequence.Song, plan sequence.Plan, notes bool) string {
 	if notes {
 		how = "one knock per 100ms step (without --notes)"
 	}
-	return fmt.Sprintf("%s; %s would take %d knocks and play %v", line, how, len(other.Knocks), songLength(other.Expected()))
+	return fmt.Sprintf("%s; %s would take %d knocks and play %v", line, how, len(other.Knocks), songLength(other.Expected()).Round(time.Millisecond))
 }
 
 // demoSong reads a song file, or else a built-in song by name.

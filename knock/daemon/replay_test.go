@@ -292,6 +292,9 @@ start_command = ["/bin/sh", "-c", "echo %IP% >> `+out+`"]
 	logger, _ := testLogger(t)
 	d := replay(t, cfg, Options{Logger: logger}, pcapFile(t, pkts...))
 	s := d.Stats()
+	if s.Capture.Packets != 1002 {
+		t.Errorf("the capture counters say %d packets, want the file's 1002", s.Capture.Packets)
+	}
 	// 5 in the burst, then 20 a second for the second the flood lasts.
 	if s.RateLimited < 1000-5-21 || s.RateLimited > 1000-5-19 {
 		t.Errorf("%d knocks rate-limited, want about %d", s.RateLimited, 1000-5-20)
