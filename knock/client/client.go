@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/knockbeep/knockbeep/internal/buildinfo"
+	"github.com/knockbeep/knockbeep/internal/errtext"
 	"github.com/knockbeep/knockbeep/knock"
 	"github.com/knockbeep/knockbeep/knock/portlang"
 	"github.com/knockbeep/knockbeep/knock/send"
@@ -80,7 +81,7 @@ type environment struct {
 func run(ctx context.Context, args []string, env environment) int {
 	c, err := parseArgs(args)
 	if err != nil {
-		fmt.Fprintf(env.stderr, "knock: %v\nRun 'knock --help' for usage.\n", err)
+		fmt.Fprintf(env.stderr, "%s\nRun 'knock --help' for usage.\n", errtext.Lines("knock: ", err))
 		return ExitUsage
 	}
 	switch {
@@ -268,7 +269,7 @@ func fail(ctx context.Context, env environment, status int, err error) int {
 		fmt.Fprintf(env.stderr, "knock: interrupted before the first knock\n")
 		return ExitInterrupted
 	}
-	fmt.Fprintf(env.stderr, "knock: %v\n", err)
+	fmt.Fprintln(env.stderr, errtext.Lines("knock: ", err))
 	return status
 }
 

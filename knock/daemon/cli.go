@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/knockbeep/knockbeep/internal/buildinfo"
+	"github.com/knockbeep/knockbeep/internal/errtext"
 	"github.com/knockbeep/knockbeep/internal/getopt"
 	"github.com/knockbeep/knockbeep/knock"
 	"github.com/knockbeep/knockbeep/knock/capture"
@@ -193,7 +194,7 @@ func (c commandLine) override() func(*config.Config) {
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer, reload <-chan struct{}) int {
 	c, err := parseArgs(args)
 	if err != nil {
-		fmt.Fprintf(stderr, "knockbeepd: %v\nRun 'knockbeepd --help' for usage.\n", err)
+		fmt.Fprintf(stderr, "%s\nRun 'knockbeepd --help' for usage.\n", errtext.Lines("knockbeepd: ", err))
 		return ExitUsage
 	}
 	switch {
@@ -214,7 +215,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, reload <
 		return ExitOK
 	case c.demo:
 		if err := Demo(ctx, DemoOptions{Song: c.demoSong, Notes: c.demoNotes, Speaker: c.speaker, StateDir: c.stateDir, Verbose: c.verbose, Debug: c.debug}, stdout, stderr); err != nil {
-			fmt.Fprintf(stderr, "knockbeepd: %v\n", err)
+			fmt.Fprintln(stderr, errtext.Lines("knockbeepd: ", err))
 			if _, badSong := errors.AsType[*demoSongError](err); badSong {
 				return ExitUsage
 			}
@@ -239,7 +240,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, reload <
 		if tempStateDir != "" {
 			os.Remove(tempStateDir)
 		}
-		fmt.Fprintf(stderr, "knockbeepd: %v\n", err)
+		fmt.Fprintln(stderr, errtext.Lines("knockbeepd: ", err))
 		return ExitConfig
 	}
 	if tempStateDir != "" {
@@ -263,14 +264,14 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, reload <
 	}
 	d, err := New(cfg, opts)
 	if err != nil {
-		fmt.Fprintf(stderr, "knockbeepd: %v\n", err)
+		fmt.Fprintln(stderr, errtext.Lines("knockbeepd: ", err))
 		return ExitFailure
 	}
 	if c.lookup {
 		d.log.Info("daemon: -l (DNS lookups) is accepted for knockd's sake and ignored: the log shows addresses, and a lookup per knock would let knockers stall the daemon")
 	}
 	if err := d.Run(ctx); err != nil {
-		fmt.Fprintf(stderr, "knockbeepd: %v\n", err)
+		fmt.Fprintln(stderr, errtext.Lines("knockbeepd: ", err))
 		return ExitFailure
 	}
 	return ExitOK
@@ -301,7 +302,7 @@ func check(cfg *config.Config, c commandLine, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "#\n# The effective config:\n\n")
 	if err := cfg.WriteTOML(stdout); err != nil {
-		fmt.Fprintf(stderr, "knockbeepd: %v\n", err)
+		fmt.Fprintln(stderr, errtext.Lines("knockbeepd: ", err))
 		return ExitFailure
 	}
 	local, err := capture.LocalAddrs()
@@ -453,7 +454,7 @@ func convert(path string, stdout, stderr io.Writer) int {
 		return ExitConfig
 	}
 	if err := config.ConvertKnockd(path, data, stdout); err != nil {
-		fmt.Fprintf(stderr, "knockbeepd: %v\n", err)
+		fmt.Fprintln(stderr, errtext.Lines("knockbeepd: ", err))
 		return ExitConfig
 	}
 	return ExitOK
