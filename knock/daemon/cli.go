@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -245,6 +246,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, reload <
 	}
 	if tempStateDir != "" {
 		fmt.Fprintf(stderr, "knockbeepd: --replay: pools and played songs go to %s (a new directory; --state-dir chooses another)\n", tempStateDir)
+		defer keepOrRemoveReplayDir(tempStateDir, stderr)
 	}
 	if c.check {
 		return check(cfg, c, stdout, stderr)
@@ -275,6 +277,16 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, reload <
 		return ExitFailure
 	}
 	return ExitOK
+}
+
+// keepOrRemoveReplayDir removes --replay's temporary state directory
+// unless a song was played into it, which the user will want to hear.
+func keepOrRemoveReplayDir(dir string, stderr io.Writer) {
+	if played, _ := os.ReadDir(filepath.Join(dir, "played")); len(played) > 0 {
+		fmt.Fprintf(stderr, "knockbeepd: --replay: the songs played are in %s\n", filepath.Join(dir, "played"))
+		return
+	}
+	os.RemoveAll(dir)
 }
 
 // check prints the effective config as TOML, then the kernel filter as

@@ -352,3 +352,36 @@ func TestCheckListsBPFOnlyWhenAsked(t *testing.T) {
 		}
 	}
 }
+
+// TestMainReplayRemovesAnEmptyStateDir: a replay that played no song leaves
+// no temporary directory behind; one that did keeps it and says where.
+func TestMainReplayRemovesAnEmptyStateDir(t *testing.T) {
+	for _, song := range []bool{false, true} {
+		dir := t.TempDir()
+		tmp := filepath.Join(dir, "tmp")
+		t.Setenv("TMPDIR", tmp)
+		if err := os.Mkdir(tmp, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		_, path := testConfig(t, dir, "speaker = \"none\"\nstate_dir = \"{{DIR}}/live\"\n")
+		pkts := []packet{syn(0, "192.0.2.10", hostAddr4, 1000)}
+		if song {
+			pkts = append(pkts, syn(1, "192.0.2.10", hostAddr4, 1002))
+		}
+		pcap := filepath.Join(dir, "k.pcap")
+		if err := os.WriteFile(pcap, pcapFile(t, pkts...), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var stdout, stderr bytes.Buffer
+		if status := Main(context.Background(), []string{"-c", path, "--replay", pcap}, &stdout, &stderr, nil); status != ExitOK {
+			t.Fatalf("status %d: %s", status, stderr.String())
+		}
+		left, _ := os.ReadDir(tmp)
+		if song != (len(left) == 1) {
+			t.Errorf("song played %v: %d directories left in TMPDIR, stderr:\n%s", song, len(left), stderr.String())
+		}
+		if song && !strings.Contains(stderr.String(), "the songs played are in") {
+			t.Errorf("the kept directory was not named:\n%s", stderr.String())
+		}
+	}
+}
