@@ -1,6 +1,10 @@
 package daemon
 
 import (
+	"context"
+	"slices"
+
+	"github.com/google/nftables"
 	"net"
 	"net/netip"
 	"os"
@@ -152,4 +156,76 @@ func TestFirewallDoorOpensInTheKernel(t *testing.T) {
 	// The opening must outlive the daemon: it lasts open_for (5 s).
 	waitConnects(t, l.knocker, l.hostAddr, true, 2*time.Second, "right after the daemon was killed")
 	waitConnects(t, l.knocker, l.hostAddr, false, 15*time.Second, "after open_for, with the daemon killed")
+}
+
+// BenchmarkKnockToFirewallOpen prints the time from a door's last knock
+// leaving the knocker to the knocker's address being in the nftables set
+// (read back over netlink in a tight loop), p50 and p99.
+func BenchmarkKnockToFirewallOpen(b *testing.B) {
+	if _, err := exec.LookPath("nft"); err != nil {
+		b.Skip("needs nftables' nft command to build the set: apt-get install nftables")
+	}
+	ns := sendtest.NewNetns(b)
+	cmd := exec.Command("ip", "netns", "exec", ns.Name(), "nft", "-f", "-")
+	cmd.Stdin = strings.NewReader("table inet filter {\n set knocked4 { type ipv4_addr; flags timeout; }\n}\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("nft: %v: %s", err, out)
+	}
+	startDaemon(b, ns, `
+speaker = "none"
+state_dir = "{{DIR}}/state"
+[[door]]
+name = "ssh"
+sequence = ["7000", "8000", "9000"]
+open = ["nft:inet/filter/knocked4"]
+open_for = "1h"
+`, "-i", "lo")
+	var conn *nftables.Conn
+	if err := ns.Do(func() (err error) { conn, err = nftables.New(nftables.AsLasting()); return err }); err != nil {
+		b.Fatal(err)
+	}
+	defer conn.CloseLasting()
+	set, err := conn.GetSetByName(&nftables.Table{Family: nftables.TableFamilyINet, Name: "filter"}, "knocked4")
+	if err != nil {
+		b.Fatal(err)
+	}
+	addr := netip.MustParseAddr("127.0.0.1")
+	elem := []nftables.SetElement{{Key: addr.AsSlice()}}
+	var lat []time.Duration
+	b.ResetTimer()
+	for range b.N {
+		conn.SetDeleteElements(set, elem)
+		conn.Flush() // fails harmlessly when the address is not there
+		var start time.Time
+		err := ns.Do(func() error {
+			s := send.NewSender(addr, send.Options{})
+			for _, p := range []uint16{7000, 8000, 9000} {
+				start = time.Now()
+				if err := s.Knock(context.Background(), send.Target{Port: p, Proto: knock.TCP}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for {
+			got, err := conn.GetSetElements(set)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(got) > 0 {
+				break
+			}
+			if time.Since(start) > 5*time.Second {
+				b.Fatal("the address was not in the set 5 s after the last knock")
+			}
+		}
+		lat = append(lat, time.Since(start))
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 }
