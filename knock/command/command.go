@@ -67,6 +67,7 @@ type Stats struct {
 	TimedOut    uint64 // commands killed by the command timeout (also counted in Failed)
 	Lost        uint64 // commands never run because Shutdown's context ended first
 	Open        int    // doors open now: start run or queued, stop not yet queued
+	Durations   Histogram
 }
 
 // A Runner runs the commands of command doors. See the package
@@ -96,6 +97,7 @@ type Runner struct {
 
 	opened, alreadyOpen, queueFull, refused atomic.Uint64
 	succeeded, failed, timedOut, lost       atomic.Uint64
+	durations                               durations
 }
 
 type openKey struct {
@@ -391,6 +393,7 @@ func (r *Runner) Stats() Stats {
 		TimedOut:    r.timedOut.Load(),
 		Lost:        r.lost.Load(),
 		Open:        open,
+		Durations:   r.durations.snapshot(),
 	}
 }
 

@@ -97,7 +97,9 @@ func (r *Runner) run(j job) {
 	err := cmd.Run()
 	stdout.flush()
 	stderr.flush()
-	attrs = with(attrs, "duration", time.Since(began).Round(time.Millisecond))
+	took := time.Since(began)
+	r.durations.observe(took)
+	attrs = with(attrs, "duration", took.Round(time.Millisecond))
 
 	var exitErr *exec.ExitError
 	switch {

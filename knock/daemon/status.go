@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/knockbeep/knockbeep/internal/buildinfo"
+	"github.com/knockbeep/knockbeep/knock/command"
 	"github.com/knockbeep/knockbeep/knock/status"
 )
 
@@ -119,14 +120,16 @@ var (
 		}
 		return out
 	}()
-	interfacesUpDesc = prometheus.NewDesc("knockbeep_capture_interfaces_up", "Capture interfaces up now.", nil, nil)
-	buildInfoDesc    = prometheus.NewDesc("knockbeep_build_info", "The running knockbeepd's version.", []string{"version"}, nil)
+	commandSecondsDesc = prometheus.NewDesc("knockbeep_command_duration_seconds", "How long door commands ran.", nil, nil)
+	interfacesUpDesc   = prometheus.NewDesc("knockbeep_capture_interfaces_up", "Capture interfaces up now.", nil, nil)
+	buildInfoDesc      = prometheus.NewDesc("knockbeep_build_info", "The running knockbeepd's version.", []string{"version"}, nil)
 )
 
 func (m metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range metricDescs {
 		ch <- d
 	}
+	ch <- commandSecondsDesc
 	ch <- interfacesUpDesc
 	ch <- buildInfoDesc
 }
@@ -140,6 +143,12 @@ func (m metrics) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(metricDescs[i], kind, def.value(s))
 	}
+	h := s.Commands.Durations
+	buckets := make(map[float64]uint64, len(h.Counts))
+	for i, n := range h.Counts {
+		buckets[command.DurationBuckets[i]] = n
+	}
+	ch <- prometheus.MustNewConstHistogram(commandSecondsDesc, h.Count, h.Sum, buckets)
 	up := 0
 	if c := m.d.capt.Load(); c != nil {
 		for _, ifc := range c.Stats().Interfaces {

@@ -67,8 +67,11 @@ start_command = ["true"]
 			t.Fatalf("/metrics has no %s", name)
 		}
 		m := f.Metric[0]
-		if m.Counter != nil {
+		switch {
+		case m.Counter != nil:
 			return m.Counter.GetValue()
+		case m.Histogram != nil:
+			return float64(m.Histogram.GetSampleCount())
 		}
 		return m.Gauge.GetValue()
 	}
@@ -92,6 +95,12 @@ start_command = ["true"]
 	}
 	if got := metric("knockbeep_knocks_total"); got < float64(2+len(plan.Knocks)) {
 		t.Errorf("knocks_total %v, want at least %d", got, 2+len(plan.Knocks))
+	}
+	for metric("knockbeep_command_duration_seconds") != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the door's command is not in the command duration histogram")
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	page := get("/")
 	for _, want := range []string{"<td>ssh</td>", "<td>open</td>", "from 127.0.0.1", "4 notes", "<audio", "beep <code>-f 392 -l 350 -r 3"} {
