@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -85,8 +86,9 @@ type Daemon struct {
 	replayed atomic.Pointer[capture.Counters]
 	// limiter bounds each source's knocks ([rate_limit]); nil: no limit.
 	limiter     *ratelimit.Limiter
-	rateLimited uint64         // knocks dropped by the limiter; under mu
-	status      *status.Server // nil without [http] listen
+	rateLimited uint64            // knocks dropped by the limiter; under mu
+	doorKnocks  map[string]uint64 // knocks that matched a step of each door; under mu
+	status      *status.Server    // nil without [http] listen
 
 	started time.Time
 	events  []status.Event         // recent, for the status page; under mu
@@ -236,9 +238,8 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 	}
 
 	matchOpts := match.Options{MaxAttempts: cfg.MaxAttempts, Logger: d.log}
-	if d.knockdLog {
-		matchOpts.OnProgress = d.logKnockdProgress
-	}
+	d.doorKnocks = map[string]uint64{}
+	matchOpts.OnProgress = d.onProgress
 	if !d.replay {
 		matchOpts.IsLocal = d.isLocal
 	}
@@ -522,6 +523,18 @@ func (d *Daemon) logOpened(m match.Match) {
 // knockd's format: it writes knockd's lines for an attempt's stages and
 // timeouts. knockd logs nothing when an attempt is reset. It runs under
 // the owner lock, from Handle or Expire.
+// onProgress hears the matcher's attempts, on the owner with d.mu held:
+// it counts each door's matched knocks and, in knockd's log format,
+// writes knockd's lines for them.
+func (d *Daemon) onProgress(p match.Progress) {
+	if p.Kind == match.StageReached {
+		d.doorKnocks[p.Name]++
+	}
+	if d.knockdLog {
+		d.logKnockdProgress(p)
+	}
+}
+
 func (d *Daemon) logKnockdProgress(p match.Progress) {
 	src := p.Src.WithZone("")
 	switch p.Kind {
@@ -704,6 +717,8 @@ type Stats struct {
 	Firewall FirewallStats
 	// RateLimited counts knocks dropped by rate_limit.
 	RateLimited uint64
+	// DoorKnocks counts, by door name, the knocks that matched a step.
+	DoorKnocks map[string]uint64
 }
 
 // Stats returns the counters so far. It may be called from any goroutine.
@@ -718,6 +733,7 @@ func (d *Daemon) Stats() Stats {
 	s.Match = d.matcher.Stats()
 	s.Refused = d.refused
 	s.RateLimited = d.rateLimited
+	s.DoorKnocks = maps.Clone(d.doorKnocks)
 	if d.music != nil {
 		s.Music = d.music.m.Stats()
 	}

@@ -120,6 +120,7 @@ var (
 		}
 		return out
 	}()
+	doorKnocksDesc     = prometheus.NewDesc("knockbeep_door_knocks_total", "Knocks that matched a step of the door.", []string{"door"}, nil)
 	commandSecondsDesc = prometheus.NewDesc("knockbeep_command_duration_seconds", "How long door commands ran.", nil, nil)
 	interfacesUpDesc   = prometheus.NewDesc("knockbeep_capture_interfaces_up", "Capture interfaces up now.", nil, nil)
 	buildInfoDesc      = prometheus.NewDesc("knockbeep_build_info", "The running knockbeepd's version.", []string{"version"}, nil)
@@ -129,6 +130,7 @@ func (m metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range metricDescs {
 		ch <- d
 	}
+	ch <- doorKnocksDesc
 	ch <- commandSecondsDesc
 	ch <- interfacesUpDesc
 	ch <- buildInfoDesc
@@ -142,6 +144,9 @@ func (m metrics) Collect(ch chan<- prometheus.Metric) {
 			kind = prometheus.CounterValue
 		}
 		ch <- prometheus.MustNewConstMetric(metricDescs[i], kind, def.value(s))
+	}
+	for door, n := range s.DoorKnocks {
+		ch <- prometheus.MustNewConstMetric(doorKnocksDesc, prometheus.CounterValue, float64(n), door)
 	}
 	h := s.Commands.Durations
 	buckets := make(map[float64]uint64, len(h.Counts))

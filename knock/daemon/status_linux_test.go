@@ -102,6 +102,9 @@ start_command = ["true"]
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	if !strings.Contains(get("/metrics"), `knockbeep_door_knocks_total{door="ssh"} 2`) {
+		t.Error(`/metrics lacks knockbeep_door_knocks_total{door="ssh"} 2`)
+	}
 	page := get("/")
 	for _, want := range []string{"<td>ssh</td>", "<td>open</td>", "from 127.0.0.1", "4 notes", "<audio", "beep <code>-f 392 -l 350 -r 3"} {
 		if !strings.Contains(page, want) {
