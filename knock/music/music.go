@@ -203,6 +203,11 @@ type Music struct {
 	sources  map[netip.Addr]*source // every source in per-source mode; the zero Addr in shared mode
 	refusals *refusalLog
 
+	// archiving is held by Handle from a song's move into played/ until
+	// it is queued, and by Run while it prunes played/: a prune must not
+	// take a song that is arriving for one already played.
+	archiving sync.Mutex
+
 	// Shared by Handle, Run, the fsync goroutine and Close.
 	mu              sync.Mutex
 	keepPlayed      int   // set by Reload, read by Run
@@ -512,6 +517,8 @@ func (m *Music) play(now time.Time, src netip.Addr) {
 		m.refuse(now, refusedQueueFull, src, "queue", m.queueLen)
 		return
 	}
+	m.archiving.Lock()
+	defer m.archiving.Unlock()
 	archive, name, err := m.archive(now, src, s.pool.Path())
 	if err != nil {
 		m.refuse(now, refusedWriteError, src, "err", err)

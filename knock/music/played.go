@@ -88,6 +88,8 @@ func (m *Music) archivedSongs(skip map[string]bool) ([]*archivedSong, error) {
 // queued or playing are neither counted nor deleted. It runs in Run's
 // goroutine: at start and after each song.
 func (m *Music) prunePlayed() {
+	m.archiving.Lock()
+	defer m.archiving.Unlock()
 	m.mu.Lock()
 	keep, keepBytes := m.keepPlayed, m.keepPlayedBytes
 	skip := make(map[string]bool, len(m.queue))
