@@ -405,6 +405,25 @@ func (b *syncBuffer) String() string {
 
 // waitUntil polls cond every 20 ms until it holds or timeout passes, and
 // reports whether it held.
+// waitWhileGrowing waits until count reaches n, for as long as it keeps
+// growing: a busy machine runs a thousand commands slowly, and only a
+// count that stops short (for idle) is a loss.
+func waitWhileGrowing(n int, idle time.Duration, count func() int) {
+	last, since := -1, time.Now()
+	for {
+		c := count()
+		if c >= n {
+			return
+		}
+		if c != last {
+			last, since = c, time.Now()
+		} else if time.Since(since) > idle {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func waitUntil(timeout time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(timeout)
 	for {

@@ -196,7 +196,7 @@ func TestKnockdBugBurstLoss(t *testing.T) {
 	}
 	sc := scenario{name: "burst", doors: "[bell]\nSequence = 6100", knocks: burst, want: want, ordered: true, settle: 2 * time.Second}
 	kd, kb := runLive(t, sc)
-	waitUntil(20*time.Second, func() bool { return len(kb.opened()) >= n })
+	waitWhileGrowing(n, 10*time.Second, func() int { return len(kb.opened()) })
 	if d := diffLines(want, kb.opened()); d != "" {
 		t.Errorf("knockbeepd ran other commands than one per knock, in knock order %s", d)
 	}
