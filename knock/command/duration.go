@@ -8,7 +8,7 @@ import (
 // DurationBuckets are the upper bounds, in seconds, of the command
 // duration histogram: a firewall command takes milliseconds, a fork
 // about 5 ms, and a command_timeout stops most at a minute.
-var DurationBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}
+var DurationBuckets = [...]float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}
 
 // A Histogram counts command durations by bucket: Counts[i] is how many
 // took at most DurationBuckets[i] (cumulative, as Prometheus wants it).
@@ -20,7 +20,7 @@ type Histogram struct {
 
 // durations is the runner's histogram, updated without a lock.
 type durations struct {
-	buckets [14]atomic.Uint64 // one per bound, then +Inf
+	buckets [len(DurationBuckets) + 1]atomic.Uint64 // one per bound, then +Inf
 	count   atomic.Uint64
 	sumNS   atomic.Int64
 }

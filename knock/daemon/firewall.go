@@ -55,10 +55,12 @@ func newFirewallOpener(log *slog.Logger, doors []knock.Door) *firewallOpener {
 	f := &firewallOpener{log: log, queue: make(chan opening, firewallQueueLen),
 		sets: map[string]firewall.Set{}, expires: map[string]time.Duration{}}
 	// A restarted daemon sweeps what a crashed one left in pf tables
-	// before anything else.
+	// before anything else; the other kinds expire in the kernel.
 	for _, d := range doors {
 		for _, spec := range d.Open {
-			f.expires[spec] = max(f.expires[spec], d.OpenFor)
+			if parsed, err := firewall.ParseSpec(spec); err == nil && parsed.Kind == "pf" {
+				f.expires[spec] = max(f.expires[spec], d.OpenFor)
+			}
 		}
 	}
 	f.done.Go(f.run)
@@ -161,12 +163,8 @@ func (f *firewallOpener) expire() {
 		if err != nil {
 			continue
 		}
-		if e, ok := s.(firewall.Expirer); ok {
-			if err := e.Expire(maxAge); err != nil {
-				f.log.Warn("daemon: firewall: expiring "+spec, "err", err)
-			}
-		} else {
-			delete(f.expires, spec)
+		if err := s.(firewall.Expirer).Expire(maxAge); err != nil {
+			f.log.Warn("daemon: firewall: expiring "+spec, "err", err)
 		}
 	}
 }

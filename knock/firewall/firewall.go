@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 )
@@ -80,7 +81,7 @@ func ParseSpec(text string) (Spec, error) {
 			return Spec{}, fmt.Errorf("firewall: %q: nft sets are written nft:FAMILY/TABLE/SET, e.g. nft:inet/filter/knocked4", text)
 		}
 		s = Spec{Kind: kind, Family: parts[0], Table: parts[1], Name: parts[2]}
-		if !contains(nftFamilies, s.Family) {
+		if !slices.Contains(nftFamilies, s.Family) {
 			return Spec{}, fmt.Errorf("firewall: %q: unknown nftables family %q: use one of %s", text, s.Family, strings.Join(nftFamilies, ", "))
 		}
 		if err := checkName(text, "table", s.Table); err != nil {
@@ -109,15 +110,6 @@ func checkName(spec, what, name string) error {
 	return nil
 }
 
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
 // String is the spec's text form, which ParseSpec reads back.
 func (s Spec) String() string {
 	if s.Kind == "nft" {
@@ -136,8 +128,9 @@ func Open(s Spec) (Set, error) {
 	return open(s)
 }
 
-// Timeout is how long an element may stay in a set: the kernels store
-// milliseconds (nftables) or seconds (ipset), and ipset at most 2^31-1 s.
+// checkTimeout refuses an open_for the set's firewall cannot store: below
+// its resolution (nftables: milliseconds, ipset: seconds) or above its
+// maximum.
 func checkTimeout(s fmt.Stringer, d time.Duration, resolution, maxTimeout time.Duration) error {
 	if d < resolution || d > maxTimeout {
 		return fmt.Errorf("firewall: %s: open_for %v is outside %v..%v", s, d, resolution, maxTimeout)

@@ -39,11 +39,22 @@ func olderSong(a, b *archivedSong) int {
 // isArchiveStem reports whether stem is an archived song's name as
 // archive makes it. Other files under played/ are not Music's to delete.
 func isArchiveStem(stem string) bool {
+	_, _, ok := ParseArchiveName(stem)
+	return ok
+}
+
+// ParseArchiveName reads an archived song's file name without its
+// extension, TIME_SOURCE[-N]: when it was played and by whom. ok is false
+// for a name the music doors did not make.
+func ParseArchiveName(stem string) (when time.Time, source string, ok bool) {
 	if len(stem) <= len(archiveTimeLayout) || stem[len(archiveTimeLayout)] != '_' {
-		return false
+		return time.Time{}, "", false
 	}
-	_, err := time.Parse(archiveTimeLayout, stem[:len(archiveTimeLayout)])
-	return err == nil
+	when, err := time.Parse(archiveTimeLayout, stem[:len(archiveTimeLayout)])
+	if err != nil {
+		return time.Time{}, "", false
+	}
+	return when, stem[len(archiveTimeLayout)+1:], true
 }
 
 // archivedSongs lists the songs under played/ other than those in skip,

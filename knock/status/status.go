@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/knockbeep/knockbeep/knock/music"
 	"github.com/knockbeep/knockbeep/sequence"
 )
 
@@ -173,10 +174,6 @@ type song struct {
 	Err      string
 }
 
-// archiveTimeLayout is how the music doors name archived songs; see
-// knock/music.
-const archiveTimeLayout = "20060102T150405.000Z"
-
 // songs reads the newest played songs from the archive.
 func (s *Server) songs() ([]song, error) {
 	if s.opts.PlayedDir == "" {
@@ -207,7 +204,7 @@ func (s *Server) songs() ([]song, error) {
 		if len(out) == s.opts.Songs {
 			break
 		}
-		when, src, ok := parseStem(stem)
+		when, src, ok := music.ParseArchiveName(stem)
 		if !ok {
 			continue
 		}
@@ -231,18 +228,6 @@ func (s *Server) songs() ([]song, error) {
 		out = append(out, sg)
 	}
 	return out, nil
-}
-
-// parseStem reads TIME_ADDR[-N].
-func parseStem(stem string) (time.Time, string, bool) {
-	if len(stem) <= len(archiveTimeLayout) || stem[len(archiveTimeLayout)] != '_' {
-		return time.Time{}, "", false
-	}
-	when, err := time.Parse(archiveTimeLayout, stem[:len(archiveTimeLayout)])
-	if err != nil {
-		return time.Time{}, "", false
-	}
-	return when, stem[len(archiveTimeLayout)+1:], true
 }
 
 // maxArchivedSteps bounds what the page reads of one pool: the daemon's
@@ -294,7 +279,7 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 func (s *Server) wav(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	stem, ok := strings.CutSuffix(name, ".wav")
-	if _, _, valid := parseStem(stem); !ok || !valid || s.opts.PlayedDir == "" || strings.ContainsAny(stem, `/\`) || strings.Contains(stem, "..") {
+	if _, _, valid := music.ParseArchiveName(stem); !ok || !valid || s.opts.PlayedDir == "" || strings.ContainsAny(stem, `/\`) || strings.Contains(stem, "..") {
 		http.NotFound(w, r)
 		return
 	}
