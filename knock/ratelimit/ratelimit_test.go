@@ -57,17 +57,6 @@ func TestAFloodDoesNotStarveOthers(t *testing.T) {
 	}
 }
 
-// TestManySourcesFlatMemory: a million sources use the same table.
-func TestManySourcesFlatMemory(t *testing.T) {
-	l := New(1, 1)
-	for i := range 1_000_000 {
-		l.Allow(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), t0)
-	}
-	if len(l.table) != buckets {
-		t.Fatalf("table grew to %d", len(l.table))
-	}
-}
-
 func BenchmarkAllow(b *testing.B) {
 	l := New(100, 10)
 	src := netip.MustParseAddr("192.0.2.1")
