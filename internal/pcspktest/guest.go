@@ -18,7 +18,7 @@ import (
 )
 
 // InitPackage is the guest's /init, built into every initramfs.
-const InitPackage = "github.com/knockbeep/knockbeep/beeper/pcspktest/guestinit"
+const InitPackage = "github.com/knockbeep/knockbeep/internal/pcspktest/guestinit"
 
 // GuestModules are the guest paths of the speaker modules, in the order
 // /init loads them.

@@ -9,7 +9,7 @@ import (
 
 // debianConf is Debian's shipped /etc/knockd.conf (knockd 0.8-2), kept by
 // package config as test data.
-var debianConf = filepath.Join("..", "config", "testdata", "debian-knockd.conf")
+var debianConf = filepath.Join("..", "..", "knock", "config", "testdata", "debian-knockd.conf")
 
 // TestDebianKnockdConfChecks: knockbeepd --check accepts Debian's
 // knockd.conf unchanged and finds its three doors.

@@ -20,7 +20,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/knockbeep/knockbeep/beeper/pcspktest"
+	"github.com/knockbeep/knockbeep/internal/pcspktest"
 )
 
 // _KIOCSOUND starts a tone of PIT divisor arg on the console, 0 stops it.
