@@ -56,6 +56,10 @@ type Door struct {
 	// Rotating, when set, derives the door's sequences from a secret, a
 	// new one every period (package portlang); Sequence is then empty.
 	Rotating *Rotating
+	// PerSource, when set, gives each knocker its own sequence (a rotating
+	// door with bind_source): Sequence is then empty. Only the doors the
+	// daemon derives from a source have one.
+	PerSource SourceSequence
 	// Starts, when not zero, bounds when an attempt may begin: its first
 	// knock must fall within it. Only the doors the daemon derives from a
 	// source (one per acceptable sequence) have one; an attempt begun
@@ -82,6 +86,17 @@ type Door struct {
 	// Reopen runs Start again for a source whose door is already open
 	// (knockd's behaviour); by default a door already open is not reopened.
 	Reopen bool
+}
+
+// A SourceSequence gives a door's sequence for each knocker's address. The
+// matcher asks it for every knock in the door's range from a source that
+// has no attempt under way, so it must be cheap and must not allocate.
+type SourceSequence interface {
+	// SequenceFor appends src's sequence to buf[:0] and returns it: Len
+	// steps, or none if src has no sequence.
+	SequenceFor(src netip.Addr, buf []Step) []Step
+	// Len is the length of every sequence it gives.
+	Len() int
 }
 
 // A Window is a span of time [From, Until). The zero Window is unbounded.

@@ -11,6 +11,7 @@ complete -c knockbeepd -l strict -d 'with --check: fail on warnings'
 complete -c knockbeepd -l convert -r -F -d 'print the TOML equivalent of a knockd.conf'
 complete -c knockbeepd -l genkey -r -F -d 'write a new random key for a rotating door'
 complete -c knockbeepd -l show-sequence -x -d "print a rotating door's current sequence"
+complete -c knockbeepd -l for -x -d "the knocker whose sequence --show-sequence shows"
 complete -c knockbeepd -l replay -r -F -d 'run a pcap file through the daemon'
 complete -c knockbeepd -l demo -d 'knock a song into a daemon on loopback and play it'
 complete -c knockbeepd -l notes -d 'with --demo: one knock per note'

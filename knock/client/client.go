@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
@@ -124,11 +125,27 @@ func runRotating(ctx context.Context, c config, env environment) int {
 	if err != nil {
 		return fail(ctx, env, ExitUsage, err)
 	}
+	var addr netip.Addr
+	if !c.dryRun || c.bindSource && !c.sourceAddr.IsValid() {
+		if addr, err = send.Resolve(ctx, c.host, c.network); err != nil {
+			return fail(ctx, env, ExitHost, err)
+		}
+	}
 	r := c.rotating
 	now := env.clock.Now().Add(c.timeOffset)
 	p := portlang.PeriodAt(now, r.Period)
-	seq, err := portlang.Sequence(key, portlang.Params{Purpose: portlang.PurposeDoor, Name: c.door, Period: p},
-		portlang.Shape{Length: r.Length, Lo: r.PortLo, Hi: r.PortHi, Protos: r.Protos})
+	params := portlang.Params{Purpose: portlang.PurposeDoor, Name: c.door, Period: p}
+	forWhom := ""
+	if c.bindSource {
+		params.Source = c.sourceAddr
+		if !params.Source.IsValid() {
+			if params.Source, err = send.SourceFor(addr); err != nil {
+				return fail(ctx, env, ExitHost, fmt.Errorf("%w (give --source-address ADDR)", err))
+			}
+		}
+		forWhom = fmt.Sprintf(", for %v", params.Source)
+	}
+	seq, err := portlang.Sequence(key, params, portlang.Shape{Length: r.Length, Lo: r.PortLo, Hi: r.PortHi, Protos: r.Protos})
 	if err != nil {
 		return fail(ctx, env, ExitUsage, fmt.Errorf("--length, --port-range, --protocols: %w", err))
 	}
@@ -138,14 +155,10 @@ func runRotating(ctx context.Context, c config, env environment) int {
 			ports[i] = fmt.Sprintf("%d:%s", st.Port, st.Proto)
 		}
 		end := portlang.PeriodStart(p+1, r.Period)
-		fmt.Fprintf(env.stdout, "door %s, period %d (until %s): %s\n", c.door, p, end.UTC().Format(time.RFC3339), strings.Join(ports, " "))
+		fmt.Fprintf(env.stdout, "door %s, period %d (until %s)%s: %s\n", c.door, p, end.UTC().Format(time.RFC3339), forWhom, strings.Join(ports, " "))
 	}
 	if c.dryRun {
 		return ExitOK
-	}
-	addr, err := send.Resolve(ctx, c.host, c.network)
-	if err != nil {
-		return fail(ctx, env, ExitHost, err)
 	}
 	delay := DefaultSongDelay // the steps must arrive in order, as a song's
 	if c.delaySet {
@@ -352,6 +365,10 @@ Rotating-door options (the shape options must match the door's config):
       --door NAME      the door's name
       --time-offset T  add T to this computer's clock ("-45s", "2m") when its
                        clock is known to be off
+      --bind-source    the door has bind_source = true: derive the sequence
+                       for the address this computer knocks HOST from
+      --source-address ADDR  the same, for ADDR: the address the server sees
+                       (a public address when a NAT lies between)
       --period T       the door's period (default 30s)
       --length N       knocks in its sequence (default 4)
       --port-range L-H where its knocks fall (default 20000-32767)

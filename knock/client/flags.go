@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -41,6 +42,11 @@ type config struct {
 	door       string
 	rotating   knock.Rotating
 	timeOffset time.Duration
+	// bindSource derives the sequence for the knocker's address (a door
+	// with bind_source): sourceAddr, or when that is not given the
+	// address this computer sends from to reach HOST.
+	bindSource bool
+	sourceAddr netip.Addr
 	doorOnly   []string // rotating-door options given, to refuse them without --secret-file
 }
 
@@ -110,6 +116,15 @@ var options = []option{
 			return errors.New("want a duration within a day, e.g. -45s or 2m")
 		}
 		c.timeOffset = d
+		return nil
+	}},
+	{long: "bind-source", doorOnly: true, set: func(c *config, _ string) error { c.bindSource = true; return nil }},
+	{long: "source-address", value: "ADDR", doorOnly: true, set: func(c *config, v string) error {
+		a, err := netip.ParseAddr(v)
+		if err != nil || a.Zone() != "" || a.IsUnspecified() {
+			return errors.New("want the IP address the server sees this computer knock from, e.g. 203.0.113.5")
+		}
+		c.sourceAddr, c.bindSource = a.Unmap(), true
 		return nil
 	}},
 	{long: "period", value: "T", doorOnly: true, set: func(c *config, v string) error {
@@ -321,6 +336,8 @@ func (c *config) checkOperands(operands []string) error {
 			return usagef("-u does not apply to a rotating door: its sequence says each knock's protocol (--protocols)")
 		case len(operands) == 0 && !c.dryRun:
 			return usagef("give the HOST to knock on")
+		case len(operands) == 0 && c.bindSource && !c.sourceAddr.IsValid():
+			return usagef("--bind-source derives the sequence for the address this computer knocks HOST from: give HOST, or --source-address ADDR")
 		case len(operands) > 1:
 			return usagef("with --secret-file give only HOST: the key decides the ports (extra %q)", operands[1])
 		}

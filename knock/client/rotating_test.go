@@ -2,6 +2,7 @@ package client
 
 import (
 	"fmt"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -67,5 +68,74 @@ func TestRotatingOpenKeyFile(t *testing.T) {
 	got := runKnock(t, false, "--secret-file", path, "--door", "ssh", "127.0.0.1")
 	if got.status != ExitUsage || !strings.Contains(got.stderr, "key file "+path+": mode 0644 lets group or others read") {
 		t.Errorf("status %d, stderr %q; want a refusal naming the file", got.status, got.stderr)
+	}
+}
+
+// For a door with bind_source the sequence is derived for the knocker's
+// address: the one --source-address gives, or the address this computer
+// sends from to reach HOST (127.0.0.1 for a loopback HOST).
+func TestRotatingBindSource(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "door.key")
+	if err := portlang.WriteKeyFile(path); err != nil {
+		t.Fatal(err)
+	}
+	key, _ := portlang.ReadKeyFile(path)
+	const period = 1_000_000 / 30 // runKnock's clock
+	shape := portlang.Shape{Length: 4, Lo: 20000, Hi: 32767, Protos: []knock.Proto{knock.TCP}}
+	want := func(src string) string {
+		p := portlang.Params{Purpose: portlang.PurposeDoor, Name: "ssh", Period: period}
+		if src != "" {
+			p.Source = netip.MustParseAddr(src)
+		}
+		seq, _ := portlang.Sequence(key, p, shape)
+		var ports []string
+		for _, st := range seq {
+			ports = append(ports, fmt.Sprintf("%d:%s", st.Port, st.Proto))
+		}
+		end := portlang.PeriodStart(period+1, 30*time.Second).UTC().Format(time.RFC3339)
+		forWhom := ""
+		if src != "" {
+			forWhom = ", for " + src
+		}
+		return fmt.Sprintf("door ssh, period %d (until %s)%s: %s\n", period, end, forWhom, strings.Join(ports, " "))
+	}
+	tests := []struct {
+		name   string
+		args   []string
+		status int
+		out    string // stdout, or a part of stderr when status is not ExitOK
+	}{
+		{"given address", []string{"--source-address", "203.0.113.5"}, ExitOK, want("203.0.113.5")},
+		{"given IPv6 address", []string{"--source-address", "2001:db8::5"}, ExitOK, want("2001:db8::5")},
+		{"the route's source", []string{"--bind-source", "127.0.0.1"}, ExitOK, want("127.0.0.1")},
+		{"unbound differs", []string{"127.0.0.1"}, ExitOK, want("")},
+		{"no HOST to find the address", []string{"--bind-source"}, ExitUsage, "give HOST, or --source-address ADDR"},
+		{"a bad address", []string{"--source-address", "my-laptop"}, ExitUsage, "--source-address"},
+		{"unspecified address", []string{"--source-address", "0.0.0.0"}, ExitUsage, "--source-address"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"--secret-file", path, "--door", "ssh", "--dry-run"}, tt.args...)
+			got := runKnock(t, false, args...)
+			if got.status != tt.status {
+				t.Fatalf("status %d, want %d: %s", got.status, tt.status, got.stderr)
+			}
+			if tt.status == ExitOK && got.stdout != tt.out {
+				t.Errorf("stdout (-want +got):\n-%s+%s", tt.out, got.stdout)
+			}
+			if tt.status != ExitOK && !strings.Contains(got.stderr, tt.out) {
+				t.Errorf("stderr %q does not say %q", got.stderr, tt.out)
+			}
+		})
+	}
+	if want("203.0.113.5") == want("198.51.100.9") {
+		t.Error("two sources got the same sequence")
+	}
+}
+
+func TestBindSourceNeedsSecretFile(t *testing.T) {
+	got := runKnock(t, false, "--bind-source", "127.0.0.1", "7000")
+	if got.status != ExitUsage || !strings.Contains(got.stderr, "--bind-source only applies with --secret-file") {
+		t.Errorf("status %d, stderr %q", got.status, got.stderr)
 	}
 }

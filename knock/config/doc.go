@@ -62,8 +62,8 @@
 // protocols (DefaultRotating has the defaults). Validation reads the key
 // files (refusing one that group or others may read, naming it) and keeps
 // each rotating door's range clear of every other door's ports, the other
-// ranges and the music ports. bind_source = true is refused: the daemon
-// does not support it yet.
+// ranges and the music ports. bind_source = true makes each knocker's
+// sequence depend on its address as well.
 //
 // # One-time sequences
 //

@@ -101,9 +101,6 @@ func validateRotating(p *problems, at locator, i int, label string, r *knock.Rot
 	if err := sh.Check(); err != nil {
 		p.add(at.doorLine(i, "port_range"), "%s: %v", label, err)
 	}
-	if r.BindSource {
-		p.add(at.doorLine(i, "bind_source"), "%s: bind_source = true is not supported by this daemon yet (the derivation is in docs/port-language.md, the matcher cannot follow per-source sequences): use false", label)
-	}
 }
 
 // validateRanges checks that no rotating door's port range holds a port

@@ -47,6 +47,12 @@ port_range = "30000-30999"
 protocols = "udp, tcp"
 bind_source = false`, knock.Rotating{SecretFiles: []string{k1, k2}, Period: 2 * time.Second, Skew: 0, Length: 6,
 			PortLo: 30000, PortHi: 30999, Protos: []knock.Proto{knock.TCP, knock.UDP}}},
+		{"bound to the knocker's address", `secret_file = "` + k1 + `"
+bind_source = true`, func() knock.Rotating {
+			r := DefaultRotating()
+			r.SecretFiles, r.BindSource = []string{k1}, true
+			return r
+		}()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -129,10 +135,10 @@ tone_port = 30000
 [[door]]
 name = "ssh"
 secret_file = "` + key + `"`, `door "ssh": port_range 20000-32767 holds the music tone_port (30000): move the range or the music ports`},
-		{"bind_source", `[[door]]
+		{"bind_source not a boolean", `[[door]]
 name = "ssh"
 secret_file = "` + key + `"
-bind_source = true`, `bind_source = true is not supported by this daemon yet`},
+bind_source = "yes"`, `bind_source`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

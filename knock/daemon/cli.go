@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -53,6 +54,7 @@ type commandLine struct {
 	convert    string
 	genkey     string
 	showSeq    string
+	showFor    netip.Addr // --for: the knocker a bound door's sequence is shown for
 	help       bool
 	version    bool
 }
@@ -88,6 +90,14 @@ var options = []option{
 	{0, "convert", getopt.RequiredValue, func(c *commandLine, v string) error { c.convert = v; return nil }},
 	{0, "genkey", getopt.RequiredValue, func(c *commandLine, v string) error { c.genkey = v; return nil }},
 	{0, "show-sequence", getopt.RequiredValue, func(c *commandLine, v string) error { c.showSeq = v; return nil }},
+	{0, "for", getopt.RequiredValue, func(c *commandLine, v string) error {
+		a, err := netip.ParseAddr(v)
+		if err != nil || a.IsUnspecified() {
+			return fmt.Errorf("--for %q: give the knocker's IP address, e.g. 203.0.113.5", v)
+		}
+		c.showFor = a.Unmap().WithZone("")
+		return nil
+	}},
 	{'p', "pidfile", getopt.RequiredValue, func(c *commandLine, v string) error { c.pidFile = v; return nil }},
 	{'g', "logfile", getopt.RequiredValue, func(c *commandLine, v string) error { c.logFile = v; return nil }},
 	{'4', "only-ip-v4", getopt.NoValue, func(c *commandLine, _ string) error { c.onlyIPv4 = true; return nil }},
@@ -141,6 +151,9 @@ func parseArgs(args []string) (commandLine, error) {
 	}
 	if modes > 1 {
 		return c, errors.New("--check, --demo, --convert, --replay, --genkey and --show-sequence exclude each other: give one")
+	}
+	if c.showFor.IsValid() && c.showSeq == "" {
+		return c, errors.New("--for goes with --show-sequence: it names the knocker whose sequence a door with bind_source shows")
 	}
 	if c.demoNotes && !c.demo {
 		return c, errors.New("--notes goes with --demo: it knocks the demo's song one knock per note")
@@ -252,7 +265,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, reload <
 		return check(cfg, c, stdout, stderr)
 	}
 	if c.showSeq != "" {
-		return showSequence(cfg, c.showSeq, time.Now(), stdout, stderr)
+		return showSequence(cfg, c.showSeq, c.showFor, time.Now(), stdout, stderr)
 	}
 	opts := Options{ConfigPath: c.configPath, Override: c.override(), OnlyIPv4: c.onlyIPv4, Reload: reload, Stderr: stderr}
 	if c.replay != "" {
@@ -412,8 +425,9 @@ func checkFirewallSets(doors []knock.Door) []string {
 
 // showSequence prints a rotating door's sequence at now, under each of its
 // keys, and until when it is valid: for the operator, who may knock by
-// hand or check a client.
-func showSequence(cfg *config.Config, name string, now time.Time, stdout, stderr io.Writer) int {
+// hand or check a client. A door with bind_source has one per knocker:
+// forSrc says whose.
+func showSequence(cfg *config.Config, name string, forSrc netip.Addr, now time.Time, stdout, stderr io.Writer) int {
 	i := slices.IndexFunc(cfg.Doors, func(d knock.Door) bool { return d.Name == name })
 	if i < 0 {
 		fmt.Fprintf(stderr, "knockbeepd: --show-sequence: no door %q in the config\n", name)
@@ -425,20 +439,32 @@ func showSequence(cfg *config.Config, name string, now time.Time, stdout, stderr
 		fmt.Fprintf(stderr, "knockbeepd: --show-sequence: door %q is not a rotating door (it has no secret_file); --check shows its sequence\n", name)
 		return ExitConfig
 	}
+	switch {
+	case r.BindSource && !forSrc.IsValid():
+		fmt.Fprintf(stderr, "knockbeepd: --show-sequence: door %q has bind_source = true: each knocker has its own sequence; give --for ADDR\n", name)
+		return ExitConfig
+	case !r.BindSource && forSrc.IsValid():
+		fmt.Fprintf(stderr, "knockbeepd: --show-sequence: door %q has bind_source = false: its sequence is the same for every knocker; leave out --for\n", name)
+		return ExitConfig
+	}
 	p := portlang.PeriodAt(now, r.Period)
 	sh := portlang.Shape{Length: r.Length, Lo: r.PortLo, Hi: r.PortHi, Protos: r.Protos}
+	forWhom := ""
+	if forSrc.IsValid() {
+		forWhom = fmt.Sprintf(", for %v", forSrc)
+	}
 	for k, file := range r.SecretFiles {
 		key, err := portlang.ReadKeyFile(file)
 		if err != nil {
 			fmt.Fprintf(stderr, "knockbeepd: --show-sequence: %v\n", err)
 			return ExitConfig
 		}
-		seq, err := portlang.Sequence(key, portlang.Params{Purpose: portlang.PurposeDoor, Name: name, Period: p}, sh)
+		seq, err := portlang.Sequence(key, portlang.Params{Purpose: portlang.PurposeDoor, Name: name, Period: p, Source: forSrc}, sh)
 		if err != nil {
 			fmt.Fprintf(stderr, "knockbeepd: --show-sequence: %v\n", err)
 			return ExitConfig
 		}
-		fmt.Fprintf(stdout, "%s (key %s): %s\n", name, file, FormatSteps(seq))
+		fmt.Fprintf(stdout, "%s (key %s%s): %s\n", name, file, forWhom, FormatSteps(seq))
 		if k == 0 {
 			end := portlang.PeriodStart(p+1, r.Period)
 			fmt.Fprintf(stdout, "period %d: sent until %s (%v from now); a sequence begun by then opens until %s (skew %d)\n",
@@ -476,7 +502,7 @@ var usage = strings.TrimLeft(`
 usage: knockbeepd [options]
        knockbeepd --demo [--notes] [SONG]
        knockbeepd --check [-c FILE] | --convert KNOCKD.CONF | --replay FILE.pcap
-       knockbeepd --genkey FILE | -c FILE --show-sequence DOOR
+       knockbeepd --genkey FILE | -c FILE --show-sequence DOOR [--for ADDR]
 
 A port-knocking daemon that plays music: knock a song into it one SYN per
 step, and it plays it on the PC speaker (or into a WAV file). With a config
@@ -512,6 +538,8 @@ Options:
       --show-sequence DOOR
                         print a rotating door's current sequence and until
                         when it is valid, and exit
+      --for ADDR        with --show-sequence, for a door with bind_source:
+                        the sequence of the knocker at ADDR
       --demo [SONG]     knock a song into a daemon on loopback and play it: the
                         Imperial March unless SONG names a file or a built-in
                         song (fur-elise, minuet-in-g, ode-to-joy,

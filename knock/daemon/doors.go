@@ -68,7 +68,7 @@ func (s *doorSet) expand(doors []knock.Door, now time.Time, log func(slog.Level,
 		}
 		for _, seq := range seqs {
 			d := doors[i]
-			d.Sequence, d.Starts = seq.Steps, seq.Starts
+			d.Sequence, d.PerSource, d.Starts = seq.Steps, seq.PerSource, seq.Starts
 			s.doors = append(s.doors, d)
 			s.origin = append(s.origin, slot{door: i, seq: seq})
 		}
@@ -90,7 +90,7 @@ func (s *doorSet) install(m *match.Matcher, old []knock.Door) (changed bool) {
 	inPlace := len(old) == len(s.doors)
 	for i := 0; inPlace && i < len(old); i++ {
 		o, n := &old[i], &s.doors[i]
-		if o.Name != n.Name || o.Starts != n.Starts {
+		if o.Name != n.Name || o.Starts != n.Starts || o.PerSource != n.PerSource {
 			inPlace = false
 		} else if !slices.Equal(o.Sequence, n.Sequence) && slices.ContainsFunc(s.doors, func(d knock.Door) bool {
 			return d.Name == o.Name && slices.Equal(d.Sequence, o.Sequence)

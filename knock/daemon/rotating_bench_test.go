@@ -20,17 +20,18 @@ import (
 // benchDoorSet builds the matcher's doors for one door at now: a static
 // door of four knocks, or a rotating door with the defaults (30 s period,
 // skew 1, four knocks in 20000-32767).
-func benchDoorSet(b *testing.B, rotating bool, now time.Time) (*config.Config, *doorSet) {
+func benchDoorSet(b *testing.B, kind string, now time.Time) (*config.Config, *doorSet) {
 	b.Helper()
 	dir := b.TempDir()
 	door := knock.Door{Name: "ssh", Timeout: config.DefaultTimeout, Flags: knock.FlagMatch{Set: knock.SYN}}
-	if rotating {
+	if kind != "static" {
 		key := filepath.Join(dir, "k")
 		if err := portlang.WriteKeyFile(key); err != nil {
 			b.Fatal(err)
 		}
 		r := config.DefaultRotating()
 		r.SecretFiles = []string{key}
+		r.BindSource = kind == "bound"
 		door.Rotating = &r
 	} else {
 		door.Sequence = []knock.Step{{Proto: knock.TCP, Port: 21000}, {Proto: knock.TCP, Port: 32000}, {Proto: knock.TCP, Port: 43000}, {Proto: knock.TCP, Port: 54000}}
@@ -51,27 +52,34 @@ func benchDoorSet(b *testing.B, rotating bool, now time.Time) (*config.Config, *
 }
 
 // BenchmarkDoorMatch reports the matcher's cost per packet for a static
-// door and for a rotating one (which the matcher sees as one door per
-// accepted period, each with its start window): 1024 sources each knock
-// the first three steps of the current sequence, so every packet is a
-// step of an attempt, the costly case.
+// door, for a rotating one (which the matcher sees as one door per
+// accepted period, each with its start window) and for a rotating one
+// with bind_source (whose sequence the matcher derives, HMAC-SHA256, for
+// the knocker of every packet in its range): 1024 sources each knock the
+// first three steps of their current sequence, so every packet is a step
+// of an attempt, the costly case.
 func BenchmarkDoorMatch(b *testing.B) {
 	now := time.Unix(1770000015, 0)
-	for _, kind := range []string{"static", "rotating"} {
+	for _, kind := range []string{"static", "rotating", "bound"} {
 		b.Run(kind, func(b *testing.B) {
-			_, set := benchDoorSet(b, kind == "rotating", now)
-			cur := set.doors[0].Sequence
+			_, set := benchDoorSet(b, kind, now)
+			cur := set.doors[0]
 			for i, o := range set.origin {
 				if o.seq.ID == portlang.PeriodAt(now, 30*time.Second) {
-					cur = set.doors[i].Sequence
+					cur = set.doors[i]
 				}
 			}
 			m := match.New(set.doors, match.Options{})
 			var evs []knock.Event
-			for _, st := range cur[:3] {
+			for step := range 3 {
 				for s := range 1024 {
-					evs = append(evs, knock.Event{Time: now, Src: netip.AddrFrom4([4]byte{10, 1, byte(s >> 8), byte(s)}),
-						Dst: netip.MustParseAddr("192.0.2.1"), Proto: st.Proto, Port: st.Port, Flags: knock.SYN})
+					src := netip.AddrFrom4([4]byte{10, 1, byte(s >> 8), byte(s)})
+					seq := cur.Sequence
+					if cur.PerSource != nil {
+						seq = cur.PerSource.SequenceFor(src, nil)
+					}
+					evs = append(evs, knock.Event{Time: now, Src: src,
+						Dst: netip.MustParseAddr("192.0.2.1"), Proto: seq[step].Proto, Port: seq[step].Port, Flags: knock.SYN})
 				}
 			}
 			var out []match.Match
@@ -85,6 +93,26 @@ func BenchmarkDoorMatch(b *testing.B) {
 	}
 }
 
+// BenchmarkBoundFlood reports the matcher's cost per packet of a flood
+// into a bound door's range from sources that each knock once: the worst
+// case of bind_source, one derivation per accepted period for every
+// packet (see docs/security.md).
+func BenchmarkBoundFlood(b *testing.B) {
+	now := time.Unix(1770000015, 0)
+	_, set := benchDoorSet(b, "bound", now)
+	m := match.New(set.doors, match.Options{})
+	evs := make([]knock.Event, 1<<16)
+	for i := range evs {
+		evs[i] = knock.Event{Time: now, Src: netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}),
+			Dst: netip.MustParseAddr("192.0.2.1"), Proto: knock.TCP, Port: uint16(20000 + i%12768), Flags: knock.SYN}
+	}
+	var out []match.Match
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		out = m.Handle(&evs[i%len(evs)], out[:0])
+	}
+}
+
 // BenchmarkRotatingSwap reports the cost of one period boundary of a
 // rotating door in the daemon, taken under the owner lock: asking the
 // source for its sequences and reloading the matcher (which carries
@@ -95,7 +123,7 @@ func BenchmarkDoorMatch(b *testing.B) {
 // setsockopt, needs root and is not included).
 func BenchmarkRotatingSwap(b *testing.B) {
 	start := time.Unix(1770000000, 0)
-	cfg, set := benchDoorSet(b, true, start)
+	cfg, set := benchDoorSet(b, "rotating", start)
 	m := match.New(set.doors, match.Options{})
 	local := []netip.Addr{netip.MustParseAddr("192.0.2.1")}
 	b.Run("boundary", func(b *testing.B) {

@@ -19,7 +19,8 @@ import (
 )
 
 // The rotating doors of the end-to-end tests: "rot" accepts a period on
-// either side (skew 1), "rot0" only the current one (skew 0); a period is
+// either side (skew 1), "rot0" only the current one (skew 0), "bound" is
+// "rot" with each knocker's sequence derived for its address; a period is
 // 4 s. "mark" is a static door the tests knock last, to know the daemon
 // has taken every knock before it (knocks are acted on in order).
 const rotatingE2EConfig = `
@@ -45,6 +46,16 @@ skew = 0
 timeout = "3s"
 port_range = "30000-39999"
 start_command = ["/bin/sh", "-c", "echo %IP% >> {{DIR}}/rot0.out"]
+
+[[door]]
+name = "bound"
+secret_file = "{{DIR}}/door.key"
+period = "4s"
+skew = 1
+timeout = "3s"
+port_range = "40000-49999"
+bind_source = true
+start_command = ["/bin/sh", "-c", "echo %IP% >> {{DIR}}/bound.out"]
 
 [[door]]
 name = "mark"
@@ -104,10 +115,13 @@ func (l *rotatingLab) knockDoor(t *testing.T, ns *sendtest.Netns, door string, c
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	args := append([]string{"-v", "--secret-file", filepath.Join(l.dir, "door.key"), "--door", door, "--period", "4s"}, extra...)
-	if door == "rot" {
+	switch door {
+	case "rot":
 		args = append(args, "--port-range", "20000-29999")
-	} else {
+	case "rot0":
 		args = append(args, "--port-range", "30000-39999")
+	case "bound":
+		args = append(args, "--port-range", "40000-49999")
 	}
 	args = append(args, l.addr.String())
 	err := ns.Do(func() error {
@@ -274,5 +288,45 @@ func TestRotatingEndToEndStraddle(t *testing.T) {
 		t.Fatal("the knocks did not straddle a period boundary")
 	}
 	waitFile(t, out, l.srcA.String()+"\n")
+	d.stop()
+}
+
+// A door with bind_source, on the wire: A and B each open it in the same
+// period with knock --bind-source; B replaying A's knocks opens nothing
+// (they are not B's sequence), nor does B knocking the sequence derived
+// for A's address (--source-address) from its own; A's own replay is
+// refused and logged, also after a restart.
+func TestRotatingEndToEndBindSource(t *testing.T) {
+	l := newRotatingLab(t)
+	d := l.start(t)
+	out := filepath.Join(l.dir, "bound.out")
+
+	intoPeriod(0, 200*time.Millisecond, 1500*time.Millisecond) // everything below within one period and the next (skew 1)
+	first := l.knockDoor(t, l.a, "bound", 0, "--bind-source")
+	waitFile(t, out, l.srcA.String()+"\n")
+	knockPorts(t, l.b, l.addr, first...)                                 // an observer's replay from its own address
+	l.knockDoor(t, l.b, "bound", 0, "--source-address", l.srcA.String()) // A's sequence, derived by B, sent from B
+	l.marked(t, d, l.b)
+	if got := readAll(t, out); got != l.srcA.String()+"\n" {
+		t.Errorf("bound.out = %q: a sequence derived for A opened from B", got)
+	}
+	if n := d.count("daemon: door not opened", "bound"); n != 0 {
+		t.Errorf("%d refusals: B's knocks of A's sequence must not even complete", n)
+	}
+	l.knockDoor(t, l.b, "bound", 0, "--bind-source")
+	waitFile(t, out, l.srcA.String()+"\n"+l.srcB.String()+"\n")
+	knockPorts(t, l.a, l.addr, first...) // A's own replay
+	l.marked(t, d, l.a)
+	if n := d.count("daemon: door not opened", "bound"); n != 1 {
+		t.Errorf("%d refusals, want A's replay refused and logged once", n)
+	}
+	d.stop()
+
+	d = l.start(t)
+	knockPorts(t, l.a, l.addr, first...)
+	l.marked(t, d, l.a)
+	if got := readAll(t, out); got != l.srcA.String()+"\n"+l.srcB.String()+"\n" {
+		t.Errorf("after a restart A's replay opened: bound.out = %q", got)
+	}
 	d.stop()
 }

@@ -3,6 +3,8 @@ package daemon
 import (
 	"context"
 	"encoding/hex"
+	"net/netip"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -52,8 +54,19 @@ func periodOf(at time.Duration) int64 {
 // apart from at.
 func knocksFor(t *testing.T, key []byte, q int64, src string, at, gap time.Duration) []packet {
 	t.Helper()
-	seq, err := portlang.Sequence(key, portlang.Params{Purpose: portlang.PurposeDoor, Name: "rot", Period: q},
-		portlang.Shape{Length: 4, Lo: 20000, Hi: 32767, Protos: []knock.Proto{knock.TCP}})
+	return boundKnocksFor(t, key, q, "", src, at, gap)
+}
+
+// boundKnocksFor is knocksFor for a door with bind_source: the sequence
+// derived for the knocker forWhom, sent from src ("" derives the unbound
+// sequence).
+func boundKnocksFor(t *testing.T, key []byte, q int64, forWhom, src string, at, gap time.Duration) []packet {
+	t.Helper()
+	p := portlang.Params{Purpose: portlang.PurposeDoor, Name: "rot", Period: q}
+	if forWhom != "" {
+		p.Source = netip.MustParseAddr(forWhom)
+	}
+	seq, err := portlang.Sequence(key, p, portlang.Shape{Length: 4, Lo: 20000, Hi: 32767, Protos: []knock.Proto{knock.TCP}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,6 +115,78 @@ func TestRotatingReplayRefused(t *testing.T) {
 	st, _ = runRotating(t, dir, knocksFor(t, key, p, b, 6*time.Second, 100*time.Millisecond))
 	if got := readAll(t, filepath.Join(dir, "out")); got != a+"\n" || st.Refused != 1 {
 		t.Errorf("after a restart: opened for %q (want only the first %s), refused %d (want 1)", got, a, st.Refused)
+	}
+}
+
+// A door with bind_source: each knocker opens with the sequence derived
+// for its own address, also two in the same period; an observer who
+// replays a knocker's sequence from its own address opens nothing (not
+// even a refusal: it is not its sequence), the knocker's own replay is
+// refused, and a restart keeps refusing it.
+func TestRotatingBindSource(t *testing.T) {
+	dir, key := rotatingSetup(t, 1)
+	conf := filepath.Join(dir, "knockbeepd.toml")
+	if err := os.WriteFile(conf, []byte(strings.Replace(readAll(t, conf), "skew = 1", "skew = 1\nbind_source = true", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const alice, bob, mallory = "203.0.113.7", "198.51.100.9", "192.0.2.66"
+	p := periodOf(0)
+	packets := concat(
+		boundKnocksFor(t, key, p, alice, alice, 1*time.Second, 100*time.Millisecond),
+		boundKnocksFor(t, key, p, alice, mallory, 2*time.Second, 100*time.Millisecond), // alice's, from mallory
+		boundKnocksFor(t, key, p, "", mallory, 3*time.Second, 100*time.Millisecond),    // the unbound sequence
+		boundKnocksFor(t, key, p, bob, bob, 4*time.Second, 100*time.Millisecond),       // bob, same period
+		boundKnocksFor(t, key, p, alice, alice, 5*time.Second, 100*time.Millisecond),   // alice's replayed
+	)
+	st, log := runRotating(t, dir, packets)
+	if got := readAll(t, filepath.Join(dir, "out")); got != alice+"\n"+bob+"\n" {
+		t.Errorf("the door opened for %q, want for %s then %s", got, alice, bob)
+	}
+	if st.Refused != 1 || strings.Count(log, "sequence already used (a replay)") != 1 {
+		t.Errorf("refused %d; want alice's replay refused, once", st.Refused)
+	}
+	st, _ = runRotating(t, dir, boundKnocksFor(t, key, p, alice, alice, 6*time.Second, 100*time.Millisecond))
+	if got := readAll(t, filepath.Join(dir, "out")); got != alice+"\n"+bob+"\n" || st.Refused != 1 {
+		t.Errorf("after a restart: opened for %q, refused %d; want alice's replay refused", got, st.Refused)
+	}
+}
+
+// --show-sequence of a bound door needs --for, and shows that knocker's.
+func TestMainShowSequenceFor(t *testing.T) {
+	dir, key := rotatingSetup(t, 1)
+	path := filepath.Join(dir, "knockbeepd.toml")
+	unbound := readAll(t, path)
+	var stdout, stderr strings.Builder
+	if status := Main(context.Background(), []string{"-c", path, "--show-sequence", "rot", "--for", "203.0.113.7"}, &stdout, &stderr, nil); status != ExitConfig ||
+		!strings.Contains(stderr.String(), "bind_source = false") {
+		t.Errorf("--for on an unbound door: status %d, %q", status, stderr.String())
+	}
+	if err := os.WriteFile(path, []byte(strings.Replace(unbound, "skew = 1", "skew = 1\nbind_source = true", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stderr.Reset()
+	if status := Main(context.Background(), []string{"-c", path, "--show-sequence", "rot"}, &stdout, &stderr, nil); status != ExitConfig ||
+		!strings.Contains(stderr.String(), "give --for ADDR") {
+		t.Errorf("a bound door without --for: status %d, %q", status, stderr.String())
+	}
+	stdout.Reset()
+	stderr.Reset()
+	before := time.Now()
+	if status := Main(context.Background(), []string{"-c", path, "--show-sequence", "rot", "--for", "203.0.113.7"}, &stdout, &stderr, nil); status != ExitOK {
+		t.Fatalf("status %d: %s", status, stderr.String())
+	}
+	after := time.Now()
+	ok := false
+	for _, at := range []time.Time{before, after} {
+		seq, _ := portlang.Sequence(key, portlang.Params{Purpose: portlang.PurposeDoor, Name: "rot", Period: portlang.PeriodAt(at, 10*time.Second),
+			Source: netip.MustParseAddr("203.0.113.7")}, portlang.Shape{Length: 4, Lo: 20000, Hi: 32767, Protos: []knock.Proto{knock.TCP}})
+		ok = ok || strings.HasPrefix(stdout.String(), "rot (key "+filepath.Join(dir, "rot.key")+", for 203.0.113.7): "+FormatSteps(seq)+"\n")
+	}
+	if !ok {
+		t.Errorf("output %q is not 203.0.113.7's sequence", stdout.String())
+	}
+	if status := Main(context.Background(), []string{"-c", path, "--for", "203.0.113.7"}, &stdout, &stderr, nil); status != ExitUsage {
+		t.Errorf("--for without --show-sequence: status %d, want %d", status, ExitUsage)
 	}
 }
 

@@ -166,7 +166,7 @@ func (m *Matcher) check() error {
 			if r.rank != int32(rank) || r.prev != prev {
 				return fmt.Errorf("record %d in rank list %d has rank %d, prev %d (want %d)", i, rank, r.rank, r.prev, prev)
 			}
-			if r.stage < 0 || int(r.door) >= len(m.doors) || int(r.stage) >= max(1, len(m.doors[r.door].seq)) {
+			if r.stage < 0 || int(r.door) >= len(m.doors) || int(r.stage) >= max(1, m.doors[r.door].seqLen) {
 				return fmt.Errorf("record %d: door %d stage %d out of range", i, r.door, r.stage)
 			}
 			if r.stage == 0 && !r.cooling {

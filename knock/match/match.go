@@ -121,6 +121,11 @@ type Matcher struct {
 	// of one of ranged (rotating doors).
 	steps  map[knock.Step]stepDoors
 	ranged []int32
+	// bound are the ranged doors whose sequence depends on the source
+	// (knock.Door.PerSource), ascending; seqBuf holds one's sequence for
+	// the event being handled.
+	bound  []int32
+	seqBuf []knock.Step
 
 	recs  []record
 	free  int32 // first free record, chained through record.next
@@ -139,14 +144,18 @@ type Matcher struct {
 
 // compiledDoor is the matcher's copy of what a knock.Door says about matching.
 type compiledDoor struct {
-	name     string
-	seq      []knock.Step
-	flags    knock.FlagMatch
-	timeout  int64 // ns; ≤ 0 means attempts never time out
-	gap      bool  // timeout runs from the previous knock
-	allowDup bool
-	cooldown int64 // ns
-	targets  []netip.Addr
+	name string
+	seq  []knock.Step
+	// perSource, when set, gives each source its sequence (seq is empty);
+	// seqLen is the length of the door's sequences either way.
+	perSource knock.SourceSequence
+	seqLen    int
+	flags     knock.FlagMatch
+	timeout   int64 // ns; ≤ 0 means attempts never time out
+	gap       bool  // timeout runs from the previous knock
+	allowDup  bool
+	cooldown  int64 // ns
+	targets   []netip.Addr
 	// from and until bound when an attempt may start (Unix ns, knock.Door's
 	// Starts); until is math.MaxInt64 when unbounded.
 	from, until int64
@@ -222,22 +231,27 @@ func (m *Matcher) setDoors(doors []knock.Door) {
 	m.doors = make([]compiledDoor, len(doors))
 	for i, d := range doors {
 		m.doors[i] = compiledDoor{
-			name:     d.Name,
-			seq:      slices.Clone(d.Sequence),
-			flags:    d.Flags,
-			timeout:  int64(d.Timeout),
-			gap:      d.TimeoutMode == knock.TimeoutGap,
-			allowDup: d.AllowDuplicates,
-			cooldown: int64(d.Cooldown),
-			targets:  slices.Clone(d.Targets),
-			from:     math.MinInt64,
-			until:    math.MaxInt64,
+			name:      d.Name,
+			seq:       slices.Clone(d.Sequence),
+			perSource: d.PerSource,
+			seqLen:    len(d.Sequence),
+			flags:     d.Flags,
+			timeout:   int64(d.Timeout),
+			gap:       d.TimeoutMode == knock.TimeoutGap,
+			allowDup:  d.AllowDuplicates,
+			cooldown:  int64(d.Cooldown),
+			targets:   slices.Clone(d.Targets),
+			from:      math.MinInt64,
+			until:     math.MaxInt64,
 		}
 		if !d.Starts.From.IsZero() {
 			m.doors[i].from = d.Starts.From.UnixNano()
 		}
 		if !d.Starts.Until.IsZero() {
 			m.doors[i].until = d.Starts.Until.UnixNano()
+		}
+		if d.PerSource != nil {
+			m.doors[i].seqLen = d.PerSource.Len()
 		}
 		if r := d.Rotating; r != nil {
 			m.doors[i].rlo, m.doors[i].rhi = r.PortLo, r.PortHi
@@ -253,13 +267,16 @@ func (m *Matcher) setDoors(doors []knock.Door) {
 // rank lists. It allocates, so it runs only when doors change.
 func (m *Matcher) indexSteps() {
 	m.steps = make(map[knock.Step]stepDoors)
-	m.ranged = m.ranged[:0]
+	m.ranged, m.bound = m.ranged[:0], m.bound[:0]
 	longest := 1
 	for i, d := range m.doors {
 		if d.rprotos != 0 {
 			m.ranged = append(m.ranged, int32(i))
+			if d.perSource != nil {
+				m.bound = append(m.bound, int32(i))
+			}
 		}
-		longest = max(longest, len(d.seq))
+		longest = max(longest, d.seqLen)
 		for j, s := range d.seq {
 			sd := m.steps[s]
 			if n := len(sd.any); n == 0 || sd.any[n-1] != int32(i) {
@@ -274,6 +291,22 @@ func (m *Matcher) indexSteps() {
 	for len(m.ranks) < longest {
 		m.ranks = append(m.ranks, rankList{empty, empty})
 	}
+	if cap(m.seqBuf) < longest {
+		m.seqBuf = make([]knock.Step, 0, longest)
+	}
+}
+
+// seqOf is door d's sequence for src: its own, or the one its PerSource
+// gives src (in m.seqBuf, valid until the next call).
+func (m *Matcher) seqOf(d *compiledDoor, src netip.Addr) []knock.Step {
+	if d.perSource == nil {
+		return d.seq
+	}
+	m.seqBuf = d.perSource.SequenceFor(src, m.seqBuf[:0])
+	if len(m.seqBuf) != d.seqLen {
+		return nil
+	}
+	return m.seqBuf
 }
 
 // Handle runs one event through every door and appends to out the doors it
@@ -312,17 +345,38 @@ func (m *Matcher) Handle(ev *knock.Event, out []Match) []Match {
 	}
 
 	// No attempt took the event: it starts every door whose first step it
-	// is, in door order. None of those doors has an attempt in progress
-	// for the source: one would have taken the event, since it accepts
-	// the same destination.
-	for _, di := range sd.first {
+	// is, in door order: those indexed by their first step, and those
+	// whose sequence for this source begins with it. None of those doors
+	// has an attempt in progress for the source: one would have taken the
+	// event, since it accepts the same destination.
+	first, bound := sd.first, m.bound
+	for len(first) > 0 || len(bound) > 0 {
+		var di int32
+		if len(bound) == 0 || len(first) > 0 && first[0] < bound[0] {
+			di, first = first[0], first[1:]
+		} else {
+			di, bound = bound[0], bound[1:]
+		}
 		d := &m.doors[di]
 		if !m.flagsMatch(d, ev) || !m.dstApplies(d, ev.Dst) || now < d.from || now >= d.until {
 			continue
 		}
+		if d.perSource != nil {
+			if !d.inRange(ev) {
+				continue
+			}
+			if seq := m.seqOf(d, ev.Src); len(seq) == 0 || seq[0] != step {
+				continue
+			}
+		}
 		out = m.start(int(di), ev, now, out)
 	}
 	return out
+}
+
+// inRange reports whether the event falls in d's port range.
+func (d *compiledDoor) inRange(ev *knock.Event) bool {
+	return ev.Port >= d.rlo && ev.Port <= d.rhi && d.rprotos&protoBit(ev.Proto) != 0
 }
 
 // anyDoorTakes reports whether some door with this step accepts the event's
@@ -342,10 +396,9 @@ func (m *Matcher) anyDoorTakes(doors []int32, ev *knock.Event) bool {
 // counts even when it is no door's step, so that a wrong guess in the
 // range resets the guesser's attempt.
 func (m *Matcher) rangeTakes(ev *knock.Event) bool {
-	bit := protoBit(ev.Proto)
 	for _, di := range m.ranged {
 		d := &m.doors[di]
-		if ev.Port >= d.rlo && ev.Port <= d.rhi && d.rprotos&bit != 0 && m.flagsMatch(d, ev) && m.dstApplies(d, ev.Dst) {
+		if d.inRange(ev) && m.flagsMatch(d, ev) && m.dstApplies(d, ev.Dst) {
 			return true
 		}
 	}
@@ -377,19 +430,20 @@ func (m *Matcher) dstApplies(d *compiledDoor, dst netip.Addr) bool {
 func (m *Matcher) step(i int32, ev *knock.Event, step knock.Step, now int64, out []Match) []Match {
 	r := &m.recs[i]
 	d := &m.doors[r.door]
+	seq := m.seqOf(d, r.src)
 	switch {
 	case !m.flagsMatch(d, ev):
 		// knockd: wrong flags never cancel a sequence.
-	case step == d.seq[r.stage]:
+	case int(r.stage) < len(seq) && step == seq[r.stage]:
 		r.stage++
 		r.last = now
 		m.progress(StageReached, r.door, r.src, r.stage, ev)
-		if int(r.stage) == len(d.seq) {
+		if int(r.stage) == d.seqLen {
 			return m.open(i, ev, now, out)
 		}
 		m.debug("stage", r, d)
 		m.touch(i)
-	case d.allowDup && step == d.seq[r.stage-1]:
+	case d.allowDup && int(r.stage) <= len(seq) && step == seq[r.stage-1]:
 		// A retransmitted or repeated knock: tolerated by this door.
 	default:
 		m.stats.Reset++
@@ -406,7 +460,7 @@ func (m *Matcher) step(i int32, ev *knock.Event, step knock.Step, now int64, out
 func (m *Matcher) start(di int, ev *knock.Event, now int64, out []Match) []Match {
 	d := &m.doors[di]
 	i := m.findRecord(ev.Src, int32(di))
-	if len(d.seq) == 1 && i == empty && d.cooldown <= 0 {
+	if d.seqLen == 1 && i == empty && d.cooldown <= 0 {
 		// Nothing to remember: open without taking a record, so a flood
 		// on a one-step door evicts nobody.
 		m.stats.Started++
@@ -423,7 +477,7 @@ func (m *Matcher) start(di int, ev *knock.Event, now int64, out []Match) []Match
 	r.stage = 1
 	r.first, r.last = now, now
 	m.progress(StageReached, r.door, r.src, r.stage, ev)
-	if len(d.seq) == 1 {
+	if d.seqLen == 1 {
 		return m.open(i, ev, now, out)
 	}
 	m.debug("stage", r, d)
@@ -700,7 +754,7 @@ func (m *Matcher) Reload(doors []knock.Door) {
 }
 
 func sameMatching(a, b *compiledDoor) bool {
-	return a.name == b.name && slices.Equal(a.seq, b.seq) && a.flags == b.flags &&
+	return a.name == b.name && slices.Equal(a.seq, b.seq) && a.perSource == b.perSource && a.flags == b.flags &&
 		a.timeout == b.timeout && a.gap == b.gap && slices.Equal(a.targets, b.targets) &&
 		a.from == b.from && a.until == b.until
 }
@@ -714,6 +768,7 @@ func (m *Matcher) SetSequence(door int, seq []knock.Step) {
 		return
 	}
 	m.doors[door].seq = slices.Clone(seq)
+	m.doors[door].seqLen = len(seq)
 	m.indexSteps()
 	for i := range m.recs {
 		r := &m.recs[i]
@@ -739,7 +794,7 @@ func (m *Matcher) progress(kind ProgressKind, door int32, src netip.Addr, stage 
 		return
 	}
 	d := &m.doors[door]
-	p := Progress{Kind: kind, Door: int(door), Name: d.name, Src: src, Stage: int(stage), Of: len(d.seq)}
+	p := Progress{Kind: kind, Door: int(door), Name: d.name, Src: src, Stage: int(stage), Of: d.seqLen}
 	if ev != nil {
 		p.Event = *ev
 	}
@@ -748,7 +803,7 @@ func (m *Matcher) progress(kind ProgressKind, door int32, src netip.Addr, stage 
 
 func (m *Matcher) debug(msg string, r *record, d *compiledDoor) {
 	if m.log.Enabled(context.Background(), slog.LevelDebug) {
-		m.log.Debug("match: "+msg, "src", r.src, "door", d.name, "stage", r.stage, "of", len(d.seq))
+		m.log.Debug("match: "+msg, "src", r.src, "door", d.name, "stage", r.stage, "of", d.seqLen)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -43,7 +44,7 @@ func Message(p Params) ([]byte, error) {
 	if strings.IndexByte(p.Purpose, 0) >= 0 || strings.IndexByte(p.Name, 0) >= 0 {
 		return nil, errors.New("portlang: a purpose or name may not hold a zero byte")
 	}
-	msg := make([]byte, 0, len(Version)+len(p.Purpose)+len(p.Name)+3+8+17)
+	msg := make([]byte, 0, len(Version)+len(p.Purpose)+len(p.Name)+3+8+maxSourceLen)
 	msg = append(msg, Version...)
 	msg = append(msg, 0)
 	msg = append(msg, p.Purpose...)
@@ -51,19 +52,24 @@ func Message(p Params) ([]byte, error) {
 	msg = append(msg, p.Name...)
 	msg = append(msg, 0)
 	msg = binary.BigEndian.AppendUint64(msg, uint64(p.Period))
-	switch a := p.Source.Unmap(); {
+	return appendSource(msg, p.Source), nil
+}
+
+// maxSourceLen is the longest source field: 6 and an IPv6 address.
+const maxSourceLen = 1 + 16
+
+// appendSource appends Message's source field for a to msg.
+func appendSource(msg []byte, a netip.Addr) []byte {
+	switch a = a.Unmap(); {
 	case !a.IsValid():
-		msg = append(msg, 0)
+		return append(msg, 0)
 	case a.Is4():
 		b := a.As4()
-		msg = append(msg, 4)
-		msg = append(msg, b[:]...)
+		return append(append(msg, 4), b[:]...)
 	default:
 		b := a.As16()
-		msg = append(msg, 6)
-		msg = append(msg, b[:]...)
+		return append(append(msg, 6), b[:]...)
 	}
-	return msg, nil
 }
 
 // A Stream is the keyed word stream of one Params: block i is
@@ -71,7 +77,8 @@ func Message(p Params) ([]byte, error) {
 // the words are the blocks cut into 4-byte big-endian integers, in order.
 type Stream struct {
 	mac   hash.Hash
-	msg   []byte
+	msg   []byte // Message, then room for the block counter
+	sum   []byte // the MAC's output; kept so that drawing allocates nothing
 	block [sha256.Size]byte
 	next  uint32 // the next block's counter
 	pos   int    // the next word's offset in block; len(block) when used up
@@ -83,19 +90,27 @@ func NewStream(key []byte, p Params) (*Stream, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Stream{mac: hmac.New(sha256.New, key), msg: msg, pos: sha256.Size}, nil
+	return newStream(key, msg), nil
+}
+
+func newStream(key, msg []byte) *Stream {
+	return &Stream{mac: hmac.New(sha256.New, key), msg: msg, sum: make([]byte, 0, sha256.Size), pos: sha256.Size}
 }
 
 // Block returns block i of the stream.
 func (s *Stream) Block(i uint32) [sha256.Size]byte {
 	s.mac.Reset()
+	n := len(s.msg)
+	s.msg = binary.BigEndian.AppendUint32(s.msg, i)
 	s.mac.Write(s.msg)
-	var ctr [4]byte
-	binary.BigEndian.PutUint32(ctr[:], i)
-	s.mac.Write(ctr[:])
-	var out [sha256.Size]byte
-	s.mac.Sum(out[:0])
-	return out
+	s.msg = s.msg[:n]
+	s.sum = s.mac.Sum(s.sum[:0])
+	return [sha256.Size]byte(s.sum)
+}
+
+// restart rewinds the stream to its first word, for a new message.
+func (s *Stream) restart(msg []byte) {
+	s.msg, s.next, s.pos = msg, 0, len(s.block)
 }
 
 // Word returns the stream's next word.
@@ -166,12 +181,25 @@ func Sequence(key []byte, p Params, sh Shape) ([]knock.Step, error) {
 	if err != nil {
 		return nil, err
 	}
+	seq := draw(s, sh, make([]knock.Step, 0, sh.Length))
+	if seq == nil {
+		return nil, errNoSequence
+	}
+	return seq, nil
+}
+
+var errNoSequence = errors.New("portlang: the stream gave no sequence (range too small?)")
+
+// draw appends to dst the sequence of shape sh drawn from s, as Sequence
+// says; nil if the stream gave none within maxWords words (a shape Check
+// accepts never gets there).
+func draw(s *Stream, sh Shape, dst []knock.Step) []knock.Step {
 	np := uint32(len(sh.Protos))
 	n := (uint32(sh.Hi-sh.Lo) + 1) * np
-	seq := make([]knock.Step, 0, sh.Length)
+	seq := dst[:0]
 	for draws := 0; len(seq) < sh.Length; draws++ {
 		if draws == maxWords {
-			return nil, errors.New("portlang: the stream gave no sequence (range too small?)")
+			return nil
 		}
 		v := s.Uniform(n)
 		st := knock.Step{Port: sh.Lo + uint16(v/np), Proto: sh.Protos[v%np]}
@@ -183,8 +211,48 @@ func Sequence(key []byte, p Params, sh Shape) ([]knock.Step, error) {
 			seq = append(seq, st)
 		}
 	}
-	return seq, nil
+	return seq
 }
+
+// A Deriver draws the sequences of one stream's parameters for any
+// knocker's address: a door with bind_source has a sequence per source,
+// which the matcher derives on the packet path, so drawing allocates
+// nothing. It is not safe for concurrent use.
+type Deriver struct {
+	stream *Stream
+	shape  Shape
+	prefix []byte // Message up to and including the period; room for any source after it
+}
+
+// NewDeriver returns the Deriver of p (whose Source it ignores) and sh
+// under key.
+func NewDeriver(key []byte, p Params, sh Shape) (*Deriver, error) {
+	if err := sh.Check(); err != nil {
+		return nil, err
+	}
+	p.Source = netip.Addr{}
+	msg, err := Message(p)
+	if err != nil {
+		return nil, err
+	}
+	prefix := slices.Grow(msg[:len(msg)-1], maxSourceLen+4) // less the unbound source byte; room for a source and the block counter
+	return &Deriver{stream: newStream(key, prefix), shape: sh, prefix: prefix}, nil
+}
+
+// SequenceFor appends the sequence of src to buf and returns it (the
+// derivation of Sequence with Params.Source = src). It allocates nothing
+// once buf has room for Len steps, and returns buf[:0] in the case
+// Sequence reports as an error, which a checked shape never meets.
+func (d *Deriver) SequenceFor(src netip.Addr, buf []knock.Step) []knock.Step {
+	d.stream.restart(appendSource(d.prefix, src))
+	if seq := draw(d.stream, d.shape, buf); seq != nil {
+		return seq
+	}
+	return buf[:0]
+}
+
+// Len is the length of every sequence d draws.
+func (d *Deriver) Len() int { return d.shape.Length }
 
 // PeriodAt is the number of the period holding t: the Unix time in whole
 // seconds, divided by the period in seconds, rounded down.

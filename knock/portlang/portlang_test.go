@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -123,6 +124,14 @@ func TestDocumentVectors(t *testing.T) {
 			if got := strings.Join(steps, " "); got != v["sequence"] {
 				t.Errorf("sequence = %s, document %s", got, v["sequence"])
 			}
+			// The matcher's per-source derivation gives the same.
+			d, err := NewDeriver(key, Params{Purpose: p.Purpose, Name: p.Name, Period: p.Period}, sh)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := d.SequenceFor(p.Source, nil); !slices.Equal(got, seq) {
+				t.Errorf("Deriver.SequenceFor(%v) = %v, Sequence %v", p.Source, got, seq)
+			}
 			id, _ := ReplayID(p)
 			if got := hex.EncodeToString(id[:]); got != v["replay_id"] {
 				t.Errorf("replay id = %s, document %s", got, v["replay_id"])
@@ -218,5 +227,76 @@ func TestPeriods(t *testing.T) {
 		if start := PeriodStart(tt.want, tt.period); start.After(tt.t) || !tt.t.Before(start.Add(tt.period)) {
 			t.Errorf("PeriodStart(%d) = %v does not hold %v", tt.want, start.Unix(), tt.t.Unix())
 		}
+	}
+}
+
+// A Deriver reused across sources gives each the sequence Sequence gives
+// it (the message is rebuilt per source, not appended to), IPv4-mapped
+// addresses count as IPv4, and drawing allocates nothing: the matcher
+// calls it for every knock in a bound door's range.
+func TestDeriverPerSource(t *testing.T) {
+	key := bytes.Repeat([]byte{7}, 32)
+	sh := Shape{Length: 5, Lo: 20000, Hi: 20099, Protos: []knock.Proto{knock.TCP, knock.UDP}}
+	base := Params{Purpose: PurposeDoor, Name: "ssh", Period: 1234}
+	d, err := NewDeriver(key, base, sh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sources := []netip.Addr{
+		netip.MustParseAddr("192.0.2.7"), netip.MustParseAddr("2001:db8::7"), {},
+		netip.MustParseAddr("192.0.2.8"), netip.MustParseAddr("2001:db8::7"),
+	}
+	buf := make([]knock.Step, 0, sh.Length)
+	seen := map[string]bool{}
+	for _, src := range sources {
+		p := base
+		p.Source = src
+		want, err := Sequence(key, p, sh)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := d.SequenceFor(src, buf)
+		if !slices.Equal(got, want) {
+			t.Errorf("source %v: Deriver %v, Sequence %v", src, got, want)
+		}
+		seen[fmt.Sprint(got)] = true
+	}
+	if len(seen) != 4 {
+		t.Errorf("%d distinct sequences for 4 distinct sources: the source is not in the derivation", len(seen))
+	}
+	mapped := d.SequenceFor(netip.MustParseAddr("::ffff:192.0.2.7"), nil)
+	if plain := d.SequenceFor(netip.MustParseAddr("192.0.2.7"), nil); !slices.Equal(mapped, plain) {
+		t.Errorf("::ffff:192.0.2.7 gives %v, 192.0.2.7 gives %v: a mapped address must count as IPv4", mapped, plain)
+	}
+	src := netip.MustParseAddr("2001:db8::1")
+	if n := testing.AllocsPerRun(100, func() { d.SequenceFor(src, buf) }); n != 0 {
+		t.Errorf("SequenceFor allocates %v times per call, want 0", n)
+	}
+	if d.Len() != sh.Length {
+		t.Errorf("Len = %d, want %d", d.Len(), sh.Length)
+	}
+}
+
+func TestNewDeriverRefuses(t *testing.T) {
+	key := bytes.Repeat([]byte{7}, 32)
+	if _, err := NewDeriver(key, Params{Purpose: PurposeDoor, Name: "a\x00b"}, Shape{Length: 2, Lo: 1, Hi: 10, Protos: []knock.Proto{knock.TCP}}); err == nil {
+		t.Error("a name with a zero byte was accepted")
+	}
+	if _, err := NewDeriver(key, Params{Purpose: PurposeDoor, Name: "ssh"}, Shape{Length: 8, Lo: 1, Hi: 10, Protos: []knock.Proto{knock.TCP}}); err == nil {
+		t.Error("a range too small for the length was accepted")
+	}
+}
+
+func BenchmarkDeriverSequenceFor(b *testing.B) {
+	d, err := NewDeriver(bytes.Repeat([]byte{7}, 32), Params{Purpose: PurposeDoor, Name: "ssh", Period: 1},
+		Shape{Length: 4, Lo: 20000, Hi: 32767, Protos: []knock.Proto{knock.TCP}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	buf := make([]knock.Step, 0, 4)
+	src := netip.MustParseAddr("203.0.113.9")
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = d.SequenceFor(src, buf)
 	}
 }

@@ -137,6 +137,20 @@ func Resolve(ctx context.Context, host string, network string) (netip.Addr, erro
 	return netip.Addr{}, fmt.Errorf("send: host %q has no %s address", host, familyName(network))
 }
 
+// SourceFor returns the address this host sends from to reach dst: the
+// source the kernel's routing picks for it, found by connecting a UDP
+// socket, which sends nothing. A door bound to the knocker's address
+// derives its sequence for the source the server sees, which this is
+// unless a NAT lies between.
+func SourceFor(dst netip.Addr) (netip.Addr, error) {
+	conn, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(dst, 9)))
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("send: no route to %v to find this host's address: %w", dst, err)
+	}
+	defer conn.Close()
+	return conn.LocalAddr().(*net.UDPAddr).AddrPort().Addr().Unmap().WithZone(""), nil
+}
+
 func fitsNetwork(addr netip.Addr, network string) bool {
 	switch network {
 	case "ip4":

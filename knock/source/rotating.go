@@ -28,7 +28,7 @@ type rotating struct {
 	keys    [][]byte
 	grace   time.Duration // how long after its window a period's sequence may still complete
 	env     Env
-	derived map[derivedKey][]knock.Step
+	derived map[derivedKey]Sequence // Steps, or PerSource with bind_source
 	// recent holds the period offsets of the last openings, newest last,
 	// to tell a client's clock that is systematically off.
 	recent []int64
@@ -45,13 +45,10 @@ type derivedKey struct {
 const offsetWindow = 4
 
 func openRotating(d knock.Door, env Env) (Source, error) {
-	if d.Rotating.BindSource {
-		return nil, errors.New("bind_source = true is not supported yet")
-	}
 	if env.Replay == nil {
 		return nil, errors.New("a rotating door needs the replay cache")
 	}
-	s := &rotating{name: d.Name, r: *d.Rotating, env: env, derived: map[derivedKey][]knock.Step{},
+	s := &rotating{name: d.Name, r: *d.Rotating, env: env, derived: map[derivedKey]Sequence{},
 		shape: portlang.Shape{Length: d.Rotating.Length, Lo: d.Rotating.PortLo, Hi: d.Rotating.PortHi, Protos: d.Rotating.Protos}}
 	if err := s.shape.Check(); err != nil {
 		return nil, err
@@ -110,11 +107,12 @@ func (s *rotating) Current(now time.Time) ([]Sequence, time.Time, error) {
 			continue
 		}
 		for ki := range s.keys {
-			steps, err := s.sequence(q, ki)
+			seq, err := s.sequence(q, ki)
 			if err != nil {
 				return nil, time.Time{}, err
 			}
-			seqs = append(seqs, Sequence{Steps: steps, Starts: w, ID: q, Key: ki})
+			seq.Starts = w
+			seqs = append(seqs, seq)
 		}
 	}
 	for dk := range s.derived {
@@ -129,26 +127,40 @@ func (s *rotating) params(q int64) portlang.Params {
 	return portlang.Params{Purpose: portlang.PurposeDoor, Name: s.name, Period: q}
 }
 
-// sequence derives period q's sequence under key ki, once.
-func (s *rotating) sequence(q int64, ki int) ([]knock.Step, error) {
+// sequence derives period q's sequence under key ki, once: its steps, or
+// with bind_source the Deriver that gives each source its steps (the same
+// one each time, so that the matcher keeps the attempts under way on it
+// when the door set is rebuilt).
+func (s *rotating) sequence(q int64, ki int) (Sequence, error) {
 	dk := derivedKey{q, ki}
-	if steps, ok := s.derived[dk]; ok {
-		return steps, nil
+	if seq, ok := s.derived[dk]; ok {
+		return seq, nil
 	}
-	steps, err := portlang.Sequence(s.keys[ki], s.params(q), s.shape)
+	seq := Sequence{ID: q, Key: ki}
+	var err error
+	if s.r.BindSource {
+		seq.PerSource, err = portlang.NewDeriver(s.keys[ki], s.params(q), s.shape)
+	} else {
+		seq.Steps, err = portlang.Sequence(s.keys[ki], s.params(q), s.shape)
+	}
 	if err != nil {
-		return nil, err
+		return Sequence{}, err
 	}
-	s.derived[dk] = steps
-	return steps, nil
+	s.derived[dk] = seq
+	return seq, nil
 }
 
 // Used records the period's sequence in the replay cache, on disk, and
 // refuses it if it was there: a replay, or a second source completing the
-// same period's sequence. A cache that cannot be written refuses too: an
+// same period's sequence (with bind_source each source has its own, and
+// the record is of src's). A cache that cannot be written refuses too: an
 // opening that could not be remembered could be replayed.
 func (s *rotating) Used(seq Sequence, src netip.Addr, at time.Time) error {
-	id, err := portlang.ReplayID(s.params(seq.ID))
+	p := s.params(seq.ID)
+	if s.r.BindSource {
+		p.Source = src
+	}
+	id, err := portlang.ReplayID(p)
 	if err != nil {
 		return err
 	}

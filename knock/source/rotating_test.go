@@ -58,7 +58,6 @@ func TestRotatingCurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const P = 177000000
 	now := portlang.PeriodStart(P, 10*time.Second).Add(5 * time.Second)
 	seqs, next, err := src.Current(now)
 	if err != nil {
@@ -86,17 +85,26 @@ func TestRotatingCurrent(t *testing.T) {
 	}
 }
 
-// A used period's sequence is refused when used again (a replay, or a
-// second source in the same period); another period's still opens.
-func TestRotatingReplay(t *testing.T) {
-	door, _ := rotatingDoor(t, 1)
+// P is the period the replay tests knock in.
+const P = 177000000
+
+// openAt opens door's source on a replay cache in memory, and returns
+// them and a time 1 s into period P.
+func openAt(t *testing.T, door knock.Door) (Source, memCache, time.Time) {
+	t.Helper()
 	cache := memCache{}
 	src, err := New(door, Env{Replay: cache})
 	if err != nil {
 		t.Fatal(err)
 	}
-	const P = 177000000
-	now := portlang.PeriodStart(P, 10*time.Second).Add(time.Second)
+	return src, cache, portlang.PeriodStart(P, 10*time.Second).Add(time.Second)
+}
+
+// A used period's sequence is refused when used again (a replay, or a
+// second source in the same period); another period's still opens.
+func TestRotatingReplay(t *testing.T) {
+	door, _ := rotatingDoor(t, 1)
+	src, cache, now := openAt(t, door)
 	seqs, _, _ := src.Current(now)
 	var cur Sequence
 	for _, s := range seqs {
@@ -134,7 +142,6 @@ func TestRotatingClockOffset(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const P = 177000000
 	at := func(q int64) time.Time { return portlang.PeriodStart(q, 10*time.Second).Add(time.Second) }
 	for q := int64(P); q < P+offsetWindow+2; q++ {
 		if err := src.Used(Sequence{ID: q + 1}, netip.MustParseAddr("192.0.2.7"), at(q)); err != nil {
@@ -159,5 +166,54 @@ func TestRotatingNeedsCache(t *testing.T) {
 	door, _ := rotatingDoor(t, 1)
 	if _, err := New(door, Env{}); err == nil {
 		t.Error("a rotating door opened without a replay cache")
+	}
+}
+
+// With bind_source a door offers per period a derivation, not steps: each
+// source's sequence is what portlang derives for that source, the same
+// derivation is offered again as long as the period is (so the matcher
+// keeps its attempts), and a use is recorded per source: alice's opening
+// does not spend mallory's sequence, and alice's replayed is refused.
+func TestRotatingBindSource(t *testing.T) {
+	door, keys := rotatingDoor(t, 1)
+	door.Rotating.BindSource = true
+	src, cache, now := openAt(t, door)
+	seqs, _, err := src.Current(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice, mallory := netip.MustParseAddr("192.0.2.7"), netip.MustParseAddr("2001:db8::66")
+	var cur Sequence
+	for _, s := range seqs {
+		if len(s.Steps) != 0 || s.PerSource == nil {
+			t.Fatalf("period %d: steps %v, PerSource %v: a bound door offers a derivation only", s.ID, s.Steps, s.PerSource)
+		}
+		for _, who := range []netip.Addr{alice, mallory} {
+			want, _ := portlang.Sequence(keys[0], portlang.Params{Purpose: "door", Name: "ssh", Period: s.ID, Source: who},
+				portlang.Shape{Length: 4, Lo: 20000, Hi: 59999, Protos: []knock.Proto{knock.TCP}})
+			if got := s.PerSource.SequenceFor(who, nil); !slices.Equal(got, want) {
+				t.Errorf("period %d, %v: %v, derived %v", s.ID, who, got, want)
+			}
+		}
+		if s.ID == P {
+			cur = s
+		}
+	}
+	again, _, _ := src.Current(now.Add(time.Second))
+	if i := slices.IndexFunc(again, func(s Sequence) bool { return s.ID == P }); i < 0 || again[i].PerSource != cur.PerSource {
+		t.Error("period P's derivation changed between two calls: the matcher would drop the attempts under way")
+	}
+	if err := src.Used(cur, alice, now); err != nil {
+		t.Fatalf("alice's first use refused: %v", err)
+	}
+	if err := src.Used(cur, mallory, now); err != nil {
+		t.Errorf("mallory's own sequence refused after alice's: %v", err)
+	}
+	if err := src.Used(cur, alice, now.Add(time.Second)); !errors.Is(err, ErrReplayed) {
+		t.Errorf("alice's sequence used twice: %v, want ErrReplayed", err)
+	}
+	id, _ := portlang.ReplayID(portlang.Params{Purpose: "door", Name: "ssh", Period: P, Source: alice})
+	if _, ok := cache[id]; !ok {
+		t.Error("the replay cache does not hold alice's bound id")
 	}
 }

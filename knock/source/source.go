@@ -12,6 +12,9 @@ import (
 // A Sequence is one sequence a door accepts now.
 type Sequence struct {
 	Steps []knock.Step
+	// PerSource, when set, derives the sequence of each knocker (a door
+	// with bind_source); Steps is then empty.
+	PerSource knock.SourceSequence
 	// Starts bounds when an attempt at this sequence may begin (the zero
 	// Window: always); the matcher checks the first knock's time against
 	// it.
