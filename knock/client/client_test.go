@@ -158,6 +158,7 @@ func FuzzParseArgs(f *testing.F) {
 	f.Add("-uvd100\x00host\x00ssh\x007000:udp")
 	f.Add("--song\x00x.beep\x00--dry-run\x00--ports=1,2,3\x00--step\x0050ms")
 	f.Add("--secret-file\x00k\x00--door\x00ssh\x00--time-offset=-45s\x00--period\x002s\x00--protocols\x00tcp,udp\x00h")
+	f.Add("--secret-file\x00k\x00--door\x00ssh\x00--source-address\x002001:db8::5\x00--bind-source\x00h")
 	f.Fuzz(func(t *testing.T, joined string) {
 		args := strings.Split(joined, "\x00")
 		c, err := parseArgs(args)
@@ -169,6 +170,9 @@ func FuzzParseArgs(f *testing.F) {
 		}
 		if c.help || c.version {
 			return
+		}
+		if c.sourceAddr.IsValid() && (!c.bindSource || c.sourceAddr.Zone() != "" || c.sourceAddr.Is4In6() || c.sourceAddr.IsUnspecified()) {
+			t.Fatalf("parseArgs(%q): source address %v accepted as it is (bind %v)", args, c.sourceAddr, c.bindSource)
 		}
 		if c.delay < 0 || c.delay > maxTimeOption {
 			t.Fatalf("parseArgs(%q): delay %v outside 0-%v", args, c.delay, maxTimeOption)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -42,6 +43,10 @@ var parseArgsTests = []struct {
 	{name: "replay", args: []string{"--replay", "k.pcap", "-c", "k.toml"}, want: commandLine{replay: "k.pcap", configPath: "k.toml"}},
 	{name: "convert", args: []string{"--convert", "/etc/knockd.conf"}, want: commandLine{convert: "/etc/knockd.conf"}},
 	{name: "version and help", args: []string{"-V", "-h"}, want: commandLine{version: true, help: true}},
+	{name: "show-sequence for a knocker", args: []string{"-c", "k.toml", "--show-sequence", "ssh", "--for", "::ffff:203.0.113.5"},
+		want: commandLine{configPath: "k.toml", showSeq: "ssh", showFor: netip.MustParseAddr("203.0.113.5")}},
+	{name: "--for without --show-sequence", args: []string{"--for", "203.0.113.5"}, wantErr: "--for goes with --show-sequence"},
+	{name: "--for a name", args: []string{"--show-sequence", "ssh", "--for", "laptop"}, wantErr: `--for "laptop": give the knocker's IP address`},
 	{name: "-- ends the options", args: []string{"--demo", "--", "-odd-name.rtttl"}, want: commandLine{demo: true, demoSong: "-odd-name.rtttl"}},
 
 	{name: "-d is refused, pointing to the service files", args: []string{"-d"}, wantErr: "configs/knockbeepd.service"},
