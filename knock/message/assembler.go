@@ -1,0 +1,355 @@
+package message
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/knockbeep/knockbeep/knock"
+	"github.com/knockbeep/knockbeep/knock/portlang"
+)
+
+// Config is a message door as the assembler needs it.
+type Config struct {
+	Door     string
+	Keys     [][]byte // one, or two during a key rotation
+	Shape    portlang.Shape
+	Period   time.Duration
+	Skew     int // periods before and after the first knock's also tried
+	MaxBytes int
+	// Timeout is how long a message may take from its first knock; after
+	// it an incomplete message is dropped.
+	Timeout time.Duration
+	// MaxAttempts bounds the sources assembling at once; the oldest
+	// attempt gives way to a new source. 0 means DefaultMaxAttempts.
+	MaxAttempts int
+}
+
+// DefaultMaxAttempts is the default bound on sources assembling at once.
+const DefaultMaxAttempts = 256
+
+// A Message is one that arrived whole and verified.
+type Message struct {
+	Src    netip.Addr
+	Text   string
+	Period int64 // the period whose code it was sent in
+	Key    int   // the index of the key it was sent under
+	Tag    [TagBytes]byte
+	At     time.Time // the knock that completed it
+	Knocks int       // knocks taken from its source, repeats included
+}
+
+// ReplayID names the message in the replay cache: the first 16 bytes of
+// SHA-256("knockbeep message replay 1" 00 M(message tag, door, period)
+// tag). It does not depend on the key, as a door's replay id does not.
+func (m Message) ReplayID(door string) ([16]byte, error) {
+	msg, err := portlang.Message(portlang.Params{Purpose: PurposeTag, Name: door, Period: m.Period})
+	if err != nil {
+		return [16]byte{}, err
+	}
+	h := sha256.New()
+	h.Write([]byte("knockbeep message replay 1\x00"))
+	h.Write(msg)
+	h.Write(m.Tag[:])
+	var id [16]byte
+	copy(id[:], h.Sum(nil))
+	return id, nil
+}
+
+// A Drop is an attempt that ended without a message, though a code read
+// a header from its knocks or they were a message's worth: a message that
+// was lost, cut short, altered or sent with another key. Other attempts
+// (stray knocks: a scan, a flood) are only counted (Stats.Noise).
+type Drop struct {
+	Src    netip.Addr
+	Knocks int
+	Reason string
+	Noise  bool // stray knocks: never in what Expire returns
+}
+
+// attempt is one source's knocks being assembled, under every code that
+// may be the one it was sent in.
+type attempt struct {
+	src    netip.Addr
+	first  time.Time
+	knocks int
+	frames []*frame
+	done   bool // a message arrived: later knocks (repeats) are taken silently
+}
+
+// An Assembler reassembles a message door's messages from knocks. It is
+// not safe for concurrent use: the daemon's owner loop calls it.
+type Assembler struct {
+	cfg      Config
+	codes    map[codeKey]*Code
+	attempts map[netip.Addr]*attempt
+	// free and spare keep the frames and attempts of ended attempts for
+	// the next, so that a flood of sources does not allocate per knock.
+	free  []*frame
+	spare []*attempt
+	drops []Drop // since the last Expire; noise is only counted
+	stats Stats
+}
+
+type codeKey struct {
+	period int64
+	key    int
+}
+
+// Stats are the assembler's counters.
+type Stats struct {
+	Knocks   uint64 // knocks taken
+	Messages uint64 // messages that arrived whole
+	Dropped  uint64 // attempts that ended without one, noise excluded
+	Noise    uint64 // attempts of stray knocks: no code read a header from them
+	Evicted  uint64 // attempts dropped to make room
+}
+
+// NewAssembler returns the assembler of cfg's door, after checking it.
+func NewAssembler(cfg Config) (*Assembler, error) {
+	switch {
+	case len(cfg.Keys) == 0:
+		return nil, errors.New("message: a message door needs a key")
+	case cfg.Period < time.Second || cfg.Period%time.Second != 0:
+		return nil, fmt.Errorf("message: period %v: give whole seconds", cfg.Period)
+	case cfg.Skew < 0:
+		return nil, fmt.Errorf("message: skew %d: give 0 or more periods", cfg.Skew)
+	case cfg.MaxBytes < 1 || cfg.MaxBytes > MaxBytes:
+		return nil, fmt.Errorf("message: max_bytes %d: give 1 to %d", cfg.MaxBytes, MaxBytes)
+	case cfg.Timeout <= 0:
+		return nil, fmt.Errorf("message: timeout %v: a message needs time to arrive", cfg.Timeout)
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = DefaultMaxAttempts
+	}
+	a := &Assembler{cfg: cfg, codes: map[codeKey]*Code{}, attempts: map[netip.Addr]*attempt{}}
+	c, err := a.code(0, 0)
+	if err != nil {
+		return nil, err
+	}
+	if max := c.MaxText(0); cfg.MaxBytes > max {
+		return nil, fmt.Errorf("message: max_bytes %d: port range %d-%d carries at most %d bytes", cfg.MaxBytes, cfg.Shape.Lo, cfg.Shape.Hi, max)
+	}
+	delete(a.codes, codeKey{0, 0})
+	return a, nil
+}
+
+// code returns the code of period q under key ki, drawn once.
+func (a *Assembler) code(q int64, ki int) (*Code, error) {
+	k := codeKey{q, ki}
+	if c, ok := a.codes[k]; ok {
+		return c, nil
+	}
+	c, err := NewCode(a.cfg.Keys[ki], a.cfg.Door, q, a.cfg.Shape)
+	if err != nil {
+		return nil, err
+	}
+	a.codes[k] = c
+	return c, nil
+}
+
+// Handle takes one knock. It returns the message the knock completed, if
+// any. Knocks outside the door's range and protocols are not its.
+func (a *Assembler) Handle(ev *knock.Event) (Message, bool) {
+	if ev.Port < a.cfg.Shape.Lo || ev.Port > a.cfg.Shape.Hi || !ev.Src.IsValid() || !slices.Contains(a.cfg.Shape.Protos, ev.Proto) {
+		return Message{}, false
+	}
+	a.stats.Knocks++
+	at := a.attempts[ev.Src]
+	if at != nil && ev.Time.Sub(at.first) >= a.cfg.Timeout {
+		a.end(at)
+		at = nil
+	}
+	if at == nil {
+		at = a.begin(ev)
+		if at == nil {
+			return Message{}, false
+		}
+	}
+	at.knocks++
+	if at.done {
+		return Message{}, false
+	}
+	st := knock.Step{Proto: ev.Proto, Port: ev.Port}
+	live := false
+	for _, f := range at.frames {
+		pos, nb, _ := f.code.Decode(st) // in the range and protocols: checked above
+		f.add(pos, nb, a.cfg.MaxBytes)
+		if f.text != nil {
+			at.done = true
+			a.stats.Messages++
+			m := Message{Src: ev.Src, Text: string(f.text), Period: f.code.Period(), Key: f.key, At: ev.Time, Knocks: at.knocks}
+			copy(m.Tag[:], a.tagOf(f))
+			a.release(at)
+			return m, true
+		}
+		live = live || f.err == nil
+	}
+	if !live {
+		a.end(at) // every code refused it: say why now
+	}
+	return Message{}, false
+}
+
+// tagOf is the tag of a verified frame.
+func (a *Assembler) tagOf(f *frame) []byte {
+	tag := make([]byte, TagBytes)
+	base := dataStart + 2*f.n
+	for i := range tag {
+		tag[i] = byte(f.nib[base+2*i])<<4 | byte(f.nib[base+2*i+1])
+	}
+	return tag
+}
+
+// begin starts an attempt for the event's source: one frame per period
+// within the skew of its first knock, per key.
+func (a *Assembler) begin(ev *knock.Event) *attempt {
+	if len(a.attempts) >= a.cfg.MaxAttempts {
+		a.evictOldest()
+	}
+	q0 := portlang.PeriodAt(ev.Time, a.cfg.Period)
+	var at *attempt
+	if n := len(a.spare); n > 0 {
+		at, a.spare = a.spare[n-1], a.spare[:n-1]
+	} else {
+		at = &attempt{}
+	}
+	*at = attempt{src: ev.Src, first: ev.Time, frames: at.frames[:0]}
+	for q := q0 - int64(a.cfg.Skew); q <= q0+int64(a.cfg.Skew); q++ {
+		for ki := range a.cfg.Keys {
+			c, err := a.code(q, ki)
+			if err != nil {
+				return nil // the config was checked: a door name with a zero byte cannot get here
+			}
+			f := a.frame()
+			f.reset(c, ki)
+			at.frames = append(at.frames, f)
+		}
+	}
+	a.attempts[ev.Src] = at
+	a.prune(q0)
+	return at
+}
+
+func (a *Assembler) frame() *frame {
+	if n := len(a.free); n > 0 {
+		f := a.free[n-1]
+		a.free = a.free[:n-1]
+		return f
+	}
+	return &frame{}
+}
+
+// release returns an attempt's frames to the free list; a done attempt
+// stays, without frames, to take the message's late repeats.
+func (a *Assembler) release(at *attempt) {
+	for _, f := range at.frames {
+		f.code = nil
+		a.free = append(a.free, f)
+	}
+	at.frames = at.frames[:0]
+}
+
+// end closes an attempt, recording a Drop unless it was done or noise.
+func (a *Assembler) end(at *attempt) {
+	if !at.done {
+		switch d := a.dropOf(at); {
+		case d.Noise:
+			a.stats.Noise++
+		default:
+			a.stats.Dropped++
+			a.drops = append(a.drops, d)
+		}
+	}
+	a.release(at)
+	delete(a.attempts, at.src)
+	a.spare = append(a.spare, at)
+}
+
+// dropOf says why at did not become a message: from the frame that got
+// furthest (a header read, then the most knocks).
+func (a *Assembler) dropOf(at *attempt) Drop {
+	var best *frame
+	for _, f := range at.frames {
+		if best == nil || f.read && !best.read || f.read == best.read && f.got > best.got {
+			best = f
+		}
+	}
+	switch {
+	case best != nil && best.read:
+		return Drop{Src: at.src, Knocks: at.knocks, Reason: best.progress()}
+	case at.knocks >= Nibbles(1, 0):
+		// A message's worth of knocks that no code reads: stray knocks
+		// decode to headers that do not fit as easily as to anything.
+		return Drop{Src: at.src, Knocks: at.knocks, Reason: "no code of the periods within the skew and the door's keys reads a message from its knocks " +
+			"(another key, a clock off by more than the skew, or not a message)"}
+	}
+	return Drop{Src: at.src, Knocks: at.knocks, Noise: true}
+}
+
+func (a *Assembler) evictOldest() {
+	var oldest *attempt
+	for _, at := range a.attempts {
+		if oldest == nil || at.first.Before(oldest.first) {
+			oldest = at
+		}
+	}
+	if oldest != nil {
+		a.stats.Evicted++
+		a.end(oldest)
+	}
+}
+
+// prune forgets the codes of periods no attempt begun from q0 on can use.
+func (a *Assembler) prune(q0 int64) {
+	oldest := q0 - int64(a.cfg.Skew) - 1 - int64(a.cfg.Timeout/a.cfg.Period)
+	for k := range a.codes {
+		if k.period < oldest {
+			delete(a.codes, k)
+		}
+	}
+}
+
+// Expire ends the attempts whose time is up at now (the events' time
+// base) and returns every Drop since the last call.
+func (a *Assembler) Expire(now time.Time) []Drop {
+	for _, at := range a.attempts {
+		if now.Sub(at.first) >= a.cfg.Timeout {
+			a.end(at)
+		}
+	}
+	d := a.drops
+	a.drops = nil
+	return d
+}
+
+// Stats returns the counters.
+func (a *Assembler) Stats() Stats { return a.stats }
+
+// Prepare draws ahead of time the codes an attempt begun within lead of
+// now would need, so that the first knock of a period does not wait for
+// them (a code takes a fraction of a millisecond to draw). The daemon
+// calls it from its tick.
+func (a *Assembler) Prepare(now time.Time, lead time.Duration) error {
+	for _, t := range []time.Time{now, now.Add(lead)} {
+		q0 := portlang.PeriodAt(t, a.cfg.Period)
+		for q := q0 - int64(a.cfg.Skew); q <= q0+int64(a.cfg.Skew); q++ {
+			for ki := range a.cfg.Keys {
+				if _, err := a.code(q, ki); err != nil {
+					return err
+				}
+			}
+		}
+		a.prune(q0)
+	}
+	return nil
+}
+
+// Expires is when m's replay record may be forgotten: when no attempt
+// that could still deliver it may begin or last.
+func (a *Assembler) Expires(m Message) time.Time {
+	return portlang.PeriodStart(m.Period+int64(a.cfg.Skew)+1, a.cfg.Period).Add(a.cfg.Timeout)
+}
