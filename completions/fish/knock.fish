@@ -14,6 +14,8 @@ complete -c knock -l dry-run -d 'print the plan and send nothing'
 complete -c knock -l secret-file -r -F -d "a rotating door's key"
 complete -c knock -l door -x -d "the rotating door's name"
 complete -c knock -l time-offset -x -d 'add this to the clock'
+complete -c knock -l message -x -d 'send this text to a message door'
+complete -c knock -l parity -x -d 'knocks that recover lost ones'
 complete -c knock -l bind-source -d 'derive for the address this computer knocks from'
 complete -c knock -l source-address -x -d 'derive for this address (behind NAT)'
 complete -c knock -l period -x -d "the door's period"

@@ -13,6 +13,7 @@ import (
 	"github.com/knockbeep/knockbeep/internal/buildinfo"
 	"github.com/knockbeep/knockbeep/internal/errtext"
 	"github.com/knockbeep/knockbeep/knock"
+	"github.com/knockbeep/knockbeep/knock/message"
 	"github.com/knockbeep/knockbeep/knock/portlang"
 	"github.com/knockbeep/knockbeep/knock/send"
 	"github.com/knockbeep/knockbeep/sequence"
@@ -47,6 +48,10 @@ const (
 // (314 knocks with its tune) goes in in under two seconds, and plays for 25.
 // Knockd-style port knocks keep knockd's default of no pause.
 const DefaultSongDelay = 5 * time.Millisecond
+
+// DefaultParity is --message's parity knocks: each recovers one knock lost
+// in its class, for a few knocks more.
+const DefaultParity = 4
 
 // progressAfter is how long knocking a song must take, at its pace, before
 // a progress bar is worth drawing.
@@ -145,8 +150,13 @@ func runRotating(ctx context.Context, c config, env environment) int {
 		}
 		forWhom = fmt.Sprintf(", for %v", params.Source)
 	}
-	seq, err := portlang.Sequence(key, params, portlang.Shape{Length: r.Length, Lo: r.PortLo, Hi: r.PortHi, Protos: r.Protos})
-	if err != nil {
+	shape := portlang.Shape{Length: r.Length, Lo: r.PortLo, Hi: r.PortHi, Protos: r.Protos}
+	var seq []knock.Step
+	if c.message != "" {
+		if seq, err = encodeMessage(key, c, p, shape); err != nil {
+			return fail(ctx, env, ExitUsage, fmt.Errorf("--message: %w", err))
+		}
+	} else if seq, err = portlang.Sequence(key, params, shape); err != nil {
 		return fail(ctx, env, ExitUsage, fmt.Errorf("--length, --port-range, --protocols: %w", err))
 	}
 	if c.dryRun || c.verbose {
@@ -155,7 +165,11 @@ func runRotating(ctx context.Context, c config, env environment) int {
 			ports[i] = fmt.Sprintf("%d:%s", st.Port, st.Proto)
 		}
 		end := portlang.PeriodStart(p+1, r.Period)
-		fmt.Fprintf(env.stdout, "door %s, period %d (until %s)%s: %s\n", c.door, p, end.UTC().Format(time.RFC3339), forWhom, strings.Join(ports, " "))
+		what := ""
+		if c.message != "" {
+			what = fmt.Sprintf(", message of %d bytes in %d knocks (%d parity)", len(c.message), len(seq), c.parity)
+		}
+		fmt.Fprintf(env.stdout, "door %s, period %d (until %s)%s%s: %s\n", c.door, p, end.UTC().Format(time.RFC3339), forWhom, what, strings.Join(ports, " "))
 	}
 	if c.dryRun {
 		return ExitOK
@@ -174,6 +188,16 @@ func runRotating(ctx context.Context, c config, env environment) int {
 		}
 	}
 	return ExitOK
+}
+
+// encodeMessage is --message's knocks for period p: the message door's
+// code (package message) over the door's range.
+func encodeMessage(key []byte, c config, p int64, shape portlang.Shape) ([]knock.Step, error) {
+	code, err := message.NewCode(key, c.door, p, shape)
+	if err != nil {
+		return nil, err
+	}
+	return code.Encode([]byte(c.message), c.parity)
 }
 
 // runSong composes a song into the music protocol's knocks and knocks it in.
@@ -306,6 +330,7 @@ var usage = strings.TrimLeft(`
 usage: knock [options] HOST PORT[:PROTO] ...
        knock [options] --song SONG HOST
        knock [options] --secret-file FILE --door NAME HOST
+       knock [options] --secret-file FILE --door NAME --message TEXT HOST
 
 Knocks on HOST's ports one after the other, as knockd's client does: one
 TCP SYN per PORT (exactly one, also when a firewall drops it), or with -u or
@@ -365,6 +390,11 @@ Rotating-door options (the shape options must match the door's config):
       --door NAME      the door's name
       --time-offset T  add T to this computer's clock ("-45s", "2m") when its
                        clock is known to be off
+      --message TEXT   send TEXT (UTF-8) to a message door instead: its
+                       knocks carry the text in any order (--port-range and
+                       --protocols as the door's)
+      --parity N       with --message: N knocks more, each recovering one
+                       lost knock of its class (default 4; 0 to 64)
       --bind-source    the door has bind_source = true: derive the sequence
                        for the address this computer knocks HOST from
       --source-address ADDR  the same, for ADDR: the address the server sees
@@ -417,4 +447,5 @@ Examples:
   knock -u --song ode-to-joy myserver.example.com
   knock --secret-file ~/.config/knockbeep/ssh.key --door ssh myserver.example.com
   knock --secret-file ssh.key --door ssh --time-offset -45s -v myserver.example.com
+  knock --secret-file notify.key --door notify --message "deploy v1.2 ✓" myserver.example.com
 `, "\n")

@@ -13,6 +13,7 @@ import (
 	"github.com/knockbeep/knockbeep/internal/getopt"
 	"github.com/knockbeep/knockbeep/knock"
 	knockconfig "github.com/knockbeep/knockbeep/knock/config"
+	"github.com/knockbeep/knockbeep/knock/message"
 	"github.com/knockbeep/knockbeep/knock/send"
 	"github.com/knockbeep/knockbeep/sequence"
 )
@@ -47,7 +48,12 @@ type config struct {
 	// address this computer sends from to reach HOST.
 	bindSource bool
 	sourceAddr netip.Addr
-	doorOnly   []string // rotating-door options given, to refuse them without --secret-file
+	// message is the text --message sends to a message door, with parity
+	// parity knocks.
+	message   string
+	parity    int
+	paritySet bool
+	doorOnly  []string // rotating-door options given, to refuse them without --secret-file
 }
 
 // A portKnock is one PORT[:PROTO] operand: where to knock, and the port as
@@ -116,6 +122,21 @@ var options = []option{
 			return errors.New("want a duration within a day, e.g. -45s or 2m")
 		}
 		c.timeOffset = d
+		return nil
+	}},
+	{long: "message", value: "TEXT", doorOnly: true, set: func(c *config, v string) error {
+		if err := message.CheckText([]byte(v)); err != nil {
+			return err
+		}
+		c.message = v
+		return nil
+	}},
+	{long: "parity", value: "N", doorOnly: true, set: func(c *config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > message.MaxParity {
+			return fmt.Errorf("want 0 to %d parity knocks", message.MaxParity)
+		}
+		c.parity, c.paritySet = n, true
 		return nil
 	}},
 	{long: "bind-source", doorOnly: true, set: func(c *config, _ string) error { c.bindSource = true; return nil }},
@@ -281,7 +302,7 @@ var getoptOptions = func() []getopt.Option {
 // next argument, options and operands may be mixed, and "--" ends the
 // options.
 func parseArgs(args []string) (config, error) {
-	c := config{protocol: sequence.DefaultProtocol(), rotating: knockconfig.DefaultRotating()}
+	c := config{protocol: sequence.DefaultProtocol(), rotating: knockconfig.DefaultRotating(), parity: DefaultParity}
 	operands, err := getopt.Parse(args, getoptOptions, func(i int, spelled, value string) error {
 		return c.apply(&options[i], spelled, value)
 	})
@@ -336,6 +357,10 @@ func (c *config) checkOperands(operands []string) error {
 			return usagef("-u does not apply to a rotating door: its sequence says each knock's protocol (--protocols)")
 		case len(operands) == 0 && !c.dryRun:
 			return usagef("give the HOST to knock on")
+		case c.paritySet && c.message == "":
+			return usagef("--parity goes with --message: it adds knocks that recover lost ones")
+		case c.message != "" && c.bindSource:
+			return usagef("--message goes to a message door, whose code does not depend on the source: leave out --bind-source and --source-address")
 		case len(operands) == 0 && c.bindSource && !c.sourceAddr.IsValid():
 			return usagef("--bind-source derives the sequence for the address this computer knocks HOST from: give HOST, or --source-address ADDR")
 		case len(operands) > 1:

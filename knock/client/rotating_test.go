@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/knockbeep/knockbeep/knock"
+	"github.com/knockbeep/knockbeep/knock/message"
 	"github.com/knockbeep/knockbeep/knock/portlang"
 )
 
@@ -137,5 +138,68 @@ func TestBindSourceNeedsSecretFile(t *testing.T) {
 	got := runKnock(t, false, "--bind-source", "127.0.0.1", "7000")
 	if got.status != ExitUsage || !strings.Contains(got.stderr, "--bind-source only applies with --secret-file") {
 		t.Errorf("status %d, stderr %q", got.status, got.stderr)
+	}
+}
+
+// --message sends a text to a message door: --dry-run prints the knocks
+// of the text under the door's code for the period (package message's
+// encoding), with the parity asked for; what cannot be sent is refused
+// before anything is.
+func TestMessageDryRun(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "notify.key")
+	if err := portlang.WriteKeyFile(path); err != nil {
+		t.Fatal(err)
+	}
+	key, _ := portlang.ReadKeyFile(path)
+	const period = 1_000_000 / 30 // runKnock's clock
+	shape := portlang.Shape{Lo: 20000, Hi: 32767, Protos: []knock.Proto{knock.TCP}}
+	code, err := message.NewCode(key, "notify", period, shape)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		args   []string
+		status int
+		parity int
+		want   string // a part of stderr when status is not ExitOK
+	}{
+		{"default parity", []string{"--message", "deploy v1.2 ✓"}, ExitOK, DefaultParity, ""},
+		{"no parity", []string{"--message", "deploy v1.2 ✓", "--parity", "0"}, ExitOK, 0, ""},
+		{"invalid UTF-8", []string{"--message", "bad \xff"}, ExitUsage, 0, "not valid UTF-8"},
+		{"empty", []string{"--message", ""}, ExitUsage, 0, "is empty"},
+		{"too long for the range", []string{"--message", strings.Repeat("a", 400)}, ExitUsage, 0, "carries at most"},
+		{"parity without a message", []string{"--parity", "2"}, ExitUsage, 0, "--parity goes with --message"},
+		{"parity out of bounds", []string{"--message", "x", "--parity", "65"}, ExitUsage, 0, "0 to 64"},
+		{"bound", []string{"--message", "x", "--bind-source", "127.0.0.1"}, ExitUsage, 0, "leave out --bind-source"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"--secret-file", path, "--door", "notify", "--dry-run"}, tt.args...)
+			got := runKnock(t, false, args...)
+			if got.status != tt.status {
+				t.Fatalf("status %d, want %d: %s", got.status, tt.status, got.stderr)
+			}
+			if tt.status != ExitOK {
+				if !strings.Contains(got.stderr, tt.want) {
+					t.Errorf("stderr %q does not say %q", got.stderr, tt.want)
+				}
+				return
+			}
+			steps, err := code.Encode([]byte("deploy v1.2 ✓"), tt.parity)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ports []string
+			for _, st := range steps {
+				ports = append(ports, fmt.Sprintf("%d:%s", st.Port, st.Proto))
+			}
+			end := portlang.PeriodStart(period+1, 30*time.Second).UTC().Format(time.RFC3339)
+			want := fmt.Sprintf("door notify, period %d (until %s), message of %d bytes in %d knocks (%d parity): %s\n",
+				period, end, len("deploy v1.2 ✓"), len(steps), tt.parity, strings.Join(ports, " "))
+			if got.stdout != want {
+				t.Errorf("stdout (-want +got):\n-%s+%s", want, got.stdout)
+			}
+		})
 	}
 }
