@@ -56,6 +56,10 @@ type Door struct {
 	// Rotating, when set, derives the door's sequences from a secret, a
 	// new one every period (package portlang); Sequence is then empty.
 	Rotating *Rotating
+	// Message, when set, makes the door a message door: it takes texts
+	// sent as knocks (package message) instead of a sequence, and Rotating
+	// holds its keys, period, skew, range and protocols.
+	Message *MessageDoor
 	// PerSource, when set, gives each knocker its own sequence (a rotating
 	// door with bind_source): Sequence is then empty. Only the doors the
 	// daemon derives from a source have one.
@@ -86,6 +90,12 @@ type Door struct {
 	// Reopen runs Start again for a source whose door is already open
 	// (knockd's behaviour); by default a door already open is not reopened.
 	Reopen bool
+}
+
+// MessageDoor is what a message door has beyond a rotating door's
+// settings.
+type MessageDoor struct {
+	MaxBytes int // the longest text it takes
 }
 
 // A SourceSequence gives a door's sequence for each knocker's address. The

@@ -58,6 +58,8 @@ func FuzzParseTOML(f *testing.F) {
 		`secret_file = ["/a.key", "/b.key"]` + "\nperiod = \"2s\"\nskew = 0\nlength = 6\nport_range = \"30000-30999\"\nprotocols = \"udp,tcp\"\nbind_source = false",
 		`secret_file = "/k"` + "\nport_range = \"9-x\"\nprotocols = \"sctp\"",
 		`sequence = "1,2"` + "\nperiod = \"30s\"",
+		`secret_file = "/k"` + "\nkind = \"message\"\nmax_bytes = 300\nport_range = \"40000-49999\"",
+		`sequence = "1,2"` + "\nkind = \"message\"\nmax_bytes = -1",
 	} {
 		f.Add("[[door]]\nname = \"ssh\"\n" + door + "\nstart_command = [\"true\"]\n")
 	}

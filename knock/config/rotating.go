@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/knockbeep/knockbeep/knock"
+	"github.com/knockbeep/knockbeep/knock/message"
 	"github.com/knockbeep/knockbeep/knock/portlang"
 )
 
@@ -184,7 +185,7 @@ func parseProtocols(s string) ([]knock.Proto, error) {
 }
 
 // rotating writes a rotating door's keys.
-func (tw *tomlWriter) rotating(r *knock.Rotating, comments map[string][]string) {
+func (tw *tomlWriter) rotating(r *knock.Rotating, message bool, comments map[string][]string) {
 	tw.skip(comments["sequence"])
 	files := tomlString(r.SecretFiles[0])
 	if len(r.SecretFiles) > 1 {
@@ -193,12 +194,77 @@ func (tw *tomlWriter) rotating(r *knock.Rotating, comments map[string][]string) 
 	tw.key(comments["secret_file"], "secret_file", files)
 	tw.key(comments["period"], "period", tomlDuration(r.Period))
 	tw.key(comments["skew"], "skew", fmt.Sprint(r.Skew))
-	tw.key(comments["length"], "length", fmt.Sprint(r.Length))
+	if !message {
+		tw.key(comments["length"], "length", fmt.Sprint(r.Length))
+	}
 	tw.key(comments["port_range"], "port_range", tomlString(fmt.Sprintf("%d-%d", r.PortLo, r.PortHi)))
 	protos := make([]string, len(r.Protos))
 	for i, p := range r.Protos {
 		protos[i] = p.String()
 	}
 	tw.key(comments["protocols"], "protocols", tomlString(strings.Join(protos, ",")))
-	tw.key(comments["bind_source"], "bind_source", fmt.Sprint(r.BindSource))
+	if !message {
+		tw.key(comments["bind_source"], "bind_source", fmt.Sprint(r.BindSource))
+	}
+}
+
+// DefaultMaxBytes is a message door's max_bytes when the config does not
+// say: a line of text.
+const DefaultMaxBytes = 256
+
+// messageKind reads a door's kind and, for a message door, max_bytes. A
+// message door is a rotating door's keys, period, skew, range and
+// protocols with texts instead of a sequence (package message).
+func (d *tomlDecoder) messageKind(i int, f *tomlFile) *knock.MessageDoor {
+	raw := f.Door[i]
+	at := func(key string) setting { return d.doorSetting(i, f, key) }
+	var kind string
+	if !at("kind").str(raw.Kind, &kind) || kind == "sequence" {
+		return nil
+	}
+	if kind != "message" {
+		at("kind").bad("kind = %q: give \"sequence\" (the default) or \"message\"", kind)
+		return nil
+	}
+	for key, v := range map[string]any{"length": raw.Length, "bind_source": raw.BindSource} {
+		if v != nil {
+			at(key).bad("%s: a message door has no %s: its knocks carry the text, in any order", doorLabel(f, i), key)
+		}
+	}
+	m := &knock.MessageDoor{MaxBytes: DefaultMaxBytes}
+	at("max_bytes").integer(raw.MaxBytes, &m.MaxBytes, 1, message.MaxBytes)
+	return m
+}
+
+// notMessage refuses the keys of message doors on a door of another kind.
+func (d *tomlDecoder) notMessage(i int, f *tomlFile) {
+	raw := f.Door[i]
+	at := func(key string) setting { return d.doorSetting(i, f, key) }
+	var kind string
+	switch {
+	case raw.SecretFile == nil && at("kind").str(raw.Kind, &kind) && kind == "message":
+		at("kind").bad("%s: a message door needs secret_file: its key authenticates the texts", doorLabel(f, i))
+	case raw.SecretFile == nil && raw.Kind != nil && kind != "sequence":
+		at("kind").bad("kind = %q: give \"sequence\" (the default) or \"message\"", kind)
+	case raw.MaxBytes != nil:
+		at("max_bytes").bad("%s: max_bytes is a setting of message doors: give kind = \"message\" too, or remove it", doorLabel(f, i))
+	}
+}
+
+// validateMessage checks that a message door's range carries max_bytes.
+func validateMessage(p *problems, at locator, i int, label string, r *knock.Rotating, m *knock.MessageDoor) {
+	sh := portlang.Shape{Length: 1, Lo: r.PortLo, Hi: r.PortHi, Protos: r.Protos}
+	if sh.Check() != nil {
+		return // validateRotating says what is wrong with the range
+	}
+	if max := message.MaxText(sh, message.MaxParity); m.MaxBytes > max {
+		p.add(at.doorLine(i, "max_bytes"), "%s: max_bytes = %d: port_range %d-%d carries at most %d bytes (with the most parity knocks): widen the range, add a protocol, or lower max_bytes",
+			label, m.MaxBytes, r.PortLo, r.PortHi, max)
+	}
+}
+
+// message writes a message door's keys.
+func (tw *tomlWriter) message(m *knock.MessageDoor, comments map[string][]string) {
+	tw.key(comments["kind"], "kind", tomlString("message"))
+	tw.key(comments["max_bytes"], "max_bytes", fmt.Sprint(m.MaxBytes))
 }

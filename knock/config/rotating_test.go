@@ -149,3 +149,39 @@ bind_source = "yes"`, `bind_source`},
 		})
 	}
 }
+
+// A message door: a rotating door's keys and range with kind = "message"
+// and max_bytes; what does not fit one is refused, saying where.
+func TestMessageDoor(t *testing.T) {
+	dir := t.TempDir()
+	key := newKey(t, dir, "notify.key", 0o600)
+	c, err := Parse("m.toml", []byte("[[door]]\nname = \"notify\"\nkind = \"message\"\nsecret_file = \""+key+"\"\nmax_bytes = 100\nport_range = \"40000-49999\"\nstart_command = [\"logger\", \"%MESSAGE%\"]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := c.Doors[0]
+	if d.Message == nil || d.Message.MaxBytes != 100 || d.Rotating == nil || d.Rotating.PortLo != 40000 {
+		t.Fatalf("door %+v, message %+v", d, d.Message)
+	}
+	checkRoundTrip(t, c)
+	c, err = Parse("m.toml", []byte("[[door]]\nname = \"notify\"\nkind = \"message\"\nsecret_file = \""+key+"\"\nstart_command = [\"true\"]\n"))
+	if err != nil || c.Doors[0].Message.MaxBytes != DefaultMaxBytes {
+		t.Errorf("default max_bytes: %v, %+v", err, c.Doors[0].Message)
+	}
+	for _, tt := range []struct{ name, text, want string }{
+		{"no key", "kind = \"message\"\nsequence = [\"1\", \"2\"]", "a message door needs secret_file"},
+		{"max_bytes on a sequence door", "sequence = [\"1\", \"2\"]\nmax_bytes = 10", "max_bytes is a setting of message doors"},
+		{"unknown kind", "secret_file = \"" + key + "\"\nkind = \"letter\"", `kind = "letter": give "sequence" (the default) or "message"`},
+		{"length", "secret_file = \"" + key + "\"\nkind = \"message\"\nlength = 4", "a message door has no length"},
+		{"bind_source", "secret_file = \"" + key + "\"\nkind = \"message\"\nbind_source = true", "a message door has no bind_source"},
+		{"too long for the range", "secret_file = \"" + key + "\"\nkind = \"message\"\nport_range = \"20000-21000\"\nmax_bytes = 256", "port_range 20000-21000 carries at most"},
+		{"max_bytes out of bounds", "secret_file = \"" + key + "\"\nkind = \"message\"\nmax_bytes = 0", "max_bytes"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("m.toml", []byte("[[door]]\nname = \"notify\"\n"+tt.text+"\nstart_command = [\"true\"]\n"))
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "m.toml:") {
+				t.Errorf("error %v, want one at a line of m.toml saying %q", err, tt.want)
+			}
+		})
+	}
+}

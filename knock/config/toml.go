@@ -77,6 +77,8 @@ type tomlDoor struct {
 	PortRange        any `toml:"port_range"`
 	Protocols        any `toml:"protocols"`
 	BindSource       any `toml:"bind_source"`
+	Kind             any `toml:"kind"`
+	MaxBytes         any `toml:"max_bytes"`
 	TCPFlags         any `toml:"tcpflags"`
 	Timeout          any `toml:"timeout"`
 	TimeoutMode      any `toml:"timeout_mode"`
@@ -425,6 +427,7 @@ func (d *tomlDecoder) door(i int, f *tomlFile) (knock.Door, string) {
 		d.p.add(d.doorLine(i, "secret_file"), "%s has secret_file and a sequence: a rotating door derives its sequences from the secret; keep one", label)
 	case raw.SecretFile != nil:
 		door.Rotating = d.rotating(i, f)
+		door.Message = d.messageKind(i, f)
 	case raw.Sequence != nil:
 		door.Sequence = at("sequence").sequence(raw.Sequence)
 	case raw.OneTimeSequences != nil:
@@ -439,6 +442,9 @@ func (d *tomlDecoder) door(i int, f *tomlFile) (knock.Door, string) {
 	case d.misspelt[i]["sequence"] || d.misspelt[i]["one_time_sequences"] || d.misspelt[i]["secret_file"]:
 	default:
 		d.p.add(d.doorLine(i, ""), "%s has no sequence: give sequence = [\"7000\", \"8000:udp\", \"9000\"], one_time_sequences = FILE or secret_file = FILE", label)
+	}
+	if door.Message == nil {
+		d.notMessage(i, f)
 	}
 	if door.Rotating == nil {
 		given := map[string]any{"period": raw.Period, "skew": raw.Skew, "length": raw.Length,

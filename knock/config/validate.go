@@ -387,6 +387,9 @@ func (c *Config) validateDoor(p *problems, at locator, i int, d knock.Door, musi
 	}
 	if d.Rotating != nil {
 		validateRotating(p, at, i, label, d.Rotating)
+		if d.Message != nil {
+			validateMessage(p, at, i, label, d.Rotating, d.Message)
+		}
 	}
 	reported := map[uint16]bool{}
 	for _, st := range d.Sequence {

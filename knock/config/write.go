@@ -137,7 +137,10 @@ func (tw *tomlWriter) skip(comments []string) {
 func (tw *tomlWriter) door(d knock.Door, commandTimeout time.Duration, hasCommandTimeout bool, comments map[string][]string) {
 	tw.key(comments["name"], "name", tomlString(d.Name))
 	if d.Rotating != nil {
-		tw.rotating(d.Rotating, comments)
+		tw.rotating(d.Rotating, d.Message != nil, comments)
+		if d.Message != nil {
+			tw.message(d.Message, comments)
+		}
 	} else if d.OneTimeFile != "" {
 		tw.skip(comments["sequence"])
 		tw.key(comments["one_time_sequences"], "one_time_sequences", tomlString(d.OneTimeFile))

@@ -140,8 +140,16 @@ func (c *Code) Period() int64 { return c.period }
 func (c *Code) MaxNibbles() int { return len(c.perm) / 16 }
 
 // MaxText is the longest text the code carries with parity parity knocks.
-func (c *Code) MaxText(parity int) int {
-	return min((c.MaxNibbles()-dataStart-parity)/2-TagBytes, MaxBytes)
+func (c *Code) MaxText(parity int) int { return maxText(c.MaxNibbles(), parity) }
+
+// MaxText is the longest text a message door over sh's range and
+// protocols carries with parity parity knocks (sh.Length is not used).
+func MaxText(sh portlang.Shape, parity int) int {
+	return maxText((int(sh.Hi-sh.Lo)+1)*len(sh.Protos)/16, parity)
+}
+
+func maxText(nibbles, parity int) int {
+	return max(min((nibbles-dataStart-parity)/2-TagBytes, MaxBytes), 0)
 }
 
 // step is the knock that carries symbol sym.

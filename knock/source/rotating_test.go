@@ -217,3 +217,19 @@ func TestRotatingBindSource(t *testing.T) {
 		t.Error("the replay cache does not hold alice's bound id")
 	}
 }
+
+// A message door offers the matcher nothing: its knocks are texts.
+func TestMessageDoorHasNoSequence(t *testing.T) {
+	door, _ := rotatingDoor(t, 1)
+	door.Message = &knock.MessageDoor{MaxBytes: 10}
+	src, err := New(door, Env{Replay: memCache{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seqs, next, err := src.Current(time.Now()); len(seqs) != 0 || !next.IsZero() || err != nil {
+		t.Errorf("Current = %v, %v, %v; want nothing, ever", seqs, next, err)
+	}
+	if KindOf(door) != "message" {
+		t.Errorf("kind %q", KindOf(door))
+	}
+}

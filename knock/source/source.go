@@ -79,6 +79,7 @@ type kind struct {
 
 // kinds are tried in order; the first that takes a door builds its source.
 var kinds = []kind{
+	messageKind,
 	rotatingKind,
 	oneTimeKind,
 	staticKind,
