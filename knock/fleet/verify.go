@@ -90,12 +90,9 @@ func (n *Node) Verify(ctx context.Context) (*AuditReport, error) {
 		rep.Records++
 		n.checkRecord(rep, chains, seq, NodeID(strings.TrimPrefix(subject, prefix)), data)
 	}
-	want, err := walkConsumer(ctx, s, held, held.next(info.State.FirstSeq-1), check)
-	if err != nil {
-		return nil, err
-	}
-	// What the consumer's replica did not have, or had otherwise than the
-	// leader, is read from the leader, one message at a time.
+	// What the consumer did not deliver as the leader holds it is read
+	// from the leader, one message at a time.
+	want := n.walkConsumer(ctx, s, held, held.next(info.State.FirstSeq-1), check)
 	for ; want != 0; want = held.next(want) {
 		m, err := s.GetMsg(ctx, want)
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
@@ -132,44 +129,52 @@ func (h streamHeld) next(seq uint64) uint64 {
 
 // walkConsumer reads the stream from want on through an ordered consumer
 // and checks each message while the consumer delivers exactly what the
-// leader holds. It returns the first sequence it did not check, or 0 when
-// it checked them all: the consumer's replica ended early (it lacks the
-// rest), or delivered a sequence other than the next one held (it holds a
-// message the leader deleted, or lacks one).
-func walkConsumer(ctx context.Context, s jetstream.Stream, held streamHeld, want uint64, check func(seq uint64, subject string, data []byte)) (uint64, error) {
+// leader holds. It returns 0 when it checked them all, or else the first
+// sequence it did not check: the consumer's replica ended early (it lacks
+// the rest), delivered a sequence other than the next one held (it holds
+// a message the leader deleted, or lacks one), stopped delivering (a pull
+// lost while the consumer was placed, on a busy server), or failed. The
+// consumer only saves the walk a request a message: whatever it does not
+// deliver, the leader does.
+func (n *Node) walkConsumer(ctx context.Context, s jetstream.Stream, held streamHeld, want uint64, check func(seq uint64, subject string, data []byte)) uint64 {
+	giveUp := func(why string, err error) uint64 {
+		n.log.Debug("fleet: audit verify: reading from the stream's leader instead of a consumer", "from", want, "last", held.last, "why", why, "err", err)
+		return want
+	}
 	cons, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: want})
 	if err != nil {
-		return 0, fmt.Errorf("fleet: audit stream: %w", err)
+		return giveUp("no consumer", err)
 	}
 	it, err := cons.Messages()
 	if err != nil {
-		return 0, fmt.Errorf("fleet: audit stream: %w", err)
+		return giveUp("no consumer", err)
 	}
 	defer it.Stop()
-	// A replica with nothing from want on would deliver nothing at all,
-	// and the walk would wait for it until ctx ends.
+	// A replica with nothing from want on delivers nothing at all.
 	if ci := cons.CachedInfo(); ci != nil && ci.NumPending == 0 {
-		return want, nil
+		return giveUp("the consumer's replica holds none of it", nil)
 	}
 	for want != 0 {
-		m, err := nextMsg(ctx, it)
+		mctx, cancel := context.WithTimeout(ctx, 5*n.opTime)
+		m, err := nextMsg(mctx, it)
+		cancel()
 		if err != nil {
-			return 0, fmt.Errorf("fleet: reading the audit stream: %w", err)
+			return giveUp("the consumer stopped delivering", err)
 		}
 		md, err := m.Metadata()
 		if err != nil {
-			return 0, fmt.Errorf("fleet: audit stream: %w", err)
+			return giveUp("a message without metadata", err)
 		}
 		if md.Sequence.Stream != want {
-			return want, nil
+			return giveUp("the consumer's replica differs from the leader", nil)
 		}
 		check(md.Sequence.Stream, m.Subject(), m.Data())
 		want = held.next(want)
-		if md.NumPending == 0 {
-			break
+		if md.NumPending == 0 && want != 0 {
+			return giveUp("the consumer's replica ends early", nil)
 		}
 	}
-	return want, nil
+	return 0
 }
 
 func nextMsg(ctx context.Context, it jetstream.MessagesContext) (jetstream.Msg, error) {

@@ -14,10 +14,13 @@ import (
 // places its consumer on a replica that has not caught up with the
 // leader (a server restarted moments ago, on a busy machine): Info,
 // GetMsg and the rest answer from the leader, but the consumer delivers
-// only the replica's copy, view, an earlier state of the stream.
+// only the replica's copy, view, an earlier state of the stream. With
+// stall, the consumer counts more messages after view, as if its replica
+// had them, but never delivers them: a pull lost on a busy server.
 type laggingStream struct {
 	jetstream.Stream
-	view []jetstream.Msg
+	view  []jetstream.Msg
+	stall uint64
 }
 
 func (s laggingStream) OrderedConsumer(_ context.Context, cfg jetstream.OrderedConsumerConfig) (jetstream.Consumer, error) {
@@ -31,20 +34,21 @@ func (s laggingStream) OrderedConsumer(_ context.Context, cfg jetstream.OrderedC
 			msgs = append(msgs, m)
 		}
 	}
-	return &laggingConsumer{msgs: msgs}, nil
+	return &laggingConsumer{msgs: msgs, stall: s.stall}, nil
 }
 
 type laggingConsumer struct {
 	jetstream.Consumer
-	msgs []jetstream.Msg
+	msgs  []jetstream.Msg
+	stall uint64
 }
 
 func (c *laggingConsumer) CachedInfo() *jetstream.ConsumerInfo {
-	return &jetstream.ConsumerInfo{NumPending: uint64(len(c.msgs))}
+	return &jetstream.ConsumerInfo{NumPending: uint64(len(c.msgs)) + c.stall}
 }
 
 func (c *laggingConsumer) Messages(...jetstream.PullMessagesOpt) (jetstream.MessagesContext, error) {
-	return &laggingIter{msgs: c.msgs, stop: make(chan struct{})}, nil
+	return &laggingIter{msgs: c.msgs, stall: c.stall, stop: make(chan struct{})}, nil
 }
 
 // laggingIter delivers the replica's messages, each with the count the
@@ -52,6 +56,7 @@ func (c *laggingConsumer) Messages(...jetstream.PullMessagesOpt) (jetstream.Mess
 // what it lacks does not come while Verify waits.
 type laggingIter struct {
 	msgs    []jetstream.Msg
+	stall   uint64
 	stop    chan struct{}
 	stopped bool
 }
@@ -61,7 +66,7 @@ func (it *laggingIter) Next(...jetstream.NextOpt) (jetstream.Msg, error) {
 		<-it.stop
 		return nil, jetstream.ErrMsgIteratorClosed
 	}
-	m := laggingMsg{it.msgs[0], uint64(len(it.msgs) - 1)}
+	m := laggingMsg{it.msgs[0], uint64(len(it.msgs)-1) + it.stall}
 	it.msgs = it.msgs[1:]
 	return m, nil
 }
@@ -137,6 +142,7 @@ func TestVerifyLaggingReplica(t *testing.T) {
 		// runs on the leader only.
 		before, after int
 		delete        uint64 // a record of the node removed after the replica stopped
+		stall         uint64
 		wantRecords   int
 		wantHead      uint64
 		wantBreaks    []string
@@ -145,6 +151,8 @@ func TestVerifyLaggingReplica(t *testing.T) {
 		{name: "replica holds none of the stream", before: 0, after: 3, wantRecords: 3, wantHead: 3},
 		{name: "replica has not applied a deletion", before: 3, delete: 2, wantRecords: 2, wantHead: 3,
 			wantBreaks: []string{"record 3: record 2 is missing: removed"}},
+		{name: "consumer stops delivering", before: 3, after: 2, stall: 2, wantRecords: 5, wantHead: 5},
+		{name: "consumer delivers nothing", before: 0, after: 2, stall: 2, wantRecords: 2, wantHead: 2},
 		{name: "replica behind and a deletion", before: 3, after: 2, delete: 3, wantRecords: 4, wantHead: 5,
 			wantBreaks: []string{"record 4: record 3 is missing: removed"}},
 	}
@@ -153,7 +161,10 @@ func TestVerifyLaggingReplica(t *testing.T) {
 			f := newTestFleet(t, 1)
 			cfg := f.config(0)
 			cfg.Serve = "127.0.0.1:-1"
-			nd, err := Open(context.Background(), cfg, f.opts(t, 0))
+			opts := f.opts(t, 0)
+			// The walk gives a stalled consumer 5 operation timeouts.
+			opts.OpTimeout = 200 * time.Millisecond
+			nd, err := Open(context.Background(), cfg, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -197,7 +208,7 @@ func TestVerifyLaggingReplica(t *testing.T) {
 				}
 			}
 			nd.mu.Lock()
-			nd.auditS = laggingStream{Stream: leader, view: view}
+			nd.auditS = laggingStream{Stream: leader, view: view, stall: tt.stall}
 			nd.mu.Unlock()
 
 			rep := verify(t, nd)
