@@ -29,10 +29,14 @@ import (
 //
 // A record is first written to the spool on disk (StateDir/audit/spool,
 // one base64 line a record) and its number to StateDir/audit/head; a
-// sender sends the spool in order, each with the dedup ID node-seq, and
-// drops what the stream has acknowledged. So records made while the
-// cluster is unreachable wait on disk, bounded, and none is lost or sent
-// twice.
+// sender sends the spool in order, each with the dedup ID node-seq-hash,
+// and drops what the stream has acknowledged (a duplicate only once the
+// stream shows it holds that very record). On start, and after any failed
+// publish (which may have been stored all the same), it first asks the
+// stream's leader for the last record on its subject, and skips the
+// spooled records up to it when that record is exactly one of them. So
+// records made while the cluster is unreachable wait on disk, bounded,
+// and none is lost or sent twice.
 
 // Kinds of audit record the daemon writes.
 const (
@@ -264,6 +268,25 @@ func (a *auditLog) sent(seq uint64) error {
 	return nil
 }
 
+// tells reports whether raw, the last record on this node's subject in
+// the stream, numbered seq, may tell the sender how far it got: it is
+// exactly one of the records still spooled, or older than all of them
+// (then it drops nothing). Anything else is not this node's chain as it
+// is on disk: a record numbered 1000 put there by anyone who can publish
+// to the stream, or one left by an earlier chain of the same key whose
+// state directory was lost; trusting it would drop records from the
+// spool that the stream does not hold.
+func (a *auditLog) tells(seq uint64, raw []byte) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, p := range a.pending {
+		if p.seq == seq {
+			return bytes.Equal(p.raw, raw)
+		}
+	}
+	return len(a.pending) > 0 && seq < a.pending[0].seq || len(a.pending) == 0 && seq <= a.seq
+}
+
 func (a *auditLog) unsent() []spooled {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -300,13 +323,15 @@ func (n *Node) sendAudit() {
 			if !known {
 				// What the stream already has of ours is not sent again,
 				// however long ago it was sent (past the dedup window).
+				// The stream's leader answers (the stream does not allow
+				// direct gets from replicas, which may lag behind it).
 				m, err := n.auditS.GetLastMsgForSubject(ctx, subj)
 				switch {
 				case errors.Is(err, jetstream.ErrMsgNotFound):
 				case err != nil:
 					return err
 				default:
-					if _, b, err := decodeAudit(m.Data); err == nil {
+					if _, b, err := decodeAudit(m.Data); err == nil && n.audit.tells(b.Seq, m.Data) {
 						streamHas = b.Seq
 					}
 				}
@@ -316,9 +341,12 @@ func (n *Node) sendAudit() {
 				if p.seq <= streamHas {
 					continue
 				}
-				_, err := n.js.Publish(ctx, subj, p.raw,
-					jetstream.WithMsgID(string(n.sign.id)+"-"+strconv.FormatUint(p.seq, 10)),
+				ack, err := n.js.Publish(ctx, subj, p.raw,
+					jetstream.WithMsgID(auditMsgID(n.sign.id, p)),
 					jetstream.WithExpectStream(n.bucket("audit")))
+				if err == nil && ack.Duplicate {
+					err = n.holdsDuplicate(ctx, p, ack.Sequence)
+				}
 				if err != nil {
 					return errors.Join(err, n.audit.sent(streamHas))
 				}
@@ -327,6 +355,11 @@ func (n *Node) sendAudit() {
 			return n.audit.sent(streamHas)
 		}()
 		if err != nil {
+			// A publish that failed (timed out, cut off by Close or a
+			// leader change) may still have been stored: learn again
+			// from the stream what it has before sending more, rather
+			// than count on the dedup window to still cover it.
+			known = false
 			n.log.Warn("fleet: audit records wait on disk until the cluster takes them", "pending", n.AuditPending(), "err", err)
 		}
 		wait := time.Duration(0)
@@ -340,6 +373,29 @@ func (n *Node) sendAudit() {
 		case <-afterOrNever(wait):
 		}
 	}
+}
+
+// auditMsgID is a record's dedup ID: its node and number, and a prefix
+// of its hash, which no one can know before the record is published, so
+// that no one can take the ID first and have the record acknowledged as
+// a duplicate of something else.
+func auditMsgID(id NodeID, p spooled) string {
+	return string(id) + "-" + strconv.FormatUint(p.seq, 10) + "-" + recordHash(p.raw)[:16]
+}
+
+// holdsDuplicate checks a Duplicate acknowledgement of record p: the
+// stream's dedup memory says it has p at message seq. Only p itself
+// there lets the sender drop it from the spool: otherwise it stays on
+// disk and is sent again, as the stream's leader says.
+func (n *Node) holdsDuplicate(ctx context.Context, p spooled, seq uint64) error {
+	m, err := n.auditS.GetMsg(ctx, seq)
+	if err != nil {
+		return fmt.Errorf("fleet: audit record %d: the stream calls it a duplicate of message %d, which it cannot show: %w", p.seq, seq, err)
+	}
+	if !bytes.Equal(m.Data, p.raw) {
+		return fmt.Errorf("fleet: audit record %d: the stream calls it a duplicate of message %d, which is another message (published under this record's ID); it stays on disk until the stream's dedup window has passed", p.seq, seq)
+	}
+	return nil
 }
 
 // afterOrNever is time.After(d), or a channel that never fires for d = 0.

@@ -65,49 +65,116 @@ func (n *Node) Verify(ctx context.Context) (*AuditReport, error) {
 			return nil, fmt.Errorf("fleet: audit stream: %w", err)
 		}
 	}
-	info, err := s.Info(ctx)
+	// The leader answers Info and GetMsg; the consumer is placed by the
+	// server on any replica, which may still be catching up (a server
+	// restarted moments ago): it may lack the stream's last messages, or
+	// still hold one the leader has deleted. So the leader's list of what
+	// the stream holds, taken here, decides what the walk must read, and
+	// the consumer serves only as long as it agrees with that list.
+	info, err := s.Info(ctx, jetstream.WithDeletedDetails(true))
 	if err != nil {
 		return nil, fmt.Errorf("fleet: audit stream: %w", err)
 	}
 	rep := &AuditReport{Heads: map[NodeID]uint64{}}
-	last := info.State.LastSeq
 	if info.State.Msgs == 0 {
 		n.checkOwnTail(rep, nil)
 		return rep, nil
 	}
-	cons, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy})
-	if err != nil {
-		return nil, fmt.Errorf("fleet: audit stream: %w", err)
+	held := streamHeld{last: info.State.LastSeq, deleted: make(map[uint64]bool, len(info.State.Deleted))}
+	for _, seq := range info.State.Deleted {
+		held.deleted[seq] = true
 	}
-	it, err := cons.Messages()
-	if err != nil {
-		return nil, fmt.Errorf("fleet: audit stream: %w", err)
-	}
-	defer it.Stop()
 	chains := map[NodeID]*chainPos{}
 	prefix := n.subject("audit", "")
-	for {
-		m, err := nextMsg(ctx, it)
-		if err != nil {
-			return nil, fmt.Errorf("fleet: reading the audit stream: %w", err)
-		}
-		md, err := m.Metadata()
-		if err != nil {
-			return nil, fmt.Errorf("fleet: audit stream: %w", err)
-		}
+	check := func(seq uint64, subject string, data []byte) {
 		rep.Records++
-		n.checkRecord(rep, chains, md.Sequence.Stream, NodeID(strings.TrimPrefix(m.Subject(), prefix)), m.Data())
-		// The leader's last sequence ends the walk; so does the end of
-		// what the stream holds, for when that last message was deleted.
-		if md.Sequence.Stream >= last || md.NumPending == 0 {
-			break
+		n.checkRecord(rep, chains, seq, NodeID(strings.TrimPrefix(subject, prefix)), data)
+	}
+	// What the consumer did not deliver as the leader holds it is read
+	// from the leader, one message at a time.
+	want := n.walkConsumer(ctx, s, held, held.next(info.State.FirstSeq-1), check)
+	for ; want != 0; want = held.next(want) {
+		m, err := s.GetMsg(ctx, want)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue // deleted since Info: the walk is of the stream as it was then
 		}
+		if err != nil {
+			return nil, fmt.Errorf("fleet: reading the audit stream: message %d: %w", want, err)
+		}
+		check(m.Sequence, m.Subject, m.Data)
 	}
 	for id, c := range chains {
 		rep.Heads[id] = c.seq
 	}
 	n.checkOwnTail(rep, chains)
 	return rep, nil
+}
+
+// streamHeld is the sequences a stream's leader holds: up to last, but
+// for those deleted.
+type streamHeld struct {
+	last    uint64
+	deleted map[uint64]bool
+}
+
+// next returns the first sequence held after seq, or 0 past the last.
+func (h streamHeld) next(seq uint64) uint64 {
+	for seq++; seq <= h.last; seq++ {
+		if !h.deleted[seq] {
+			return seq
+		}
+	}
+	return 0
+}
+
+// walkConsumer reads the stream from want on through an ordered consumer
+// and checks each message while the consumer delivers exactly what the
+// leader holds. It returns 0 when it checked them all, or else the first
+// sequence it did not check: the consumer's replica ended early (it lacks
+// the rest), delivered a sequence other than the next one held (it holds
+// a message the leader deleted, or lacks one), stopped delivering (a pull
+// lost while the consumer was placed, on a busy server), or failed. The
+// consumer only saves the walk a request a message: whatever it does not
+// deliver, the leader does.
+func (n *Node) walkConsumer(ctx context.Context, s jetstream.Stream, held streamHeld, want uint64, check func(seq uint64, subject string, data []byte)) uint64 {
+	giveUp := func(why string, err error) uint64 {
+		n.log.Debug("fleet: audit verify: reading from the stream's leader instead of a consumer", "from", want, "last", held.last, "why", why, "err", err)
+		return want
+	}
+	cons, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: want})
+	if err != nil {
+		return giveUp("no consumer", err)
+	}
+	it, err := cons.Messages()
+	if err != nil {
+		return giveUp("no consumer", err)
+	}
+	defer it.Stop()
+	// A replica with nothing from want on delivers nothing at all.
+	if ci := cons.CachedInfo(); ci != nil && ci.NumPending == 0 {
+		return giveUp("the consumer's replica holds none of it", nil)
+	}
+	for want != 0 {
+		mctx, cancel := context.WithTimeout(ctx, 5*n.opTime)
+		m, err := nextMsg(mctx, it)
+		cancel()
+		if err != nil {
+			return giveUp("the consumer stopped delivering", err)
+		}
+		md, err := m.Metadata()
+		if err != nil {
+			return giveUp("a message without metadata", err)
+		}
+		if md.Sequence.Stream != want {
+			return giveUp("the consumer's replica differs from the leader", nil)
+		}
+		check(md.Sequence.Stream, m.Subject(), m.Data())
+		want = held.next(want)
+		if md.NumPending == 0 && want != 0 {
+			return giveUp("the consumer's replica ends early", nil)
+		}
+	}
+	return 0
 }
 
 func nextMsg(ctx context.Context, it jetstream.MessagesContext) (jetstream.Msg, error) {
