@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/knockbeep/knockbeep/clock"
 	"github.com/knockbeep/knockbeep/internal/buildinfo"
 	"github.com/knockbeep/knockbeep/internal/errtext"
 	"github.com/knockbeep/knockbeep/knock"
@@ -59,7 +60,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return run(ctx, args, environment{
 		stdout:   stdout,
 		stderr:   stderr,
-		clock:    send.SystemClock{},
+		clock:    clock.System(),
 		terminal: isTerminal(stderr),
 	})
 }
@@ -67,14 +68,14 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // RunWithClock is Run with another clock, which knock takes the time from
 // (a rotating door's period) and paces its knocks by: a program that keeps
 // its own time, and tests that play a client whose clock is off.
-func RunWithClock(ctx context.Context, args []string, stdout, stderr io.Writer, clock send.Clock) int {
-	return run(ctx, args, environment{stdout: stdout, stderr: stderr, clock: clock, terminal: isTerminal(stderr)})
+func RunWithClock(ctx context.Context, args []string, stdout, stderr io.Writer, clk clock.Clock) int {
+	return run(ctx, args, environment{stdout: stdout, stderr: stderr, clock: clk, terminal: isTerminal(stderr)})
 }
 
 // environment is what Run takes from the world, so tests can supply it.
 type environment struct {
 	stdout, stderr io.Writer
-	clock          send.Clock
+	clock          clock.Clock
 	terminal       bool // stderr is a terminal: a progress bar may be drawn
 }
 

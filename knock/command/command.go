@@ -11,8 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/knockbeep/knockbeep/clock"
 	"github.com/knockbeep/knockbeep/knock"
-	"github.com/knockbeep/knockbeep/knock/clock"
 )
 
 // DefaultCommandTimeout is how long a command may run before it and its

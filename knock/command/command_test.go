@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/knockbeep/knockbeep/clock/clocktest"
 	"github.com/knockbeep/knockbeep/internal/logtest"
 	"github.com/knockbeep/knockbeep/knock"
-	"github.com/knockbeep/knockbeep/knock/clock/clocktest"
 )
 
 // testStart is the fake clock's time at the start of every test.

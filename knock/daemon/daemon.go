@@ -15,9 +15,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/knockbeep/knockbeep/clock"
 	"github.com/knockbeep/knockbeep/knock"
 	"github.com/knockbeep/knockbeep/knock/capture"
-	"github.com/knockbeep/knockbeep/knock/clock"
 	"github.com/knockbeep/knockbeep/knock/command"
 	"github.com/knockbeep/knockbeep/knock/config"
 	"github.com/knockbeep/knockbeep/knock/match"

@@ -12,8 +12,8 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
+	"github.com/knockbeep/knockbeep/clock/clocktest"
 	"github.com/knockbeep/knockbeep/internal/logtest"
-	"github.com/knockbeep/knockbeep/knock/clock/clocktest"
 	"github.com/knockbeep/knockbeep/sequence"
 )
 

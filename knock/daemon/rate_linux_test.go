@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/knockbeep/knockbeep/clock"
 	"github.com/knockbeep/knockbeep/knock"
 	"github.com/knockbeep/knockbeep/knock/send"
 	"github.com/knockbeep/knockbeep/knock/send/sendtest"
@@ -313,8 +314,8 @@ func knockPaced(ctx context.Context, ns *sendtest.Netns, addr netip.Addr, plan s
 	var w sendWindow
 	err := ns.Do(func() error {
 		s := send.NewSender(addr, send.Options{})
-		clock := send.SystemClock{}
-		if err := clock.Sleep(ctx, time.Until(start)); err != nil {
+		clk := clock.System()
+		if err := clk.SleepUntil(ctx, start); err != nil {
 			return err
 		}
 		w.first = time.Now()
@@ -322,7 +323,7 @@ func knockPaced(ctx context.Context, ns *sendtest.Netns, addr netip.Addr, plan s
 			if perBatch > 0 && i%perBatch == 0 {
 				deadline := start.Add(time.Duration(i/perBatch) * every)
 				w.late = max(w.late, -time.Until(deadline))
-				if err := clock.Sleep(ctx, time.Until(deadline)); err != nil {
+				if err := clk.SleepUntil(ctx, deadline); err != nil {
 					return err
 				}
 			}

@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/knockbeep/knockbeep/clock/clocktest"
 	"github.com/knockbeep/knockbeep/internal/logtest"
 	"github.com/knockbeep/knockbeep/knock"
-	"github.com/knockbeep/knockbeep/knock/clock/clocktest"
 	"github.com/knockbeep/knockbeep/knock/music"
 	"github.com/knockbeep/knockbeep/sequence"
 )
