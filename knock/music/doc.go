@@ -47,9 +47,9 @@
 //
 // # Durability
 //
-// Each step is one write(2) of one line (sequence.Pool), and a source's
-// first step creates its pool file with its header first, so once Handle
-// returns the step survives a crash of the daemon. Handle never fsyncs: an
+// Each step is one write(2) of one line (poolFile, in sequence's pool text
+// format), and a source's first step creates its pool file with its header
+// first, so once Handle returns the step survives a crash of the daemon. Handle never fsyncs: an
 // fsync of a new file and its directory stalled it 200 ms on a busy disk,
 // and every knock behind waited. fsync is batched instead, in Run's
 // goroutine:

@@ -164,8 +164,7 @@ func (s *source) pitch(p sequence.Protocol) float64 {
 
 // A pool is an open pool file with what the fsync goroutine needs to know.
 type pool struct {
-	*sequence.Pool
-	limit   int         // the MaxSteps it was opened with: sequence.Pool refuses steps beyond
+	*poolFile
 	dirty   atomic.Bool // appended to since the last fsync
 	closed  atomic.Bool // archived and closed by Run
 	created atomic.Bool // the file is new: its directory needs an fsync too
@@ -215,9 +214,8 @@ type Music struct {
 	queue           []*song
 	playing         bool
 	dirty           []*pool
-	retired         []*sequence.Pool // reopened under a higher MaxSteps; the fsync goroutine closes them
-	wake            chan struct{}    // a song was queued
-	syncDue         chan struct{}    // syncInterval has passed
+	wake            chan struct{} // a song was queued
+	syncDue         chan struct{} // syncInterval has passed
 
 	knocks, ignored, steps, pitches, plays, played, playErrors, syncs, dirSyncs, deleted atomic.Uint64
 	forgotten, discarded                                                                 atomic.Uint64
@@ -478,20 +476,9 @@ func (m *Music) appendSteps(now time.Time, src netip.Addr, s *source, steps ...s
 		m.refuse(now, refusedPoolFull, src, "steps", n)
 		return
 	}
-	if n+len(steps) > s.pool.limit {
-		// Opened under a lower MaxSteps than a reload set since.
-		if err := m.reopen(s); err != nil {
-			m.refuse(now, refusedWriteError, src, "err", err)
-			return
-		}
-	}
 	for _, step := range steps {
 		if err := s.pool.Append(step); err != nil {
-			if errors.Is(err, sequence.ErrPoolFull) {
-				m.refuse(now, refusedPoolFull, src, "steps", s.pool.Len())
-			} else {
-				m.refuse(now, refusedWriteError, src, "err", err)
-			}
+			m.refuse(now, refusedWriteError, src, "err", err)
 			return
 		}
 		m.steps.Add(1)
@@ -551,12 +538,9 @@ func (m *Music) Close() error {
 		errs = append(errs, syncDir(dir))
 	}
 	m.mu.Lock()
-	queued, retired := m.queue, m.retired
-	m.queue, m.retired = nil, nil
+	queued := m.queue
+	m.queue = nil
 	m.mu.Unlock()
-	for _, p := range retired {
-		errs = append(errs, p.Close())
-	}
 	for _, sg := range queued {
 		m.log.Warn("music: song not played: the daemon stopped first", "src", sg.src, "archive", sg.archive)
 		errs = append(errs, sg.pool.Close())
