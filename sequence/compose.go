@@ -9,10 +9,11 @@ import (
 )
 
 // Validate reports whether p is a usable protocol: the tone, silence and
-// play ports distinct and not 0; when PitchBase is not 0, the pitch ports
-// PitchBase..PitchBase+127 within 1..65535 and clear of the other three; a
-// step longer than 0 and at most MaxStepLength; a default frequency above 0
-// and at most 20000 Hz.
+// play ports distinct and not 0; when PitchBase is not 0, the PitchPorts
+// pitch ports within 1..65535 and clear of the other three; when NoteBase
+// is not 0, the NotePorts note ports likewise and a note unit of
+// MinNoteUnit to MaxNoteUnit; a step of MinStep to MaxStepLength; a default
+// frequency of MinDefaultFreq to MaxFreq.
 func (p Protocol) Validate() error {
 	var errs []error
 	ports := []struct {
@@ -48,15 +49,15 @@ func (p Protocol) Validate() error {
 		if p.PitchBase != 0 && int(p.PitchBase)+highestNote >= int(p.NoteBase) && int(p.PitchBase) <= noteHi {
 			errs = append(errs, fmt.Errorf("pitch ports %d-%d overlap the note ports %d-%d", p.PitchBase, int(p.PitchBase)+highestNote, p.NoteBase, noteHi))
 		}
-		if p.NoteUnit <= 0 || p.NoteUnit > MaxNoteUnit {
-			errs = append(errs, fmt.Errorf("note unit %v out of range: want more than 0 and at most %v", p.NoteUnit, MaxNoteUnit))
+		if p.NoteUnit < MinNoteUnit || p.NoteUnit > MaxNoteUnit {
+			errs = append(errs, fmt.Errorf("note unit %v out of range: want %v to %v", p.NoteUnit, MinNoteUnit, MaxNoteUnit))
 		}
 	}
-	if p.Step <= 0 || p.Step > MaxStepLength {
-		errs = append(errs, fmt.Errorf("step %v out of range: want more than 0 and at most %v", p.Step, MaxStepLength))
+	if p.Step < MinStep || p.Step > MaxStepLength {
+		errs = append(errs, fmt.Errorf("step %v out of range: want %v to %v", p.Step, MinStep, MaxStepLength))
 	}
-	if !(p.DefaultFreq > 0 && p.DefaultFreq <= MaxFreq) {
-		errs = append(errs, fmt.Errorf("default frequency %v Hz out of range: want more than 0 and at most %v", p.DefaultFreq, MaxFreq))
+	if !(p.DefaultFreq >= MinDefaultFreq && p.DefaultFreq <= MaxFreq) {
+		errs = append(errs, fmt.Errorf("default frequency %v Hz out of range: want %v to %v Hz", p.DefaultFreq, MinDefaultFreq, MaxFreq))
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("sequence: music protocol: %w", errors.Join(errs...))

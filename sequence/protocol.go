@@ -43,6 +43,24 @@ const (
 	notePitchShift = 2 * noteFieldBits
 )
 
+// Limits of a music protocol beyond those of a pool step (MaxStepLength,
+// MaxFreq) and of note knocks (MaxNoteUnit). Protocol.Validate applies
+// them, and the daemon's config check applies the same constants to name
+// the key at fault.
+const (
+	// MinStep and MinNoteUnit: the player cannot time anything shorter
+	// than a millisecond.
+	MinStep     = time.Millisecond
+	MinNoteUnit = time.Millisecond
+	// MinDefaultFreq: the PC speaker's divider covers roughly 19 Hz to
+	// 20 kHz, and the default pitch is what the original protocol's
+	// monotone songs play at.
+	MinDefaultFreq = 20.0
+	// PitchPorts is how many ports pitch knocks take from PitchBase on:
+	// one for each MIDI note, 0 to 127.
+	PitchPorts = highestNote + 1
+)
+
 // DefaultProtocol returns the original protocol's ports (1000, 1001, 1002)
 // plus the pitch ports 2000..2127, 100 ms steps and 440 Hz, and note knocks
 // on 32768..65535 at 25 ms.

@@ -16,11 +16,12 @@ import (
 )
 
 // DefaultCommandTimeout is how long a command may run before it and its
-// process group are killed, for doors SetCommandTimeouts does not name.
+// process group are killed, for doors SetCommandTimeouts does not name;
+// the daemon's config default (config.DefaultCommandTimeout) is this one.
 // knockd has no such limit; here a door's commands run one after the
 // other, so one hung firewall command would stall its door, stop commands
-// included, for ever. A minute is far longer than any firewall change
-// takes.
+// included, and the daemon's shutdown, for ever. A minute is far longer
+// than any firewall change takes.
 const DefaultCommandTimeout = time.Minute
 
 // DefaultShell runs the commands of doors that ask for a shell.

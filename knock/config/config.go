@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/knockbeep/knockbeep/knock"
+	"github.com/knockbeep/knockbeep/knock/command"
+	"github.com/knockbeep/knockbeep/knock/match"
 	"github.com/knockbeep/knockbeep/sequence"
 )
 
@@ -141,12 +143,9 @@ const (
 	DefaultTimeout    = 25 * time.Second // knockd's Seq_Timeout
 	DefaultCmdTimeout = 10 * time.Second // knockd's Cmd_Timeout
 	// DefaultCommandTimeout is how long a door's command may run before
-	// it is killed (knockd has no limit). A door's commands run one after
-	// the other, so a command that never ends would hold back every later
-	// command of its door, stop commands included, and the daemon's
-	// shutdown; firewall commands take milliseconds, and a minute leaves
-	// room for slow ones.
-	DefaultCommandTimeout = time.Minute
+	// it is killed (knockd has no limit): the runner's own default, which
+	// says why a minute.
+	DefaultCommandTimeout = command.DefaultCommandTimeout
 )
 
 // CommandTimeout is how long each command of the door named door may run
@@ -169,7 +168,7 @@ func Default() *Config {
 		Speaker:     "auto",
 		StateDir:    "/var/lib/knockbeep",
 		Log:         Log{Level: slog.LevelInfo, Format: LogText, Stderr: true},
-		MaxAttempts: 65536,
+		MaxAttempts: match.DefaultMaxAttempts,
 		Music: Music{
 			Enabled:            true,
 			Protocol:           sequence.DefaultProtocol(),

@@ -609,6 +609,11 @@ tiemout = "5s"
 		want: `config: k.toml: line 1: speaker: wav needs a path: wav:FILE.wav or wav:DIRECTORY`,
 	},
 	{
+		name: "auto speaker takes no path",
+		text: "speaker = \"auto:/dev/tty0\"\n",
+		want: `config: k.toml: line 1: speaker: auto takes no path; valid speakers: auto, evdev[:PATH], console[:PATH], speaker[:PATH], wav:PATH or none`,
+	},
+	{
 		name: "keep_played negative",
 		text: "[music]\nkeep_played = -1\n",
 		want: `config: k.toml: line 2: [music] keep_played: -1 is out of range 0-2147483647`,
