@@ -11,7 +11,7 @@ const benchSteps = 1_000_000
 
 // benchPool is a pool of a million steps as knocked in: the Imperial March
 // with its pitches, again and again.
-func benchPool(b *testing.B) []Step {
+func benchPool(b *testing.B) []PoolStep {
 	b.Helper()
 	song, err := ReadSongFile(filepath.Join("..", "songs", "imperial-march.beep"))
 	if err != nil {
@@ -22,15 +22,15 @@ func benchPool(b *testing.B) []Step {
 		b.Fatal(err)
 	}
 	p := plan.Protocol
-	steps := make([]Step, 0, benchSteps)
+	steps := make([]PoolStep, 0, benchSteps)
 	pitch := p.DefaultFreq
 	for len(steps) < benchSteps {
 		for _, k := range plan.Knocks {
 			switch k.Kind {
 			case KnockTone:
-				steps = append(steps, Step{Kind: StepTone, Freq: pitch, Length: p.Step})
+				steps = append(steps, PoolStep{Kind: StepTone, Freq: pitch, Length: p.Step})
 			case KnockSilence:
-				steps = append(steps, Step{Kind: StepSilence, Length: p.Step})
+				steps = append(steps, PoolStep{Kind: StepSilence, Length: p.Step})
 			case KnockPitch:
 				pitch = NoteFreq(int(k.Note))
 			}

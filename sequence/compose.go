@@ -116,9 +116,9 @@ type ComposeOptions struct {
 // or more; with a single step there is nothing to spare and they merge.
 //
 // Compose fails if p is not valid, if the song has no tones, or if the
-// plan would have more than DefaultMaxSteps steps, which bounds the memory
+// plan would have more than MaxPlanSteps steps, which bounds the memory
 // a hostile song can make it take. Whether a daemon keeps every step of a
-// plan depends on its [music] max_steps (DefaultDaemonMaxSteps unless its
+// plan depends on its [music] max_steps (DefaultDaemonPoolSteps unless its
 // config raises it): compare Plan.StepCount.
 func Compose(tones []Tone, p Protocol, opts ComposeOptions) (Plan, error) {
 	if err := p.Validate(); err != nil {
@@ -152,7 +152,7 @@ func Compose(tones []Tone, p Protocol, opts ComposeOptions) (Plan, error) {
 				plan.Knocks[len(plan.Knocks)-1] = Knock{Kind: KnockSilence}
 			}
 			n := max(1, roundSteps(t.Length, p.Step))
-			if steps += n; steps > DefaultMaxSteps {
+			if steps += n; steps > MaxPlanSteps {
 				return Plan{}, tooManySteps(i)
 			}
 			for range n {
@@ -166,7 +166,7 @@ func Compose(tones []Tone, p Protocol, opts ComposeOptions) (Plan, error) {
 		if n > 0 {
 			runSteps = 0
 		}
-		if steps += n; steps > DefaultMaxSteps {
+		if steps += n; steps > MaxPlanSteps {
 			return Plan{}, tooManySteps(i)
 		}
 		for range n {
@@ -205,7 +205,7 @@ func composeNotes(tones []Tone, p Protocol) (Plan, error) {
 		if rem := d - n*p.NoteUnit; rem >= p.NoteUnit-rem {
 			n++
 		}
-		return int(min(n, DefaultMaxSteps+1))
+		return int(min(n, MaxPlanSteps+1))
 	}
 	rest := func(u int) { // u units of silence, as rest knocks
 		for u > 0 {
@@ -217,7 +217,7 @@ func composeNotes(tones []Tone, p Protocol) (Plan, error) {
 	}
 	pending := 0 // units of silence not yet knocked
 	for i, t := range tones {
-		if len(plan.Knocks) > DefaultMaxSteps {
+		if len(plan.Knocks) > MaxPlanSteps {
 			return Plan{}, tooManySteps(i)
 		}
 		if !(t.Length > 0 && t.Freq > 0) {
@@ -278,19 +278,19 @@ func noteWindow(tones []Tone) int {
 	return lo
 }
 
-// tooManySteps is Compose's error for a song that passes DefaultMaxSteps
+// tooManySteps is Compose's error for a song that passes MaxPlanSteps
 // at tone i (counting from 0).
 func tooManySteps(i int) error {
 	return fmt.Errorf("sequence: compose: tone %d: the song needs more than %d steps, the most one plan may have "+
 		"(a knockbeepd pool keeps %d unless its config raises [music] max_steps)",
-		i+1, DefaultMaxSteps, DefaultDaemonMaxSteps)
+		i+1, MaxPlanSteps, DefaultDaemonPoolSteps)
 }
 
-// DefaultDaemonMaxSteps is knockbeepd's [music] max_steps when its config
+// DefaultDaemonPoolSteps is knockbeepd's [music] max_steps when its config
 // does not set it: a music pool holds that many steps, and refuses the
 // steps of a longer plan after them, so the play knock plays the song cut
 // short. knock warns before sending such a plan.
-const DefaultDaemonMaxSteps = 10000
+const DefaultDaemonPoolSteps = 10000
 
 // StepCount is the number of steps the plan adds to the daemon's pool:
 // its tone and silence knocks.
@@ -314,8 +314,8 @@ func roundSteps(d, step time.Duration) int {
 	if rem := d - n*step; rem >= step-rem {
 		n++
 	}
-	if n > DefaultMaxSteps+1 {
-		return DefaultMaxSteps + 1
+	if n > MaxPlanSteps+1 {
+		return MaxPlanSteps + 1
 	}
 	return int(n)
 }
@@ -331,13 +331,13 @@ func roundSteps(d, step time.Duration) int {
 func (pl Plan) Expected() []Tone {
 	p := pl.Protocol
 	pitch := p.DefaultFreq
-	var steps []Step
+	var steps []PoolStep
 	for _, k := range pl.Knocks {
 		switch k.Kind {
 		case KnockTone:
-			steps = append(steps, Step{Kind: StepTone, Freq: pitch, Length: p.Step})
+			steps = append(steps, PoolStep{Kind: StepTone, Freq: pitch, Length: p.Step})
 		case KnockSilence:
-			steps = append(steps, Step{Kind: StepSilence, Length: p.Step})
+			steps = append(steps, PoolStep{Kind: StepSilence, Length: p.Step})
 		case KnockPitch:
 			if p.PitchBase != 0 && int(k.Note) <= highestNote {
 				pitch = NoteFreq(int(k.Note))

@@ -7,10 +7,10 @@
 // # How music flows
 //
 // On the daemon's side, each knock of the music protocol (see Protocol and
-// DefaultProtocol) is classified by Protocol.Classify and becomes one Step
-// appended to the pool file of the knocking source, which knock/music owns
-// (opening, appending, fsync and the step cap are its). The play
-// knock compiles the pool's steps into Tones (Compile), which a
+// DefaultProtocol) is classified by Protocol.Classify and becomes one
+// PoolStep appended to the pool file of the knocking source, which
+// knock/music owns (opening, appending, fsync and the step cap are its).
+// The play knock compiles the pool's steps into Tones (Compile), which a
 // beeper.Player sounds, or which FormatBeepArgs prints as the arguments of
 // one run of beep 1.4.
 //
@@ -45,7 +45,7 @@
 // starting with "#" after the first are comments. Every line, the last
 // included, ends with a newline.
 //
-// Step.AppendPoolLine makes one step's line, which the pool's writer
+// PoolStep.AppendPoolLine makes one step's line, which the pool's writer
 // appends with a single write(2) so that a crash tears at most the last
 // line; WritePool writes a whole pool at once.
 //
@@ -54,7 +54,7 @@
 // ReadPool says where the complete lines end, so that the writer can cut
 // the torn line off and start the next step on a line of its own. Any
 // other bad line is an error naming its line number. Reading takes at most
-// PoolOptions.MaxSteps steps (DefaultMaxSteps, 1048576, unless set) and 64
+// PoolOptions.MaxPoolSteps steps (MaxPlanSteps, 1048576, unless set) and 64
 // bytes a step: beyond that it fails with an error wrapping ErrPoolFull.
 //
 // # Song formats

@@ -14,8 +14,8 @@ import (
 type StepKind uint8
 
 const (
-	StepTone    StepKind = iota + 1 // the speaker sounds Step.Freq for Step.Length
-	StepSilence                     // the speaker is silent for Step.Length
+	StepTone    StepKind = iota + 1 // the speaker sounds PoolStep.Freq for PoolStep.Length
+	StepSilence                     // the speaker is silent for PoolStep.Length
 )
 
 // String is the step's keyword in a pool file: "tone" or "silence" (or
@@ -30,8 +30,10 @@ func (k StepKind) String() string {
 	return "step(" + strconv.Itoa(int(k)) + ")"
 }
 
-// A Step is one knock's worth of music in a pool.
-type Step struct {
+// A PoolStep is one knock's worth of music in a pool: a tone or a silence
+// and its length. (knock.Step is something else: one port of a door's
+// sequence.)
+type PoolStep struct {
 	Kind   StepKind
 	Freq   float64 // hertz, tones only; 0 for silences
 	Length time.Duration
@@ -44,10 +46,11 @@ const (
 	MaxFreq       = 20000.0         // beep's upper limit, in hertz
 )
 
-// DefaultMaxSteps is the most steps LoadPool and ReadPool read when
-// PoolOptions.MaxSteps is 0: about 29 hours of 100 ms steps, 24 MiB in
+// MaxPlanSteps is the most steps one plan may put in a pool (Compose
+// refuses a longer song), and so what LoadPool and ReadPool read by default
+// (PoolOptions.MaxPoolSteps 0): about 29 hours of 100 ms steps, 24 MiB in
 // memory.
-const DefaultMaxSteps = 1 << 20
+const MaxPlanSteps = 1 << 20
 
 // PoolHeader is the first line of every pool file; the number after "v" is
 // the format version.
@@ -59,38 +62,39 @@ const PoolHeader = "# knockbeep music pool v1"
 const maxPoolLine = 64
 
 // ErrPoolFull is wrapped by the errors of LoadPool and ReadPool when a pool
-// holds more than PoolOptions.MaxSteps steps.
+// holds more than PoolOptions.MaxPoolSteps steps.
 var ErrPoolFull = errors.New("sequence: music pool is full")
 
 // PoolOptions configure LoadPool and ReadPool.
 type PoolOptions struct {
-	// MaxSteps is the most steps a pool may hold; 0 means DefaultMaxSteps.
-	// The input read is limited accordingly, to MaxSteps lines of at most
-	// 64 bytes each plus the header, so that a huge or hostile file costs
-	// no more memory than the steps allowed.
-	MaxSteps int
+	// MaxPoolSteps is the most steps a pool may hold; 0 means
+	// MaxPlanSteps. The input read is limited accordingly, to
+	// MaxPoolSteps lines of at most 64 bytes each plus the header, so
+	// that a huge or hostile file costs no more memory than the steps
+	// allowed.
+	MaxPoolSteps int
 }
 
-func (o PoolOptions) maxSteps() int {
-	if o.MaxSteps <= 0 {
-		return DefaultMaxSteps
+func (o PoolOptions) maxPoolSteps() int {
+	if o.MaxPoolSteps <= 0 {
+		return MaxPlanSteps
 	}
-	return o.MaxSteps
+	return o.MaxPoolSteps
 }
 
 func (o PoolOptions) maxBytes() int64 {
-	return int64(o.maxSteps())*maxPoolLine + int64(len(PoolHeader)) + 1
+	return int64(o.maxPoolSteps())*maxPoolLine + int64(len(PoolHeader)) + 1
 }
 
 // Validate reports whether s can be stored in a pool and played.
-func (s Step) Validate() error {
+func (s PoolStep) Validate() error {
 	if err := s.validate(); err != nil {
 		return fmt.Errorf("sequence: %w", err)
 	}
 	return nil
 }
 
-func (s Step) validate() error {
+func (s PoolStep) validate() error {
 	if s.Length <= 0 || s.Length > MaxStepLength {
 		return fmt.Errorf("step length %v out of range: want more than 0 and at most %v", s.Length, MaxStepLength)
 	}
@@ -112,7 +116,7 @@ func (s Step) validate() error {
 // AppendPoolLine appends the pool file line for s, newline included, to b:
 // the one write the owner of a pool file makes per step. s must be valid
 // (Validate); the line is then at most 64 bytes.
-func (s Step) AppendPoolLine(b []byte) []byte {
+func (s PoolStep) AppendPoolLine(b []byte) []byte {
 	if s.Kind == StepTone {
 		b = append(b, "tone "...)
 		b = strconv.AppendFloat(b, s.Freq, 'f', -1, 64)
@@ -153,39 +157,39 @@ func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\r' }
 
 // parseStepLine parses one pool line without its newline. Comment and
 // blank lines give ok == false and no error.
-func parseStepLine(line []byte) (s Step, ok bool, err error) {
+func parseStepLine(line []byte) (s PoolStep, ok bool, err error) {
 	fields, n := splitFields(line)
 	if n == 0 || fields[0][0] == '#' {
-		return Step{}, false, nil
+		return PoolStep{}, false, nil
 	}
 	var length []byte
 	switch string(fields[0]) {
 	case "tone":
 		if n != 3 {
-			return Step{}, false, fmt.Errorf("want \"tone HZ LENGTH\", like \"tone 440 100ms\"")
+			return PoolStep{}, false, fmt.Errorf("want \"tone HZ LENGTH\", like \"tone 440 100ms\"")
 		}
 		f, err := strconv.ParseFloat(string(fields[1]), 64)
 		if err != nil {
-			return Step{}, false, fmt.Errorf("frequency %q is not a number", fields[1])
+			return PoolStep{}, false, fmt.Errorf("frequency %q is not a number", fields[1])
 		}
-		s = Step{Kind: StepTone, Freq: f}
+		s = PoolStep{Kind: StepTone, Freq: f}
 		length = fields[2]
 	case "silence":
 		if n != 2 {
-			return Step{}, false, fmt.Errorf("want \"silence LENGTH\", like \"silence 100ms\"")
+			return PoolStep{}, false, fmt.Errorf("want \"silence LENGTH\", like \"silence 100ms\"")
 		}
-		s = Step{Kind: StepSilence}
+		s = PoolStep{Kind: StepSilence}
 		length = fields[1]
 	default:
-		return Step{}, false, fmt.Errorf("unknown step %q: want \"tone\" or \"silence\"", fields[0])
+		return PoolStep{}, false, fmt.Errorf("unknown step %q: want \"tone\" or \"silence\"", fields[0])
 	}
 	d, err := time.ParseDuration(string(length))
 	if err != nil {
-		return Step{}, false, fmt.Errorf("length %q is not a duration like 100ms", length)
+		return PoolStep{}, false, fmt.Errorf("length %q is not a duration like 100ms", length)
 	}
 	s.Length = d
 	if err := s.validate(); err != nil {
-		return Step{}, false, err
+		return PoolStep{}, false, err
 	}
 	return s, true, nil
 }
@@ -198,7 +202,7 @@ const maxParsedLines = 4096
 // crash in the middle of an append leaves behind: it is dropped with a
 // warning, whatever it holds. Any other bad line is an error naming its line
 // number. A pool over the size limit is an error wrapping ErrPoolFull.
-func LoadPool(r io.Reader, opts PoolOptions) (steps []Step, warnings []string, err error) {
+func LoadPool(r io.Reader, opts PoolOptions) (steps []PoolStep, warnings []string, err error) {
 	var size int64
 	if sized, ok := r.(interface{ Len() int }); ok { // bytes.Reader, strings.Reader, bytes.Buffer
 		size = int64(sized.Len())
@@ -212,11 +216,11 @@ func LoadPool(r io.Reader, opts PoolOptions) (steps []Step, warnings []string, e
 // (good), the length to truncate the file to so that the next line starts
 // on a line of its own. size, when known (else 0), lets it allocate the
 // steps about once.
-func ReadPool(r io.Reader, size int64, opts PoolOptions) (steps []Step, warnings []string, good int64, err error) {
-	maxSteps, maxBytes := opts.maxSteps(), opts.maxBytes()
+func ReadPool(r io.Reader, size int64, opts PoolOptions) (steps []PoolStep, warnings []string, good int64, err error) {
+	maxPoolSteps, maxBytes := opts.maxPoolSteps(), opts.maxBytes()
 	br := bufio.NewReaderSize(io.LimitReader(r, maxBytes+1), 64<<10)
 	var total int64
-	parsed := make(map[string]Step)
+	parsed := make(map[string]PoolStep)
 	for lineNo := 1; ; lineNo++ {
 		line, err := br.ReadSlice('\n')
 		if err == bufio.ErrBufferFull {
@@ -224,7 +228,7 @@ func ReadPool(r io.Reader, size int64, opts PoolOptions) (steps []Step, warnings
 		}
 		total += int64(len(line))
 		if total > maxBytes {
-			return steps, warnings, good, fmt.Errorf("%w: the pool is larger than %d bytes, the limit for %d steps", ErrPoolFull, maxBytes, maxSteps)
+			return steps, warnings, good, fmt.Errorf("%w: the pool is larger than %d bytes, the limit for %d steps", ErrPoolFull, maxBytes, maxPoolSteps)
 		}
 		if err == io.EOF {
 			if len(line) > 0 {
@@ -263,11 +267,11 @@ func ReadPool(r io.Reader, size int64, opts PoolOptions) (steps []Step, warnings
 		if !ok {
 			continue
 		}
-		if len(steps) >= maxSteps {
-			return steps, warnings, good, fmt.Errorf("%w: pool line %d: more than %d steps", ErrPoolFull, lineNo, maxSteps)
+		if len(steps) >= maxPoolSteps {
+			return steps, warnings, good, fmt.Errorf("%w: pool line %d: more than %d steps", ErrPoolFull, lineNo, maxPoolSteps)
 		}
 		if len(steps) == cap(steps) {
-			steps = growSteps(steps, lineNo, total, size, maxSteps)
+			steps = growSteps(steps, lineNo, total, size, maxPoolSteps)
 		}
 		steps = append(steps, s)
 	}
@@ -276,14 +280,14 @@ func ReadPool(r io.Reader, size int64, opts PoolOptions) (steps []Step, warnings
 // growSteps makes room for more steps. When the input's size is known it
 // reserves what the rest of the input holds, judging by the lines so far,
 // so that a million-step pool is not copied over and over as it grows.
-func growSteps(steps []Step, lines int, read, size int64, maxSteps int) []Step {
+func growSteps(steps []PoolStep, lines int, read, size int64, maxPoolSteps int) []PoolStep {
 	want := 2*len(steps) + 64
 	if size > read && len(steps) > 0 { // judge by steps, not just the header
 		perLine := max(read/int64(lines), 1)
 		want = max(want, len(steps)+int((size-read)/perLine*9/8)+64)
 	}
-	want = min(want, maxSteps)
-	grown := make([]Step, len(steps), want)
+	want = min(want, maxPoolSteps)
+	grown := make([]PoolStep, len(steps), want)
 	copy(grown, steps)
 	return grown
 }
@@ -310,7 +314,7 @@ func truncateForMessage(b []byte) string {
 
 // WritePool writes a pool file holding steps: the header, then one line
 // per step, as the music doors append them.
-func WritePool(w io.Writer, steps []Step) error {
+func WritePool(w io.Writer, steps []PoolStep) error {
 	b := []byte(PoolHeader + "\n")
 	for i, s := range steps {
 		if err := s.validate(); err != nil {

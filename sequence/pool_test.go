@@ -16,14 +16,14 @@ func TestLoadPool(t *testing.T) {
 	tests := []struct {
 		name         string
 		content      string
-		want         []Step
+		want         []PoolStep
 		wantWarnings int
 	}{
 		{"empty file", "", nil, 0},
 		{"header only", header, nil, 0},
-		{"comments, blank lines, extra blanks and CRLF", header + "# knocked by 192.0.2.1\n\n  tone   440\t100ms  \r\nsilence 0.1s\n", []Step{tone(440), silence()}, 0},
-		{"torn last line", header + "tone 440 100ms\nsilence 1", []Step{tone(440)}, 1},
-		{"header with trailing blanks", PoolHeader + " \n" + "tone 440 100ms\n", []Step{tone(440)}, 0},
+		{"comments, blank lines, extra blanks and CRLF", header + "# knocked by 192.0.2.1\n\n  tone   440\t100ms  \r\nsilence 0.1s\n", []PoolStep{tone(440), silence()}, 0},
+		{"torn last line", header + "tone 440 100ms\nsilence 1", []PoolStep{tone(440)}, 1},
+		{"header with trailing blanks", PoolHeader + " \n" + "tone 440 100ms\n", []PoolStep{tone(440)}, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -63,8 +63,8 @@ func TestLoadPoolErrors(t *testing.T) {
 		{"bad line in the middle, then a torn one", header + "tone 440 100ms\nxx\ntone 4", PoolOptions{}, "pool line 3: ", false},
 		{"line too long", header + "# " + strings.Repeat("x", 100) + "\n", PoolOptions{}, "pool line 2: longer than 64 bytes", false},
 		{"very long line", header + strings.Repeat("x", 100000) + "\n", PoolOptions{}, "pool line 2: longer than 64 bytes", false},
-		{"too many steps", header + "tone 440 100ms\nsilence 100ms\ntone 440 100ms\n", PoolOptions{MaxSteps: 2}, "pool line 4: more than 2 steps", true},
-		{"too many bytes", header + strings.Repeat("# padding padding padding padding padding\n", 10), PoolOptions{MaxSteps: 2}, "the pool is larger than 154 bytes", true},
+		{"too many steps", header + "tone 440 100ms\nsilence 100ms\ntone 440 100ms\n", PoolOptions{MaxPoolSteps: 2}, "pool line 4: more than 2 steps", true},
+		{"too many bytes", header + strings.Repeat("# padding padding padding padding padding\n", 10), PoolOptions{MaxPoolSteps: 2}, "the pool is larger than 154 bytes", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -88,9 +88,9 @@ func FuzzLoadPool(f *testing.F) {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, content string) {
-		opts := PoolOptions{MaxSteps: 100}
+		opts := PoolOptions{MaxPoolSteps: 100}
 		steps, warnings, err := LoadPool(strings.NewReader(content), opts)
-		if len(steps) > opts.MaxSteps {
+		if len(steps) > opts.MaxPoolSteps {
 			t.Fatalf("%d steps loaded, more than the limit", len(steps))
 		}
 		for i, s := range steps {
@@ -119,7 +119,7 @@ func FuzzLoadPool(f *testing.F) {
 // WritePool writes what LoadPool reads back, line for line as the music
 // doors append them, and refuses a step no line can hold.
 func TestWritePool(t *testing.T) {
-	steps := []Step{silence(), tone(NoteFreq(67)), tone(440), {StepTone, 20000, 5 * time.Minute}, {StepSilence, 0, time.Nanosecond}}
+	steps := []PoolStep{silence(), tone(NoteFreq(67)), tone(440), {StepTone, 20000, 5 * time.Minute}, {StepSilence, 0, time.Nanosecond}}
 	var b strings.Builder
 	if err := WritePool(&b, steps); err != nil {
 		t.Fatal(err)
@@ -132,9 +132,9 @@ func TestWritePool(t *testing.T) {
 	if err != nil || len(warnings) > 0 || !reflect.DeepEqual(got, steps) {
 		t.Errorf("loaded back: %v, %q, %v; want %v", got, warnings, err, steps)
 	}
-	for _, s := range []Step{{}, {StepTone, 0, ms}, {StepTone, 440, 0}, {StepSilence, 440, ms}, {StepSilence, 0, 6 * time.Minute}, {9, 0, ms}} {
+	for _, s := range []PoolStep{{}, {StepTone, 0, ms}, {StepTone, 440, 0}, {StepSilence, 440, ms}, {StepSilence, 0, 6 * time.Minute}, {9, 0, ms}} {
 		var b strings.Builder
-		if err := WritePool(&b, []Step{tone(440), s}); err == nil || !strings.Contains(err.Error(), "pool step 2") {
+		if err := WritePool(&b, []PoolStep{tone(440), s}); err == nil || !strings.Contains(err.Error(), "pool step 2") {
 			t.Errorf("WritePool with %+v = %v, want an error naming step 2", s, err)
 		}
 		if b.Len() != 0 {
@@ -167,7 +167,7 @@ func TestReadPoolGood(t *testing.T) {
 }
 
 func ExampleWritePool() {
-	steps := []Step{
+	steps := []PoolStep{
 		{Kind: StepTone, Freq: 440, Length: 100 * time.Millisecond},
 		{Kind: StepSilence, Length: 100 * time.Millisecond},
 	}

@@ -127,21 +127,21 @@ type Plan struct {
 // it; for a rest knock, one silence. The steps are steps[:n]; n is 0 for a
 // note above the highest MIDI note, which appends nothing. Returning an
 // array keeps the daemon's knock path free of allocations.
-func (p Protocol) NoteSteps(k Knock, base int) (steps [2]Step, n int) {
+func (p Protocol) NoteSteps(k Knock, base int) (steps [2]PoolStep, n int) {
 	length := time.Duration(k.Length) * p.NoteUnit
 	rest := time.Duration(k.Rest) * p.NoteUnit
 	if k.Note == NoteRestPitch {
-		steps[0] = Step{Kind: StepSilence, Length: length + rest}
+		steps[0] = PoolStep{Kind: StepSilence, Length: length + rest}
 		return steps, 1
 	}
 	note := base + int(k.Note)
 	if note > highestNote || length <= 0 {
 		return steps, 0
 	}
-	steps[0] = Step{Kind: StepTone, Freq: NoteFreq(note), Length: length}
+	steps[0] = PoolStep{Kind: StepTone, Freq: NoteFreq(note), Length: length}
 	n = 1
 	if rest > 0 {
-		steps[1] = Step{Kind: StepSilence, Length: rest}
+		steps[1] = PoolStep{Kind: StepSilence, Length: rest}
 		n = 2
 	}
 	return steps, n

@@ -7,9 +7,9 @@
 //
 //	clk := clocktest.NewFake(time.Date(2024, 5, 4, 12, 0, 0, 0, time.UTC))
 //	r := command.NewRunner(command.Options{Clock: clk})
-//	... // a door opens; its stop command waits cmd_timeout
+//	... // a door opens; its stop command waits the door's StopDelay
 //	clk.WaitPending(1, 10*time.Second)
-//	clk.Advance(cmdTimeout) // the stop command runs now
+//	clk.Advance(door.StopDelay) // the stop command runs now
 //
 // Code that paces real-time output (a beeper.Player playing a song, a
 // knock/send Sender pacing knocks) sleeps on the Fake instead: the song

@@ -309,11 +309,13 @@ func scaleTimes(args []string, div int) []string {
 func compiledPool(t *testing.T) []sequence.Tone {
 	t.Helper()
 	ms := time.Millisecond
-	tone := func(hz float64, d time.Duration) sequence.Step {
-		return sequence.Step{Kind: sequence.StepTone, Freq: hz, Length: d}
+	tone := func(hz float64, d time.Duration) sequence.PoolStep {
+		return sequence.PoolStep{Kind: sequence.StepTone, Freq: hz, Length: d}
 	}
-	silence := func(d time.Duration) sequence.Step { return sequence.Step{Kind: sequence.StepSilence, Length: d} }
-	steps := []sequence.Step{
+	silence := func(d time.Duration) sequence.PoolStep {
+		return sequence.PoolStep{Kind: sequence.StepSilence, Length: d}
+	}
+	steps := []sequence.PoolStep{
 		silence(30 * ms),
 		tone(392, 10*ms), tone(392, 10*ms), tone(392, 10*ms), silence(10 * ms),
 		tone(392, 20*ms), silence(10 * ms),

@@ -174,12 +174,12 @@ func runSong(ctx context.Context, c config, env environment) int {
 	if err != nil {
 		return fail(ctx, env, ExitSong, fmt.Errorf("%s: %w", c.song, err))
 	}
-	if n := plan.StepCount(); n > sequence.DefaultDaemonMaxSteps {
+	if n := plan.StepCount(); n > sequence.DefaultDaemonPoolSteps {
 		// The daemon's own limit is unknown here; its default is what a
 		// user who never set it has.
 		fmt.Fprintf(env.stderr, "knock: warning: %q needs %d steps, more than the %d a knockbeepd music pool keeps by default: "+
 			"a daemon whose config does not raise [music] max_steps to %d or more plays only the first %d\n",
-			song.Name, n, sequence.DefaultDaemonMaxSteps, n, sequence.DefaultDaemonMaxSteps)
+			song.Name, n, sequence.DefaultDaemonPoolSteps, n, sequence.DefaultDaemonPoolSteps)
 	}
 	delay := DefaultSongDelay
 	if c.delaySet {

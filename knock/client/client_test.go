@@ -636,10 +636,10 @@ func TestLongSongWarning(t *testing.T) {
 // The warning's figure is the daemon's: knock/config's default for
 // [music] max_steps, which knock cannot read from the daemon.
 func TestWarningMatchesTheDaemonDefault(t *testing.T) {
-	if got, want := sequence.DefaultDaemonMaxSteps, daemonconfig.Default().Music.MaxSteps; got != want {
-		t.Errorf("sequence.DefaultDaemonMaxSteps (-want +got):\n-%d (knock/config's default [music] max_steps)\n+%d", want, got)
+	if got, want := sequence.DefaultDaemonPoolSteps, daemonconfig.Default().Music.MaxPoolSteps; got != want {
+		t.Errorf("sequence.DefaultDaemonPoolSteps (-want +got):\n-%d (knock/config's default [music] max_steps)\n+%d", want, got)
 	}
-	if !strings.Contains(usage, fmt.Sprintf("more than %d steps", sequence.DefaultDaemonMaxSteps)) {
-		t.Errorf("the usage text does not state the daemon's default of %d steps", sequence.DefaultDaemonMaxSteps)
+	if !strings.Contains(usage, fmt.Sprintf("more than %d steps", sequence.DefaultDaemonPoolSteps)) {
+		t.Errorf("the usage text does not state the daemon's default of %d steps", sequence.DefaultDaemonPoolSteps)
 	}
 }

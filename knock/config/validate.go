@@ -198,8 +198,8 @@ func (m Music) validate(p *problems, at locator) {
 	default:
 		p.add(at.topLine("music", "pools"), "[music] pools = %q: use %q or %q", m.Pools, PoolsPerSource, PoolsShared)
 	}
-	if m.MaxSteps < 1 {
-		p.add(at.topLine("music", "max_steps"), "[music] max_steps = %d: must be at least 1", m.MaxSteps)
+	if m.MaxPoolSteps < 1 {
+		p.add(at.topLine("music", "max_steps"), "[music] max_steps = %d: must be at least 1", m.MaxPoolSteps)
 	}
 	if m.MaxPools < 1 {
 		p.add(at.topLine("music", "max_pools"), "[music] max_pools = %d: must be at least 1", m.MaxPools)
@@ -331,8 +331,8 @@ func (c *Config) validateDoor(p *problems, at locator, i int, d knock.Door, musi
 	} else if strings.ContainsFunc(d.Name, isControl) {
 		p.add(at.doorLine(i, "name"), "%s: the name has control characters", label)
 	}
-	if len(d.Sequence) > MaxSteps {
-		p.add(at.doorLine(i, "sequence"), "%s: sequence has %d ports, at most %d are allowed", label, len(d.Sequence), MaxSteps)
+	if len(d.Sequence) > MaxSequenceLength {
+		p.add(at.doorLine(i, "sequence"), "%s: sequence has %d ports, at most %d are allowed", label, len(d.Sequence), MaxSequenceLength)
 	}
 	for _, st := range d.Sequence {
 		if st.Port == 0 || (st.Proto != knock.TCP && st.Proto != knock.UDP) {
@@ -352,11 +352,11 @@ func (c *Config) validateDoor(p *problems, at locator, i int, d knock.Door, musi
 	if d.Cooldown < 0 {
 		p.add(at.doorLine(i, "cooldown"), "%s: cooldown = %q: must be 0 or more", label, d.Cooldown)
 	}
-	if d.CmdTimeout < 0 {
-		p.add(at.doorLine(i, "cmd_timeout"), "%s: cmd_timeout = %q: must be 0 or more", label, d.CmdTimeout)
+	if d.StopDelay < 0 {
+		p.add(at.doorLine(i, "cmd_timeout"), "%s: cmd_timeout = %q: must be 0 or more", label, d.StopDelay)
 	}
-	if t := c.CommandTimeout(d.Name); t < 0 {
-		p.add(at.doorLine(i, "command_timeout"), "%s: command_timeout = %q: must be 0s (no limit) or more", label, t)
+	if d.CommandTimeout < 0 {
+		p.add(at.doorLine(i, "command_timeout"), "%s: command_timeout = %q: must be 0s (no limit) or more", label, d.CommandTimeout)
 	}
 	for _, t := range d.Targets {
 		if !t.IsValid() {

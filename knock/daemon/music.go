@@ -115,7 +115,7 @@ func musicOptions(cfg *config.Config) music.Options {
 		Protocol:           cfg.Music.Protocol,
 		StateDir:           cfg.StateDir,
 		Shared:             cfg.Music.Pools == config.PoolsShared,
-		MaxSteps:           cfg.Music.MaxSteps,
+		MaxPoolSteps:       cfg.Music.MaxPoolSteps,
 		MaxPools:           cfg.Music.MaxPools,
 		Allow:              cfg.Music.Allow,
 		QueueLen:           cfg.Music.QueueLen,

@@ -65,9 +65,9 @@
 //
 // # Limits and refusals
 //
-// MaxSteps bounds a pool, MaxPools the sources that hold a pool or a pitch
-// (memory and disk hold at most MaxPools × MaxSteps steps, 24 bytes each
-// in memory and at most 64 in a file), Allow the source networks, QueueLen
+// MaxPoolSteps bounds a pool, MaxPools the sources that hold a pool or a
+// pitch (memory and disk hold at most MaxPools × MaxPoolSteps steps, 24
+// bytes each in memory and at most 64 in a file), Allow the source networks, QueueLen
 // the songs waiting while one plays. A source that knocks nothing for
 // PoolIdleTimeout is forgotten by Tick, which the daemon calls once a
 // second: its pitch goes and its pool is deleted unplayed, so that

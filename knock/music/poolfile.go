@@ -16,8 +16,8 @@ import (
 // appends while the fsync goroutine syncs and Run closes.
 //
 // It holds as many steps as it is given: how many a pool may hold is
-// Music's to say (Options.MaxSteps, checked before each append), so that a
-// reload changing that limit applies to pools already open.
+// Music's to say (Options.MaxPoolSteps, checked before each append), so
+// that a reload changing that limit applies to pools already open.
 //
 // Durability: each append is a single write(2) of one whole line to a file
 // opened with O_APPEND, so once Append returns the step survives a crash of
@@ -30,16 +30,16 @@ type poolFile struct {
 	mu    sync.Mutex
 	path  string
 	file  *os.File
-	steps []sequence.Step
+	steps []sequence.PoolStep
 	line  []byte // reused buffer for one line
 }
 
 // openPoolFile opens the pool file at path, which must exist, and loads
-// the steps it holds, refusing a file of more than maxSteps steps (wrapping
+// the steps it holds, refusing a file of more than maxPoolSteps steps (wrapping
 // sequence.ErrPoolFull). A torn last line is cut off the file (so the next
 // Append starts on a fresh line) and reported in the warnings. Any other
 // bad line is an error: the caller moves the file aside to start afresh.
-func openPoolFile(path string, maxSteps int) (*poolFile, []string, error) {
+func openPoolFile(path string, maxPoolSteps int) (*poolFile, []string, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0)
 	if err != nil {
 		return nil, nil, fmt.Errorf("music: opening pool: %w", err)
@@ -57,7 +57,7 @@ func openPoolFile(path string, maxSteps int) (*poolFile, []string, error) {
 		}
 		return p, nil, nil
 	}
-	steps, warnings, good, err := sequence.ReadPool(f, info.Size(), sequence.PoolOptions{MaxSteps: maxSteps})
+	steps, warnings, good, err := sequence.ReadPool(f, info.Size(), sequence.PoolOptions{MaxPoolSteps: maxPoolSteps})
 	if err != nil {
 		f.Close()
 		return nil, nil, fmt.Errorf("%w (file %s)", err, path)
@@ -92,7 +92,7 @@ func (p *poolFile) writeHeader() error {
 }
 
 // Append adds s to the pool and to the end of the file in one write(2).
-func (p *poolFile) Append(s sequence.Step) error {
+func (p *poolFile) Append(s sequence.PoolStep) error {
 	if err := s.Validate(); err != nil {
 		return err
 	}
@@ -124,10 +124,10 @@ func (p *poolFile) Sync() error {
 }
 
 // Steps returns a copy of the steps appended so far, oldest first.
-func (p *poolFile) Steps() []sequence.Step {
+func (p *poolFile) Steps() []sequence.PoolStep {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return append([]sequence.Step(nil), p.steps...)
+	return append([]sequence.PoolStep(nil), p.steps...)
 }
 
 // Len is the number of steps in the pool.

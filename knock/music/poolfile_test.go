@@ -19,10 +19,12 @@ const (
 	header = sequence.PoolHeader + "\n"
 )
 
-func tone(freq float64) sequence.Step {
-	return sequence.Step{Kind: sequence.StepTone, Freq: freq, Length: 100 * ms}
+func tone(freq float64) sequence.PoolStep {
+	return sequence.PoolStep{Kind: sequence.StepTone, Freq: freq, Length: 100 * ms}
 }
-func silence() sequence.Step { return sequence.Step{Kind: sequence.StepSilence, Length: 100 * ms} }
+func silence() sequence.PoolStep {
+	return sequence.PoolStep{Kind: sequence.StepSilence, Length: 100 * ms}
+}
 
 func readFile(t *testing.T, path string) string {
 	t.Helper()
@@ -52,7 +54,7 @@ func TestPoolAppendAndReopen(t *testing.T) {
 	if got := readFile(t, path); got != header {
 		t.Fatalf("new pool file = %q, want just the header %q", got, header)
 	}
-	steps := []sequence.Step{silence(), tone(sequence.NoteFreq(67)), tone(sequence.NoteFreq(67)), silence(), tone(440), {Kind: sequence.StepTone, Freq: 20000, Length: 5 * time.Minute}, {Kind: sequence.StepSilence, Freq: 0, Length: time.Nanosecond}}
+	steps := []sequence.PoolStep{silence(), tone(sequence.NoteFreq(67)), tone(sequence.NoteFreq(67)), silence(), tone(440), {Kind: sequence.StepTone, Freq: 20000, Length: 5 * time.Minute}, {Kind: sequence.StepSilence, Freq: 0, Length: time.Nanosecond}}
 	for _, s := range steps {
 		if err := p.Append(s); err != nil {
 			t.Fatal(err)
@@ -98,12 +100,12 @@ func TestPoolTornLastLine(t *testing.T) {
 	tests := []struct {
 		name      string
 		content   string
-		wantSteps []sequence.Step
+		wantSteps []sequence.PoolStep
 		wantFile  string // after openPoolFile cut the torn line and one tone was appended
 	}{
-		{"torn step", header + "tone 440 100ms\ntone 44", []sequence.Step{tone(440)}, header + "tone 440 100ms\ntone 494 100ms\n"},
-		{"a torn line that would parse is still torn", header + "tone 440 100ms\ntone 440 100m", []sequence.Step{tone(440)}, header + "tone 440 100ms\ntone 494 100ms\n"},
-		{"torn garbage", header + "silence 100ms\n\xff\xfe", []sequence.Step{silence()}, header + "silence 100ms\ntone 494 100ms\n"},
+		{"torn step", header + "tone 440 100ms\ntone 44", []sequence.PoolStep{tone(440)}, header + "tone 440 100ms\ntone 494 100ms\n"},
+		{"a torn line that would parse is still torn", header + "tone 440 100ms\ntone 440 100m", []sequence.PoolStep{tone(440)}, header + "tone 440 100ms\ntone 494 100ms\n"},
+		{"torn garbage", header + "silence 100ms\n\xff\xfe", []sequence.PoolStep{silence()}, header + "silence 100ms\ntone 494 100ms\n"},
 		{"torn header", "# knockbeep mu", nil, header + "tone 494 100ms\n"},
 	}
 	for _, tt := range tests {
@@ -153,7 +155,7 @@ func TestPoolAppendRefusesBadSteps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []sequence.Step{{}, {Kind: sequence.StepTone, Freq: 0, Length: ms}, {Kind: sequence.StepTone, Freq: 440, Length: 0}, {Kind: sequence.StepSilence, Freq: 440, Length: ms}, {Kind: sequence.StepSilence, Freq: 0, Length: 6 * time.Minute}, {Kind: 9, Length: ms}} {
+	for _, s := range []sequence.PoolStep{{}, {Kind: sequence.StepTone, Freq: 0, Length: ms}, {Kind: sequence.StepTone, Freq: 440, Length: 0}, {Kind: sequence.StepSilence, Freq: 440, Length: ms}, {Kind: sequence.StepSilence, Freq: 0, Length: 6 * time.Minute}, {Kind: 9, Length: ms}} {
 		if err := p.Append(s); err == nil {
 			t.Errorf("Append(%+v) accepted a step no pool line can hold", s)
 		}
@@ -254,7 +256,7 @@ func TestOpenPoolFileOverTheCap(t *testing.T) {
 // BenchmarkOpenPoolFile1M opens a million-step pool file from disk.
 func BenchmarkOpenPoolFile1M(b *testing.B) {
 	const n = 1 << 20
-	steps := make([]sequence.Step, n)
+	steps := make([]sequence.PoolStep, n)
 	for i := range steps {
 		steps[i] = tone(sequence.NoteFreq(60 + i%12))
 		if i%3 == 2 {
@@ -287,7 +289,7 @@ func BenchmarkPoolFileAppend(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer p.Close()
-	s := sequence.Step{Kind: sequence.StepTone, Freq: sequence.NoteFreq(67), Length: sequence.DefaultProtocol().Step}
+	s := sequence.PoolStep{Kind: sequence.StepTone, Freq: sequence.NoteFreq(67), Length: sequence.DefaultProtocol().Step}
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := p.Append(s); err != nil {

@@ -55,7 +55,7 @@ func (m *Music) createPool(key netip.Addr) (*pool, []string, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("music: creating pool %s: %w", path, err)
 	}
-	f, warnings, err := openPoolFile(path, m.maxSteps)
+	f, warnings, err := openPoolFile(path, m.maxPoolSteps)
 	if err != nil {
 		return nil, warnings, err
 	}
@@ -118,7 +118,7 @@ func (m *Music) loadPools() error {
 }
 
 func (m *Music) loadPool(key netip.Addr, path string) {
-	p, warnings, err := openPoolFile(path, m.maxSteps)
+	p, warnings, err := openPoolFile(path, m.maxPoolSteps)
 	for _, w := range warnings {
 		m.log.Warn("music: pool: "+w, "path", path)
 	}

@@ -69,7 +69,7 @@ func TestRollPlacesNotesInTimeAndPitch(t *testing.T) {
 }
 
 // archive writes a played song as the music doors do: a pool and a WAV.
-func archive(t *testing.T, dir, stem string, steps []sequence.Step) {
+func archive(t *testing.T, dir, stem string, steps []sequence.PoolStep) {
 	t.Helper()
 	var text strings.Builder
 	if err := sequence.WritePool(&text, steps); err != nil {
@@ -182,7 +182,7 @@ func TestMetricsParseAndMove(t *testing.T) {
 
 func TestPageShowsDoorsEventsAndSongs(t *testing.T) {
 	played := t.TempDir()
-	steps := []sequence.Step{{Kind: sequence.StepTone, Freq: 440}, {Kind: sequence.StepTone, Freq: 440}, {Kind: sequence.StepSilence}, {Kind: sequence.StepTone, Freq: 494}}
+	steps := []sequence.PoolStep{{Kind: sequence.StepTone, Freq: 440}, {Kind: sequence.StepTone, Freq: 440}, {Kind: sequence.StepSilence}, {Kind: sequence.StepTone, Freq: 494}}
 	for i := range steps {
 		steps[i].Length = 100 * ms
 	}
