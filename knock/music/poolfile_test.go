@@ -26,13 +26,13 @@ func silence() sequence.PoolStep {
 	return sequence.PoolStep{Kind: sequence.StepSilence, Length: 100 * ms}
 }
 
-func readFile(t *testing.T, path string) string {
+// checkFile fails the test unless the file at path holds want; what names
+// the moment, for the message.
+func checkFile(t *testing.T, what, path, want string) {
 	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
+	if data, err := os.ReadFile(path); err != nil || string(data) != want {
+		t.Errorf("%s: pool file (-want +got):\n-%q\n+%q (%v)", what, want, data, err)
 	}
-	return string(data)
 }
 
 // newPoolFile creates the pool file at path as Music does before it opens
@@ -51,9 +51,7 @@ func TestPoolAppendAndReopen(t *testing.T) {
 	if err != nil || len(warnings) > 0 {
 		t.Fatalf("openPoolFile(new) = %v, %v", warnings, err)
 	}
-	if got := readFile(t, path); got != header {
-		t.Fatalf("new pool file = %q, want just the header %q", got, header)
-	}
+	checkFile(t, "new", path, header)
 	steps := []sequence.PoolStep{silence(), tone(sequence.NoteFreq(67)), tone(sequence.NoteFreq(67)), silence(), tone(440), {Kind: sequence.StepTone, Freq: 20000, Length: 5 * time.Minute}, {Kind: sequence.StepSilence, Freq: 0, Length: time.Nanosecond}}
 	for _, s := range steps {
 		if err := p.Append(s); err != nil {
@@ -73,9 +71,7 @@ func TestPoolAppendAndReopen(t *testing.T) {
 		t.Errorf("second Close: %v", err)
 	}
 	want := header + "silence 100ms\ntone 391.99543598174927 100ms\ntone 391.99543598174927 100ms\nsilence 100ms\ntone 440 100ms\ntone 20000 5m0s\nsilence 1ns\n"
-	if got := readFile(t, path); got != want {
-		t.Errorf("pool file (-want +got):\n-%s\n+%s", want, got)
-	}
+	checkFile(t, "after appends", path, want)
 
 	p, warnings, err = openPoolFile(newPoolFile(t, path), 0)
 	if err != nil || len(warnings) > 0 {
@@ -88,9 +84,7 @@ func TestPoolAppendAndReopen(t *testing.T) {
 	if err := p.Append(tone(880)); err != nil {
 		t.Fatal(err)
 	}
-	if got := readFile(t, path); got != want+"tone 880 100ms\n" {
-		t.Errorf("append after reopen: file ends %q", got[len(got)-30:])
-	}
+	checkFile(t, "append after reopen", path, want+"tone 880 100ms\n")
 	if p.Path() != path {
 		t.Errorf("Path() = %q, want %q", p.Path(), path)
 	}
@@ -128,9 +122,7 @@ func TestPoolTornLastLine(t *testing.T) {
 			if err := p.Append(tone(494)); err != nil {
 				t.Fatal(err)
 			}
-			if got := readFile(t, path); got != tt.wantFile {
-				t.Errorf("file after the next append (-want +got):\n-%q\n+%q", tt.wantFile, got)
-			}
+			checkFile(t, "after the next append", path, tt.wantFile)
 		})
 	}
 }
@@ -145,9 +137,7 @@ func TestOpenPoolFileRefusesBadFile(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "pool line 3") || !strings.Contains(err.Error(), path) {
 		t.Fatalf("openPoolFile = %v, want an error naming line 3 and the file", err)
 	}
-	if got := readFile(t, path); got != content {
-		t.Errorf("openPoolFile changed a file it refused: %q", got)
-	}
+	checkFile(t, "refused, so unchanged", path, content)
 }
 
 func TestPoolAppendRefusesBadSteps(t *testing.T) {
@@ -210,7 +200,12 @@ func TestPoolConcurrentUse(t *testing.T) {
 	if err := p.Close(); err != nil {
 		t.Fatal(err)
 	}
-	steps, warnings, err := sequence.LoadPool(strings.NewReader(readFile(t, path)), sequence.PoolOptions{})
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	steps, warnings, err := sequence.LoadPool(f, sequence.PoolOptions{})
 	if err != nil || len(warnings) > 0 || len(steps) != 200 {
 		t.Errorf("after 200 concurrent appends the file holds %d steps (%q, %v)", len(steps), warnings, err)
 	}
@@ -228,9 +223,7 @@ func TestOpenPoolFileEmptyOrMissing(t *testing.T) {
 		t.Fatalf("openPoolFile(empty) = %q, %v", warnings, err)
 	}
 	p.Close()
-	if got := readFile(t, path); got != header {
-		t.Errorf("empty pool file after open = %q, want the header", got)
-	}
+	checkFile(t, "empty, then opened", path, header)
 	if _, _, err := openPoolFile(filepath.Join(t.TempDir(), "none.pool"), 0); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("openPoolFile(missing) = %v, want fs.ErrNotExist", err)
 	}
