@@ -5,6 +5,8 @@ import (
 	"math"
 	"sync"
 	"time"
+
+	"github.com/knockbeep/knockbeep/clock"
 )
 
 // Constants from linux/kd.h.
@@ -76,9 +78,9 @@ var consoleRange = FreqRange{Min: 21, Max: 32000}
 // console, and works on /dev/tty0; /dev/console is often a serial port,
 // which refuses them.
 type console struct {
-	dev       ioctlDevice
-	name      string
-	afterFunc func(time.Duration, func()) (stop func() bool)
+	dev   ioctlDevice
+	name  string
+	clock clock.Clock // re-arms the tone before the kernel's safety timer ends it
 
 	mu        sync.Mutex
 	divisor   int         // of the tone sounding, 0 when silent
@@ -101,7 +103,7 @@ func openConsole(path string) (*console, error) {
 		dev.Close()
 		return nil, err
 	}
-	return newConsole(dev, path, realAfterFunc), nil
+	return newConsole(dev, path, clock.System()), nil
 }
 
 func probeConsole(dev ioctlDevice, path string) error {
@@ -111,12 +113,10 @@ func probeConsole(dev ioctlDevice, path string) error {
 	return nil
 }
 
-func realAfterFunc(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }
-
 // newConsole returns a console speaker on dev, re-arming the kernel's stop
-// timer with afterFunc.
-func newConsole(dev ioctlDevice, name string, afterFunc func(time.Duration, func()) func() bool) *console {
-	return &console{dev: dev, name: name, afterFunc: afterFunc}
+// timer on clk.
+func newConsole(dev ioctlDevice, name string, clk clock.Clock) *console {
+	return &console{dev: dev, name: name, clock: clk}
 }
 
 func (c *console) String() string { return "console " + c.name }
@@ -166,7 +166,7 @@ func (c *console) armLocked() error {
 		return fmt.Errorf("beeper: %s: KDMKTONE: %w", c, err)
 	}
 	tone := c.tone
-	c.stopTimer = c.afterFunc(consoleRearm, func() { c.rearm(tone) })
+	c.stopTimer = c.clock.AfterFunc(consoleRearm, func() { c.rearm(tone) }).Stop
 	return nil
 }
 

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/knockbeep/knockbeep/clock/clocktest"
 )
 
 // fakeIoctl records ioctls; it fails those whose request is in fail.
@@ -31,37 +33,23 @@ func (f *fakeIoctl) ioctlInt(req uint, value int) error {
 
 func (f *fakeIoctl) Close() error { f.closed = true; return nil }
 
-// fakeTimers collects the console's re-arm timers so the test fires them.
-type fakeTimers struct {
-	pending []func()
-	stopped int
-}
-
-func (ft *fakeTimers) afterFunc(d time.Duration, f func()) func() bool {
-	if d != consoleRearm {
-		panic(fmt.Sprintf("re-arm after %v, want %v", d, consoleRearm))
-	}
-	ft.pending = append(ft.pending, f)
-	return func() bool { ft.stopped++; return true }
-}
-
-// fire runs the last scheduled re-arm.
-func (ft *fakeTimers) fire() { ft.pending[len(ft.pending)-1]() }
+// rearmDue moves clk to the console's next re-arm, which fires it.
+func rearmDue(clk *clocktest.Fake) { clk.Advance(consoleRearm) }
 
 func TestConsoleIoctls(t *testing.T) {
 	tests := []struct {
 		name string
-		play func(c *console, ft *fakeTimers) error
+		play func(c *console, clk *clocktest.Fake) error
 		want []string
 	}{
 		{
 			name: "a tone is KDMKTONE with the safety timer and the PIT divisor",
-			play: func(c *console, _ *fakeTimers) error { return c.Tone(440) },
+			play: func(c *console, _ *clocktest.Fake) error { return c.Tone(440) },
 			want: []string{"KDMKTONE 2000ms/2711"},
 		},
 		{
 			name: "silence is KIOCSOUND 0",
-			play: func(c *console, _ *fakeTimers) error {
+			play: func(c *console, _ *clocktest.Fake) error {
 				c.Tone(3000)
 				return c.Tone(0)
 			},
@@ -69,28 +57,30 @@ func TestConsoleIoctls(t *testing.T) {
 		},
 		{
 			name: "a long tone is re-armed before the safety timer runs out",
-			play: func(c *console, ft *fakeTimers) error {
+			play: func(c *console, clk *clocktest.Fake) error {
 				c.Tone(21)
-				ft.fire()
-				ft.fire()
+				rearmDue(clk)
+				rearmDue(clk)
 				return nil
 			},
 			want: []string{"KDMKTONE 2000ms/56818", "KDMKTONE 2000ms/56818", "KDMKTONE 2000ms/56818"},
 		},
 		{
 			name: "a re-arm that fires after the tone changed does nothing",
-			play: func(c *console, ft *fakeTimers) error {
+			// As when the timer fires just as the tone changes, too late
+			// for Stop.
+			play: func(c *console, _ *clocktest.Fake) error {
 				c.Tone(440)
-				stale := ft.pending[0]
+				stale := c.tone
 				c.Tone(0)
-				stale()
+				c.rearm(stale)
 				return nil
 			},
 			want: []string{"KDMKTONE 2000ms/2711", "KIOCSOUND 0"},
 		},
 		{
 			name: "Close silences",
-			play: func(c *console, _ *fakeTimers) error {
+			play: func(c *console, _ *clocktest.Fake) error {
 				c.Tone(440)
 				return c.Close()
 			},
@@ -99,9 +89,9 @@ func TestConsoleIoctls(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dev, ft := &fakeIoctl{}, &fakeTimers{}
-			c := newConsole(dev, "fake", ft.afterFunc)
-			if err := tt.play(c, ft); err != nil {
+			dev, clk := &fakeIoctl{}, clocktest.NewFake(time.Unix(1e9, 0))
+			c := newConsole(dev, "fake", clk)
+			if err := tt.play(c, clk); err != nil {
 				t.Fatal(err)
 			}
 			if got := strings.Join(dev.calls, "\n"); got != strings.Join(tt.want, "\n") {
@@ -112,13 +102,13 @@ func TestConsoleIoctls(t *testing.T) {
 }
 
 func TestConsoleRearmFailureIsReported(t *testing.T) {
-	dev, ft := &fakeIoctl{}, &fakeTimers{}
-	c := newConsole(dev, "fake", ft.afterFunc)
+	dev, clk := &fakeIoctl{}, clocktest.NewFake(time.Unix(1e9, 0))
+	c := newConsole(dev, "fake", clk)
 	if err := c.Tone(440); err != nil {
 		t.Fatal(err)
 	}
 	dev.fail = map[uint]error{_KDMKTONE: unix.EIO}
-	ft.fire()
+	rearmDue(clk)
 	dev.fail = nil
 	if err := c.Tone(880); !errors.Is(err, unix.EIO) {
 		t.Errorf("Tone after a failed re-arm = %v, want EIO", err)
@@ -129,8 +119,8 @@ func TestConsoleRearmFailureIsReported(t *testing.T) {
 }
 
 func TestConsoleCloseSilencesAfterError(t *testing.T) {
-	dev, ft := &fakeIoctl{fail: map[uint]error{_KDMKTONE: unix.EIO}}, &fakeTimers{}
-	c := newConsole(dev, "fake", ft.afterFunc)
+	dev := &fakeIoctl{fail: map[uint]error{_KDMKTONE: unix.EIO}}
+	c := newConsole(dev, "fake", clocktest.NewFake(time.Unix(1e9, 0)))
 	if err := c.Tone(440); !errors.Is(err, unix.EIO) {
 		t.Errorf("Tone = %v, want EIO", err)
 	}
@@ -145,7 +135,7 @@ func TestConsoleCloseSilencesAfterError(t *testing.T) {
 
 func TestConsoleRefusesOutOfRange(t *testing.T) {
 	dev := &fakeIoctl{}
-	c := newConsole(dev, "fake", (&fakeTimers{}).afterFunc)
+	c := newConsole(dev, "fake", clocktest.NewFake(time.Unix(1e9, 0)))
 	for _, f := range []float64{1, 20, 33000} {
 		if err := c.Tone(f); !errors.Is(err, ErrFrequency) {
 			t.Errorf("Tone(%g) = %v, want ErrFrequency", f, err)

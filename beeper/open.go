@@ -48,30 +48,58 @@ type Spec struct {
 }
 
 // SpecForms lists the valid speaker specs, for error and usage messages.
-const SpecForms = "auto, evdev[:PATH], console[:PATH], speaker[:PATH], wav:PATH (a .wav file or a directory), none"
+const SpecForms = "auto, evdev[:PATH], console[:PATH], speaker[:PATH], wav:PATH or none"
 
-// ParseSpec parses a speaker spec. It checks the syntax only; Open finds
-// out whether the device exists.
+// SpecKinds returns the kinds a spec may start with, for suggestions.
+func SpecKinds() []string { return []string{"auto", "evdev", "console", "speaker", "wav", "none"} }
+
+// A SpecError is what ParseSpec found wrong with a speaker spec. Callers
+// that word their own messages (config, with its line numbers and
+// suggestions) take its parts instead of its text.
+type SpecError struct {
+	Spec string // the spec as given
+	// Unknown is set when the kind before any ':' is none of SpecKinds;
+	// Problem is empty then.
+	Unknown bool
+	// Problem says what is wrong with a spec of a known kind, and what to
+	// write instead: "wav needs a path: wav:FILE.wav or wav:DIRECTORY".
+	Problem string
+}
+
+func (e *SpecError) Error() string {
+	if e.Unknown {
+		return fmt.Sprintf("beeper: unknown speaker %q; valid speakers: %s", e.Spec, SpecForms)
+	}
+	return fmt.Sprintf("beeper: speaker %q: %s", e.Spec, e.Problem)
+}
+
+// ParseSpec parses a speaker spec. It is the one grammar of speaker specs:
+// Open, the daemon's config check and the daemon's WAV handling all read
+// specs through it. It checks the syntax only; Open finds out whether the
+// device exists. Its errors are *SpecError.
 func ParseSpec(text string) (Spec, error) {
+	problem := func(format string, args ...any) (Spec, error) {
+		return Spec{}, &SpecError{Spec: text, Problem: fmt.Sprintf(format, args...)}
+	}
 	kind, path, hasPath := strings.Cut(text, ":")
 	switch kind {
 	case "auto", "none":
 		if hasPath {
-			return Spec{}, fmt.Errorf("beeper: speaker %q: %s takes no path; valid speakers: %s", text, kind, SpecForms)
+			return problem("%s takes no path; valid speakers: %s", kind, SpecForms)
 		}
 	case "evdev", "console", "speaker":
 		if hasPath && path == "" {
-			return Spec{}, fmt.Errorf("beeper: speaker %q: empty path after ':'; use %s or %s:PATH", text, kind, kind)
+			return problem("empty path after ':'; use %s or %s:PATH", kind, kind)
 		}
 	case "wav":
 		if path == "" {
-			return Spec{}, fmt.Errorf("beeper: speaker %q: wav needs a path: wav:FILE.wav or wav:DIRECTORY", text)
+			return problem("wav needs a path: wav:FILE.wav or wav:DIRECTORY")
 		}
 	default:
-		return Spec{}, fmt.Errorf("beeper: unknown speaker %q; valid speakers: %s", text, SpecForms)
+		return Spec{}, &SpecError{Spec: text, Unknown: true}
 	}
 	if strings.ContainsRune(path, 0) {
-		return Spec{}, fmt.Errorf("beeper: speaker %q: the path contains a NUL byte", text)
+		return problem("the path contains a NUL byte")
 	}
 	return Spec{Kind: kind, Path: path}, nil
 }
@@ -121,7 +149,7 @@ func OpenSpec(s Spec, opts Options) (Speaker, error) {
 	case "speaker":
 		sp, err = openSpeakerSpec(s.Path, log)
 	default:
-		return nil, fmt.Errorf("beeper: unknown speaker %q; valid speakers: %s", s.Kind, SpecForms)
+		return nil, &SpecError{Spec: s.String(), Unknown: true}
 	}
 	if err != nil {
 		return nil, err

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/knockbeep/knockbeep/clock"
 )
 
 // consoleDriver is the console driver: "sc" for syscons, "vt" for vt(4).
@@ -41,7 +43,7 @@ func openDevice(path string, _ *slog.Logger) (Speaker, error) {
 	}
 	spErr := probeSpkr(spkrFD{fd: fd}, path)
 	if spErr == nil {
-		return newSpkr(spkrFD{fd: fd}, path, SystemClock), nil
+		return newSpkr(spkrFD{fd: fd}, path, clock.System()), nil
 	}
 	dev := fdDevice{fd: fd, path: path}
 	conErr := probeConsole(dev, path)

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/knockbeep/knockbeep/clock"
 )
 
 const defaultConsole = "/dev/tty0"
@@ -91,7 +93,7 @@ func openDevice(path string, log *slog.Logger) (Speaker, error) {
 		if len(hostPaths.toneDevices()) == 0 {
 			log.Warn(silentConsole)
 		}
-		return newConsole(dev, path, realAfterFunc), nil
+		return newConsole(dev, path, clock.System()), nil
 	}
 	unix.Close(fd)
 	return nil, fmt.Errorf("beeper: %s is neither a speaker input device nor a console: %s; %s", path,

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/knockbeep/knockbeep/clock"
 	"github.com/knockbeep/knockbeep/sequence"
 )
 
@@ -35,7 +36,7 @@ var ErrBusy = errors.New("beeper: the player is busy with another song")
 // PlayerOptions are a Player's dependencies; the zero value means the real
 // clock and no logging.
 type PlayerOptions struct {
-	Clock  Clock
+	Clock  clock.Clock
 	Logger *slog.Logger
 }
 
@@ -48,7 +49,7 @@ type PlayerOptions struct {
 // however Play ends: finished, cancelled, failed or panicking.
 type Player struct {
 	speaker Speaker
-	clock   Clock
+	clock   clock.Clock
 	log     *slog.Logger
 	busy    atomic.Bool
 }
@@ -57,7 +58,7 @@ type Player struct {
 func NewPlayer(s Speaker, opts PlayerOptions) *Player {
 	p := &Player{speaker: s, clock: opts.Clock, log: opts.Logger}
 	if p.clock == nil {
-		p.clock = SystemClock
+		p.clock = clock.System()
 	}
 	if p.log == nil {
 		p.log = discardLogger

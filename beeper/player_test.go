@@ -13,12 +13,14 @@ import (
 
 	"github.com/knockbeep/knockbeep/beeper"
 	"github.com/knockbeep/knockbeep/beeper/beepertest"
+	"github.com/knockbeep/knockbeep/clock"
+	"github.com/knockbeep/knockbeep/clock/clocktest"
 	"github.com/knockbeep/knockbeep/sequence"
 )
 
 const ms = time.Millisecond
 
-func newTestPlayer(s beeper.Speaker, clock *beepertest.Clock) *beeper.Player {
+func newTestPlayer(s beeper.Speaker, clock *clocktest.Fake) *beeper.Player {
 	return beeper.NewPlayer(s, beeper.PlayerOptions{Clock: clock})
 }
 
@@ -106,7 +108,7 @@ func TestPlayerCalls(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clock := beepertest.NewClock(beepertest.Epoch)
+			clock := clocktest.NewFake(beepertest.Epoch)
 			rec := beepertest.NewRecorder(clock)
 			if _, err := newTestPlayer(rec, clock).Play(context.Background(), beeper.Song{Name: tt.name, Tones: tt.tones}); err != nil {
 				t.Fatalf("Play: %v", err)
@@ -130,7 +132,7 @@ func TestPlayerCalls(t *testing.T) {
 // of all lateness so far, as chained sleeps would give.
 func TestPlayerNoDrift(t *testing.T) {
 	const late = 3 * ms
-	clock := beepertest.NewClock(beepertest.Epoch)
+	clock := clocktest.NewFake(beepertest.Epoch)
 	clock.Lateness = late
 	rec := beepertest.NewRecorder(clock)
 	var tones []sequence.Tone
@@ -166,7 +168,7 @@ var twoSeconds = []sequence.Tone{
 func TestPlayerCancelSilences(t *testing.T) {
 	for sleep := 1; sleep <= 5; sleep++ {
 		t.Run(fmt.Sprintf("cancel at sleep %d", sleep), func(t *testing.T) {
-			clock := beepertest.NewClock(beepertest.Epoch)
+			clock := clocktest.NewFake(beepertest.Epoch)
 			rec := beepertest.NewRecorder(clock)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
@@ -188,7 +190,7 @@ func TestPlayerCancelSilences(t *testing.T) {
 }
 
 func TestPlayerCancelledBeforeStart(t *testing.T) {
-	clock := beepertest.NewClock(beepertest.Epoch)
+	clock := clocktest.NewFake(beepertest.Epoch)
 	rec := beepertest.NewRecorder(clock)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -203,7 +205,7 @@ func TestPlayerCancelledBeforeStart(t *testing.T) {
 }
 
 func TestPlayerPanicSilences(t *testing.T) {
-	clock := beepertest.NewClock(beepertest.Epoch)
+	clock := clocktest.NewFake(beepertest.Epoch)
 	rec := beepertest.NewRecorder(clock)
 	n := 0
 	clock.OnSleep = func(time.Time) {
@@ -243,7 +245,7 @@ func (f *failingSpeaker) Tone(freq float64) error {
 }
 
 func TestPlayerErrorSilences(t *testing.T) {
-	clock := beepertest.NewClock(beepertest.Epoch)
+	clock := clocktest.NewFake(beepertest.Epoch)
 	s := &failingSpeaker{Recorder: beepertest.NewRecorder(clock), n: 2}
 	_, err := newTestPlayer(s, clock).Play(context.Background(), beeper.Song{Tones: twoSeconds})
 	if !errors.Is(err, errGone) {
@@ -258,7 +260,7 @@ func TestPlayerErrorSilences(t *testing.T) {
 }
 
 func TestPlayerClampsWithWarning(t *testing.T) {
-	clock := beepertest.NewClock(beepertest.Epoch)
+	clock := clocktest.NewFake(beepertest.Epoch)
 	rec := beepertest.NewRecorder(clock)
 	rec.FreqRange = beeper.FreqRange{Min: 100, Max: 1000}
 	var logs bytes.Buffer
@@ -296,7 +298,7 @@ func TestPlayerRefusesBadTones(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clock := beepertest.NewClock(beepertest.Epoch)
+			clock := clocktest.NewFake(beepertest.Epoch)
 			rec := beepertest.NewRecorder(clock)
 			song := beeper.Song{Name: "bad", Tones: []sequence.Tone{{Freq: 440, Length: ms}, tt.tone}}
 			_, err := newTestPlayer(rec, clock).Play(context.Background(), song)
@@ -311,7 +313,7 @@ func TestPlayerRefusesBadTones(t *testing.T) {
 }
 
 func TestPlayerOneSongAtATime(t *testing.T) {
-	clock := beepertest.NewClock(beepertest.Epoch)
+	clock := clocktest.NewFake(beepertest.Epoch)
 	rec := beepertest.NewRecorder(clock)
 	p := newTestPlayer(rec, clock)
 	playing, release := make(chan struct{}), make(chan struct{})
@@ -359,7 +361,7 @@ var recorderSong = []sequence.Tone{
 // of a song is the song as a speaker makes it, and the speaker ends
 // silent.
 func TestRecorderTones(t *testing.T) {
-	clock := beepertest.NewClock(beepertest.Epoch)
+	clock := clocktest.NewFake(beepertest.Epoch)
 	rec := beepertest.NewRecorder(clock)
 	if _, err := newTestPlayer(rec, clock).Play(context.Background(), beeper.Song{Tones: recorderSong}); err != nil {
 		t.Fatal(err)
@@ -376,41 +378,41 @@ func TestPlayerCheckCatchesFaults(t *testing.T) {
 	tests := []struct {
 		name string
 		// fault wraps the recorder and the clock the player gets.
-		fault   func(*beepertest.Recorder, *beepertest.Clock) (beeper.Speaker, beeper.Clock)
+		fault   func(*beepertest.Recorder, *clocktest.Fake) (beeper.Speaker, clock.Clock)
 		wantErr string // "": the check passes
 	}{
 		{
 			name:  "no fault",
-			fault: func(r *beepertest.Recorder, c *beepertest.Clock) (beeper.Speaker, beeper.Clock) { return r, c },
+			fault: func(r *beepertest.Recorder, c *clocktest.Fake) (beeper.Speaker, clock.Clock) { return r, c },
 		},
 		{
 			// The player sleeps until 150 ms (the leading silence),
 			// 500 (392 Hz), 600 (its delay), 650 (the rest), ...: the
 			// fourth sleep ends the rest, so 311.1 Hz starts 20 ms late.
 			name: "a note 20 ms late",
-			fault: func(r *beepertest.Recorder, c *beepertest.Clock) (beeper.Speaker, beeper.Clock) {
-				return r, &lateClock{Clock: c, n: 4, late: 20 * ms}
+			fault: func(r *beepertest.Recorder, c *clocktest.Fake) (beeper.Speaker, clock.Clock) {
+				return r, &lateClock{Fake: c, n: 4, late: 20 * ms}
 			},
 			wantErr: "tone 2 (311.10 Hz): starts 670ms, 20ms late (meant at 650ms",
 		},
 		// The Tone calls: 392 Hz, 0, 311.1 Hz, 466.2 Hz, 0.
 		{
 			name: "a wrong pitch",
-			fault: func(r *beepertest.Recorder, c *beepertest.Clock) (beeper.Speaker, beeper.Clock) {
+			fault: func(r *beepertest.Recorder, c *clocktest.Fake) (beeper.Speaker, clock.Clock) {
 				return &faultySpeaker{Recorder: r, n: 3, fault: func(f float64) (float64, bool) { return f * 1.0595, true }}, c
 			},
 			wantErr: "tone 2: 329.61 Hz, meant 311.10 Hz",
 		},
 		{
 			name: "a dropped note",
-			fault: func(r *beepertest.Recorder, c *beepertest.Clock) (beeper.Speaker, beeper.Clock) {
+			fault: func(r *beepertest.Recorder, c *clocktest.Fake) (beeper.Speaker, clock.Clock) {
 				return &faultySpeaker{Recorder: r, n: 3, fault: func(f float64) (float64, bool) { return f, false }}, c
 			},
 			wantErr: "2 tones heard, 3 meant",
 		},
 		{
 			name: "the speaker left on at the end",
-			fault: func(r *beepertest.Recorder, c *beepertest.Clock) (beeper.Speaker, beeper.Clock) {
+			fault: func(r *beepertest.Recorder, c *clocktest.Fake) (beeper.Speaker, clock.Clock) {
 				return &faultySpeaker{Recorder: r, n: 5, fault: func(f float64) (float64, bool) { return f, false }}, c
 			},
 			wantErr: beepertest.ErrSounding.Error(),
@@ -418,7 +420,7 @@ func TestPlayerCheckCatchesFaults(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clock := beepertest.NewClock(beepertest.Epoch)
+			clock := clocktest.NewFake(beepertest.Epoch)
 			rec := beepertest.NewRecorder(clock)
 			s, c := tt.fault(rec, clock)
 			if _, err := beeper.NewPlayer(s, beeper.PlayerOptions{Clock: c}).Play(context.Background(), beeper.Song{Tones: recorderSong}); err != nil {
@@ -439,7 +441,7 @@ func TestPlayerCheckCatchesFaults(t *testing.T) {
 
 // lateClock wakes its nth sleeper late, as a busy machine might.
 type lateClock struct {
-	*beepertest.Clock
+	*clocktest.Fake
 	n, sleeps int
 	late      time.Duration
 }
@@ -448,7 +450,7 @@ func (c *lateClock) SleepUntil(ctx context.Context, t time.Time) error {
 	if c.sleeps++; c.sleeps == c.n {
 		t = t.Add(c.late)
 	}
-	return c.Clock.SleepUntil(ctx, t)
+	return c.Fake.SleepUntil(ctx, t)
 }
 
 // faultySpeaker passes its Tone calls to a Recorder but its nth: fault

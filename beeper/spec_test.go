@@ -1,6 +1,7 @@
 package beeper
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -55,6 +56,38 @@ func TestParseSpec(t *testing.T) {
 	}
 }
 
+// Callers that word their own messages get the parts of the error: an
+// unknown kind, or the problem with a known one.
+func TestSpecErrorParts(t *testing.T) {
+	tests := []struct {
+		text        string
+		wantUnknown bool
+		wantProblem string
+	}{
+		{"evdv", true, ""},
+		{"evdv:/dev/input/event3", true, ""},
+		{"wav", false, "wav needs a path: wav:FILE.wav or wav:DIRECTORY"},
+		{"none:x", false, "none takes no path; valid speakers: " + SpecForms},
+	}
+	for _, tt := range tests {
+		t.Run(tt.text, func(t *testing.T) {
+			_, err := ParseSpec(tt.text)
+			var bad *SpecError
+			if !errors.As(err, &bad) {
+				t.Fatalf("ParseSpec(%q) = %v, want a *SpecError", tt.text, err)
+			}
+			if bad.Unknown != tt.wantUnknown || bad.Problem != tt.wantProblem {
+				t.Errorf("(-want +got):\n-unknown %v, problem %q\n+unknown %v, problem %q", tt.wantUnknown, tt.wantProblem, bad.Unknown, bad.Problem)
+			}
+		})
+	}
+	for _, kind := range SpecKinds() {
+		if !strings.Contains(SpecForms, kind) {
+			t.Errorf("SpecForms %q does not show kind %q", SpecForms, kind)
+		}
+	}
+}
+
 func FuzzParseSpec(f *testing.F) {
 	for _, s := range []string{"auto", "none", "evdev", "evdev:/dev/input/event3", "console:/dev/tty0",
 		"speaker", "wav:out.wav", "wav:dir", "auto:x", "evdev:", "wav", "", "pcspkr", "wav::"} {
@@ -65,6 +98,10 @@ func FuzzParseSpec(f *testing.F) {
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "beeper: ") {
 				t.Errorf("error %q lacks the package prefix", err)
+			}
+			var bad *SpecError
+			if !errors.As(err, &bad) || bad.Spec != text || bad.Unknown == (bad.Problem != "") {
+				t.Errorf("ParseSpec(%q) error %#v: want a *SpecError for the text, unknown or with a problem", text, err)
 			}
 			return
 		}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/knockbeep/knockbeep/clock"
 )
 
 // spkrRange: speaker(4) divides the timer clock by the frequency into a
@@ -34,7 +36,7 @@ type spkrDevice interface {
 type spkr struct {
 	dev   spkrDevice
 	name  string
-	clock Clock
+	clock clock.Clock
 
 	freq  float64
 	start time.Time
@@ -43,8 +45,8 @@ type spkr struct {
 
 var _ SelfTimed = (*spkr)(nil)
 
-func newSpkr(dev spkrDevice, name string, clock Clock) *spkr {
-	return &spkr{dev: dev, name: name, clock: clock}
+func newSpkr(dev spkrDevice, name string, clk clock.Clock) *spkr {
+	return &spkr{dev: dev, name: name, clock: clk}
 }
 
 func (s *spkr) String() string   { return "speaker " + s.name }

@@ -6,6 +6,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/knockbeep/knockbeep/clock"
 )
 
 // _SPKRTONE is _IOW('S', 1, tone_t) from dev/speaker/speaker.h.
@@ -48,7 +50,7 @@ func openSpkr(path string) (*spkr, error) {
 		dev.Close()
 		return nil, err
 	}
-	return newSpkr(dev, path, SystemClock), nil
+	return newSpkr(dev, path, clock.System()), nil
 }
 
 func probeSpkr(dev spkrDevice, path string) error {

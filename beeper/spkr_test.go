@@ -7,28 +7,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/knockbeep/knockbeep/clock/clocktest"
 )
-
-// spkrClock is a fake Clock for the speaker(4) logic; beepertest's cannot
-// be used inside package beeper.
-type spkrClock struct{ now time.Time }
-
-func (c *spkrClock) Now() time.Time { return c.now }
-func (c *spkrClock) SleepUntil(ctx context.Context, t time.Time) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if t.After(c.now) {
-		c.now = t
-	}
-	return nil
-}
 
 // fakeSpkr plays SPKRTONE requests on the fake clock: each takes its
 // duration, except those listed in short, which return after that much
 // (as a signal cuts the kernel's sleep short).
 type fakeSpkr struct {
-	clock    *spkrClock
+	clock    *clocktest.Fake
 	requests []string
 	short    map[int]time.Duration
 	err      error
@@ -40,7 +27,7 @@ func (f *fakeSpkr) tone(hz, ticks int) error {
 	if s, ok := f.short[len(f.requests)]; ok {
 		d = s
 	}
-	f.clock.now = f.clock.now.Add(d)
+	f.clock.Advance(d)
 	return f.err
 }
 
@@ -119,8 +106,8 @@ func TestSpkrRequests(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clock := &spkrClock{now: time.Unix(1e9, 0)}
-			start := clock.now
+			clock := clocktest.NewFake(time.Unix(1e9, 0))
+			start := clock.Now()
 			dev := &fakeSpkr{clock: clock, short: tt.short}
 			s := newSpkr(dev, "fake", clock)
 			if err := s.StartSong("x"); err != nil {
@@ -132,7 +119,7 @@ func TestSpkrRequests(t *testing.T) {
 			if got, want := strings.Join(dev.requests, ", "), strings.Join(tt.want, ", "); got != want {
 				t.Errorf("requests (-want +got):\n-%s\n+%s", want, got)
 			}
-			if got := clock.now.Sub(start); got != tt.end {
+			if got := clock.Now().Sub(start); got != tt.end {
 				t.Errorf("ended at %v, want %v", got, tt.end)
 			}
 			if path, err := s.FinishSong(); path != "" || err != nil {
@@ -143,7 +130,7 @@ func TestSpkrRequests(t *testing.T) {
 }
 
 func TestSpkrErrorsAndCancel(t *testing.T) {
-	clock := &spkrClock{now: time.Unix(1e9, 0)}
+	clock := clocktest.NewFake(time.Unix(1e9, 0))
 	dev := &fakeSpkr{clock: clock, err: errors.New("EIO")}
 	s := newSpkr(dev, "fake", clock)
 	s.StartSong("")

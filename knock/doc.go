@@ -27,7 +27,7 @@
 //	packet ─► capture: the kernel's BPF filter, then decode ─► Event
 //	Event ─► music.Handle: a music port → a step in the source's pool, a pitch, or a song to play
 //	Event ─► match.Handle: any other port → every Door's Steps and FlagMatch → a completed sequence
-//	completed sequence ─► command: the Door's Start now, its Stop after its CmdTimeout
+//	completed sequence ─► command: the Door's Start now, its Stop after its StopDelay
 //
 // Package config reads Doors (and the music protocol) from knockbeepd's TOML
 // or a knockd.conf; capture.Filter is built from the Doors' Steps and

@@ -77,11 +77,18 @@ type Door struct {
 	Cooldown        time.Duration // after a success, the source's next success waits this long
 	Targets         []netip.Addr  // destinations to match instead of the local addresses
 
-	Start      Command
-	Start6     Command // for IPv6 sources; Start when zero
-	Stop       Command
-	Stop6      Command // for IPv6 sources; Stop when zero
-	CmdTimeout time.Duration
+	Start  Command
+	Start6 Command // for IPv6 sources; Start when zero
+	Stop   Command
+	Stop6  Command // for IPv6 sources; Stop when zero
+	// StopDelay is how long after the start command has run the stop
+	// command is queued: the door stays open that long (cmd_timeout,
+	// knockd's Cmd_Timeout).
+	StopDelay time.Duration
+	// CommandTimeout is how long each of the door's commands may run
+	// before it and its process group are killed (command_timeout); 0
+	// means no limit, as in knockd.
+	CommandTimeout time.Duration
 	// Open lists the firewall sets (firewall.ParseSpec's forms, e.g.
 	// "nft:inet/filter/knocked4") the knocker's address is added to, for
 	// OpenFor, with the timeout kept by the kernel.

@@ -11,7 +11,7 @@ const benchSteps = 1_000_000
 
 // benchPool is a pool of a million steps as knocked in: the Imperial March
 // with its pitches, again and again.
-func benchPool(b *testing.B) []Step {
+func benchPool(b *testing.B) []PoolStep {
 	b.Helper()
 	song, err := ReadSongFile(filepath.Join("..", "songs", "imperial-march.beep"))
 	if err != nil {
@@ -22,15 +22,15 @@ func benchPool(b *testing.B) []Step {
 		b.Fatal(err)
 	}
 	p := plan.Protocol
-	steps := make([]Step, 0, benchSteps)
+	steps := make([]PoolStep, 0, benchSteps)
 	pitch := p.DefaultFreq
 	for len(steps) < benchSteps {
 		for _, k := range plan.Knocks {
 			switch k.Kind {
 			case KnockTone:
-				steps = append(steps, Step{Kind: StepTone, Freq: pitch, Length: p.Step})
+				steps = append(steps, PoolStep{Kind: StepTone, Freq: pitch, Length: p.Step})
 			case KnockSilence:
-				steps = append(steps, Step{Kind: StepSilence, Length: p.Step})
+				steps = append(steps, PoolStep{Kind: StepSilence, Length: p.Step})
 			case KnockPitch:
 				pitch = NoteFreq(int(k.Note))
 			}
@@ -70,7 +70,7 @@ func BenchmarkFormatBeepArgs1M(b *testing.B) {
 func benchPoolFile(b *testing.B) []byte {
 	buf := []byte(PoolHeader + "\n")
 	for _, s := range benchPool(b) {
-		buf = s.appendLine(buf)
+		buf = s.AppendPoolLine(buf)
 	}
 	return buf
 }
@@ -88,39 +88,6 @@ func BenchmarkLoadPool1M(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/benchSteps, "ns/step")
-}
-
-// BenchmarkOpenPool1M opens a million-step pool file from disk.
-func BenchmarkOpenPool1M(b *testing.B) {
-	path := filepath.Join(b.TempDir(), "music.pool")
-	if err := os.WriteFile(path, benchPoolFile(b), 0o600); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		p, _, err := OpenPool(path, PoolOptions{})
-		if err != nil || p.Len() != benchSteps {
-			b.Fatal(err)
-		}
-		p.Close()
-	}
-}
-
-// BenchmarkPoolAppend is the daemon's cost per knock: one write(2).
-func BenchmarkPoolAppend(b *testing.B) {
-	p, _, err := OpenPool(filepath.Join(b.TempDir(), "music.pool"), PoolOptions{MaxSteps: 1 << 30})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer p.Close()
-	s := Step{Kind: StepTone, Freq: NoteFreq(67), Length: DefaultProtocol().Step}
-	b.ReportAllocs()
-	for b.Loop() {
-		if err := p.Append(s); err != nil {
-			b.Fatal(err)
-		}
-	}
 }
 
 func benchParse(b *testing.B, file string, parse func(string) error) {

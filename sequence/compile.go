@@ -16,7 +16,7 @@ import (
 //
 // A tone step after a silence starts a new tone even at the same
 // frequency, so the rhythm survives. Compile allocates the result once.
-func Compile(steps []Step) []Tone {
+func Compile(steps []PoolStep) []Tone {
 	tones := make([]Tone, 0, countTones(steps))
 	for _, s := range steps {
 		last := len(tones) - 1
@@ -40,7 +40,7 @@ func Compile(steps []Step) []Tone {
 
 // countTones is how many tones Compile makes of steps: the same walk,
 // keeping only the last tone.
-func countTones(steps []Step) int {
+func countTones(steps []PoolStep) int {
 	n := 0
 	var last Tone
 	for _, s := range steps {

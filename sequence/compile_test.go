@@ -7,28 +7,28 @@ import (
 	"time"
 )
 
-func tone(freq float64) Step { return Step{Kind: StepTone, Freq: freq, Length: 100 * ms} }
-func silence() Step          { return Step{Kind: StepSilence, Length: 100 * ms} }
+func tone(freq float64) PoolStep { return PoolStep{Kind: StepTone, Freq: freq, Length: 100 * ms} }
+func silence() PoolStep          { return PoolStep{Kind: StepSilence, Length: 100 * ms} }
 
 func TestCompile(t *testing.T) {
 	tests := []struct {
 		name  string
-		steps []Step
+		steps []PoolStep
 		want  []Tone
 	}{
 		{"empty pool", nil, []Tone{}},
-		{"one tone", []Step{tone(440)}, []Tone{{440, 100 * ms, 0}}},
-		{"a run at one pitch is one tone", []Step{tone(440), tone(440), tone(440)}, []Tone{{440, 300 * ms, 0}}},
-		{"a pitch change starts a tone", []Step{tone(440), tone(440), tone(494)}, []Tone{{440, 200 * ms, 0}, {494, 100 * ms, 0}}},
-		{"silence is the delay after the tone before", []Step{tone(440), silence(), silence()}, []Tone{{440, 100 * ms, 200 * ms}}},
-		{"a silence keeps two runs at one pitch apart", []Step{tone(440), tone(440), silence(), tone(440)},
+		{"one tone", []PoolStep{tone(440)}, []Tone{{440, 100 * ms, 0}}},
+		{"a run at one pitch is one tone", []PoolStep{tone(440), tone(440), tone(440)}, []Tone{{440, 300 * ms, 0}}},
+		{"a pitch change starts a tone", []PoolStep{tone(440), tone(440), tone(494)}, []Tone{{440, 200 * ms, 0}, {494, 100 * ms, 0}}},
+		{"silence is the delay after the tone before", []PoolStep{tone(440), silence(), silence()}, []Tone{{440, 100 * ms, 200 * ms}}},
+		{"a silence keeps two runs at one pitch apart", []PoolStep{tone(440), tone(440), silence(), tone(440)},
 			[]Tone{{440, 200 * ms, 100 * ms}, {440, 100 * ms, 0}}},
-		{"leading silence is kept as a tone of length 0", []Step{silence(), silence(), tone(440)},
+		{"leading silence is kept as a tone of length 0", []PoolStep{silence(), silence(), tone(440)},
 			[]Tone{{0, 0, 200 * ms}, {440, 100 * ms, 0}}},
-		{"only silence", []Step{silence()}, []Tone{{0, 0, 100 * ms}}},
-		{"steps of different lengths", []Step{{StepTone, 392, 350 * ms}, {StepTone, 392, 50 * ms}, {StepSilence, 0, 25 * ms}},
+		{"only silence", []PoolStep{silence()}, []Tone{{0, 0, 100 * ms}}},
+		{"steps of different lengths", []PoolStep{{StepTone, 392, 350 * ms}, {StepTone, 392, 50 * ms}, {StepSilence, 0, 25 * ms}},
 			[]Tone{{392, 400 * ms, 25 * ms}}},
-		{"the original protocol's rhythm", []Step{tone(440), tone(440), tone(440), silence(), tone(440), silence(), tone(440), tone(440)},
+		{"the original protocol's rhythm", []PoolStep{tone(440), tone(440), tone(440), silence(), tone(440), silence(), tone(440), tone(440)},
 			[]Tone{{440, 300 * ms, 100 * ms}, {440, 100 * ms, 100 * ms}, {440, 200 * ms, 0}}},
 	}
 	for _, tt := range tests {
@@ -112,7 +112,7 @@ func TestFormatBeepArgsSongs(t *testing.T) {
 func ExampleCompile() {
 	// Three tone knocks, a silence knock, two tone knocks at a higher pitch.
 	step := 100 * time.Millisecond
-	steps := []Step{
+	steps := []PoolStep{
 		{Kind: StepTone, Freq: 440, Length: step},
 		{Kind: StepTone, Freq: 440, Length: step},
 		{Kind: StepTone, Freq: 440, Length: step},

@@ -9,10 +9,11 @@ import (
 )
 
 // Validate reports whether p is a usable protocol: the tone, silence and
-// play ports distinct and not 0; when PitchBase is not 0, the pitch ports
-// PitchBase..PitchBase+127 within 1..65535 and clear of the other three; a
-// step longer than 0 and at most MaxStepLength; a default frequency above 0
-// and at most 20000 Hz.
+// play ports distinct and not 0; when PitchBase is not 0, the PitchPorts
+// pitch ports within 1..65535 and clear of the other three; when NoteBase
+// is not 0, the NotePorts note ports likewise and a note unit of
+// MinNoteUnit to MaxNoteUnit; a step of MinStep to MaxStepLength; a default
+// frequency of MinDefaultFreq to MaxFreq.
 func (p Protocol) Validate() error {
 	var errs []error
 	ports := []struct {
@@ -48,15 +49,15 @@ func (p Protocol) Validate() error {
 		if p.PitchBase != 0 && int(p.PitchBase)+highestNote >= int(p.NoteBase) && int(p.PitchBase) <= noteHi {
 			errs = append(errs, fmt.Errorf("pitch ports %d-%d overlap the note ports %d-%d", p.PitchBase, int(p.PitchBase)+highestNote, p.NoteBase, noteHi))
 		}
-		if p.NoteUnit <= 0 || p.NoteUnit > MaxNoteUnit {
-			errs = append(errs, fmt.Errorf("note unit %v out of range: want more than 0 and at most %v", p.NoteUnit, MaxNoteUnit))
+		if p.NoteUnit < MinNoteUnit || p.NoteUnit > MaxNoteUnit {
+			errs = append(errs, fmt.Errorf("note unit %v out of range: want %v to %v", p.NoteUnit, MinNoteUnit, MaxNoteUnit))
 		}
 	}
-	if p.Step <= 0 || p.Step > MaxStepLength {
-		errs = append(errs, fmt.Errorf("step %v out of range: want more than 0 and at most %v", p.Step, MaxStepLength))
+	if p.Step < MinStep || p.Step > MaxStepLength {
+		errs = append(errs, fmt.Errorf("step %v out of range: want %v to %v", p.Step, MinStep, MaxStepLength))
 	}
-	if !(p.DefaultFreq > 0 && p.DefaultFreq <= MaxFreq) {
-		errs = append(errs, fmt.Errorf("default frequency %v Hz out of range: want more than 0 and at most %v", p.DefaultFreq, MaxFreq))
+	if !(p.DefaultFreq >= MinDefaultFreq && p.DefaultFreq <= MaxFreq) {
+		errs = append(errs, fmt.Errorf("default frequency %v Hz out of range: want %v to %v Hz", p.DefaultFreq, MinDefaultFreq, MaxFreq))
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("sequence: music protocol: %w", errors.Join(errs...))
@@ -115,9 +116,9 @@ type ComposeOptions struct {
 // or more; with a single step there is nothing to spare and they merge.
 //
 // Compose fails if p is not valid, if the song has no tones, or if the
-// plan would have more than DefaultMaxSteps steps, which bounds the memory
+// plan would have more than MaxPlanSteps steps, which bounds the memory
 // a hostile song can make it take. Whether a daemon keeps every step of a
-// plan depends on its [music] max_steps (DefaultDaemonMaxSteps unless its
+// plan depends on its [music] max_steps (DefaultDaemonPoolSteps unless its
 // config raises it): compare Plan.StepCount.
 func Compose(tones []Tone, p Protocol, opts ComposeOptions) (Plan, error) {
 	if err := p.Validate(); err != nil {
@@ -151,7 +152,7 @@ func Compose(tones []Tone, p Protocol, opts ComposeOptions) (Plan, error) {
 				plan.Knocks[len(plan.Knocks)-1] = Knock{Kind: KnockSilence}
 			}
 			n := max(1, roundSteps(t.Length, p.Step))
-			if steps += n; steps > DefaultMaxSteps {
+			if steps += n; steps > MaxPlanSteps {
 				return Plan{}, tooManySteps(i)
 			}
 			for range n {
@@ -165,7 +166,7 @@ func Compose(tones []Tone, p Protocol, opts ComposeOptions) (Plan, error) {
 		if n > 0 {
 			runSteps = 0
 		}
-		if steps += n; steps > DefaultMaxSteps {
+		if steps += n; steps > MaxPlanSteps {
 			return Plan{}, tooManySteps(i)
 		}
 		for range n {
@@ -204,7 +205,7 @@ func composeNotes(tones []Tone, p Protocol) (Plan, error) {
 		if rem := d - n*p.NoteUnit; rem >= p.NoteUnit-rem {
 			n++
 		}
-		return int(min(n, DefaultMaxSteps+1))
+		return int(min(n, MaxPlanSteps+1))
 	}
 	rest := func(u int) { // u units of silence, as rest knocks
 		for u > 0 {
@@ -216,7 +217,7 @@ func composeNotes(tones []Tone, p Protocol) (Plan, error) {
 	}
 	pending := 0 // units of silence not yet knocked
 	for i, t := range tones {
-		if len(plan.Knocks) > DefaultMaxSteps {
+		if len(plan.Knocks) > MaxPlanSteps {
 			return Plan{}, tooManySteps(i)
 		}
 		if !(t.Length > 0 && t.Freq > 0) {
@@ -277,19 +278,19 @@ func noteWindow(tones []Tone) int {
 	return lo
 }
 
-// tooManySteps is Compose's error for a song that passes DefaultMaxSteps
+// tooManySteps is Compose's error for a song that passes MaxPlanSteps
 // at tone i (counting from 0).
 func tooManySteps(i int) error {
 	return fmt.Errorf("sequence: compose: tone %d: the song needs more than %d steps, the most one plan may have "+
 		"(a knockbeepd pool keeps %d unless its config raises [music] max_steps)",
-		i+1, DefaultMaxSteps, DefaultDaemonMaxSteps)
+		i+1, MaxPlanSteps, DefaultDaemonPoolSteps)
 }
 
-// DefaultDaemonMaxSteps is knockbeepd's [music] max_steps when its config
+// DefaultDaemonPoolSteps is knockbeepd's [music] max_steps when its config
 // does not set it: a music pool holds that many steps, and refuses the
 // steps of a longer plan after them, so the play knock plays the song cut
 // short. knock warns before sending such a plan.
-const DefaultDaemonMaxSteps = 10000
+const DefaultDaemonPoolSteps = 10000
 
 // StepCount is the number of steps the plan adds to the daemon's pool:
 // its tone and silence knocks.
@@ -313,8 +314,8 @@ func roundSteps(d, step time.Duration) int {
 	if rem := d - n*step; rem >= step-rem {
 		n++
 	}
-	if n > DefaultMaxSteps+1 {
-		return DefaultMaxSteps + 1
+	if n > MaxPlanSteps+1 {
+		return MaxPlanSteps + 1
 	}
 	return int(n)
 }
@@ -330,13 +331,13 @@ func roundSteps(d, step time.Duration) int {
 func (pl Plan) Expected() []Tone {
 	p := pl.Protocol
 	pitch := p.DefaultFreq
-	var steps []Step
+	var steps []PoolStep
 	for _, k := range pl.Knocks {
 		switch k.Kind {
 		case KnockTone:
-			steps = append(steps, Step{Kind: StepTone, Freq: pitch, Length: p.Step})
+			steps = append(steps, PoolStep{Kind: StepTone, Freq: pitch, Length: p.Step})
 		case KnockSilence:
-			steps = append(steps, Step{Kind: StepSilence, Length: p.Step})
+			steps = append(steps, PoolStep{Kind: StepSilence, Length: p.Step})
 		case KnockPitch:
 			if p.PitchBase != 0 && int(k.Note) <= highestNote {
 				pitch = NoteFreq(int(k.Note))

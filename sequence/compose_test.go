@@ -353,6 +353,11 @@ func TestProtocolValidate(t *testing.T) {
 		{"zero step", func(p *Protocol) { p.Step = 0 }, "step 0s out of range"},
 		{"step too long", func(p *Protocol) { p.Step = time.Hour }, "step 1h0m0s out of range"},
 		{"no default frequency", func(p *Protocol) { p.DefaultFreq = 0 }, "default frequency 0 Hz out of range"},
+		{"shortest step", func(p *Protocol) { p.Step = MinStep }, ""},
+		{"step under a millisecond", func(p *Protocol) { p.Step = MinStep - 1 }, "step 999.999µs out of range: want 1ms to 5m0s"},
+		{"note unit under a millisecond", func(p *Protocol) { p.NoteUnit = time.Microsecond }, "note unit 1µs out of range: want 1ms to 1s"},
+		{"lowest default frequency", func(p *Protocol) { p.DefaultFreq = MinDefaultFreq }, ""},
+		{"default frequency below the speaker's", func(p *Protocol) { p.DefaultFreq = 19 }, "default frequency 19 Hz out of range: want 20 to 20000 Hz"},
 		{"default frequency NaN", func(p *Protocol) { p.DefaultFreq = math.NaN() }, "default frequency NaN Hz"},
 	}
 	for _, tt := range tests {

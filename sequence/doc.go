@@ -1,14 +1,16 @@
 // Package sequence is knockbeep's music domain, in pure Go with no system
-// calls beyond reading and appending files: notes, the pool of knocked-in
-// steps, compiling a pool into tones and beep arguments, the song formats,
-// and composing a song into the knocks of the music protocol.
+// calls beyond reading song files: notes, the pool text format of
+// knocked-in steps and its reader, compiling a pool into tones and beep
+// arguments, the song formats, and composing a song into the knocks of the
+// music protocol.
 //
 // # How music flows
 //
 // On the daemon's side, each knock of the music protocol (see Protocol and
-// DefaultProtocol) is classified by Protocol.Classify and becomes one Step
-// appended to a Pool, the file music.pool of the knocking source. The play
-// knock compiles the pool's steps into Tones (Compile), which a
+// DefaultProtocol) is classified by Protocol.Classify and becomes one
+// PoolStep appended to the pool file of the knocking source, which
+// knock/music owns (opening, appending, fsync and the step cap are its).
+// The play knock compiles the pool's steps into Tones (Compile), which a
 // beeper.Player sounds, or which FormatBeepArgs prints as the arguments of
 // one run of beep 1.4.
 //
@@ -43,20 +45,17 @@
 // starting with "#" after the first are comments. Every line, the last
 // included, ends with a newline.
 //
-// Durability: each Append writes one whole line with a single write(2) to a
-// file opened with O_APPEND; once it returns, the step survives the
-// process crashing. Pool.Sync (called by the daemon when it plays a pool,
-// and on a timer) and Pool.Close fsync the file, after which the steps
-// survive a power loss too. A new pool's file and directory are fsynced
-// once its header is written.
+// PoolStep.AppendPoolLine makes one step's line, which the pool's writer
+// appends with a single write(2) so that a crash tears at most the last
+// line; WritePool writes a whole pool at once.
 //
-// Loading (OpenPool, LoadPool) drops a last line that has no newline —
+// Reading (LoadPool, ReadPool) drops a last line that has no newline —
 // what a crash in the middle of a write leaves — with a warning, and
-// OpenPool cuts it off the file so the next step starts on a line of its
-// own. Any other bad line is an error naming its line number. A pool holds
-// at most PoolOptions.MaxSteps steps (DefaultMaxSteps, 1048576, unless
-// set) and its file at most 64 bytes a step: beyond that Append and
-// loading fail with an error wrapping ErrPoolFull.
+// ReadPool says where the complete lines end, so that the writer can cut
+// the torn line off and start the next step on a line of its own. Any
+// other bad line is an error naming its line number. Reading takes at most
+// PoolOptions.MaxPoolSteps steps (MaxPlanSteps, 1048576, unless set) and 64
+// bytes a step: beyond that it fails with an error wrapping ErrPoolFull.
 //
 // # Song formats
 //

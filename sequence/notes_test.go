@@ -38,12 +38,12 @@ func TestNoteSteps(t *testing.T) {
 	tests := []struct {
 		name string
 		k    Knock
-		want []Step
+		want []PoolStep
 	}{
 		{"note with rest", Knock{Kind: KnockNote, Note: 2, Length: 14, Rest: 4},
-			[]Step{{StepTone, NoteFreq(71), 350 * time.Millisecond}, {StepSilence, 0, 100 * time.Millisecond}}},
-		{"note without rest", Knock{Kind: KnockNote, Note: 0, Length: 1}, []Step{{StepTone, 440, 25 * time.Millisecond}}},
-		{"rest knock", Knock{Kind: KnockNote, Note: NoteRestPitch, Length: 32, Rest: 31}, []Step{{StepSilence, 0, 63 * 25 * time.Millisecond}}},
+			[]PoolStep{{StepTone, NoteFreq(71), 350 * time.Millisecond}, {StepSilence, 0, 100 * time.Millisecond}}},
+		{"note without rest", Knock{Kind: KnockNote, Note: 0, Length: 1}, []PoolStep{{StepTone, 440, 25 * time.Millisecond}}},
+		{"rest knock", Knock{Kind: KnockNote, Note: NoteRestPitch, Length: 32, Rest: 31}, []PoolStep{{StepSilence, 0, 63 * 25 * time.Millisecond}}},
 		{"above the highest note", Knock{Kind: KnockNote, Note: 30, Length: 1}, nil},
 	}
 	for _, tt := range tests {

@@ -6,10 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strconv"
-	"sync"
 	"time"
 )
 
@@ -17,8 +14,8 @@ import (
 type StepKind uint8
 
 const (
-	StepTone    StepKind = iota + 1 // the speaker sounds Step.Freq for Step.Length
-	StepSilence                     // the speaker is silent for Step.Length
+	StepTone    StepKind = iota + 1 // the speaker sounds PoolStep.Freq for PoolStep.Length
+	StepSilence                     // the speaker is silent for PoolStep.Length
 )
 
 // String is the step's keyword in a pool file: "tone" or "silence" (or
@@ -33,8 +30,10 @@ func (k StepKind) String() string {
 	return "step(" + strconv.Itoa(int(k)) + ")"
 }
 
-// A Step is one knock's worth of music in a pool.
-type Step struct {
+// A PoolStep is one knock's worth of music in a pool: a tone or a silence
+// and its length. (knock.Step is something else: one port of a door's
+// sequence.)
+type PoolStep struct {
 	Kind   StepKind
 	Freq   float64 // hertz, tones only; 0 for silences
 	Length time.Duration
@@ -47,51 +46,55 @@ const (
 	MaxFreq       = 20000.0         // beep's upper limit, in hertz
 )
 
-// DefaultMaxSteps is the pool size limit when PoolOptions.MaxSteps is 0:
-// about 29 hours of 100 ms steps, 24 MiB in memory.
-const DefaultMaxSteps = 1 << 20
+// MaxPlanSteps is the most steps one plan may put in a pool (Compose
+// refuses a longer song), and so what LoadPool and ReadPool read by default
+// (PoolOptions.MaxPoolSteps 0): about 29 hours of 100 ms steps, 24 MiB in
+// memory.
+const MaxPlanSteps = 1 << 20
 
 // PoolHeader is the first line of every pool file; the number after "v" is
 // the format version.
 const PoolHeader = "# knockbeep music pool v1"
 
 // maxPoolLine bounds one line of a pool file, newline included. The longest
-// line Append writes is about 45 bytes ("tone " + a 17-digit frequency + " "
+// line AppendPoolLine writes is about 45 bytes ("tone " + a 17-digit frequency + " "
 // + "4m59.999999999s").
 const maxPoolLine = 64
 
-// ErrPoolFull is wrapped by the errors of Append, LoadPool and OpenPool when
-// a pool reaches its size limit.
+// ErrPoolFull is wrapped by the errors of LoadPool and ReadPool when a pool
+// holds more than PoolOptions.MaxPoolSteps steps.
 var ErrPoolFull = errors.New("sequence: music pool is full")
 
-// PoolOptions configure OpenPool and LoadPool.
+// PoolOptions configure LoadPool and ReadPool.
 type PoolOptions struct {
-	// MaxSteps is the most steps a pool may hold; 0 means DefaultMaxSteps.
-	// The file size is limited accordingly, to MaxSteps lines of at most
-	// 64 bytes each plus the header.
-	MaxSteps int
+	// MaxPoolSteps is the most steps a pool may hold; 0 means
+	// MaxPlanSteps. The input read is limited accordingly, to
+	// MaxPoolSteps lines of at most 64 bytes each plus the header, so
+	// that a huge or hostile file costs no more memory than the steps
+	// allowed.
+	MaxPoolSteps int
 }
 
-func (o PoolOptions) maxSteps() int {
-	if o.MaxSteps <= 0 {
-		return DefaultMaxSteps
+func (o PoolOptions) maxPoolSteps() int {
+	if o.MaxPoolSteps <= 0 {
+		return MaxPlanSteps
 	}
-	return o.MaxSteps
+	return o.MaxPoolSteps
 }
 
 func (o PoolOptions) maxBytes() int64 {
-	return int64(o.maxSteps())*maxPoolLine + int64(len(PoolHeader)) + 1
+	return int64(o.maxPoolSteps())*maxPoolLine + int64(len(PoolHeader)) + 1
 }
 
 // Validate reports whether s can be stored in a pool and played.
-func (s Step) Validate() error {
+func (s PoolStep) Validate() error {
 	if err := s.validate(); err != nil {
 		return fmt.Errorf("sequence: %w", err)
 	}
 	return nil
 }
 
-func (s Step) validate() error {
+func (s PoolStep) validate() error {
 	if s.Length <= 0 || s.Length > MaxStepLength {
 		return fmt.Errorf("step length %v out of range: want more than 0 and at most %v", s.Length, MaxStepLength)
 	}
@@ -110,8 +113,10 @@ func (s Step) validate() error {
 	return nil
 }
 
-// appendLine appends the pool file line for s, newline included.
-func (s Step) appendLine(b []byte) []byte {
+// AppendPoolLine appends the pool file line for s, newline included, to b:
+// the one write the owner of a pool file makes per step. s must be valid
+// (Validate); the line is then at most 64 bytes.
+func (s PoolStep) AppendPoolLine(b []byte) []byte {
 	if s.Kind == StepTone {
 		b = append(b, "tone "...)
 		b = strconv.AppendFloat(b, s.Freq, 'f', -1, 64)
@@ -152,68 +157,70 @@ func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\r' }
 
 // parseStepLine parses one pool line without its newline. Comment and
 // blank lines give ok == false and no error.
-func parseStepLine(line []byte) (s Step, ok bool, err error) {
+func parseStepLine(line []byte) (s PoolStep, ok bool, err error) {
 	fields, n := splitFields(line)
 	if n == 0 || fields[0][0] == '#' {
-		return Step{}, false, nil
+		return PoolStep{}, false, nil
 	}
 	var length []byte
 	switch string(fields[0]) {
 	case "tone":
 		if n != 3 {
-			return Step{}, false, fmt.Errorf("want \"tone HZ LENGTH\", like \"tone 440 100ms\"")
+			return PoolStep{}, false, fmt.Errorf("want \"tone HZ LENGTH\", like \"tone 440 100ms\"")
 		}
 		f, err := strconv.ParseFloat(string(fields[1]), 64)
 		if err != nil {
-			return Step{}, false, fmt.Errorf("frequency %q is not a number", fields[1])
+			return PoolStep{}, false, fmt.Errorf("frequency %q is not a number", fields[1])
 		}
-		s = Step{Kind: StepTone, Freq: f}
+		s = PoolStep{Kind: StepTone, Freq: f}
 		length = fields[2]
 	case "silence":
 		if n != 2 {
-			return Step{}, false, fmt.Errorf("want \"silence LENGTH\", like \"silence 100ms\"")
+			return PoolStep{}, false, fmt.Errorf("want \"silence LENGTH\", like \"silence 100ms\"")
 		}
-		s = Step{Kind: StepSilence}
+		s = PoolStep{Kind: StepSilence}
 		length = fields[1]
 	default:
-		return Step{}, false, fmt.Errorf("unknown step %q: want \"tone\" or \"silence\"", fields[0])
+		return PoolStep{}, false, fmt.Errorf("unknown step %q: want \"tone\" or \"silence\"", fields[0])
 	}
 	d, err := time.ParseDuration(string(length))
 	if err != nil {
-		return Step{}, false, fmt.Errorf("length %q is not a duration like 100ms", length)
+		return PoolStep{}, false, fmt.Errorf("length %q is not a duration like 100ms", length)
 	}
 	s.Length = d
 	if err := s.validate(); err != nil {
-		return Step{}, false, err
+		return PoolStep{}, false, err
 	}
 	return s, true, nil
 }
 
-// maxParsedLines bounds the cache of parsed lines in loadPool: a pool
+// maxParsedLines bounds the cache of parsed lines in ReadPool: a pool
 // written by knockbeep has a few hundred distinct lines at most.
 const maxParsedLines = 4096
 
 // LoadPool reads a pool file. A last line without its newline is what a
-// crash in the middle of Append leaves behind: it is dropped with a warning,
-// whatever it holds. Any other bad line is an error naming its line number.
-// A pool over the size limit is an error wrapping ErrPoolFull.
-func LoadPool(r io.Reader, opts PoolOptions) (steps []Step, warnings []string, err error) {
+// crash in the middle of an append leaves behind: it is dropped with a
+// warning, whatever it holds. Any other bad line is an error naming its line
+// number. A pool over the size limit is an error wrapping ErrPoolFull.
+func LoadPool(r io.Reader, opts PoolOptions) (steps []PoolStep, warnings []string, err error) {
 	var size int64
 	if sized, ok := r.(interface{ Len() int }); ok { // bytes.Reader, strings.Reader, bytes.Buffer
 		size = int64(sized.Len())
 	}
-	steps, warnings, _, err = loadPool(r, size, opts)
+	steps, warnings, _, err = ReadPool(r, size, opts)
 	return steps, warnings, err
 }
 
-// loadPool is LoadPool that also returns how many bytes of the input end in
-// a complete line: the length to truncate the file to before appending.
-// size, when known (else 0), lets it allocate the steps about once.
-func loadPool(r io.Reader, size int64, opts PoolOptions) (steps []Step, warnings []string, good int64, err error) {
-	maxSteps, maxBytes := opts.maxSteps(), opts.maxBytes()
+// ReadPool is LoadPool for the owner of a pool file that goes on appending
+// to it: it also returns how many bytes of the input end in a complete line
+// (good), the length to truncate the file to so that the next line starts
+// on a line of its own. size, when known (else 0), lets it allocate the
+// steps about once.
+func ReadPool(r io.Reader, size int64, opts PoolOptions) (steps []PoolStep, warnings []string, good int64, err error) {
+	maxPoolSteps, maxBytes := opts.maxPoolSteps(), opts.maxBytes()
 	br := bufio.NewReaderSize(io.LimitReader(r, maxBytes+1), 64<<10)
 	var total int64
-	parsed := make(map[string]Step)
+	parsed := make(map[string]PoolStep)
 	for lineNo := 1; ; lineNo++ {
 		line, err := br.ReadSlice('\n')
 		if err == bufio.ErrBufferFull {
@@ -221,7 +228,7 @@ func loadPool(r io.Reader, size int64, opts PoolOptions) (steps []Step, warnings
 		}
 		total += int64(len(line))
 		if total > maxBytes {
-			return steps, warnings, good, fmt.Errorf("%w: the pool is larger than %d bytes, the limit for %d steps", ErrPoolFull, maxBytes, maxSteps)
+			return steps, warnings, good, fmt.Errorf("%w: the pool is larger than %d bytes, the limit for %d steps", ErrPoolFull, maxBytes, maxPoolSteps)
 		}
 		if err == io.EOF {
 			if len(line) > 0 {
@@ -260,11 +267,11 @@ func loadPool(r io.Reader, size int64, opts PoolOptions) (steps []Step, warnings
 		if !ok {
 			continue
 		}
-		if len(steps) >= maxSteps {
-			return steps, warnings, good, fmt.Errorf("%w: pool line %d: more than %d steps", ErrPoolFull, lineNo, maxSteps)
+		if len(steps) >= maxPoolSteps {
+			return steps, warnings, good, fmt.Errorf("%w: pool line %d: more than %d steps", ErrPoolFull, lineNo, maxPoolSteps)
 		}
 		if len(steps) == cap(steps) {
-			steps = growSteps(steps, lineNo, total, size, maxSteps)
+			steps = growSteps(steps, lineNo, total, size, maxPoolSteps)
 		}
 		steps = append(steps, s)
 	}
@@ -273,14 +280,14 @@ func loadPool(r io.Reader, size int64, opts PoolOptions) (steps []Step, warnings
 // growSteps makes room for more steps. When the input's size is known it
 // reserves what the rest of the input holds, judging by the lines so far,
 // so that a million-step pool is not copied over and over as it grows.
-func growSteps(steps []Step, lines int, read, size int64, maxSteps int) []Step {
+func growSteps(steps []PoolStep, lines int, read, size int64, maxPoolSteps int) []PoolStep {
 	want := 2*len(steps) + 64
 	if size > read && len(steps) > 0 { // judge by steps, not just the header
 		perLine := max(read/int64(lines), 1)
 		want = max(want, len(steps)+int((size-read)/perLine*9/8)+64)
 	}
-	want = min(want, maxSteps)
-	grown := make([]Step, len(steps), want)
+	want = min(want, maxPoolSteps)
+	grown := make([]PoolStep, len(steps), want)
 	copy(grown, steps)
 	return grown
 }
@@ -305,154 +312,18 @@ func truncateForMessage(b []byte) string {
 	return string(b)
 }
 
-// A Pool is an open pool file: the steps knocked in so far, kept in memory
-// and appended to the file as they arrive. Its methods are safe for
-// concurrent use.
-//
-// Durability: each Append is a single write(2) of one whole line to a file
-// opened with O_APPEND, so once Append returns the step survives a crash of
-// the process, and a crash during the write leaves at most a torn last line,
-// which OpenPool drops with a warning. Nothing is fsynced by Append. Sync
-// fsyncs the file, making every appended step survive a power loss; the
-// owner calls it when it plays the pool and may call it on a timer. OpenPool
-// fsyncs a new file and its directory once the header is written, and Close
-// fsyncs before closing.
-type Pool struct {
-	mu       sync.Mutex
-	path     string
-	file     *os.File
-	steps    []Step
-	maxSteps int
-	line     []byte // reused buffer for one line
-}
-
-// OpenPool opens the pool file at path, creating it with its header when it
-// does not exist, and loads the steps it already holds. A torn last line is
-// cut off the file (so the next Append starts on a fresh line) and reported
-// in the warnings. Any other bad line is an error: move the file aside to
-// start afresh.
-func OpenPool(path string, opts PoolOptions) (*Pool, []string, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o640)
-	if err != nil {
-		return nil, nil, fmt.Errorf("sequence: opening pool: %w", err)
-	}
-	p := &Pool{path: path, file: f, maxSteps: opts.maxSteps()}
-	info, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, nil, fmt.Errorf("sequence: opening pool: %w", err)
-	}
-	if info.Size() == 0 {
-		if err := p.writeHeader(); err != nil {
-			f.Close()
-			return nil, nil, err
+// WritePool writes a pool file holding steps: the header, then one line
+// per step, as the music doors append them.
+func WritePool(w io.Writer, steps []PoolStep) error {
+	b := []byte(PoolHeader + "\n")
+	for i, s := range steps {
+		if err := s.validate(); err != nil {
+			return fmt.Errorf("sequence: pool step %d: %w", i+1, err)
 		}
-		return p, nil, nil
+		b = s.AppendPoolLine(b)
 	}
-	steps, warnings, good, err := loadPool(f, info.Size(), opts)
-	if err != nil {
-		f.Close()
-		return nil, nil, fmt.Errorf("%w (file %s)", err, path)
-	}
-	if good < info.Size() {
-		if err := f.Truncate(good); err != nil {
-			f.Close()
-			return nil, nil, fmt.Errorf("sequence: cutting the torn last line off pool %s: %w", path, err)
-		}
-		if good == 0 { // even the header was torn
-			if err := p.writeHeader(); err != nil {
-				f.Close()
-				return nil, nil, err
-			}
-		}
-	}
-	p.steps = steps
-	return p, warnings, nil
-}
-
-func (p *Pool) writeHeader() error {
-	if _, err := p.file.Write([]byte(PoolHeader + "\n")); err != nil {
-		return fmt.Errorf("sequence: writing pool header: %w", err)
-	}
-	if err := p.file.Sync(); err != nil {
-		return fmt.Errorf("sequence: syncing new pool: %w", err)
-	}
-	dir, err := os.Open(filepath.Dir(p.path))
-	if err != nil {
-		return fmt.Errorf("sequence: syncing the pool's directory: %w", err)
-	}
-	defer dir.Close()
-	if err := dir.Sync(); err != nil {
-		return fmt.Errorf("sequence: syncing the pool's directory: %w", err)
-	}
-	return nil
-}
-
-// Append adds s to the pool and to the end of the file in one write(2).
-// It fails, wrapping ErrPoolFull, when the pool holds its limit of steps.
-func (p *Pool) Append(s Step) error {
-	if err := s.Validate(); err != nil {
-		return err
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.file == nil {
-		return fmt.Errorf("sequence: append to pool %s: pool is closed", p.path)
-	}
-	if len(p.steps) >= p.maxSteps {
-		return fmt.Errorf("%w: %s holds %d steps; play it to start a new one", ErrPoolFull, p.path, len(p.steps))
-	}
-	p.line = s.appendLine(p.line[:0])
-	if _, err := p.file.Write(p.line); err != nil {
-		return fmt.Errorf("sequence: appending to pool: %w", err)
-	}
-	p.steps = append(p.steps, s)
-	return nil
-}
-
-// Sync fsyncs the pool file, so that every step appended so far survives a
-// power loss.
-func (p *Pool) Sync() error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.file == nil {
-		return fmt.Errorf("sequence: sync pool %s: pool is closed", p.path)
-	}
-	if err := p.file.Sync(); err != nil {
-		return fmt.Errorf("sequence: syncing pool: %w", err)
-	}
-	return nil
-}
-
-// Steps returns a copy of the steps appended so far, oldest first.
-func (p *Pool) Steps() []Step {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]Step(nil), p.steps...)
-}
-
-// Len is the number of steps in the pool.
-func (p *Pool) Len() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.steps)
-}
-
-// Path is the pool file's name, as given to OpenPool.
-func (p *Pool) Path() string { return p.path }
-
-// Close fsyncs and closes the file. Closing twice is harmless.
-func (p *Pool) Close() error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.file == nil {
-		return nil
-	}
-	syncErr := p.file.Sync()
-	closeErr := p.file.Close()
-	p.file = nil
-	if err := errors.Join(syncErr, closeErr); err != nil {
-		return fmt.Errorf("sequence: closing pool: %w", err)
+	if _, err := w.Write(b); err != nil {
+		return fmt.Errorf("sequence: writing a pool: %w", err)
 	}
 	return nil
 }

@@ -43,6 +43,24 @@ const (
 	notePitchShift = 2 * noteFieldBits
 )
 
+// Limits of a music protocol beyond those of a pool step (MaxStepLength,
+// MaxFreq) and of note knocks (MaxNoteUnit). Protocol.Validate applies
+// them, and the daemon's config check applies the same constants to name
+// the key at fault.
+const (
+	// MinStep and MinNoteUnit: the player cannot time anything shorter
+	// than a millisecond.
+	MinStep     = time.Millisecond
+	MinNoteUnit = time.Millisecond
+	// MinDefaultFreq: the PC speaker's divider covers roughly 19 Hz to
+	// 20 kHz, and the default pitch is what the original protocol's
+	// monotone songs play at.
+	MinDefaultFreq = 20.0
+	// PitchPorts is how many ports pitch knocks take from PitchBase on:
+	// one for each MIDI note, 0 to 127.
+	PitchPorts = highestNote + 1
+)
+
 // DefaultProtocol returns the original protocol's ports (1000, 1001, 1002)
 // plus the pitch ports 2000..2127, 100 ms steps and 440 Hz, and note knocks
 // on 32768..65535 at 25 ms.
@@ -109,21 +127,21 @@ type Plan struct {
 // it; for a rest knock, one silence. The steps are steps[:n]; n is 0 for a
 // note above the highest MIDI note, which appends nothing. Returning an
 // array keeps the daemon's knock path free of allocations.
-func (p Protocol) NoteSteps(k Knock, base int) (steps [2]Step, n int) {
+func (p Protocol) NoteSteps(k Knock, base int) (steps [2]PoolStep, n int) {
 	length := time.Duration(k.Length) * p.NoteUnit
 	rest := time.Duration(k.Rest) * p.NoteUnit
 	if k.Note == NoteRestPitch {
-		steps[0] = Step{Kind: StepSilence, Length: length + rest}
+		steps[0] = PoolStep{Kind: StepSilence, Length: length + rest}
 		return steps, 1
 	}
 	note := base + int(k.Note)
 	if note > highestNote || length <= 0 {
 		return steps, 0
 	}
-	steps[0] = Step{Kind: StepTone, Freq: NoteFreq(note), Length: length}
+	steps[0] = PoolStep{Kind: StepTone, Freq: NoteFreq(note), Length: length}
 	n = 1
 	if rest > 0 {
-		steps[1] = Step{Kind: StepSilence, Length: rest}
+		steps[1] = PoolStep{Kind: StepSilence, Length: rest}
 		n = 2
 	}
 	return steps, n

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/knockbeep/knockbeep/beeper"
+	"github.com/knockbeep/knockbeep/clock"
 	"github.com/knockbeep/knockbeep/sequence"
 	"github.com/knockbeep/knockbeep/songs"
 )
@@ -29,7 +30,7 @@ type Env struct {
 	Open func(spec string, opts beeper.Options) (beeper.Speaker, error)
 	// OpenDevice opens the device given with -e.
 	OpenDevice func(path string, opts beeper.Options) (beeper.Speaker, error)
-	Clock      beeper.Clock
+	Clock      clock.Clock
 	Getenv     func(key string) string
 	// IDs returns the real and effective user and group IDs.
 	IDs func() (uid, euid, gid, egid int)
@@ -69,7 +70,7 @@ func (e *Env) defaults() {
 		e.OpenDevice = beeper.OpenDevice
 	}
 	if e.Clock == nil {
-		e.Clock = beeper.SystemClock
+		e.Clock = clock.System()
 	}
 	if e.Getenv == nil {
 		e.Getenv = os.Getenv

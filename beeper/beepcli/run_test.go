@@ -15,6 +15,7 @@ import (
 
 	"github.com/knockbeep/knockbeep/beeper"
 	"github.com/knockbeep/knockbeep/beeper/beepertest"
+	"github.com/knockbeep/knockbeep/clock/clocktest"
 	"github.com/knockbeep/knockbeep/sequence"
 )
 
@@ -25,7 +26,7 @@ type beepRun struct {
 	code           int
 	stdout, stderr string
 	rec            *beepertest.Recorder
-	clock          *beepertest.Clock
+	clock          *clocktest.Fake
 	opened         []string // what was opened: "auto", "wav:…", "device …"
 }
 
@@ -43,7 +44,7 @@ type runOptions struct {
 
 func runBeep(t *testing.T, args []string, o runOptions) *beepRun {
 	t.Helper()
-	b := &beepRun{clock: beepertest.NewClock(beepertest.Epoch)}
+	b := &beepRun{clock: clocktest.NewFake(beepertest.Epoch)}
 	b.rec = beepertest.NewRecorder(b.clock)
 	if o.ids == [4]int{} {
 		o.ids = [4]int{1000, 1000, 1000, 1000}
@@ -214,7 +215,7 @@ func TestBeepStdin(t *testing.T) {
 // line: the line is on stdout by the time its beep starts.
 func TestBeepStdinOrder(t *testing.T) {
 	var out bytes.Buffer
-	clock := beepertest.NewClock(beepertest.Epoch)
+	clock := clocktest.NewFake(beepertest.Epoch)
 	var seen []string
 	rec := &echoCheck{Recorder: beepertest.NewRecorder(clock), out: &out, seen: &seen}
 	env := Env{

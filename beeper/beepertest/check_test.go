@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/knockbeep/knockbeep/clock/clocktest"
 	"github.com/knockbeep/knockbeep/sequence"
 )
 
@@ -78,7 +79,7 @@ func TestCompareTones(t *testing.T) {
 
 func TestRecorderCheck(t *testing.T) {
 	song := []sequence.Tone{{Freq: 440, Length: 100 * ms, Delay: 50 * ms}, {Freq: 660, Length: 100 * ms}}
-	clock := NewClock(Epoch)
+	clock := clocktest.NewFake(Epoch)
 	rec := NewRecorder(clock)
 	play := func(freq float64, until time.Duration) {
 		t.Helper()

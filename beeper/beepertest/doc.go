@@ -1,11 +1,11 @@
 // Package beepertest helps test code that plays sound.
 //
-// A Recorder is a beeper.Speaker that timestamps every call with a Clock,
-// and Clock is a fake beeper.Clock that moves instantly to whatever time
-// is waited for, so a song plays in no time and each call lands at a known
-// instant:
+// A Recorder is a beeper.Speaker that timestamps every call with a clock.
+// With the Player on clocktest.Fake, which moves instantly to whatever
+// time is waited for, a song plays in no time and each call lands at a
+// known instant:
 //
-//	clock := beepertest.NewClock(beepertest.Epoch)
+//	clock := clocktest.NewFake(beepertest.Epoch)
 //	rec := beepertest.NewRecorder(clock)
 //	player := beeper.NewPlayer(rec, beeper.PlayerOptions{Clock: clock})
 //	player.Play(ctx, song)

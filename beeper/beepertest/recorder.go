@@ -10,6 +10,10 @@ import (
 	"github.com/knockbeep/knockbeep/sequence"
 )
 
+// Epoch is a fixed start time for fake clocks, so that recorded times are
+// the same in every run.
+var Epoch = time.Date(2024, 1, 1, 12, 0, 0, 0, time.UTC)
+
 // A Call is one Tone call a Recorder received: the frequency (0 silences)
 // and the time on the recorder's clock.
 type Call struct {
@@ -23,7 +27,7 @@ func (c Call) String() string { return fmt.Sprintf("%s %g Hz", c.At.Format("15:0
 
 // A Recorder is a beeper.Speaker that records every call with the time
 // its clock reads, for tests: hand it to a beeper.Player with the same
-// fake Clock and compare what it heard with what was meant.
+// fake clock (clocktest.Fake) and compare what it heard with what was meant.
 type Recorder struct {
 	// FreqRange is what the recorder claims to play; NewRecorder sets it
 	// to everything.

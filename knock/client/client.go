@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/knockbeep/knockbeep/clock"
 	"github.com/knockbeep/knockbeep/internal/buildinfo"
 	"github.com/knockbeep/knockbeep/internal/errtext"
 	"github.com/knockbeep/knockbeep/knock"
@@ -65,7 +66,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return run(ctx, args, environment{
 		stdout:   stdout,
 		stderr:   stderr,
-		clock:    send.SystemClock{},
+		clock:    clock.System(),
 		terminal: isTerminal(stderr),
 	})
 }
@@ -73,14 +74,14 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // RunWithClock is Run with another clock, which knock takes the time from
 // (a rotating door's period) and paces its knocks by: a program that keeps
 // its own time, and tests that play a client whose clock is off.
-func RunWithClock(ctx context.Context, args []string, stdout, stderr io.Writer, clock send.Clock) int {
-	return run(ctx, args, environment{stdout: stdout, stderr: stderr, clock: clock, terminal: isTerminal(stderr)})
+func RunWithClock(ctx context.Context, args []string, stdout, stderr io.Writer, clk clock.Clock) int {
+	return run(ctx, args, environment{stdout: stdout, stderr: stderr, clock: clk, terminal: isTerminal(stderr)})
 }
 
 // environment is what Run takes from the world, so tests can supply it.
 type environment struct {
 	stdout, stderr io.Writer
-	clock          send.Clock
+	clock          clock.Clock
 	terminal       bool // stderr is a terminal: a progress bar may be drawn
 }
 
@@ -210,12 +211,12 @@ func runSong(ctx context.Context, c config, env environment) int {
 	if err != nil {
 		return fail(ctx, env, ExitSong, fmt.Errorf("%s: %w", c.song, err))
 	}
-	if n := plan.StepCount(); n > sequence.DefaultDaemonMaxSteps {
+	if n := plan.StepCount(); n > sequence.DefaultDaemonPoolSteps {
 		// The daemon's own limit is unknown here; its default is what a
 		// user who never set it has.
 		fmt.Fprintf(env.stderr, "knock: warning: %q needs %d steps, more than the %d a knockbeepd music pool keeps by default: "+
 			"a daemon whose config does not raise [music] max_steps to %d or more plays only the first %d\n",
-			song.Name, n, sequence.DefaultDaemonMaxSteps, n, sequence.DefaultDaemonMaxSteps)
+			song.Name, n, sequence.DefaultDaemonPoolSteps, n, sequence.DefaultDaemonPoolSteps)
 	}
 	delay := DefaultSongDelay
 	if c.delaySet {

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/knockbeep/knockbeep/clock/clocktest"
 	daemonconfig "github.com/knockbeep/knockbeep/knock/config"
 	"github.com/knockbeep/knockbeep/sequence"
 	"github.com/knockbeep/knockbeep/songs"
@@ -27,24 +28,21 @@ const imperialMarch = songsDir + "/imperial-march.beep"
 // fakeClock advances only when slept on, and records every sleep. cancelAt,
 // when set, cancels the run's context at that sleep, as a Ctrl-C would.
 type fakeClock struct {
-	now      time.Time
+	*clocktest.Fake
 	sleeps   []time.Duration
 	cancelAt int
 	cancel   context.CancelFunc
 }
 
-func (c *fakeClock) Now() time.Time { return c.now }
-
-func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
-	c.sleeps = append(c.sleeps, d)
-	if c.cancel != nil && len(c.sleeps) == c.cancelAt {
-		c.cancel()
+func newFakeClock(cancelAt int, cancel context.CancelFunc) *fakeClock {
+	c := &fakeClock{Fake: clocktest.NewFake(time.Unix(1_000_000, 0)), cancelAt: cancelAt, cancel: cancel}
+	c.OnSleep = func(until time.Time) {
+		c.sleeps = append(c.sleeps, until.Sub(c.Now()))
+		if c.cancel != nil && len(c.sleeps) == c.cancelAt {
+			c.cancel()
+		}
 	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c.now = c.now.Add(d)
-	return nil
+	return c
 }
 
 type result struct {
@@ -57,7 +55,7 @@ type result struct {
 func runKnock(t *testing.T, terminal bool, args ...string) result {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
-	clock := &fakeClock{now: time.Unix(1_000_000, 0)}
+	clock := newFakeClock(0, nil)
 	status := run(context.Background(), args, environment{stdout: &stdout, stderr: &stderr, clock: clock, terminal: terminal})
 	return result{status: status, stdout: stdout.String(), stderr: stderr.String(), clock: clock}
 }
@@ -543,7 +541,7 @@ func TestInterrupted(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			var stdout, stderr bytes.Buffer
-			clock := &fakeClock{now: time.Unix(1_000_000, 0), cancelAt: tt.cancelAt, cancel: cancel}
+			clock := newFakeClock(tt.cancelAt, cancel)
 			status := run(ctx, tt.args, environment{stdout: &stdout, stderr: &stderr, clock: clock})
 			if status != ExitInterrupted || stderr.String() != tt.wantErr || stdout.String() != "" {
 				t.Errorf("(-want +got):\n-status %d, stderr %q, no stdout\n+status %d, stderr %q, stdout %q",
@@ -642,10 +640,10 @@ func TestLongSongWarning(t *testing.T) {
 // The warning's figure is the daemon's: knock/config's default for
 // [music] max_steps, which knock cannot read from the daemon.
 func TestWarningMatchesTheDaemonDefault(t *testing.T) {
-	if got, want := sequence.DefaultDaemonMaxSteps, daemonconfig.Default().Music.MaxSteps; got != want {
-		t.Errorf("sequence.DefaultDaemonMaxSteps (-want +got):\n-%d (knock/config's default [music] max_steps)\n+%d", want, got)
+	if got, want := sequence.DefaultDaemonPoolSteps, daemonconfig.Default().Music.MaxPoolSteps; got != want {
+		t.Errorf("sequence.DefaultDaemonPoolSteps (-want +got):\n-%d (knock/config's default [music] max_steps)\n+%d", want, got)
 	}
-	if !strings.Contains(usage, fmt.Sprintf("more than %d steps", sequence.DefaultDaemonMaxSteps)) {
-		t.Errorf("the usage text does not state the daemon's default of %d steps", sequence.DefaultDaemonMaxSteps)
+	if !strings.Contains(usage, fmt.Sprintf("more than %d steps", sequence.DefaultDaemonPoolSteps)) {
+		t.Errorf("the usage text does not state the daemon's default of %d steps", sequence.DefaultDaemonPoolSteps)
 	}
 }

@@ -19,7 +19,7 @@
 // --step (sequence.Compose), and each knock of the plan is sent to its
 // port as a TCP SYN, or with -u a UDP datagram, DefaultSongDelay apart unless -d says otherwise. A plan
 // of more steps than a knockbeepd pool keeps by default
-// (sequence.DefaultDaemonMaxSteps) is sent with a warning on stderr: the
+// (sequence.DefaultDaemonPoolSteps) is sent with a warning on stderr: the
 // daemon's own limit is in its config, which knock cannot see. --dry-run
 // prints the plan and the beep arguments the daemon will compile from it
 // (sequence.FormatBeepArgs of Plan.Expected) instead of sending.

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/knockbeep/knockbeep/knock/send"
+	"github.com/knockbeep/knockbeep/clock"
 )
 
 // progressRedraw is how often the progress bar is redrawn at most: often
@@ -20,7 +20,7 @@ const progressRedraw = 100 * time.Millisecond
 // A nil *progressBar draws nothing, so callers need not check.
 type progressBar struct {
 	w       io.Writer
-	clock   send.Clock
+	clock   clock.Clock
 	total   int
 	delay   time.Duration
 	start   time.Time
@@ -28,8 +28,8 @@ type progressBar struct {
 	visible bool
 }
 
-func newProgressBar(w io.Writer, clock send.Clock, total int, delay time.Duration) *progressBar {
-	return &progressBar{w: w, clock: clock, total: total, delay: delay, start: clock.Now()}
+func newProgressBar(w io.Writer, clk clock.Clock, total int, delay time.Duration) *progressBar {
+	return &progressBar{w: w, clock: clk, total: total, delay: delay, start: clk.Now()}
 }
 
 const progressWidth = 30

@@ -11,17 +11,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/knockbeep/knockbeep/clock"
 	"github.com/knockbeep/knockbeep/knock"
-	"github.com/knockbeep/knockbeep/knock/clock"
 )
-
-// DefaultCommandTimeout is how long a command may run before it and its
-// process group are killed, for doors SetCommandTimeouts does not name.
-// knockd has no such limit; here a door's commands run one after the
-// other, so one hung firewall command would stall its door, stop commands
-// included, for ever. A minute is far longer than any firewall change
-// takes.
-const DefaultCommandTimeout = time.Minute
 
 // DefaultShell runs the commands of doors that ask for a shell.
 const DefaultShell = "/bin/sh"
@@ -36,7 +28,7 @@ const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 
 // Options configure a Runner. The zero Options are usable.
 type Options struct {
-	// Clock times cmd_timeout; nil means clock.System().
+	// Clock times each door's StopDelay; nil means clock.System().
 	Clock clock.Clock
 	// Logger receives every command run, its output and its exit status;
 	// nil discards them.
@@ -44,10 +36,6 @@ type Options struct {
 	// Shell runs the commands of doors with Command.Shell set, as
 	// SHELL -c STRING; empty means DefaultShell.
 	Shell string
-	// CommandTimeout kills a command still running after it, for the
-	// doors SetCommandTimeouts does not name; 0 means
-	// DefaultCommandTimeout.
-	CommandTimeout time.Duration
 	// KnockdMessages logs knockd's own lines, which fail2ban filters and
 	// scripts written for knockd's log look for: "DOOR: running command:
 	// CMD" instead of "command: running", and "SRC: DOOR: command
@@ -73,13 +61,12 @@ type Stats struct {
 // A Runner runs the commands of command doors. See the package
 // documentation for the order, state and shutdown guarantees.
 type Runner struct {
-	clock      clock.Clock
-	log        *slog.Logger
-	shell      string
-	cmdTimeout time.Duration
-	knockd     bool // Options.KnockdMessages
-	queueLen   int
-	path       string
+	clock    clock.Clock
+	log      *slog.Logger
+	shell    string
+	knockd   bool // Options.KnockdMessages
+	queueLen int
+	path     string
 
 	// ctx is cancelled when Shutdown gives up: running commands are killed
 	// and queued ones are dropped with a log line each.
@@ -87,10 +74,9 @@ type Runner struct {
 	cancel context.CancelFunc
 
 	mu        sync.Mutex
-	timeouts  map[string]time.Duration // command timeout by door name (SetCommandTimeouts)
-	doors     map[string]*doorQueue    // doors with commands queued or running
-	openings  map[*opening]struct{}    // stop not yet queued
-	open      map[openKey]int          // openings per door and source
+	doors     map[string]*doorQueue // doors with commands queued or running
+	openings  map[*opening]struct{} // stop not yet queued
+	open      map[openKey]int       // openings per door and source
 	closing   bool
 	drained   chan struct{} // made by Shutdown, closed when nothing is left to run
 	isDrained bool
@@ -106,7 +92,7 @@ type openKey struct {
 }
 
 // An opening is a door open for one source: its start command is queued,
-// running or done, and its stop command waits for cmd_timeout.
+// running or done, and its stop command waits the door's StopDelay.
 type opening struct {
 	key        openKey
 	stop       job
@@ -137,16 +123,15 @@ type doorQueue struct {
 // NewRunner returns a Runner ready for Open.
 func NewRunner(opts Options) *Runner {
 	r := &Runner{
-		clock:      opts.Clock,
-		log:        opts.Logger,
-		shell:      opts.Shell,
-		cmdTimeout: opts.CommandTimeout,
-		knockd:     opts.KnockdMessages,
-		queueLen:   defaultQueueLen,
-		path:       commandPath(),
-		doors:      make(map[string]*doorQueue),
-		openings:   make(map[*opening]struct{}),
-		open:       make(map[openKey]int),
+		clock:    opts.Clock,
+		log:      opts.Logger,
+		shell:    opts.Shell,
+		knockd:   opts.KnockdMessages,
+		queueLen: defaultQueueLen,
+		path:     commandPath(),
+		doors:    make(map[string]*doorQueue),
+		openings: make(map[*opening]struct{}),
+		open:     make(map[openKey]int),
 	}
 	if r.clock == nil {
 		r.clock = clock.System()
@@ -157,9 +142,6 @@ func NewRunner(opts Options) *Runner {
 	if r.shell == "" {
 		r.shell = DefaultShell
 	}
-	if r.cmdTimeout <= 0 {
-		r.cmdTimeout = DefaultCommandTimeout
-	}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	return r
 }
@@ -167,7 +149,7 @@ func NewRunner(opts Options) *Runner {
 // Open acts on a door that opened for ev.Src: it queues the door's start
 // command (Start6 for an IPv6 source when the door has one), and once that
 // has run, arms a timer that queues the stop command (Stop6 likewise) after
-// the door's CmdTimeout. A door with a stop command that is already open for
+// the door's StopDelay. A door with a stop command that is already open for
 // the source is not opened again unless door.Reopen is set. Open never
 // blocks on a command.
 func (r *Runner) Open(door knock.Door, ev knock.Event) {
@@ -209,23 +191,6 @@ func (r *Runner) Open(door knock.Door, ev knock.Event) {
 	}
 }
 
-// SetCommandTimeouts sets, by door name, how long each command of a door
-// may run before it and its process group are killed; 0 means no limit.
-// Doors not named get Options.CommandTimeout. It applies to the commands
-// of the Opens that follow (a reload), not to those already queued.
-func (r *Runner) SetCommandTimeouts(byDoor map[string]time.Duration) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.timeouts = byDoor
-}
-
-func (r *Runner) commandTimeoutLocked(door string) time.Duration {
-	if d, ok := r.timeouts[door]; ok {
-		return d
-	}
-	return r.cmdTimeout
-}
-
 const (
 	refusedClosing     = "closing"
 	refusedAlreadyOpen = "already open"
@@ -243,11 +208,11 @@ func (r *Runner) openLocked(door knock.Door, stop knock.Command, startJob job, v
 	if q := r.doors[door.Name]; q != nil && q.pending >= r.queueLen {
 		return refusedQueueFull
 	}
-	startJob.timeout = r.commandTimeoutLocked(door.Name)
+	startJob.timeout = door.CommandTimeout
 	if !stop.IsZero() {
 		o := &opening{
 			key:   key,
-			after: door.CmdTimeout,
+			after: door.StopDelay,
 			stop: job{door: door.Name, src: startJob.src, what: "stop", cmd: vars.expand(stop), env: startJob.env,
 				timeout: startJob.timeout},
 		}
@@ -303,7 +268,7 @@ func (r *Runner) work(q *doorQueue) {
 	}
 }
 
-// armStopLocked starts the cmd_timeout of an opening whose start command
+// armStopLocked starts the StopDelay of an opening whose start command
 // has finished; during shutdown the stop is queued at once. The wait counts
 // from the end of the start command, as in knockd, whose child sleeps after
 // the start command returns.
@@ -345,7 +310,7 @@ func (r *Runner) checkDrainedLocked() {
 }
 
 // Shutdown is for SIGTERM: it refuses further Opens, queues every pending
-// stop command now instead of at the end of its cmd_timeout, and waits until
+// stop command now instead of at the end of its StopDelay, and waits until
 // every queued command has run. If ctx ends first, running commands are
 // killed, the commands still queued are logged as not run (with their
 // command lines, so an administrator can run them by hand) and Shutdown

@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/knockbeep/knockbeep/clock/clocktest"
 	"github.com/knockbeep/knockbeep/internal/logtest"
 	"github.com/knockbeep/knockbeep/knock"
-	"github.com/knockbeep/knockbeep/knock/clock/clocktest"
 )
 
 // testStart is the fake clock's time at the start of every test.
@@ -231,7 +231,7 @@ func TestDoorsRunConcurrently(t *testing.T) {
 func TestNoDuplicateOpen(t *testing.T) {
 	r, clock, _ := newTestRunner(t)
 	out := filepath.Join(t.TempDir(), "fw")
-	door := knock.Door{Name: "ssh", CmdTimeout: 10 * time.Second,
+	door := knock.Door{Name: "ssh", StopDelay: 10 * time.Second,
 		Start: appendLine(out, "add", "%IP%"), Stop: appendLine(out, "del", "%IP%")}
 
 	r.Open(door, event("192.0.2.1", knock.TCP, 22))
@@ -262,7 +262,7 @@ func TestNoDuplicateOpen(t *testing.T) {
 func TestReopen(t *testing.T) {
 	r, clock, _ := newTestRunner(t)
 	out := filepath.Join(t.TempDir(), "fw")
-	door := knock.Door{Name: "ssh", CmdTimeout: 10 * time.Second, Reopen: true,
+	door := knock.Door{Name: "ssh", StopDelay: 10 * time.Second, Reopen: true,
 		Start: appendLine(out, "add", "%IP%"), Stop: appendLine(out, "del", "%IP%")}
 	r.Open(door, event("192.0.2.1", knock.TCP, 22))
 	r.Open(door, event("192.0.2.1", knock.TCP, 22))
@@ -298,7 +298,7 @@ func TestShutdownRunsPendingStops(t *testing.T) {
 	dir := t.TempDir()
 	r, clock, _ := newTestRunner(t)
 	out := filepath.Join(dir, "fw")
-	door := knock.Door{Name: "ssh", CmdTimeout: time.Hour,
+	door := knock.Door{Name: "ssh", StopDelay: time.Hour,
 		Start: appendLine(out, "add", "%IP%"), Stop: appendLine(out, "del", "%IP%")}
 	for _, src := range []string{"192.0.2.1", "192.0.2.2", "2001:db8::1"} {
 		r.Open(door, event(src, knock.TCP, 22))
@@ -307,7 +307,7 @@ func TestShutdownRunsPendingStops(t *testing.T) {
 
 	release := filepath.Join(dir, "release")
 	slowOut := filepath.Join(dir, "slow")
-	slow := knock.Door{Name: "slow", CmdTimeout: time.Hour,
+	slow := knock.Door{Name: "slow", StopDelay: time.Hour,
 		Start: knock.Command{Argv: []string{"/bin/sh", "-c", `while [ ! -e "$0" ]; do sleep 0.01; done; echo add >> "$1"`, release, slowOut}},
 		Stop:  appendLine(slowOut, "del")}
 	r.Open(slow, event("192.0.2.3", knock.TCP, 22))
@@ -348,7 +348,7 @@ func TestShutdownRunsPendingStops(t *testing.T) {
 func TestShutdownGivesUp(t *testing.T) {
 	r, clock, logs := newTestRunner(t)
 	out := filepath.Join(t.TempDir(), "fw")
-	door := knock.Door{Name: "ssh", CmdTimeout: time.Hour,
+	door := knock.Door{Name: "ssh", StopDelay: time.Hour,
 		Start: appendLine(out, "add"), Stop: knock.Command{Argv: []string{"sleep", "60"}}}
 	r.Open(door, event("192.0.2.1", knock.TCP, 22))
 	r.Open(door, event("192.0.2.2", knock.TCP, 22))
@@ -393,7 +393,7 @@ func TestIPv6Commands(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r, clock, _ := newTestRunner(t)
 			out := filepath.Join(t.TempDir(), "out")
-			door := knock.Door{Name: "d", CmdTimeout: time.Second, Start: appendLine(out, "start4"), Stop: appendLine(out, "stop4")}
+			door := knock.Door{Name: "d", StopDelay: time.Second, Start: appendLine(out, "start4"), Stop: appendLine(out, "stop4")}
 			if tt.start6 {
 				door.Start6 = appendLine(out, "start6")
 			}
@@ -462,12 +462,13 @@ func TestLongOutputLineSplit(t *testing.T) {
 
 func TestCommandTimeout(t *testing.T) {
 	clock := clocktest.NewFake(testStart)
-	r := NewRunner(Options{Clock: clock, CommandTimeout: 200 * time.Millisecond})
+	r := NewRunner(Options{Clock: clock})
 	out := filepath.Join(t.TempDir(), "after")
 	// The shell's child sleep must die too: it belongs to the process group.
-	r.Open(knock.Door{Name: "hang", Start: knock.Command{Shell: true, Argv: []string{"sleep 30; echo late > " + out}}},
+	r.Open(knock.Door{Name: "hang", CommandTimeout: 200 * time.Millisecond,
+		Start: knock.Command{Shell: true, Argv: []string{"sleep 30; echo late > " + out}}},
 		event("192.0.2.1", knock.TCP, 1))
-	r.Open(knock.Door{Name: "hang", Start: appendLine(out, "next")}, event("192.0.2.1", knock.TCP, 1))
+	r.Open(knock.Door{Name: "hang", CommandTimeout: 200 * time.Millisecond, Start: appendLine(out, "next")}, event("192.0.2.1", knock.TCP, 1))
 	began := time.Now()
 	if err := r.Shutdown(testContext(t)); err != nil {
 		t.Fatal(err)
@@ -483,19 +484,18 @@ func TestCommandTimeout(t *testing.T) {
 	}
 }
 
-// Each door's commands get the door's command_timeout; 0 is no limit (as
-// knockd), and doors without one get Options.CommandTimeout.
+// Each door's commands get the door's CommandTimeout (command_timeout);
+// 0 is no limit (as knockd).
 func TestCommandTimeoutPerDoor(t *testing.T) {
 	dir := t.TempDir()
 	logger, logs := logtest.New(t)
-	r := NewRunner(Options{Clock: clocktest.NewFake(testStart), CommandTimeout: 100 * time.Millisecond,
-		Logger: logger})
-	r.SetCommandTimeouts(map[string]time.Duration{"unlimited": 0, "longer": 30 * time.Second})
+	r := NewRunner(Options{Clock: clocktest.NewFake(testStart), Logger: logger})
 	slow := func(word string) knock.Command {
 		return knock.Command{Shell: true, Argv: []string{"sleep 0.5; echo " + word + " >> " + filepath.Join(dir, word)}}
 	}
+	timeouts := map[string]time.Duration{"default": 100 * time.Millisecond, "unlimited": 0, "longer": 30 * time.Second}
 	for _, name := range []string{"default", "unlimited", "longer"} {
-		r.Open(knock.Door{Name: name, Start: slow(name)}, event("192.0.2.1", knock.TCP, 1))
+		r.Open(knock.Door{Name: name, CommandTimeout: timeouts[name], Start: slow(name)}, event("192.0.2.1", knock.TCP, 1))
 	}
 	if err := r.Shutdown(testContext(t)); err != nil {
 		t.Fatal(err)
@@ -506,7 +506,7 @@ func TestCommandTimeoutPerDoor(t *testing.T) {
 		}
 	}
 	if got := r.Stats(); got.TimedOut != 1 || got.Succeeded != 2 {
-		t.Errorf("Stats() = %+v, want TimedOut 1 (the door without a timeout of its own), Succeeded 2", got)
+		t.Errorf("Stats() = %+v, want TimedOut 1 (the door with the short timeout), Succeeded 2", got)
 	}
 	var killed []string
 	for _, rec := range logs.Records(t) {
@@ -526,7 +526,7 @@ func TestKnockdMessages(t *testing.T) {
 	logger, logs := logtest.New(t)
 	r := NewRunner(Options{Clock: clock, KnockdMessages: true, Logger: logger})
 	out := filepath.Join(t.TempDir(), "fw")
-	door := knock.Door{Name: "ssh", CmdTimeout: 10 * time.Second,
+	door := knock.Door{Name: "ssh", StopDelay: 10 * time.Second,
 		Start: knock.Command{Shell: true, Argv: []string{"echo open %IP% >> " + out}},
 		Stop:  knock.Command{Shell: true, Argv: []string{"echo close %IP% >> " + out}}}
 	r.Open(door, event("2001:db8::7", knock.TCP, 9000))

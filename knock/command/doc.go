@@ -10,7 +10,7 @@
 // gets work, gone when it is empty) runs the queue in order, so the start
 // and stop commands of one door never overtake each other, while different
 // doors run at the same time. When a start command has finished, a timer
-// (from the injected Clock) waits the door's CmdTimeout and then queues the
+// (from the injected Clock) waits the door's StopDelay and then queues the
 // stop command on the same queue.
 //
 // # Commands
@@ -35,13 +35,13 @@
 //
 //   - Environment: clean. Commands get PATH (the daemon's) and the KNOCK_
 //     variables only, not whatever the daemon inherited.
-//   - Timeout: a command still running after its door's command timeout
-//     (SetCommandTimeouts; Options.CommandTimeout for other doors, by
-//     default DefaultCommandTimeout, a minute) is killed with its whole
-//     process group and logged; knockd waits forever, and a hung command
-//     would stall the door's queue and shutdown. A timeout of 0 restores
-//     knockd's behaviour. This timer is on the wall clock: it
-//     bounds a process, which runs in real time.
+//   - Timeout: a command still running after its door's CommandTimeout
+//     (the daemon's config gives every door a minute unless it says
+//     otherwise) is killed with its whole process group and logged;
+//     knockd waits forever, and a hung command would stall the door's
+//     queue and shutdown. A CommandTimeout of 0 restores knockd's
+//     behaviour. This timer is on the wall clock: it bounds a process,
+//     which runs in real time.
 //   - Output: stdout and stderr go to the log line by line, tagged with the
 //     door, the source and the stream, followed by the exit status.
 //   - Open state: a door with a stop command is open for a source from Open
@@ -58,7 +58,7 @@
 // # Shutdown
 //
 // On SIGTERM the daemon calls Shutdown. No stop command is lost: every
-// pending one is queued at once instead of at the end of its CmdTimeout
+// pending one is queued at once instead of at the end of its StopDelay
 // (behind its door's queued commands), and Shutdown returns when all have
 // run. Only if Shutdown's context ends first are running commands killed
 // and the rest logged, each with its command line, as not run.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/knockbeep/knockbeep/knock"
+	"github.com/knockbeep/knockbeep/knock/match"
 	"github.com/knockbeep/knockbeep/sequence"
 )
 
@@ -56,11 +57,6 @@ type Config struct {
 	// is missing or used up. They are not in Doors; the daemon logs each
 	// Reason at start-up and on reload.
 	Disabled []DisabledDoor
-	// CommandTimeouts holds, by door name, the command_timeout of the
-	// doors that set one: how long each of their commands may run before
-	// it is killed, 0 for no limit. Other doors have
-	// DefaultCommandTimeout; CommandTimeout looks it up.
-	CommandTimeouts map[string]time.Duration
 	// Warnings are problems that do not stop the config from working,
 	// such as lines of a one-time sequences file that are not sequences.
 	// The daemon logs them at start-up and on reload; --check prints them.
@@ -111,11 +107,11 @@ const (
 
 // Music configures the music doors (the protocol of sequence.Protocol).
 type Music struct {
-	Enabled  bool
-	Protocol sequence.Protocol
-	Pools    PoolMode
-	MaxSteps int // steps one pool may hold; more are refused
-	MaxPools int // pools that may exist at once; a new source beyond it is refused
+	Enabled      bool
+	Protocol     sequence.Protocol
+	Pools        PoolMode
+	MaxPoolSteps int // steps one pool may hold; more are refused ([music] max_steps)
+	MaxPools     int // pools that may exist at once; a new source beyond it is refused
 	// Allow lists the source networks whose knocks compose music; empty
 	// allows every source.
 	Allow []netip.Prefix
@@ -138,28 +134,20 @@ type Music struct {
 
 // Defaults for a door that does not say.
 const (
-	DefaultTimeout    = 25 * time.Second // knockd's Seq_Timeout
-	DefaultCmdTimeout = 10 * time.Second // knockd's Cmd_Timeout
+	DefaultTimeout   = 25 * time.Second // knockd's Seq_Timeout
+	DefaultStopDelay = 10 * time.Second // knockd's Cmd_Timeout
 	// DefaultCommandTimeout is how long a door's command may run before
-	// it is killed (knockd has no limit). A door's commands run one after
-	// the other, so a command that never ends would hold back every later
-	// command of its door, stop commands included, and the daemon's
-	// shutdown; firewall commands take milliseconds, and a minute leaves
-	// room for slow ones.
+	// it and its process group are killed. knockd has no such limit; here
+	// a door's commands run one after the other, so one hung firewall
+	// command would stall its door, stop commands included, and the
+	// daemon's shutdown, for ever. A minute is far longer than any
+	// firewall change takes.
 	DefaultCommandTimeout = time.Minute
 )
 
-// CommandTimeout is how long each command of the door named door may run
-// before it is killed; 0 means no limit.
-func (c *Config) CommandTimeout(door string) time.Duration {
-	if d, ok := c.CommandTimeouts[door]; ok {
-		return d
-	}
-	return DefaultCommandTimeout
-}
-
-// MaxSteps is the most knocks a door's sequence may have (knockd's SEQ_MAX).
-const MaxSteps = 32
+// MaxSequenceLength is the most knocks a door's sequence may have
+// (knockd's SEQ_MAX).
+const MaxSequenceLength = 32
 
 // Default returns the configuration used when there is no config file:
 // the original 1000/1001/1002 music doors on every interface, speaker "auto". It is the one
@@ -169,12 +157,12 @@ func Default() *Config {
 		Speaker:     "auto",
 		StateDir:    "/var/lib/knockbeep",
 		Log:         Log{Level: slog.LevelInfo, Format: LogText, Stderr: true},
-		MaxAttempts: 65536,
+		MaxAttempts: match.DefaultMaxAttempts,
 		Music: Music{
 			Enabled:            true,
 			Protocol:           sequence.DefaultProtocol(),
 			Pools:              PoolsPerSource,
-			MaxSteps:           sequence.DefaultDaemonMaxSteps,
+			MaxPoolSteps:       sequence.DefaultDaemonPoolSteps,
 			MaxPools:           1024,
 			QueueLen:           8,
 			RefusalLogInterval: 10 * time.Second,
@@ -187,7 +175,7 @@ func Default() *Config {
 
 // defaultDoor is a door before its keys are applied.
 func defaultDoor() knock.Door {
-	return knock.Door{Timeout: DefaultTimeout, CmdTimeout: DefaultCmdTimeout}
+	return knock.Door{Timeout: DefaultTimeout, StopDelay: DefaultStopDelay, CommandTimeout: DefaultCommandTimeout}
 }
 
 // Load reads and parses the config file at path.

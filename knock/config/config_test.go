@@ -184,6 +184,18 @@ func TestValidate(t *testing.T) {
 			want:   `config: [music] step = "0s": must be at least 1ms`,
 		},
 		{
+			// What the music doors could not play (sequence.MaxStepLength)
+			// is refused when the config is read, not when they start.
+			name:   "step longer than a pool step may be",
+			change: func(c *Config) { c.Music.Protocol.Step = 6 * time.Minute },
+			want:   `config: [music] step = "6m0s": must be at most 5m0s`,
+		},
+		{
+			name:   "default frequency below the speaker's",
+			change: func(c *Config) { c.Music.Protocol.DefaultFreq = 19 },
+			want:   `config: [music] default_freq = 19: must be 20-20000 Hz`,
+		},
+		{
 			name: "disabled door without a reason",
 			change: func(c *Config) {
 				c.Disabled = []DisabledDoor{{Door: door("d")}}

@@ -29,7 +29,7 @@ func checkParsed(t *testing.T, c *Config, err error) {
 			}
 			continue
 		}
-		if len(d.Sequence) < 1 || len(d.Sequence) > MaxSteps {
+		if len(d.Sequence) < 1 || len(d.Sequence) > MaxSequenceLength {
 			t.Fatalf("door %q has %d steps", d.Name, len(d.Sequence))
 		}
 		for _, st := range d.Sequence {

@@ -301,7 +301,7 @@ func (r *knockdReader) doorKey(d *knockdDoor, line int, key, upper, value string
 		}
 	case "cmd_timeout":
 		if n, ok := seconds(value, 0); ok {
-			d.door.CmdTimeout = n
+			d.door.StopDelay = n
 		} else {
 			bad("%q is not a whole number of seconds", value)
 		}

@@ -76,7 +76,7 @@ var knockdTests = []struct {
 			d.Flags = knock.FlagMatch{Set: knock.SYN, Clear: knock.ACK}
 			d.Start = shell("/usr/sbin/iptables -A INPUT -s %IP% -p tcp --syn -j ACCEPT")
 			d.Start6 = shell("/usr/sbin/ip6tables -A INPUT -s %IP% -p tcp --syn -j ACCEPT")
-			d.CmdTimeout = 5 * time.Second
+			d.StopDelay = 5 * time.Second
 			d.Stop = shell("/usr/sbin/iptables -D INPUT -s %IP% -p tcp --syn -j ACCEPT")
 			d.Stop6 = shell("/usr/sbin/ip6tables -D INPUT -s %IP% -p tcp --syn -j ACCEPT")
 			d.Targets = []netip.Addr{netip.MustParseAddr("192.0.2.10")}
@@ -120,7 +120,7 @@ var knockdTests = []struct {
 		text: "[d]\nSequence = 1\nCmd_Timeout = 0\nStop_Command = x\n",
 		want: func(c *Config) {
 			d := door("d", tcp(1))
-			d.CmdTimeout = 0
+			d.StopDelay = 0
 			d.Stop = shell("x")
 			c.Doors = []knock.Door{d}
 		},
@@ -379,7 +379,7 @@ func TestShippedKnockdConf(t *testing.T) {
 		t.Errorf("options not applied: interfaces %v, log %+v, pid file %q", c.Interfaces, c.Log, c.PidFile)
 	}
 	ssh := c.Doors[0]
-	if ssh.Stop6.Argv[0] != "/usr/sbin/ip6tables -D INPUT -s %IP% -p tcp --dport 22 -j ACCEPT" || ssh.CmdTimeout != 30*time.Second {
+	if ssh.Stop6.Argv[0] != "/usr/sbin/ip6tables -D INPUT -s %IP% -p tcp --dport 22 -j ACCEPT" || ssh.StopDelay != 30*time.Second {
 		t.Errorf("openSSH = %+v", ssh)
 	}
 	checkRoundTrip(t, c)

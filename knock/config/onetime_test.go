@@ -166,8 +166,8 @@ func FuzzOneTime(f *testing.F) {
 		if again, err := parseSequence(text); err != nil || !slices.Equal(again, steps) {
 			t.Fatalf("picked line %q reads %v, %v; firstSequence said %v", text, again, err, steps)
 		}
-		if len(steps) < 1 || len(steps) > MaxSteps {
-			t.Fatalf("%d steps, want 1-%d", len(steps), MaxSteps)
+		if len(steps) < 1 || len(steps) > MaxSequenceLength {
+			t.Fatalf("%d steps, want 1-%d", len(steps), MaxSequenceLength)
 		}
 		for _, st := range steps {
 			if st.Port == 0 || (st.Proto != knock.TCP && st.Proto != knock.UDP) {

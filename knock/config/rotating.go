@@ -50,7 +50,7 @@ func (d *tomlDecoder) rotating(i int, f *tomlFile) *knock.Rotating {
 	}
 	at("period").duration(raw.Period, &r.Period)
 	at("skew").integer(raw.Skew, &r.Skew, 0, MaxSkew)
-	at("length").integer(raw.Length, &r.Length, 1, MaxSteps)
+	at("length").integer(raw.Length, &r.Length, 1, MaxSequenceLength)
 	var s string
 	if at("port_range").str(raw.PortRange, &s) {
 		lo, hi, err := parsePortRange(s)
@@ -95,8 +95,8 @@ func validateRotating(p *problems, at locator, i int, label string, r *knock.Rot
 	if r.Skew < 0 || r.Skew > MaxSkew {
 		p.add(at.doorLine(i, "skew"), "%s: skew = %d: give 0 to %d periods", label, r.Skew, MaxSkew)
 	}
-	if r.Length > MaxSteps {
-		p.add(at.doorLine(i, "length"), "%s: length = %d: at most %d knocks", label, r.Length, MaxSteps)
+	if r.Length > MaxSequenceLength {
+		p.add(at.doorLine(i, "length"), "%s: length = %d: at most %d knocks", label, r.Length, MaxSequenceLength)
 	}
 	sh := portlang.Shape{Length: r.Length, Lo: r.PortLo, Hi: r.PortHi, Protos: r.Protos}
 	if err := sh.Check(); err != nil {

@@ -56,7 +56,7 @@ type tomlMusic struct {
 	Step               any `toml:"step"`
 	DefaultFreq        any `toml:"default_freq"`
 	Pools              any `toml:"pools"`
-	MaxSteps           any `toml:"max_steps"`
+	MaxPoolSteps       any `toml:"max_steps"`
 	MaxPools           any `toml:"max_pools"`
 	Allow              any `toml:"allow"`
 	Queue              any `toml:"queue"`
@@ -310,14 +310,6 @@ func (d *tomlDecoder) config(f *tomlFile) *Config {
 	}
 	for i := range f.Door {
 		door, disabled := d.door(i, f)
-		if raw := f.Door[i].CommandTimeout; raw != nil {
-			timeout := DefaultCommandTimeout
-			d.doorSetting(i, f, "command_timeout").duration(raw, &timeout)
-			if c.CommandTimeouts == nil {
-				c.CommandTimeouts = map[string]time.Duration{}
-			}
-			c.CommandTimeouts[door.Name] = timeout
-		}
 		if disabled != "" {
 			c.Disabled = append(c.Disabled, DisabledDoor{Index: i, Door: door, Reason: disabled})
 		} else {
@@ -366,7 +358,7 @@ func (d *tomlDecoder) music(f *tomlMusic, m *Music) {
 	if at("pools").str(f.Pools, &pools) {
 		m.Pools = PoolMode(pools)
 	}
-	at("max_steps").integer(f.MaxSteps, &m.MaxSteps, 1, math.MaxInt32)
+	at("max_steps").integer(f.MaxPoolSteps, &m.MaxPoolSteps, 1, math.MaxInt32)
 	at("max_pools").integer(f.MaxPools, &m.MaxPools, 1, math.MaxInt32)
 	at("queue").integer(f.Queue, &m.QueueLen, 0, math.MaxInt32)
 	at("refusal_log_interval").duration(f.RefusalLogInterval, &m.RefusalLogInterval)
@@ -496,7 +488,8 @@ func (d *tomlDecoder) door(i int, f *tomlFile) (knock.Door, string) {
 	door.Start6 = at("start_command_6").command(raw.StartCommand6, shell)
 	door.Stop = at("stop_command").command(raw.StopCommand, shell)
 	door.Stop6 = at("stop_command_6").command(raw.StopCommand6, shell)
-	at("cmd_timeout").duration(raw.CmdTimeout, &door.CmdTimeout)
+	at("cmd_timeout").duration(raw.CmdTimeout, &door.StopDelay)
+	at("command_timeout").duration(raw.CommandTimeout, &door.CommandTimeout)
 	at("reopen").boolean(raw.Reopen, &door.Reopen)
 	if raw.Open != nil {
 		if list, ok := at("open").strings(raw.Open); ok {
@@ -650,8 +643,8 @@ func (s setting) sequence(v any) []knock.Step {
 	case string:
 		steps, err = parseSequence(v)
 	case []any:
-		if len(v) == 0 || len(v) > MaxSteps {
-			err = fmt.Errorf("%d ports: give 1 to %d", len(v), MaxSteps)
+		if len(v) == 0 || len(v) > MaxSequenceLength {
+			err = fmt.Errorf("%d ports: give 1 to %d", len(v), MaxSequenceLength)
 			break
 		}
 		for _, item := range v {

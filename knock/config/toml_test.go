@@ -107,7 +107,7 @@ pool_idle_timeout = "1h"
 			m.Protocol.Step = 50 * time.Millisecond
 			m.Protocol.DefaultFreq = 880
 			m.Pools = PoolsShared
-			m.MaxSteps, m.MaxPools, m.QueueLen = 500, 10, 0
+			m.MaxPoolSteps, m.MaxPools, m.QueueLen = 500, 10, 0
 			m.Allow = []netip.Prefix{
 				netip.MustParsePrefix("192.0.2.0/24"),
 				netip.MustParsePrefix("2001:db8::/32"),
@@ -149,10 +149,10 @@ reopen = true
 			d.Start6 = knock.Command{Argv: []string{"/usr/sbin/nft", "add", "element", "inet", "filter", "knocked6", "{ %IP% }"}}
 			d.Stop = knock.Command{Argv: []string{"/usr/sbin/nft", "delete", "element", "inet", "filter", "knocked4", "{ %IP% }"}}
 			d.Stop6 = knock.Command{Argv: []string{"/usr/sbin/nft", "delete", "element", "inet", "filter", "knocked6", "{ %IP% }"}}
-			d.CmdTimeout = 30 * time.Second
+			d.StopDelay = 30 * time.Second
+			d.CommandTimeout = 5 * time.Minute
 			d.Reopen = true
 			c.Doors = []knock.Door{d}
-			c.CommandTimeouts = map[string]time.Duration{"ssh": 5 * time.Minute}
 		},
 	},
 	{
@@ -166,8 +166,8 @@ command_timeout = "0s"
 		want: func(c *Config) {
 			d := door("backup", tcp(4000))
 			d.Start = knock.Command{Argv: []string{"/usr/local/bin/backup-now"}}
+			d.CommandTimeout = 0
 			c.Doors = []knock.Door{d}
-			c.CommandTimeouts = map[string]time.Duration{"backup": 0}
 		},
 	},
 	{
@@ -264,7 +264,7 @@ cmd_timeout = "0s"
 `,
 		want: func(c *Config) {
 			d := door("c", tcp(7000))
-			d.CmdTimeout = 0
+			d.StopDelay = 0
 			c.Doors = []knock.Door{d}
 		},
 	},
@@ -607,6 +607,11 @@ tiemout = "5s"
 		name: "wav speaker needs a path",
 		text: "speaker = \"wav\"\n",
 		want: `config: k.toml: line 1: speaker: wav needs a path: wav:FILE.wav or wav:DIRECTORY`,
+	},
+	{
+		name: "auto speaker takes no path",
+		text: "speaker = \"auto:/dev/tty0\"\n",
+		want: `config: k.toml: line 1: speaker: auto takes no path; valid speakers: auto, evdev[:PATH], console[:PATH], speaker[:PATH], wav:PATH or none`,
 	},
 	{
 		name: "keep_played negative",

@@ -2,12 +2,13 @@ package config
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
-	"time"
 
+	"github.com/knockbeep/knockbeep/beeper"
 	"github.com/knockbeep/knockbeep/knock"
 	"github.com/knockbeep/knockbeep/knock/firewall"
 	"github.com/knockbeep/knockbeep/sequence"
@@ -152,29 +153,20 @@ func normalizeInterfaces(names []string) []string {
 	return names
 }
 
-// checkSpeaker checks the syntax of a speaker spec (beeper.Open's grammar); whether the
-// device exists is for the daemon to find out when it opens it.
+// checkSpeaker checks the syntax of a speaker spec with beeper's parser,
+// adding a suggestion for a misspelt kind; whether the device exists is
+// for the daemon to find out when it opens it.
 func checkSpeaker(spec string) error {
-	kind, path, hasPath := strings.Cut(spec, ":")
-	switch kind {
-	case "auto", "none":
-		if hasPath {
-			return fmt.Errorf("%q takes no path", kind)
-		}
-		return nil
-	case "evdev", "console", "speaker":
-		if hasPath && path == "" {
-			return fmt.Errorf("%q has an empty path: write %q alone for the default device", spec, kind)
-		}
-		return nil
-	case "wav":
-		if path == "" {
-			return fmt.Errorf("wav needs a path: wav:FILE.wav or wav:DIRECTORY")
-		}
-		return nil
+	_, err := beeper.ParseSpec(spec)
+	var bad *beeper.SpecError
+	if !errors.As(err, &bad) {
+		return err
 	}
-	return fmt.Errorf("unknown speaker %q%s: use auto, evdev[:PATH], console[:PATH], speaker[:PATH], wav:PATH or none",
-		spec, suggest(kind, []string{"auto", "evdev", "console", "speaker", "wav", "none"}))
+	if bad.Unknown {
+		kind, _, _ := strings.Cut(spec, ":")
+		return fmt.Errorf("unknown speaker %q%s: use %s", spec, suggest(kind, beeper.SpecKinds()), beeper.SpecForms)
+	}
+	return errors.New(bad.Problem)
 }
 
 func (l Log) validate(p *problems, at locator) {
@@ -206,8 +198,8 @@ func (m Music) validate(p *problems, at locator) {
 	default:
 		p.add(at.topLine("music", "pools"), "[music] pools = %q: use %q or %q", m.Pools, PoolsPerSource, PoolsShared)
 	}
-	if m.MaxSteps < 1 {
-		p.add(at.topLine("music", "max_steps"), "[music] max_steps = %d: must be at least 1", m.MaxSteps)
+	if m.MaxPoolSteps < 1 {
+		p.add(at.topLine("music", "max_steps"), "[music] max_steps = %d: must be at least 1", m.MaxPoolSteps)
 	}
 	if m.MaxPools < 1 {
 		p.add(at.topLine("music", "max_pools"), "[music] max_pools = %d: must be at least 1", m.MaxPools)
@@ -251,17 +243,12 @@ type keyProblem struct {
 	msg  string
 }
 
-// Limits of the music protocol's tone: steps shorter than a millisecond
-// cannot be timed by the player, and the PC speaker's divider covers
-// roughly 19 Hz to 20 kHz.
-const (
-	minFreq = 20
-	maxFreq = 20000
-)
-
-// checkProtocol reports what is wrong with a music protocol, by key.
+// checkProtocol reports what is wrong with a music protocol, by key. It
+// applies sequence's limits, as Protocol.Validate does, and words each
+// problem with the key to change.
 func checkProtocol(pr sequence.Protocol) []keyProblem {
 	var out []keyProblem
+	pitchHi := int(pr.PitchBase) + sequence.PitchPorts - 1
 	ports := []struct {
 		key  string
 		port uint16
@@ -276,14 +263,14 @@ func checkProtocol(pr sequence.Protocol) []keyProblem {
 				out = append(out, keyProblem{[]string{a.key, b.key}, fmt.Sprintf("%s = %d is also %s: the music ports must differ", a.key, a.port, b.key)})
 			}
 		}
-		if pr.PitchBase != 0 && a.port >= pr.PitchBase && int(a.port) <= int(pr.PitchBase)+127 {
+		if pr.PitchBase != 0 && a.port >= pr.PitchBase && int(a.port) <= pitchHi {
 			out = append(out, keyProblem{[]string{a.key, "pitch_base"}, fmt.Sprintf("%s = %d is inside the pitch ports %d-%d (pitch_base = %d)",
-				a.key, a.port, pr.PitchBase, int(pr.PitchBase)+127, pr.PitchBase)})
+				a.key, a.port, pr.PitchBase, pitchHi, pr.PitchBase)})
 		}
 	}
-	if pr.PitchBase != 0 && int(pr.PitchBase)+127 > 65535 {
-		out = append(out, keyProblem{[]string{"pitch_base"}, fmt.Sprintf("pitch_base = %d: the pitch ports run to pitch_base+127, at most 65535, so it must be at most %d (or 0 for no pitch knocks)",
-			pr.PitchBase, 65535-127)})
+	if pr.PitchBase != 0 && pitchHi > 65535 {
+		out = append(out, keyProblem{[]string{"pitch_base"}, fmt.Sprintf("pitch_base = %d: the pitch ports run to pitch_base+%d, at most 65535, so it must be at most %d (or 0 for no pitch knocks)",
+			pr.PitchBase, sequence.PitchPorts-1, 65536-sequence.PitchPorts)})
 	}
 	if pr.NoteBase != 0 {
 		hi := int(pr.NoteBase) + sequence.NotePorts - 1
@@ -296,19 +283,22 @@ func checkProtocol(pr sequence.Protocol) []keyProblem {
 				out = append(out, keyProblem{[]string{a.key, "note_base"}, fmt.Sprintf("%s = %d is inside the note ports %d-%d (note_base = %d)", a.key, a.port, pr.NoteBase, hi, pr.NoteBase)})
 			}
 		}
-		if pr.PitchBase != 0 && int(pr.PitchBase)+127 >= int(pr.NoteBase) && int(pr.PitchBase) <= hi {
+		if pr.PitchBase != 0 && pitchHi >= int(pr.NoteBase) && int(pr.PitchBase) <= hi {
 			out = append(out, keyProblem{[]string{"pitch_base", "note_base"}, fmt.Sprintf("the pitch ports %d-%d overlap the note ports %d-%d: move pitch_base or note_base",
-				pr.PitchBase, int(pr.PitchBase)+127, pr.NoteBase, hi)})
+				pr.PitchBase, pitchHi, pr.NoteBase, hi)})
 		}
-		if pr.NoteUnit < time.Millisecond || pr.NoteUnit > sequence.MaxNoteUnit {
-			out = append(out, keyProblem{[]string{"note_unit"}, fmt.Sprintf("note_unit = %q: must be 1ms-%v", pr.NoteUnit, sequence.MaxNoteUnit)})
+		if pr.NoteUnit < sequence.MinNoteUnit || pr.NoteUnit > sequence.MaxNoteUnit {
+			out = append(out, keyProblem{[]string{"note_unit"}, fmt.Sprintf("note_unit = %q: must be %v-%v", pr.NoteUnit, sequence.MinNoteUnit, sequence.MaxNoteUnit)})
 		}
 	}
-	if pr.Step < 1e6 {
-		out = append(out, keyProblem{[]string{"step"}, fmt.Sprintf("step = %q: must be at least 1ms", pr.Step)})
+	switch {
+	case pr.Step < sequence.MinStep:
+		out = append(out, keyProblem{[]string{"step"}, fmt.Sprintf("step = %q: must be at least %v", pr.Step, sequence.MinStep)})
+	case pr.Step > sequence.MaxStepLength:
+		out = append(out, keyProblem{[]string{"step"}, fmt.Sprintf("step = %q: must be at most %v", pr.Step, sequence.MaxStepLength)})
 	}
-	if !(pr.DefaultFreq >= minFreq && pr.DefaultFreq <= maxFreq) {
-		out = append(out, keyProblem{[]string{"default_freq"}, fmt.Sprintf("default_freq = %g: must be %d-%d Hz", pr.DefaultFreq, minFreq, maxFreq)})
+	if !(pr.DefaultFreq >= sequence.MinDefaultFreq && pr.DefaultFreq <= sequence.MaxFreq) {
+		out = append(out, keyProblem{[]string{"default_freq"}, fmt.Sprintf("default_freq = %g: must be %g-%g Hz", pr.DefaultFreq, sequence.MinDefaultFreq, sequence.MaxFreq)})
 	}
 	return out
 }
@@ -341,8 +331,8 @@ func (c *Config) validateDoor(p *problems, at locator, i int, d knock.Door, musi
 	} else if strings.ContainsFunc(d.Name, isControl) {
 		p.add(at.doorLine(i, "name"), "%s: the name has control characters", label)
 	}
-	if len(d.Sequence) > MaxSteps {
-		p.add(at.doorLine(i, "sequence"), "%s: sequence has %d ports, at most %d are allowed", label, len(d.Sequence), MaxSteps)
+	if len(d.Sequence) > MaxSequenceLength {
+		p.add(at.doorLine(i, "sequence"), "%s: sequence has %d ports, at most %d are allowed", label, len(d.Sequence), MaxSequenceLength)
 	}
 	for _, st := range d.Sequence {
 		if st.Port == 0 || (st.Proto != knock.TCP && st.Proto != knock.UDP) {
@@ -362,11 +352,11 @@ func (c *Config) validateDoor(p *problems, at locator, i int, d knock.Door, musi
 	if d.Cooldown < 0 {
 		p.add(at.doorLine(i, "cooldown"), "%s: cooldown = %q: must be 0 or more", label, d.Cooldown)
 	}
-	if d.CmdTimeout < 0 {
-		p.add(at.doorLine(i, "cmd_timeout"), "%s: cmd_timeout = %q: must be 0 or more", label, d.CmdTimeout)
+	if d.StopDelay < 0 {
+		p.add(at.doorLine(i, "cmd_timeout"), "%s: cmd_timeout = %q: must be 0 or more", label, d.StopDelay)
 	}
-	if t := c.CommandTimeout(d.Name); t < 0 {
-		p.add(at.doorLine(i, "command_timeout"), "%s: command_timeout = %q: must be 0s (no limit) or more", label, t)
+	if d.CommandTimeout < 0 {
+		p.add(at.doorLine(i, "command_timeout"), "%s: command_timeout = %q: must be 0s (no limit) or more", label, d.CommandTimeout)
 	}
 	for _, t := range d.Targets {
 		if !t.IsValid() {

@@ -13,11 +13,11 @@ import (
 // Spaces around the parts are allowed.
 func parseSequence(s string) ([]knock.Step, error) {
 	if strings.TrimSpace(s) == "" {
-		return nil, fmt.Errorf("empty sequence: give 1 to %d ports, e.g. \"7000,8000:udp,9000\"", MaxSteps)
+		return nil, fmt.Errorf("empty sequence: give 1 to %d ports, e.g. \"7000,8000:udp,9000\"", MaxSequenceLength)
 	}
 	parts := strings.Split(s, ",")
-	if len(parts) > MaxSteps {
-		return nil, fmt.Errorf("sequence has %d ports, at most %d are allowed", len(parts), MaxSteps)
+	if len(parts) > MaxSequenceLength {
+		return nil, fmt.Errorf("sequence has %d ports, at most %d are allowed", len(parts), MaxSequenceLength)
 	}
 	steps := make([]knock.Step, 0, len(parts))
 	for _, p := range parts {

@@ -61,7 +61,7 @@ func (c *Config) writeTOML(w io.Writer, comments *commentMap) error {
 	tw.key(nil, "step", tomlDuration(m.Protocol.Step))
 	tw.key(nil, "default_freq", tomlFloat(m.Protocol.DefaultFreq))
 	tw.key(nil, "pools", tomlString(string(m.Pools)))
-	tw.key(nil, "max_steps", strconv.Itoa(m.MaxSteps))
+	tw.key(nil, "max_steps", strconv.Itoa(m.MaxPoolSteps))
 	tw.key(nil, "max_pools", strconv.Itoa(m.MaxPools))
 	allow := make([]string, len(m.Allow))
 	for i, p := range m.Allow {
@@ -85,8 +85,7 @@ func (c *Config) writeTOML(w io.Writer, comments *commentMap) error {
 			tw.comments([]string{"# disabled: " + d.reason})
 		}
 		b.WriteString("[[door]]\n")
-		timeout, hasTimeout := c.CommandTimeouts[d.Name]
-		tw.door(d.Door, timeout, hasTimeout, doorComments)
+		tw.door(d.Door, doorComments)
 	}
 	tw.comments(comments.trailing)
 	_, err := w.Write(b.Bytes())
@@ -133,8 +132,8 @@ func (tw *tomlWriter) skip(comments []string) {
 	tw.pending = append(tw.pending, comments...)
 }
 
-// door writes d's settings; command_timeout when the config sets one.
-func (tw *tomlWriter) door(d knock.Door, commandTimeout time.Duration, hasCommandTimeout bool, comments map[string][]string) {
+// door writes d's settings.
+func (tw *tomlWriter) door(d knock.Door, comments map[string][]string) {
 	tw.key(comments["name"], "name", tomlString(d.Name))
 	if d.Rotating != nil {
 		tw.rotating(d.Rotating, d.Message != nil, comments)
@@ -178,8 +177,8 @@ func (tw *tomlWriter) door(d knock.Door, commandTimeout time.Duration, hasComman
 	optional("stop_command", !d.Stop.IsZero(), tomlCommand(d.Stop))
 	optional("stop_command_6", !d.Stop6.IsZero(), tomlCommand(d.Stop6))
 	hasStop := !d.Stop.IsZero() || !d.Stop6.IsZero()
-	optional("cmd_timeout", hasStop || d.CmdTimeout != DefaultCmdTimeout, tomlDuration(d.CmdTimeout))
-	optional("command_timeout", hasCommandTimeout, tomlDuration(commandTimeout))
+	optional("cmd_timeout", hasStop || d.StopDelay != DefaultStopDelay, tomlDuration(d.StopDelay))
+	optional("command_timeout", d.CommandTimeout != DefaultCommandTimeout, tomlDuration(d.CommandTimeout))
 	optional("reopen", d.Reopen, "true")
 	optional("open", len(d.Open) > 0, tomlStrings(d.Open))
 	optional("open_for", len(d.Open) > 0, tomlDuration(d.OpenFor))

@@ -15,9 +15,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/knockbeep/knockbeep/clock"
 	"github.com/knockbeep/knockbeep/knock"
 	"github.com/knockbeep/knockbeep/knock/capture"
-	"github.com/knockbeep/knockbeep/knock/clock"
 	"github.com/knockbeep/knockbeep/knock/command"
 	"github.com/knockbeep/knockbeep/knock/config"
 	"github.com/knockbeep/knockbeep/knock/match"
@@ -244,9 +244,7 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 		matchOpts.IsLocal = d.isLocal
 	}
 	d.matcher = match.New(d.doors.doors, matchOpts)
-	d.runner = command.NewRunner(command.Options{Logger: d.log, Clock: d.opts.Clock,
-		CommandTimeout: config.DefaultCommandTimeout, KnockdMessages: d.knockdLog})
-	d.runner.SetCommandTimeouts(cfg.CommandTimeouts)
+	d.runner = command.NewRunner(command.Options{Logger: d.log, Clock: d.opts.Clock, KnockdMessages: d.knockdLog})
 	d.logDisabled(cfg)
 	d.warnIfIdle()
 	return d, nil

@@ -173,7 +173,7 @@ func replay(t testing.TB, cfg *config.Config, opts Options, file []byte) *Daemon
 // A playedSong is an archived pool and its WAV, if any.
 type playedSong struct {
 	pool, wav string
-	steps     []sequence.Step
+	steps     []sequence.PoolStep
 }
 
 // playedSongs reads the songs under STATE_DIR/played, oldest first.
@@ -195,7 +195,7 @@ func playedSongs(t testing.TB, stateDir string) []playedSong {
 	return out
 }
 
-func readPool(t testing.TB, path string) []sequence.Step {
+func readPool(t testing.TB, path string) []sequence.PoolStep {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {

@@ -12,8 +12,8 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
+	"github.com/knockbeep/knockbeep/clock/clocktest"
 	"github.com/knockbeep/knockbeep/internal/logtest"
-	"github.com/knockbeep/knockbeep/knock/clock/clocktest"
 	"github.com/knockbeep/knockbeep/sequence"
 )
 
@@ -388,7 +388,7 @@ step = "200ms"
 		t.Fatalf("songs played: %q, want 3: y's and z's from before the reload, x's after it", who)
 	}
 	c5 := sequence.NoteFreq(72)
-	want := []sequence.Step{{Kind: sequence.StepTone, Freq: c5, Length: 200 * time.Millisecond}, {Kind: sequence.StepTone, Freq: c5, Length: 200 * time.Millisecond}}
+	want := []sequence.PoolStep{{Kind: sequence.StepTone, Freq: c5, Length: 200 * time.Millisecond}, {Kind: sequence.StepTone, Freq: c5, Length: 200 * time.Millisecond}}
 	for _, s := range played {
 		if strings.Contains(s.pool, x) && !slices.Equal(s.steps, want) {
 			t.Errorf("x's song (-want +got):\n-%v\n+%v", want, s.steps)

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/knockbeep/knockbeep/knock/clock/clocktest"
+	"github.com/knockbeep/knockbeep/clock/clocktest"
 	"github.com/knockbeep/knockbeep/knock/config"
 )
 

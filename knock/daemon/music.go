@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/knockbeep/knockbeep/beeper"
@@ -116,7 +115,7 @@ func musicOptions(cfg *config.Config) music.Options {
 		Protocol:           cfg.Music.Protocol,
 		StateDir:           cfg.StateDir,
 		Shared:             cfg.Music.Pools == config.PoolsShared,
-		MaxSteps:           cfg.Music.MaxSteps,
+		MaxPoolSteps:       cfg.Music.MaxPoolSteps,
 		MaxPools:           cfg.Music.MaxPools,
 		Allow:              cfg.Music.Allow,
 		QueueLen:           cfg.Music.QueueLen,
@@ -133,11 +132,11 @@ func musicOptions(cfg *config.Config) music.Options {
 // so played/ gets a copy). Any other spec writes WAV files only as auto's
 // fallback, under the state directory: Music's own, moved into played/.
 func wavFiles(spec string) music.WAVFiles {
-	path, ok := strings.CutPrefix(spec, "wav:")
-	if !ok {
+	s, err := beeper.ParseSpec(spec)
+	if err != nil || s.Kind != "wav" {
 		return music.MoveWAV
 	}
-	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+	if fi, err := os.Stat(s.Path); err == nil && fi.IsDir() {
 		return music.LinkWAV
 	}
 	return music.CopyWAV

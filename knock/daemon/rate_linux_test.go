@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/knockbeep/knockbeep/clock"
 	"github.com/knockbeep/knockbeep/knock"
 	"github.com/knockbeep/knockbeep/knock/send"
 	"github.com/knockbeep/knockbeep/knock/send/sendtest"
@@ -266,17 +267,17 @@ func rateTune(seed uint64, n int) sequence.Plan {
 // expectedSteps is the pool plan's knocks make on a daemon: a step per
 // tone or silence knock, each tone at the pitch the last pitch knock set
 // (the protocol's default before any).
-func expectedSteps(plan sequence.Plan) []sequence.Step {
-	var steps []sequence.Step
+func expectedSteps(plan sequence.Plan) []sequence.PoolStep {
+	var steps []sequence.PoolStep
 	freq := plan.Protocol.DefaultFreq
 	for _, k := range plan.Knocks {
 		switch k.Kind {
 		case sequence.KnockPitch:
 			freq = sequence.NoteFreq(int(k.Note))
 		case sequence.KnockTone:
-			steps = append(steps, sequence.Step{Kind: sequence.StepTone, Freq: freq, Length: plan.Protocol.Step})
+			steps = append(steps, sequence.PoolStep{Kind: sequence.StepTone, Freq: freq, Length: plan.Protocol.Step})
 		case sequence.KnockSilence:
-			steps = append(steps, sequence.Step{Kind: sequence.StepSilence, Length: plan.Protocol.Step})
+			steps = append(steps, sequence.PoolStep{Kind: sequence.StepSilence, Length: plan.Protocol.Step})
 		}
 	}
 	return steps
@@ -313,8 +314,8 @@ func knockPaced(ctx context.Context, ns *sendtest.Netns, addr netip.Addr, plan s
 	var w sendWindow
 	err := ns.Do(func() error {
 		s := send.NewSender(addr, send.Options{})
-		clock := send.SystemClock{}
-		if err := clock.Sleep(ctx, time.Until(start)); err != nil {
+		clk := clock.System()
+		if err := clk.SleepUntil(ctx, start); err != nil {
 			return err
 		}
 		w.first = time.Now()
@@ -322,7 +323,7 @@ func knockPaced(ctx context.Context, ns *sendtest.Netns, addr netip.Addr, plan s
 			if perBatch > 0 && i%perBatch == 0 {
 				deadline := start.Add(time.Duration(i/perBatch) * every)
 				w.late = max(w.late, -time.Until(deadline))
-				if err := clock.Sleep(ctx, time.Until(deadline)); err != nil {
+				if err := clk.SleepUntil(ctx, deadline); err != nil {
 					return err
 				}
 			}
@@ -377,7 +378,7 @@ func waitArchives(tb testing.TB, d *daemonProc, srcs []netip.Addr, seen map[stri
 
 // diffSteps describes how got differs from want: how many steps were
 // lost and held out of order, and the first difference; "" when equal.
-func diffSteps(want, got []sequence.Step) string {
+func diffSteps(want, got []sequence.PoolStep) string {
 	first := -1
 	for i := range max(len(want), len(got)) {
 		if i >= len(want) || i >= len(got) || want[i] != got[i] {
@@ -409,7 +410,7 @@ func diffSteps(want, got []sequence.Step) string {
 	return b.String()
 }
 
-func stepText(s sequence.Step) string {
+func stepText(s sequence.PoolStep) string {
 	if s.Kind == sequence.StepTone {
 		return fmt.Sprintf("tone %.2f Hz", s.Freq)
 	}
@@ -420,13 +421,13 @@ func stepText(s sequence.Step) string {
 // lost is how many fewer steps it holds, reordered how many of its steps
 // fall outside the longest run of them kept in the order sent (a swap of
 // two steps counts 1, a lost step 0).
-func countLostReordered(want, got []sequence.Step) (lost, reordered int) {
+func countLostReordered(want, got []sequence.PoolStep) (lost, reordered int) {
 	return max(0, len(want)-len(got)), len(got) - commonSubsequence(want, got)
 }
 
 // commonSubsequence is the length of the longest common subsequence of a
 // and b, by Myers' O((N+M)D) algorithm: fast when they differ little.
-func commonSubsequence(a, b []sequence.Step) int {
+func commonSubsequence(a, b []sequence.PoolStep) int {
 	n, m := len(a), len(b)
 	maxD := n + m
 	// furthest[k+offset] is the furthest x reached on diagonal k = x-y.
@@ -456,25 +457,25 @@ func commonSubsequence(a, b []sequence.Step) int {
 
 // The figures the benchmark reports for a pool against what was sent.
 func TestCountLostReordered(t *testing.T) {
-	a := sequence.Step{Kind: sequence.StepTone, Freq: 440, Length: rateStep}
-	b := sequence.Step{Kind: sequence.StepTone, Freq: 523.25, Length: rateStep}
-	s := sequence.Step{Kind: sequence.StepSilence, Length: rateStep}
+	a := sequence.PoolStep{Kind: sequence.StepTone, Freq: 440, Length: rateStep}
+	b := sequence.PoolStep{Kind: sequence.StepTone, Freq: 523.25, Length: rateStep}
+	s := sequence.PoolStep{Kind: sequence.StepSilence, Length: rateStep}
 	for _, tc := range []struct {
 		name                    string
-		got                     []sequence.Step
+		got                     []sequence.PoolStep
 		wantLost, wantReordered int
 	}{
-		{"all in order", []sequence.Step{a, s, b, a, s}, 0, 0},
-		{"one lost", []sequence.Step{a, b, a, s}, 1, 0},
-		{"three lost", []sequence.Step{a, s}, 3, 0},
-		{"two swapped", []sequence.Step{s, a, b, a, s}, 0, 1},
-		{"one moved far", []sequence.Step{s, b, a, s, a}, 0, 1},
-		{"a pitch knock lost", []sequence.Step{a, s, a, a, s}, 0, 1},
-		{"lost and swapped", []sequence.Step{s, a, a, s}, 1, 1},
+		{"all in order", []sequence.PoolStep{a, s, b, a, s}, 0, 0},
+		{"one lost", []sequence.PoolStep{a, b, a, s}, 1, 0},
+		{"three lost", []sequence.PoolStep{a, s}, 3, 0},
+		{"two swapped", []sequence.PoolStep{s, a, b, a, s}, 0, 1},
+		{"one moved far", []sequence.PoolStep{s, b, a, s, a}, 0, 1},
+		{"a pitch knock lost", []sequence.PoolStep{a, s, a, a, s}, 0, 1},
+		{"lost and swapped", []sequence.PoolStep{s, a, a, s}, 1, 1},
 		{"nothing held", nil, 5, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			sent := []sequence.Step{a, s, b, a, s}
+			sent := []sequence.PoolStep{a, s, b, a, s}
 			lost, reordered := countLostReordered(sent, tc.got)
 			if lost != tc.wantLost || reordered != tc.wantReordered {
 				t.Errorf("lost, reordered: -%d,%d +%d,%d", tc.wantLost, tc.wantReordered, lost, reordered)

@@ -153,7 +153,6 @@ func (d *Daemon) Apply(cfg *config.Config) error {
 		d.limiter = newLimiter(cfg)
 	}
 	d.cfg = cfg
-	d.runner.SetCommandTimeouts(cfg.CommandTimeouts)
 	d.doors = doors
 	if cache != d.replayCache {
 		if d.replayCache != nil {

@@ -255,7 +255,7 @@ keep_played_mib = 2
 pool_idle_timeout = "3m"
 `)
 	got := musicOptions(cfg)
-	if got.MaxSteps != 77 || got.MaxPools != 5 || got.QueueLen != 3 || got.RefusalLogInterval != time.Hour ||
+	if got.MaxPoolSteps != 77 || got.MaxPools != 5 || got.QueueLen != 3 || got.RefusalLogInterval != time.Hour ||
 		got.KeepPlayed != 7 || got.KeepPlayedBytes != 2<<20 || got.PoolIdleTimeout != 3*time.Minute {
 		t.Errorf("music options %+v, want max_steps 77, max_pools 5, queue 3, 1h, keep 7 songs and 2 MiB, idle 3m", got)
 	}

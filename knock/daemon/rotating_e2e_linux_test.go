@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/knockbeep/knockbeep/clock"
 	"github.com/knockbeep/knockbeep/knock"
 	"github.com/knockbeep/knockbeep/knock/client"
 	"github.com/knockbeep/knockbeep/knock/portlang"
@@ -100,11 +101,16 @@ func (l *rotatingLab) start(t *testing.T) *daemonProc {
 
 // skewedClock is the system clock off by off: a client whose clock is
 // wrong.
-type skewedClock struct{ off time.Duration }
+type skewedClock struct {
+	clock.Clock
+	off time.Duration
+}
 
-func (c skewedClock) Now() time.Time { return time.Now().Add(c.off) }
-func (c skewedClock) Sleep(ctx context.Context, d time.Duration) error {
-	return send.SystemClock{}.Sleep(ctx, d)
+func (c skewedClock) Now() time.Time { return c.Clock.Now().Add(c.off) }
+
+// SleepUntil waits until the skewed clock reads t.
+func (c skewedClock) SleepUntil(ctx context.Context, t time.Time) error {
+	return c.Clock.SleepUntil(ctx, t.Add(-c.off))
 }
 
 var hitting = regexp.MustCompile(`(?m)^hitting (tcp|udp) \S+:(\d+)$`)
@@ -125,7 +131,7 @@ func (l *rotatingLab) knockDoor(t *testing.T, ns *sendtest.Netns, door string, c
 	}
 	args = append(args, l.addr.String())
 	err := ns.Do(func() error {
-		if status := client.RunWithClock(context.Background(), args, &stdout, &stderr, skewedClock{clockOff}); status != client.ExitOK {
+		if status := client.RunWithClock(context.Background(), args, &stdout, &stderr, skewedClock{clock.System(), clockOff}); status != client.ExitOK {
 			t.Errorf("knock %q: status %d: %s", args, status, stderr.String())
 		}
 		return nil

@@ -16,7 +16,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/knockbeep/knockbeep/knock/clock"
+	"github.com/knockbeep/knockbeep/clock"
 )
 
 // testFleet is a set of node identities in a temp dir: key files, one

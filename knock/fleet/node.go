@@ -18,7 +18,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/knockbeep/knockbeep/knock/clock"
+	"github.com/knockbeep/knockbeep/clock"
 )
 
 // Options are what the daemon gives a node besides its config.

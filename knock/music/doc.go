@@ -47,9 +47,9 @@
 //
 // # Durability
 //
-// Each step is one write(2) of one line (sequence.Pool), and a source's
-// first step creates its pool file with its header first, so once Handle
-// returns the step survives a crash of the daemon. Handle never fsyncs: an
+// Each step is one write(2) of one line (poolFile, in sequence's pool text
+// format), and a source's first step creates its pool file with its header
+// first, so once Handle returns the step survives a crash of the daemon. Handle never fsyncs: an
 // fsync of a new file and its directory stalled it 200 ms on a busy disk,
 // and every knock behind waited. fsync is batched instead, in Run's
 // goroutine:
@@ -65,9 +65,9 @@
 //
 // # Limits and refusals
 //
-// MaxSteps bounds a pool, MaxPools the sources that hold a pool or a pitch
-// (memory and disk hold at most MaxPools × MaxSteps steps, 24 bytes each
-// in memory and at most 64 in a file), Allow the source networks, QueueLen
+// MaxPoolSteps bounds a pool, MaxPools the sources that hold a pool or a
+// pitch (memory and disk hold at most MaxPools × MaxPoolSteps steps, 24
+// bytes each in memory and at most 64 in a file), Allow the source networks, QueueLen
 // the songs waiting while one plays. A source that knocks nothing for
 // PoolIdleTimeout is forgotten by Tick, which the daemon calls once a
 // second: its pitch goes and its pool is deleted unplayed, so that

@@ -12,8 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/knockbeep/knockbeep/clock"
 	"github.com/knockbeep/knockbeep/knock"
-	"github.com/knockbeep/knockbeep/knock/clock"
 	"github.com/knockbeep/knockbeep/sequence"
 )
 
@@ -61,7 +61,7 @@ func (w WAVFiles) String() string {
 // fsynced: a power loss loses at most this much of what was knocked in.
 const syncInterval = time.Second
 
-// Options configure Music. Protocol, StateDir, MaxSteps, MaxPools,
+// Options configure Music. Protocol, StateDir, MaxPoolSteps, MaxPools,
 // RefusalLogInterval and Player are required; the config package holds
 // their defaults.
 type Options struct {
@@ -72,8 +72,8 @@ type Options struct {
 	// Shared puts every source's knocks in one pool, STATE_DIR/music.pool,
 	// as in the original protocol.
 	Shared bool
-	// MaxSteps is the most steps one pool holds; more are refused.
-	MaxSteps int
+	// MaxPoolSteps is the most steps one pool holds; more are refused.
+	MaxPoolSteps int
 	// MaxPools is the most sources that may have a pool (or a pitch) at
 	// once; a new source beyond it is refused until a pool is played or
 	// a source is forgotten (PoolIdleTimeout).
@@ -138,7 +138,7 @@ type Stats struct {
 type Refusals struct {
 	NotAllowed   uint64 // source outside Options.Allow
 	TooManyPools uint64 // new source while Options.MaxPools sources have state
-	PoolFull     uint64 // step beyond Options.MaxSteps
+	PoolFull     uint64 // step beyond Options.MaxPoolSteps
 	QueueFull    uint64 // play while Options.QueueLen songs wait
 	EmptyPlay    uint64 // play on an empty pool
 	WriteError   uint64 // the pool file could not be created, appended to or archived
@@ -164,8 +164,7 @@ func (s *source) pitch(p sequence.Protocol) float64 {
 
 // A pool is an open pool file with what the fsync goroutine needs to know.
 type pool struct {
-	*sequence.Pool
-	limit   int         // the MaxSteps it was opened with: sequence.Pool refuses steps beyond
+	*poolFile
 	dirty   atomic.Bool // appended to since the last fsync
 	closed  atomic.Bool // archived and closed by Run
 	created atomic.Bool // the file is new: its directory needs an fsync too
@@ -183,21 +182,21 @@ type song struct {
 // Music turns the knocks of the music protocol into pools and songs. See
 // the package documentation for who calls what.
 type Music struct {
-	stateDir  string
-	proto     sequence.Protocol
-	poolDir   string
-	playedDir string
-	shared    bool
-	sharedAt  string // STATE_DIR/music.pool
-	maxSteps  int
-	maxPools  int
-	allow     []netip.Prefix
-	queueLen  int
-	idle      time.Duration // PoolIdleTimeout
-	wavFiles  WAVFiles
-	player    Player
-	log       *slog.Logger
-	clock     clock.Clock
+	stateDir     string
+	proto        sequence.Protocol
+	poolDir      string
+	playedDir    string
+	shared       bool
+	sharedAt     string // STATE_DIR/music.pool
+	maxPoolSteps int
+	maxPools     int
+	allow        []netip.Prefix
+	queueLen     int
+	idle         time.Duration // PoolIdleTimeout
+	wavFiles     WAVFiles
+	player       Player
+	log          *slog.Logger
+	clock        clock.Clock
 
 	// Owned by the Handle goroutine.
 	sources  map[netip.Addr]*source // every source in per-source mode; the zero Addr in shared mode
@@ -215,9 +214,8 @@ type Music struct {
 	queue           []*song
 	playing         bool
 	dirty           []*pool
-	retired         []*sequence.Pool // reopened under a higher MaxSteps; the fsync goroutine closes them
-	wake            chan struct{}    // a song was queued
-	syncDue         chan struct{}    // syncInterval has passed
+	wake            chan struct{} // a song was queued
+	syncDue         chan struct{} // syncInterval has passed
 
 	knocks, ignored, steps, pitches, plays, played, playErrors, syncs, dirSyncs, deleted atomic.Uint64
 	forgotten, discarded                                                                 atomic.Uint64
@@ -249,7 +247,7 @@ func New(opts Options) (*Music, error) {
 		playedDir:       filepath.Join(opts.StateDir, "played"),
 		shared:          opts.Shared,
 		sharedAt:        filepath.Join(opts.StateDir, "music.pool"),
-		maxSteps:        opts.MaxSteps,
+		maxPoolSteps:    opts.MaxPoolSteps,
 		maxPools:        opts.MaxPools,
 		allow:           opts.Allow,
 		queueLen:        opts.QueueLen,
@@ -289,8 +287,8 @@ func checkSettings(opts Options) error {
 		return fmt.Errorf("music: %w", err)
 	}
 	switch {
-	case opts.MaxSteps < 1:
-		return fmt.Errorf("music: max steps %d: must be at least 1", opts.MaxSteps)
+	case opts.MaxPoolSteps < 1:
+		return fmt.Errorf("music: max steps %d: must be at least 1", opts.MaxPoolSteps)
 	case opts.MaxPools < 1:
 		return fmt.Errorf("music: max pools %d: must be at least 1", opts.MaxPools)
 	case opts.QueueLen < 0:
@@ -307,13 +305,13 @@ func checkSettings(opts Options) error {
 	return nil
 }
 
-// Reload puts opts' Protocol, MaxSteps, MaxPools, Allow, QueueLen,
+// Reload puts opts' Protocol, MaxPoolSteps, MaxPools, Allow, QueueLen,
 // RefusalLogInterval, KeepPlayed, KeepPlayedBytes and PoolIdleTimeout in
 // force in place (a SIGHUP; the played songs are pruned to the new limits
 // after the next song): the pools, the pitches
 // set and the songs queued stay, and the next knock obeys the new
 // settings. A source that never knocked a pitch follows a new DefaultFreq;
-// pools holding more steps than a lower MaxSteps keep them and take no
+// pools holding more steps than a lower MaxPoolSteps keep them and take no
 // more; sources beyond a lower MaxPools keep their pools. StateDir and
 // Shared cannot change in place (make a new Music for them), and Player,
 // WAVFiles, Logger and Clock stay those given to New. On an error nothing changes.
@@ -327,7 +325,7 @@ func (m *Music) Reload(opts Options) error {
 			m.stateDir, m.shared, opts.StateDir, opts.Shared)
 	}
 	m.proto = opts.Protocol
-	m.maxSteps = opts.MaxSteps
+	m.maxPoolSteps = opts.MaxPoolSteps
 	m.maxPools = opts.MaxPools
 	m.allow = opts.Allow
 	m.queueLen = opts.QueueLen
@@ -372,9 +370,9 @@ func (m *Music) Handle(ev *knock.Event) bool {
 		if s == nil {
 			return true
 		}
-		step := sequence.Step{Kind: sequence.StepSilence, Length: m.proto.Step}
+		step := sequence.PoolStep{Kind: sequence.StepSilence, Length: m.proto.Step}
 		if k.Kind == sequence.KnockTone {
-			step = sequence.Step{Kind: sequence.StepTone, Freq: s.pitch(m.proto), Length: m.proto.Step}
+			step = sequence.PoolStep{Kind: sequence.StepTone, Freq: s.pitch(m.proto), Length: m.proto.Step}
 		}
 		m.appendSteps(now, src, s, step)
 	case sequence.KnockNote:
@@ -461,7 +459,7 @@ func (m *Music) source(now time.Time, src netip.Addr) *source {
 // appendSteps appends what one knock adds to s's pool: all of it or,
 // when the pool is full, none, so that a note never arrives without its
 // rest.
-func (m *Music) appendSteps(now time.Time, src netip.Addr, s *source, steps ...sequence.Step) {
+func (m *Music) appendSteps(now time.Time, src netip.Addr, s *source, steps ...sequence.PoolStep) {
 	if s.pool == nil {
 		p, warnings, err := m.createPool(s.addr)
 		for _, w := range warnings {
@@ -474,24 +472,13 @@ func (m *Music) appendSteps(now time.Time, src netip.Addr, s *source, steps ...s
 		s.pool = p
 	}
 	n := s.pool.Len()
-	if n+len(steps) > m.maxSteps {
+	if n+len(steps) > m.maxPoolSteps {
 		m.refuse(now, refusedPoolFull, src, "steps", n)
 		return
 	}
-	if n+len(steps) > s.pool.limit {
-		// Opened under a lower MaxSteps than a reload set since.
-		if err := m.reopen(s); err != nil {
-			m.refuse(now, refusedWriteError, src, "err", err)
-			return
-		}
-	}
 	for _, step := range steps {
 		if err := s.pool.Append(step); err != nil {
-			if errors.Is(err, sequence.ErrPoolFull) {
-				m.refuse(now, refusedPoolFull, src, "steps", s.pool.Len())
-			} else {
-				m.refuse(now, refusedWriteError, src, "err", err)
-			}
+			m.refuse(now, refusedWriteError, src, "err", err)
 			return
 		}
 		m.steps.Add(1)
@@ -551,12 +538,9 @@ func (m *Music) Close() error {
 		errs = append(errs, syncDir(dir))
 	}
 	m.mu.Lock()
-	queued, retired := m.queue, m.retired
-	m.queue, m.retired = nil, nil
+	queued := m.queue
+	m.queue = nil
 	m.mu.Unlock()
-	for _, p := range retired {
-		errs = append(errs, p.Close())
-	}
 	for _, sg := range queued {
 		m.log.Warn("music: song not played: the daemon stopped first", "src", sg.src, "archive", sg.archive)
 		errs = append(errs, sg.pool.Close())

@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/knockbeep/knockbeep/clock/clocktest"
 	"github.com/knockbeep/knockbeep/internal/logtest"
 	"github.com/knockbeep/knockbeep/knock"
-	"github.com/knockbeep/knockbeep/knock/clock/clocktest"
 	"github.com/knockbeep/knockbeep/knock/music"
 	"github.com/knockbeep/knockbeep/sequence"
 )
@@ -89,7 +89,7 @@ func testOptions(dir string) music.Options {
 	return music.Options{
 		Protocol:           sequence.DefaultProtocol(),
 		StateDir:           dir,
-		MaxSteps:           10000,
+		MaxPoolSteps:       10000,
 		MaxPools:           64,
 		QueueLen:           8,
 		RefusalLogInterval: 10 * time.Second,
@@ -327,7 +327,7 @@ func TestPlay(t *testing.T) {
 	h.knock("192.0.2.1", play)
 
 	songs := h.waitPlayed(1)
-	wantSteps := []sequence.Step{
+	wantSteps := []sequence.PoolStep{
 		{Kind: sequence.StepTone, Freq: sequence.NoteFreq(67), Length: 100 * time.Millisecond},
 		{Kind: sequence.StepTone, Freq: sequence.NoteFreq(67), Length: 100 * time.Millisecond},
 		{Kind: sequence.StepSilence, Length: 100 * time.Millisecond},
@@ -483,7 +483,7 @@ func TestPerSourcePools(t *testing.T) {
 	h.knock("2001:db8::1", play)
 
 	songs := h.waitPlayed(1)
-	if want := sequence.Compile([]sequence.Step{{Kind: sequence.StepSilence, Length: 100 * time.Millisecond},
+	if want := sequence.Compile([]sequence.PoolStep{{Kind: sequence.StepSilence, Length: 100 * time.Millisecond},
 		{Kind: sequence.StepTone, Freq: 440, Length: 100 * time.Millisecond}}); !slices.Equal(want, songs[0].tones) {
 		t.Errorf("2001:db8::1 played (-want +got):\n-%v\n+%v", want, songs[0].tones)
 	}
@@ -553,7 +553,7 @@ func TestLimits(t *testing.T) {
 		},
 		{
 			name:        "max steps",
-			adjust:      func(o *music.Options) { o.MaxSteps = 2 },
+			adjust:      func(o *music.Options) { o.MaxPoolSteps = 2 },
 			knocks:      ks("192.0.2.1", tone, "192.0.2.1", silence, "192.0.2.1", tone, "192.0.2.2", tone),
 			wantRefused: music.Refusals{PoolFull: 1},
 			wantPools: map[string]string{
@@ -563,7 +563,7 @@ func TestLimits(t *testing.T) {
 		},
 		{
 			name:        "max steps: a note and its rest land whole or not at all",
-			adjust:      func(o *music.Options) { o.MaxSteps = 2 },
+			adjust:      func(o *music.Options) { o.MaxPoolSteps = 2 },
 			knocks:      ks("192.0.2.1", tone, "192.0.2.1", int(note(0, 4, 4)), "192.0.2.1", int(note(0, 4, 0))),
 			wantRefused: music.Refusals{PoolFull: 1},
 			wantPools: map[string]string{
@@ -619,7 +619,7 @@ func ks(pairs ...any) []struct {
 }
 
 func TestRefusalLogRateLimited(t *testing.T) {
-	h := newHarness(t, func(o *music.Options) { o.MaxSteps = 1 })
+	h := newHarness(t, func(o *music.Options) { o.MaxPoolSteps = 1 })
 	h.knock("192.0.2.1", tone)
 	for range 5 {
 		h.knock("192.0.2.1", tone) // pool full
@@ -745,7 +745,7 @@ func TestRestartReload(t *testing.T) {
 	}
 	h.knocks("192.0.2.1", tone, play) // the pitch was not kept: 440 Hz
 	songs := h.waitPlayed(1)
-	want := sequence.Compile([]sequence.Step{
+	want := sequence.Compile([]sequence.PoolStep{
 		{Kind: sequence.StepTone, Freq: sequence.NoteFreq(60), Length: 100 * time.Millisecond},
 		{Kind: sequence.StepSilence, Length: 100 * time.Millisecond},
 		{Kind: sequence.StepTone, Freq: 440, Length: 100 * time.Millisecond},
@@ -864,7 +864,7 @@ func TestNewErrors(t *testing.T) {
 		want   string
 	}{
 		{"no state dir", func(o *music.Options) { o.StateDir = "" }, "no state directory"},
-		{"max steps", func(o *music.Options) { o.MaxSteps = 0 }, "max steps 0"},
+		{"max steps", func(o *music.Options) { o.MaxPoolSteps = 0 }, "max steps 0"},
 		{"max pools", func(o *music.Options) { o.MaxPools = 0 }, "max pools 0"},
 		{"queue", func(o *music.Options) { o.QueueLen = -1 }, "queue length -1"},
 		{"log interval", func(o *music.Options) { o.RefusalLogInterval = 0 }, "refusal log interval"},
@@ -901,7 +901,7 @@ func TestNewErrors(t *testing.T) {
 func TestManyKnocksInOrder(t *testing.T) {
 	h := newHarness(t, nil)
 	sources := []string{"192.0.2.1", "192.0.2.2", "198.51.100.9", "2001:db8::1", "2001:db8::2", "10.1.2.3", "::ffff:10.0.0.1", "fd00::42"}
-	want := map[string][]sequence.Step{}
+	want := map[string][]sequence.PoolStep{}
 	freq := map[string]float64{}
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := range 10000 {
@@ -912,10 +912,10 @@ func TestManyKnocksInOrder(t *testing.T) {
 		switch r := rng.IntN(10); {
 		case r < 6:
 			h.knock(src, tone)
-			want[src] = append(want[src], sequence.Step{Kind: sequence.StepTone, Freq: freq[src], Length: 100 * time.Millisecond})
+			want[src] = append(want[src], sequence.PoolStep{Kind: sequence.StepTone, Freq: freq[src], Length: 100 * time.Millisecond})
 		case r < 8:
 			h.knock(src, silence)
-			want[src] = append(want[src], sequence.Step{Kind: sequence.StepSilence, Length: 100 * time.Millisecond})
+			want[src] = append(want[src], sequence.PoolStep{Kind: sequence.StepSilence, Length: 100 * time.Millisecond})
 		default:
 			note := i % 128
 			h.knock(src, pitch+uint16(note))
@@ -926,7 +926,7 @@ func TestManyKnocksInOrder(t *testing.T) {
 	var total int
 	for _, src := range sources {
 		name := strings.ReplaceAll(netip.MustParseAddr(src).String(), ":", "-") + ".pool"
-		steps, warnings, err := sequence.LoadPool(strings.NewReader(h.file("pools/"+name)), sequence.PoolOptions{MaxSteps: 10000})
+		steps, warnings, err := sequence.LoadPool(strings.NewReader(h.file("pools/"+name)), sequence.PoolOptions{MaxPoolSteps: 10000})
 		if err != nil || len(warnings) > 0 {
 			t.Fatalf("%s: %v %q", name, err, warnings)
 		}
@@ -971,7 +971,7 @@ func BenchmarkHandle(b *testing.B) {
 		b.Run(fmt.Sprintf("sources=%d", n), func(b *testing.B) {
 			opts := testOptions(b.TempDir())
 			opts.Player = &recordingPlayer{}
-			opts.MaxSteps = b.N + 1
+			opts.MaxPoolSteps = b.N + 1
 			opts.MaxPools = n
 			m, err := music.New(opts)
 			if err != nil {

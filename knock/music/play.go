@@ -113,14 +113,9 @@ func (m *Music) syncPeriodically(ctx context.Context) {
 
 func (m *Music) syncDirty() {
 	m.mu.Lock()
-	dirty, retired := m.dirty, m.retired
-	m.dirty, m.retired = nil, nil
+	dirty := m.dirty
+	m.dirty = nil
 	m.mu.Unlock()
-	for _, p := range retired {
-		if err := p.Close(); err != nil {
-			m.log.Warn("music: closing a pool's old file handle", "path", p.Path(), "err", err)
-		}
-	}
 	var newDirs []string
 	for _, p := range dirty {
 		p.dirty.Store(false)

@@ -45,10 +45,9 @@ func (m *Music) poolPath(key netip.Addr) string {
 }
 
 // createPool opens the pool of the source with sources key key, creating
-// its file when there is none. sequence.OpenPool would create it with an
-// fsync of the file and of its directory, which stalls the packet path
-// (200 ms seen on a busy disk); so the file is created here with its header
-// alone, OpenPool finds a pool to load, and the periodic sync fsyncs the
+// its file when there is none. The file is created here with its header
+// alone and no fsync: an fsync of the file and of its directory stalls the
+// packet path (200 ms seen on a busy disk), so the periodic sync fsyncs the
 // file and then its directory (pool.created) with the rest.
 func (m *Music) createPool(key netip.Addr) (*pool, []string, error) {
 	path := m.poolPath(key)
@@ -56,37 +55,13 @@ func (m *Music) createPool(key netip.Addr) (*pool, []string, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("music: creating pool %s: %w", path, err)
 	}
-	sp, warnings, err := sequence.OpenPool(path, sequence.PoolOptions{MaxSteps: m.maxSteps})
+	f, warnings, err := openPoolFile(path, m.maxPoolSteps)
 	if err != nil {
 		return nil, warnings, err
 	}
-	p := &pool{Pool: sp, limit: m.maxSteps}
+	p := &pool{poolFile: f}
 	p.created.Store(created)
 	return p, warnings, nil
-}
-
-// reopen opens s's pool file again under the current MaxSteps, which a
-// reload raised above the limit the pool was opened with. The old handle
-// is closed by the fsync goroutine, as its Close fsyncs.
-func (m *Music) reopen(s *source) error {
-	old := s.pool
-	sp, warnings, err := sequence.OpenPool(old.Path(), sequence.PoolOptions{MaxSteps: m.maxSteps})
-	for _, w := range warnings {
-		m.log.Warn("music: pool: "+w, "path", old.Path())
-	}
-	if err != nil {
-		return err
-	}
-	p := &pool{Pool: sp, limit: m.maxSteps}
-	p.created.Store(old.created.Load())
-	old.closed.Store(true)
-	m.mu.Lock()
-	m.retired = append(m.retired, old.Pool)
-	p.dirty.Store(true) // the old handle's unsynced steps are the file's
-	m.dirty = append(m.dirty, p)
-	m.mu.Unlock()
-	s.pool = p
-	return nil
 }
 
 // createPoolFile creates a pool file holding the header line, unless a
@@ -143,7 +118,7 @@ func (m *Music) loadPools() error {
 }
 
 func (m *Music) loadPool(key netip.Addr, path string) {
-	p, warnings, err := sequence.OpenPool(path, sequence.PoolOptions{MaxSteps: m.maxSteps})
+	p, warnings, err := openPoolFile(path, m.maxPoolSteps)
 	for _, w := range warnings {
 		m.log.Warn("music: pool: "+w, "path", path)
 	}
@@ -163,7 +138,7 @@ func (m *Music) loadPool(key netip.Addr, path string) {
 	if fi, err := os.Stat(path); err == nil {
 		touched = fi.ModTime()
 	}
-	m.sources[key] = &source{addr: key, pool: &pool{Pool: p, limit: m.maxSteps}, touched: touched}
+	m.sources[key] = &source{addr: key, pool: &pool{poolFile: p}, touched: touched}
 	m.log.Info("music: pool loaded", "path", path, "steps", p.Len())
 }
 

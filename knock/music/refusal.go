@@ -12,7 +12,7 @@ type refusal uint8
 const (
 	refusedNotAllowed   refusal = iota // source outside Options.Allow
 	refusedTooManyPools                // a new source while Options.MaxPools pools exist
-	refusedPoolFull                    // a step beyond Options.MaxSteps
+	refusedPoolFull                    // a step beyond Options.MaxPoolSteps
 	refusedQueueFull                   // a play while Options.QueueLen songs wait
 	refusedEmptyPlay                   // a play with no steps
 	refusedWriteError                  // the pool could not be created, written or archived

@@ -28,7 +28,7 @@ func TestReloadInPlace(t *testing.T) {
 	opts := h.opts
 	opts.Protocol = sequence.Protocol{TonePort: 3000, SilencePort: 3001, PlayPort: 3002, PitchBase: 4000,
 		Step: 50 * time.Millisecond, DefaultFreq: 500}
-	opts.MaxSteps = 3
+	opts.MaxPoolSteps = 3
 	opts.QueueLen = 1
 	opts.Allow = []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}
 	if err := h.m.Reload(opts); err != nil {
@@ -38,7 +38,7 @@ func TestReloadInPlace(t *testing.T) {
 	if h.knock(a, tone) {
 		t.Errorf("Handle(old tone port %d) = true after the reload moved the tone port", tone)
 	}
-	h.knocks(a, 3000, 3000) // a's third step fills it (MaxSteps 3)...
+	h.knocks(a, 3000, 3000) // a's third step fills it (MaxPoolSteps 3)...
 	h.knocks(a, 3001)       // ...so this one is refused
 	h.knocks(d, 3000)       // a new source, never pitched: the new default
 	h.knocks(outsider, 3001)
@@ -73,7 +73,7 @@ func TestReloadInPlace(t *testing.T) {
 	if want := []string{b, c}; !slices.Equal(want, who) {
 		t.Errorf("played (-want +got):\n-%q\n+%q", want, who)
 	}
-	wantC := sequence.Compile([]sequence.Step{
+	wantC := sequence.Compile([]sequence.PoolStep{
 		{Kind: sequence.StepSilence, Length: 100 * time.Millisecond},
 		{Kind: sequence.StepTone, Freq: 440, Length: 100 * time.Millisecond},
 	})
@@ -82,18 +82,18 @@ func TestReloadInPlace(t *testing.T) {
 	}
 }
 
-// A reload that raises MaxSteps lets a full pool take more steps, and one
+// A reload that raises MaxPoolSteps lets a full pool take more steps, and one
 // that lowers it stops a pool at the new limit; the pool keeps every step.
-func TestReloadMaxSteps(t *testing.T) {
-	h := newHarness(t, func(o *music.Options) { o.MaxSteps = 2 })
+func TestReloadMaxPoolSteps(t *testing.T) {
+	h := newHarness(t, func(o *music.Options) { o.MaxPoolSteps = 2 })
 	const src = "192.0.2.1"
 	h.knocks(src, tone, tone, tone)
-	reload := func(maxSteps int) {
+	reload := func(maxPoolSteps int) {
 		t.Helper()
 		opts := h.opts
-		opts.MaxSteps = maxSteps
+		opts.MaxPoolSteps = maxPoolSteps
 		if err := h.m.Reload(opts); err != nil {
-			t.Fatalf("Reload(MaxSteps %d): %v", maxSteps, err)
+			t.Fatalf("Reload(MaxPoolSteps %d): %v", maxPoolSteps, err)
 		}
 	}
 	reload(4)
@@ -115,7 +115,7 @@ func TestReloadMaxSteps(t *testing.T) {
 	}
 	h.knock(src, play)
 	songs := h.waitPlayed(1)
-	wantTones := sequence.Compile([]sequence.Step{
+	wantTones := sequence.Compile([]sequence.PoolStep{
 		{Kind: sequence.StepTone, Freq: 440, Length: 100 * time.Millisecond},
 		{Kind: sequence.StepTone, Freq: 440, Length: 100 * time.Millisecond},
 		{Kind: sequence.StepSilence, Length: 100 * time.Millisecond},
@@ -139,7 +139,7 @@ func TestReloadErrors(t *testing.T) {
 	}{
 		{"state dir", func(o *music.Options) { o.StateDir += "/other" }, "cannot change in place"},
 		{"shared", func(o *music.Options) { o.Shared = true }, "cannot change in place"},
-		{"max steps", func(o *music.Options) { o.MaxSteps = 0 }, "max steps 0"},
+		{"max steps", func(o *music.Options) { o.MaxPoolSteps = 0 }, "max steps 0"},
 		{"max pools", func(o *music.Options) { o.MaxPools = -1 }, "max pools -1"},
 		{"queue", func(o *music.Options) { o.QueueLen = -1 }, "queue length -1"},
 		{"log interval", func(o *music.Options) { o.RefusalLogInterval = 0 }, "refusal log interval"},

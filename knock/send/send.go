@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/knockbeep/knockbeep/clock"
 	"github.com/knockbeep/knockbeep/knock"
 )
 
@@ -171,58 +172,15 @@ func familyName(network string) string {
 	return "IP"
 }
 
-// A Clock tells the time and waits; the Sender paces knocks with it, so that
-// tests can pace without sleeping.
-type Clock interface {
-	Now() time.Time
-	// Sleep waits for d, or until ctx is done, in which case it returns
-	// ctx's error.
-	Sleep(ctx context.Context, d time.Duration) error
-}
-
-// SystemClock is the Clock of the real world.
-type SystemClock struct{}
-
-// Now returns time.Now().
-func (SystemClock) Now() time.Time { return time.Now() }
-
-// preciseSleepBelow is the wait under which SystemClock sleeps the thread
-// rather than use a Go timer: Go's timers on Linux fire no sooner than about
-// a millisecond (the poller waits in whole milliseconds), which would turn
-// -d 0.1 into 1.1 ms, whereas nanosleep(2) overshoots by tens of
-// microseconds. Not noticing a cancellation for at most this long is fine.
-const preciseSleepBelow = 2 * time.Millisecond
-
-// Sleep waits for d or until ctx is done.
-func (SystemClock) Sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	if d < preciseSleepBelow {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		sleepThread(d)
-		return ctx.Err()
-	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
 // Options tune a Sender.
 type Options struct {
 	// Delay is the pause between one knock and the next, measured from
 	// the moment the previous knock was sent (knock's -d). The first knock
 	// goes at once and nothing waits after the last one.
 	Delay time.Duration
-	// Clock paces the knocks; nil means SystemClock.
-	Clock Clock
+	// Clock paces the knocks; nil means clock.System(), whose waits
+	// under 2 ms sleep the thread, so that -d 0.1 means 0.1 ms.
+	Clock clock.Clock
 }
 
 // A Sender knocks on one address. It is not safe for concurrent use: knocks
@@ -230,18 +188,18 @@ type Options struct {
 type Sender struct {
 	addr  netip.Addr
 	delay time.Duration
-	clock Clock
+	clock clock.Clock
 	last  time.Time // when the previous knock was sent; zero before the first
 }
 
 // NewSender returns a Sender that knocks on addr. An IPv4-mapped IPv6 addr
 // is knocked over IPv4.
 func NewSender(addr netip.Addr, opts Options) *Sender {
-	clock := opts.Clock
-	if clock == nil {
-		clock = SystemClock{}
+	clk := opts.Clock
+	if clk == nil {
+		clk = clock.System()
 	}
-	return &Sender{addr: addr.Unmap(), delay: opts.Delay, clock: clock}
+	return &Sender{addr: addr.Unmap(), delay: opts.Delay, clock: clk}
 }
 
 // Addr is the address the Sender knocks on.
@@ -255,8 +213,8 @@ func (s *Sender) Addr() netip.Addr { return s.addr }
 // errors.Is(err, os.ErrPermission) tells a refusal apart.
 func (s *Sender) Knock(ctx context.Context, t Target) error {
 	if !s.last.IsZero() && s.delay > 0 {
-		if wait := s.last.Add(s.delay).Sub(s.clock.Now()); wait > 0 {
-			if err := s.clock.Sleep(ctx, wait); err != nil {
+		if next := s.last.Add(s.delay); next.After(s.clock.Now()) {
+			if err := s.clock.SleepUntil(ctx, next); err != nil {
 				return err
 			}
 		}

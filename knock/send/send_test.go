@@ -6,10 +6,12 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/knockbeep/knockbeep/clock/clocktest"
 	"github.com/knockbeep/knockbeep/knock"
 )
 
@@ -152,23 +154,13 @@ func TestResolve(t *testing.T) {
 	}
 }
 
-// fakeClock advances only when slept on, and records every sleep.
-type fakeClock struct {
-	now    time.Time
-	sleeps []time.Duration
-}
-
-func (c *fakeClock) Now() time.Time { return c.now }
-
-func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
-	c.sleeps = append(c.sleeps, d)
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if d > 0 {
-		c.now = c.now.Add(d)
-	}
-	return nil
+// pacingClock is a fake clock that records every wait: the time from
+// the moment a sleep starts to its deadline.
+func pacingClock(start time.Time) (*clocktest.Fake, *[]time.Duration) {
+	c := clocktest.NewFake(start)
+	var sleeps []time.Duration
+	c.OnSleep = func(until time.Time) { sleeps = append(sleeps, until.Sub(c.Now())) }
+	return c, &sleeps
 }
 
 // udpListener receives UDP knocks on loopback, no privileges needed.
@@ -217,18 +209,18 @@ func TestSenderPacesFromThePreviousKnock(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			conn, target := udpListener(t)
-			clock := &fakeClock{now: time.Unix(1000, 0)}
+			clock, sleeps := pacingClock(time.Unix(1000, 0))
 			s := NewSender(netip.MustParseAddr("127.0.0.1"), Options{Delay: tt.delay, Clock: clock})
 			for i := range 3 {
 				if i > 0 {
-					clock.now = clock.now.Add(tt.between)
+					clock.Advance(tt.between)
 				}
 				if err := s.Knock(context.Background(), target); err != nil {
 					t.Fatal(err)
 				}
 			}
-			if !equalDurations(clock.sleeps, tt.wantSleeps) {
-				t.Errorf("sleeps (-want +got):\n-%v\n+%v", tt.wantSleeps, clock.sleeps)
+			if !slices.Equal(*sleeps, tt.wantSleeps) {
+				t.Errorf("sleeps (-want +got):\n-%v\n+%v", tt.wantSleeps, *sleeps)
 			}
 			conn.SetReadDeadline(time.Now().Add(5 * time.Second))
 			for i := range 3 {
@@ -238,18 +230,6 @@ func TestSenderPacesFromThePreviousKnock(t *testing.T) {
 			}
 		})
 	}
-}
-
-func equalDurations(a, b []time.Duration) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestKnockAfterCancelSendsNothing(t *testing.T) {

@@ -103,16 +103,16 @@ func startBrowser(t *testing.T) *webDriver {
 func TestPageInABrowser(t *testing.T) {
 	played := t.TempDir()
 	// The first bars of the Imperial March: G G G E♭ B♭ G E♭ B♭ G.
-	var steps []sequence.Step
+	var steps []sequence.PoolStep
 	for _, n := range []struct {
 		note  string
 		steps int
 	}{{"G4", 5}, {"G4", 5}, {"G4", 5}, {"D#4", 3}, {"A#4", 1}, {"G4", 5}, {"D#4", 3}, {"A#4", 1}, {"G4", 8}} {
 		midi, _ := sequence.ParseNote(n.note)
 		for range n.steps {
-			steps = append(steps, sequence.Step{Kind: sequence.StepTone, Freq: sequence.NoteFreq(midi), Length: 100 * ms})
+			steps = append(steps, sequence.PoolStep{Kind: sequence.StepTone, Freq: sequence.NoteFreq(midi), Length: 100 * ms})
 		}
-		steps = append(steps, sequence.Step{Kind: sequence.StepSilence, Length: 100 * ms})
+		steps = append(steps, sequence.PoolStep{Kind: sequence.StepSilence, Length: 100 * ms})
 	}
 	archive(t, played, "20261202T101500.000Z_192.0.2.1", steps)
 	tones := sequence.Compile(steps)

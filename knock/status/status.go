@@ -240,7 +240,7 @@ func compileArchived(path string) ([]sequence.Tone, error) {
 		return nil, err
 	}
 	defer f.Close()
-	steps, _, err := sequence.LoadPool(f, sequence.PoolOptions{MaxSteps: maxArchivedSteps})
+	steps, _, err := sequence.LoadPool(f, sequence.PoolOptions{MaxPoolSteps: maxArchivedSteps})
 	if err != nil {
 		return nil, err
 	}

@@ -69,18 +69,13 @@ func TestRollPlacesNotesInTimeAndPitch(t *testing.T) {
 }
 
 // archive writes a played song as the music doors do: a pool and a WAV.
-func archive(t *testing.T, dir, stem string, steps []sequence.Step) {
+func archive(t *testing.T, dir, stem string, steps []sequence.PoolStep) {
 	t.Helper()
-	p, _, err := sequence.OpenPool(filepath.Join(dir, stem+".pool"), sequence.PoolOptions{})
-	if err != nil {
+	var text strings.Builder
+	if err := sequence.WritePool(&text, steps); err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range steps {
-		if err := p.Append(s); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := p.Close(); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, stem+".pool"), []byte(text.String()), 0o640); err != nil {
 		t.Fatal(err)
 	}
 	sp, err := beeper.Open("wav:"+filepath.Join(dir, stem+".wav"), beeper.Options{})
@@ -187,7 +182,7 @@ func TestMetricsParseAndMove(t *testing.T) {
 
 func TestPageShowsDoorsEventsAndSongs(t *testing.T) {
 	played := t.TempDir()
-	steps := []sequence.Step{{Kind: sequence.StepTone, Freq: 440}, {Kind: sequence.StepTone, Freq: 440}, {Kind: sequence.StepSilence}, {Kind: sequence.StepTone, Freq: 494}}
+	steps := []sequence.PoolStep{{Kind: sequence.StepTone, Freq: 440}, {Kind: sequence.StepTone, Freq: 440}, {Kind: sequence.StepSilence}, {Kind: sequence.StepTone, Freq: 494}}
 	for i := range steps {
 		steps[i].Length = 100 * ms
 	}

@@ -1,11 +1,13 @@
 package clocktest_test
 
 import (
+	"context"
+	"errors"
 	"slices"
 	"testing"
 	"time"
 
-	"github.com/knockbeep/knockbeep/knock/clock/clocktest"
+	"github.com/knockbeep/knockbeep/clock/clocktest"
 )
 
 var start = time.Date(2024, 5, 4, 12, 0, 0, 0, time.UTC)
@@ -82,5 +84,52 @@ func TestFakeWaitPending(t *testing.T) {
 	c.Advance(time.Second)
 	if !c.WaitPending(0, 0) {
 		t.Error("WaitPending(0) after the timer fired reported false")
+	}
+}
+
+// SleepUntil moves the time to the deadline plus Lateness, never back,
+// fires the timers on the way, and leaves the time alone when the context
+// is done.
+func TestFakeSleepUntil(t *testing.T) {
+	c := clocktest.NewFake(start)
+	c.Lateness = 3 * time.Millisecond
+	var slept []time.Duration
+	c.OnSleep = func(until time.Time) { slept = append(slept, until.Sub(c.Now())) }
+	fired := false
+	c.AfterFunc(time.Second, func() { fired = true })
+
+	ctx := context.Background()
+	steps := []struct {
+		name    string
+		until   time.Duration // from start
+		wantNow time.Duration // from start
+	}{
+		{name: "ahead: to the deadline, late", until: 500 * time.Millisecond, wantNow: 503 * time.Millisecond},
+		{name: "behind: never back, still late", until: 0, wantNow: 506 * time.Millisecond},
+		{name: "past a timer: it fires", until: time.Second, wantNow: 1003 * time.Millisecond},
+	}
+	for _, s := range steps {
+		if err := c.SleepUntil(ctx, start.Add(s.until)); err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		if got := c.Now().Sub(start); got != s.wantNow {
+			t.Errorf("%s: Now()-start (-want +got):\n-%v\n+%v", s.name, s.wantNow, got)
+		}
+	}
+	if !fired {
+		t.Error("the timer at 1s did not fire when SleepUntil passed it")
+	}
+	if want := []time.Duration{500 * time.Millisecond, -503 * time.Millisecond, 494 * time.Millisecond}; !slices.Equal(slept, want) {
+		t.Errorf("OnSleep saw waits (-want +got):\n-%v\n+%v", want, slept)
+	}
+
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	before := c.Now()
+	if err := c.SleepUntil(cancelled, before.Add(time.Hour)); !errors.Is(err, context.Canceled) {
+		t.Errorf("SleepUntil on a cancelled context returned %v, want context.Canceled", err)
+	}
+	if got := c.Now(); !got.Equal(before) {
+		t.Errorf("SleepUntil on a cancelled context moved the time by %v", got.Sub(before))
 	}
 }

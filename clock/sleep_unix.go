@@ -1,6 +1,6 @@
 //go:build linux || freebsd
 
-package send
+package clock
 
 import (
 	"errors"

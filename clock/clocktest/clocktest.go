@@ -1,16 +1,25 @@
 package clocktest
 
 import (
+	"context"
 	"slices"
 	"sync"
 	"time"
 
-	"github.com/knockbeep/knockbeep/knock/clock"
+	"github.com/knockbeep/knockbeep/clock"
 )
 
-// A Fake is a clock.Clock whose time moves only when Advance moves it.
-// It is safe for concurrent use.
+// A Fake is a clock.Clock whose time moves only when Advance or
+// SleepUntil moves it. It is safe for concurrent use.
 type Fake struct {
+	// Lateness is added to every wake-up from SleepUntil, as a busy
+	// machine wakes sleepers late; set it before use.
+	Lateness time.Duration
+	// OnSleep, when set, runs at the start of every SleepUntil with the
+	// deadline, before the clock moves: tests record waits, cancel
+	// contexts or fail from it. Set it before use.
+	OnSleep func(until time.Time)
+
 	mu      sync.Mutex
 	now     time.Time
 	timers  []*timer
@@ -60,13 +69,39 @@ func (t *timer) Stop() bool {
 	return true
 }
 
+// SleepUntil returns at once, having moved the time to t plus Lateness
+// (never backwards) as Advance does, so that a song plays or knocks are
+// paced in no time and every call lands at a known instant. When ctx is
+// done it returns ctx's error without moving the time.
+func (c *Fake) SleepUntil(ctx context.Context, t time.Time) error {
+	if c.OnSleep != nil {
+		c.OnSleep(t)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.moveTo(func(now time.Time) time.Time {
+		if t.After(now) {
+			now = t
+		}
+		return now.Add(c.Lateness)
+	})
+	return nil
+}
+
 // Advance moves the time on by d and calls the functions of the timers
 // that came due, in the order they were armed, from the calling goroutine
 // (a real AfterFunc would use one goroutine each); it returns when they
 // have returned.
 func (c *Fake) Advance(d time.Duration) {
+	c.moveTo(func(now time.Time) time.Time { return now.Add(d) })
+}
+
+// moveTo sets the time to next(the time) and fires the timers that came
+// due, as Advance says.
+func (c *Fake) moveTo(next func(time.Time) time.Time) {
 	c.mu.Lock()
-	c.now = c.now.Add(d)
+	c.now = next(c.now)
 	var due []*timer
 	c.timers = slices.DeleteFunc(c.timers, func(t *timer) bool {
 		if !t.when.After(c.now) {
