@@ -152,7 +152,17 @@ func NewRunner(opts Options) *Runner {
 // the door's StopDelay. A door with a stop command that is already open for
 // the source is not opened again unless door.Reopen is set. Open never
 // blocks on a command.
-func (r *Runner) Open(door knock.Door, ev knock.Event) {
+func (r *Runner) Open(door knock.Door, ev knock.Event) { r.openDoor(door, ev, nil) }
+
+// OpenMessage is Open for a text a message door delivered: %MESSAGE% in
+// its commands is the text, one argument of an argv command whatever it
+// holds; in a shell command it becomes "$KNOCK_MESSAGE", so that the
+// shell never parses the text. KNOCK_MESSAGE holds it in the environment
+// of both.
+func (r *Runner) OpenMessage(door knock.Door, ev knock.Event, text string) { r.openDoor(door, ev, &text) }
+
+// openDoor is Open, with the text of a message when msg is not nil.
+func (r *Runner) openDoor(door knock.Door, ev knock.Event, msg *string) {
 	src := ev.Src.WithZone("") // a zone is an interface name: never let it reach a command
 	start, stop := door.Start, door.Stop
 	if src.Is6() {
@@ -166,8 +176,11 @@ func (r *Runner) Open(door knock.Door, ev knock.Event) {
 	if start.IsZero() && stop.IsZero() {
 		return
 	}
-	vars := placeholders(door.Name, src, ev)
+	vars := placeholders(door.Name, src, ev, msg)
 	env := r.environment(door.Name, src, ev)
+	if msg != nil {
+		env = append(env, "KNOCK_MESSAGE="+*msg)
+	}
 	startJob := job{door: door.Name, src: src, what: "start", cmd: vars.expand(start), env: env}
 
 	r.mu.Lock()
@@ -362,16 +375,25 @@ func (r *Runner) Stats() Stats {
 	}
 }
 
-// A replacer replaces the placeholders of a door's commands.
-type replacer struct{ *strings.Replacer }
+// A replacer replaces the placeholders of a door's commands: argv in argv
+// commands, shell in shell commands (the same but for %MESSAGE%).
+type replacer struct{ argv, shell *strings.Replacer }
 
-func placeholders(door string, src netip.Addr, ev knock.Event) replacer {
-	return replacer{strings.NewReplacer(
+func placeholders(door string, src netip.Addr, ev knock.Event, msg *string) replacer {
+	pairs := []string{
 		"%IP%", src.String(),
 		"%PORT%", strconv.Itoa(int(ev.Port)),
 		"%PROTO%", ev.Proto.String(),
 		"%DOOR%", door,
-	)}
+	}
+	if msg == nil {
+		r := strings.NewReplacer(pairs...)
+		return replacer{r, r}
+	}
+	return replacer{
+		argv:  strings.NewReplacer(append(pairs, "%MESSAGE%", *msg)...),
+		shell: strings.NewReplacer(append(pairs, "%MESSAGE%", `"$KNOCK_MESSAGE"`)...),
+	}
 }
 
 // expand replaces the placeholders argument by argument, so that in argv
@@ -380,9 +402,13 @@ func (v replacer) expand(c knock.Command) knock.Command {
 	if c.IsZero() {
 		return c
 	}
+	r := v.argv
+	if c.Shell {
+		r = v.shell
+	}
 	argv := make([]string, len(c.Argv))
 	for i, a := range c.Argv {
-		argv[i] = v.Replace(a)
+		argv[i] = r.Replace(a)
 	}
 	return knock.Command{Argv: argv, Shell: c.Shell}
 }

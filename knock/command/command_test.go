@@ -598,3 +598,36 @@ func TestQueueFull(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+// A message door's text reaches its commands as it was sent and never as
+// shell syntax: one argument in argv mode (with its spaces, quotes and
+// $(...)), "$KNOCK_MESSAGE" in a shell command, and KNOCK_MESSAGE in the
+// environment of both. An attacker who can send a text (it holds the key)
+// still cannot make the daemon run anything.
+func TestOpenMessage(t *testing.T) {
+	dir := t.TempDir()
+	pwned := filepath.Join(dir, "pwned")
+	text := `deploy "v1.2" ✓; $(touch ` + pwned + `) ` + "`touch " + pwned + "`"
+	r, _, _ := newTestRunner(t)
+	argvOut := filepath.Join(dir, "argv")
+	r.OpenMessage(knock.Door{Name: "notify", Start: appendLine(argvOut, "%DOOR%:", "%MESSAGE%")}, event("192.0.2.1", knock.TCP, 40000), text)
+	if diff := diffLines([]string{"notify: " + text}, waitLines(t, argvOut, 1)); diff != "" {
+		t.Errorf("argv command (-want +got):\n%s", diff)
+	}
+	shellOut := filepath.Join(dir, "shell")
+	r.OpenMessage(knock.Door{Name: "notify-sh", Start: knock.Command{Shell: true,
+		Argv: []string{"printf '%s\\n' %MESSAGE% > " + shellOut + "; printf '%s\\n' \"$KNOCK_MESSAGE\" >> " + shellOut}}},
+		event("2001:db8::5", knock.TCP, 40001), text)
+	if diff := diffLines([]string{text, text}, waitLines(t, shellOut, 2)); diff != "" {
+		t.Errorf("shell command (-want +got):\n%s", diff)
+	}
+	if _, err := os.Stat(pwned); err == nil {
+		t.Error("the text ran as shell syntax")
+	}
+	// Doors that are not message doors keep %MESSAGE% as it is.
+	plain := filepath.Join(dir, "plain")
+	r.Open(knock.Door{Name: "ssh", Start: appendLine(plain, "%MESSAGE%")}, event("192.0.2.1", knock.TCP, 7000))
+	if diff := diffLines([]string{"%MESSAGE%"}, waitLines(t, plain, 1)); diff != "" {
+		t.Errorf("a plain door (-want +got):\n%s", diff)
+	}
+}
