@@ -47,12 +47,14 @@ type Options struct {
 	// Override applies the command line's settings to every config read,
 	// at start and on reload, so that flags keep winning over the file.
 	Override func(*config.Config)
-	// Replay, when set, is a pcap or pcapng file run through the daemon
-	// instead of live capture. Every destination counts as this host's
-	// (the file was captured on the host whose knocks it holds), and Run
-	// returns once the file is done and its songs have played. If it is
-	// an io.Closer it is closed when Run's context ends, so that a read
-	// blocked on a pipe returns.
+	// Replay, when set, is a pcap or pcapng file the daemon captures from
+	// instead of the network (capture.OpenFile): the same capture loop,
+	// ending with the file. Its knocks carry the time they were made,
+	// which is the daemon's now while it plays (timeouts, rotating doors);
+	// every destination counts as this host's (the file was captured on
+	// the host whose knocks it holds); and Run returns once the file is
+	// done and its songs have played. If it is an io.Closer it is closed
+	// when Run's context ends, so that a read blocked on a pipe returns.
 	Replay io.Reader
 	// OnlyIPv4 ignores IPv6 knocks, as knockd's -4 does.
 	OnlyIPv4 bool
@@ -82,8 +84,6 @@ type Daemon struct {
 	pid    *pidFile
 	runner *command.Runner
 	fw     *firewallOpener
-	// replayed is what the capture file gave, once --replay has read it.
-	replayed atomic.Pointer[capture.Counters]
 	// limiter bounds each source's knocks ([rate_limit]); nil: no limit.
 	limiter     *ratelimit.Limiter
 	rateLimited uint64            // knocks dropped by the limiter; under mu
@@ -93,14 +93,20 @@ type Daemon struct {
 	started time.Time
 	events  []status.Event         // recent, for the status page; under mu
 	opened  map[string][]time.Time // each door's openings in the last hour; under mu
-	replay  bool
+	// eventTimed says that the capture's events carry their own time (a
+	// file): the latest event's time is the daemon's now, and the events
+	// drive the once-a-second tick (see advanceLocked). Live, the clock
+	// does both.
+	eventTimed bool
+	eventTime  atomic.Int64 // eventTimed: the latest event's time, Unix ns; 0 before the first
+	lastTick   time.Time    // eventTimed: the event time of the last tick; under mu
 	// knockdLog writes knockd's own lines for what knockd logs (stages,
 	// OPEN SESAME, running command, command timeout) when the log is in
 	// knockd's format, for fail2ban filters and scripts written for it.
 	knockdLog bool
 
-	capt    atomic.Pointer[capture.Capture] // nil in replay mode
-	local   atomic.Pointer[addrSet]         // this host's addresses; nil in replay mode
+	capt    atomic.Pointer[capture.Capture] // the network's, or the file's
+	local   atomic.Pointer[addrSet]         // this host's addresses
 	handled atomic.Uint64                   // events the owner took
 	drops   uint64                          // kernel drops already logged; tick goroutine only
 
@@ -109,28 +115,27 @@ type Daemon struct {
 	// mu is the owner lock: it is held for each event, in the order the
 	// capture delivers them, and by Expire and reloads. Everything below
 	// is guarded by it.
-	mu          sync.Mutex
-	cfg         *config.Config
-	doors       *doorSet // cfg.Doors' sources and the matcher's doors
-	matcher     *match.Matcher
-	music       *musicPart // nil when the music doors are off
-	matches     []match.Match
-	replayMatch *capture.Matcher // replay mode: the filter the kernel would apply
-	lastExpire  time.Time        // replay mode: event time of the last Expire
-	refused     uint64           // openings a source refused (replays)
+	mu      sync.Mutex
+	cfg     *config.Config
+	doors   *doorSet // cfg.Doors' sources and the matcher's doors
+	matcher *match.Matcher
+	music   *musicPart // nil when the music doors are off
+	matches []match.Match
+	refused uint64 // openings a source refused (replays)
 	// replayCache remembers the sequences of rotating doors that opened;
 	// nil while no door is rotating.
 	replayCache     *replaycache.Cache
 	replayCachePath string
-	eventTime       time.Time // replay mode: the time of the knock being handled
 }
 
-// now is the time the doors' sources judge by: the clock, or replaying a
-// file the time of the knock being handled (the file's times are when its
-// knocks were made).
+// now is the time the doors' sources judge by: the clock, or when the
+// events carry their own time (a file) the latest event's.
 func (d *Daemon) now() time.Time {
-	if d.replay {
-		return d.eventTime
+	if d.eventTimed {
+		if ns := d.eventTime.Load(); ns != 0 {
+			return time.Unix(0, ns)
+		}
+		return time.Time{}
 	}
 	return d.opts.Clock.Now()
 }
@@ -152,7 +157,7 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 	if opts.Clock == nil {
 		opts.Clock = clock.System()
 	}
-	d := &Daemon{opts: opts, replay: opts.Replay != nil, cfg: cfg,
+	d := &Daemon{opts: opts, eventTimed: opts.Replay != nil, cfg: cfg,
 		knockdLog: cfg.Log.Format == config.LogKnockd}
 	// undo releases, in reverse order, what was opened when a later step
 	// fails.
@@ -187,7 +192,7 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 		return fail(err)
 	}
 
-	if cfg.PidFile != "" && !d.replay {
+	if cfg.PidFile != "" && opts.Replay == nil {
 		pid, note, err := createPidFile(cfg.PidFile)
 		if err != nil {
 			return fail(err)
@@ -199,24 +204,25 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 		undo = append(undo, func() { d.pid.remove() })
 	}
 
-	if d.replay {
-		d.replayMatch, err = capture.NewMatcher(d.filterLocked())
-		if err != nil {
-			return fail(err)
-		}
+	// The capture: the network, or a file. A file was captured on the
+	// host whose knocks it holds, so every address counts as this host's.
+	var c *capture.Capture
+	if opts.Replay != nil {
+		d.local.Store(&addrSet{all: true})
+		c, err = capture.OpenFile(opts.Replay, d.filterLocked(), d.captureOptions())
 	} else {
-		local, err := capture.LocalAddrs()
-		if err != nil {
+		var local []netip.Addr
+		if local, err = capture.LocalAddrs(); err != nil {
 			return fail(err)
 		}
 		d.local.Store(newAddrSet(local))
-		c, err := capture.Open(interfaces(cfg), d.filterLocked(), d.captureOptions())
-		if err != nil {
-			return fail(err)
-		}
-		d.capt.Store(c)
-		undo = append(undo, func() { c.Close() })
+		c, err = capture.Open(interfaces(cfg), d.filterLocked(), d.captureOptions())
 	}
+	if err != nil {
+		return fail(err)
+	}
+	d.capt.Store(c)
+	undo = append(undo, func() { c.Close() })
 
 	d.started, d.opened = time.Now(), map[string][]time.Time{}
 	if err := d.listenStatus(); err != nil {
@@ -237,12 +243,9 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 		d.music.start() // the last step that can fail is behind
 	}
 
-	matchOpts := match.Options{MaxAttempts: cfg.MaxAttempts, Logger: d.log}
+	matchOpts := match.Options{MaxAttempts: cfg.MaxAttempts, Logger: d.log, IsLocal: d.isLocal}
 	d.doorKnocks = map[string]uint64{}
 	matchOpts.OnProgress = d.onProgress
-	if !d.replay {
-		matchOpts.IsLocal = d.isLocal
-	}
 	d.matcher = match.New(d.doors.doors, matchOpts)
 	d.runner = command.NewRunner(command.Options{Logger: d.log, Clock: d.opts.Clock,
 		CommandTimeout: config.DefaultCommandTimeout, KnockdMessages: d.knockdLog})
@@ -261,11 +264,12 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	return d.Run(ctx)
 }
 
-// Run runs the daemon until ctx ends (SIGTERM, SIGINT), or in replay mode
-// until the file has been acted on, then stops it: capture stops, the
-// speaker falls silent, the pending stop commands run, the pools are
-// synced and closed and the pidfile removed. It returns nil after a clean
-// stop, and an error when capture failed or a stop command could not run.
+// Run runs the daemon until ctx ends (SIGTERM, SIGINT), or when the
+// capture is a file until the file has been acted on, then stops it:
+// capture stops, the speaker falls silent, the pending stop commands run,
+// the pools are synced and closed and the pidfile removed. It returns nil
+// after a clean stop, and an error when capture failed or a stop command
+// could not run.
 func (d *Daemon) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -279,51 +283,75 @@ func (d *Daemon) Run(ctx context.Context) error {
 		})
 	}
 
-	var runErr error
-	if d.replay {
-		runErr = d.runReplay(ctx)
-	} else {
-		// Capture hands knocks to the owner through a queue, so that a
-		// slow moment of the owner (an fsync) never stalls the reading
-		// of the kernel's ring.
-		q := newEventQueue(eventQueueLen)
-		captured := make(chan struct{}) // closed when capture has stopped
-		var owner sync.WaitGroup
-		owner.Go(func() { d.own(q, captured) })
-		capErr := make(chan error, 1)
-		wg.Go(func() {
-			capErr <- d.captureLoop(ctx, q)
-			close(captured)
-		})
+	// Capture hands knocks to the owner through a queue, so that a slow
+	// moment of the owner (an fsync) never stalls the reading of the
+	// kernel's ring.
+	q := newEventQueue(eventQueueLen)
+	captured := make(chan struct{}) // closed when capture has stopped
+	var owner sync.WaitGroup
+	owner.Go(func() { d.own(q, captured) })
+	capErr := make(chan error, 1)
+	wg.Go(func() {
+		capErr <- d.captureLoop(ctx, q)
+		close(captured)
+	})
+	if !d.eventTimed {
 		wg.Go(func() { d.tick(ctx) })
-		d.mu.Lock()
-		d.log.Info("daemon: capturing", "interfaces", interfaces(d.cfg), "doors", len(d.cfg.Doors),
-			"music", d.cfg.Music.Enabled, "pid", os.Getpid())
-		d.mu.Unlock()
-		select {
-		case <-ctx.Done():
-		case runErr = <-capErr:
-		}
-		// Silence at once: capture notices the end only at its next poll
-		// (up to 200 ms), and a note must not outlive SIGTERM by that long
-		// (TestQemuDaemonSIGTERM heard 178-216 ms before this).
-		d.silence()
-		cancel()
-		owner.Wait() // every knock captured has been acted on
 	}
+	d.mu.Lock()
+	d.log.Info("daemon: capturing", "interfaces", d.captureNames(), "doors", len(d.cfg.Doors),
+		"music", d.cfg.Music.Enabled, "pid", os.Getpid())
+	d.mu.Unlock()
+	var runErr error
+	ended := false
+	select {
+	case <-ctx.Done():
+	case runErr = <-capErr:
+		// A file that ended, or a capture that failed.
+		ended = runErr == nil && d.capt.Load().FromFile()
+	}
+	if ended {
+		owner.Wait() // every knock of the file has been acted on
+		d.finishFile(ctx)
+	}
+	// Silence at once: capture notices the end only at its next poll
+	// (up to 200 ms), and a note must not outlive SIGTERM by that long
+	// (TestQemuDaemonSIGTERM heard 178-216 ms before this).
+	d.silence()
 	cancel()
+	owner.Wait() // every knock captured has been acted on
 	wg.Wait()
 	return errors.Join(runErr, d.shutdown())
 }
 
+// captureNames names what the daemon captures on, for the log.
+func (d *Daemon) captureNames() []string {
+	if c := d.capt.Load(); c.FromFile() {
+		return []string{"file"}
+	}
+	return interfaces(d.cfg)
+}
+
 // captureLoop runs the current capture, queueing its knocks for the
 // owner; when a reload replaced it (new interfaces), it goes on with the
-// new one.
+// new one. A file's capture returns nil at the file's end.
 func (d *Daemon) captureLoop(ctx context.Context, q *eventQueue) error {
 	done := ctx.Done()
 	enqueue := func(ev *knock.Event) { q.push(ev, done) }
+	// A file is read in step with the owner: each packet is read once
+	// the owner has acted on the one before, so that it meets the filter
+	// those left behind (a one-time door's next line), as it would have
+	// live, where the packets were that far apart.
+	lockstep := func(ev *knock.Event) { q.pushWait(ev, done) }
 	for {
 		c := d.capt.Load()
+		if c.FromFile() {
+			err := c.Run(ctx, lockstep)
+			if err != nil && ctx.Err() == nil {
+				return fmt.Errorf("daemon: replay: %w", err)
+			}
+			return nil
+		}
 		err := c.Run(ctx, enqueue)
 		if ctx.Err() != nil {
 			return nil
@@ -338,38 +366,21 @@ func (d *Daemon) captureLoop(ctx context.Context, q *eventQueue) error {
 	}
 }
 
-// runReplay feeds the replay file to the owner, then waits for the songs
-// it queued to play.
-func (d *Daemon) runReplay(ctx context.Context) error {
-	// A read blocked on a pipe (--replay /dev/stdin) would outlive ctx:
-	// closing the file ends it.
-	if c, ok := d.opts.Replay.(io.Closer); ok {
-		stop := context.AfterFunc(ctx, func() { c.Close() })
-		defer stop()
-	}
-	// The file's packets are checked against the current filter in
-	// handleLocked (it follows reloads and one-time sequences), so the
-	// replay itself passes every packet.
-	n, err := capture.ReplayAll(ctx, d.opts.Replay, func(ev *knock.Event) {
-		d.mu.Lock()
-		d.handleLocked(ev)
-		d.mu.Unlock()
-	})
-	d.replayed.Store(&n) // the shutdown line's capture counters
-	if err != nil && ctx.Err() == nil {
-		return fmt.Errorf("daemon: replay: %w", err)
-	}
+// finishFile ends the play of a file whose every knock has been acted
+// on: it logs what the file gave, and waits for the songs it queued to
+// play.
+func (d *Daemon) finishFile(ctx context.Context) {
+	n := d.capt.Load().Stats().Total()
 	d.log.Info("daemon: replay finished", "packets", n.Packets, "decode_errors", n.DecodeErrors, "knocks", d.handled.Load())
 	d.mu.Lock()
-	if !d.lastExpire.IsZero() {
-		d.matcher.Expire(d.lastExpire)
+	if !d.lastTick.IsZero() {
+		d.matcher.Expire(d.lastTick)
 	}
 	mp := d.music
 	d.mu.Unlock()
 	if mp != nil {
-		return mp.waitIdle(ctx)
+		mp.waitIdle(ctx)
 	}
-	return nil
 }
 
 // ownerBatch is how many knocks the owner acts on per taking of the owner
@@ -404,26 +415,13 @@ func (d *Daemon) own(q *eventQueue, captured <-chan struct{}) {
 // A music port goes to the music doors and no further; anything else to
 // the matcher, whose matches run their commands.
 func (d *Daemon) handleLocked(ev *knock.Event) {
-	if d.replay {
-		// The file's times drive the doors' sources, as the clock does
-		// live; then the filter the kernel would have applied (a capture
-		// file had none).
-		d.eventTime = ev.Time
-		if d.doors.due(ev.Time) {
-			d.refreshDoorsLocked(ev.Time)
-		}
-		if !d.replayMatch.Match(ev) || d.opts.OnlyIPv4 && !ev.Src.Unmap().Is4() {
-			return
-		}
-		if ev.Time.Sub(d.lastExpire) >= expireInterval {
-			d.matcher.Expire(ev.Time)
-			d.lastExpire = ev.Time
-			// The music doors' times are on the daemon's clock, not
-			// the file's.
-			if d.music != nil {
-				d.music.m.Tick(d.opts.Clock.Now())
-			}
-		}
+	if d.eventTimed {
+		d.advanceLocked(ev.Time)
+	}
+	// Live, the kernel filter's destinations keep IPv6 out; a file's
+	// capture passes every destination.
+	if d.opts.OnlyIPv4 && !ev.Src.Unmap().Is4() {
+		return
 	}
 	if d.limiter != nil && !d.limiter.Allow(ev.Src, ev.Time) {
 		d.rateLimited++
@@ -456,6 +454,35 @@ func (d *Daemon) handleLocked(ev *knock.Event) {
 	// A use may change what the sources offer (the next one-time line, a
 	// period's sequence that may not be used twice).
 	d.refreshDoorsLocked(d.now())
+}
+
+// advanceLocked moves the daemon's now to t, the time of an event that
+// carries its own (a file's): the doors' sources judge by it at once, and
+// the once-a-second tick follows it as it follows the clock live.
+func (d *Daemon) advanceLocked(t time.Time) {
+	d.eventTime.Store(t.UnixNano())
+	if d.doors.due(t) {
+		d.refreshDoorsLocked(t)
+	}
+	if t.Sub(d.lastTick) >= expireInterval {
+		d.tickLocked(t)
+		d.lastTick = t
+	}
+}
+
+// tickLocked is the once-a-second work on the owner's state at now:
+// the doors' sources asked again when one said its answer changes,
+// attempts past their timeout dropped, idle music sources forgotten.
+func (d *Daemon) tickLocked(now time.Time) {
+	if d.doors.due(now) {
+		d.refreshDoorsLocked(now)
+	}
+	d.matcher.Expire(now)
+	if d.music != nil {
+		// The music doors' times are on the daemon's clock, even when a
+		// file's times drive the doors.
+		d.music.m.Tick(d.opts.Clock.Now())
+	}
 }
 
 // refreshDoorsLocked asks the sources for their sequences at now and
@@ -546,26 +573,13 @@ func (d *Daemon) logKnockdProgress(p match.Progress) {
 }
 
 // filterLocked is the capture filter for the current doors and addresses.
-// In replay mode every destination is this host's.
 func (d *Daemon) filterLocked() capture.Filter {
-	if d.replay {
-		return replayFilter(d.cfg, d.doors.doors, d.opts.OnlyIPv4)
-	}
-	return FilterFor(d.cfg, d.doors.doors, d.local.Load().list, d.opts.OnlyIPv4)
+	return filterFor(d.cfg, d.doors.doors, d.local.Load(), d.opts.OnlyIPv4)
 }
 
 // setFilterLocked gives the capture the filter for the current state.
 func (d *Daemon) setFilterLocked() {
 	f := d.filterLocked()
-	if d.replay {
-		m, err := capture.NewMatcher(f)
-		if err != nil {
-			d.log.Error("daemon: cannot update the filter; knocks on new ports may be missed", "err", err)
-			return
-		}
-		d.replayMatch = m
-		return
-	}
 	if err := d.capt.Load().SetFilter(f); err != nil {
 		d.log.Error("daemon: cannot update the capture filter; knocks on new ports may be missed", "err", err)
 	}
@@ -588,13 +602,7 @@ func (d *Daemon) tick(ctx context.Context) {
 		}
 		now := d.opts.Clock.Now()
 		d.mu.Lock()
-		if d.doors.due(now) {
-			d.refreshDoorsLocked(now)
-		}
-		d.matcher.Expire(now)
-		if d.music != nil {
-			d.music.m.Tick(now)
-		}
+		d.tickLocked(now)
 		d.mu.Unlock()
 		d.refreshLocal()
 		d.reportDrops()
@@ -634,8 +642,9 @@ func (d *Daemon) reportDrops() {
 }
 
 func (d *Daemon) isLocal(a netip.Addr) bool {
-	_, ok := d.local.Load().set[a.Unmap()]
-	return ok
+	s := d.local.Load()
+	_, ok := s.set[a.Unmap()]
+	return ok || s.all
 }
 
 // shutdown stops what Run leaves running once capture has stopped.
@@ -710,7 +719,7 @@ func (d *Daemon) logDisabled(cfg *config.Config) {
 type Stats struct {
 	Knocks   uint64           // events the owner took: knocks on some door's or music port
 	Refused  uint64           // completed sequences a door's source refused: replays
-	Capture  capture.Counters // live capture, or the --replay file once read
+	Capture  capture.Counters // the capture's, live or from the --replay file
 	Match    match.Stats
 	Music    music.Stats // zero when the music doors are off
 	Commands command.Stats
@@ -724,11 +733,7 @@ type Stats struct {
 // Stats returns the counters so far. It may be called from any goroutine.
 func (d *Daemon) Stats() Stats {
 	s := Stats{Knocks: d.handled.Load(), Commands: d.runner.Stats(), Firewall: d.fw.stats()}
-	if c := d.capt.Load(); c != nil {
-		s.Capture = c.Stats().Total()
-	} else if n := d.replayed.Load(); n != nil {
-		s.Capture = *n
-	}
+	s.Capture = d.capt.Load().Stats().Total()
 	d.mu.Lock()
 	s.Match = d.matcher.Stats()
 	s.Refused = d.refused
@@ -761,10 +766,12 @@ func interfaces(cfg *config.Config) []string {
 }
 
 // An addrSet is the host's addresses, as a list and as a set for the
-// matcher's allocation-free lookup.
+// matcher's allocation-free lookup; or, with all, every address (a file's
+// capture: the file was captured on the host whose knocks it holds).
 type addrSet struct {
 	list []netip.Addr
 	set  map[netip.Addr]struct{}
+	all  bool
 }
 
 func newAddrSet(list []netip.Addr) *addrSet {

@@ -4,8 +4,7 @@
 //
 // # Data flow
 //
-//	capture.Run (AF_PACKET ring / BPF device) → eventQueue → the owner goroutine ─┐
-//	capture.Replay (--replay FILE.pcap) ──────────────────────────────────────────┴► handleLocked, in packet order, under the owner lock
+//	capture.Run (AF_PACKET ring / BPF device / --replay FILE.pcap) → eventQueue → the owner goroutine → handleLocked, in packet order
 //	    ├─ music.Handle: a music port → a step appended to the source's pool, a pitch, or a song queued
 //	    └─ match.Handle → each Match → the door's source: Used (a one-time line marked, a replay refused)
 //	                                 → command.Runner.Open (start now, stop after cmd_timeout)
@@ -50,8 +49,7 @@
 // calls the source's Used before the door's command runs: a rotating door
 // records the period's sequence in the replay cache (package replaycache,
 // STATE_DIR/replay.cache, synced to disk) and refuses one already there,
-// which is logged and counted (Stats.Refused). Replaying a file, the
-// file's times drive the sources and the cache, as the clock does live.
+// which is logged and counted (Stats.Refused).
 // knockbeepd --genkey FILE makes a key; --show-sequence DOOR prints a
 // rotating door's current sequence.
 //
@@ -71,8 +69,18 @@
 // lost), the pools are synced and closed, and the pidfile is removed.
 //
 // --replay runs a capture file through the same path, commands included
-// (that is how it reproduces what happened); without --state-dir its pools
-// and songs go to a new temporary directory, not the live daemon's.
+// (that is how it reproduces what happened): the file is the capture's
+// source (capture.OpenFile) instead of the network, and the rest of the
+// daemon is the same. What differs follows from the source, in one place
+// each: its events carry the time they were made, so the latest event's
+// time is the daemon's now (timeouts, rotating doors, the replay cache)
+// and drives the once-a-second tick (advanceLocked) where the clock does
+// live; every address counts as this host's (addrSet.all); the file is
+// read in step with the owner, each packet after the owner acted on the
+// one before, so that it meets the filter those left (pushWait); and Run
+// returns at its end once the songs it queued have played. Without
+// --state-dir its pools and songs go to a new temporary directory, not
+// the live daemon's.
 //
 // # Log
 //

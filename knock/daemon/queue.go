@@ -65,6 +65,30 @@ func (q *eventQueue) push(ev *knock.Event, stop <-chan struct{}) bool {
 	return true
 }
 
+// pushWait is push, then waits until the consumer has taken ev and every
+// event before it (lockstep); false when stop is closed first.
+func (q *eventQueue) pushWait(ev *knock.Event, stop <-chan struct{}) bool {
+	if !q.push(ev, stop) {
+		return false
+	}
+	t := q.tail.Load() // only this producer moves tail
+	for q.head.Load() < t {
+		q.producerWaits.Store(true)
+		if q.head.Load() >= t { // taken meanwhile
+			q.producerWaits.Store(false)
+			break
+		}
+		select {
+		case <-q.room:
+		case <-stop:
+			q.producerWaits.Store(false)
+			return false
+		}
+		q.producerWaits.Store(false)
+	}
+	return true
+}
+
 // drain calls handle with the queued knocks, in order, at most max of
 // them, and returns how many it took. The events are valid during the
 // call only: their slots are then freed.

@@ -92,8 +92,8 @@ func (d *Daemon) Apply(cfg *config.Config) error {
 		return err
 	}
 	var newCapt *capture.Capture
-	if !d.replay && !slices.Equal(interfaces(old), interfaces(cfg)) {
-		f := FilterFor(cfg, doors.doors, d.local.Load().list, d.opts.OnlyIPv4)
+	if !d.capt.Load().FromFile() && !slices.Equal(interfaces(old), interfaces(cfg)) {
+		f := filterFor(cfg, doors.doors, d.local.Load(), d.opts.OnlyIPv4)
 		c, err := capture.Open(interfaces(cfg), f, d.captureOptions())
 		if err != nil {
 			d.log.Error("daemon: reload: cannot capture on the new interfaces; keeping the old config", "interfaces", interfaces(cfg), "err", err)
