@@ -84,22 +84,18 @@ type Daemon struct {
 	pid    *pidFile
 	runner *command.Runner
 	fw     *firewallOpener
-	// limiter bounds each source's knocks ([rate_limit]); nil: no limit.
-	limiter     *ratelimit.Limiter
-	rateLimited uint64            // knocks dropped by the limiter; under mu
-	doorKnocks  map[string]uint64 // knocks that matched a step of each door; under mu
-	status      *status.Server    // nil without [http] listen
+	status *status.Server // nil without [http] listen
 
 	started time.Time
-	events  []status.Event         // recent, for the status page; under mu
-	opened  map[string][]time.Time // each door's openings in the last hour; under mu
 	// eventTimed says that the capture's events carry their own time (a
 	// file): the latest event's time is the daemon's now, and the events
-	// drive the once-a-second tick (see advanceLocked). Live, the clock
-	// does both.
+	// drive the once-a-second tick (see advance). Live, the clock does
+	// both.
 	eventTimed bool
-	eventTime  atomic.Int64 // eventTimed: the latest event's time, Unix ns; 0 before the first
-	lastTick   time.Time    // eventTimed: the event time of the last tick; under mu
+	// eventTime is, when eventTimed, the latest event's time in Unix ns
+	// (0 before the first): written by the owner, read by the replay
+	// cache, which a reload opens off the owner.
+	eventTime atomic.Int64
 	// knockdLog writes knockd's own lines for what knockd logs (stages,
 	// OPEN SESAME, running command, command timeout) when the log is in
 	// knockd's format, for fail2ban filters and scripts written for it.
@@ -110,18 +106,32 @@ type Daemon struct {
 	handled atomic.Uint64                   // events the owner took
 	drops   uint64                          // kernel drops already logged; tick goroutine only
 
-	reloadMu sync.Mutex // one reload at a time
+	// reloadMu makes one reload at a time. The owner's fields that only
+	// a reload changes (cfg, music, replayCache) are changed on the owner
+	// while the reload holds reloadMu: a reload may read them without
+	// asking the owner. replayCachePath is the reloads' own.
+	reloadMu sync.Mutex
 
-	// mu is the owner lock: it is held for each event, in the order the
-	// capture delivers them, and by Expire and reloads. Everything below
-	// is guarded by it.
-	mu      sync.Mutex
+	// ownerMu guards owner, the running owner goroutine (owner.go); nil
+	// while none runs, when do runs requests itself, under ownerMu.
+	ownerMu sync.Mutex
+	owner   *ownerLoop
+
+	// The owner's state: only the owner goroutine, or a request through
+	// do, touches what follows.
 	cfg     *config.Config
 	doors   *doorSet // cfg.Doors' sources and the matcher's doors
 	matcher *match.Matcher
 	music   *musicPart // nil when the music doors are off
 	matches []match.Match
 	refused uint64 // openings a source refused (replays)
+	// limiter bounds each source's knocks ([rate_limit]); nil: no limit.
+	limiter     *ratelimit.Limiter
+	rateLimited uint64                 // knocks dropped by the limiter
+	doorKnocks  map[string]uint64      // knocks that matched a step of each door
+	events      []status.Event         // recent, for the status page
+	opened      map[string][]time.Time // each door's openings in the last hour
+	lastTick    time.Time              // eventTimed: the event time of the last tick
 	// replayCache remembers the sequences of rotating doors that opened;
 	// nil while no door is rotating.
 	replayCache     *replaycache.Cache
@@ -209,14 +219,14 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 	var c *capture.Capture
 	if opts.Replay != nil {
 		d.local.Store(&addrSet{all: true})
-		c, err = capture.OpenFile(opts.Replay, d.filterLocked(), d.captureOptions())
+		c, err = capture.OpenFile(opts.Replay, d.currentFilter(), d.captureOptions())
 	} else {
 		var local []netip.Addr
 		if local, err = capture.LocalAddrs(); err != nil {
 			return fail(err)
 		}
 		d.local.Store(newAddrSet(local))
-		c, err = capture.Open(interfaces(cfg), d.filterLocked(), d.captureOptions())
+		c, err = capture.Open(interfaces(cfg), d.currentFilter(), d.captureOptions())
 	}
 	if err != nil {
 		return fail(err)
@@ -296,12 +306,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 		close(captured)
 	})
 	if !d.eventTimed {
-		wg.Go(func() { d.tick(ctx) })
+		wg.Go(func() { d.ticker(ctx) })
 	}
-	d.mu.Lock()
-	d.log.Info("daemon: capturing", "interfaces", d.captureNames(), "doors", len(d.cfg.Doors),
-		"music", d.cfg.Music.Enabled, "pid", os.Getpid())
-	d.mu.Unlock()
+	d.do(func() {
+		d.log.Info("daemon: capturing", "interfaces", d.captureNames(), "doors", len(d.cfg.Doors),
+			"music", d.cfg.Music.Enabled, "pid", os.Getpid())
+	})
 	var runErr error
 	ended := false
 	select {
@@ -372,51 +382,29 @@ func (d *Daemon) captureLoop(ctx context.Context, q *eventQueue) error {
 func (d *Daemon) finishFile(ctx context.Context) {
 	n := d.capt.Load().Stats().Total()
 	d.log.Info("daemon: replay finished", "packets", n.Packets, "decode_errors", n.DecodeErrors, "knocks", d.handled.Load())
-	d.mu.Lock()
-	if !d.lastTick.IsZero() {
-		d.matcher.Expire(d.lastTick)
-	}
-	mp := d.music
-	d.mu.Unlock()
+	var mp *musicPart
+	d.do(func() {
+		if !d.lastTick.IsZero() {
+			d.matcher.Expire(d.lastTick)
+		}
+		mp = d.music
+	})
 	if mp != nil {
 		mp.waitIdle(ctx)
 	}
 }
 
-// ownerBatch is how many knocks the owner acts on per taking of the owner
-// lock: enough to make the lock's cost vanish, few enough that a reload
-// or the ticker never waits long.
+// ownerBatch is how many knocks the owner acts on before it looks for a
+// request: enough that looking costs nothing per knock, few enough that
+// a request never waits long.
 const ownerBatch = 256
 
-// own is the owner goroutine of a live capture: it takes the queued knocks
-// in capture order and acts on each, until capture has stopped (captured
-// is closed) and the queue is empty.
-func (d *Daemon) own(q *eventQueue, captured <-chan struct{}) {
-	batch := func(evs []knock.Event) {
-		d.mu.Lock()
-		defer d.mu.Unlock()
-		for i := range evs {
-			d.handleLocked(&evs[i])
-		}
-	}
-	for {
-		if q.drain(ownerBatch, batch) > 0 {
-			continue
-		}
-		if !q.wait(captured) {
-			for q.drain(ownerBatch, batch) > 0 {
-			}
-			return
-		}
-	}
-}
-
-// handleLocked acts on one knock, in capture order, under the owner lock.
+// handle acts on one knock, on the owner, in capture order.
 // A music port goes to the music doors and no further; anything else to
 // the matcher, whose matches run their commands.
-func (d *Daemon) handleLocked(ev *knock.Event) {
+func (d *Daemon) handle(ev *knock.Event) {
 	if d.eventTimed {
-		d.advanceLocked(ev.Time)
+		d.advance(ev.Time)
 	}
 	// Live, the kernel filter's destinations keep IPv6 out; a file's
 	// capture passes every destination.
@@ -443,39 +431,39 @@ func (d *Daemon) handleLocked(ev *knock.Event) {
 		if err := d.doors.sources[from.door].Used(from.seq, m.Src, m.Event.Time); err != nil {
 			d.log.Warn("daemon: door not opened", "door", m.Name, "src", m.Src.WithZone(""), "reason", err)
 			d.refused++
-			d.recordLocked("refused", m.Name, m.Src, err.Error())
+			d.record("refused", m.Name, m.Src, err.Error())
 			continue
 		}
 		d.logOpened(m)
-		d.recordLocked("open", m.Name, m.Src, "")
+		d.record("open", m.Name, m.Src, "")
 		d.fw.open(door, m.Src)
 		d.runner.Open(door, m.Event)
 	}
 	// A use may change what the sources offer (the next one-time line, a
 	// period's sequence that may not be used twice).
-	d.refreshDoorsLocked(d.now())
+	d.refreshDoors(d.now())
 }
 
-// advanceLocked moves the daemon's now to t, the time of an event that
+// advance moves the daemon's now to t, the time of an event that
 // carries its own (a file's): the doors' sources judge by it at once, and
 // the once-a-second tick follows it as it follows the clock live.
-func (d *Daemon) advanceLocked(t time.Time) {
+func (d *Daemon) advance(t time.Time) {
 	d.eventTime.Store(t.UnixNano())
 	if d.doors.due(t) {
-		d.refreshDoorsLocked(t)
+		d.refreshDoors(t)
 	}
 	if t.Sub(d.lastTick) >= expireInterval {
-		d.tickLocked(t)
+		d.tick(t)
 		d.lastTick = t
 	}
 }
 
-// tickLocked is the once-a-second work on the owner's state at now:
+// tick is the once-a-second work on the owner's state at now:
 // the doors' sources asked again when one said its answer changes,
 // attempts past their timeout dropped, idle music sources forgotten.
-func (d *Daemon) tickLocked(now time.Time) {
+func (d *Daemon) tick(now time.Time) {
 	if d.doors.due(now) {
-		d.refreshDoorsLocked(now)
+		d.refreshDoors(now)
 	}
 	d.matcher.Expire(now)
 	if d.music != nil {
@@ -485,13 +473,13 @@ func (d *Daemon) tickLocked(now time.Time) {
 	}
 }
 
-// refreshDoorsLocked asks the sources for their sequences at now and
+// refreshDoors asks the sources for their sequences at now and
 // gives the changes to the matcher and the kernel filter.
-func (d *Daemon) refreshDoorsLocked(now time.Time) {
+func (d *Daemon) refreshDoors(now time.Time) {
 	old := d.doors.doors
 	d.doors.expand(d.cfg.Doors, now, d.sourceEnv().Log)
 	if d.doors.install(d.matcher, old) && filterSteps(old) != filterSteps(d.doors.doors) {
-		d.setFilterLocked()
+		d.applyFilter()
 	}
 }
 
@@ -546,13 +534,9 @@ func (d *Daemon) logOpened(m match.Match) {
 	d.log.Info("daemon: door opened", "door", m.Name, "src", src)
 }
 
-// logKnockdProgress is the matcher's OnProgress when the log is in
-// knockd's format: it writes knockd's lines for an attempt's stages and
-// timeouts. knockd logs nothing when an attempt is reset. It runs under
-// the owner lock, from Handle or Expire.
-// onProgress hears the matcher's attempts, on the owner with d.mu held:
-// it counts each door's matched knocks and, in knockd's log format,
-// writes knockd's lines for them.
+// onProgress hears the matcher's attempts, on the owner (from Handle or
+// Expire): it counts each door's matched knocks and, in knockd's log
+// format, writes knockd's lines for them.
 func (d *Daemon) onProgress(p match.Progress) {
 	if p.Kind == match.StageReached {
 		d.doorKnocks[p.Name]++
@@ -562,6 +546,8 @@ func (d *Daemon) onProgress(p match.Progress) {
 	}
 }
 
+// logKnockdProgress writes knockd's lines for an attempt's stages and
+// timeouts. knockd logs nothing when an attempt is reset.
 func (d *Daemon) logKnockdProgress(p match.Progress) {
 	src := p.Src.WithZone("")
 	switch p.Kind {
@@ -572,22 +558,24 @@ func (d *Daemon) logKnockdProgress(p match.Progress) {
 	}
 }
 
-// filterLocked is the capture filter for the current doors and addresses.
-func (d *Daemon) filterLocked() capture.Filter {
+// currentFilter is the capture filter for the current doors and addresses.
+func (d *Daemon) currentFilter() capture.Filter {
 	return filterFor(d.cfg, d.doors.doors, d.local.Load(), d.opts.OnlyIPv4)
 }
 
-// setFilterLocked gives the capture the filter for the current state.
-func (d *Daemon) setFilterLocked() {
-	f := d.filterLocked()
+// applyFilter gives the capture the filter for the current state.
+func (d *Daemon) applyFilter() {
+	f := d.currentFilter()
 	if err := d.capt.Load().SetFilter(f); err != nil {
 		d.log.Error("daemon: cannot update the capture filter; knocks on new ports may be missed", "err", err)
 	}
 }
 
-// tick expires attempts, forgets idle music sources, follows the host's
-// addresses and reports kernel drops, once a second.
-func (d *Daemon) tick(ctx context.Context) {
+// ticker asks the owner for its tick (expire attempts, forget idle music
+// sources, ask the doors' sources), follows the host's addresses and
+// reports kernel drops, once a second. The I/O (listing the addresses,
+// reading the capture's counters) is done here, off the owner.
+func (d *Daemon) ticker(ctx context.Context) {
 	due := make(chan struct{}, 1)
 	arm := func() clock.Timer {
 		return d.opts.Clock.AfterFunc(expireInterval, func() { due <- struct{}{} })
@@ -600,10 +588,7 @@ func (d *Daemon) tick(ctx context.Context) {
 			return
 		case <-due:
 		}
-		now := d.opts.Clock.Now()
-		d.mu.Lock()
-		d.tickLocked(now)
-		d.mu.Unlock()
+		d.do(func() { d.tick(d.opts.Clock.Now()) })
 		d.refreshLocal()
 		d.reportDrops()
 		t = arm()
@@ -627,10 +612,10 @@ func (d *Daemon) refreshLocal() {
 		return
 	}
 	d.log.Info("daemon: this host's addresses changed", "addresses", local)
-	d.local.Store(newAddrSet(local))
-	d.mu.Lock()
-	d.setFilterLocked()
-	d.mu.Unlock()
+	d.do(func() {
+		d.local.Store(newAddrSet(local))
+		d.applyFilter()
+	})
 }
 
 func (d *Daemon) reportDrops() {
@@ -649,11 +634,10 @@ func (d *Daemon) isLocal(a netip.Addr) bool {
 
 // shutdown stops what Run leaves running once capture has stopped.
 func (d *Daemon) shutdown() error {
-	// Capture and the reload loop have stopped: nothing else uses the
-	// music doors now.
-	d.mu.Lock()
-	mp := d.music
-	d.mu.Unlock()
+	// Capture, the owner and the reload loop have stopped: nothing else
+	// uses the music doors now.
+	var mp *musicPart
+	d.do(func() { mp = d.music })
 	if mp != nil {
 		// Silence first: the stop commands may take a while.
 		mp.halt()
@@ -670,9 +654,11 @@ func (d *Daemon) shutdown() error {
 	if mp != nil {
 		mp.closePools(d.log)
 	}
-	if d.replayCache != nil {
-		d.replayCache.Close()
-	}
+	d.do(func() {
+		if d.replayCache != nil {
+			d.replayCache.Close()
+		}
+	})
 	d.log.Info("daemon: stopped", d.Stats().logAttrs()...)
 	if d.pid != nil {
 		if err := d.pid.remove(); err != nil {
@@ -689,17 +675,17 @@ func (d *Daemon) shutdown() error {
 // Knocks still arriving are appended as usual; a play knock is queued and
 // stays archived, unplayed, when the daemon stops.
 func (d *Daemon) silence() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.music != nil {
-		d.music.halt()
-	}
+	d.do(func() {
+		if d.music != nil {
+			d.music.halt()
+		}
+	})
 }
 
 // warnIfIdle says so when no knock can do anything: every door disabled
-// (one-time files used up) and the music doors off.
+// (one-time files used up) and the music doors off. It runs on the owner.
 func (d *Daemon) warnIfIdle() {
-	if len(d.filterLocked().Rules) == 0 {
+	if len(d.currentFilter().Rules) == 0 {
 		d.log.Warn("daemon: no door can open and the music doors are off: nothing to listen for until a reload")
 	}
 }
@@ -730,19 +716,20 @@ type Stats struct {
 	DoorKnocks map[string]uint64
 }
 
-// Stats returns the counters so far. It may be called from any goroutine.
+// Stats returns the counters so far. It may be called from any
+// goroutine; the owner answers between two knocks.
 func (d *Daemon) Stats() Stats {
 	s := Stats{Knocks: d.handled.Load(), Commands: d.runner.Stats(), Firewall: d.fw.stats()}
 	s.Capture = d.capt.Load().Stats().Total()
-	d.mu.Lock()
-	s.Match = d.matcher.Stats()
-	s.Refused = d.refused
-	s.RateLimited = d.rateLimited
-	s.DoorKnocks = maps.Clone(d.doorKnocks)
-	if d.music != nil {
-		s.Music = d.music.m.Stats()
-	}
-	d.mu.Unlock()
+	d.do(func() {
+		s.Match = d.matcher.Stats()
+		s.Refused = d.refused
+		s.RateLimited = d.rateLimited
+		s.DoorKnocks = maps.Clone(d.doorKnocks)
+		if d.music != nil {
+			s.Music = d.music.m.Stats()
+		}
+	})
 	return s
 }
 

@@ -17,9 +17,8 @@ import (
 // recentEvents is how many events the status page keeps.
 const recentEvents = 50
 
-// recordLocked notes an event for the status page; the owner calls it
-// with d.mu held.
-func (d *Daemon) recordLocked(kind, door string, src netip.Addr, msg string) {
+// record notes an event for the status page; on the owner.
+func (d *Daemon) record(kind, door string, src netip.Addr, msg string) {
 	ev := status.Event{Time: d.now(), Kind: kind, Door: door, Source: src.WithZone("").String(), Message: msg}
 	if len(d.events) == recentEvents {
 		copy(d.events, d.events[1:])
@@ -41,35 +40,37 @@ func (d *Daemon) snapshot(context.Context) (status.Snapshot, error) {
 			}
 		}
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	hourAgo := d.now().Add(-time.Hour)
-	for _, door := range d.cfg.Doors {
-		kind := "sequence"
-		switch {
-		case door.Rotating != nil:
-			kind = "rotating"
-		case door.OneTimeFile != "":
-			kind = "one-time"
+	// The doors and the events are the owner's: it answers between two
+	// knocks.
+	d.do(func() {
+		hourAgo := d.now().Add(-time.Hour)
+		for _, door := range d.cfg.Doors {
+			kind := "sequence"
+			switch {
+			case door.Rotating != nil:
+				kind = "rotating"
+			case door.OneTimeFile != "":
+				kind = "one-time"
+			}
+			recent := d.opened[door.Name]
+			for len(recent) > 0 && recent[0].Before(hourAgo) {
+				recent = recent[1:]
+			}
+			d.opened[door.Name] = recent
+			state := "ready"
+			if len(door.Open) > 0 {
+				state = fmt.Sprintf("ready; opens %v for %v", door.Open, door.OpenFor)
+			}
+			s.Doors = append(s.Doors, status.Door{Name: door.Name, Kind: kind, State: state, OpensLastHr: len(recent)})
 		}
-		recent := d.opened[door.Name]
-		for len(recent) > 0 && recent[0].Before(hourAgo) {
-			recent = recent[1:]
+		for _, dd := range d.cfg.Disabled {
+			s.Doors = append(s.Doors, status.Door{Name: dd.Door.Name, Kind: "one-time", State: "disabled: " + dd.Reason})
 		}
-		d.opened[door.Name] = recent
-		state := "ready"
-		if len(door.Open) > 0 {
-			state = fmt.Sprintf("ready; opens %v for %v", door.Open, door.OpenFor)
+		if d.cfg.Music.Enabled {
+			s.Doors = append(s.Doors, status.Door{Name: "music", Kind: "music", State: "ready"})
 		}
-		s.Doors = append(s.Doors, status.Door{Name: door.Name, Kind: kind, State: state, OpensLastHr: len(recent)})
-	}
-	for _, dd := range d.cfg.Disabled {
-		s.Doors = append(s.Doors, status.Door{Name: dd.Door.Name, Kind: "one-time", State: "disabled: " + dd.Reason})
-	}
-	if d.cfg.Music.Enabled {
-		s.Doors = append(s.Doors, status.Door{Name: "music", Kind: "music", State: "ready"})
-	}
-	s.Events = append(s.Events, d.events...)
+		s.Events = append(s.Events, d.events...)
+	})
 	return s, nil
 }
 
