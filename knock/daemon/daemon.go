@@ -701,7 +701,8 @@ func (d *Daemon) logDisabled(cfg *config.Config) {
 	}
 }
 
-// Stats are the daemon's counters.
+// Stats are the daemon's counters, as their owners keep them; counters.go
+// names them for /metrics and the shutdown line.
 type Stats struct {
 	Knocks   uint64           // events the owner took: knocks on some door's or music port
 	Refused  uint64           // completed sequences a door's source refused: replays
@@ -714,13 +715,21 @@ type Stats struct {
 	RateLimited uint64
 	// DoorKnocks counts, by door name, the knocks that matched a step.
 	DoorKnocks map[string]uint64
+	// InterfacesUp is the number of capture interfaces up now.
+	InterfacesUp int
 }
 
 // Stats returns the counters so far. It may be called from any
 // goroutine; the owner answers between two knocks.
 func (d *Daemon) Stats() Stats {
 	s := Stats{Knocks: d.handled.Load(), Commands: d.runner.Stats(), Firewall: d.fw.stats()}
-	s.Capture = d.capt.Load().Stats().Total()
+	cs := d.capt.Load().Stats()
+	s.Capture = cs.Total()
+	for _, ifc := range cs.Interfaces {
+		if ifc.Up {
+			s.InterfacesUp++
+		}
+	}
 	d.do(func() {
 		s.Match = d.matcher.Stats()
 		s.Refused = d.refused
@@ -731,17 +740,6 @@ func (d *Daemon) Stats() Stats {
 		}
 	})
 	return s
-}
-
-func (s Stats) logAttrs() []any {
-	return []any{
-		"knocks", s.Knocks,
-		"packets", s.Capture.Packets, "kernel_drops", s.Capture.Drops, "decode_errors", s.Capture.DecodeErrors,
-		"attempts_started", s.Match.Started, "doors_opened", s.Match.Opened, "refused", s.Refused, "evicted", s.Match.Evicted,
-		"music_steps", s.Music.Steps, "songs_played", s.Music.Played,
-		"commands_ok", s.Commands.Succeeded, "commands_failed", s.Commands.Failed,
-		"firewall_opened", s.Firewall.Added, "firewall_errors", s.Firewall.Errors,
-	}
 }
 
 // interfaces is the capture's interface list for cfg.
