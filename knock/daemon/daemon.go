@@ -112,6 +112,11 @@ type Daemon struct {
 	// asking the owner. replayCachePath is the reloads' own.
 	reloadMu sync.Mutex
 
+	// musicPrepared, when a test sets it, is called by a reload once it
+	// has read the pools for rebuilt music doors, before the owner swaps
+	// them in (try counts from 1).
+	musicPrepared func(try int)
+
 	// ownerMu guards owner, the running owner goroutine (owner.go); nil
 	// while none runs, when do runs requests itself, under ownerMu.
 	ownerMu sync.Mutex

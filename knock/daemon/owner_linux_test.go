@@ -3,10 +3,12 @@ package daemon
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -162,4 +164,61 @@ sequence = ["7000", "8000"]
 	close(stop)
 	d.capt.Load().Close()
 	d.shutdown()
+}
+
+// Rebuilt music doors that read the pools the old ones append to (only
+// the speaker changes) miss no step: a music knock that the old doors
+// take while the new ones read the pools makes the reload read them
+// again, and after three such races the owner reads them itself. The song
+// played after the reload has every step knocked, those of the races
+// too. Runs as any user.
+func TestReloadMusicRaceKeepsSteps(t *testing.T) {
+	for _, races := range []int{1, 3} {
+		t.Run(fmt.Sprintf("%d races", races), func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.Mkdir(filepath.Join(dir, "wav"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			const v1 = `
+speaker = "none"
+state_dir = "{{DIR}}/state"
+
+[music]
+enabled = true
+`
+			_, path := testConfig(t, dir, v1)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			f := startFeed(t, path, ctx)
+			const src = "192.0.2.10"
+			at := time.Duration(0)
+			tone := func() packet { at += time.Millisecond; return syn(at, src, hostAddr4, 1000) }
+			f.send(tone(), tone())
+
+			cfg2, _ := testConfig(t, dir, strings.Replace(v1, `speaker = "none"`, `speaker = "wav:{{DIR}}/wav"`, 1))
+			var tries []int
+			f.d.musicPrepared = func(try int) {
+				tries = append(tries, try)
+				if try <= races {
+					f.send(tone()) // the old music doors take it meanwhile
+				}
+			}
+			if err := f.d.Apply(cfg2); err != nil {
+				t.Fatalf("Apply: %v", err)
+			}
+			wantTries := []int{1, 2}
+			if races == 3 {
+				wantTries = []int{1, 2, 3} // the fourth read is the owner's
+			}
+			if !slices.Equal(tries, wantTries) {
+				t.Errorf("the pools were read off the owner on tries %v, want %v", tries, wantTries)
+			}
+			f.send(syn(at+time.Millisecond, src, hostAddr4, 1002)) // play
+			want := fmt.Sprintf(`msg="music: song queued" src=%s steps=%d`, src, 2+races)
+			f.log.WaitFor(t, want, 10*time.Second)
+			if err := f.end(); err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+		})
+	}
 }

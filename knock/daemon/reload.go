@@ -155,6 +155,9 @@ func (d *Daemon) Apply(cfg *config.Config) error {
 				undo()
 				return fail("cannot set up the new music settings", err)
 			}
+			if d.musicPrepared != nil {
+				d.musicPrepared(try)
+			}
 		}
 		var swapErr error
 		raced := false
