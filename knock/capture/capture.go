@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"slices"
@@ -89,13 +90,15 @@ const (
 // checks whether Run's context has ended.
 const pollTimeout = 200 * time.Millisecond
 
-// A ring is one OS capture handle on one interface (or on all of them).
-// Only its reader goroutine calls next and close; setFilter and drops may
-// be called from other goroutines while next blocks.
+// A ring is one capture handle: an OS capture handle on one interface
+// (or on all of them), or a capture file. Only its reader goroutine calls
+// next and close; setFilter and drops may be called from other goroutines
+// while next blocks.
 type ring interface {
 	// next returns the next frame, valid until the following call, its
 	// link type and the time it was captured; errNoPacket when none came
-	// within pollTimeout.
+	// within pollTimeout; io.EOF when a file has ended, and an *endError
+	// when a file cannot be read further: neither is reopened.
 	next() ([]byte, decode.LinkType, time.Time, error)
 	setFilter(c *compiledFilter) error
 	// drops is the number of frames the kernel dropped since the ring
@@ -104,15 +107,58 @@ type ring interface {
 	close() error
 }
 
+// An opener opens rings on network interfaces: the operating system's
+// capture (liveOpener), or a test's fake rings. Capture's logic — reopening
+// with backoff, filter swaps, merging interfaces — is the same for both.
+type opener interface {
+	// lookup reports whether the named interface exists and is up; Any
+	// always does and is.
+	lookup(iface string) (exists, up bool)
+	// names lists the interfaces there are, for error messages.
+	names() string
+	open(iface string, c *compiledFilter, log *slog.Logger) (ring, error)
+}
+
+// liveOpener opens the operating system's capture handles.
+type liveOpener struct{}
+
+func (liveOpener) lookup(iface string) (exists, up bool) {
+	if iface == Any {
+		return true, true
+	}
+	ifc, err := net.InterfaceByName(iface)
+	if err != nil {
+		return false, false
+	}
+	return true, ifc.Flags&net.FlagUp != 0
+}
+
+func (liveOpener) names() string { return interfaceNames() }
+
+func (liveOpener) open(iface string, c *compiledFilter, log *slog.Logger) (ring, error) {
+	return openRing(iface, c, log)
+}
+
+// An endError ends a source that cannot be reopened: a capture file that
+// is cut short or otherwise unreadable.
+type endError struct{ err error }
+
+func (e *endError) Error() string { return e.err.Error() }
+func (e *endError) Unwrap() error { return e.err }
+
 var errNoPacket = errors.New("capture: no packet within the poll timeout")
 
-// A Capture reads knocks from network interfaces through a kernel filter.
-// Open it, then call Run once; SetFilter and Stats may be called at any
-// time from any goroutine.
+// A Capture reads knocks from network interfaces through a kernel filter
+// (Open), or from a capture file (OpenFile). Open it, then call Run once;
+// SetFilter and Stats may be called at any time from any goroutine.
 type Capture struct {
 	log    *slog.Logger
 	clock  clock.Clock
+	op     opener // nil for a file
 	filter atomic.Pointer[compiledFilter]
+	// interrupt, when set, unblocks a read of a file when Run's context
+	// ends (it closes a pipe).
+	interrupt func()
 
 	mu       sync.Mutex // serializes SetFilter, Run's start and Close
 	sources  []*source
@@ -122,8 +168,8 @@ type Capture struct {
 	finished chan struct{}      // closed when a running Run returns
 }
 
-// source is one interface given to Open, with the ring currently open on
-// it. Its reader goroutine owns the ring: it alone reads, closes and
+// source is one interface given to Open, or the file given to OpenFile,
+// with the ring currently open on it. Its reader goroutine owns the ring: it alone reads, closes and
 // replaces it; mu keeps SetFilter and Stats off a ring being replaced.
 type source struct {
 	c    *Capture
@@ -147,6 +193,11 @@ type source struct {
 // lacks, or on a system without live capture. Packets queue in the kernel
 // until Run reads them.
 func Open(ifaces []string, f Filter, opts Options) (*Capture, error) {
+	return open(ifaces, f, opts, liveOpener{})
+}
+
+// open is Open with op opening the rings.
+func open(ifaces []string, f Filter, opts Options, op opener) (*Capture, error) {
 	cf, err := compile(f)
 	if err != nil {
 		return nil, err
@@ -161,12 +212,24 @@ func Open(ifaces []string, f Filter, opts Options) (*Capture, error) {
 		if slices.Contains(ifaces[:i], name) {
 			return nil, fmt.Errorf("capture: interface %q given twice", name)
 		}
-		if name != Any {
-			if _, err := net.InterfaceByName(name); err != nil {
-				return nil, fmt.Errorf("capture: no interface %q on this host (it has: %s)", name, interfaceNames())
-			}
+		if exists, _ := op.lookup(name); !exists {
+			return nil, fmt.Errorf("capture: no interface %q on this host (it has: %s)", name, op.names())
 		}
 	}
+	c := newCapture(cf, opts)
+	c.op = op
+	for _, name := range ifaces {
+		r, err := op.open(name, cf, c.log)
+		if err != nil {
+			c.closeRings()
+			return nil, err
+		}
+		c.addSource(name, r)
+	}
+	return c, nil
+}
+
+func newCapture(cf *compiledFilter, opts Options) *Capture {
 	c := &Capture{log: opts.Logger, clock: opts.Clock}
 	if c.log == nil {
 		c.log = slog.Default()
@@ -175,18 +238,19 @@ func Open(ifaces []string, f Filter, opts Options) (*Capture, error) {
 		c.clock = clock.System()
 	}
 	c.filter.Store(cf)
-	for _, name := range ifaces {
-		r, err := openRing(name, cf, c.log)
-		if err != nil {
-			c.closeRings()
-			return nil, err
-		}
-		s := &source{c: c, name: name, dec: decode.NewDecoder(), r: r}
-		s.up.Store(true)
-		c.sources = append(c.sources, s)
-	}
-	return c, nil
+	return c
 }
+
+func (c *Capture) addSource(name string, r ring) {
+	s := &source{c: c, name: name, dec: decode.NewDecoder(), r: r}
+	s.up.Store(true)
+	c.sources = append(c.sources, s)
+}
+
+// FromFile reports whether c reads a capture file (OpenFile): it ends,
+// its events carry the time they were captured, which may be long ago,
+// and it may have been captured on another host.
+func (c *Capture) FromFile() bool { return c.op == nil }
 
 // interfaceNames lists this host's interfaces for error messages.
 func interfaceNames() string {
@@ -201,20 +265,28 @@ func interfaceNames() string {
 	return strings.Join(names, ", ")
 }
 
-// Run reads packets until ctx ends and calls handle with every knock, in
-// arrival order, from the goroutine that called Run. The event is only
-// valid during the call. An interface that goes down or away is logged
-// and retried with backoff; the capture goes on meanwhile. Run returns
-// nil once ctx is done, and releases the capture: Run is called once.
+// Run reads packets until ctx ends, or a file to its end, and calls
+// handle with every knock, in arrival order, from the goroutine that
+// called Run. The event is only valid during the call. An interface that
+// goes down or away is logged and retried with backoff; the capture goes
+// on meanwhile. Run returns nil once ctx is done or the file has ended,
+// the error that stopped the reading of a file otherwise, and releases
+// the capture: Run is called once.
 func (c *Capture) Run(ctx context.Context, handle func(*knock.Event)) error {
+	_, err := c.run(ctx, handle)
+	return err
+}
+
+// run is Run, which also says whether a file ended (rather than ctx).
+func (c *Capture) run(ctx context.Context, handle func(*knock.Event)) (ended bool, err error) {
 	c.mu.Lock()
 	switch {
 	case c.closed:
 		c.mu.Unlock()
-		return errors.New("capture: Run called on a closed capture")
+		return false, errors.New("capture: Run called on a closed capture")
 	case c.running:
 		c.mu.Unlock()
-		return errors.New("capture: Run called twice")
+		return false, errors.New("capture: Run called twice")
 	}
 	ctx, c.stop = context.WithCancel(ctx)
 	c.running = true
@@ -228,10 +300,18 @@ func (c *Capture) Run(ctx context.Context, handle func(*knock.Event)) error {
 		c.mu.Unlock()
 		close(c.finished)
 	}()
+	if c.interrupt != nil {
+		defer context.AfterFunc(ctx, c.interrupt)()
+	}
 
 	if len(c.sources) == 1 {
-		c.sources[0].run(ctx, handle)
-		return nil
+		err := c.sources[0].run(ctx, handle)
+		if ctx.Err() != nil {
+			// A read cut short by the interrupt is the end Run was
+			// asked for, not a broken file.
+			return false, nil
+		}
+		return true, err
 	}
 	// Several interfaces: one reader each, their events funnelled to
 	// this goroutine. Each interface's events stay in order.
@@ -253,7 +333,7 @@ func (c *Capture) Run(ctx context.Context, handle func(*knock.Event)) error {
 			handle(&ev)
 		case <-ctx.Done():
 			wg.Wait()
-			return nil
+			return false, nil
 		}
 	}
 }
@@ -334,26 +414,34 @@ func (c *Capture) Stats() Stats {
 	return st
 }
 
-// run reads s until ctx ends, reopening its ring after failures.
-func (s *source) run(ctx context.Context, deliver func(*knock.Event)) {
+// run reads s until ctx ends, reopening its ring after failures; a file
+// until its end (nil) or until it cannot be read (the error).
+func (s *source) run(ctx context.Context, deliver func(*knock.Event)) error {
 	done := ctx.Done()
 	var ev knock.Event
 	for {
 		select {
 		case <-done:
-			return
+			return nil
 		default:
 		}
 		r := s.r // only this goroutine writes s.r while Run runs
 		if r == nil || s.stale.Load() {
 			if !s.reopen(ctx) {
-				return
+				return nil
 			}
 			continue
 		}
 		data, link, ts, err := r.next()
 		if err != nil {
-			if err != errNoPacket {
+			if end, ok := err.(*endError); ok {
+				return end
+			}
+			switch err {
+			case errNoPacket:
+			case io.EOF:
+				return nil
+			default:
 				s.fail(err)
 			}
 			continue
@@ -437,18 +525,16 @@ func (s *source) reopen(ctx context.Context) bool {
 
 // open opens a new ring on s's interface with the current filter.
 func (s *source) open() error {
-	if s.name != Any {
-		ifc, err := net.InterfaceByName(s.name)
-		if err != nil {
-			return fmt.Errorf("capture: interface %q is gone", s.name)
-		}
-		if ifc.Flags&net.FlagUp == 0 {
-			return fmt.Errorf("capture: interface %q is down", s.name)
-		}
+	op := s.c.op
+	switch exists, up := op.lookup(s.name); {
+	case !exists:
+		return fmt.Errorf("capture: interface %q is gone", s.name)
+	case !up:
+		return fmt.Errorf("capture: interface %q is down", s.name)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r, err := openRing(s.name, s.c.filter.Load(), s.c.log)
+	r, err := op.open(s.name, s.c.filter.Load(), s.c.log)
 	if err != nil {
 		return err
 	}

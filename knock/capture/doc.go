@@ -1,9 +1,10 @@
-// Package capture reads knocks off the network, from a capture file, or
+// Package capture reads knocks off the network or from a capture file,
 // both through the same path.
 //
 // # Flow
 //
-//	NIC ─► kernel: socket + BPF filter from CompileFilter ─► ring ─► decode.Decoder ─► Filter check ─► handle(*knock.Event)
+//	NIC ─► kernel: socket + BPF filter from CompileFilter ─► ring ─┐
+//	pcap / pcapng file (OpenFile) ──────────────────────► file ring ─┴► Run: decode.Decoder ─► Filter check ─► handle(*knock.Event)
 //
 // A Filter lists the packets that may be knocks: protocol, port and TCP
 // flags per Rule, and the destination addresses (this host's, from
@@ -21,9 +22,17 @@
 // the doors change (SIGHUP); Stats counts packets, kernel drops and
 // decode errors per interface.
 //
-// Replay runs a pcap or pcapng file through the same decoder and filter,
-// for tests and forensics. ReplayAll leaves the check to its caller, who
-// holds a Matcher (NewMatcher) that may change while the file plays.
+// A ring is where Run's loop reads frames from: an OS capture handle, or
+// a capture file (OpenFile, for --replay, tests and forensics). A file is
+// one more ring behind the same loop (as gopacket's PacketDataSource is
+// behind its PacketSource): the same decoding, the same Filter check,
+// counted the same way; it carries each frame's capture time, has no
+// kernel filter (SetFilter changes the check of the frames still to
+// come), and ends: Run returns at its end. FromFile tells a file's
+// capture apart. Replay is OpenFile and Run in one call. Live rings are
+// opened through an opener, so that the tests replace the operating
+// system with fake rings and check reopening, filter swaps and the
+// merging of interfaces without privileges.
 //
 // The user-space check takes a few nanoseconds: a bitmap of the 65536
 // ports per protocol (and per set of TCP flags), and the destination

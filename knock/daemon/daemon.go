@@ -47,12 +47,14 @@ type Options struct {
 	// Override applies the command line's settings to every config read,
 	// at start and on reload, so that flags keep winning over the file.
 	Override func(*config.Config)
-	// Replay, when set, is a pcap or pcapng file run through the daemon
-	// instead of live capture. Every destination counts as this host's
-	// (the file was captured on the host whose knocks it holds), and Run
-	// returns once the file is done and its songs have played. If it is
-	// an io.Closer it is closed when Run's context ends, so that a read
-	// blocked on a pipe returns.
+	// Replay, when set, is a pcap or pcapng file the daemon captures from
+	// instead of the network (capture.OpenFile): the same capture loop,
+	// ending with the file. Its knocks carry the time they were made,
+	// which is the daemon's now while it plays (timeouts, rotating doors);
+	// every destination counts as this host's (the file was captured on
+	// the host whose knocks it holds); and Run returns once the file is
+	// done and its songs have played. If it is an io.Closer it is closed
+	// when Run's context ends, so that a read blocked on a pipe returns.
 	Replay io.Reader
 	// OnlyIPv4 ignores IPv6 knocks, as knockd's -4 does.
 	OnlyIPv4 bool
@@ -82,55 +84,73 @@ type Daemon struct {
 	pid    *pidFile
 	runner *command.Runner
 	fw     *firewallOpener
-	// replayed is what the capture file gave, once --replay has read it.
-	replayed atomic.Pointer[capture.Counters]
-	// limiter bounds each source's knocks ([rate_limit]); nil: no limit.
-	limiter     *ratelimit.Limiter
-	rateLimited uint64            // knocks dropped by the limiter; under mu
-	doorKnocks  map[string]uint64 // knocks that matched a step of each door; under mu
-	status      *status.Server    // nil without [http] listen
+	status *status.Server // nil without [http] listen
 
 	started time.Time
-	events  []status.Event         // recent, for the status page; under mu
-	opened  map[string][]time.Time // each door's openings in the last hour; under mu
-	replay  bool
+	// eventTimed says that the capture's events carry their own time (a
+	// file): the latest event's time is the daemon's now, and the events
+	// drive the once-a-second tick (see advance). Live, the clock does
+	// both.
+	eventTimed bool
+	// eventTime is, when eventTimed, the latest event's time in Unix ns
+	// (0 before the first): written by the owner, read by the replay
+	// cache, which a reload opens off the owner.
+	eventTime atomic.Int64
 	// knockdLog writes knockd's own lines for what knockd logs (stages,
 	// OPEN SESAME, running command, command timeout) when the log is in
 	// knockd's format, for fail2ban filters and scripts written for it.
 	knockdLog bool
 
-	capt    atomic.Pointer[capture.Capture] // nil in replay mode
-	local   atomic.Pointer[addrSet]         // this host's addresses; nil in replay mode
+	capt    atomic.Pointer[capture.Capture] // the network's, or the file's
+	local   atomic.Pointer[addrSet]         // this host's addresses
 	handled atomic.Uint64                   // events the owner took
 	drops   uint64                          // kernel drops already logged; tick goroutine only
 
-	reloadMu sync.Mutex // one reload at a time
+	// reloadMu makes one reload at a time. The owner's fields that only
+	// a reload changes (cfg, music, replayCache) are changed on the owner
+	// while the reload holds reloadMu: a reload may read them without
+	// asking the owner. replayCachePath is the reloads' own.
+	reloadMu sync.Mutex
 
-	// mu is the owner lock: it is held for each event, in the order the
-	// capture delivers them, and by Expire and reloads. Everything below
-	// is guarded by it.
-	mu          sync.Mutex
-	cfg         *config.Config
-	doors       *doorSet // cfg.Doors' sources and the matcher's doors
-	matcher     *match.Matcher
-	music       *musicPart // nil when the music doors are off
-	matches     []match.Match
-	replayMatch *capture.Matcher // replay mode: the filter the kernel would apply
-	lastExpire  time.Time        // replay mode: event time of the last Expire
-	refused     uint64           // openings a source refused (replays)
+	// musicPrepared, when a test sets it, is called by a reload once it
+	// has read the pools for rebuilt music doors, before the owner swaps
+	// them in (try counts from 1).
+	musicPrepared func(try int)
+
+	// ownerMu guards owner, the running owner goroutine (owner.go); nil
+	// while none runs, when do runs requests itself, under ownerMu.
+	ownerMu sync.Mutex
+	owner   *ownerLoop
+
+	// The owner's state: only the owner goroutine, or a request through
+	// do, touches what follows.
+	cfg     *config.Config
+	doors   *doorSet // cfg.Doors' sources and the matcher's doors
+	matcher *match.Matcher
+	music   *musicPart // nil when the music doors are off
+	matches []match.Match
+	refused uint64 // openings a source refused (replays)
+	// limiter bounds each source's knocks ([rate_limit]); nil: no limit.
+	limiter     *ratelimit.Limiter
+	rateLimited uint64                 // knocks dropped by the limiter
+	doorKnocks  map[string]uint64      // knocks that matched a step of each door
+	events      []status.Event         // recent, for the status page
+	opened      map[string][]time.Time // each door's openings in the last hour
+	lastTick    time.Time              // eventTimed: the event time of the last tick
 	// replayCache remembers the sequences of rotating doors that opened;
 	// nil while no door is rotating.
 	replayCache     *replaycache.Cache
 	replayCachePath string
-	eventTime       time.Time // replay mode: the time of the knock being handled
 }
 
-// now is the time the doors' sources judge by: the clock, or replaying a
-// file the time of the knock being handled (the file's times are when its
-// knocks were made).
+// now is the time the doors' sources judge by: the clock, or when the
+// events carry their own time (a file) the latest event's.
 func (d *Daemon) now() time.Time {
-	if d.replay {
-		return d.eventTime
+	if d.eventTimed {
+		if ns := d.eventTime.Load(); ns != 0 {
+			return time.Unix(0, ns)
+		}
+		return time.Time{}
 	}
 	return d.opts.Clock.Now()
 }
@@ -152,7 +172,7 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 	if opts.Clock == nil {
 		opts.Clock = clock.System()
 	}
-	d := &Daemon{opts: opts, replay: opts.Replay != nil, cfg: cfg,
+	d := &Daemon{opts: opts, eventTimed: opts.Replay != nil, cfg: cfg,
 		knockdLog: cfg.Log.Format == config.LogKnockd}
 	// undo releases, in reverse order, what was opened when a later step
 	// fails.
@@ -187,7 +207,7 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 		return fail(err)
 	}
 
-	if cfg.PidFile != "" && !d.replay {
+	if cfg.PidFile != "" && opts.Replay == nil {
 		pid, note, err := createPidFile(cfg.PidFile)
 		if err != nil {
 			return fail(err)
@@ -199,24 +219,25 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 		undo = append(undo, func() { d.pid.remove() })
 	}
 
-	if d.replay {
-		d.replayMatch, err = capture.NewMatcher(d.filterLocked())
-		if err != nil {
-			return fail(err)
-		}
+	// The capture: the network, or a file. A file was captured on the
+	// host whose knocks it holds, so every address counts as this host's.
+	var c *capture.Capture
+	if opts.Replay != nil {
+		d.local.Store(&addrSet{all: true})
+		c, err = capture.OpenFile(opts.Replay, d.currentFilter(), d.captureOptions())
 	} else {
-		local, err := capture.LocalAddrs()
-		if err != nil {
+		var local []netip.Addr
+		if local, err = capture.LocalAddrs(); err != nil {
 			return fail(err)
 		}
 		d.local.Store(newAddrSet(local))
-		c, err := capture.Open(interfaces(cfg), d.filterLocked(), d.captureOptions())
-		if err != nil {
-			return fail(err)
-		}
-		d.capt.Store(c)
-		undo = append(undo, func() { c.Close() })
+		c, err = capture.Open(interfaces(cfg), d.currentFilter(), d.captureOptions())
 	}
+	if err != nil {
+		return fail(err)
+	}
+	d.capt.Store(c)
+	undo = append(undo, func() { c.Close() })
 
 	d.started, d.opened = time.Now(), map[string][]time.Time{}
 	if err := d.listenStatus(); err != nil {
@@ -237,12 +258,9 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 		d.music.start() // the last step that can fail is behind
 	}
 
-	matchOpts := match.Options{MaxAttempts: cfg.MaxAttempts, Logger: d.log}
+	matchOpts := match.Options{MaxAttempts: cfg.MaxAttempts, Logger: d.log, IsLocal: d.isLocal}
 	d.doorKnocks = map[string]uint64{}
 	matchOpts.OnProgress = d.onProgress
-	if !d.replay {
-		matchOpts.IsLocal = d.isLocal
-	}
 	d.matcher = match.New(d.doors.doors, matchOpts)
 	d.runner = command.NewRunner(command.Options{Logger: d.log, Clock: d.opts.Clock, KnockdMessages: d.knockdLog})
 	d.logDisabled(cfg)
@@ -259,11 +277,12 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	return d.Run(ctx)
 }
 
-// Run runs the daemon until ctx ends (SIGTERM, SIGINT), or in replay mode
-// until the file has been acted on, then stops it: capture stops, the
-// speaker falls silent, the pending stop commands run, the pools are
-// synced and closed and the pidfile removed. It returns nil after a clean
-// stop, and an error when capture failed or a stop command could not run.
+// Run runs the daemon until ctx ends (SIGTERM, SIGINT), or when the
+// capture is a file until the file has been acted on, then stops it:
+// capture stops, the speaker falls silent, the pending stop commands run,
+// the pools are synced and closed and the pidfile removed. It returns nil
+// after a clean stop, and an error when capture failed or a stop command
+// could not run.
 func (d *Daemon) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -277,51 +296,75 @@ func (d *Daemon) Run(ctx context.Context) error {
 		})
 	}
 
-	var runErr error
-	if d.replay {
-		runErr = d.runReplay(ctx)
-	} else {
-		// Capture hands knocks to the owner through a queue, so that a
-		// slow moment of the owner (an fsync) never stalls the reading
-		// of the kernel's ring.
-		q := newEventQueue(eventQueueLen)
-		captured := make(chan struct{}) // closed when capture has stopped
-		var owner sync.WaitGroup
-		owner.Go(func() { d.own(q, captured) })
-		capErr := make(chan error, 1)
-		wg.Go(func() {
-			capErr <- d.captureLoop(ctx, q)
-			close(captured)
-		})
-		wg.Go(func() { d.tick(ctx) })
-		d.mu.Lock()
-		d.log.Info("daemon: capturing", "interfaces", interfaces(d.cfg), "doors", len(d.cfg.Doors),
-			"music", d.cfg.Music.Enabled, "pid", os.Getpid())
-		d.mu.Unlock()
-		select {
-		case <-ctx.Done():
-		case runErr = <-capErr:
-		}
-		// Silence at once: capture notices the end only at its next poll
-		// (up to 200 ms), and a note must not outlive SIGTERM by that long
-		// (TestQemuDaemonSIGTERM heard 178-216 ms before this).
-		d.silence()
-		cancel()
-		owner.Wait() // every knock captured has been acted on
+	// Capture hands knocks to the owner through a queue, so that a slow
+	// moment of the owner (an fsync) never stalls the reading of the
+	// kernel's ring.
+	q := newEventQueue(eventQueueLen)
+	captured := make(chan struct{}) // closed when capture has stopped
+	var owner sync.WaitGroup
+	owner.Go(func() { d.own(q, captured) })
+	capErr := make(chan error, 1)
+	wg.Go(func() {
+		capErr <- d.captureLoop(ctx, q)
+		close(captured)
+	})
+	if !d.eventTimed {
+		wg.Go(func() { d.ticker(ctx) })
 	}
+	d.do(func() {
+		d.log.Info("daemon: capturing", "interfaces", d.captureNames(), "doors", len(d.cfg.Doors),
+			"music", d.cfg.Music.Enabled, "pid", os.Getpid())
+	})
+	var runErr error
+	ended := false
+	select {
+	case <-ctx.Done():
+	case runErr = <-capErr:
+		// A file that ended, or a capture that failed.
+		ended = runErr == nil && d.capt.Load().FromFile()
+	}
+	if ended {
+		owner.Wait() // every knock of the file has been acted on
+		d.finishFile(ctx)
+	}
+	// Silence at once: capture notices the end only at its next poll
+	// (up to 200 ms), and a note must not outlive SIGTERM by that long
+	// (TestQemuDaemonSIGTERM heard 178-216 ms before this).
+	d.silence()
 	cancel()
+	owner.Wait() // every knock captured has been acted on
 	wg.Wait()
 	return errors.Join(runErr, d.shutdown())
 }
 
+// captureNames names what the daemon captures on, for the log.
+func (d *Daemon) captureNames() []string {
+	if c := d.capt.Load(); c.FromFile() {
+		return []string{"file"}
+	}
+	return interfaces(d.cfg)
+}
+
 // captureLoop runs the current capture, queueing its knocks for the
 // owner; when a reload replaced it (new interfaces), it goes on with the
-// new one.
+// new one. A file's capture returns nil at the file's end.
 func (d *Daemon) captureLoop(ctx context.Context, q *eventQueue) error {
 	done := ctx.Done()
 	enqueue := func(ev *knock.Event) { q.push(ev, done) }
+	// A file is read in step with the owner: each packet is read once
+	// the owner has acted on the one before, so that it meets the filter
+	// those left behind (a one-time door's next line), as it would have
+	// live, where the packets were that far apart.
+	lockstep := func(ev *knock.Event) { q.pushWait(ev, done) }
 	for {
 		c := d.capt.Load()
+		if c.FromFile() {
+			err := c.Run(ctx, lockstep)
+			if err != nil && ctx.Err() == nil {
+				return fmt.Errorf("daemon: replay: %w", err)
+			}
+			return nil
+		}
 		err := c.Run(ctx, enqueue)
 		if ctx.Err() != nil {
 			return nil
@@ -336,92 +379,40 @@ func (d *Daemon) captureLoop(ctx context.Context, q *eventQueue) error {
 	}
 }
 
-// runReplay feeds the replay file to the owner, then waits for the songs
-// it queued to play.
-func (d *Daemon) runReplay(ctx context.Context) error {
-	// A read blocked on a pipe (--replay /dev/stdin) would outlive ctx:
-	// closing the file ends it.
-	if c, ok := d.opts.Replay.(io.Closer); ok {
-		stop := context.AfterFunc(ctx, func() { c.Close() })
-		defer stop()
-	}
-	// The file's packets are checked against the current filter in
-	// handleLocked (it follows reloads and one-time sequences), so the
-	// replay itself passes every packet.
-	n, err := capture.ReplayAll(ctx, d.opts.Replay, func(ev *knock.Event) {
-		d.mu.Lock()
-		d.handleLocked(ev)
-		d.mu.Unlock()
-	})
-	d.replayed.Store(&n) // the shutdown line's capture counters
-	if err != nil && ctx.Err() == nil {
-		return fmt.Errorf("daemon: replay: %w", err)
-	}
+// finishFile ends the play of a file whose every knock has been acted
+// on: it logs what the file gave, and waits for the songs it queued to
+// play.
+func (d *Daemon) finishFile(ctx context.Context) {
+	n := d.capt.Load().Stats().Total()
 	d.log.Info("daemon: replay finished", "packets", n.Packets, "decode_errors", n.DecodeErrors, "knocks", d.handled.Load())
-	d.mu.Lock()
-	if !d.lastExpire.IsZero() {
-		d.matcher.Expire(d.lastExpire)
-	}
-	mp := d.music
-	d.mu.Unlock()
+	var mp *musicPart
+	d.do(func() {
+		if !d.lastTick.IsZero() {
+			d.matcher.Expire(d.lastTick)
+		}
+		mp = d.music
+	})
 	if mp != nil {
-		return mp.waitIdle(ctx)
+		mp.waitIdle(ctx)
 	}
-	return nil
 }
 
-// ownerBatch is how many knocks the owner acts on per taking of the owner
-// lock: enough to make the lock's cost vanish, few enough that a reload
-// or the ticker never waits long.
+// ownerBatch is how many knocks the owner acts on before it looks for a
+// request: enough that looking costs nothing per knock, few enough that
+// a request never waits long.
 const ownerBatch = 256
 
-// own is the owner goroutine of a live capture: it takes the queued knocks
-// in capture order and acts on each, until capture has stopped (captured
-// is closed) and the queue is empty.
-func (d *Daemon) own(q *eventQueue, captured <-chan struct{}) {
-	batch := func(evs []knock.Event) {
-		d.mu.Lock()
-		defer d.mu.Unlock()
-		for i := range evs {
-			d.handleLocked(&evs[i])
-		}
-	}
-	for {
-		if q.drain(ownerBatch, batch) > 0 {
-			continue
-		}
-		if !q.wait(captured) {
-			for q.drain(ownerBatch, batch) > 0 {
-			}
-			return
-		}
-	}
-}
-
-// handleLocked acts on one knock, in capture order, under the owner lock.
+// handle acts on one knock, on the owner, in capture order.
 // A music port goes to the music doors and no further; anything else to
 // the matcher, whose matches run their commands.
-func (d *Daemon) handleLocked(ev *knock.Event) {
-	if d.replay {
-		// The file's times drive the doors' sources, as the clock does
-		// live; then the filter the kernel would have applied (a capture
-		// file had none).
-		d.eventTime = ev.Time
-		if d.doors.due(ev.Time) {
-			d.refreshDoorsLocked(ev.Time)
-		}
-		if !d.replayMatch.Match(ev) || d.opts.OnlyIPv4 && !ev.Src.Unmap().Is4() {
-			return
-		}
-		if ev.Time.Sub(d.lastExpire) >= expireInterval {
-			d.matcher.Expire(ev.Time)
-			d.lastExpire = ev.Time
-			// The music doors' times are on the daemon's clock, not
-			// the file's.
-			if d.music != nil {
-				d.music.m.Tick(d.opts.Clock.Now())
-			}
-		}
+func (d *Daemon) handle(ev *knock.Event) {
+	if d.eventTimed {
+		d.advance(ev.Time)
+	}
+	// Live, the kernel filter's destinations keep IPv6 out; a file's
+	// capture passes every destination.
+	if d.opts.OnlyIPv4 && !ev.Src.Unmap().Is4() {
+		return
 	}
 	if d.limiter != nil && !d.limiter.Allow(ev.Src, ev.Time) {
 		d.rateLimited++
@@ -443,26 +434,55 @@ func (d *Daemon) handleLocked(ev *knock.Event) {
 		if err := d.doors.sources[from.door].Used(from.seq, m.Src, m.Event.Time); err != nil {
 			d.log.Warn("daemon: door not opened", "door", m.Name, "src", m.Src.WithZone(""), "reason", err)
 			d.refused++
-			d.recordLocked("refused", m.Name, m.Src, err.Error())
+			d.record("refused", m.Name, m.Src, err.Error())
 			continue
 		}
 		d.logOpened(m)
-		d.recordLocked("open", m.Name, m.Src, "")
+		d.record("open", m.Name, m.Src, "")
 		d.fw.open(door, m.Src)
 		d.runner.Open(door, m.Event)
 	}
 	// A use may change what the sources offer (the next one-time line, a
 	// period's sequence that may not be used twice).
-	d.refreshDoorsLocked(d.now())
+	d.refreshDoors(d.now())
 }
 
-// refreshDoorsLocked asks the sources for their sequences at now and
+// advance moves the daemon's now to t, the time of an event that
+// carries its own (a file's): the doors' sources judge by it at once, and
+// the once-a-second tick follows it as it follows the clock live.
+func (d *Daemon) advance(t time.Time) {
+	d.eventTime.Store(t.UnixNano())
+	if d.doors.due(t) {
+		d.refreshDoors(t)
+	}
+	if t.Sub(d.lastTick) >= expireInterval {
+		d.tick(t)
+		d.lastTick = t
+	}
+}
+
+// tick is the once-a-second work on the owner's state at now:
+// the doors' sources asked again when one said its answer changes,
+// attempts past their timeout dropped, idle music sources forgotten.
+func (d *Daemon) tick(now time.Time) {
+	if d.doors.due(now) {
+		d.refreshDoors(now)
+	}
+	d.matcher.Expire(now)
+	if d.music != nil {
+		// The music doors' times are on the daemon's clock, even when a
+		// file's times drive the doors.
+		d.music.m.Tick(d.opts.Clock.Now())
+	}
+}
+
+// refreshDoors asks the sources for their sequences at now and
 // gives the changes to the matcher and the kernel filter.
-func (d *Daemon) refreshDoorsLocked(now time.Time) {
+func (d *Daemon) refreshDoors(now time.Time) {
 	old := d.doors.doors
 	d.doors.expand(d.cfg.Doors, now, d.sourceEnv().Log)
 	if d.doors.install(d.matcher, old) && filterSteps(old) != filterSteps(d.doors.doors) {
-		d.setFilterLocked()
+		d.applyFilter()
 	}
 }
 
@@ -517,13 +537,9 @@ func (d *Daemon) logOpened(m match.Match) {
 	d.log.Info("daemon: door opened", "door", m.Name, "src", src)
 }
 
-// logKnockdProgress is the matcher's OnProgress when the log is in
-// knockd's format: it writes knockd's lines for an attempt's stages and
-// timeouts. knockd logs nothing when an attempt is reset. It runs under
-// the owner lock, from Handle or Expire.
-// onProgress hears the matcher's attempts, on the owner with d.mu held:
-// it counts each door's matched knocks and, in knockd's log format,
-// writes knockd's lines for them.
+// onProgress hears the matcher's attempts, on the owner (from Handle or
+// Expire): it counts each door's matched knocks and, in knockd's log
+// format, writes knockd's lines for them.
 func (d *Daemon) onProgress(p match.Progress) {
 	if p.Kind == match.StageReached {
 		d.doorKnocks[p.Name]++
@@ -533,6 +549,8 @@ func (d *Daemon) onProgress(p match.Progress) {
 	}
 }
 
+// logKnockdProgress writes knockd's lines for an attempt's stages and
+// timeouts. knockd logs nothing when an attempt is reset.
 func (d *Daemon) logKnockdProgress(p match.Progress) {
 	src := p.Src.WithZone("")
 	switch p.Kind {
@@ -543,35 +561,24 @@ func (d *Daemon) logKnockdProgress(p match.Progress) {
 	}
 }
 
-// filterLocked is the capture filter for the current doors and addresses.
-// In replay mode every destination is this host's.
-func (d *Daemon) filterLocked() capture.Filter {
-	if d.replay {
-		return replayFilter(d.cfg, d.doors.doors, d.opts.OnlyIPv4)
-	}
-	return FilterFor(d.cfg, d.doors.doors, d.local.Load().list, d.opts.OnlyIPv4)
+// currentFilter is the capture filter for the current doors and addresses.
+func (d *Daemon) currentFilter() capture.Filter {
+	return filterFor(d.cfg, d.doors.doors, d.local.Load(), d.opts.OnlyIPv4)
 }
 
-// setFilterLocked gives the capture the filter for the current state.
-func (d *Daemon) setFilterLocked() {
-	f := d.filterLocked()
-	if d.replay {
-		m, err := capture.NewMatcher(f)
-		if err != nil {
-			d.log.Error("daemon: cannot update the filter; knocks on new ports may be missed", "err", err)
-			return
-		}
-		d.replayMatch = m
-		return
-	}
+// applyFilter gives the capture the filter for the current state.
+func (d *Daemon) applyFilter() {
+	f := d.currentFilter()
 	if err := d.capt.Load().SetFilter(f); err != nil {
 		d.log.Error("daemon: cannot update the capture filter; knocks on new ports may be missed", "err", err)
 	}
 }
 
-// tick expires attempts, forgets idle music sources, follows the host's
-// addresses and reports kernel drops, once a second.
-func (d *Daemon) tick(ctx context.Context) {
+// ticker asks the owner for its tick (expire attempts, forget idle music
+// sources, ask the doors' sources), follows the host's addresses and
+// reports kernel drops, once a second. The I/O (listing the addresses,
+// reading the capture's counters) is done here, off the owner.
+func (d *Daemon) ticker(ctx context.Context) {
 	due := make(chan struct{}, 1)
 	arm := func() clock.Timer {
 		return d.opts.Clock.AfterFunc(expireInterval, func() { due <- struct{}{} })
@@ -584,16 +591,7 @@ func (d *Daemon) tick(ctx context.Context) {
 			return
 		case <-due:
 		}
-		now := d.opts.Clock.Now()
-		d.mu.Lock()
-		if d.doors.due(now) {
-			d.refreshDoorsLocked(now)
-		}
-		d.matcher.Expire(now)
-		if d.music != nil {
-			d.music.m.Tick(now)
-		}
-		d.mu.Unlock()
+		d.do(func() { d.tick(d.opts.Clock.Now()) })
 		d.refreshLocal()
 		d.reportDrops()
 		t = arm()
@@ -617,10 +615,10 @@ func (d *Daemon) refreshLocal() {
 		return
 	}
 	d.log.Info("daemon: this host's addresses changed", "addresses", local)
-	d.local.Store(newAddrSet(local))
-	d.mu.Lock()
-	d.setFilterLocked()
-	d.mu.Unlock()
+	d.do(func() {
+		d.local.Store(newAddrSet(local))
+		d.applyFilter()
+	})
 }
 
 func (d *Daemon) reportDrops() {
@@ -632,17 +630,17 @@ func (d *Daemon) reportDrops() {
 }
 
 func (d *Daemon) isLocal(a netip.Addr) bool {
-	_, ok := d.local.Load().set[a.Unmap()]
-	return ok
+	s := d.local.Load()
+	_, ok := s.set[a.Unmap()]
+	return ok || s.all
 }
 
 // shutdown stops what Run leaves running once capture has stopped.
 func (d *Daemon) shutdown() error {
-	// Capture and the reload loop have stopped: nothing else uses the
-	// music doors now.
-	d.mu.Lock()
-	mp := d.music
-	d.mu.Unlock()
+	// Capture, the owner and the reload loop have stopped: nothing else
+	// uses the music doors now.
+	var mp *musicPart
+	d.do(func() { mp = d.music })
 	if mp != nil {
 		// Silence first: the stop commands may take a while.
 		mp.halt()
@@ -659,9 +657,11 @@ func (d *Daemon) shutdown() error {
 	if mp != nil {
 		mp.closePools(d.log)
 	}
-	if d.replayCache != nil {
-		d.replayCache.Close()
-	}
+	d.do(func() {
+		if d.replayCache != nil {
+			d.replayCache.Close()
+		}
+	})
 	d.log.Info("daemon: stopped", d.Stats().logAttrs()...)
 	if d.pid != nil {
 		if err := d.pid.remove(); err != nil {
@@ -678,17 +678,17 @@ func (d *Daemon) shutdown() error {
 // Knocks still arriving are appended as usual; a play knock is queued and
 // stays archived, unplayed, when the daemon stops.
 func (d *Daemon) silence() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.music != nil {
-		d.music.halt()
-	}
+	d.do(func() {
+		if d.music != nil {
+			d.music.halt()
+		}
+	})
 }
 
 // warnIfIdle says so when no knock can do anything: every door disabled
-// (one-time files used up) and the music doors off.
+// (one-time files used up) and the music doors off. It runs on the owner.
 func (d *Daemon) warnIfIdle() {
-	if len(d.filterLocked().Rules) == 0 {
+	if len(d.currentFilter().Rules) == 0 {
 		d.log.Warn("daemon: no door can open and the music doors are off: nothing to listen for until a reload")
 	}
 }
@@ -704,11 +704,12 @@ func (d *Daemon) logDisabled(cfg *config.Config) {
 	}
 }
 
-// Stats are the daemon's counters.
+// Stats are the daemon's counters, as their owners keep them; counters.go
+// names them for /metrics and the shutdown line.
 type Stats struct {
 	Knocks   uint64           // events the owner took: knocks on some door's or music port
 	Refused  uint64           // completed sequences a door's source refused: replays
-	Capture  capture.Counters // live capture, or the --replay file once read
+	Capture  capture.Counters // the capture's, live or from the --replay file
 	Match    match.Stats
 	Music    music.Stats // zero when the music doors are off
 	Commands command.Stats
@@ -717,37 +718,31 @@ type Stats struct {
 	RateLimited uint64
 	// DoorKnocks counts, by door name, the knocks that matched a step.
 	DoorKnocks map[string]uint64
+	// InterfacesUp is the number of capture interfaces up now.
+	InterfacesUp int
 }
 
-// Stats returns the counters so far. It may be called from any goroutine.
+// Stats returns the counters so far. It may be called from any
+// goroutine; the owner answers between two knocks.
 func (d *Daemon) Stats() Stats {
 	s := Stats{Knocks: d.handled.Load(), Commands: d.runner.Stats(), Firewall: d.fw.stats()}
-	if c := d.capt.Load(); c != nil {
-		s.Capture = c.Stats().Total()
-	} else if n := d.replayed.Load(); n != nil {
-		s.Capture = *n
+	cs := d.capt.Load().Stats()
+	s.Capture = cs.Total()
+	for _, ifc := range cs.Interfaces {
+		if ifc.Up {
+			s.InterfacesUp++
+		}
 	}
-	d.mu.Lock()
-	s.Match = d.matcher.Stats()
-	s.Refused = d.refused
-	s.RateLimited = d.rateLimited
-	s.DoorKnocks = maps.Clone(d.doorKnocks)
-	if d.music != nil {
-		s.Music = d.music.m.Stats()
-	}
-	d.mu.Unlock()
+	d.do(func() {
+		s.Match = d.matcher.Stats()
+		s.Refused = d.refused
+		s.RateLimited = d.rateLimited
+		s.DoorKnocks = maps.Clone(d.doorKnocks)
+		if d.music != nil {
+			s.Music = d.music.m.Stats()
+		}
+	})
 	return s
-}
-
-func (s Stats) logAttrs() []any {
-	return []any{
-		"knocks", s.Knocks,
-		"packets", s.Capture.Packets, "kernel_drops", s.Capture.Drops, "decode_errors", s.Capture.DecodeErrors,
-		"attempts_started", s.Match.Started, "doors_opened", s.Match.Opened, "refused", s.Refused, "evicted", s.Match.Evicted,
-		"music_steps", s.Music.Steps, "songs_played", s.Music.Played,
-		"commands_ok", s.Commands.Succeeded, "commands_failed", s.Commands.Failed,
-		"firewall_opened", s.Firewall.Added, "firewall_errors", s.Firewall.Errors,
-	}
 }
 
 // interfaces is the capture's interface list for cfg.
@@ -759,10 +754,12 @@ func interfaces(cfg *config.Config) []string {
 }
 
 // An addrSet is the host's addresses, as a list and as a set for the
-// matcher's allocation-free lookup.
+// matcher's allocation-free lookup; or, with all, every address (a file's
+// capture: the file was captured on the host whose knocks it holds).
 type addrSet struct {
 	list []netip.Addr
 	set  map[netip.Addr]struct{}
+	all  bool
 }
 
 func newAddrSet(list []netip.Addr) *addrSet {

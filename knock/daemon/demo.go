@@ -291,13 +291,15 @@ func demoReport(w io.Writer, stateDir string, plan sequence.Plan, received uint6
 // speakerName names the music doors' speaker, for the demo's report, and
 // says whether it writes WAV files (auto's fallback, or wav:PATH).
 func (d *Daemon) speakerName() (name string, isWAV bool) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.music == nil {
-		return "no speaker (music off)", false
-	}
-	name = d.music.speaker.String()
-	return name, strings.HasPrefix(name, "wav ")
+	d.do(func() {
+		if d.music == nil {
+			name = "no speaker (music off)"
+			return
+		}
+		name = d.music.speaker.String()
+		isWAV = strings.HasPrefix(name, "wav ")
+	})
+	return name, isWAV
 }
 
 func songLength(tones []sequence.Tone) time.Duration {

@@ -4,8 +4,7 @@
 //
 // # Data flow
 //
-//	capture.Run (AF_PACKET ring / BPF device) → eventQueue → the owner goroutine ─┐
-//	capture.Replay (--replay FILE.pcap) ──────────────────────────────────────────┴► handleLocked, in packet order, under the owner lock
+//	capture.Run (AF_PACKET ring / BPF device / --replay FILE.pcap) → eventQueue → the owner goroutine → handle, in packet order
 //	    ├─ music.Handle: a music port → a step appended to the source's pool, a pitch, or a song queued
 //	    └─ match.Handle → each Match → the door's source: Used (a one-time line marked, a replay refused)
 //	                                 → command.Runner.Open (start now, stop after cmd_timeout)
@@ -13,19 +12,35 @@
 //	music.Run (its own goroutine) → beeper.Player → the speaker, or a WAV beside the archived pool
 //	command.Runner (a goroutine per door) → the commands, in order per door
 //
-// One goroutine owns the matcher and the pools. Capture copies each knock
-// into a lock-free queue (eventQueue, 32768 knocks); the owner takes them
-// in order, in batches under the owner lock, so knocks are acted on in
-// the order they were captured. The queue is what keeps the ring's reader
-// going while the owner is slow for a moment (a knock to a pool waits for
-// the once-a-second fsync of that pool, and an fsync took 200 ms on a busy
-// disk): without it the kernel's ring filled and dropped knocks. A ticker
-// takes the owner lock once a second to expire attempts and to let the
-// music doors forget idle sources (music.Tick), to ask the doors' sources
-// (package source) for their sequences when one said they change (a
-// rotating door's period), and a reload takes it to swap the doors.
-// Nothing under the lock waits for a command or for playback: commands are
-// queued to the runner, songs to the player.
+// One goroutine, the owner (owner.go), owns the daemon's state: the
+// config in force, the doors and their sources, the matcher, the music
+// doors, the rate limiter and the recent events. No lock guards them;
+// nothing else touches them. Capture copies each knock into a lock-free
+// queue (eventQueue, 32768 knocks); the owner takes them in order, in
+// batches, so knocks are acted on in the order they were captured. The
+// queue is what keeps the ring's reader going while the owner is slow for
+// a moment (a knock to a pool waits for the once-a-second fsync of that
+// pool, and an fsync took 200 ms on a busy disk): without it the kernel's
+// ring filled and dropped knocks.
+//
+// Everyone else asks the owner through do, and the owner runs the request
+// between two batches (at most 256 knocks apart) or while the queue is
+// empty: the once-a-second tick (expire attempts, let the music doors
+// forget idle sources with music.Tick, ask the doors' sources for their
+// sequences when one said they change, as a rotating door's period does),
+// a reload's prepared state, Stats and the status page, silencing at
+// SIGTERM. The ticker goroutine lists the host's addresses and reads the
+// kernel's drop counters itself, and asks the owner only to swap the
+// filter. A reload does all its I/O before it asks: it reads the config,
+// the one-time files and the replay cache, opens new interfaces, and for
+// rebuilt music doors opens the speaker and reads the pools; the owner
+// then swaps the prepared state in without I/O, and the reload closes what
+// was replaced. (Rebuilt music doors that read the pools the old ones
+// append to are swapped in only if the old ones took no music knock
+// meanwhile; after three such races the pools are read on the owner.)
+// Nothing the owner runs waits for a command or for playback: commands
+// are queued to the runner, songs to the player. While no owner runs
+// (before Run, after it), do runs requests itself, one at a time.
 //
 // # The kernel filter
 //
@@ -50,8 +65,7 @@
 // calls the source's Used before the door's command runs: a rotating door
 // records the period's sequence in the replay cache (package replaycache,
 // STATE_DIR/replay.cache, synced to disk) and refuses one already there,
-// which is logged and counted (Stats.Refused). Replaying a file, the
-// file's times drive the sources and the cache, as the clock does live.
+// which is logged and counted (Stats.Refused).
 // knockbeepd --genkey FILE makes a key; --show-sequence DOOR prints a
 // rotating door's current sequence.
 //
@@ -71,8 +85,18 @@
 // lost), the pools are synced and closed, and the pidfile is removed.
 //
 // --replay runs a capture file through the same path, commands included
-// (that is how it reproduces what happened); without --state-dir its pools
-// and songs go to a new temporary directory, not the live daemon's.
+// (that is how it reproduces what happened): the file is the capture's
+// source (capture.OpenFile) instead of the network, and the rest of the
+// daemon is the same. What differs follows from the source, in one place
+// each: its events carry the time they were made, so the latest event's
+// time is the daemon's now (timeouts, rotating doors, the replay cache)
+// and drives the once-a-second tick (advance) where the clock does
+// live; every address counts as this host's (addrSet.all); the file is
+// read in step with the owner, each packet after the owner acted on the
+// one before, so that it meets the filter those left (pushWait); and Run
+// returns at its end once the songs it queued have played. Without
+// --state-dir its pools and songs go to a new temporary directory, not
+// the live daemon's.
 //
 // # Log
 //

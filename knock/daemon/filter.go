@@ -46,9 +46,18 @@ func FilterFor(cfg *config.Config, doors []knock.Door, local []netip.Addr, onlyI
 	return f
 }
 
-// replayFilter is FilterFor for a capture file: this host's addresses are
-// every address, so only doors with targets can restrict destinations.
-func replayFilter(cfg *config.Config, doors []knock.Door, onlyIPv4 bool) capture.Filter {
+// filterFor is FilterFor with this host's addresses as the daemon holds
+// them.
+func filterFor(cfg *config.Config, doors []knock.Door, local *addrSet, onlyIPv4 bool) capture.Filter {
+	if local.all {
+		return anyLocalFilter(cfg, doors, onlyIPv4)
+	}
+	return FilterFor(cfg, doors, local.list, onlyIPv4)
+}
+
+// anyLocalFilter is FilterFor when every address is this host's (a
+// capture file): only doors with targets can restrict destinations.
+func anyLocalFilter(cfg *config.Config, doors []knock.Door, onlyIPv4 bool) capture.Filter {
 	rules, needLocal, targets := filterParts(cfg, doors)
 	f := capture.Filter{Rules: rules}
 	if !needLocal {

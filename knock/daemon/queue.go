@@ -65,6 +65,30 @@ func (q *eventQueue) push(ev *knock.Event, stop <-chan struct{}) bool {
 	return true
 }
 
+// pushWait is push, then waits until the consumer has taken ev and every
+// event before it (lockstep); false when stop is closed first.
+func (q *eventQueue) pushWait(ev *knock.Event, stop <-chan struct{}) bool {
+	if !q.push(ev, stop) {
+		return false
+	}
+	t := q.tail.Load() // only this producer moves tail
+	for q.head.Load() < t {
+		q.producerWaits.Store(true)
+		if q.head.Load() >= t { // taken meanwhile
+			q.producerWaits.Store(false)
+			break
+		}
+		select {
+		case <-q.room:
+		case <-stop:
+			q.producerWaits.Store(false)
+			return false
+		}
+		q.producerWaits.Store(false)
+	}
+	return true
+}
+
 // drain calls handle with the queued knocks, in order, at most max of
 // them, and returns how many it took. The events are valid during the
 // call only: their slots are then freed.
@@ -90,11 +114,10 @@ func (q *eventQueue) drain(max int, handle func(evs []knock.Event)) int {
 
 // wait sleeps until a knock is queued, or stop is closed (false).
 func (q *eventQueue) wait(stop <-chan struct{}) bool {
-	q.consumerWaits.Store(true)
-	defer q.consumerWaits.Store(false)
-	if q.tail.Load() != q.head.Load() { // queued meanwhile
+	if !q.sleeping() {
 		return true
 	}
+	defer q.awake()
 	select {
 	case <-q.wake:
 		return true
@@ -102,6 +125,21 @@ func (q *eventQueue) wait(stop <-chan struct{}) bool {
 		return false
 	}
 }
+
+// sleeping tells the producer that the consumer is about to sleep until
+// q.wake, and reports true; or false, and tells nothing, when a knock is
+// queued already. A consumer that slept calls awake.
+func (q *eventQueue) sleeping() bool {
+	q.consumerWaits.Store(true)
+	if q.tail.Load() != q.head.Load() { // queued meanwhile
+		q.consumerWaits.Store(false)
+		return false
+	}
+	return true
+}
+
+// awake ends what sleeping announced.
+func (q *eventQueue) awake() { q.consumerWaits.Store(false) }
 
 // notify wakes the side sleeping on c, if it has not been woken already.
 func notify(c chan struct{}) {

@@ -68,6 +68,42 @@ func TestEventQueueStop(t *testing.T) {
 	}
 }
 
+// pushWait (a file read in step with the owner) returns only once the
+// consumer has handled the knock, after the handler returned; and gives
+// up when told to stop.
+func TestEventQueuePushWait(t *testing.T) {
+	q := newEventQueue(8)
+	stop := make(chan struct{})
+	done := make(chan bool, 1)
+	ev := knock.Event{Port: 7}
+	go func() { done <- q.pushWait(&ev, stop) }()
+	if !q.wait(stop) {
+		t.Fatal("the knock was never queued")
+	}
+	handled := make(chan struct{})
+	q.drain(1, func(evs []knock.Event) {
+		select {
+		case <-done:
+			t.Error("pushWait returned before the consumer handled the knock")
+		default:
+		}
+		close(handled)
+	})
+	<-handled
+	if !<-done {
+		t.Error("pushWait returned false after the knock was handled")
+	}
+
+	go func() { done <- q.pushWait(&ev, stop) }()
+	if !q.wait(stop) {
+		t.Fatal("the second knock was never queued")
+	}
+	close(stop)
+	if <-done {
+		t.Error("pushWait returned true after stop, the knock not handled")
+	}
+}
+
 func BenchmarkEventQueue(b *testing.B) {
 	q := newEventQueue(eventQueueLen)
 	stop := make(chan struct{})

@@ -9,6 +9,7 @@ import (
 	"github.com/knockbeep/knockbeep/beeper"
 	"github.com/knockbeep/knockbeep/knock/capture"
 	"github.com/knockbeep/knockbeep/knock/config"
+	"github.com/knockbeep/knockbeep/knock/replaycache"
 )
 
 // reloadLoop reloads on every request from Options.Reload.
@@ -62,6 +63,13 @@ func (d *Daemon) Reload() error {
 }
 
 // Apply puts a valid config in force; see Reload.
+//
+// It prepares everything that takes I/O first, off the owner: the replay
+// cache, the doors' sources (one-time files), the new interfaces' capture,
+// and rebuilt music doors (the speaker and the pools read from disk). The
+// owner then swaps the prepared state in between two knocks, which costs
+// no I/O; what the new state replaced is closed afterwards, off the owner
+// again. A failure anywhere leaves the old config in force.
 func (d *Daemon) Apply(cfg *config.Config) error {
 	if err := cfg.Validate(); err != nil {
 		d.log.Error("daemon: reload: the new config is not valid; keeping the old one", "err", err)
@@ -69,18 +77,22 @@ func (d *Daemon) Apply(cfg *config.Config) error {
 	}
 	d.reloadMu.Lock()
 	defer d.reloadMu.Unlock()
-	d.mu.Lock()
-	old := d.cfg
-	d.mu.Unlock()
+	old := d.cfg // only a reload changes it, and reloadMu is ours
+	fail := func(what string, err error) error {
+		d.log.Error("daemon: reload: "+what+"; keeping the old config", "err", err)
+		return err
+	}
 
-	// Open the new interfaces before touching anything, so that a
-	// failure leaves the old capture running.
 	// The doors' sources start again from the new config, as its
 	// one-time files read now; the replay cache carries over.
 	cache, err := d.openReplayCache(cfg)
 	if err != nil {
-		d.log.Error("daemon: reload: "+err.Error()+"; keeping the old config", "err", err)
-		return err
+		return fail(err.Error(), err)
+	}
+	closeCache := func() {
+		if cache != d.replayCache {
+			cache.Close()
+		}
 	}
 	env := d.sourceEnv()
 	if cache != nil {
@@ -88,93 +100,119 @@ func (d *Daemon) Apply(cfg *config.Config) error {
 	}
 	doors, err := newDoorSet(cfg.Doors, env, d.opts.Clock.Now())
 	if err != nil {
-		d.log.Error("daemon: reload: "+err.Error()+"; keeping the old config", "err", err)
-		return err
+		closeCache()
+		return fail(err.Error(), err)
 	}
+	// Open the new interfaces before touching anything, so that a
+	// failure leaves the old capture running.
 	var newCapt *capture.Capture
-	if !d.replay && !slices.Equal(interfaces(old), interfaces(cfg)) {
-		f := FilterFor(cfg, doors.doors, d.local.Load().list, d.opts.OnlyIPv4)
+	if !d.capt.Load().FromFile() && !slices.Equal(interfaces(old), interfaces(cfg)) {
+		f := filterFor(cfg, doors.doors, d.local.Load(), d.opts.OnlyIPv4)
 		c, err := capture.Open(interfaces(cfg), f, d.captureOptions())
 		if err != nil {
+			closeCache()
 			d.log.Error("daemon: reload: cannot capture on the new interfaces; keeping the old config", "interfaces", interfaces(cfg), "err", err)
 			return err
 		}
 		newCapt = c
 	}
-
-	d.mu.Lock()
-	// The music doors change under the owner lock: in place, between two
-	// knocks; or rebuilt, with no knock appended to a pool between the
-	// new Music loading it and taking over from the old one. An unchanged
-	// speaker is handed over rather than opened twice (FreeBSD's
-	// speaker(4) opens only once).
-	fail := func(what string, err error) error {
-		d.mu.Unlock()
+	undo := func() {
+		closeCache()
 		if newCapt != nil {
 			newCapt.Close()
 		}
-		d.log.Error("daemon: reload: "+what+"; keeping the old config", "err", err)
-		return err
 	}
-	oldMusic, newMusic := d.music, d.music
+
+	oldMusic := d.music // only a reload changes it
 	musicChanged := musicRebuilt(old, cfg)
-	musicReloaded := false
-	keepSpeaker := false
-	if !musicChanged && oldMusic != nil && !reflect.DeepEqual(old.Music, cfg.Music) {
-		if err := oldMusic.m.Reload(musicOptions(cfg)); err != nil {
-			return fail("cannot apply the new music settings", err)
-		}
-		musicReloaded = true
+	musicInPlace := !musicChanged && oldMusic != nil && !reflect.DeepEqual(old.Music, cfg.Music)
+	// An unchanged speaker is handed over rather than opened twice
+	// (FreeBSD's speaker(4) opens only once).
+	var keptSpeaker beeper.Speaker
+	if musicChanged && cfg.Music.Enabled && oldMusic != nil && oldMusic.spec == cfg.Speaker {
+		keptSpeaker = oldMusic.speaker
 	}
-	if musicChanged {
-		newMusic = nil
-		if cfg.Music.Enabled {
-			var sp beeper.Speaker
-			if oldMusic != nil && oldMusic.spec == cfg.Speaker {
-				sp, keepSpeaker = oldMusic.speaker, true
+	// New music doors that read the pool files the old ones append to
+	// (another speaker, the same state directory and pool mode) must
+	// not miss a step: the owner swaps them in only if the old ones took
+	// no knock and forgot no source while the pools were read, and a
+	// reload that keeps losing that race reads them on the owner.
+	samePools := musicChanged && oldMusic != nil && cfg.Music.Enabled &&
+		old.StateDir == cfg.StateDir && old.Music.Pools == cfg.Music.Pools
+	const preparedTries = 3
+
+	var kept int
+	var oldCache *replaycache.Cache // replaced by cache, to close
+	for try := 1; ; try++ {
+		var newMusic *musicPart
+		var mark musicMark
+		loadOnOwner := samePools && try > preparedTries
+		if musicChanged && cfg.Music.Enabled && !loadOnOwner {
+			if samePools {
+				mark = markOf(oldMusic)
 			}
-			m, err := d.newMusicPart(cfg, sp)
-			if err != nil {
+			if newMusic, err = d.newMusicPart(cfg, keptSpeaker); err != nil {
+				undo()
 				return fail("cannot set up the new music settings", err)
 			}
-			newMusic = m
-		}
-		if oldMusic != nil {
-			if q := oldMusic.m.Stats().Queued; q > 0 {
-				d.log.Warn("daemon: reload: the speaker, state directory or pool mode changed; songs still queued stay archived, unplayed", "songs", q)
+			if d.musicPrepared != nil {
+				d.musicPrepared(try)
 			}
-			oldMusic.halt()
 		}
-		if newMusic != nil {
-			newMusic.start()
+		var swapErr error
+		raced := false
+		d.do(func() {
+			if samePools && !loadOnOwner && markOf(oldMusic) != mark {
+				raced = true
+				return
+			}
+			if musicInPlace {
+				if swapErr = oldMusic.m.Reload(musicOptions(cfg)); swapErr != nil {
+					return
+				}
+			}
+			if loadOnOwner {
+				if newMusic, swapErr = d.newMusicPart(cfg, keptSpeaker); swapErr != nil {
+					return
+				}
+			}
+			oldCache = d.swap(cfg, doors, cache, newMusic, musicChanged, newCapt == nil)
+			kept = d.matcher.Stats().Tracked
+			d.warnIfIdle()
+		})
+		if raced || swapErr != nil {
+			if newMusic != nil {
+				newMusic.closePools(d.log)
+				if keptSpeaker == nil {
+					newMusic.closeSpeaker(d.log)
+				}
+			}
 		}
-	}
-	if cfg.RateLimit != d.cfg.RateLimit || cfg.RateBurst != d.cfg.RateBurst {
-		d.limiter = newLimiter(cfg)
-	}
-	d.cfg = cfg
-	d.doors = doors
-	if cache != d.replayCache {
-		if d.replayCache != nil {
-			d.replayCache.Close()
+		if swapErr != nil {
+			undo()
+			what := "cannot apply the new music settings"
+			if loadOnOwner {
+				what = "cannot set up the new music settings"
+			}
+			return fail(what, swapErr)
 		}
-		d.replayCache = cache
+		if !raced {
+			break
+		}
+		d.log.Debug("daemon: reload: music knocks came while the pools were read; reading them again", "try", try)
 	}
-	d.matcher.Reload(d.doors.doors)
-	d.music = newMusic
-	if newCapt == nil {
-		d.setFilterLocked()
-	}
-	kept := d.matcher.Stats().Tracked
-	d.mu.Unlock()
 
+	// What the new state replaced is closed off the owner.
+	if oldCache != nil {
+		oldCache.Close()
+	}
 	if newCapt != nil {
 		oldCapt := d.capt.Swap(newCapt)
 		oldCapt.Close() // ends its Run; captureLoop goes on with the new one
 	}
 	if musicChanged && oldMusic != nil {
 		oldMusic.closePools(d.log)
-		if !keepSpeaker {
+		if keptSpeaker == nil {
 			oldMusic.closeSpeaker(d.log)
 		}
 	}
@@ -193,10 +231,52 @@ func (d *Daemon) Apply(cfg *config.Config) error {
 		d.log.Warn("daemon: reload: these settings take effect at the next restart", "settings", restart)
 	}
 	d.logDisabled(cfg)
-	d.mu.Lock()
-	d.warnIfIdle()
-	d.mu.Unlock()
 	d.log.Info("daemon: config reloaded", "doors", len(cfg.Doors), "music", cfg.Music.Enabled,
-		"music_rebuilt", musicChanged, "music_reloaded", musicReloaded, "interfaces", interfaces(cfg), "attempts_kept", kept)
+		"music_rebuilt", musicChanged, "music_reloaded", musicInPlace, "interfaces", interfaces(cfg), "attempts_kept", kept)
 	return nil
+}
+
+// swap puts a prepared config in force, on the owner: doors, replay
+// cache, limiter, command timeouts, the matcher's doors and the music
+// doors (newMusic, when they were rebuilt), and the kernel filter unless
+// new interfaces' capture already has it (setFilter false). It returns
+// the replay cache cache replaced, for the caller to close off the owner.
+// Nothing here waits for I/O; stopping the old music doors' player waits
+// for it to leave the speaker silent.
+func (d *Daemon) swap(cfg *config.Config, doors *doorSet, cache *replaycache.Cache, newMusic *musicPart, musicChanged, setFilter bool) (replaced *replaycache.Cache) {
+	if musicChanged {
+		if old := d.music; old != nil {
+			if q := old.m.Stats().Queued; q > 0 {
+				d.log.Warn("daemon: reload: the speaker, state directory or pool mode changed; songs still queued stay archived, unplayed", "songs", q)
+			}
+			old.halt()
+		}
+		if newMusic != nil {
+			newMusic.start()
+		}
+		d.music = newMusic
+	}
+	if cfg.RateLimit != d.cfg.RateLimit || cfg.RateBurst != d.cfg.RateBurst {
+		d.limiter = newLimiter(cfg)
+	}
+	d.cfg = cfg
+	d.doors = doors
+	if cache != d.replayCache {
+		replaced, d.replayCache = d.replayCache, cache
+	}
+	d.matcher.Reload(d.doors.doors)
+	if setFilter {
+		d.applyFilter()
+	}
+	return replaced
+}
+
+// A musicMark is what of the music doors' counters moves when they touch
+// a pool file: a knock handled (a step, a play's archive) or a source
+// forgotten (its pool deleted).
+type musicMark struct{ knocks, forgotten uint64 }
+
+func markOf(p *musicPart) musicMark {
+	s := p.m.Stats()
+	return musicMark{s.Knocks, s.Forgotten}
 }
