@@ -159,7 +159,9 @@ func (r *Runner) Open(door knock.Door, ev knock.Event) { r.openDoor(door, ev, ni
 // holds; in a shell command it becomes "$KNOCK_MESSAGE", so that the
 // shell never parses the text. KNOCK_MESSAGE holds it in the environment
 // of both.
-func (r *Runner) OpenMessage(door knock.Door, ev knock.Event, text string) { r.openDoor(door, ev, &text) }
+func (r *Runner) OpenMessage(door knock.Door, ev knock.Event, text string) {
+	r.openDoor(door, ev, &text)
+}
 
 // openDoor is Open, with the text of a message when msg is not nil.
 func (r *Runner) openDoor(door knock.Door, ev knock.Event, msg *string) {
