@@ -41,6 +41,9 @@ var counters = []counter{
 		r := s.Music.Refused
 		return r.NotAllowed + r.TooManyPools + r.PoolFull + r.QueueFull + r.EmptyPlay
 	}},
+	{"knockbeep_messages_delivered_total", "messages", "Messages that message doors delivered.", false, func(s *Stats) uint64 { return s.Messages.Messages }},
+	{"knockbeep_messages_dropped_total", "", "Messages that did not arrive whole and verified (knocks lost beyond the parity, a tag that does not match, too long).", false, func(s *Stats) uint64 { return s.Messages.Dropped }},
+	{"knockbeep_message_noise_total", "", "Knocks into message doors' ranges that read as no message (scans, floods).", false, func(s *Stats) uint64 { return s.Messages.Noise }},
 	{"knockbeep_attempts_tracked", "", "Knock attempts tracked now.", true, func(s *Stats) uint64 { return uint64(s.Match.Tracked) }},
 	{"knockbeep_doors_open", "", "Doors open now (start command run, stop command not yet).", true, func(s *Stats) uint64 { return uint64(s.Commands.Open) }},
 	{"knockbeep_capture_interfaces_up", "", "Capture interfaces up now.", true, func(s *Stats) uint64 { return uint64(s.InterfacesUp) }},

@@ -21,6 +21,7 @@ import (
 	"github.com/knockbeep/knockbeep/knock/command"
 	"github.com/knockbeep/knockbeep/knock/config"
 	"github.com/knockbeep/knockbeep/knock/match"
+	"github.com/knockbeep/knockbeep/knock/message"
 	"github.com/knockbeep/knockbeep/knock/music"
 	"github.com/knockbeep/knockbeep/knock/ratelimit"
 	"github.com/knockbeep/knockbeep/knock/replaycache"
@@ -419,6 +420,14 @@ func (d *Daemon) handle(ev *knock.Event) {
 		return
 	}
 	d.handled.Add(1)
+	if d.doors.messages != nil {
+		if md, msg, taken, ok := d.doors.messages.handle(ev); taken {
+			if ok {
+				d.deliver(md, msg, ev)
+			}
+			return
+		}
+	}
 	if d.music != nil && d.music.m.Handle(ev) {
 		return
 	}
@@ -469,6 +478,12 @@ func (d *Daemon) tick(now time.Time) {
 		d.refreshDoors(now)
 	}
 	d.matcher.Expire(now)
+	if d.doors.messages != nil {
+		for _, drop := range d.doors.messages.tick(now) {
+			d.log.Warn("daemon: message not delivered", "door", drop.door, "src", drop.Src.WithZone(""), "knocks", drop.Knocks, "reason", drop.Reason)
+			d.record("message dropped", drop.door, drop.Src, drop.Reason)
+		}
+	}
 	if d.music != nil {
 		// The music doors' times are on the daemon's clock, even when a
 		// file's times drive the doors.
@@ -720,6 +735,8 @@ type Stats struct {
 	DoorKnocks map[string]uint64
 	// InterfacesUp is the number of capture interfaces up now.
 	InterfacesUp int
+	// Messages are the message doors' counters, summed.
+	Messages message.Stats
 }
 
 // Stats returns the counters so far. It may be called from any
@@ -738,6 +755,7 @@ func (d *Daemon) Stats() Stats {
 		s.Refused = d.refused
 		s.RateLimited = d.rateLimited
 		s.DoorKnocks = maps.Clone(d.doorKnocks)
+		s.Messages = d.doors.messages.stats()
 		if d.music != nil {
 			s.Music = d.music.m.Stats()
 		}

@@ -24,6 +24,9 @@ type doorSet struct {
 	next    time.Time       // when some source's answer changes by itself; zero: never
 	builtAt time.Time       // the time the set was last computed for
 	errs    []string        // by configured door: the last Current error logged
+	// messages are the message doors' assemblers (nil without any): they
+	// take the knocks in their ranges before the matcher sees them.
+	messages *messageDoors
 }
 
 // A slot says where a matcher door comes from.
@@ -41,6 +44,10 @@ func newDoorSet(doors []knock.Door, env source.Env, now time.Time) (*doorSet, er
 			return nil, fmt.Errorf("daemon: door %q: %w", d.Name, err)
 		}
 		s.sources[i] = src
+	}
+	var err error
+	if s.messages, err = newMessageDoors(doors); err != nil {
+		return nil, err
 	}
 	s.expand(doors, now, env.Log)
 	return s, nil

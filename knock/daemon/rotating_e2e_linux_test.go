@@ -59,6 +59,16 @@ bind_source = true
 start_command = ["/bin/sh", "-c", "echo %IP% >> {{DIR}}/bound.out"]
 
 [[door]]
+name = "notify"
+kind = "message"
+secret_file = "{{DIR}}/door.key"
+period = "4s"
+skew = 1
+timeout = "3s"
+port_range = "50000-59999"
+start_command = ["/bin/sh", "-c", "printf '%s\\n' \"$1\" >> {{DIR}}/notify.out", "sh", "%MESSAGE%"]
+
+[[door]]
 name = "mark"
 sequence = "7000,7001"
 start_command = ["/bin/true"]
@@ -333,6 +343,32 @@ func TestRotatingEndToEndBindSource(t *testing.T) {
 	l.marked(t, d, l.a)
 	if got := readAll(t, out); got != l.srcA.String()+"\n"+l.srcB.String()+"\n" {
 		t.Errorf("after a restart A's replay opened: bound.out = %q", got)
+	}
+	d.stop()
+}
+
+// A message door, on the wire: knock --message sends a text of mixed
+// scripts; the door's command gets it exactly, once, as one argument.
+func TestMessageEndToEnd(t *testing.T) {
+	l := newRotatingLab(t)
+	d := l.start(t)
+	out := filepath.Join(l.dir, "notify.out")
+	text := "deploy v1.2 ✓ — Grüße, привет, 日本語 'q' \"dq\" $(id)"
+	var stdout, stderr bytes.Buffer
+	args := []string{"--secret-file", filepath.Join(l.dir, "door.key"), "--door", "notify", "--period", "4s",
+		"--port-range", "50000-59999", "--message", text, l.addr.String()}
+	err := l.a.Do(func() error {
+		if status := client.Run(context.Background(), args, &stdout, &stderr); status != client.ExitOK {
+			t.Errorf("knock %q: status %d: %s", args, status, stderr.String())
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFile(t, out, text+"\n")
+	if n := d.count("daemon: message delivered", "notify"); n != 1 {
+		t.Errorf("%d deliveries logged, want 1", n)
 	}
 	d.stop()
 }

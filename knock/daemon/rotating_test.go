@@ -20,14 +20,7 @@ import (
 func rotatingSetup(t *testing.T, skew int) (dir string, key []byte) {
 	t.Helper()
 	dir = t.TempDir()
-	keyFile := filepath.Join(dir, "rot.key")
-	if err := portlang.WriteKeyFile(keyFile); err != nil {
-		t.Fatal(err)
-	}
-	key, err := portlang.ReadKeyFile(keyFile)
-	if err != nil {
-		t.Fatal(err)
-	}
+	key = newKeyFile(t, filepath.Join(dir, "rot.key"))
 	testConfig(t, dir, `
 speaker = "none"
 state_dir = "{{DIR}}/state"
@@ -43,6 +36,19 @@ shell = true
 start_command = "echo %IP% >> {{DIR}}/out"
 `)
 	return dir, key
+}
+
+// newKeyFile writes a new key to path and returns it.
+func newKeyFile(t *testing.T, path string) []byte {
+	t.Helper()
+	if err := portlang.WriteKeyFile(path); err != nil {
+		t.Fatal(err)
+	}
+	key, err := portlang.ReadKeyFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key
 }
 
 // periodOf is the number of the period holding at in a test capture.

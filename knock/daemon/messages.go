@@ -1,0 +1,150 @@
+package daemon
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/knockbeep/knockbeep/knock"
+	"github.com/knockbeep/knockbeep/knock/message"
+	"github.com/knockbeep/knockbeep/knock/portlang"
+	"github.com/knockbeep/knockbeep/knock/source"
+)
+
+// messageDoors are the config's message doors: one assembler each, fed by
+// the owner with the knocks that fall in their ranges (which no other
+// door's ports share: the config refuses overlaps).
+type messageDoors struct {
+	doors []messageDoor
+}
+
+type messageDoor struct {
+	door knock.Door
+	asm  *message.Assembler
+}
+
+// newMessageDoors reads the keys of doors' message doors and makes their
+// assemblers; nil when there are none.
+func newMessageDoors(doors []knock.Door) (*messageDoors, error) {
+	var m messageDoors
+	for _, d := range doors {
+		if d.Message == nil || d.Rotating == nil {
+			continue
+		}
+		r := d.Rotating
+		cfg := message.Config{Door: d.Name, Period: r.Period, Skew: r.Skew, MaxBytes: d.Message.MaxBytes, Timeout: d.Timeout,
+			Shape: portlang.Shape{Length: 1, Lo: r.PortLo, Hi: r.PortHi, Protos: r.Protos}}
+		if cfg.Timeout <= 0 {
+			cfg.Timeout = r.Period // a door without a timeout: a message may take one period
+		}
+		for _, path := range r.SecretFiles {
+			key, err := portlang.ReadKeyFile(path)
+			if err != nil {
+				return nil, fmt.Errorf("daemon: door %q: %w", d.Name, err)
+			}
+			cfg.Keys = append(cfg.Keys, key)
+		}
+		asm, err := message.NewAssembler(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("daemon: door %q: %w", d.Name, err)
+		}
+		m.doors = append(m.doors, messageDoor{door: d, asm: asm})
+	}
+	if len(m.doors) == 0 {
+		return nil, nil
+	}
+	return &m, nil
+}
+
+// handle gives ev to the message door whose range holds it. taken says
+// whether one did (the knock is then no other door's); ok whether it
+// completed a message, of door.
+func (m *messageDoors) handle(ev *knock.Event) (door *messageDoor, msg message.Message, taken, ok bool) {
+	for i := range m.doors {
+		md := &m.doors[i]
+		r := md.door.Rotating
+		if ev.Port < r.PortLo || ev.Port > r.PortHi {
+			continue
+		}
+		msg, ok = md.asm.Handle(ev)
+		return md, msg, true, ok
+	}
+	return nil, message.Message{}, false, false
+}
+
+// A messageDrop is a message that did not arrive, for the log.
+type messageDrop struct {
+	door string
+	message.Drop
+}
+
+// tick ends the attempts whose time is up at now, returning those that
+// were messages, and draws the codes the next period needs.
+func (m *messageDoors) tick(now time.Time) []messageDrop {
+	var drops []messageDrop
+	for i := range m.doors {
+		md := &m.doors[i]
+		for _, d := range md.asm.Expire(now) {
+			drops = append(drops, messageDrop{door: md.door.Name, Drop: d})
+		}
+		md.asm.Prepare(now, source.Lead) // the config was checked: it cannot fail
+	}
+	return drops
+}
+
+// record puts a delivered message in the replay cache, on disk, before
+// its command runs: source.ErrReplayed when it was there already.
+func (md *messageDoor) record(cache source.ReplayCache, msg message.Message) error {
+	id, err := msg.ReplayID(md.door.Name)
+	if err != nil {
+		return err
+	}
+	added, err := cache.Add(id, md.asm.Expires(msg))
+	if err != nil {
+		return err
+	}
+	if !added {
+		return fmt.Errorf("message of period %d: %w", msg.Period, source.ErrReplayed)
+	}
+	return nil
+}
+
+// deliver acts on a message a door's knocks completed, on the owner: the
+// replay cache first (on disk before anything runs; a message seen
+// before is refused and logged), then the door's firewall sets and its
+// commands with the text (command.Runner.OpenMessage). The log gives the
+// text's length, not the text: it may be private, and the commands have
+// it.
+func (d *Daemon) deliver(md *messageDoor, msg message.Message, ev *knock.Event) {
+	src := msg.Src.WithZone("")
+	if d.replayCache == nil {
+		d.log.Error("daemon: message not delivered: no replay cache", "door", md.door.Name, "src", src)
+		return
+	}
+	if err := md.record(d.replayCache, msg); err != nil {
+		d.log.Warn("daemon: message not delivered", "door", md.door.Name, "src", src, "reason", err)
+		d.refused++
+		d.record("refused", md.door.Name, msg.Src, err.Error())
+		return
+	}
+	d.log.Info("daemon: message delivered", "door", md.door.Name, "src", src, "bytes", len(msg.Text), "knocks", msg.Knocks, "period", msg.Period)
+	d.record("message", md.door.Name, msg.Src, fmt.Sprintf("%d bytes", len(msg.Text)))
+	d.fw.open(md.door, msg.Src)
+	d.runner.OpenMessage(md.door, *ev, msg.Text)
+}
+
+// stats sums the counters of every message door.
+func (m *messageDoors) stats() message.Stats {
+	var s message.Stats
+	if m == nil {
+		return s
+	}
+	for _, md := range m.doors {
+		a := md.asm.Stats()
+		s.Knocks += a.Knocks
+		s.Messages += a.Messages
+		s.Dropped += a.Dropped
+		s.Noise += a.Noise
+		s.Evicted += a.Evicted
+	}
+	return s
+}
