@@ -144,25 +144,25 @@ func (c *compiledFilter) match(ev *knock.Event) bool {
 	return false
 }
 
-// A Matcher takes, on a decoded event, the decision the BPF program of
+// An EventFilter takes, on a decoded event, the decision the BPF program of
 // its Filter takes on the raw frame. Live capture and Replay check every
 // event with one; it is exported for callers that decode themselves.
 // It is safe for concurrent use.
-type Matcher struct {
+type EventFilter struct {
 	c *compiledFilter
 }
 
-// NewMatcher validates f, as CompileFilter does, and returns its Matcher.
-func NewMatcher(f Filter) (*Matcher, error) {
+// NewEventFilter validates f, as CompileFilter does, and returns its EventFilter.
+func NewEventFilter(f Filter) (*EventFilter, error) {
 	c, err := compile(f)
 	if err != nil {
 		return nil, err
 	}
-	return &Matcher{c}, nil
+	return &EventFilter{c}, nil
 }
 
-// Match reports whether ev passes the filter.
-func (m *Matcher) Match(ev *knock.Event) bool { return m.c.match(ev) }
+// Passes reports whether ev passes the filter.
+func (m *EventFilter) Passes(ev *knock.Event) bool { return m.c.match(ev) }
 
 // CompileFilter translates f into a classic BPF program for frames of the
 // given link type, as run by the x/net/bpf VM and the kernels' socket

@@ -152,7 +152,7 @@ var agreementFilters = map[string]Filter{
 func TestFilterAgreesWithDecoder(t *testing.T) {
 	dec := decode.NewDecoder()
 	for fname, f := range agreementFilters {
-		m, err := NewMatcher(f)
+		m, err := NewEventFilter(f)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -160,7 +160,7 @@ func TestFilterAgreesWithDecoder(t *testing.T) {
 			kernel := passes(t, vm(t, f, fr.Link), fr.Data)
 			var ev knock.Event
 			ok, err := dec.Decode(fr.Link, fr.Data, time.Time{}, &ev)
-			user := err == nil && ok && m.Match(&ev)
+			user := err == nil && ok && m.Passes(&ev)
 			if kernel != user {
 				t.Errorf("filter %q, frame %q: BPF passes = %v, decoder and check pass = %v", fname, fr.Name, kernel, user)
 			}

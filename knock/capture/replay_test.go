@@ -122,7 +122,7 @@ func TestReplayCaptures(t *testing.T) {
 // A file's capture checks each packet against the filter in force when
 // it is read: SetFilter while the file plays (the daemon's filter follows
 // reloads and one-time sequences) decides the packets after it, and what
-// passes is what the new filter's Matcher accepts.
+// passes is what the new filter's EventFilter accepts.
 func TestFileSetFilterWhilePlaying(t *testing.T) {
 	anyDst := musicDoors
 	anyDst.Dst = nil
@@ -133,14 +133,14 @@ func TestFileSetFilterWhilePlaying(t *testing.T) {
 			if len(all) < 2 {
 				t.Fatalf("%s holds %d knocks, want at least 2", file, len(all))
 			}
-			m, err := NewMatcher(udpOnly)
+			m, err := NewEventFilter(udpOnly)
 			if err != nil {
 				t.Fatal(err)
 			}
 			// The first knock, then the rest that the UDP filter passes.
 			want := all[:1]
 			for _, e := range all[1:] {
-				if m.Match(&e) {
+				if m.Passes(&e) {
 					want = append(want, e)
 				}
 			}

@@ -7,14 +7,14 @@ import (
 	"github.com/knockbeep/knockbeep/knock"
 )
 
-// BenchmarkMatch is the user-space check of every event a live capture
+// BenchmarkEventFilter is the user-space check of every event a live capture
 // reads, on the default daemon's filter (musicDoors: the music ports, to
 // four host addresses), for the events of a flood: the SYN of a knock,
 // which passes, and events the kernel filter would mostly have dropped
 // already. The last case has 64 destinations, a host with many addresses
 // or doors with many targets.
-func BenchmarkMatch(b *testing.B) {
-	m, err := NewMatcher(musicDoors)
+func BenchmarkEventFilter(b *testing.B) {
+	m, err := NewEventFilter(musicDoors)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -22,7 +22,7 @@ func BenchmarkMatch(b *testing.B) {
 	for i := range 64 {
 		many.Dst = append(many.Dst, netip.AddrFrom4([4]byte{10, 78, 0, byte(i)}))
 	}
-	manyM, err := NewMatcher(many)
+	manyM, err := NewEventFilter(many)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -39,17 +39,17 @@ func BenchmarkMatch(b *testing.B) {
 		{"tcp4 other host", knock.Event{Src: netip.MustParseAddr("10.77.0.2"), Dst: netip.MustParseAddr("10.77.0.9"), Proto: knock.TCP, Port: 1000, Flags: knock.SYN}, false},
 	}
 	for _, e := range events {
-		b.Run(e.name, func(b *testing.B) { benchmarkMatch(b, m, &e.ev, e.want) })
+		b.Run(e.name, func(b *testing.B) { benchmarkEventFilter(b, m, &e.ev, e.want) })
 	}
 	last := knock.Event{Src: netip.MustParseAddr("10.77.0.2"), Dst: many.Dst[63], Proto: knock.TCP, Port: 1000, Flags: knock.SYN}
-	b.Run("tcp4 knock to the last of 64 destinations", func(b *testing.B) { benchmarkMatch(b, manyM, &last, true) })
+	b.Run("tcp4 knock to the last of 64 destinations", func(b *testing.B) { benchmarkEventFilter(b, manyM, &last, true) })
 }
 
-func benchmarkMatch(b *testing.B, m *Matcher, ev *knock.Event, want bool) {
-	if got := m.Match(ev); got != want {
+func benchmarkEventFilter(b *testing.B, m *EventFilter, ev *knock.Event, want bool) {
+	if got := m.Passes(ev); got != want {
 		b.Fatalf("Match() = %v, want %v", got, want)
 	}
 	for b.Loop() {
-		m.Match(ev)
+		m.Passes(ev)
 	}
 }
