@@ -36,7 +36,7 @@
 //
 // The user-space check takes a few nanoseconds: a bitmap of the 65536
 // ports per protocol (and per set of TCP flags), and the destination
-// compared with each of a handful of addresses (BenchmarkMatch).
+// compared with each of a handful of addresses (BenchmarkEventFilter).
 //
 // # Operating systems
 //
