@@ -2,6 +2,7 @@ package knock
 
 import (
 	"net/netip"
+	"slices"
 	"time"
 )
 
@@ -142,4 +143,17 @@ type Rotating struct {
 	PortHi      uint16  // inclusive
 	Protos      []Proto // each step's protocol is drawn from these
 	BindSource  bool    // the sequence also depends on the knocker's address
+	// Reply answers each completed sequence with an authenticated UDP
+	// datagram (package reply); the last step of every sequence is then
+	// a UDP datagram, whatever the draw gave it.
+	Reply bool
+}
+
+// RangeProtos are the protocols whose knocks in the range count: Protos,
+// and UDP too with Reply (the last step).
+func (r *Rotating) RangeProtos() []Proto {
+	if r.Reply && !slices.Contains(r.Protos, UDP) {
+		return append(slices.Clip(r.Protos), UDP)
+	}
+	return r.Protos
 }

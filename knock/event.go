@@ -51,4 +51,6 @@ type Event struct {
 	Proto Proto
 	Port  uint16 // destination port
 	Flags TCPFlags
+	// SrcPort is the source port: where a reply to the knock goes.
+	SrcPort uint16
 }

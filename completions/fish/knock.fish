@@ -16,6 +16,8 @@ complete -c knock -l door -x -d "the rotating door's name"
 complete -c knock -l time-offset -x -d 'add this to the clock'
 complete -c knock -l message -x -d 'send this text to a message door'
 complete -c knock -l parity -x -d 'knocks that recover lost ones'
+complete -c knock -l wait -d "wait for the door's answer"
+complete -c knock -l wait-timeout -x -d 'how long --wait waits'
 complete -c knock -l bind-source -d 'derive for the address this computer knocks from'
 complete -c knock -l source-address -x -d 'derive for this address (behind NAT)'
 complete -c knock -l period -x -d "the door's period"

@@ -53,11 +53,13 @@ func showEvents(evs []knock.Event) string {
 	return b.String()
 }
 
-// withoutTimes drops the timestamps, checked separately.
+// withoutTimes drops the timestamps, checked separately, and the source
+// ports, which the kernel chose when the files were made (the decoder's
+// tests check that they are read).
 func withoutTimes(evs []knock.Event) []knock.Event {
 	out := slices.Clone(evs)
 	for i := range out {
-		out[i].Time = time.Time{}
+		out[i].Time, out[i].SrcPort = time.Time{}, 0
 	}
 	return out
 }
@@ -199,6 +201,7 @@ func TestReplayPcapng(t *testing.T) {
 		all.Rules = append(all.Rules, Rule{Proto: e.Proto, Port: e.Port})
 	}
 	got, n := replayFile(t, "frames.pcapng", all)
+	want = withoutTimes(want)
 	if !slices.Equal(withoutTimes(got), want) {
 		t.Errorf("Replay() events mismatch (-want +got):\n-%s\n+%s", showEvents(want), showEvents(withoutTimes(got)))
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
 	"os"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/knockbeep/knockbeep/knock"
 	"github.com/knockbeep/knockbeep/knock/message"
 	"github.com/knockbeep/knockbeep/knock/portlang"
+	"github.com/knockbeep/knockbeep/knock/reply"
 	"github.com/knockbeep/knockbeep/knock/send"
 	"github.com/knockbeep/knockbeep/sequence"
 	"github.com/knockbeep/knockbeep/songs"
@@ -29,6 +31,8 @@ const (
 	ExitSong        = 3   // the song cannot be read, parsed or composed; nothing was sent
 	ExitHost        = 4   // the host cannot be resolved; nothing was sent
 	ExitPermission  = 5   // the system refused to send (a firewall rule, a sandbox)
+	ExitRefused     = 6   // --wait: the door answered that it refused the knock (its sequence was used before)
+	ExitNoReply     = 7   // --wait: no authentic answer came within --wait-timeout
 	ExitInterrupted = 130 // stopped by SIGINT or SIGTERM
 )
 
@@ -53,6 +57,9 @@ const DefaultSongDelay = 5 * time.Millisecond
 // DefaultParity is --message's parity knocks: each recovers one knock lost
 // in its class, for a few knocks more.
 const DefaultParity = 4
+
+// DefaultWaitTimeout is how long --wait waits for a door's answer.
+const DefaultWaitTimeout = 5 * time.Second
 
 // progressAfter is how long knocking a song must take, at its pace, before
 // a progress bar is worth drawing.
@@ -160,6 +167,11 @@ func runRotating(ctx context.Context, c config, env environment) int {
 	} else if seq, err = portlang.Sequence(key, params, shape); err != nil {
 		return fail(ctx, env, ExitUsage, fmt.Errorf("--length, --port-range, --protocols: %w", err))
 	}
+	if c.wait {
+		// A door with reply = true takes its last knock as a UDP
+		// datagram, and answers to where it came from.
+		seq[len(seq)-1].Proto = knock.UDP
+	}
 	if c.dryRun || c.verbose {
 		ports := make([]string, len(seq))
 		for i, st := range seq {
@@ -180,7 +192,11 @@ func runRotating(ctx context.Context, c config, env environment) int {
 		delay = c.delay
 	}
 	s := send.NewSender(addr, send.Options{Delay: delay, Clock: env.clock})
-	for i, st := range seq {
+	last := len(seq)
+	if c.wait {
+		last-- // sent from the socket the answer comes back to
+	}
+	for i, st := range seq[:last] {
 		if c.verbose {
 			fmt.Fprintf(env.stdout, "hitting %v %v:%d\n", st.Proto, addr, st.Port)
 		}
@@ -188,7 +204,68 @@ func runRotating(ctx context.Context, c config, env environment) int {
 			return knockFailed(ctx, env, err, i, len(seq))
 		}
 	}
-	return ExitOK
+	if !c.wait {
+		return ExitOK
+	}
+	if last > 0 {
+		env.clock.SleepUntil(ctx, env.clock.Now().Add(delay))
+	}
+	st := seq[last]
+	if c.verbose {
+		fmt.Fprintf(env.stdout, "hitting %v %v:%d, then waiting for the answer\n", st.Proto, addr, st.Port)
+	}
+	return waitForReply(ctx, env, c, key, p, netip.AddrPortFrom(addr, st.Port))
+}
+
+// waitForReply sends the last knock, a UDP datagram, to door from a
+// socket of its own and waits on it for the door's answer (package
+// reply) until --wait-timeout: what is not an authentic answer for this
+// period (a forgery, an old answer) is ignored.
+func waitForReply(ctx context.Context, env environment, c config, key []byte, period int64, to netip.AddrPort) int {
+	conn, err := net.ListenUDP("udp", nil)
+	if err != nil {
+		return fail(ctx, env, ExitFailure, fmt.Errorf("--wait: a socket for the answer: %w", err))
+	}
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Now()) })
+	defer stop()
+	if _, err := conn.WriteToUDPAddrPort(nil, to); err != nil {
+		return knockFailed(ctx, env, err, 0, 1)
+	}
+	conn.SetReadDeadline(time.Now().Add(c.waitTimeout))
+	buf := make([]byte, 512)
+	for {
+		n, from, err := conn.ReadFromUDPAddrPort(buf)
+		if ctx.Err() != nil {
+			return ExitInterrupted
+		}
+		if err != nil {
+			fmt.Fprintf(env.stderr, "knock: no answer from door %s within %v: the knock may have been lost, or the door has no reply = true\n", c.door, c.waitTimeout)
+			return ExitNoReply
+		}
+		if from.Addr().Unmap() != to.Addr().Unmap() {
+			continue
+		}
+		r, err := reply.Parse(key, c.door, period, buf[:n])
+		if err != nil {
+			if c.verbose {
+				fmt.Fprintf(env.stderr, "knock: ignored a datagram from %v: %v\n", from, err)
+			}
+			continue
+		}
+		switch r.Status {
+		case reply.Opened:
+			until := ""
+			if !r.Until.IsZero() {
+				until = " until " + r.Until.UTC().Format(time.RFC3339)
+			}
+			fmt.Fprintf(env.stdout, "door %s opened%s\n", c.door, until)
+			return ExitOK
+		default:
+			fmt.Fprintf(env.stdout, "door %s refused the knock: its sequence was used before (a replay, or another client in this period: knock again in the next)\n", c.door)
+			return ExitRefused
+		}
+	}
 }
 
 // encodeMessage is --message's knocks for period p: the message door's
@@ -396,6 +473,11 @@ Rotating-door options (the shape options must match the door's config):
                        --protocols as the door's)
       --parity N       with --message: N knocks more, each recovering one
                        lost knock of its class (default 4; 0 to 64)
+      --wait           the door has reply = true: send the last knock as a
+                       UDP datagram and wait for the door's answer; exit 0
+                       if it opened, 6 if it refused the knock, 7 without
+                       an answer
+      --wait-timeout T how long --wait waits (default 5s)
       --bind-source    the door has bind_source = true: derive the sequence
                        for the address this computer knocks HOST from
       --source-address ADDR  the same, for ADDR: the address the server sees
@@ -434,6 +516,8 @@ Exit status:
   3    the song cannot be read, parsed or composed
   4    the host cannot be resolved
   5    the system refused to send (a firewall's output rules, a sandbox)
+  6    --wait: the door answered that it refused the knock (a replay)
+  7    --wait: no authentic answer from the door within --wait-timeout
   130  interrupted (SIGINT or SIGTERM) part way through
   Exit statuses 2 to 4 mean nothing was sent.
 

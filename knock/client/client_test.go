@@ -157,6 +157,7 @@ func FuzzParseArgs(f *testing.F) {
 	f.Add("--song\x00x.beep\x00--dry-run\x00--ports=1,2,3\x00--step\x0050ms")
 	f.Add("--secret-file\x00k\x00--door\x00ssh\x00--time-offset=-45s\x00--period\x002s\x00--protocols\x00tcp,udp\x00h")
 	f.Add("--secret-file\x00k\x00--door\x00ssh\x00--source-address\x002001:db8::5\x00--bind-source\x00h")
+	f.Add("--secret-file\x00k\x00--door\x00ssh\x00--wait\x00--wait-timeout=2s\x00h")
 	f.Fuzz(func(t *testing.T, joined string) {
 		args := strings.Split(joined, "\x00")
 		c, err := parseArgs(args)

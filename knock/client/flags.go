@@ -53,7 +53,10 @@ type config struct {
 	message   string
 	parity    int
 	paritySet bool
-	doorOnly  []string // rotating-door options given, to refuse them without --secret-file
+	// wait waits for the door's answer (reply = true) for waitTimeout.
+	wait        bool
+	waitTimeout time.Duration
+	doorOnly    []string // rotating-door options given, to refuse them without --secret-file
 }
 
 // A portKnock is one PORT[:PROTO] operand: where to knock, and the port as
@@ -137,6 +140,15 @@ var options = []option{
 			return fmt.Errorf("want 0 to %d parity knocks", message.MaxParity)
 		}
 		c.parity, c.paritySet = n, true
+		return nil
+	}},
+	{long: "wait", doorOnly: true, set: func(c *config, _ string) error { c.wait = true; return nil }},
+	{long: "wait-timeout", value: "T", doorOnly: true, set: func(c *config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 || d > time.Hour {
+			return errors.New("want a duration up to an hour, e.g. 5s")
+		}
+		c.waitTimeout, c.wait = d, true
 		return nil
 	}},
 	{long: "bind-source", doorOnly: true, set: func(c *config, _ string) error { c.bindSource = true; return nil }},
@@ -302,7 +314,7 @@ var getoptOptions = func() []getopt.Option {
 // next argument, options and operands may be mixed, and "--" ends the
 // options.
 func parseArgs(args []string) (config, error) {
-	c := config{protocol: sequence.DefaultProtocol(), rotating: knockconfig.DefaultRotating(), parity: DefaultParity}
+	c := config{protocol: sequence.DefaultProtocol(), rotating: knockconfig.DefaultRotating(), parity: DefaultParity, waitTimeout: DefaultWaitTimeout}
 	operands, err := getopt.Parse(args, getoptOptions, func(i int, spelled, value string) error {
 		return c.apply(&options[i], spelled, value)
 	})
@@ -359,6 +371,10 @@ func (c *config) checkOperands(operands []string) error {
 			return usagef("give the HOST to knock on")
 		case c.paritySet && c.message == "":
 			return usagef("--parity goes with --message: it adds knocks that recover lost ones")
+		case c.message != "" && c.wait:
+			return usagef("--wait goes with a rotating door's sequence: a message door does not answer")
+		case c.wait && c.dryRun:
+			return usagef("--wait waits for the answer to knocks that --dry-run does not send")
 		case c.message != "" && c.bindSource:
 			return usagef("--message goes to a message door, whose code does not depend on the source: leave out --bind-source and --source-address")
 		case len(operands) == 0 && c.bindSource && !c.sourceAddr.IsValid():

@@ -1,7 +1,9 @@
 package client
 
 import (
+	"bytes"
 	"fmt"
+	"net"
 	"net/netip"
 	"path/filepath"
 	"strings"
@@ -11,6 +13,7 @@ import (
 	"github.com/knockbeep/knockbeep/knock"
 	"github.com/knockbeep/knockbeep/knock/message"
 	"github.com/knockbeep/knockbeep/knock/portlang"
+	"github.com/knockbeep/knockbeep/knock/reply"
 )
 
 // A rotating door's --dry-run prints the sequence of the period of the
@@ -199,6 +202,65 @@ func TestMessageDryRun(t *testing.T) {
 				period, end, len("deploy v1.2 ✓"), len(steps), tt.parity, strings.Join(ports, " "))
 			if got.stdout != want {
 				t.Errorf("stdout (-want +got):\n-%s+%s", want, got.stdout)
+			}
+		})
+	}
+}
+
+// knock --wait takes only an authentic answer for its own knock: a
+// forged datagram (no key), an answer of another period or from another
+// address is ignored; an opening answer exits 0 and a refusal
+// ExitRefused; without an authentic answer it gives up at --wait-timeout
+// with ExitNoReply.
+func TestWaitForReply(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "answer.key")
+	if err := portlang.WriteKeyFile(path); err != nil {
+		t.Fatal(err)
+	}
+	key, _ := portlang.ReadKeyFile(path)
+	const period = 1_000_000 / 30 // runKnock's clock
+	seq, err := portlang.Sequence(key, portlang.Params{Purpose: portlang.PurposeDoor, Name: "answer", Period: period},
+		portlang.Shape{Length: 1, Lo: 20000, Hi: 20099, Protos: []knock.Proto{knock.TCP}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	genuine := func(s reply.Status) []byte {
+		b, _ := reply.Encode(key, "answer", reply.Reply{Status: s, Until: time.Unix(2_000_000, 0), Period: period})
+		return b
+	}
+	forged, _ := reply.Encode(bytes.Repeat([]byte{1}, 32), "answer", reply.Reply{Status: reply.Opened, Period: period})
+	old, _ := reply.Encode(key, "answer", reply.Reply{Status: reply.Opened, Period: period - 1})
+	tests := []struct {
+		name    string
+		answers [][]byte
+		status  int
+		out     string
+	}{
+		{"opened", [][]byte{forged, old, genuine(reply.Opened)}, ExitOK, "door answer opened until 1970-01-24T03:33:20Z\n"},
+		{"refused", [][]byte{genuine(reply.Refused)}, ExitRefused, "door answer refused the knock"},
+		{"only forgeries", [][]byte{forged, old}, ExitNoReply, "no answer from door answer within 300ms"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			door, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: int(seq[0].Port)})
+			if err != nil {
+				t.Skipf("the door's port %d is taken here: %v", seq[0].Port, err)
+			}
+			defer door.Close()
+			go func() {
+				buf := make([]byte, 64)
+				_, client, err := door.ReadFromUDPAddrPort(buf)
+				if err != nil {
+					return
+				}
+				for _, a := range tt.answers {
+					door.WriteToUDPAddrPort(a, client)
+				}
+			}()
+			got := runKnock(t, false, "--secret-file", path, "--door", "answer", "--length", "1", "--port-range", "20000-20099",
+				"--wait", "--wait-timeout", "300ms", "127.0.0.1")
+			if got.status != tt.status || !strings.Contains(got.stdout+got.stderr, tt.out) {
+				t.Errorf("status %d, %q; want %d and %q", got.status, got.stdout+got.stderr, tt.status, tt.out)
 			}
 		})
 	}

@@ -37,7 +37,7 @@ func DefaultRotating() knock.Rotating {
 }
 
 // rotatingKeys are the settings of a rotating door besides secret_file.
-var rotatingKeys = []string{"period", "skew", "length", "port_range", "protocols", "bind_source"}
+var rotatingKeys = []string{"period", "skew", "length", "port_range", "protocols", "bind_source", "reply"}
 
 // rotating reads the keys of a rotating door (one with secret_file),
 // starting from DefaultRotating.
@@ -67,6 +67,7 @@ func (d *tomlDecoder) rotating(i int, f *tomlFile) *knock.Rotating {
 		r.Protos = protos
 	}
 	at("bind_source").boolean(raw.BindSource, &r.BindSource)
+	at("reply").boolean(raw.Reply, &r.Reply)
 	return &r
 }
 
@@ -205,6 +206,7 @@ func (tw *tomlWriter) rotating(r *knock.Rotating, message bool, comments map[str
 	tw.key(comments["protocols"], "protocols", tomlString(strings.Join(protos, ",")))
 	if !message {
 		tw.key(comments["bind_source"], "bind_source", fmt.Sprint(r.BindSource))
+		tw.key(comments["reply"], "reply", fmt.Sprint(r.Reply))
 	}
 }
 
@@ -226,7 +228,7 @@ func (d *tomlDecoder) messageKind(i int, f *tomlFile) *knock.MessageDoor {
 		at("kind").bad("kind = %q: give \"sequence\" (the default) or \"message\"", kind)
 		return nil
 	}
-	for key, v := range map[string]any{"length": raw.Length, "bind_source": raw.BindSource} {
+	for key, v := range map[string]any{"length": raw.Length, "bind_source": raw.BindSource, "reply": raw.Reply} {
 		if v != nil {
 			at(key).bad("%s: a message door has no %s: its knocks carry the text, in any order", doorLabel(f, i), key)
 		}

@@ -53,6 +53,12 @@ bind_source = true`, func() knock.Rotating {
 			r.SecretFiles, r.BindSource = []string{k1}, true
 			return r
 		}()},
+		{"answering", `secret_file = "` + k1 + `"
+reply = true`, func() knock.Rotating {
+			r := DefaultRotating()
+			r.SecretFiles, r.Reply = []string{k1}, true
+			return r
+		}()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -63,7 +69,7 @@ bind_source = true`, func() knock.Rotating {
 			got := c.Doors[0].Rotating
 			if got == nil || !slices.Equal(got.SecretFiles, tt.want.SecretFiles) || got.Period != tt.want.Period ||
 				got.Skew != tt.want.Skew || got.Length != tt.want.Length || got.PortLo != tt.want.PortLo ||
-				got.PortHi != tt.want.PortHi || !slices.Equal(got.Protos, tt.want.Protos) || got.BindSource != tt.want.BindSource {
+				got.PortHi != tt.want.PortHi || !slices.Equal(got.Protos, tt.want.Protos) || got.BindSource != tt.want.BindSource || got.Reply != tt.want.Reply {
 				t.Errorf("Rotating = %+v, want %+v", got, tt.want)
 			}
 			checkRoundTrip(t, c)
@@ -174,6 +180,8 @@ func TestMessageDoor(t *testing.T) {
 		{"unknown kind", "secret_file = \"" + key + "\"\nkind = \"letter\"", `kind = "letter": give "sequence" (the default) or "message"`},
 		{"length", "secret_file = \"" + key + "\"\nkind = \"message\"\nlength = 4", "a message door has no length"},
 		{"bind_source", "secret_file = \"" + key + "\"\nkind = \"message\"\nbind_source = true", "a message door has no bind_source"},
+		{"reply", "secret_file = \"" + key + "\"\nkind = \"message\"\nreply = true", "a message door has no reply"},
+		{"reply on a static door", "sequence = [\"1\", \"2\"]\nreply = true", "reply is a setting of rotating doors"},
 		{"too long for the range", "secret_file = \"" + key + "\"\nkind = \"message\"\nport_range = \"20000-21000\"\nmax_bytes = 256", "port_range 20000-21000 carries at most"},
 		{"max_bytes out of bounds", "secret_file = \"" + key + "\"\nkind = \"message\"\nmax_bytes = 0", "max_bytes"},
 	} {

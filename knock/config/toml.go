@@ -77,6 +77,7 @@ type tomlDoor struct {
 	PortRange        any `toml:"port_range"`
 	Protocols        any `toml:"protocols"`
 	BindSource       any `toml:"bind_source"`
+	Reply            any `toml:"reply"`
 	Kind             any `toml:"kind"`
 	MaxBytes         any `toml:"max_bytes"`
 	TCPFlags         any `toml:"tcpflags"`
@@ -440,7 +441,7 @@ func (d *tomlDecoder) door(i int, f *tomlFile) (knock.Door, string) {
 	}
 	if door.Rotating == nil {
 		given := map[string]any{"period": raw.Period, "skew": raw.Skew, "length": raw.Length,
-			"port_range": raw.PortRange, "protocols": raw.Protocols, "bind_source": raw.BindSource}
+			"port_range": raw.PortRange, "protocols": raw.Protocols, "bind_source": raw.BindSource, "reply": raw.Reply}
 		for _, key := range rotatingKeys {
 			if given[key] != nil {
 				d.p.add(d.doorLine(i, key), "%s: %s is a setting of rotating doors: give secret_file too, or remove it", label, key)

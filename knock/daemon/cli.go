@@ -464,6 +464,9 @@ func showSequence(cfg *config.Config, name string, forSrc netip.Addr, now time.T
 			fmt.Fprintf(stderr, "knockbeepd: --show-sequence: %v\n", err)
 			return ExitConfig
 		}
+		if r.Reply {
+			seq[len(seq)-1].Proto = knock.UDP // the reply goes back where the last knock came from
+		}
 		fmt.Fprintf(stdout, "%s (key %s%s): %s\n", name, file, forWhom, FormatSteps(seq))
 		if k == 0 {
 			end := portlang.PeriodStart(p+1, r.Period)

@@ -440,7 +440,9 @@ func (d *Daemon) handle(ev *knock.Event) {
 		door := d.cfg.Doors[from.door]
 		// The source hears of the use first: it may refuse it (a replay),
 		// and what it must remember is on disk before the door opens.
-		if err := d.doors.sources[from.door].Used(from.seq, m.Src, m.Event.Time); err != nil {
+		err := d.doors.sources[from.door].Used(from.seq, m.Src, m.Event.Time)
+		d.answer(door, d.doors.sources[from.door], from.seq, m, err)
+		if err != nil {
 			d.log.Warn("daemon: door not opened", "door", m.Name, "src", m.Src.WithZone(""), "reason", err)
 			d.refused++
 			d.record("refused", m.Name, m.Src, err.Error())

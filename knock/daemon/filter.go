@@ -80,7 +80,7 @@ func filterParts(cfg *config.Config, doors []knock.Door) (rules []capture.Rule, 
 			// docs/security.md).
 			ranges[d.Name] = true
 			for port := int(r.PortLo); port <= int(r.PortHi); port++ {
-				for _, p := range r.Protos {
+				for _, p := range r.RangeProtos() {
 					rule := capture.Rule{Proto: p, Port: uint16(port)}
 					if p == knock.TCP {
 						rule.Flags = d.Flags

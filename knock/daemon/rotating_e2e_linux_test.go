@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -57,6 +58,18 @@ timeout = "3s"
 port_range = "40000-49999"
 bind_source = true
 start_command = ["/bin/sh", "-c", "echo %IP% >> {{DIR}}/bound.out"]
+
+[[door]]
+name = "answer"
+secret_file = "{{DIR}}/door.key"
+period = "4s"
+skew = 1
+timeout = "3s"
+port_range = "60000-64999"
+reply = true
+start_command = ["/bin/sh", "-c", "echo %IP% >> {{DIR}}/answer.out"]
+stop_command = ["/bin/true"]
+cmd_timeout = "1h"
 
 [[door]]
 name = "notify"
@@ -138,6 +151,8 @@ func (l *rotatingLab) knockDoor(t *testing.T, ns *sendtest.Netns, door string, c
 		args = append(args, "--port-range", "30000-39999")
 	case "bound":
 		args = append(args, "--port-range", "40000-49999")
+	case "answer":
+		args = append(args, "--port-range", "60000-64999")
 	}
 	args = append(args, l.addr.String())
 	err := ns.Do(func() error {
@@ -369,6 +384,38 @@ func TestMessageEndToEnd(t *testing.T) {
 	waitFile(t, out, text+"\n")
 	if n := d.count("daemon: message delivered", "notify"); n != 1 {
 		t.Errorf("%d deliveries logged, want 1", n)
+	}
+	d.stop()
+}
+
+// A door with reply = true, on the wire: knock --wait prints that it
+// opened and until when, exit 0; the same sequence again in the same
+// period is refused, and knock --wait says so and exits 6 (ExitRefused).
+func TestReplyEndToEnd(t *testing.T) {
+	l := newRotatingLab(t)
+	d := l.start(t)
+	intoPeriod(0, 200*time.Millisecond, 1500*time.Millisecond) // both knocks in one period
+	run := func() (int, string) {
+		var stdout, stderr bytes.Buffer
+		args := []string{"--secret-file", filepath.Join(l.dir, "door.key"), "--door", "answer", "--period", "4s",
+			"--port-range", "60000-64999", "--wait", "--wait-timeout", "10s", l.addr.String()}
+		status := -1
+		if err := l.a.Do(func() error {
+			status = client.Run(context.Background(), args, &stdout, &stderr)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return status, stdout.String() + stderr.String()
+	}
+	status, out := run()
+	if status != client.ExitOK || !regexp.MustCompile(`^door answer opened until \S+Z\n$`).MatchString(out) {
+		t.Fatalf("first knock: status %d, %q; want 0 and the opening with its end", status, out)
+	}
+	waitFile(t, filepath.Join(l.dir, "answer.out"), l.srcA.String()+"\n")
+	status, out = run()
+	if status != client.ExitRefused || !strings.Contains(out, "door answer refused the knock") {
+		t.Errorf("the same sequence again: status %d, %q; want %d and the refusal", status, out, client.ExitRefused)
 	}
 	d.stop()
 }

@@ -144,9 +144,9 @@ func (d *Decoder) Decode(link LinkType, data []byte, ts time.Time, ev *knock.Eve
 	}
 	switch transport {
 	case layers.LayerTypeTCP:
-		ev.Proto, ev.Port, ev.Flags = knock.TCP, d.tcp.dstPort, knock.TCPFlags(d.tcp.flags&0x3f)
+		ev.Proto, ev.Port, ev.Flags, ev.SrcPort = knock.TCP, d.tcp.dstPort, knock.TCPFlags(d.tcp.flags&0x3f), d.tcp.srcPort
 	case layers.LayerTypeUDP:
-		ev.Proto, ev.Port, ev.Flags = knock.UDP, uint16(d.udp.DstPort), 0
+		ev.Proto, ev.Port, ev.Flags, ev.SrcPort = knock.UDP, uint16(d.udp.DstPort), 0, uint16(d.udp.SrcPort)
 	}
 	ev.Time = ts
 	return true, nil

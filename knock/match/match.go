@@ -255,7 +255,7 @@ func (m *Matcher) setDoors(doors []knock.Door) {
 		}
 		if r := d.Rotating; r != nil {
 			m.doors[i].rlo, m.doors[i].rhi = r.PortLo, r.PortHi
-			for _, p := range r.Protos {
+			for _, p := range r.RangeProtos() {
 				m.doors[i].rprotos |= protoBit(p)
 			}
 		}

@@ -137,17 +137,40 @@ func (s *rotating) sequence(q int64, ki int) (Sequence, error) {
 		return seq, nil
 	}
 	seq := Sequence{ID: q, Key: ki}
-	var err error
 	if s.r.BindSource {
-		seq.PerSource, err = portlang.NewDeriver(s.keys[ki], s.params(q), s.shape)
+		d, err := portlang.NewDeriver(s.keys[ki], s.params(q), s.shape)
+		if err != nil {
+			return Sequence{}, err
+		}
+		seq.PerSource = d
+		if s.r.Reply {
+			seq.PerSource = lastUDP{d}
+		}
 	} else {
-		seq.Steps, err = portlang.Sequence(s.keys[ki], s.params(q), s.shape)
-	}
-	if err != nil {
-		return Sequence{}, err
+		steps, err := portlang.Sequence(s.keys[ki], s.params(q), s.shape)
+		if err != nil {
+			return Sequence{}, err
+		}
+		if s.r.Reply {
+			steps[len(steps)-1].Proto = knock.UDP
+		}
+		seq.Steps = steps
 	}
 	s.derived[dk] = seq
 	return seq, nil
+}
+
+// lastUDP is a door's per-source derivation with reply = true: the last
+// step is a UDP datagram, whatever the draw gave it, so that the knocker
+// can listen for the reply on the socket it came from.
+type lastUDP struct{ *portlang.Deriver }
+
+func (l lastUDP) SequenceFor(src netip.Addr, buf []knock.Step) []knock.Step {
+	seq := l.Deriver.SequenceFor(src, buf)
+	if len(seq) > 0 {
+		seq[len(seq)-1].Proto = knock.UDP
+	}
+	return seq
 }
 
 // Used records the period's sequence in the replay cache, on disk, and
@@ -199,4 +222,14 @@ func (s *rotating) noteOffset(off int64, src netip.Addr) {
 	case !same:
 		s.warned = false
 	}
+}
+
+// ReplyKey is the key that derived seq, when the door answers its knocks
+// (reply = true): the answer is authenticated with the key the knocker
+// used.
+func (s *rotating) ReplyKey(seq Sequence) ([]byte, bool) {
+	if !s.r.Reply || seq.Key < 0 || seq.Key >= len(s.keys) {
+		return nil, false
+	}
+	return s.keys[seq.Key], true
 }

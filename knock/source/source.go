@@ -44,6 +44,13 @@ type Source interface {
 	Used(seq Sequence, src netip.Addr, at time.Time) error
 }
 
+// A Replier is a Source whose door answers completed knocks (a rotating
+// door with reply = true): ReplyKey gives the key to authenticate the
+// answer to seq with, and false when the door does not answer.
+type Replier interface {
+	ReplyKey(seq Sequence) ([]byte, bool)
+}
+
 // Lead is how far ahead of now Current includes sequences: more than the
 // daemon's tick, so that the matcher and the kernel filter know a
 // period's sequence before its first knock can arrive.

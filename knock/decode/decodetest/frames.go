@@ -32,7 +32,7 @@ var Frames = []Frame{
 			0x96, 0xe6, 0x00, 0x00, 0x00, 0x00, 0x01, 0x03, 0x03, 0x0a,
 		},
 		Knock: true,
-		Want:  knock.Event{Src: netip.MustParseAddr("127.0.0.1"), Dst: netip.MustParseAddr("127.0.0.1"), Proto: knock.TCP, Port: 1000, Flags: knock.SYN},
+		Want:  knock.Event{Src: netip.MustParseAddr("127.0.0.1"), Dst: netip.MustParseAddr("127.0.0.1"), Proto: knock.TCP, Port: 1000, Flags: knock.SYN, SrcPort: 43820},
 	},
 	{
 		Name: "lo: IPv4 TCP RST-ACK",
@@ -50,7 +50,7 @@ var Frames = []Frame{
 			0x00, 0x00, 0x12, 0x1e, 0x00, 0x00,
 		},
 		Knock: true,
-		Want:  knock.Event{Src: netip.MustParseAddr("127.0.0.1"), Dst: netip.MustParseAddr("127.0.0.1"), Proto: knock.TCP, Port: 43820, Flags: knock.RST | knock.ACK},
+		Want:  knock.Event{Src: netip.MustParseAddr("127.0.0.1"), Dst: netip.MustParseAddr("127.0.0.1"), Proto: knock.TCP, Port: 43820, Flags: knock.RST | knock.ACK, SrcPort: 1000},
 	},
 	{
 		Name: "lo: IPv6 TCP SYN",
@@ -72,7 +72,7 @@ var Frames = []Frame{
 			0x08, 0x0a, 0x1d, 0x4c, 0xe7, 0xfa, 0x00, 0x00, 0x00, 0x00, 0x01, 0x03, 0x03, 0x0a,
 		},
 		Knock: true,
-		Want:  knock.Event{Src: netip.MustParseAddr("::1"), Dst: netip.MustParseAddr("::1"), Proto: knock.TCP, Port: 2069, Flags: knock.SYN},
+		Want:  knock.Event{Src: netip.MustParseAddr("::1"), Dst: netip.MustParseAddr("::1"), Proto: knock.TCP, Port: 2069, Flags: knock.SYN, SrcPort: 51794},
 	},
 	{
 		Name: "lo: IPv4 UDP",
@@ -88,7 +88,7 @@ var Frames = []Frame{
 			0x00, 0x01, 0xb8, 0x3f, 0x03, 0xe9, 0x00, 0x0a, 0xfe, 0x1d, 0x78, 0x0a,
 		},
 		Knock: true,
-		Want:  knock.Event{Src: netip.MustParseAddr("127.0.0.1"), Dst: netip.MustParseAddr("127.0.0.1"), Proto: knock.UDP, Port: 1001, Flags: 0},
+		Want:  knock.Event{Src: netip.MustParseAddr("127.0.0.1"), Dst: netip.MustParseAddr("127.0.0.1"), Proto: knock.UDP, Port: 1001, Flags: 0, SrcPort: 47167},
 	},
 	{
 		Name: "lo: ICMP port unreachable quoting a UDP knock",
@@ -124,7 +124,7 @@ var Frames = []Frame{
 			0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0xdb, 0x84, 0x03, 0xea, 0x00, 0x0a, 0x00, 0x1d, 0x78, 0x0a,
 		},
 		Knock: true,
-		Want:  knock.Event{Src: netip.MustParseAddr("::1"), Dst: netip.MustParseAddr("::1"), Proto: knock.UDP, Port: 1002, Flags: 0},
+		Want:  knock.Event{Src: netip.MustParseAddr("::1"), Dst: netip.MustParseAddr("::1"), Proto: knock.UDP, Port: 1002, Flags: 0, SrcPort: 56196},
 	},
 	{
 		Name: "lo: ICMPv6 port unreachable",
@@ -180,7 +180,7 @@ var Frames = []Frame{
 			0x1b, 0x49, 0x00, 0x00, 0x00, 0x00, 0x01, 0x03, 0x03, 0x0a,
 		},
 		Knock: true,
-		Want:  knock.Event{Src: netip.MustParseAddr("10.77.0.2"), Dst: netip.MustParseAddr("10.77.0.1"), Proto: knock.TCP, Port: 1000, Flags: knock.SYN},
+		Want:  knock.Event{Src: netip.MustParseAddr("10.77.0.2"), Dst: netip.MustParseAddr("10.77.0.1"), Proto: knock.TCP, Port: 1000, Flags: knock.SYN, SrcPort: 60356},
 	},
 	{
 		Name: "veth: IPv6 neighbor solicitation",
@@ -222,7 +222,7 @@ var Frames = []Frame{
 			0x08, 0x0a, 0xef, 0x60, 0x29, 0x74, 0x00, 0x00, 0x00, 0x00, 0x01, 0x03, 0x03, 0x0a,
 		},
 		Knock: true,
-		Want:  knock.Event{Src: netip.MustParseAddr("fd77::2"), Dst: netip.MustParseAddr("fd77::1"), Proto: knock.TCP, Port: 1001, Flags: knock.SYN},
+		Want:  knock.Event{Src: netip.MustParseAddr("fd77::2"), Dst: netip.MustParseAddr("fd77::1"), Proto: knock.TCP, Port: 1001, Flags: knock.SYN, SrcPort: 47296},
 	},
 	{
 		Name: "any (SLL): IPv4 TCP SYN on lo",
@@ -242,7 +242,7 @@ var Frames = []Frame{
 			0x7f, 0x20, 0x96, 0xe6, 0x00, 0x00, 0x00, 0x00, 0x01, 0x03, 0x03, 0x0a,
 		},
 		Knock: true,
-		Want:  knock.Event{Src: netip.MustParseAddr("127.0.0.1"), Dst: netip.MustParseAddr("127.0.0.1"), Proto: knock.TCP, Port: 1000, Flags: knock.SYN},
+		Want:  knock.Event{Src: netip.MustParseAddr("127.0.0.1"), Dst: netip.MustParseAddr("127.0.0.1"), Proto: knock.TCP, Port: 1000, Flags: knock.SYN, SrcPort: 43820},
 	},
 	{
 		Name: "any (SLL): IPv4 TCP SYN received on veth",
@@ -262,7 +262,7 @@ var Frames = []Frame{
 			0x5f, 0xd2, 0x1b, 0x49, 0x00, 0x00, 0x00, 0x00, 0x01, 0x03, 0x03, 0x0a,
 		},
 		Knock: true,
-		Want:  knock.Event{Src: netip.MustParseAddr("10.77.0.2"), Dst: netip.MustParseAddr("10.77.0.1"), Proto: knock.TCP, Port: 1000, Flags: knock.SYN},
+		Want:  knock.Event{Src: netip.MustParseAddr("10.77.0.2"), Dst: netip.MustParseAddr("10.77.0.1"), Proto: knock.TCP, Port: 1000, Flags: knock.SYN, SrcPort: 60356},
 	},
 	{
 		Name: "any (SLL): IPv4 TCP SYN sent by this host",
@@ -318,7 +318,7 @@ var Frames = []Frame{
 			0x01, 0x03, 0x03, 0x0a,
 		},
 		Knock: true,
-		Want:  knock.Event{Src: netip.MustParseAddr("::1"), Dst: netip.MustParseAddr("::1"), Proto: knock.TCP, Port: 2069, Flags: knock.SYN},
+		Want:  knock.Event{Src: netip.MustParseAddr("::1"), Dst: netip.MustParseAddr("::1"), Proto: knock.TCP, Port: 2069, Flags: knock.SYN, SrcPort: 51794},
 	},
 	{
 		Name: "any (SLL2): IPv6 TCP SYN received on veth",
@@ -342,7 +342,7 @@ var Frames = []Frame{
 			0x01, 0x03, 0x03, 0x0a,
 		},
 		Knock: true,
-		Want:  knock.Event{Src: netip.MustParseAddr("fd77::2"), Dst: netip.MustParseAddr("fd77::1"), Proto: knock.TCP, Port: 1001, Flags: knock.SYN},
+		Want:  knock.Event{Src: netip.MustParseAddr("fd77::2"), Dst: netip.MustParseAddr("fd77::1"), Proto: knock.TCP, Port: 1001, Flags: knock.SYN, SrcPort: 47296},
 	},
 	{
 		Name: "any (SLL2): IPv4 TCP SYN sent by this host",
@@ -378,7 +378,7 @@ var Frames = []Frame{
 			0x78, 0x0a,
 		},
 		Knock: true,
-		Want:  knock.Event{Src: netip.MustParseAddr("127.0.0.1"), Dst: netip.MustParseAddr("127.0.0.1"), Proto: knock.UDP, Port: 1001, Flags: 0},
+		Want:  knock.Event{Src: netip.MustParseAddr("127.0.0.1"), Dst: netip.MustParseAddr("127.0.0.1"), Proto: knock.UDP, Port: 1001, Flags: 0, SrcPort: 47167},
 	},
 	{
 		Name: "VLAN: 802.1Q-tagged IPv4 TCP SYN",
@@ -398,7 +398,7 @@ var Frames = []Frame{
 			0x08, 0x0a, 0x5f, 0xd2, 0x1b, 0x49, 0x00, 0x00, 0x00, 0x00, 0x01, 0x03, 0x03, 0x0a,
 		},
 		Knock: true,
-		Want:  knock.Event{Src: netip.MustParseAddr("10.77.0.2"), Dst: netip.MustParseAddr("10.77.0.1"), Proto: knock.TCP, Port: 1000, Flags: knock.SYN},
+		Want:  knock.Event{Src: netip.MustParseAddr("10.77.0.2"), Dst: netip.MustParseAddr("10.77.0.1"), Proto: knock.TCP, Port: 1000, Flags: knock.SYN, SrcPort: 60356},
 	},
 	{
 		Name: "VLAN: 802.1ad+802.1Q double-tagged IPv4 TCP SYN",
@@ -420,7 +420,7 @@ var Frames = []Frame{
 			0x03, 0x0a,
 		},
 		Knock: true,
-		Want:  knock.Event{Src: netip.MustParseAddr("10.77.0.2"), Dst: netip.MustParseAddr("10.77.0.1"), Proto: knock.TCP, Port: 1000, Flags: knock.SYN},
+		Want:  knock.Event{Src: netip.MustParseAddr("10.77.0.2"), Dst: netip.MustParseAddr("10.77.0.1"), Proto: knock.TCP, Port: 1000, Flags: knock.SYN, SrcPort: 60356},
 	},
 	{
 		Name: "IPv6 hop-by-hop, destination options, first fragment, TCP SYN",
@@ -446,7 +446,7 @@ var Frames = []Frame{
 			0x00, 0x00, 0x01, 0x03, 0x03, 0x0a,
 		},
 		Knock: true,
-		Want:  knock.Event{Src: netip.MustParseAddr("::1"), Dst: netip.MustParseAddr("::1"), Proto: knock.TCP, Port: 2069, Flags: knock.SYN},
+		Want:  knock.Event{Src: netip.MustParseAddr("::1"), Dst: netip.MustParseAddr("::1"), Proto: knock.TCP, Port: 2069, Flags: knock.SYN, SrcPort: 51794},
 	},
 	{
 		Name: "IPv6 later fragment",
@@ -484,7 +484,7 @@ var Frames = []Frame{
 			0x96, 0xe6, 0x00, 0x00, 0x00, 0x00, 0x01, 0x03, 0x03, 0x0a,
 		},
 		Knock: true,
-		Want:  knock.Event{Src: netip.MustParseAddr("127.0.0.1"), Dst: netip.MustParseAddr("127.0.0.1"), Proto: knock.TCP, Port: 1000, Flags: knock.SYN},
+		Want:  knock.Event{Src: netip.MustParseAddr("127.0.0.1"), Dst: netip.MustParseAddr("127.0.0.1"), Proto: knock.TCP, Port: 1000, Flags: knock.SYN, SrcPort: 43820},
 	},
 	{
 		Name: "IPv4 later fragment",
@@ -520,7 +520,7 @@ var Frames = []Frame{
 			0x04, 0x02, 0x08, 0x0a, 0x7f, 0x20, 0x96, 0xe6, 0x00, 0x00, 0x00, 0x00, 0x01, 0x03, 0x03, 0x0a,
 		},
 		Knock: true,
-		Want:  knock.Event{Src: netip.MustParseAddr("127.0.0.1"), Dst: netip.MustParseAddr("127.0.0.1"), Proto: knock.TCP, Port: 1000, Flags: knock.SYN},
+		Want:  knock.Event{Src: netip.MustParseAddr("127.0.0.1"), Dst: netip.MustParseAddr("127.0.0.1"), Proto: knock.TCP, Port: 1000, Flags: knock.SYN, SrcPort: 43820},
 	},
 	{
 		Name: "null (FreeBSD lo0): IPv6 TCP SYN",
@@ -542,7 +542,7 @@ var Frames = []Frame{
 			0x01, 0x03, 0x03, 0x0a,
 		},
 		Knock: true,
-		Want:  knock.Event{Src: netip.MustParseAddr("::1"), Dst: netip.MustParseAddr("::1"), Proto: knock.TCP, Port: 2069, Flags: knock.SYN},
+		Want:  knock.Event{Src: netip.MustParseAddr("::1"), Dst: netip.MustParseAddr("::1"), Proto: knock.TCP, Port: 2069, Flags: knock.SYN, SrcPort: 51794},
 	},
 	{
 		Name: "loop (network order): IPv4 UDP",
@@ -558,7 +558,7 @@ var Frames = []Frame{
 			0x78, 0x0a,
 		},
 		Knock: true,
-		Want:  knock.Event{Src: netip.MustParseAddr("127.0.0.1"), Dst: netip.MustParseAddr("127.0.0.1"), Proto: knock.UDP, Port: 1001, Flags: 0},
+		Want:  knock.Event{Src: netip.MustParseAddr("127.0.0.1"), Dst: netip.MustParseAddr("127.0.0.1"), Proto: knock.UDP, Port: 1001, Flags: 0, SrcPort: 47167},
 	},
 	{
 		Name: "raw: IPv4 TCP SYN",
@@ -576,7 +576,7 @@ var Frames = []Frame{
 			0x7f, 0x20, 0x96, 0xe6, 0x00, 0x00, 0x00, 0x00, 0x01, 0x03, 0x03, 0x0a,
 		},
 		Knock: true,
-		Want:  knock.Event{Src: netip.MustParseAddr("127.0.0.1"), Dst: netip.MustParseAddr("127.0.0.1"), Proto: knock.TCP, Port: 1000, Flags: knock.SYN},
+		Want:  knock.Event{Src: netip.MustParseAddr("127.0.0.1"), Dst: netip.MustParseAddr("127.0.0.1"), Proto: knock.TCP, Port: 1000, Flags: knock.SYN, SrcPort: 43820},
 	},
 	{
 		Name: "raw: IPv6 UDP",
@@ -594,6 +594,6 @@ var Frames = []Frame{
 			0x78, 0x0a,
 		},
 		Knock: true,
-		Want:  knock.Event{Src: netip.MustParseAddr("::1"), Dst: netip.MustParseAddr("::1"), Proto: knock.UDP, Port: 1002, Flags: 0},
+		Want:  knock.Event{Src: netip.MustParseAddr("::1"), Dst: netip.MustParseAddr("::1"), Proto: knock.UDP, Port: 1002, Flags: 0, SrcPort: 56196},
 	},
 }
