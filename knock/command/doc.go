@@ -29,10 +29,10 @@
 // shell commands that prefer to quote "$KNOCK_IP".
 //
 // A message door's commands (OpenMessage) also get %MESSAGE%, the text it
-// delivered, and KNOCK_MESSAGE. The text is anyone's with the key, so it
-// never becomes shell text: in argv mode it is one argument, and in a
-// shell command %MESSAGE% is replaced by "$KNOCK_MESSAGE", which the
-// shell expands as one word without parsing it.
+// delivered, and KNOCK_MESSAGE. The text is anyone's with the key, so the
+// config accepts %MESSAGE% only as an argv command's whole argument; as a
+// second guard, in a shell command it is replaced by "$KNOCK_MESSAGE",
+// never by the text.
 //
 // IPv6 sources run Start6 and Stop6 when the door has them and fall back to
 // Start and Stop otherwise, as knockd does.

@@ -253,11 +253,30 @@ func (d *tomlDecoder) notMessage(i int, f *tomlFile) {
 	}
 }
 
-// validateMessage checks that a message door's range carries max_bytes.
-func validateMessage(p *problems, at locator, i int, label string, r *knock.Rotating, m *knock.MessageDoor) {
+// validateMessage checks what a message door can do: its range must
+// carry max_bytes; it runs a command per text, so it has no firewall sets
+// and no stop command. A text's source address is not authenticated (the
+// tag covers the text, not who sent it: an observer can replay a text's
+// knocks from its own address before the sender finishes), so a message
+// door must not open anything for that address.
+func validateMessage(p *problems, at locator, i int, label string, d knock.Door) {
+	r, m := d.Rotating, d.Message
+	if len(d.Open) > 0 {
+		p.add(at.doorLine(i, "open"), "%s: a message door opens no firewall set: the tag authenticates the text, not the address it came from", label)
+	}
+	for key, cmd := range map[string]knock.Command{"stop_command": d.Stop, "stop_command_6": d.Stop6} {
+		if !cmd.IsZero() {
+			p.add(at.doorLine(i, key), "%s: a message door runs its start command once per text and has no %s", label, key)
+		}
+	}
 	sh := portlang.Shape{Length: 1, Lo: r.PortLo, Hi: r.PortHi, Protos: r.Protos}
 	if sh.Check() != nil {
 		return // validateRotating says what is wrong with the range
+	}
+	if n := (int(r.PortHi-r.PortLo) + 1) * len(r.Protos); n > message.MaxSymbols {
+		p.add(at.doorLine(i, "port_range"), "%s: port_range %d-%d with %d protocols makes %d knock values, more than a message door uses (%d): narrow the range or use one protocol",
+			label, r.PortLo, r.PortHi, len(r.Protos), n, message.MaxSymbols)
+		return
 	}
 	if max := message.MaxText(sh, message.MaxParity); m.MaxBytes > max {
 		p.add(at.doorLine(i, "max_bytes"), "%s: max_bytes = %d: port_range %d-%d carries at most %d bytes (with the most parity knocks): widen the range, add a protocol, or lower max_bytes",
@@ -270,3 +289,31 @@ func (tw *tomlWriter) message(m *knock.MessageDoor, comments map[string][]string
 	tw.key(comments["kind"], "kind", tomlString("message"))
 	tw.key(comments["max_bytes"], "max_bytes", fmt.Sprint(m.MaxBytes))
 }
+
+// messagePlaceholder says what is wrong with %MESSAGE% in cmd, a command
+// of door d, if anything. The text is anyone's who holds the key, so it
+// may only ever be one whole argument: in an argv command %MESSAGE% must
+// be an argument by itself (inside another, "sh -c 'echo %MESSAGE%'"
+// would run it as shell text), and a shell command must quote the
+// environment's copy itself ("$KNOCK_MESSAGE"), as %MESSAGE% cannot be
+// placed safely in every spot of a shell string. Doors that are not
+// message doors have no text.
+func messagePlaceholder(d knock.Door, cmd knock.Command) string {
+	const ph = "%MESSAGE%"
+	for _, arg := range cmd.Argv {
+		if !strings.Contains(arg, ph) {
+			continue
+		}
+		switch {
+		case d.Message == nil:
+			return ph + " is the text of a message door (kind = \"message\"); this door has none"
+		case cmd.Shell:
+			return ph + " cannot go into a shell command safely: write \"$KNOCK_MESSAGE\" (with the double quotes) where the text goes"
+		case arg != ph:
+			return ph + " must be an argument by itself (e.g. [\"/usr/bin/logger\", \"-t\", \"knock\", \"%MESSAGE%\"]): inside " + strconvQuote(arg) + " it could become part of another program's syntax"
+		}
+	}
+	return ""
+}
+
+func strconvQuote(s string) string { return fmt.Sprintf("%q", s) }

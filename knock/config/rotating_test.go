@@ -193,3 +193,48 @@ func TestMessageDoor(t *testing.T) {
 		})
 	}
 }
+
+// %MESSAGE% only ever becomes one whole argument: refused inside another
+// argument, in a shell command, and on doors that have no text.
+func TestMessagePlaceholder(t *testing.T) {
+	dir := t.TempDir()
+	key := newKey(t, dir, "notify.key", 0o600)
+	msg := "[[door]]\nname = \"notify\"\nkind = \"message\"\nsecret_file = \"" + key + "\"\n"
+	for _, tt := range []struct{ name, text, want string }{
+		{"whole argument", msg + `start_command = ["/usr/bin/logger", "-t", "knock", "%MESSAGE%"]`, ""},
+		{"positional parameter of sh -c", msg + `start_command = ["/bin/sh", "-c", "printf '%s' \"$1\"", "sh", "%MESSAGE%"]`, ""},
+		{"shell mode with $KNOCK_MESSAGE", msg + "shell = true\nstart_command = \"logger \\\"$KNOCK_MESSAGE\\\"\"", ""},
+		{"inside sh -c", msg + `start_command = ["/bin/sh", "-c", "echo %MESSAGE%"]`, "must be an argument by itself"},
+		{"inside another argument", msg + `start_command = ["/usr/bin/logger", "got %MESSAGE%"]`, "must be an argument by itself"},
+		{"shell mode", msg + "shell = true\nstart_command = \"logger \\\"got %MESSAGE%\\\"\"", "write \"$KNOCK_MESSAGE\""},
+		{"in the stop command", msg + `start_command = ["/bin/true"]` + "\n" + `stop_command = ["/bin/sh", "-c", "x %MESSAGE%"]`, "stop_command: %MESSAGE% must be an argument by itself"},
+		{"a sequence door", "[[door]]\nname = \"ssh\"\nsequence = [\"1\", \"2\"]\nstart_command = [\"logger\", \"%MESSAGE%\"]", "this door has none"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("m.toml", []byte(tt.text+"\n"))
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("refused: %v", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "m.toml:")):
+				t.Errorf("error %v, want one at a line of m.toml saying %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestMessageDoorLimits(t *testing.T) {
+	dir := t.TempDir()
+	key := newKey(t, dir, "notify.key", 0o600)
+	msg := "[[door]]\nname = \"notify\"\nkind = \"message\"\nsecret_file = \"" + key + "\"\nstart_command = [\"/bin/true\"]\n"
+	for _, tt := range []struct{ name, text, want string }{
+		{"firewall sets", msg + "open = [\"nft:inet/filter/knocked4\"]\nopen_for = \"1h\"", "a message door opens no firewall set"},
+		{"stop command", msg + "stop_command = [\"/bin/true\"]", "has no stop_command"},
+		{"too many values", msg + "port_range = \"1024-65535\"\nprotocols = \"tcp,udp\"", "more than a message door uses (65536)"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := Parse("m.toml", []byte(tt.text+"\n")); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %v, want %q", err, tt.want)
+			}
+		})
+	}
+}

@@ -378,7 +378,7 @@ func (c *Config) validateDoor(p *problems, at locator, i int, d knock.Door, musi
 	if d.Rotating != nil {
 		validateRotating(p, at, i, label, d.Rotating)
 		if d.Message != nil {
-			validateMessage(p, at, i, label, d.Rotating, d.Message)
+			validateMessage(p, at, i, label, d)
 		}
 	}
 	reported := map[uint16]bool{}
@@ -417,5 +417,10 @@ func (c *Config) validateCommands(p *problems, at locator, i int, label string, 
 	if len(shells) == 2 {
 		p.add(at.doorLine(i, shells[true]), "%s: %s runs through the shell but %s does not: a door's commands all use the shell (shell = true) or none do",
 			label, shells[true], shells[false])
+	}
+	for _, k := range cmds {
+		if msg := messagePlaceholder(d, k.cmd); msg != "" {
+			p.add(at.doorLine(i, k.key), "%s: %s: %s", label, k.key, msg)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/knockbeep/knockbeep/knock"
@@ -18,8 +19,9 @@ type messageDoors struct {
 }
 
 type messageDoor struct {
-	door knock.Door
-	asm  *message.Assembler
+	door  knock.Door
+	asm   *message.Assembler
+	noise uint64 // the assembler's noise count at the last tick
 }
 
 // newMessageDoors reads the keys of doors' message doors and makes their
@@ -62,7 +64,7 @@ func (m *messageDoors) handle(ev *knock.Event) (door *messageDoor, msg message.M
 	for i := range m.doors {
 		md := &m.doors[i]
 		r := md.door.Rotating
-		if ev.Port < r.PortLo || ev.Port > r.PortHi {
+		if ev.Port < r.PortLo || ev.Port > r.PortHi || len(md.door.Targets) > 0 && !slices.Contains(md.door.Targets, ev.Dst) {
 			continue
 		}
 		msg, ok = md.asm.Handle(ev)
@@ -71,20 +73,26 @@ func (m *messageDoors) handle(ev *knock.Event) (door *messageDoor, msg message.M
 	return nil, message.Message{}, false, false
 }
 
-// A messageDrop is a message that did not arrive, for the log.
+// A messageDrop is a message that did not arrive, for the log; or, with
+// a zero Src, the number of stray attempts (noise) since the last tick.
 type messageDrop struct {
 	door string
 	message.Drop
 }
 
 // tick ends the attempts whose time is up at now, returning those that
-// were messages, and draws the codes the next period needs.
+// were messages and one summary per door of the stray ones, and draws the
+// codes the next period needs.
 func (m *messageDoors) tick(now time.Time) []messageDrop {
 	var drops []messageDrop
 	for i := range m.doors {
 		md := &m.doors[i]
 		for _, d := range md.asm.Expire(now) {
 			drops = append(drops, messageDrop{door: md.door.Name, Drop: d})
+		}
+		if n := md.asm.Stats().Noise; n > md.noise {
+			drops = append(drops, messageDrop{door: md.door.Name, Drop: message.Drop{Knocks: int(n - md.noise), Noise: true}})
+			md.noise = n
 		}
 		md.asm.Prepare(now, source.Lead) // the config was checked: it cannot fail
 	}
@@ -110,8 +118,9 @@ func (md *messageDoor) record(cache source.ReplayCache, msg message.Message) err
 
 // deliver acts on a message a door's knocks completed, on the owner: the
 // replay cache first (on disk before anything runs; a message seen
-// before is refused and logged), then the door's firewall sets and its
-// commands with the text (command.Runner.OpenMessage). The log gives the
+// before is refused and logged), then the door's command with the text
+// (command.Runner.OpenMessage). A message door opens no firewall set (the
+// config refuses one): the tag authenticates the text, not its source. The log gives the
 // text's length, not the text: it may be private, and the commands have
 // it.
 func (d *Daemon) deliver(md *messageDoor, msg message.Message, ev *knock.Event) {
@@ -128,7 +137,6 @@ func (d *Daemon) deliver(md *messageDoor, msg message.Message, ev *knock.Event) 
 	}
 	d.log.Info("daemon: message delivered", "door", md.door.Name, "src", src, "bytes", len(msg.Text), "knocks", msg.Knocks, "period", msg.Period)
 	d.record("message", md.door.Name, msg.Src, fmt.Sprintf("%d bytes", len(msg.Text)))
-	d.fw.open(md.door, msg.Src)
 	d.runner.OpenMessage(md.door, *ev, msg.Text)
 }
 

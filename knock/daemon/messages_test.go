@@ -113,8 +113,9 @@ func TestMessageDoorDelivers(t *testing.T) {
 }
 
 // Knocks into a message door's range are the door's: they reach neither
-// the matcher nor another door. A few stray ones are only counted; a
-// message's worth that reads as no message is logged with the reason.
+// the matcher nor another door. Stray ones (a few, or a message's worth
+// that reads as no message) are counted and summed up once a tick, not
+// logged one by one: a flood would fill the log.
 func TestMessageDoorStrayKnocks(t *testing.T) {
 	dir, _ := messageSetup(t)
 	cfg, _ := testConfig(t, dir, readAll(t, filepath.Join(dir, "knockbeepd.toml")))
@@ -129,13 +130,13 @@ func TestMessageDoorStrayKnocks(t *testing.T) {
 	logger, logs := testLogger(t)
 	d := replay(t, cfg, Options{Logger: logger}, pcapFile(t, ps...))
 	st := d.Stats()
-	if st.Messages.Knocks != 61 || st.Messages.Messages != 0 || st.Messages.Noise != 1 || st.Messages.Dropped != 1 || st.Match.Started != 0 {
-		t.Errorf("message stats %+v, attempts %d; want 61 knocks, 20 as noise, 40 dropped", st.Messages, st.Match.Started)
+	if st.Messages.Knocks != 61 || st.Messages.Messages != 0 || st.Messages.Noise != 2 || st.Messages.Dropped != 0 || st.Match.Started != 0 {
+		t.Errorf("message stats %+v, attempts %d; want 61 knocks, both sources' attempts noise", st.Messages, st.Match.Started)
 	}
 	if readAll(t, filepath.Join(dir, "out")) != "" {
 		t.Error("stray knocks ran the command")
 	}
-	if strings.Count(logs.String(), "message not delivered") != 1 || !strings.Contains(logs.String(), "src=192.0.2.51 knocks=40 reason=\"no code") {
-		t.Errorf("want one line for the 40 knocks of 192.0.2.51:\n%s", logs.String())
+	if strings.Contains(logs.String(), "message not delivered") || !strings.Contains(logs.String(), "read as no message") || !strings.Contains(logs.String(), "attempts=2") {
+		t.Errorf("want one summary line for the two stray attempts, none for each:\n%s", logs.String())
 	}
 }

@@ -169,12 +169,20 @@ func (a *Assembler) Handle(ev *knock.Event) (Message, bool) {
 			return Message{}, false
 		}
 	}
-	at.knocks++
-	if at.done {
-		return Message{}, false
-	}
 	st := knock.Step{Proto: ev.Proto, Port: ev.Port}
-	live := false
+	if at.done {
+		// A repeat of the delivered message's knocks is taken silently;
+		// any other knock is the source's next message.
+		if f := at.frames[0]; f.repeats(st) {
+			at.knocks++
+			return Message{}, false
+		}
+		a.end(at)
+		if at = a.begin(ev); at == nil {
+			return Message{}, false
+		}
+	}
+	at.knocks++
 	for _, f := range at.frames {
 		pos, nb, _ := f.code.Decode(st) // in the range and protocols: checked above
 		f.add(pos, nb, a.cfg.MaxBytes)
@@ -183,14 +191,13 @@ func (a *Assembler) Handle(ev *knock.Event) (Message, bool) {
 			a.stats.Messages++
 			m := Message{Src: ev.Src, Text: string(f.text), Period: f.code.Period(), Key: f.key, At: ev.Time, Knocks: at.knocks}
 			copy(m.Tag[:], a.tagOf(f))
-			a.release(at)
+			a.keepOnly(at, f)
 			return m, true
 		}
-		live = live || f.err == nil
 	}
-	if !live {
-		a.end(at) // every code refused it: say why now
-	}
+	// An attempt every code refused stays until its timeout, taking the
+	// rest of its knocks, so that they do not read as a second attempt;
+	// Expire then says why.
 	return Message{}, false
 }
 
@@ -208,7 +215,7 @@ func (a *Assembler) tagOf(f *frame) []byte {
 // within the skew of its first knock, per key.
 func (a *Assembler) begin(ev *knock.Event) *attempt {
 	if len(a.attempts) >= a.cfg.MaxAttempts {
-		a.evictOldest()
+		a.evict()
 	}
 	q0 := portlang.PeriodAt(ev.Time, a.cfg.Period)
 	var at *attempt
@@ -243,8 +250,24 @@ func (a *Assembler) frame() *frame {
 	return &frame{}
 }
 
-// release returns an attempt's frames to the free list; a done attempt
-// stays, without frames, to take the message's late repeats.
+// keepOnly releases every frame of at but f, the delivered message's,
+// which stays to tell its late repeats from a next message: filled in
+// whole (the header's copy and the parity knocks that may still come are
+// known once the text is), so that every knock of it reads as a repeat.
+func (a *Assembler) keepOnly(at *attempt, f *frame) {
+	for pos, nb := range f.code.frame(f.text, f.par) {
+		f.nib[pos] = int8(nb)
+	}
+	for _, o := range at.frames {
+		if o != f {
+			o.code = nil
+			a.free = append(a.free, o)
+		}
+	}
+	at.frames = append(at.frames[:0], f)
+}
+
+// release returns an attempt's frames to the free list.
 func (a *Assembler) release(at *attempt) {
 	for _, f := range at.frames {
 		f.code = nil
@@ -278,21 +301,28 @@ func (a *Assembler) dropOf(at *attempt) Drop {
 			best = f
 		}
 	}
-	switch {
-	case best != nil && best.read:
-		return Drop{Src: at.src, Knocks: at.knocks, Reason: best.progress()}
-	case at.knocks >= Nibbles(1, 0):
-		// A message's worth of knocks that no code reads: stray knocks
-		// decode to headers that do not fit as easily as to anything.
-		return Drop{Src: at.src, Knocks: at.knocks, Reason: "no code of the periods within the skew and the door's keys reads a message from its knocks " +
-			"(another key, a clock off by more than the skew, or not a message)"}
+	// Knocks that no code reads a plausible header from are noise: a scan,
+	// a flood, or a message under another key or from a clock off by more
+	// than the skew, which only the count (and the daemon's summary of
+	// it) shows; logging each would let a flood fill the log.
+	if best == nil || !best.read {
+		return Drop{Src: at.src, Knocks: at.knocks, Noise: true}
 	}
-	return Drop{Src: at.src, Knocks: at.knocks, Noise: true}
+	return Drop{Src: at.src, Knocks: at.knocks, Reason: best.progress()}
 }
 
-func (a *Assembler) evictOldest() {
+// evict ends an attempt to make room for a new source: the first noisy
+// one found (no header read: a flood's source), so that a flood of new
+// sources evicts its own attempts, not a message on its way; only when
+// every attempt has read a header, the oldest. In a flood the first
+// attempts looked at are noise, so this costs about one map step.
+func (a *Assembler) evict() {
 	var oldest *attempt
 	for _, at := range a.attempts {
+		if !at.done && at.noisy() {
+			oldest = at
+			break
+		}
 		if oldest == nil || at.first.Before(oldest.first) {
 			oldest = at
 		}
@@ -301,6 +331,17 @@ func (a *Assembler) evictOldest() {
 		a.stats.Evicted++
 		a.end(oldest)
 	}
+}
+
+// noisy reports whether no code has read a plausible header from the
+// attempt's knocks.
+func (at *attempt) noisy() bool {
+	for _, f := range at.frames {
+		if f.read {
+			return false
+		}
+	}
+	return true
 }
 
 // prune forgets the codes of periods no attempt begun from q0 on can use.

@@ -28,6 +28,9 @@ const (
 	TagBytes      = 8                 // the authentication tag after the text
 	// MaxParity bounds R, the parity knocks of one message.
 	MaxParity = 64
+	// MaxSymbols bounds the knock values of a message door's range (ports
+	// × protocols): the permutation is of 16-bit values.
+	MaxSymbols = 1 << 16
 	// MaxBytes bounds a message's text whatever the range holds: the
 	// length is two bytes, and a longer message would take thousands of
 	// knocks.
@@ -61,8 +64,8 @@ func NewCode(key []byte, door string, period int64, sh portlang.Shape) (*Code, e
 		return nil, err
 	}
 	n := (int(sh.Hi-sh.Lo) + 1) * len(sh.Protos)
-	if n > 1<<16 {
-		return nil, fmt.Errorf("message: %d symbols: a range of at most 65536 ports with one protocol, or 32768 with two", n)
+	if n > MaxSymbols {
+		return nil, fmt.Errorf("message: %d symbols: a range of at most %d ports with one protocol, or %d with two", n, MaxSymbols, MaxSymbols/2)
 	}
 	if n/16 < Nibbles(1, 0) {
 		return nil, fmt.Errorf("message: port range %d-%d is too small for a message of one byte (%d knocks need %d ports)", sh.Lo, sh.Hi, Nibbles(1, 0), 16*Nibbles(1, 0))

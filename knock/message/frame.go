@@ -4,6 +4,8 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+
+	"github.com/knockbeep/knockbeep/knock"
 )
 
 // A frame collects the nibbles of one message as decoded under one code,
@@ -34,6 +36,13 @@ func (f *frame) reset(c *Code, key int) {
 		f.nib[i] = -1
 	}
 	f.got, f.bad, f.read, f.hdr, f.n, f.par, f.miss, f.err, f.text = 0, 0, false, false, 0, 0, 0, nil, nil
+}
+
+// repeats reports whether knock st, decoded by the frame's code, is one of
+// its message's knocks: a nibble it holds at that position.
+func (f *frame) repeats(st knock.Step) bool {
+	pos, nb, ok := f.code.Decode(st)
+	return ok && f.hdr && pos < f.total() && f.nib[pos] == int8(nb)
 }
 
 // total is the frame's length in nibbles, once the header is known.
@@ -168,6 +177,8 @@ func (f *frame) progress() string {
 		return f.err.Error()
 	case !f.hdr:
 		return fmt.Sprintf("its header never arrived (%d knocks)", f.got)
+	case f.bad > 0:
+		return fmt.Sprintf("%d of its %d data knocks missing, more than its %d parity knocks recover (one per class); %d knocks disagreed with ones before them (sent by someone else?)", f.miss, 2*(f.n+TagBytes), f.par, f.bad)
 	default:
 		return fmt.Sprintf("%d of its %d data knocks missing, more than its %d parity knocks recover (one per class)", f.miss, 2*(f.n+TagBytes), f.par)
 	}
