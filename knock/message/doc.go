@@ -5,7 +5,7 @@
 // of the door's range drawn every period from the door's key; a tag over
 // the whole message (HMAC-SHA256 with the key, the door and the period)
 // authenticates it, and optional parity knocks recover one lost knock per
-// parity class. docs/port-language.md ("Messages") writes the encoding
+// parity class, or one position that a spoofed knock put in doubt. docs/port-language.md ("Messages") writes the encoding
 // down exactly, with a test vector, for other clients.
 //
 // Code encodes (the knock client) and decodes one period's knocks; the

@@ -13,7 +13,7 @@ import (
 type frame struct {
 	code *Code
 	key  int    // the index of the code's key in the assembler's keys
-	nib  []int8 // by position: the nibble, or -1 while unknown
+	nib  []int8 // by position: the nibble, unknown (-1) or conflicted (-2)
 	got  int    // positions known
 	bad  int    // knocks that named a known position with another nibble
 	read bool   // a header was read that fits the range, acceptable or not
@@ -55,10 +55,19 @@ func (f *frame) add(pos int, nb uint8, maxBytes int) {
 		return
 	}
 	switch old := f.nib[pos]; {
-	case old == int8(nb):
-		return // a repeat: harmless
+	case old == int8(nb) || old == conflicted:
+		return // a repeat, or a position already in doubt: nothing new
 	case old >= 0:
-		f.bad++ // keep the first; the tag judges
+		// Two knocks name this position with different nibbles: one is
+		// not the sender's (a spoofed or stray knock, which may come
+		// first). Neither is trusted; the position becomes an erasure,
+		// which the header's other copy or the parity recovers.
+		f.bad++
+		f.nib[pos] = conflicted
+		f.got--
+		if f.hdr && f.isData(pos) {
+			f.miss++
+		}
 		return
 	}
 	f.nib[pos] = int8(nb)
@@ -69,7 +78,7 @@ func (f *frame) add(pos int, nb uint8, maxBytes int) {
 		}
 		return
 	}
-	if pos >= dataStart && pos < dataStart+2*(f.n+TagBytes) {
+	if f.isData(pos) {
 		f.miss--
 	}
 	if f.miss <= f.par {
@@ -77,8 +86,16 @@ func (f *frame) add(pos int, nb uint8, maxBytes int) {
 	}
 }
 
+// conflicted marks a position two knocks gave different nibbles.
+const conflicted = -2
+
+// isData reports whether pos holds a nibble of the text or the tag, once
+// the header is known.
+func (f *frame) isData(pos int) bool { return pos >= dataStart && pos < dataStart+2*(f.n+TagBytes) }
+
 // readHeader takes the header once each of its nibbles is known from
-// either copy.
+// either copy. Copies that disagree (neither in doubt) wait: one of them
+// may be a stray knock that the sender's own will put in doubt.
 func (f *frame) readHeader(maxBytes int) {
 	var h [headerNibbles]uint8
 	for i := range h {
@@ -87,7 +104,6 @@ func (f *frame) readHeader(maxBytes int) {
 		case a < 0 && b < 0:
 			return
 		case a >= 0 && b >= 0 && a != b:
-			f.err = errors.New("its header's two copies disagree")
 			return
 		case a >= 0:
 			h[i] = uint8(a)
@@ -111,7 +127,7 @@ func (f *frame) readHeader(maxBytes int) {
 	}
 	f.hdr, f.n, f.par = true, n, par
 	for pos := dataStart; pos < dataStart+2*(n+TagBytes); pos++ {
-		if f.nib[pos] < 0 {
+		if f.nib[pos] < 0 { // unknown or in doubt
 			f.miss++
 		}
 	}
@@ -170,11 +186,24 @@ func (f *frame) finish() {
 	f.text = text
 }
 
+// headerDisagrees reports whether the header's copies hold different
+// nibbles at a position.
+func (f *frame) headerDisagrees() bool {
+	for i := range headerNibbles {
+		if a, b := f.nib[i], f.nib[headerNibbles+i]; a >= 0 && b >= 0 && a != b {
+			return true
+		}
+	}
+	return false
+}
+
 // progress says how far the frame got, for a log line.
 func (f *frame) progress() string {
 	switch {
 	case f.err != nil:
 		return f.err.Error()
+	case !f.hdr && f.headerDisagrees():
+		return fmt.Sprintf("its header's two copies disagree (%d knocks)", f.got)
 	case !f.hdr:
 		return fmt.Sprintf("its header never arrived (%d knocks)", f.got)
 	case f.bad > 0:

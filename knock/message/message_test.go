@@ -176,6 +176,12 @@ func TestMessageRefused(t *testing.T) {
 			e := events(alice, encode(t, testKey, at, "hello", 0), at, time.Millisecond)
 			forged := encode(t, testKey, at, "hellp", 0) // the last text nibble differs
 			return append([]knock.Event{events(alice, forged[21:22], at, 0)[0]}, e...)
+		}, "1 knocks disagreed with ones before them"},
+		{"a knock altered on the way, the original lost", nil, func() []knock.Event {
+			e := events(alice, encode(t, testKey, at, "hello", 0), at, time.Millisecond)
+			forged := encode(t, testKey, at, "hellp", 0)
+			e[21] = events(alice, forged[21:22], at, 0)[0] // the last text nibble, 'o' (6f) made 'p' (70)
+			return e
 		}, "tag does not match"},
 	}
 	for _, tt := range tests {
@@ -435,5 +441,37 @@ func TestFloodDoesNotEvictMessage(t *testing.T) {
 	}
 	if a.Stats().Evicted == 0 {
 		t.Error("nothing was evicted: the test did not fill the assembler")
+	}
+}
+
+// Knocks spoofed with the sender's address, each naming a position of the
+// frame with a wrong nibble and arriving before the sender's own, do not
+// cost the message: the position is put in doubt and recovered from the
+// header's copy or the parity (one per class).
+func TestSpoofedKnocksRecovered(t *testing.T) {
+	at := periodStart.Add(time.Second)
+	c, err := NewCode(testKey, "notify", portlang.PeriodAt(at, testPeriod), testShape)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nibbles := c.frame([]byte(mixed), 4)
+	var spoofs []knock.Step
+	for _, pos := range []int{2, 9, dataStart, dataStart + 1, dataStart + 2, dataStart + 3} { // two header nibbles, one data nibble per class
+		spoofs = append(spoofs, c.step(pos*16+int((nibbles[pos]+1)%16)))
+	}
+	evs := append(events(alice, spoofs, at, 0), events(alice, encode(t, testKey, at, mixed, 4), at, time.Millisecond)...)
+	a := newAssembler(t, testConfig())
+	if got := feed(a, evs); len(got) != 1 || got[0].Text != mixed {
+		t.Fatalf("the message did not survive %d spoofed knocks: %d arrived, drops %+v", len(spoofs), len(got), a.Expire(at.Add(time.Hour)))
+	}
+	// Two spoofed positions in one class are beyond what parity recovers:
+	// no text, and the log's reason names the disagreeing knocks.
+	a = newAssembler(t, testConfig())
+	two := events(alice, []knock.Step{c.step(dataStart*16 + int((nibbles[dataStart]+1)%16)), c.step((dataStart+4)*16 + int((nibbles[dataStart+4]+1)%16))}, at, 0)
+	if got := feed(a, append(two, evs[len(spoofs):]...)); len(got) != 0 {
+		t.Fatalf("a message arrived with two positions of one class in doubt: %q", got[0].Text)
+	}
+	if drops := a.Expire(at.Add(time.Hour)); len(drops) != 1 || !strings.Contains(drops[0].Reason, "disagreed with ones before them") {
+		t.Errorf("drops %+v, want the reason to name the disagreeing knocks", drops)
 	}
 }
