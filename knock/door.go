@@ -103,7 +103,8 @@ type Door struct {
 // MessageDoor is what a message door has beyond a rotating door's
 // settings.
 type MessageDoor struct {
-	MaxBytes int // the longest text it takes
+	MaxBytes int  // the longest text it takes
+	Morse    bool // each text is also played as Morse code on the music doors' speaker
 }
 
 // A SourceSequence gives a door's sequence for each knocker's address. The

@@ -130,6 +130,9 @@ type Music struct {
 	// PoolIdleTimeout forgets a source that knocked nothing for this
 	// long: its pitch, and its pool, deleted unplayed; 0 never does.
 	PoolIdleTimeout time.Duration
+	// MorseWPM is the speed, in words per minute, at which message doors
+	// with play = "morse" play their texts.
+	MorseWPM int
 }
 
 // Defaults for a door that does not say.
@@ -168,6 +171,7 @@ func Default() *Config {
 			RefusalLogInterval: 10 * time.Second,
 			KeepPlayed:         100,
 			KeepPlayedMiB:      256,
+			MorseWPM:           20,
 			PoolIdleTimeout:    10 * time.Minute,
 		},
 	}

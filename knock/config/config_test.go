@@ -279,6 +279,7 @@ refusal_log_interval = "10s"
 keep_played = 100
 keep_played_mib = 256
 pool_idle_timeout = "10m0s"
+morse_wpm = 20
 
 # Let the admins in.
 [[door]]

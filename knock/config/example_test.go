@@ -81,6 +81,7 @@ func ExampleConvertKnockd() {
 	// keep_played = 100
 	// keep_played_mib = 256
 	// pool_idle_timeout = "10m0s"
+	// morse_wpm = 20
 	//
 	// # Open SSH for the knocker.
 	// [[door]]

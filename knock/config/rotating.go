@@ -235,6 +235,16 @@ func (d *tomlDecoder) messageKind(i int, f *tomlFile) *knock.MessageDoor {
 	}
 	m := &knock.MessageDoor{MaxBytes: DefaultMaxBytes}
 	at("max_bytes").integer(raw.MaxBytes, &m.MaxBytes, 1, message.MaxBytes)
+	var play string
+	if at("play").str(raw.Play, &play) {
+		switch play {
+		case "morse":
+			m.Morse = true
+		case "":
+		default:
+			at("play").bad("play = %q: give \"morse\" to play each text as Morse code, or leave it out", play)
+		}
+	}
 	return m
 }
 
@@ -250,6 +260,8 @@ func (d *tomlDecoder) notMessage(i int, f *tomlFile) {
 		at("kind").bad("kind = %q: give \"sequence\" (the default) or \"message\"", kind)
 	case raw.MaxBytes != nil:
 		at("max_bytes").bad("%s: max_bytes is a setting of message doors: give kind = \"message\" too, or remove it", doorLabel(f, i))
+	case raw.Play != nil:
+		at("play").bad("%s: play is a setting of message doors: give kind = \"message\" too, or remove it", doorLabel(f, i))
 	}
 }
 
@@ -288,6 +300,9 @@ func validateMessage(p *problems, at locator, i int, label string, d knock.Door)
 func (tw *tomlWriter) message(m *knock.MessageDoor, comments map[string][]string) {
 	tw.key(comments["kind"], "kind", tomlString("message"))
 	tw.key(comments["max_bytes"], "max_bytes", fmt.Sprint(m.MaxBytes))
+	if m.Morse {
+		tw.key(comments["play"], "play", tomlString("morse"))
+	}
 }
 
 // messagePlaceholder says what is wrong with %MESSAGE% in cmd, a command

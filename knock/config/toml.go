@@ -63,6 +63,7 @@ type tomlMusic struct {
 	RefusalLogInterval any `toml:"refusal_log_interval"`
 	KeepPlayed         any `toml:"keep_played"`
 	KeepPlayedMiB      any `toml:"keep_played_mib"`
+	MorseWPM           any `toml:"morse_wpm"`
 	PoolIdleTimeout    any `toml:"pool_idle_timeout"`
 }
 
@@ -78,6 +79,7 @@ type tomlDoor struct {
 	Protocols        any `toml:"protocols"`
 	BindSource       any `toml:"bind_source"`
 	Reply            any `toml:"reply"`
+	Play             any `toml:"play"`
 	Kind             any `toml:"kind"`
 	MaxBytes         any `toml:"max_bytes"`
 	TCPFlags         any `toml:"tcpflags"`
@@ -366,6 +368,7 @@ func (d *tomlDecoder) music(f *tomlMusic, m *Music) {
 	at("keep_played").integer(f.KeepPlayed, &m.KeepPlayed, 0, math.MaxInt32)
 	at("keep_played_mib").integer(f.KeepPlayedMiB, &m.KeepPlayedMiB, 0, math.MaxInt32)
 	at("pool_idle_timeout").duration(f.PoolIdleTimeout, &m.PoolIdleTimeout)
+	at("morse_wpm").integer(f.MorseWPM, &m.MorseWPM, 5, 60)
 	if f.Allow != nil {
 		if list, ok := at("allow").strings(f.Allow); ok {
 			m.Allow = []netip.Prefix{}

@@ -379,6 +379,9 @@ func (c *Config) validateDoor(p *problems, at locator, i int, d knock.Door, musi
 		validateRotating(p, at, i, label, d.Rotating)
 		if d.Message != nil {
 			validateMessage(p, at, i, label, d)
+			if d.Message.Morse && !c.Music.Enabled {
+				p.add(at.doorLine(i, "play"), "%s: play = \"morse\" plays on the music doors' speaker, and [music] is off: enable it, or leave play out", label)
+			}
 		}
 	}
 	reported := map[uint16]bool{}

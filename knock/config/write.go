@@ -73,6 +73,7 @@ func (c *Config) writeTOML(w io.Writer, comments *commentMap) error {
 	tw.key(nil, "keep_played", strconv.Itoa(m.KeepPlayed))
 	tw.key(nil, "keep_played_mib", strconv.Itoa(m.KeepPlayedMiB))
 	tw.key(nil, "pool_idle_timeout", tomlDuration(m.PoolIdleTimeout))
+	tw.key(nil, "morse_wpm", strconv.Itoa(m.MorseWPM))
 
 	for i, d := range c.allDoors() {
 		b.WriteString("\n")

@@ -9,6 +9,7 @@ import (
 	"github.com/knockbeep/knockbeep/knock/message"
 	"github.com/knockbeep/knockbeep/knock/portlang"
 	"github.com/knockbeep/knockbeep/knock/source"
+	"github.com/knockbeep/knockbeep/sequence"
 )
 
 // messageDoors are the config's message doors: one assembler each, fed by
@@ -138,6 +139,14 @@ func (d *Daemon) deliver(md *messageDoor, msg message.Message, ev *knock.Event) 
 	d.log.Info("daemon: message delivered", "door", md.door.Name, "src", src, "bytes", len(msg.Text), "knocks", msg.Knocks, "period", msg.Period)
 	d.record("message", md.door.Name, msg.Src, fmt.Sprintf("%d bytes", len(msg.Text)))
 	d.runner.OpenMessage(md.door, *ev, msg.Text)
+	if md.door.Message.Morse && d.music != nil {
+		tones, err := sequence.Morse(msg.Text, d.cfg.Music.MorseWPM)
+		if err != nil {
+			d.log.Info("daemon: message not played as Morse code", "door", md.door.Name, "src", src, "reason", err)
+			return
+		}
+		d.music.m.PlayTones(d.opts.Clock.Now(), msg.Src, tones)
+	}
 }
 
 // stats sums the counters of every message door.

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/knockbeep/knockbeep/knock"
 	"github.com/knockbeep/knockbeep/knock/message"
 	"github.com/knockbeep/knockbeep/knock/portlang"
+	"github.com/knockbeep/knockbeep/sequence"
 )
 
 // messageSetup writes a key and a config with one message door, "notify"
@@ -139,4 +141,35 @@ func TestMessageDoorStrayKnocks(t *testing.T) {
 	if strings.Contains(logs.String(), "message not delivered") || !strings.Contains(logs.String(), "read as no message") || !strings.Contains(logs.String(), "attempts=2") {
 		t.Errorf("want one summary line for the two stray attempts, none for each:\n%s", logs.String())
 	}
+}
+
+// A message door with play = "morse" also plays each text on the music
+// doors' speaker, as Morse code at [music] morse_wpm: the WAV under
+// played/ is the text's dots and dashes, exactly.
+func TestMessageDoorPlaysMorse(t *testing.T) {
+	dir, key := messageSetup(t)
+	conf := filepath.Join(dir, "knockbeepd.toml")
+	text := readAll(t, conf)
+	text = strings.Replace(text, `speaker = "none"`, `speaker = "wav:{{DIR}}/wav"`, 1)
+	text = strings.Replace(text, "[music]\nenabled = false", "[music]\nmorse_wpm = 25\nnote_base = 0", 1) // note ports off: the door's range is theirs
+	text = strings.Replace(text, `kind = "message"`, "kind = \"message\"\nplay = \"morse\"", 1)
+	text = strings.ReplaceAll(text, dir, "{{DIR}}")
+	if err := os.MkdirAll(filepath.Join(dir, "wav"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ := testConfig(t, dir, text)
+	logger, logs := testLogger(t)
+	replay(t, cfg, Options{Logger: logger}, pcapFile(t, messageKnocks(t, key, "SOS ok", 2, "203.0.113.7", time.Second)...))
+	if got := readAll(t, filepath.Join(dir, "out")); got != "SOS ok\n" {
+		t.Fatalf("the command got %q", got)
+	}
+	wavs, err := filepath.Glob(filepath.Join(dir, "state", "played", "*.wav"))
+	if err != nil || len(wavs) != 1 {
+		t.Fatalf("played WAVs %v (%v), want one:\n%s", wavs, err, logs.String())
+	}
+	want, err := sequence.Morse("SOS ok", 25)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkWAV(t, wavs[0], want)
 }

@@ -175,8 +175,12 @@ type song struct {
 	name    string // the archive's file name without ".pool"; the player's song name
 	src     netip.Addr
 	archive string // where the pool file now is
-	pool    *pool  // still open on the archived file; Run closes it
+	pool    *pool  // still open on the archived file; Run closes it; nil for tones
 	dirs    []string
+	// tones, for a song that was no pool (a message played as Morse
+	// code): played as they are; its archive path names no file, only
+	// where its WAV goes.
+	tones []sequence.Tone
 }
 
 // Music turns the knocks of the music protocol into pools and songs. See
@@ -519,6 +523,28 @@ func (m *Music) play(now time.Time, src netip.Addr) {
 		dirs: []string{filepath.Dir(s.pool.Path()), m.playedDir}})
 }
 
+// PlayTones queues tones as a song of src's (a message door's text played
+// as Morse code, say). It has no pool: nothing is archived but the WAV
+// the speaker writes, under played/ beside the songs. It reports false,
+// logging why, when the queue has no room.
+func (m *Music) PlayTones(now time.Time, src netip.Addr, tones []sequence.Tone) bool {
+	if !m.roomToPlay() {
+		m.refuse(now, refusedQueueFull, src, "queue", m.queueLen)
+		return false
+	}
+	m.archiving.Lock()
+	defer m.archiving.Unlock()
+	name, err := m.freeName(now, src)
+	if err != nil {
+		m.refuse(now, refusedWriteError, src, "err", err)
+		return false
+	}
+	m.plays.Add(1)
+	m.log.Info("music: tones queued", "src", src, "tones", len(tones), "song", name)
+	m.enqueue(&song{name: name, src: src, archive: filepath.Join(m.playedDir, name+poolExt), tones: tones})
+	return true
+}
+
 // Close fsyncs and closes every pool, those of songs still queued
 // included, and the directories of pools created since the last periodic
 // sync; the archives of queued songs stay under played/, unplayed. Call it
@@ -543,7 +569,9 @@ func (m *Music) Close() error {
 	m.mu.Unlock()
 	for _, sg := range queued {
 		m.log.Warn("music: song not played: the daemon stopped first", "src", sg.src, "archive", sg.archive)
-		errs = append(errs, sg.pool.Close())
+		if sg.pool != nil {
+			errs = append(errs, sg.pool.Close())
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("music: closing pools: %w", err)

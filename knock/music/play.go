@@ -148,17 +148,21 @@ func (m *Music) syncDirty() {
 // arguments, plays it and puts the WAV the player wrote (if any) beside
 // the archive.
 func (m *Music) playSong(ctx context.Context, s *song) {
-	steps := s.pool.Steps()
-	s.pool.closed.Store(true)
-	if err := s.pool.Close(); err != nil {
-		m.log.Warn("music: closing the archived pool", "archive", s.archive, "err", err)
-	}
-	for _, dir := range s.dirs {
-		if err := syncDir(dir); err != nil {
-			m.log.Warn("music: fsync of a directory failed; the archive may not survive a power loss", "dir", dir, "err", err)
+	var steps []sequence.PoolStep
+	tones := s.tones
+	if s.pool != nil {
+		steps = s.pool.Steps()
+		s.pool.closed.Store(true)
+		if err := s.pool.Close(); err != nil {
+			m.log.Warn("music: closing the archived pool", "archive", s.archive, "err", err)
 		}
+		for _, dir := range s.dirs {
+			if err := syncDir(dir); err != nil {
+				m.log.Warn("music: fsync of a directory failed; the archive may not survive a power loss", "dir", dir, "err", err)
+			}
+		}
+		tones = sequence.Compile(steps)
 	}
-	tones := sequence.Compile(steps)
 	args := sequence.FormatBeepArgs(tones[:min(len(tones), maxLoggedTones)])
 	if len(tones) > maxLoggedTones {
 		args += fmt.Sprintf(" ... (%d tones more)", len(tones)-maxLoggedTones)

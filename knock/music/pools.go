@@ -146,6 +146,24 @@ func (m *Music) loadPool(key netip.Addr, path string) {
 // UTC to the millisecond, "-2", "-3"... added if that exists) and returns
 // the new path and its name without ".pool". The pool's open file follows
 // the rename; Run fsyncs it and both directories before playing.
+// freeName is a name for a song of src's made at now that no pool or WAV
+// under played/ has yet, for a song without a pool.
+func (m *Music) freeName(now time.Time, src netip.Addr) (string, error) {
+	stem := now.UTC().Format(archiveTimeLayout) + "_" + addrFileName(src)
+	for i := 1; i <= 1000; i++ {
+		name := stem
+		if i > 1 {
+			name += "-" + strconv.Itoa(i)
+		}
+		_, errPool := os.Lstat(filepath.Join(m.playedDir, name+poolExt))
+		_, errWAV := os.Lstat(filepath.Join(m.playedDir, name+wavExt))
+		if errors.Is(errPool, fs.ErrNotExist) && errors.Is(errWAV, fs.ErrNotExist) {
+			return name, nil
+		}
+	}
+	return "", fmt.Errorf("music: 1000 songs named %s-N exist already in %s", stem, m.playedDir)
+}
+
 func (m *Music) archive(now time.Time, src netip.Addr, path string) (archive, name string, err error) {
 	stem := now.UTC().Format(archiveTimeLayout) + "_" + addrFileName(src)
 	for i := 1; i <= 1000; i++ {
