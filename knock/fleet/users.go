@@ -65,8 +65,11 @@ func (n *Node) putUser(ctx context.Context, b userBody) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, n.opTime)
-	defer cancel()
+	// Bounded by the caller, not by OpTimeout: a key change is not on the
+	// knock path, and nothing is decided locally when it fails, so it
+	// waits out a leader election (a peer just stopped, on a busy
+	// machine, takes more than a second) rather than fail to revoke.
+	// With no deadline, the JetStream client's own default applies.
 	kv, err := n.js.KeyValue(ctx, n.bucket("users"))
 	if err != nil {
 		return n.degraded("user key", err)
