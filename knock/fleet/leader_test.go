@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -63,11 +64,23 @@ func TestStreamInfoFromLeader(t *testing.T) {
 	}
 	stale := answer(7, &jetstream.ClusterInfo{RaftGroup: "S-R3F-x", Leader: "a", Replicas: []*jetstream.PeerInfo{{Name: "a"}, {Name: "c"}}})
 	fresh := answer(16, &jetstream.ClusterInfo{RaftGroup: "S-R3F-x", Leader: "a", LeaderSince: &since, Replicas: []*jetstream.PeerInfo{{Name: "b"}, {Name: "c"}}})
-	gotReq := make(chan []byte, 1)
+	// The first request finds the stream electing a leader: one replica
+	// says it has none, another answers from its copy. The leader
+	// elected answers the next one, after that replica again.
+	var mu sync.Mutex
+	var reqs [][]byte
+	noLeader, _ := json.Marshal(map[string]any{"error": jetstream.APIError{Code: 503, ErrorCode: 10008, Description: "JetStream cluster not available"}})
 	if _, err := nc.Subscribe("$JS.API.STREAM.INFO.S", func(m *nats.Msg) {
-		gotReq <- m.Data
+		mu.Lock()
+		reqs = append(reqs, m.Data)
+		first := len(reqs) == 1
+		mu.Unlock()
+		if first {
+			m.Respond(noLeader)
+			m.Respond(stale)
+			return
+		}
 		m.Respond(stale)
-		time.Sleep(50 * time.Millisecond)
 		m.Respond(fresh)
 	}); err != nil {
 		t.Fatal(err)
@@ -81,8 +94,15 @@ func TestStreamInfoFromLeader(t *testing.T) {
 	if info.State.LastSeq != 16 {
 		t.Errorf("last sequence %d, want the leader's 16 (7 is the replica's)", info.State.LastSeq)
 	}
-	if req := <-gotReq; !strings.Contains(string(req), `"deleted_details":true`) {
-		t.Errorf("request %q does not ask for the deleted sequences", req)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(reqs) < 2 {
+		t.Errorf("%d requests, want the request sent again after no leader answered", len(reqs))
+	}
+	for _, req := range reqs {
+		if !strings.Contains(string(req), `"deleted_details":true`) {
+			t.Errorf("request %q does not ask for the deleted sequences", req)
+		}
 	}
 
 	// With no leader answering, the wait ends with ctx, and says so.
@@ -91,7 +111,7 @@ func TestStreamInfoFromLeader(t *testing.T) {
 	if _, err := nc.Subscribe("$JS.API.STREAM.INFO.T", func(m *nats.Msg) { m.Respond(stale) }); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := streamInfoFromLeader(short, nc, "T", false); err == nil || !strings.Contains(err.Error(), "no answer from its leader") {
-		t.Errorf("with only a replica answering: %v, want no answer from its leader", err)
+	if _, err := streamInfoFromLeader(short, nc, "T", false); err == nil || !strings.Contains(err.Error(), "no answer from its leader") || !strings.Contains(err.Error(), `from a replica: leader "a"`) {
+		t.Errorf("with only a replica answering: %v, want no answer from its leader, and the replica's", err)
 	}
 }
