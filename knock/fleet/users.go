@@ -65,8 +65,11 @@ func (n *Node) putUser(ctx context.Context, b userBody) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, n.opTime)
-	defer cancel()
+	// Bounded by the caller, not by OpTimeout: a key change is not on the
+	// knock path, and nothing is decided locally when it fails, so it
+	// waits out a leader election (a peer just stopped, on a busy
+	// machine, takes more than a second) rather than fail to revoke.
+	// With no deadline, the JetStream client's own default applies.
 	kv, err := n.js.KeyValue(ctx, n.bucket("users"))
 	if err != nil {
 		return n.degraded("user key", err)
@@ -119,15 +122,13 @@ func (n *Node) watchUsers(kv jetstream.KeyValue) {
 func (n *Node) usersLastSeq(kv jetstream.KeyValue) (uint64, error) {
 	ctx, cancel := context.WithTimeout(n.ctx, 5*n.opTime)
 	defer cancel()
-	st, err := kv.Status(ctx)
+	// The leader's, not the first answer: that may be this node's own
+	// server, just restarted, with its stale copy of the bucket.
+	info, err := streamInfoFromLeader(ctx, n.nc, "KV_"+kv.Bucket(), false)
 	if err != nil {
 		return 0, err
 	}
-	s, ok := st.(*jetstream.KeyValueBucketStatus)
-	if !ok {
-		return 0, fmt.Errorf("fleet: unexpected bucket status %T", st)
-	}
-	return s.StreamInfo().State.LastSeq, nil
+	return info.State.LastSeq, nil
 }
 
 func (n *Node) consumeUsers(w jetstream.KeyWatcher, target uint64) {

@@ -65,13 +65,14 @@ func (n *Node) Verify(ctx context.Context) (*AuditReport, error) {
 			return nil, fmt.Errorf("fleet: audit stream: %w", err)
 		}
 	}
-	// The leader answers Info and GetMsg; the consumer is placed by the
-	// server on any replica, which may still be catching up (a server
-	// restarted moments ago): it may lack the stream's last messages, or
-	// still hold one the leader has deleted. So the leader's list of what
-	// the stream holds, taken here, decides what the walk must read, and
-	// the consumer serves only as long as it agrees with that list.
-	info, err := s.Info(ctx, jetstream.WithDeletedDetails(true))
+	// The leader answers GetMsg, and its answer to Info is told from the
+	// others'; the consumer is placed by the server on any replica, which
+	// may still be catching up (a server restarted moments ago): it may
+	// lack the stream's last messages, or still hold one the leader has
+	// deleted. So the leader's list of what the stream holds, taken here,
+	// decides what the walk must read, and the consumer serves only as
+	// long as it agrees with that list.
+	info, err := streamInfoFromLeader(ctx, n.nc, n.bucket("audit"), true)
 	if err != nil {
 		return nil, fmt.Errorf("fleet: audit stream: %w", err)
 	}
