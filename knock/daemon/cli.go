@@ -350,7 +350,10 @@ func check(cfg *config.Config, c commandLine, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "#   %s", line)
 	}
 	for _, d := range cfg.Doors {
-		if r := d.Rotating; r != nil {
+		switch r := d.Rotating; {
+		case r != nil && d.Message != nil:
+			fmt.Fprintf(stdout, "# door %q takes messages: its code changes every %v within %d-%d (knock --secret-file FILE --door %s --message TEXT sends one)\n", d.Name, r.Period, r.PortLo, r.PortHi, d.Name)
+		case r != nil:
 			fmt.Fprintf(stdout, "# door %q rotates: its ports change every %v within %d-%d (knockbeepd --show-sequence %s shows them)\n", d.Name, r.Period, r.PortLo, r.PortHi, d.Name)
 		}
 	}
@@ -440,6 +443,9 @@ func showSequence(cfg *config.Config, name string, forSrc netip.Addr, now time.T
 		return ExitConfig
 	}
 	switch {
+	case door.Message != nil:
+		fmt.Fprintf(stderr, "knockbeepd: --show-sequence: door %q is a message door: it has no sequence (knock --message sends it a text)\n", name)
+		return ExitConfig
 	case r.BindSource && !forSrc.IsValid():
 		fmt.Fprintf(stderr, "knockbeepd: --show-sequence: door %q has bind_source = true: each knocker has its own sequence; give --for ADDR\n", name)
 		return ExitConfig
