@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -172,4 +173,21 @@ func TestMessageDoorPlaysMorse(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkWAV(t, wavs[0], want)
+}
+
+// --show-sequence refuses a message door (it has no sequence), and
+// --check names it as one.
+func TestMessageDoorCLI(t *testing.T) {
+	dir, _ := messageSetup(t)
+	path := filepath.Join(dir, "knockbeepd.toml")
+	var stdout, stderr strings.Builder
+	if status := Main(context.Background(), []string{"-c", path, "--show-sequence", "notify"}, &stdout, &stderr, nil); status != ExitConfig ||
+		!strings.Contains(stderr.String(), "is a message door: it has no sequence") {
+		t.Errorf("--show-sequence: status %d, %q", status, stderr.String())
+	}
+	stdout.Reset()
+	if status := Main(context.Background(), []string{"-c", path, "--check"}, &stdout, &stderr, nil); status != ExitOK ||
+		!strings.Contains(stdout.String(), `door "notify" takes messages`) {
+		t.Errorf("--check: status %d, %q", status, stdout.String())
+	}
 }
