@@ -92,6 +92,15 @@ func (r results) fig(bench, unit, format string) string {
 	return fmt.Sprintf(format, v)
 }
 
+// ms formats a figure in ns as milliseconds, or "—".
+func (r results) ms(bench, unit string) string {
+	v, ok := r.get(bench, unit)
+	if !ok {
+		return "—"
+	}
+	return fmt.Sprintf("%.2f ms", v/1e6)
+}
+
 // ratio formats a/b as a percentage, or "—".
 func (r results) ratio(benchA, unitA, benchB, unitB string) string {
 	a, okA := r.get(benchA, unitA)
@@ -130,8 +139,8 @@ func table(w io.Writer, r results, skips map[string]string) {
 		{"1,000,000 sources (IPv4+IPv6): RSS idle / peak / 1 min after, MiB", r.fig(million, "idle-rss-MiB", "%.1f") + " / " + r.fig(million, "peak-rss-MiB", "%.1f") + " / " + r.fig(million, "rss-1min-after-MiB", "%.1f"), "", ""},
 		{"1,000,000 sources: valid knocks detected of 10, kernel drops", r.fig(million, "detected-of-10", "%.0f") + ", " + r.fig(million, "kernel-drops", "%.0f"), "", ""},
 		{"idle, CPU-s per hour", r.fig(idle, "cpu-s/hour", "%.2f"), "", ""},
-		{"beep --version, ms per run (CPU ms)", r.fig(beepV+"/knockbeep", "ns/op", "%.0f") + " ns (" + r.fig(beepV+"/knockbeep", "cpu-ms/op", "%.2f") + ")", r.fig(beepV+"/beep-1.4", "ns/op", "%.0f") + " ns (" + r.fig(beepV+"/beep-1.4", "cpu-ms/op", "%.2f") + ")", r.ratio(beepV+"/knockbeep", "ns/op", beepV+"/beep-1.4", "ns/op")},
-		{"beep -e /dev/tty0 -l 0, per run (CPU ms)", r.fig(beepE+"/knockbeep", "ns/op", "%.0f") + " ns (" + r.fig(beepE+"/knockbeep", "cpu-ms/op", "%.2f") + ")", r.fig(beepE+"/beep-1.4", "ns/op", "%.0f") + " ns (" + r.fig(beepE+"/beep-1.4", "cpu-ms/op", "%.2f") + ")", r.ratio(beepE+"/knockbeep", "ns/op", beepE+"/beep-1.4", "ns/op")},
+		{"beep --version, per run (CPU ms)", r.ms(beepV+"/knockbeep", "ns/op") + " (" + r.fig(beepV+"/knockbeep", "cpu-ms/op", "%.2f") + ")", r.ms(beepV+"/beep-1.4", "ns/op") + " (" + r.fig(beepV+"/beep-1.4", "cpu-ms/op", "%.2f") + ")", r.ratio(beepV+"/knockbeep", "ns/op", beepV+"/beep-1.4", "ns/op")},
+		{"beep -e /dev/tty0 -l 0, per run (CPU ms)", r.ms(beepE+"/knockbeep", "ns/op") + " (" + r.fig(beepE+"/knockbeep", "cpu-ms/op", "%.2f") + ")", r.ms(beepE+"/beep-1.4", "ns/op") + " (" + r.fig(beepE+"/beep-1.4", "cpu-ms/op", "%.2f") + ")", r.ratio(beepE+"/knockbeep", "ns/op", beepE+"/beep-1.4", "ns/op")},
 	}
 	fmt.Fprintln(w, "| load | knockbeep | Debian's knockd / beep 1.4 | ratio |")
 	fmt.Fprintln(w, "|---|---|---|---|")
