@@ -158,7 +158,8 @@ func runRotating(ctx context.Context, c config, env environment) int {
 		}
 		forWhom = fmt.Sprintf(", for %v", params.Source)
 	}
-	shape := portlang.Shape{Length: r.Length, Lo: r.PortLo, Hi: r.PortHi, Protos: r.Protos}
+	r.Reply = c.wait // a door that answers takes its last knock as a UDP datagram
+	shape := portlang.ShapeOf(&r)
 	var seq []knock.Step
 	if c.message != "" {
 		if seq, err = encodeMessage(key, c, p, shape); err != nil {
@@ -166,11 +167,6 @@ func runRotating(ctx context.Context, c config, env environment) int {
 		}
 	} else if seq, err = portlang.Sequence(key, params, shape); err != nil {
 		return fail(ctx, env, ExitUsage, fmt.Errorf("--length, --port-range, --protocols: %w", err))
-	}
-	if c.wait {
-		// A door with reply = true takes its last knock as a UDP
-		// datagram, and answers to where it came from.
-		seq[len(seq)-1].Proto = knock.UDP
 	}
 	if c.dryRun || c.verbose {
 		ports := make([]string, len(seq))

@@ -99,7 +99,7 @@ func validateRotating(p *problems, at locator, i int, label string, r *knock.Rot
 	if r.Length > MaxSequenceLength {
 		p.add(at.doorLine(i, "length"), "%s: length = %d: at most %d knocks", label, r.Length, MaxSequenceLength)
 	}
-	sh := portlang.Shape{Length: r.Length, Lo: r.PortLo, Hi: r.PortHi, Protos: r.Protos}
+	sh := portlang.ShapeOf(r)
 	if err := sh.Check(); err != nil {
 		p.add(at.doorLine(i, "port_range"), "%s: %v", label, err)
 	}

@@ -454,7 +454,7 @@ func showSequence(cfg *config.Config, name string, forSrc netip.Addr, now time.T
 		return ExitConfig
 	}
 	p := portlang.PeriodAt(now, r.Period)
-	sh := portlang.Shape{Length: r.Length, Lo: r.PortLo, Hi: r.PortHi, Protos: r.Protos}
+	sh := portlang.ShapeOf(r)
 	forWhom := ""
 	if forSrc.IsValid() {
 		forWhom = fmt.Sprintf(", for %v", forSrc)
@@ -469,9 +469,6 @@ func showSequence(cfg *config.Config, name string, forSrc netip.Addr, now time.T
 		if err != nil {
 			fmt.Fprintf(stderr, "knockbeepd: --show-sequence: %v\n", err)
 			return ExitConfig
-		}
-		if r.Reply {
-			seq[len(seq)-1].Proto = knock.UDP // the reply goes back where the last knock came from
 		}
 		fmt.Fprintf(stdout, "%s (key %s%s): %s\n", name, file, forWhom, FormatSteps(seq))
 		if k == 0 {

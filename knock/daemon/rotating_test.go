@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -345,5 +346,23 @@ func TestRotatingTwoKeys(t *testing.T) {
 	st, _ := runRotating(t, dir, packets)
 	if got := readAll(t, filepath.Join(dir, "out")); got != a+"\n"+c+"\n" || st.Refused != 1 {
 		t.Errorf("opened for %q, refused %d; want %s and %s, 1 refused", got, st.Refused, a, c)
+	}
+}
+
+// --show-sequence of a door with reply = true shows its last step as the
+// UDP datagram the client must send.
+func TestMainShowSequenceReply(t *testing.T) {
+	dir, _ := rotatingSetup(t, 1)
+	path := filepath.Join(dir, "knockbeepd.toml")
+	if err := os.WriteFile(path, []byte(strings.Replace(readAll(t, path), "skew = 1", "skew = 1\nreply = true", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr strings.Builder
+	if status := Main(context.Background(), []string{"-c", path, "--show-sequence", "rot"}, &stdout, &stderr, nil); status != ExitOK {
+		t.Fatalf("status %d: %s", status, stderr.String())
+	}
+	first, _, _ := strings.Cut(stdout.String(), "\n")
+	if !regexp.MustCompile(`^rot \(key [^)]+\): \d+:tcp \d+:tcp \d+:tcp \d+:udp$`).MatchString(first) {
+		t.Errorf("first line %q: want three TCP steps and a UDP one", first)
 	}
 }

@@ -147,6 +147,15 @@ type Shape struct {
 	Length int
 	Lo, Hi uint16
 	Protos []knock.Proto // in this order, which must be the canonical one: tcp before udp
+	// LastUDP makes the last step a UDP datagram whatever the draw gave
+	// it: a door with reply = true answers to where that datagram came
+	// from (docs/port-language.md, "Replies").
+	LastUDP bool
+}
+
+// ShapeOf is the shape of a rotating door's sequences.
+func ShapeOf(r *knock.Rotating) Shape {
+	return Shape{Length: r.Length, Lo: r.PortLo, Hi: r.PortHi, Protos: r.Protos, LastUDP: r.Reply}
 }
 
 // Check reports what is wrong with sh, if anything.
@@ -210,6 +219,9 @@ func draw(s *Stream, sh Shape, dst []knock.Step) []knock.Step {
 		if !dup {
 			seq = append(seq, st)
 		}
+	}
+	if sh.LastUDP {
+		seq[len(seq)-1].Proto = knock.UDP
 	}
 	return seq
 }

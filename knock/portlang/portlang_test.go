@@ -188,12 +188,12 @@ func TestShapeCheck(t *testing.T) {
 		sh   Shape
 		want string
 	}{
-		{"default", Shape{4, 20000, 59999, tcp}, ""},
-		{"zero length", Shape{0, 20000, 59999, tcp}, "length 0: a sequence needs at least one knock"},
-		{"range too small", Shape{4, 100, 106, tcp}, "port range 100-106 holds 7 ports: too few for distinct ports in a sequence of 4 (give at least twice the length)"},
-		{"reversed range", Shape{4, 200, 100, tcp}, "port range 200-100: give LOW-HIGH with 1 ≤ LOW ≤ HIGH ≤ 65535"},
-		{"udp before tcp", Shape{4, 100, 200, []knock.Proto{knock.UDP, knock.TCP}}, "protocols: tcp, udp or tcp,udp (in that order)"},
-		{"no protocol", Shape{4, 100, 200, nil}, "no protocol: give tcp, udp or tcp,udp"},
+		{"default", Shape{Length: 4, Lo: 20000, Hi: 59999, Protos: tcp}, ""},
+		{"zero length", Shape{Length: 0, Lo: 20000, Hi: 59999, Protos: tcp}, "length 0: a sequence needs at least one knock"},
+		{"range too small", Shape{Length: 4, Lo: 100, Hi: 106, Protos: tcp}, "port range 100-106 holds 7 ports: too few for distinct ports in a sequence of 4 (give at least twice the length)"},
+		{"reversed range", Shape{Length: 4, Lo: 200, Hi: 100, Protos: tcp}, "port range 200-100: give LOW-HIGH with 1 ≤ LOW ≤ HIGH ≤ 65535"},
+		{"udp before tcp", Shape{Length: 4, Lo: 100, Hi: 200, Protos: []knock.Proto{knock.UDP, knock.TCP}}, "protocols: tcp, udp or tcp,udp (in that order)"},
+		{"no protocol", Shape{Length: 4, Lo: 100, Hi: 200, Protos: nil}, "no protocol: give tcp, udp or tcp,udp"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -298,5 +298,28 @@ func BenchmarkDeriverSequenceFor(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		buf = d.SequenceFor(src, buf)
+	}
+}
+
+// A door that answers (LastUDP) knocks the same ports, with the last step
+// a UDP datagram, in both derivations.
+func TestLastUDP(t *testing.T) {
+	key := bytes.Repeat([]byte{3}, 32)
+	p := Params{Purpose: PurposeDoor, Name: "ssh", Period: 9}
+	sh := Shape{Length: 4, Lo: 20000, Hi: 20999, Protos: []knock.Proto{knock.TCP}}
+	plain, _ := Sequence(key, p, sh)
+	sh.LastUDP = true
+	answering, _ := Sequence(key, p, sh)
+	want := slices.Clone(plain)
+	want[3].Proto = knock.UDP
+	if !slices.Equal(answering, want) {
+		t.Errorf("LastUDP: %v, want %v", answering, want)
+	}
+	d, _ := NewDeriver(key, p, sh)
+	src := netip.MustParseAddr("192.0.2.7")
+	p.Source = src
+	bound, _ := Sequence(key, p, sh)
+	if got := d.SequenceFor(src, nil); !slices.Equal(got, bound) || got[3].Proto != knock.UDP {
+		t.Errorf("Deriver with LastUDP: %v, Sequence %v", got, bound)
 	}
 }

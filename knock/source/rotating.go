@@ -49,7 +49,7 @@ func openRotating(d knock.Door, env Env) (Source, error) {
 		return nil, errors.New("a rotating door needs the replay cache")
 	}
 	s := &rotating{name: d.Name, r: *d.Rotating, env: env, derived: map[derivedKey]Sequence{},
-		shape: portlang.Shape{Length: d.Rotating.Length, Lo: d.Rotating.PortLo, Hi: d.Rotating.PortHi, Protos: d.Rotating.Protos}}
+		shape: portlang.ShapeOf(d.Rotating)}
 	if err := s.shape.Check(); err != nil {
 		return nil, err
 	}
@@ -143,34 +143,15 @@ func (s *rotating) sequence(q int64, ki int) (Sequence, error) {
 			return Sequence{}, err
 		}
 		seq.PerSource = d
-		if s.r.Reply {
-			seq.PerSource = lastUDP{d}
-		}
 	} else {
 		steps, err := portlang.Sequence(s.keys[ki], s.params(q), s.shape)
 		if err != nil {
 			return Sequence{}, err
 		}
-		if s.r.Reply {
-			steps[len(steps)-1].Proto = knock.UDP
-		}
 		seq.Steps = steps
 	}
 	s.derived[dk] = seq
 	return seq, nil
-}
-
-// lastUDP is a door's per-source derivation with reply = true: the last
-// step is a UDP datagram, whatever the draw gave it, so that the knocker
-// can listen for the reply on the socket it came from.
-type lastUDP struct{ *portlang.Deriver }
-
-func (l lastUDP) SequenceFor(src netip.Addr, buf []knock.Step) []knock.Step {
-	seq := l.Deriver.SequenceFor(src, buf)
-	if len(seq) > 0 {
-		seq[len(seq)-1].Proto = knock.UDP
-	}
-	return seq
 }
 
 // Used records the period's sequence in the replay cache, on disk, and
