@@ -78,6 +78,10 @@ var usageTests = []struct {
 	wantErr string
 }{
 	{name: "no arguments", args: nil, wantErr: "give a HOST and at least one PORT"},
+	{name: "--wait with --dry-run", args: []string{"--secret-file", "k", "--door", "ssh", "--wait", "--dry-run", "h"}, wantErr: "--wait waits for the answer to knocks that --dry-run does not send"},
+	{name: "--wait to a message door", args: []string{"--secret-file", "k", "--door", "notify", "--message", "hi", "--wait", "h"}, wantErr: "a message door does not answer"},
+	{name: "--wait-timeout out of range", args: []string{"--secret-file", "k", "--door", "ssh", "--wait-timeout", "2h", "h"}, wantErr: "want a duration up to an hour"},
+	{name: "--wait without a key", args: []string{"--wait", "h", "7000"}, wantErr: "--wait only applies with --secret-file FILE"},
 	{name: "host without ports", args: []string{"127.0.0.1"}, wantErr: "give a HOST and at least one PORT"},
 	{name: "empty host", args: []string{"", "22"}, wantErr: "HOST is empty"},
 	{name: "empty host with --song", args: []string{"--song", "0", ""}, wantErr: "HOST is empty"},

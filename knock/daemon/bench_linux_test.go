@@ -88,20 +88,8 @@ func BenchmarkLiveFlood(b *testing.B) {
 // knockd, for the side-by-side CPU figure. knockd cannot say how many
 // packets it handled.
 func BenchmarkKnockdFlood(b *testing.B) {
-	knockd, err := exec.LookPath("knockd")
-	if err != nil {
-		b.Skip("needs Debian's knockd for the comparison: apt-get install knockd")
-	}
 	ns := sendtest.NewNetns(b)
-	dir := b.TempDir()
-	conf := filepath.Join(dir, "knockd.conf")
-	writeFile(b, conf, strings.ReplaceAll(knockdFloodConfig, "{{DIR}}", dir))
-	cmd := exec.Command("ip", "netns", "exec", ns.Name(), knockd, "-i", "lo", "-c", conf)
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	time.Sleep(time.Second) // knockd says nothing when it is ready
+	cmd, _ := startKnockd(b, ns)
 	var sent int
 	var genTime, cpu time.Duration
 	for b.Loop() {
@@ -113,6 +101,27 @@ func BenchmarkKnockdFlood(b *testing.B) {
 	b.ReportMetric(float64(sent)/genTime.Seconds(), "syn/s")
 	b.ReportMetric(cpu.Seconds()/float64(sent)*1e6, "cpu-s/Msyn")
 	b.ReportMetric(0, "ns/op")
+}
+
+// startKnockd runs Debian's knockd on the flood's door in ns, on lo, and
+// returns it and its directory (its log is knockd.log there); it skips the
+// benchmark when knockd is not installed.
+func startKnockd(b *testing.B, ns *sendtest.Netns) (*exec.Cmd, string) {
+	b.Helper()
+	knockd, err := exec.LookPath("knockd")
+	if err != nil {
+		b.Skip("needs Debian's knockd for the comparison: apt-get install knockd")
+	}
+	dir := b.TempDir()
+	conf := filepath.Join(dir, "knockd.conf")
+	writeFile(b, conf, strings.ReplaceAll(knockdFloodConfig, "{{DIR}}", dir))
+	cmd := exec.Command("ip", "netns", "exec", ns.Name(), knockd, "-i", "lo", "-c", conf)
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	time.Sleep(time.Second) // knockd says nothing when it is ready
+	return cmd, dir
 }
 
 // BenchmarkKnockLatency measures, on a namespace's loopback, the time from

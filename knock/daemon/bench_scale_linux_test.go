@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -312,20 +311,8 @@ func BenchmarkFloodDetection(b *testing.B) {
 		b.ReportMetric(0, "ns/op")
 	})
 	b.Run("knockd", func(b *testing.B) {
-		knockd, err := exec.LookPath("knockd")
-		if err != nil {
-			b.Skip("needs Debian's knockd for the comparison: apt-get install knockd")
-		}
 		ns := sendtest.NewNetns(b)
-		dir := b.TempDir()
-		conf := filepath.Join(dir, "knockd.conf")
-		writeFile(b, conf, strings.ReplaceAll(knockdFloodConfig, "{{DIR}}", dir))
-		cmd := exec.Command("ip", "netns", "exec", ns.Name(), knockd, "-i", "lo", "-c", conf)
-		if err := cmd.Start(); err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-		time.Sleep(time.Second) // knockd says nothing when it is ready
+		cmd, dir := startKnockd(b, ns)
 		var cpu time.Duration
 		for b.Loop() {
 			c0 := cpuTime(b, cmd.Process.Pid)

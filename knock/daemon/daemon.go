@@ -482,9 +482,9 @@ func (d *Daemon) tick(now time.Time) {
 	d.matcher.Expire(now)
 	if d.doors.messages != nil {
 		for _, drop := range d.doors.messages.tick(now) {
-			if drop.Noise {
+			if drop.strays > 0 {
 				d.log.Info("daemon: knocks in a message door's range that read as no message (a scan or a flood; or a message under another key, or from a clock off by more than the skew)",
-					"door", drop.door, "attempts", drop.Knocks)
+					"door", drop.door, "attempts", drop.strays)
 				continue
 			}
 			d.log.Warn("daemon: message not delivered", "door", drop.door, "src", drop.Src.WithZone(""), "knocks", drop.Knocks, "reason", drop.Reason)

@@ -74,10 +74,12 @@ func (m *messageDoors) handle(ev *knock.Event) (door *messageDoor, msg message.M
 	return nil, message.Message{}, false, false
 }
 
-// A messageDrop is a message that did not arrive, for the log; or, with
-// a zero Src, the number of stray attempts (noise) since the last tick.
+// A messageDrop is a message that did not arrive, for the log; or, when
+// strays is not zero, the number of stray attempts (noise) since the last
+// tick.
 type messageDrop struct {
-	door string
+	door   string
+	strays uint64
 	message.Drop
 }
 
@@ -92,7 +94,7 @@ func (m *messageDoors) tick(now time.Time) []messageDrop {
 			drops = append(drops, messageDrop{door: md.door.Name, Drop: d})
 		}
 		if n := md.asm.Stats().Noise; n > md.noise {
-			drops = append(drops, messageDrop{door: md.door.Name, Drop: message.Drop{Knocks: int(n - md.noise), Noise: true}})
+			drops = append(drops, messageDrop{door: md.door.Name, strays: n - md.noise})
 			md.noise = n
 		}
 		md.asm.Prepare(now, source.Lead) // the config was checked: it cannot fail

@@ -2,7 +2,6 @@ package match
 
 import (
 	"net/netip"
-	"slices"
 	"testing"
 	"time"
 
@@ -158,8 +157,5 @@ func TestBoundDoorDoesNotAllocate(t *testing.T) {
 	}
 	if m.Stats().Opened == 0 {
 		t.Error("no valid bound knock opened: the test did not exercise the derivation")
-	}
-	if !slices.ContainsFunc(evs, func(ev knock.Event) bool { return ev.Port == 25000 }) {
-		t.Error("the flood is not in the door's range")
 	}
 }
