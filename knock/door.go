@@ -98,6 +98,11 @@ type Door struct {
 	// Reopen runs Start again for a source whose door is already open
 	// (knockd's behaviour); by default a door already open is not reopened.
 	Reopen bool
+	// Fleet, with a [cluster] table, makes the door a fleet door: an
+	// opening here is published to the fleet, and an opening of a door of
+	// this name at a trusted node opens this door here for that address
+	// (package fleet).
+	Fleet bool
 }
 
 // MessageDoor is what a message door has beyond a rotating door's

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/knockbeep/knockbeep/knock"
+	"github.com/knockbeep/knockbeep/knock/fleet/fleetconfig"
 	"github.com/knockbeep/knockbeep/knock/match"
 	"github.com/knockbeep/knockbeep/sequence"
 )
@@ -50,6 +51,9 @@ type Config struct {
 	RateLimit, RateBurst int
 	Music                Music
 	HTTP                 HTTP
+	// Cluster is the [cluster] table: this host's place in a fleet
+	// (package fleet). The zero value, no table, is a single host.
+	Cluster fleetconfig.Config
 	// Doors are the command doors that can open, in config order (the
 	// order matters: doors are tried in it).
 	Doors []knock.Door

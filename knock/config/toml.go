@@ -13,6 +13,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 	"github.com/knockbeep/knockbeep/knock"
+	"github.com/knockbeep/knockbeep/knock/fleet/fleetconfig"
 )
 
 // The TOML document as BurntSushi/toml sees it. Every setting is decoded
@@ -20,21 +21,36 @@ import (
 // tell one [[door]] from another, while ours name the door and the line.
 // The tables stay structs so that MetaData.Undecoded reports unknown keys.
 type tomlFile struct {
-	Interfaces  any        `toml:"interfaces"`
-	Speaker     any        `toml:"speaker"`
-	StateDir    any        `toml:"state_dir"`
-	PidFile     any        `toml:"pid_file"`
-	MaxAttempts any        `toml:"max_attempts"`
-	RateLimit   any        `toml:"rate_limit"`
-	RateBurst   any        `toml:"rate_burst"`
-	Log         *tomlLog   `toml:"log"`
-	Music       *tomlMusic `toml:"music"`
-	HTTP        *tomlHTTP  `toml:"http"`
-	Door        []tomlDoor `toml:"door"`
+	Interfaces  any          `toml:"interfaces"`
+	Speaker     any          `toml:"speaker"`
+	StateDir    any          `toml:"state_dir"`
+	PidFile     any          `toml:"pid_file"`
+	MaxAttempts any          `toml:"max_attempts"`
+	RateLimit   any          `toml:"rate_limit"`
+	RateBurst   any          `toml:"rate_burst"`
+	Log         *tomlLog     `toml:"log"`
+	Music       *tomlMusic   `toml:"music"`
+	HTTP        *tomlHTTP    `toml:"http"`
+	Cluster     *tomlCluster `toml:"cluster"`
+	Door        []tomlDoor   `toml:"door"`
 }
 
 type tomlHTTP struct {
 	Listen any `toml:"listen"`
+}
+
+// tomlCluster is the [cluster] table; its keys are fleetconfig.Config's.
+type tomlCluster struct {
+	Name          any `toml:"name"`
+	NodeKey       any `toml:"node_key"`
+	Trust         any `toml:"trust"`
+	NATS          any `toml:"nats"`
+	Credentials   any `toml:"credentials"`
+	TLSCA         any `toml:"tls_ca"`
+	Serve         any `toml:"serve"`
+	Routes        any `toml:"routes"`
+	ClusterListen any `toml:"cluster_listen"`
+	Replicas      any `toml:"replicas"`
 }
 
 type tomlLog struct {
@@ -98,16 +114,18 @@ type tomlDoor struct {
 	Reopen           any `toml:"reopen"`
 	Open             any `toml:"open"`
 	OpenFor          any `toml:"open_for"`
+	Fleet            any `toml:"fleet"`
 }
 
 // tomlKeys lists the keys valid in each table ("" is the top level), read
 // from the structs above so that the two cannot disagree.
 var tomlKeys = map[string][]string{
-	"":      tagsOf(tomlFile{}),
-	"log":   tagsOf(tomlLog{}),
-	"http":  tagsOf(tomlHTTP{}),
-	"music": tagsOf(tomlMusic{}),
-	"door":  tagsOf(tomlDoor{}),
+	"":        tagsOf(tomlFile{}),
+	"log":     tagsOf(tomlLog{}),
+	"http":    tagsOf(tomlHTTP{}),
+	"cluster": tagsOf(tomlCluster{}),
+	"music":   tagsOf(tomlMusic{}),
+	"door":    tagsOf(tomlDoor{}),
 }
 
 // tagsOf returns the toml tag names of a struct's fields, in order.
@@ -172,7 +190,7 @@ func (d *tomlDecoder) shapeProblems() {
 		d.p.add(0, "%v", err)
 		return
 	}
-	for _, key := range []string{"log", "music"} {
+	for _, key := range []string{"log", "music", "http", "cluster"} {
 		if v, ok := m[key]; ok {
 			if _, table := v.(map[string]any); !table {
 				d.p.add(d.topLine(key), "%s must be a table ([%s]), not %s", key, key, typeName(v))
@@ -240,7 +258,7 @@ func (d *tomlDecoder) unknownKeys(md toml.MetaData, f *tomlFile) {
 // splitKey tells which table a key is in ("" for the top level, when the
 // key's first part is not one of the tables) and its name there.
 func splitKey(key toml.Key) (table, name string) {
-	if len(key) > 1 && (key[0] == "log" || key[0] == "music" || key[0] == "door") {
+	if len(key) > 1 && (key[0] == "log" || key[0] == "music" || key[0] == "door" || key[0] == "http" || key[0] == "cluster") {
 		return key[0], key[1]
 	}
 	return "", key[0]
@@ -311,6 +329,9 @@ func (d *tomlDecoder) config(f *tomlFile) *Config {
 	if f.HTTP != nil {
 		(setting{d: d, line: d.topLine("http", "listen"), label: "[http] listen"}).str(f.HTTP.Listen, &c.HTTP.Listen)
 	}
+	if f.Cluster != nil {
+		d.cluster(f.Cluster, &c.Cluster)
+	}
 	for i := range f.Door {
 		door, disabled := d.door(i, f)
 		if disabled != "" {
@@ -321,6 +342,31 @@ func (d *tomlDecoder) config(f *tomlFile) *Config {
 	}
 	c.Warnings = d.warnings
 	return c
+}
+
+// cluster converts the [cluster] table. A table that is written is a
+// fleet even when its keys are missing: validate then says which.
+func (d *tomlDecoder) cluster(f *tomlCluster, c *fleetconfig.Config) {
+	at := func(key string) setting {
+		return setting{d: d, line: d.topLine("cluster", key), label: "[cluster] " + key}
+	}
+	at("name").str(f.Name, &c.Name)
+	at("node_key").str(f.NodeKey, &c.NodeKey)
+	at("trust").str(f.Trust, &c.Trust)
+	if f.NATS != nil {
+		c.NATS, _ = at("nats").strings(f.NATS)
+	}
+	at("credentials").str(f.Credentials, &c.Credentials)
+	at("tls_ca").str(f.TLSCA, &c.TLSCA)
+	at("serve").str(f.Serve, &c.Serve)
+	if f.Routes != nil {
+		c.Routes, _ = at("routes").strings(f.Routes)
+	}
+	at("cluster_listen").str(f.ClusterListen, &c.ClusterListen)
+	at("replicas").integer(f.Replicas, &c.Replicas, 0, math.MaxInt32)
+	if *f == (tomlCluster{}) {
+		d.p.add(d.topLine("cluster"), "[cluster] is empty: give at least name, node_key, trust and nats or serve, or remove the table")
+	}
 }
 
 func (d *tomlDecoder) log(f *tomlLog, l *Log) {
@@ -501,6 +547,7 @@ func (d *tomlDecoder) door(i int, f *tomlFile) (knock.Door, string) {
 		}
 	}
 	at("open_for").duration(raw.OpenFor, &door.OpenFor)
+	at("fleet").boolean(raw.Fleet, &door.Fleet)
 	return door, disabled
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/knockbeep/knockbeep/knock"
+	"github.com/knockbeep/knockbeep/knock/fleet/fleetconfig"
 )
 
 // tomlDefault is what a TOML file that sets nothing parses to.
@@ -280,6 +281,45 @@ sequence = "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26
 				d.Sequence = append(d.Sequence, tcp(p))
 			}
 			c.Doors = []knock.Door{d}
+		},
+	},
+	{
+		name: "an embedded fleet node and a fleet door",
+		text: `[cluster]
+name = "web"
+node_key = "/etc/knockbeep/node.key"
+trust = "/etc/knockbeep/fleet.pub"
+serve = "10.0.0.1:4222"
+routes = ["nats-route://10.0.0.2:6222", "nats-route://10.0.0.3:6222"]
+cluster_listen = "10.0.0.1:7222"
+replicas = 3
+[[door]]
+name = "ssh"
+sequence = "7000"
+fleet = true
+`,
+		want: func(c *Config) {
+			c.Cluster = fleetconfig.Config{Name: "web", NodeKey: "/etc/knockbeep/node.key", Trust: "/etc/knockbeep/fleet.pub",
+				Serve: "10.0.0.1:4222", Routes: []string{"nats-route://10.0.0.2:6222", "nats-route://10.0.0.3:6222"},
+				ClusterListen: "10.0.0.1:7222", Replicas: 3}
+			d := door("ssh", tcp(7000))
+			d.Fleet = true
+			c.Doors = []knock.Door{d}
+		},
+	},
+	{
+		name: "a fleet node on an external cluster",
+		text: `[cluster]
+name = "web"
+node_key = "k"
+trust = "t"
+nats = "tls://nats1.example.net:4222"
+credentials = "f.creds"
+tls_ca = "ca.pem"
+`,
+		want: func(c *Config) {
+			c.Cluster = fleetconfig.Config{Name: "web", NodeKey: "k", Trust: "t", NATS: []string{"tls://nats1.example.net:4222"},
+				Credentials: "f.creds", TLSCA: "ca.pem"}
 		},
 	},
 	{
@@ -660,6 +700,51 @@ tiemout = "5s"
 			`config: k.toml: line 3: door "x": sequence: port 70000 is out of range 1-65535`,
 			`config: k.toml: line 4: door "x": cooldown: "soon" is not a duration: write a number and a unit, such as "25s", "1m30s" or "100ms"`,
 			`config: k.toml: line 6: [music] queue: -1 is out of range 0-2147483647`),
+	},
+	{
+		name: "cluster mistakes name their lines",
+		text: `[cluster]
+name = "a.b"
+node_key = "k"
+trust = "t"
+serve = "4222"
+nats = ["http://x"]
+`,
+		want: lines(
+			`config: k.toml: line 2: [cluster] name "a.b": want 1 to 32 letters, digits, '-' or '_' (it names NATS subjects and buckets)`,
+			`config: k.toml: line 5: [cluster] nats and serve are exclusive: point at an existing NATS cluster or run an embedded server, not both`,
+			`config: k.toml: line 5: [cluster] serve "4222": want host:port: address 4222: missing port in address`,
+			`config: k.toml: line 6: [cluster] nats: "http://x": want a nats:// URL`),
+	},
+	{
+		name: "a cluster without a node key says what to do",
+		text: "[cluster]\nname = \"web\"\ntrust = \"t\"\nserve = \":4222\"\n",
+		want: `config: k.toml: line 1: [cluster] node_key is required: the path of this node's key (make one with knockbeepd --genkey --ed25519)`,
+	},
+	{
+		name: "an empty cluster table",
+		text: "speaker = \"none\"\n[cluster]\n",
+		want: `config: k.toml: line 2: [cluster] is empty: give at least name, node_key, trust and nats or serve, or remove the table`,
+	},
+	{
+		name: "unknown cluster key",
+		text: "[cluster]\nname = \"web\"\nnode_key = \"k\"\ntrust = \"t\"\nserve = \":4222\"\nroute = []\n",
+		want: `config: k.toml: line 6: [cluster] unknown key "route" (did you mean "routes"?)`,
+	},
+	{
+		name: "cluster must be a table",
+		text: "cluster = 1\n",
+		want: `config: k.toml: line 1: cluster must be a table ([cluster]), not an integer`,
+	},
+	{
+		name: "a fleet door needs a cluster",
+		text: "[[door]]\nname = \"ssh\"\nsequence = \"7000\"\nfleet = true\n",
+		want: `config: k.toml: line 4: door "ssh": fleet = true needs a [cluster] table: a door opens across a fleet only on a host that is in one`,
+	},
+	{
+		name: "fleet is true or false",
+		text: "[[door]]\nname = \"ssh\"\nsequence = \"7000\"\nfleet = \"yes\"\n",
+		want: `config: k.toml: line 4: door "ssh": fleet: want true or false, not a string`,
 	},
 	{
 		name: "line numbers survive multi-line strings and arrays",

@@ -84,6 +84,15 @@ func (c *Config) validate(p *problems, at locator) {
 	}
 	c.Log.validate(p, at)
 	c.Music.validate(p, at)
+	if c.Cluster.Enabled() {
+		for _, pr := range c.Cluster.Problems() {
+			line := at.topLine("cluster")
+			if pr.Key != "" {
+				line = at.topLine("cluster", pr.Key)
+			}
+			p.add(line, "[cluster] %s", pr.Msg)
+		}
+	}
 
 	var music func(uint16) (string, bool)
 	if c.Music.Enabled {
@@ -96,6 +105,12 @@ func (c *Config) validate(p *problems, at locator) {
 			p.add(at.doorLine(i, ""), "%s has no sequence: give sequence, one_time_sequences or secret_file", doorName(i, d))
 		}
 		c.validateDoor(p, at, i, d, music)
+		switch {
+		case d.Fleet && !c.Cluster.Enabled():
+			p.add(at.doorLine(i, "fleet"), "%s: fleet = true needs a [cluster] table: a door opens across a fleet only on a host that is in one", doorName(i, d))
+		case d.Fleet && d.Message != nil:
+			p.add(at.doorLine(i, "fleet"), "%s: a message door cannot be a fleet door: its text is delivered where it was knocked; remove fleet", doorName(i, d))
+		}
 		if d.Name == "" {
 			continue
 		}

@@ -75,6 +75,31 @@ func (c *Config) writeTOML(w io.Writer, comments *commentMap) error {
 	tw.key(nil, "pool_idle_timeout", tomlDuration(m.PoolIdleTimeout))
 	tw.key(nil, "morse_wpm", strconv.Itoa(m.MorseWPM))
 
+	if cl := c.Cluster; cl.Enabled() {
+		b.WriteString("\n[cluster]\n")
+		opt := func(key, value string) {
+			if value != "" {
+				tw.key(nil, key, tomlString(value))
+			}
+		}
+		opt("name", cl.Name)
+		opt("node_key", cl.NodeKey)
+		opt("trust", cl.Trust)
+		if len(cl.NATS) > 0 {
+			tw.key(nil, "nats", tomlStrings(cl.NATS))
+		}
+		opt("credentials", cl.Credentials)
+		opt("tls_ca", cl.TLSCA)
+		opt("serve", cl.Serve)
+		if len(cl.Routes) > 0 {
+			tw.key(nil, "routes", tomlStrings(cl.Routes))
+		}
+		opt("cluster_listen", cl.ClusterListen)
+		if cl.Replicas != 0 {
+			tw.key(nil, "replicas", strconv.Itoa(cl.Replicas))
+		}
+	}
+
 	for i, d := range c.allDoors() {
 		b.WriteString("\n")
 		var doorComments map[string][]string
@@ -183,6 +208,7 @@ func (tw *tomlWriter) door(d knock.Door, comments map[string][]string) {
 	optional("reopen", d.Reopen, "true")
 	optional("open", len(d.Open) > 0, tomlStrings(d.Open))
 	optional("open_for", len(d.Open) > 0, tomlDuration(d.OpenFor))
+	optional("fleet", d.Fleet, "true")
 	tw.comments(tw.pending)
 	tw.pending = nil
 }

@@ -322,6 +322,9 @@ func check(cfg *config.Config, c commandLine, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "# %d doors (%s), %d disabled; music doors %s; capturing on %s; %d warnings\n",
 		len(cfg.Doors), strings.Join(names, ", "), len(cfg.Disabled), music, strings.Join(interfaces(cfg), ", "), len(warnings))
+	if line := describeCluster(cfg.Cluster); line != "" {
+		fmt.Fprintf(stdout, "# %s\n", line)
+	}
 	for _, w := range warnings {
 		fmt.Fprintf(stdout, "# warning: %s\n", w)
 	}
@@ -395,6 +398,7 @@ func checkWarnings(cfg *config.Config) []string {
 			}
 		}
 	}
+	out = append(out, checkCluster(cfg.Cluster)...)
 	return append(out, checkFirewallSets(cfg.Doors)...)
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/knockbeep/knockbeep/clock"
+	"github.com/knockbeep/knockbeep/knock/fleet/fleetconfig"
 )
 
 // Options are what the daemon gives a node besides its config.
@@ -246,8 +247,8 @@ func (n *Node) shutdownServer() {
 }
 
 func startServer(cfg Config, id NodeID, storeDir string) (*server.Server, error) {
-	host, port, _ := splitHostPort(cfg.Serve)
-	chost, cport, _ := cfg.clusterListen()
+	host, port, _ := fleetconfig.SplitHostPort(cfg.Serve)
+	chost, cport, _ := cfg.ClusterListenAddr()
 	o := &server.Options{
 		ServerName: "knockbeep-" + string(id),
 		Host:       host,
@@ -349,7 +350,7 @@ func (n *Node) setupLoop() {
 func (n *Node) setup() error {
 	ctx, cancel := context.WithTimeout(n.ctx, 5*time.Second)
 	defer cancel()
-	r := n.cfg.replicas()
+	r := n.cfg.ReplicaCount()
 	replay, err := n.keyValue(ctx, jetstream.KeyValueConfig{
 		Bucket:      n.bucket("replay"),
 		Description: "knockbeep: sequences used anywhere in the fleet",

@@ -7,69 +7,10 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 )
-
-var configTests = []struct {
-	name    string
-	cfg     Config
-	wantErr string
-}{
-	{name: "embedded", cfg: Config{Name: "web", NodeKey: "k", Trust: "t", Serve: "0.0.0.0:4222", Routes: []string{"nats-route://10.0.0.2:6222"}}},
-	{name: "external", cfg: Config{Name: "web", NodeKey: "k", Trust: "t", NATS: []string{"nats://10.0.0.5:4222", "tls://n2:4222"}, Credentials: "c", TLSCA: "ca.pem"}},
-	{name: "no name", cfg: Config{NodeKey: "k", Trust: "t", Serve: ":4222"}, wantErr: `name ""`},
-	{name: "bad name", cfg: Config{Name: "a.b", NodeKey: "k", Trust: "t", Serve: ":4222"}, wantErr: `name "a.b"`},
-	{name: "no key", cfg: Config{Name: "w", Trust: "t", Serve: ":4222"}, wantErr: "node_key is required"},
-	{name: "no trust", cfg: Config{Name: "w", NodeKey: "k", Serve: ":4222"}, wantErr: "trust is required"},
-	{name: "neither", cfg: Config{Name: "w", NodeKey: "k", Trust: "t"}, wantErr: "set nats"},
-	{name: "both", cfg: Config{Name: "w", NodeKey: "k", Trust: "t", Serve: ":4222", NATS: []string{"nats://h:4222"}}, wantErr: "exclusive"},
-	{name: "bad url", cfg: Config{Name: "w", NodeKey: "k", Trust: "t", NATS: []string{"http://h"}}, wantErr: "want a nats:// URL"},
-	{name: "bad serve", cfg: Config{Name: "w", NodeKey: "k", Trust: "t", Serve: "4222"}, wantErr: `serve "4222"`},
-	{name: "routes without serve", cfg: Config{Name: "w", NodeKey: "k", Trust: "t", NATS: []string{"nats://h:4222"}, Routes: []string{"nats-route://h:6222"}}, wantErr: "routes need serve"},
-	{name: "bad route", cfg: Config{Name: "w", NodeKey: "k", Trust: "t", Serve: ":4222", Routes: []string{"h:6222"}}, wantErr: "want a nats-route:// URL"},
-	{name: "listen without routes", cfg: Config{Name: "w", NodeKey: "k", Trust: "t", Serve: ":4222", ClusterListen: ":7222"}, wantErr: "cluster_listen without routes"},
-	{name: "credentials embedded", cfg: Config{Name: "w", NodeKey: "k", Trust: "t", Serve: ":4222", Credentials: "c"}, wantErr: "for an external cluster"},
-	{name: "replicas", cfg: Config{Name: "w", NodeKey: "k", Trust: "t", Serve: ":4222", Replicas: 9}, wantErr: "replicas 9"},
-}
-
-func TestConfigValidate(t *testing.T) {
-	for _, tt := range configTests {
-		t.Run(tt.name, func(t *testing.T) {
-			if !tt.cfg.Enabled() {
-				t.Fatal("a config with keys set is not enabled")
-			}
-			err := tt.cfg.Validate()
-			if tt.wantErr == "" {
-				if err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Fatalf("error = %v, want one containing %q", err, tt.wantErr)
-			}
-		})
-	}
-	if (Config{}).Enabled() {
-		t.Error("the zero config (no [cluster]) is enabled")
-	}
-}
-
-func TestConfigDefaults(t *testing.T) {
-	c := Config{Serve: "10.0.0.1:4222", Routes: []string{"a", "b", "c", "d"}}
-	if h, p, _ := c.clusterListen(); h != "10.0.0.1" || p != DefaultClusterPort {
-		t.Errorf("cluster listen %s:%d, want 10.0.0.1:%d", h, p, DefaultClusterPort)
-	}
-	if r := c.replicas(); r != 3 {
-		t.Errorf("replicas %d for five embedded nodes, want 3", r)
-	}
-	if r := (Config{NATS: []string{"x"}}).replicas(); r != 1 {
-		t.Errorf("replicas %d on an external cluster, want 1", r)
-	}
-}
 
 // TestEnvelopeAttacks plays the attacker against the verifier alone.
 func TestEnvelopeAttacks(t *testing.T) {
