@@ -10,6 +10,8 @@ complete -c knockbeepd -l check -d 'validate the config, print it and exit'
 complete -c knockbeepd -l strict -d 'with --check: fail on warnings'
 complete -c knockbeepd -l convert -r -F -d 'print the TOML equivalent of a knockd.conf'
 complete -c knockbeepd -l genkey -r -F -d 'write a new random key for a rotating door'
+complete -c knockbeepd -l ed25519 -d 'with --genkey: a fleet node key; prints its trust line'
+complete -c knockbeepd -l audit-verify -d "with -c: verify the fleet's audit chain"
 complete -c knockbeepd -l show-sequence -x -d "print a rotating door's current sequence"
 complete -c knockbeepd -l for -x -d "the knocker whose sequence --show-sequence shows"
 complete -c knockbeepd -l replay -r -F -d 'run a pcap file through the daemon'

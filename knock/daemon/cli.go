@@ -31,6 +31,7 @@ const (
 	ExitFailure = 1 // the daemon could not start or failed while running
 	ExitUsage   = 2 // bad command line
 	ExitConfig  = 3 // the config file cannot be read or is not valid
+	ExitBroken  = 4 // --audit-verify found breaks in the fleet's audit chain
 )
 
 // commandLine is what the flags say.
@@ -53,6 +54,9 @@ type commandLine struct {
 	demoNotes  bool
 	convert    string
 	genkey     string
+	genkeyMode bool // --genkey given; its FILE is genkey, a value or the operand
+	ed25519    bool // --genkey writes a fleet node key, not a door's secret
+	auditCheck bool // --audit-verify
 	showSeq    string
 	showFor    netip.Addr // --for: the knocker a bound door's sequence is shown for
 	help       bool
@@ -88,7 +92,11 @@ var options = []option{
 	}},
 	{0, "notes", getopt.NoValue, func(c *commandLine, _ string) error { c.demoNotes = true; return nil }},
 	{0, "convert", getopt.RequiredValue, func(c *commandLine, v string) error { c.convert = v; return nil }},
-	{0, "genkey", getopt.RequiredValue, func(c *commandLine, v string) error { c.genkey = v; return nil }},
+	// --genkey FILE takes FILE as an operand, so that --genkey --ed25519
+	// FILE reads as it is written; --genkey=FILE as a value.
+	{0, "genkey", getopt.OptionalValue, func(c *commandLine, v string) error { c.genkeyMode, c.genkey = true, v; return nil }},
+	{0, "ed25519", getopt.NoValue, func(c *commandLine, _ string) error { c.ed25519 = true; return nil }},
+	{0, "audit-verify", getopt.NoValue, func(c *commandLine, _ string) error { c.auditCheck = true; return nil }},
 	{0, "show-sequence", getopt.RequiredValue, func(c *commandLine, v string) error { c.showSeq = v; return nil }},
 	{0, "for", getopt.RequiredValue, func(c *commandLine, v string) error {
 		a, err := netip.ParseAddr(v)
@@ -137,20 +145,33 @@ func parseArgs(args []string) (commandLine, error) {
 		c.demoSong = operands[0]
 	case len(operands) > 0 && c.demo:
 		return c, fmt.Errorf("--demo takes one song at most, got %q", operands)
+	case c.genkeyMode && len(operands) == 1 && c.genkey == "":
+		c.genkey = operands[0]
+	case c.genkeyMode && len(operands) > 0:
+		return c, fmt.Errorf("--genkey writes one key file, got %q", operands)
 	case len(operands) > 0:
-		return c, fmt.Errorf("unexpected argument %q: knockbeepd takes only options (a song goes after --demo)", operands[0])
+		return c, fmt.Errorf("unexpected argument %q: knockbeepd takes only options (a song goes after --demo, a key file after --genkey)", operands[0])
+	}
+	switch {
+	case c.genkeyMode && c.genkey == "":
+		return c, errors.New("--genkey needs the file to write the key to: --genkey FILE, or --genkey --ed25519 FILE for a fleet node's key")
+	case c.ed25519 && !c.genkeyMode:
+		return c, errors.New("--ed25519 goes with --genkey: --genkey --ed25519 FILE writes a fleet node's key")
 	}
 	modes := 0
 	if c.strict && !c.check {
 		return c, errors.New("--strict goes with --check: it makes its warnings fail the check")
 	}
-	for _, m := range []bool{c.check, c.demo, c.convert != "", c.replay != "", c.genkey != "", c.showSeq != ""} {
+	for _, m := range []bool{c.check, c.demo, c.convert != "", c.replay != "", c.genkeyMode, c.showSeq != "", c.auditCheck} {
 		if m {
 			modes++
 		}
 	}
 	if modes > 1 {
-		return c, errors.New("--check, --demo, --convert, --replay, --genkey and --show-sequence exclude each other: give one")
+		return c, errors.New("--check, --demo, --convert, --replay, --genkey, --show-sequence and --audit-verify exclude each other: give one")
+	}
+	if c.auditCheck && c.configPath == "" {
+		return c, errors.New("--audit-verify needs -c FILE: the config whose [cluster] table names the fleet")
 	}
 	if c.showFor.IsValid() && c.showSeq == "" {
 		return c, errors.New("--for goes with --show-sequence: it names the knocker whose sequence a door with bind_source shows")
@@ -220,7 +241,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, reload <
 		return ExitOK
 	case c.convert != "":
 		return convert(c.convert, stdout, stderr)
-	case c.genkey != "":
+	case c.genkeyMode && c.ed25519:
+		return genNodeKey(c.genkey, stdout, stderr)
+	case c.genkeyMode:
 		if err := portlang.WriteKeyFile(c.genkey); err != nil {
 			fmt.Fprintf(stderr, "knockbeepd: --genkey: %v\n", err)
 			return ExitFailure
@@ -266,6 +289,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, reload <
 	}
 	if c.showSeq != "" {
 		return showSequence(cfg, c.showSeq, c.showFor, time.Now(), stdout, stderr)
+	}
+	if c.auditCheck {
+		return auditVerify(ctx, cfg, c.debug, stdout, stderr)
 	}
 	opts := Options{ConfigPath: c.configPath, Override: c.override(), OnlyIPv4: c.onlyIPv4, Reload: reload, Stderr: stderr}
 	if c.replay != "" {
@@ -512,7 +538,8 @@ var usage = strings.TrimLeft(`
 usage: knockbeepd [options]
        knockbeepd --demo [--notes] [SONG]
        knockbeepd --check [-c FILE] | --convert KNOCKD.CONF | --replay FILE.pcap
-       knockbeepd --genkey FILE | -c FILE --show-sequence DOOR [--for ADDR]
+       knockbeepd --genkey [--ed25519] FILE | -c FILE --show-sequence DOOR [--for ADDR]
+       knockbeepd -c FILE --audit-verify
 
 A port-knocking daemon that plays music: knock a song into it one SYN per
 step, and it plays it on the PC speaker (or into a WAV file). With a config
@@ -545,6 +572,12 @@ Options:
                         --state-dir is given
       --genkey FILE     write a new random key for a rotating door to FILE
                         (mode 0600; never overwrites), and exit
+      --ed25519         with --genkey: write a fleet node's Ed25519 key
+                        ([cluster] node_key) instead, and print its public
+                        line for the fleet's trust list
+      --audit-verify    with -c: walk the fleet's audit stream, print every
+                        break in its chain (a record altered, removed or
+                        inserted), and exit; runs beside the daemon
       --show-sequence DOOR
                         print a rotating door's current sequence and until
                         when it is valid, and exit
@@ -572,11 +605,12 @@ knockd's options, with knockd's meaning:
 
 Exit status:
   0  stopped cleanly (SIGTERM, SIGINT), or --check/--convert/--demo/--genkey/
-     --show-sequence succeeded
+     --show-sequence/--audit-verify succeeded
   1  could not start (no permission to capture, interface missing, pidfile
      held) or failed while running
   2  bad command line
   3  the config cannot be read or is not valid
+  4  --audit-verify found breaks in the audit chain
 
 Examples:
   sudo knockbeepd --demo                       # hear (or get a WAV of) the Imperial March
@@ -588,6 +622,8 @@ Examples:
   knockbeepd --convert /etc/knockd.conf > /etc/knockbeepd.toml
   knockbeepd --genkey /etc/knockbeep/ssh.key   # then secret_file = "/etc/knockbeep/ssh.key"
   knockbeepd -c /etc/knockbeepd.toml --show-sequence ssh
+  knockbeepd --genkey --ed25519 /etc/knockbeep/node.key >> fleet.pub
+  knockbeepd -c /etc/knockbeepd.toml --audit-verify
   knockbeepd --replay knocks.pcap -c /etc/knockbeepd.toml --speaker wav:songs-out/
   sudo kill -HUP "$(cat /run/knockbeepd.pid)"  # reload
 `, "\n")

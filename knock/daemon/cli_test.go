@@ -59,6 +59,15 @@ var parseArgsTests = []struct {
 	{name: "an operand", args: []string{"eth0"}, wantErr: `unexpected argument "eth0"`},
 	{name: "two songs", args: []string{"--demo", "a", "b"}, wantErr: "--demo takes one song at most"},
 	{name: "two modes", args: []string{"--check", "--replay", "x.pcap"}, wantErr: "exclude each other"},
+	{name: "genkey", args: []string{"--genkey", "ssh.key"}, want: commandLine{genkeyMode: true, genkey: "ssh.key"}},
+	{name: "genkey as a value", args: []string{"--genkey=ssh.key"}, want: commandLine{genkeyMode: true, genkey: "ssh.key"}},
+	{name: "genkey ed25519", args: []string{"--genkey", "--ed25519", "node.key"}, want: commandLine{genkeyMode: true, ed25519: true, genkey: "node.key"}},
+	{name: "genkey without a file", args: []string{"--genkey", "--ed25519"}, wantErr: "--genkey needs the file"},
+	{name: "genkey with two files", args: []string{"--genkey", "a", "b"}, wantErr: "--genkey writes one key file"},
+	{name: "ed25519 without genkey", args: []string{"--ed25519"}, wantErr: "--ed25519 goes with --genkey"},
+	{name: "audit-verify", args: []string{"-c", "k.toml", "--audit-verify"}, want: commandLine{configPath: "k.toml", auditCheck: true}},
+	{name: "audit-verify without a config", args: []string{"--audit-verify"}, wantErr: "--audit-verify needs -c FILE"},
+	{name: "audit-verify and check", args: []string{"-c", "k", "--audit-verify", "--check"}, wantErr: "exclude each other"},
 	{name: "demo with a config", args: []string{"--demo", "-c", "x.toml"}, wantErr: "--demo runs on loopback with the built-in config"},
 }
 

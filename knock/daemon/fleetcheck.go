@@ -1,10 +1,17 @@
 package daemon
 
 import (
+	"context"
 	"crypto/ed25519"
 	"fmt"
+	"io"
+	"log/slog"
+	"os"
 	"strings"
+	"time"
 
+	"github.com/knockbeep/knockbeep/internal/errtext"
+	"github.com/knockbeep/knockbeep/knock/config"
 	"github.com/knockbeep/knockbeep/knock/fleet"
 	"github.com/knockbeep/knockbeep/knock/fleet/fleetconfig"
 )
@@ -47,4 +54,59 @@ func checkCluster(c fleetconfig.Config) []string {
 		}
 	}
 	return out
+}
+
+// genNodeKey is --genkey --ed25519 FILE: a new node key, and on stdout
+// the line that puts it on the trust list (named after this host), so
+// that "knockbeepd --genkey --ed25519 FILE >> fleet.pub" does both.
+func genNodeKey(path string, stdout, stderr io.Writer) int {
+	pub, err := fleet.GenerateKeyFile(path, nil)
+	if err != nil {
+		fmt.Fprintf(stderr, "knockbeepd: --genkey: %v\n", err)
+		return ExitFailure
+	}
+	line := fleet.PublicLine(pub)
+	if host, err := os.Hostname(); err == nil && host != "" && !strings.ContainsAny(host, " \t") {
+		line += " " + host
+	}
+	fmt.Fprintf(stderr, "knockbeepd: a new node key is in %s (mode 0600; keep it secret); add this line to the trust list of every node of the fleet:\n", path)
+	fmt.Fprintln(stdout, line)
+	return ExitOK
+}
+
+// auditVerifyTimeout bounds --audit-verify's walk, connecting included: a
+// cluster that does not answer is reported, not waited for forever.
+const auditVerifyTimeout = 2 * time.Minute
+
+// auditVerify is --audit-verify: a verify-only fleet node (beside the
+// daemon, with its config and state directory) walks the audit stream and
+// prints what it found.
+func auditVerify(ctx context.Context, cfg *config.Config, debug bool, stdout, stderr io.Writer) int {
+	if !cfg.Cluster.Enabled() {
+		fmt.Fprintln(stderr, "knockbeepd: --audit-verify: the config has no [cluster] table: there is no fleet and no audit chain")
+		return ExitConfig
+	}
+	level := slog.LevelError
+	if debug {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	ctx, cancel := context.WithTimeout(ctx, auditVerifyTimeout)
+	defer cancel()
+	n, err := fleet.Open(ctx, cfg.Cluster, fleet.Options{StateDir: cfg.StateDir, Logger: log, VerifyOnly: true})
+	if err != nil {
+		fmt.Fprintln(stderr, errtext.Lines("knockbeepd: --audit-verify: ", err))
+		return ExitFailure
+	}
+	defer n.Close()
+	rep, err := n.Verify(ctx)
+	if err != nil {
+		fmt.Fprintln(stderr, errtext.Lines("knockbeepd: --audit-verify: ", err))
+		return ExitFailure
+	}
+	fmt.Fprintln(stdout, rep.String())
+	if !rep.OK() {
+		return ExitBroken
+	}
+	return ExitOK
 }

@@ -3,10 +3,15 @@ package daemon
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/knockbeep/knockbeep/knock/fleet"
 )
@@ -74,5 +79,123 @@ serve = "127.0.0.1:14222"
 				t.Errorf("--check made the state directory (err %v): it must start nothing", err)
 			}
 		})
+	}
+}
+
+// --genkey --ed25519 writes a node key the fleet reads, and prints the
+// trust list's line for it, and only that, on stdout.
+func TestGenNodeKey(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "node.key")
+	var stdout, stderr bytes.Buffer
+	if status := Main(context.Background(), []string{"--genkey", "--ed25519", path}, &stdout, &stderr, nil); status != ExitOK {
+		t.Fatalf("status %d: %s", status, stderr.String())
+	}
+	key, err := fleet.ReadKeyFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(path)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("key file mode %v (err %v), want 0600", st.Mode().Perm(), err)
+	}
+	trust, err := fleet.ParseTrust(stdout.Bytes())
+	if err != nil {
+		t.Fatalf("stdout is not a trust list line: %v\n%s", err, stdout.String())
+	}
+	if _, ok := trust.Trusted(fleet.ID(key.Public().(ed25519.PublicKey))); !ok || trust.Len() != 1 {
+		t.Errorf("stdout %q does not trust the key written", stdout.String())
+	}
+	if strings.Contains(stdout.String()+stderr.String(), "private:") {
+		t.Error("--genkey --ed25519 printed the private key")
+	}
+	stdout.Reset()
+	stderr.Reset()
+	if status := Main(context.Background(), []string{"--genkey", "--ed25519", path}, &stdout, &stderr, nil); status != ExitFailure ||
+		!strings.Contains(stderr.String(), "exists") {
+		t.Errorf("second --genkey --ed25519: status %d, %q; want a refusal to overwrite", status, stderr.String())
+	}
+}
+
+// --audit-verify without a [cluster] table says there is nothing to verify.
+func TestAuditVerifyNeedsACluster(t *testing.T) {
+	dir := t.TempDir()
+	_, path := testConfig(t, dir, "speaker = \"none\"\nstate_dir = \"{{DIR}}/state\"\n")
+	var stdout, stderr bytes.Buffer
+	if status := Main(context.Background(), []string{"-c", path, "--audit-verify"}, &stdout, &stderr, nil); status != ExitConfig ||
+		!strings.Contains(stderr.String(), "no [cluster] table") {
+		t.Errorf("status %d, %q; want a config error naming the missing [cluster]", status, stderr.String())
+	}
+}
+
+// --audit-verify beside a running node (the daemon's, started here as a
+// bare fleet node on the same config and state directory): a whole chain
+// exits 0 with its count, a record removed from the end exits 4 naming it.
+func TestAuditVerify(t *testing.T) {
+	dir := t.TempDir()
+	pub, err := fleet.GenerateKeyFile(filepath.Join(dir, "node.key"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "fleet.pub"), fleet.PublicLine(pub)+"\n")
+	cfg, path := testConfig(t, dir, `
+speaker = "none"
+state_dir = "{{DIR}}/state"
+[cluster]
+name = "verify"
+node_key = "{{DIR}}/node.key"
+trust = "{{DIR}}/fleet.pub"
+serve = "127.0.0.1:-1"
+`)
+	live, err := fleet.Open(context.Background(), cfg.Cluster, fleet.Options{StateDir: cfg.StateDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := live.Ready(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := live.Audit(fleet.AuditRecord{Kind: fleet.AuditOpening, Door: "ssh", Addr: "192.0.2.7"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for live.AuditPending() > 0 && ctx.Err() == nil {
+		time.Sleep(20 * time.Millisecond)
+	}
+	// The config names the port the live node's server chose.
+	serve := strings.TrimPrefix(live.ClientURL(), "nats://")
+	text := strings.Replace(readAll(t, path), "127.0.0.1:-1", serve, 1)
+	writeFile(t, path, text)
+
+	var stdout, stderr bytes.Buffer
+	if status := Main(ctx, []string{"-c", path, "--audit-verify"}, &stdout, &stderr, nil); status != ExitOK ||
+		!strings.HasPrefix(stdout.String(), "2 records from 1 nodes, 0 breaks") {
+		t.Fatalf("status %d, stdout %q, stderr %q; want 0 and 2 whole records", status, stdout.String(), stderr.String())
+	}
+
+	nc, err := nats.Connect(live.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := js.Stream(ctx, "knockbeep_verify_audit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteMsg(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	stdout.Reset()
+	stderr.Reset()
+	if status := Main(ctx, []string{"-c", path, "--audit-verify"}, &stdout, &stderr, nil); status != ExitBroken ||
+		!strings.Contains(stdout.String(), "removed") {
+		t.Errorf("status %d, stdout %q, stderr %q; want %d and the removed record named", status, stdout.String(), stderr.String(), ExitBroken)
 	}
 }

@@ -97,31 +97,11 @@ func openAuditLog(dir string, max int, sign *signer, log *slog.Logger) (*auditLo
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("fleet: audit: %w", err)
 	}
-	a := &auditLog{dir: dir, max: max, sign: sign, log: log, wake: make(chan struct{}, 1)}
-	if err := a.readHead(); err != nil {
+	a, good, err := readAuditLog(dir, max, sign, log)
+	if err != nil {
 		return nil, err
 	}
 	spool := filepath.Join(dir, "spool")
-	data, err := os.ReadFile(spool)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("fleet: audit: %w", err)
-	}
-	recs, good := parseSpool(data)
-	if good < len(data) {
-		// A crash mid-write leaves a torn last line: that record was never
-		// made (its number was not in the head yet, or is re-made below).
-		log.Warn("fleet: audit spool: ignoring a torn tail", "file", spool, "bytes", len(data)-good)
-	}
-	for _, raw := range recs {
-		_, b, err := decodeAudit(raw)
-		if err != nil {
-			return nil, fmt.Errorf("fleet: audit spool %s: %w", spool, err)
-		}
-		a.pending = append(a.pending, spooled{seq: b.Seq, raw: raw})
-		if b.Seq > a.seq {
-			a.seq, a.prev = b.Seq, recordHash(raw)
-		}
-	}
 	if a.f, err = os.OpenFile(spool, os.O_RDWR|os.O_CREATE, 0o600); err != nil {
 		return nil, fmt.Errorf("fleet: audit: %w", err)
 	}
@@ -134,6 +114,38 @@ func openAuditLog(dir string, max int, sign *signer, log *slog.Logger) (*auditLo
 		return nil, fmt.Errorf("fleet: audit: %w", err)
 	}
 	return a, nil
+}
+
+// readAuditLog reads the chain's head and spool without changing either:
+// a verifier beside a running daemon reads what the daemon has written.
+// good is the length of the spool's whole records.
+func readAuditLog(dir string, max int, sign *signer, log *slog.Logger) (a *auditLog, good int, err error) {
+	a = &auditLog{dir: dir, max: max, sign: sign, log: log, wake: make(chan struct{}, 1)}
+	if err := a.readHead(); err != nil {
+		return nil, 0, err
+	}
+	spool := filepath.Join(dir, "spool")
+	data, err := os.ReadFile(spool)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, 0, fmt.Errorf("fleet: audit: %w", err)
+	}
+	recs, good := parseSpool(data)
+	if good < len(data) {
+		// A crash mid-write leaves a torn last line: that record was never
+		// made (its number was not in the head yet, or is re-made below).
+		log.Warn("fleet: audit spool: ignoring a torn tail", "file", spool, "bytes", len(data)-good)
+	}
+	for _, raw := range recs {
+		_, b, err := decodeAudit(raw)
+		if err != nil {
+			return nil, 0, fmt.Errorf("fleet: audit spool %s: %w", spool, err)
+		}
+		a.pending = append(a.pending, spooled{seq: b.Seq, raw: raw})
+		if b.Seq > a.seq {
+			a.seq, a.prev = b.Seq, recordHash(raw)
+		}
+	}
+	return a, good, nil
 }
 
 // parseSpool returns the records of a spool file and the length of its
@@ -296,12 +308,18 @@ func (a *auditLog) unsent() []spooled {
 func (a *auditLog) close() error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if a.f == nil {
+		return nil // read only (a verifier)
+	}
 	return a.f.Close()
 }
 
 // Audit appends a record to this node's chain. It is written to disk at
 // once and sent to the fleet's stream as soon as the cluster takes it.
 func (n *Node) Audit(rec AuditRecord) error {
+	if n.verifyOnly {
+		return errors.New("fleet: a verify-only node writes no audit records")
+	}
 	if rec.Kind == "" {
 		return errors.New("fleet: an audit record needs a kind")
 	}

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -44,6 +46,13 @@ type Options struct {
 	// AuditSpoolMax bounds the audit records kept on disk while the
 	// cluster is unreachable; 0 means 100000.
 	AuditSpoolMax int
+	// VerifyOnly opens a node that only reads the fleet, for Verify
+	// (knockbeepd --audit-verify), beside this host's running daemon and
+	// with the daemon's config: it starts no embedded server (it connects
+	// as a client to the serve address instead), creates nothing, consumes
+	// no openings, answers no requests, and reads the daemon's audit
+	// chain in StateDir/audit without changing it.
+	VerifyOnly bool
 }
 
 // ErrDegraded marks an operation the fleet could not do because the
@@ -70,6 +79,8 @@ type Node struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	verifyOnly bool
 
 	closing  atomic.Bool
 	ready    chan struct{} // closed when the fleet is set up and the user keys caught up
@@ -146,6 +157,9 @@ func Open(ctx context.Context, cfg Config, opts Options) (*Node, error) {
 	if spoolMax == 0 {
 		spoolMax = 100000
 	}
+	if opts.VerifyOnly {
+		return n.openVerifier(ctx, filepath.Join(opts.StateDir, "audit"), spoolMax)
+	}
 	if n.audit, err = openAuditLog(filepath.Join(opts.StateDir, "audit"), spoolMax, n.sign, n.log); err != nil {
 		return nil, err
 	}
@@ -179,6 +193,32 @@ func Open(ctx context.Context, cfg Config, opts Options) (*Node, error) {
 	n.wg.Add(1)
 	go n.setupLoop()
 	n.log.Info("fleet node started", "node", n.sign.id, "embedded", n.srv != nil)
+	return n, nil
+}
+
+// openVerifier finishes Open for a VerifyOnly node.
+func (n *Node) openVerifier(ctx context.Context, auditDir string, spoolMax int) (*Node, error) {
+	n.verifyOnly = true
+	var err error
+	if n.audit, _, err = readAuditLog(auditDir, spoolMax, n.sign, n.log); err != nil {
+		return nil, err
+	}
+	if n.cfg.Serve != "" {
+		host, port, _ := fleetconfig.SplitHostPort(n.cfg.Serve)
+		if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+			host = "127.0.0.1"
+		}
+		n.cfg.NATS = []string{"nats://" + net.JoinHostPort(host, strconv.Itoa(port))}
+		n.cfg.Serve, n.cfg.Routes, n.cfg.ClusterListen = "", nil, ""
+	}
+	if n.nc, err = n.connect(); err != nil {
+		return nil, err
+	}
+	if n.js, err = jetstream.New(n.nc); err != nil {
+		n.nc.Close()
+		return nil, fmt.Errorf("fleet: %w", err)
+	}
+	n.ctx, n.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	return n, nil
 }
 
