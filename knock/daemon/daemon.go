@@ -20,6 +20,7 @@ import (
 	"github.com/knockbeep/knockbeep/knock/capture"
 	"github.com/knockbeep/knockbeep/knock/command"
 	"github.com/knockbeep/knockbeep/knock/config"
+	"github.com/knockbeep/knockbeep/knock/fleet"
 	"github.com/knockbeep/knockbeep/knock/match"
 	"github.com/knockbeep/knockbeep/knock/message"
 	"github.com/knockbeep/knockbeep/knock/music"
@@ -142,6 +143,13 @@ type Daemon struct {
 	// nil while no door is rotating.
 	replayCache     *replaycache.Cache
 	replayCachePath string
+
+	// fleet is this host's place in a fleet ([cluster]); nil without one,
+	// and when the knocks come from a file.
+	fleet *fleetPart
+	// claimed is the replay cache record the last use made (claimTap),
+	// for the fleet to claim too.
+	claimed claimNote
 }
 
 // now is the time the doors' sources judge by: the clock, or when the
@@ -202,6 +210,16 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 	}
 	if d.replayCache != nil {
 		undo = append(undo, func() { d.replayCache.Close() })
+	}
+	// The fleet before the doors: their sources claim their uses in it.
+	// Its node works alone until the cluster answers, so this does not
+	// wait for the network.
+	if opts.Replay != nil && cfg.Cluster.Enabled() {
+		d.log.Info("daemon: replaying a file: the fleet of [cluster] is not joined")
+	} else if d.fleet, err = openFleet(cfg, d.log); err != nil {
+		return fail(err)
+	} else if d.fleet != nil {
+		undo = append(undo, func() { d.fleet.stop(); d.fleet.close() })
 	}
 	d.doors, err = newDoorSet(cfg.Doors, d.sourceEnv(), d.opts.Clock.Now())
 	if err != nil {
@@ -311,6 +329,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	})
 	if !d.eventTimed {
 		wg.Go(func() { d.ticker(ctx) })
+	}
+	if d.fleet != nil {
+		d.fleet.run(func(o fleet.Opening) { d.do(func() { d.applyOpening(o) }) })
 	}
 	d.do(func() {
 		d.log.Info("daemon: capturing", "interfaces", d.captureNames(), "doors", len(d.cfg.Doors),
@@ -428,8 +449,18 @@ func (d *Daemon) handle(ev *knock.Event) {
 			return
 		}
 	}
-	if d.music != nil && d.music.m.Handle(ev) {
-		return
+	if d.music != nil {
+		var plays uint64
+		auditPlay := d.fleet != nil && ev.Port == d.cfg.Music.Protocol.PlayPort
+		if auditPlay {
+			plays = d.music.m.Stats().Plays
+		}
+		if d.music.m.Handle(ev) {
+			if auditPlay && d.music.m.Stats().Plays > plays {
+				d.fleet.audit(fleet.AuditRecord{Kind: fleet.AuditSong, Addr: ev.Src.WithZone("").String(), Detail: "knocked in and queued to play"})
+			}
+			return
+		}
 	}
 	d.matches = d.matcher.Handle(ev, d.matches[:0])
 	if len(d.matches) == 0 {
@@ -437,25 +468,49 @@ func (d *Daemon) handle(ev *knock.Event) {
 	}
 	for _, m := range d.matches {
 		from := d.doors.origin[m.Door]
-		door := d.cfg.Doors[from.door]
+		door, src := d.cfg.Doors[from.door], d.doors.sources[from.door]
 		// The source hears of the use first: it may refuse it (a replay),
-		// and what it must remember is on disk before the door opens.
-		err := d.doors.sources[from.door].Used(from.seq, m.Src, m.Event.Time)
-		d.answer(door, d.doors.sources[from.door], from.seq, m, err)
+		// and what it must remember is on disk before the door opens. In
+		// a fleet, a use it recorded is claimed fleet-wide too, and the
+		// door opens when the fleet has answered.
+		err := src.Used(from.seq, m.Src, m.Event.Time)
 		if err != nil {
-			d.log.Warn("daemon: door not opened", "door", m.Name, "src", m.Src.WithZone(""), "reason", err)
-			d.refused++
-			d.record("refused", m.Name, m.Src, err.Error())
+			d.takeClaim()
+		} else if d.fleetClaim(door.Name, m.Src, func(err error) { d.useDecided(door, src, from.seq, m, err) }) {
 			continue
 		}
-		d.logOpened(m)
-		d.record("open", m.Name, m.Src, "")
-		d.fw.open(door, m.Src)
-		d.runner.Open(door, m.Event)
+		d.useDecided(door, src, from.seq, m, err)
 	}
 	// A use may change what the sources offer (the next one-time line, a
 	// period's sequence that may not be used twice).
 	d.refreshDoors(d.now())
+}
+
+// useDecided acts on a door's use once it is decided: refused (err, a
+// replay) or opened.
+func (d *Daemon) useDecided(door knock.Door, src source.Source, seq source.Sequence, m match.Match, err error) {
+	d.answer(door, src, seq, m, err)
+	if err != nil {
+		d.log.Warn("daemon: door not opened", "door", m.Name, "src", m.Src.WithZone(""), "reason", err)
+		d.refused++
+		d.record("refused", m.Name, m.Src, err.Error())
+		if d.fleet != nil {
+			d.fleet.audit(fleet.AuditRecord{Kind: fleet.AuditReplayRefused, Door: m.Name, Addr: m.Src.WithZone("").String(), Detail: err.Error()})
+		}
+		return
+	}
+	d.logOpened(m)
+	d.record("open", m.Name, m.Src, "")
+	d.fw.open(door, m.Src)
+	d.runner.Open(door, m.Event)
+	if d.fleet != nil {
+		src := m.Src.WithZone("").Unmap()
+		until := openUntil(door, d.opts.Clock.Now())
+		d.fleet.auditOpen(fleet.AuditRecord{Kind: fleet.AuditOpening, Door: door.Name, Addr: src.String()}, until)
+		if door.Fleet {
+			d.fleet.publish(door.Name, src, until)
+		}
+	}
 }
 
 // advance moves the daemon's now to t, the time of an event that
@@ -514,7 +569,7 @@ func (d *Daemon) sourceEnv() source.Env {
 		d.log.Log(context.Background(), level, "daemon: "+msg, args...)
 	}}
 	if d.replayCache != nil {
-		env.Replay = d.replayCache
+		env.Replay = d.replayFor(d.replayCache)
 	}
 	return env
 }
@@ -668,12 +723,20 @@ func (d *Daemon) shutdown() error {
 		mp.halt()
 		mp.closeSpeaker(d.log)
 	}
+	if d.fleet != nil {
+		// The uses the fleet is deciding queue their commands before
+		// the runner stops (stop commands first, as ever).
+		d.fleet.stop()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), d.opts.ShutdownTimeout)
 	defer cancel()
 	var errs []error
 	if err := d.runner.Shutdown(ctx); err != nil {
 		d.log.Error("daemon: stop commands did not all run", "err", err)
 		errs = append(errs, err)
+	}
+	if d.fleet != nil {
+		d.fleet.close()
 	}
 	d.fw.close() // the openings already queued reach the firewall
 	if mp != nil {
@@ -744,12 +807,14 @@ type Stats struct {
 	InterfacesUp int
 	// Messages are the message doors' counters, summed.
 	Messages message.Stats
+	// Fleet is zero without a [cluster] table.
+	Fleet FleetStats
 }
 
 // Stats returns the counters so far. It may be called from any
 // goroutine; the owner answers between two knocks.
 func (d *Daemon) Stats() Stats {
-	s := Stats{Knocks: d.handled.Load(), Commands: d.runner.Stats(), Firewall: d.fw.stats()}
+	s := Stats{Knocks: d.handled.Load(), Commands: d.runner.Stats(), Firewall: d.fw.stats(), Fleet: d.fleet.stats()}
 	cs := d.capt.Load().Stats()
 	s.Capture = cs.Total()
 	for _, ifc := range cs.Interfaces {

@@ -69,6 +69,28 @@
 // knockbeepd --genkey FILE makes a key; --show-sequence DOOR prints a
 // rotating door's current sequence.
 //
+// # A fleet
+//
+// With a [cluster] table, New opens this host's fleet node (package fleet,
+// fleet.go): an embedded NATS server or a connection to a cluster, which
+// sets the fleet's streams up in the background, so that the daemon
+// starts at once and works alone until the cluster answers (it logs
+// "fleet: joined" when it has). Nothing of it touches the owner's state
+// or blocks the owner. A use a source recorded in the local replay cache
+// (a rotating door's sequence, a message; claimTap notes it) is claimed
+// in the fleet's replay cache on a goroutine, whose answer comes back to
+// the owner as a request: the door opens, or the use is refused as seen
+// at another node. With the cluster unreachable the claim fails within a
+// second and the use is decided alone (logged, counted as degraded). An
+// opening of a door with fleet = true is published; the openings other
+// trusted nodes publish are applied on the owner to this host's fleet
+// door of the same name (firewall sets and commands, for the time the
+// opening has left). Openings, closings, refused replays and songs
+// knocked in go to the node's audit chain through a queue. Without
+// [cluster], and for --replay, there is no node: nothing is started and
+// nothing listens. knockbeepd --genkey --ed25519 FILE makes a node key;
+// --audit-verify walks the audit stream beside the daemon.
+//
 // # Signals and lifetime
 //
 // New opens the log, the pidfile, the capture (knocks queue in the kernel

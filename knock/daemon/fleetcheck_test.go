@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -197,5 +198,67 @@ serve = "127.0.0.1:-1"
 	if status := Main(ctx, []string{"-c", path, "--audit-verify"}, &stdout, &stderr, nil); status != ExitBroken ||
 		!strings.Contains(stdout.String(), "removed") {
 		t.Errorf("status %d, stdout %q, stderr %q; want %d and the removed record named", status, stdout.String(), stderr.String(), ExitBroken)
+	}
+}
+
+// No [cluster] table: no fleet node, nothing under the state directory
+// for one, nothing listening; and a --replay of a file with one joins no
+// fleet (a forensic replay must not claim or publish anything).
+func TestNoClusterStartsNothing(t *testing.T) {
+	dir := t.TempDir()
+	cfg, _ := testConfig(t, dir, `
+speaker = "none"
+state_dir = "{{DIR}}/state"
+[[door]]
+name = "d"
+sequence = ["7000", "8000"]
+start_command = ["/bin/true"]
+`)
+	f, err := openFleet(cfg, slog.New(slog.DiscardHandler))
+	if f != nil || err != nil {
+		t.Fatalf("openFleet without [cluster] = %v, %v; want nothing", f, err)
+	}
+	d := replay(t, cfg, Options{Logger: slog.New(slog.DiscardHandler)}, pcapFile(t, syn(0, "192.0.2.10", hostAddr4, 7000), syn(1, "192.0.2.10", hostAddr4, 8000)))
+	if d.fleet != nil {
+		t.Error("a daemon without [cluster] has a fleet node")
+	}
+	for _, sub := range []string{"nats", "audit"} {
+		if _, err := os.Stat(filepath.Join(cfg.StateDir, sub)); !os.IsNotExist(err) {
+			t.Errorf("state directory has %s/ (err %v) without [cluster]", sub, err)
+		}
+	}
+	if s := d.Stats().Fleet; s != (FleetStats{}) {
+		t.Errorf("fleet counters %+v without a fleet", s)
+	}
+
+	pub, err := fleet.GenerateKeyFile(filepath.Join(dir, "node.key"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "fleet.pub"), fleet.PublicLine(pub)+"\n")
+	cfg, _ = testConfig(t, dir, `
+speaker = "none"
+state_dir = "{{DIR}}/state2"
+[cluster]
+name = "web"
+node_key = "{{DIR}}/node.key"
+trust = "{{DIR}}/fleet.pub"
+serve = "127.0.0.1:-1"
+[[door]]
+name = "d"
+sequence = ["7000", "8000"]
+fleet = true
+start_command = ["/bin/true"]
+`)
+	var log bytes.Buffer
+	d = replay(t, cfg, Options{Logger: slog.New(slog.NewTextHandler(&log, nil))}, pcapFile(t, syn(0, "192.0.2.10", hostAddr4, 7000), syn(1, "192.0.2.10", hostAddr4, 8000)))
+	if d.fleet != nil {
+		t.Error("a --replay joined the fleet")
+	}
+	if _, err := os.Stat(filepath.Join(cfg.StateDir, "nats")); !os.IsNotExist(err) {
+		t.Errorf("a --replay started an embedded NATS server (err %v)", err)
+	}
+	if !strings.Contains(log.String(), "the fleet of [cluster] is not joined") {
+		t.Errorf("the replay's log does not say the fleet is not joined:\n%s", log.String())
 	}
 }

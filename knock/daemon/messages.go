@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/knockbeep/knockbeep/knock"
+	"github.com/knockbeep/knockbeep/knock/fleet"
 	"github.com/knockbeep/knockbeep/knock/message"
 	"github.com/knockbeep/knockbeep/knock/portlang"
 	"github.com/knockbeep/knockbeep/knock/source"
@@ -132,19 +133,44 @@ func (d *Daemon) deliver(md *messageDoor, msg message.Message, ev *knock.Event) 
 		d.log.Error("daemon: message not delivered: no replay cache", "door", md.door.Name, "src", src)
 		return
 	}
-	if err := md.record(d.replayCache, msg); err != nil {
-		d.log.Warn("daemon: message not delivered", "door", md.door.Name, "src", src, "reason", err)
+	err := md.record(d.replayFor(d.replayCache), msg)
+	if err != nil {
+		d.takeClaim()
+	} else {
+		// In a fleet, the message is claimed fleet-wide too, and
+		// delivered when the fleet has answered.
+		door, at := md.door, *ev
+		if d.fleetClaim(door.Name, msg.Src, func(err error) { d.messageDecided(door, msg, at, err) }) {
+			return
+		}
+	}
+	d.messageDecided(md.door, msg, *ev, err)
+}
+
+// messageDecided acts on a message once its use is decided: refused
+// (err, a replay) or delivered.
+func (d *Daemon) messageDecided(door knock.Door, msg message.Message, ev knock.Event, err error) {
+	src := msg.Src.WithZone("")
+	if err != nil {
+		d.log.Warn("daemon: message not delivered", "door", door.Name, "src", src, "reason", err)
 		d.refused++
-		d.record("refused", md.door.Name, msg.Src, err.Error())
+		d.record("refused", door.Name, msg.Src, err.Error())
+		if d.fleet != nil {
+			d.fleet.audit(fleet.AuditRecord{Kind: fleet.AuditReplayRefused, Door: door.Name, Addr: src.String(), Detail: err.Error()})
+		}
 		return
 	}
-	d.log.Info("daemon: message delivered", "door", md.door.Name, "src", src, "bytes", len(msg.Text), "knocks", msg.Knocks, "period", msg.Period)
-	d.record("message", md.door.Name, msg.Src, fmt.Sprintf("%d bytes", len(msg.Text)))
-	d.runner.OpenMessage(md.door, *ev, msg.Text)
-	if md.door.Message.Morse && d.music != nil {
+	d.log.Info("daemon: message delivered", "door", door.Name, "src", src, "bytes", len(msg.Text), "knocks", msg.Knocks, "period", msg.Period)
+	d.record("message", door.Name, msg.Src, fmt.Sprintf("%d bytes", len(msg.Text)))
+	if d.fleet != nil {
+		// The audit names the message's length, never its text.
+		d.fleet.audit(fleet.AuditRecord{Kind: fleet.AuditOpening, Door: door.Name, Addr: src.String(), Detail: fmt.Sprintf("message of %d bytes", len(msg.Text))})
+	}
+	d.runner.OpenMessage(door, ev, msg.Text)
+	if door.Message.Morse && d.music != nil {
 		tones, err := sequence.Morse(msg.Text, d.cfg.Music.MorseWPM)
 		if err != nil {
-			d.log.Info("daemon: message not played as Morse code", "door", md.door.Name, "src", src, "reason", err)
+			d.log.Info("daemon: message not played as Morse code", "door", door.Name, "src", src, "reason", err)
 			return
 		}
 		d.music.m.PlayTones(d.opts.Clock.Now(), msg.Src, tones)

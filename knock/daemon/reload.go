@@ -96,7 +96,7 @@ func (d *Daemon) Apply(cfg *config.Config) error {
 	}
 	env := d.sourceEnv()
 	if cache != nil {
-		env.Replay = cache
+		env.Replay = d.replayFor(cache)
 	}
 	doors, err := newDoorSet(cfg.Doors, env, d.opts.Clock.Now())
 	if err != nil {
@@ -226,6 +226,9 @@ func (d *Daemon) Apply(cfg *config.Config) error {
 	}
 	if old.PidFile != cfg.PidFile {
 		restart = append(restart, "pid_file")
+	}
+	if !reflect.DeepEqual(old.Cluster, cfg.Cluster) {
+		restart = append(restart, "[cluster]")
 	}
 	if len(restart) > 0 {
 		d.log.Warn("daemon: reload: these settings take effect at the next restart", "settings", restart)

@@ -1,0 +1,372 @@
+package daemon
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/knockbeep/knockbeep/knock"
+	"github.com/knockbeep/knockbeep/knock/config"
+	"github.com/knockbeep/knockbeep/knock/fleet"
+	"github.com/knockbeep/knockbeep/knock/source"
+)
+
+// The daemon's place in a fleet ([cluster], package fleet). The owner
+// never waits on the network: a use that the fleet must confirm (a
+// rotating door's sequence, a message) is recorded in the local replay
+// cache on the owner as before, then claimed in the fleet's replay cache
+// on a goroutine of its own, whose answer comes back to the owner as a
+// request (do), like a reload's; the door opens, or is refused as a
+// replay seen at another node, only then. Openings of fleet doors are
+// published, the openings of other nodes are applied, and audit records
+// are written, all off the owner.
+
+// fleetInFlight bounds the claims and publications waiting for the
+// cluster at once. Each takes at most the node's operation timeout (1 s);
+// beyond the bound a use is decided alone, as when the cluster is down,
+// so that a stalled cluster cannot pile up goroutines.
+const fleetInFlight = 256
+
+// fleetAuditQueue bounds the audit records waiting for the disk; beyond
+// it records are dropped, counted and logged.
+const fleetAuditQueue = 1024
+
+// FleetStats count what the daemon did with its fleet.
+type FleetStats struct {
+	Claims    uint64 // uses claimed in the fleet's replay cache
+	Refused   uint64 // uses refused because another node had used the sequence first
+	Degraded  uint64 // uses decided alone: the cluster unreachable, or too many claims in flight
+	Published uint64 // openings of fleet doors published
+	Applied   uint64 // openings of other nodes applied here
+	// Unpublished counts openings of fleet doors the cluster did not take.
+	Unpublished  uint64
+	AuditDropped uint64 // audit records not written: queue or spool full
+}
+
+// fleetJoined is logged when the node has set up the fleet's replay
+// cache, openings and audit stream, and caught up on them.
+const fleetJoined = "daemon: fleet: joined"
+
+// fleetPart is the fleet node and the goroutines that talk to it.
+type fleetPart struct {
+	node   *fleet.Node
+	log    *slog.Logger
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // claims, publications, the openings reader
+	slots  chan struct{}
+	audits chan fleet.AuditRecord
+	// auditDone is closed when the audit writer has written the queue.
+	auditDone chan struct{}
+	closeOnce sync.Once
+
+	claims, refused, degraded, published, applied, unpublished, auditDropped atomic.Uint64
+	alone                                                                    atomic.Bool // the last fleet operation found the cluster unreachable
+
+	// closings are the audit records of openings still open, written
+	// when each ends (or when the daemon stops).
+	mu       sync.Mutex
+	closings map[*time.Timer]fleet.AuditRecord
+}
+
+// openFleet starts this host's fleet node when cfg has a [cluster]
+// table; nil without one. The node sets up the fleet's streams in the
+// background: the daemon starts at once and works alone until the cluster
+// answers.
+func openFleet(cfg *config.Config, log *slog.Logger) (*fleetPart, error) {
+	if !cfg.Cluster.Enabled() {
+		return nil, nil
+	}
+	node, err := fleet.Open(context.Background(), cfg.Cluster, fleet.Options{StateDir: cfg.StateDir, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("daemon: [cluster]: %w", err)
+	}
+	f := &fleetPart{node: node, log: log, slots: make(chan struct{}, fleetInFlight),
+		audits: make(chan fleet.AuditRecord, fleetAuditQueue), auditDone: make(chan struct{}),
+		closings: map[*time.Timer]fleet.AuditRecord{}}
+	f.ctx, f.cancel = context.WithCancel(context.Background())
+	go f.writeAudits()
+	log.Info("daemon: fleet node started; it works alone until the cluster answers", "fleet", cfg.Cluster.Name, "node", node.ID())
+	return f, nil
+}
+
+// run hands the openings of other nodes to apply, on the owner, until
+// the fleet stops.
+func (f *fleetPart) run(apply func(fleet.Opening)) {
+	f.wg.Go(func() {
+		if err := f.node.Ready(f.ctx); err == nil {
+			f.log.Info(fleetJoined, "fleet", f.node.ID())
+		}
+	})
+	f.wg.Go(func() {
+		for {
+			select {
+			case <-f.ctx.Done():
+				return
+			case o := <-f.node.Openings():
+				apply(o)
+			}
+		}
+	})
+}
+
+// stop ends the fleet's work for the daemon: the claims and publications
+// in flight finish (each within the node's timeout) and hand their
+// results to the owner, so that their doors' commands are queued before
+// the runner stops. The node stays open for the audit records to come.
+func (f *fleetPart) stop() {
+	f.cancel()
+	f.wg.Wait()
+}
+
+// close writes the closings of openings still open and the audit records
+// queued, then closes the node.
+func (f *fleetPart) close() {
+	f.closeOnce.Do(func() {
+		f.mu.Lock()
+		for t, rec := range f.closings {
+			t.Stop()
+			rec.Detail = "the daemon stopped"
+			f.audit(rec)
+		}
+		f.closings = nil
+		f.mu.Unlock()
+		close(f.audits)
+		<-f.auditDone
+		if err := f.node.Close(); err != nil {
+			f.log.Warn("daemon: fleet: closing the node", "err", err)
+		}
+	})
+}
+
+func (f *fleetPart) stats() FleetStats {
+	if f == nil {
+		return FleetStats{}
+	}
+	return FleetStats{Claims: f.claims.Load(), Refused: f.refused.Load(), Degraded: f.degraded.Load(),
+		Published: f.published.Load(), Applied: f.applied.Load(), Unpublished: f.unpublished.Load(),
+		AuditDropped: f.auditDropped.Load()}
+}
+
+// noteCluster logs, once each way, that the cluster went away or came
+// back: while it is away every use says so in its own line anyway.
+func (f *fleetPart) noteCluster(err error) {
+	switch {
+	case errors.Is(err, fleet.ErrDegraded) || err != nil:
+		if !f.alone.Swap(true) {
+			f.log.Warn("daemon: fleet: the cluster is unreachable; deciding alone (local replay cache, openings not shared) until it answers", "err", err)
+		}
+	case f.alone.Swap(false):
+		f.log.Info("daemon: fleet: the cluster answers again")
+	}
+}
+
+// claim asks the fleet, on a goroutine, whether this is the first use of
+// a sequence anywhere, and hands the answer to done. It returns false,
+// doing nothing, when too many claims are in flight: the caller decides
+// alone.
+func (f *fleetPart) claim(key string, ttl time.Duration, done func(first bool, err error)) bool {
+	select {
+	case f.slots <- struct{}{}:
+	default:
+		return false
+	}
+	f.wg.Go(func() {
+		defer func() { <-f.slots }()
+		first, err := f.node.Claim(f.ctx, key, ttl)
+		f.noteCluster(err)
+		f.claims.Add(1)
+		done(first, err)
+	})
+	return true
+}
+
+// publish tells the fleet that door opened here for addr until until.
+func (f *fleetPart) publish(door string, addr netip.Addr, until time.Time) {
+	select {
+	case f.slots <- struct{}{}:
+	default:
+		f.unpublished.Add(1)
+		f.log.Warn("daemon: fleet: too many fleet operations in flight; opening not published", "door", door, "src", addr)
+		return
+	}
+	f.wg.Go(func() {
+		defer func() { <-f.slots }()
+		err := f.node.PublishOpening(f.ctx, door, addr, until)
+		f.noteCluster(err)
+		if err != nil {
+			f.unpublished.Add(1)
+			f.log.Warn("daemon: fleet: opening not published: it is open here only", "door", door, "src", addr, "err", err)
+			return
+		}
+		f.published.Add(1)
+	})
+}
+
+// audit queues a record for the node's chain; it never blocks.
+func (f *fleetPart) audit(rec fleet.AuditRecord) {
+	select {
+	case f.audits <- rec:
+	default:
+		f.auditDropped.Add(1)
+		f.log.Error("daemon: fleet: audit queue full; record dropped", "kind", rec.Kind, "door", rec.Door, "src", rec.Addr)
+	}
+}
+
+// auditOpen records an opening now and its closing at until.
+func (f *fleetPart) auditOpen(rec fleet.AuditRecord, until time.Time) {
+	f.audit(rec)
+	closing := rec
+	closing.Kind, closing.Detail = fleet.AuditClosing, ""
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closings == nil {
+		return // closed: the daemon is stopping
+	}
+	var t *time.Timer
+	t = time.AfterFunc(time.Until(until), func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if _, ok := f.closings[t]; ok {
+			delete(f.closings, t)
+			f.audit(closing)
+		}
+	})
+	f.closings[t] = closing
+}
+
+func (f *fleetPart) writeAudits() {
+	defer close(f.auditDone)
+	for rec := range f.audits {
+		if err := f.node.Audit(rec); err != nil {
+			f.auditDropped.Add(1)
+			f.log.Error("daemon: fleet: audit record not kept", "kind", rec.Kind, "door", rec.Door, "err", err)
+		}
+	}
+}
+
+// openUntil is how long an opening of door at now lasts: its firewall
+// sets' time or its stop command's delay, whichever is longer.
+func openUntil(door knock.Door, now time.Time) time.Time {
+	d := door.StopDelay
+	if len(door.Open) > 0 {
+		d = max(d, door.OpenFor)
+	}
+	return now.Add(d)
+}
+
+// A claimNote is the replay cache record a door's use made on the owner
+// (claimTap): what the fleet must be asked to claim too.
+type claimNote struct {
+	id      [16]byte
+	expires time.Time
+}
+
+// claimTap is the replay cache the doors' sources see when the daemon is
+// in a fleet: the local cache, noting each record it adds, so that the
+// owner can claim the same use in the fleet right after the source's Used.
+type claimTap struct {
+	cache source.ReplayCache
+	note  *claimNote // the owner's: set by Add, taken by takeClaim
+}
+
+func (t claimTap) Add(id [16]byte, expires time.Time) (bool, error) {
+	added, err := t.cache.Add(id, expires)
+	if added && err == nil {
+		*t.note = claimNote{id: id, expires: expires}
+	}
+	return added, err
+}
+
+// replayFor is the replay cache to give the doors' sources: cache, noted
+// for the fleet when there is one.
+func (d *Daemon) replayFor(cache source.ReplayCache) source.ReplayCache {
+	if d.fleet == nil || cache == nil {
+		return cache
+	}
+	return claimTap{cache: cache, note: &d.claimed}
+}
+
+// takeClaim returns, and forgets, the record the last use added to the
+// replay cache; false when it added none.
+func (d *Daemon) takeClaim() (claimNote, bool) {
+	n := d.claimed
+	d.claimed = claimNote{}
+	return n, !n.expires.IsZero()
+}
+
+// fleetClaim claims a use the local cache has just recorded in the
+// fleet's cache too, and calls decide on the owner with nil (the first
+// use anywhere, or the cluster unreachable: decided alone) or the replay
+// error. It returns false when decide must be called now (no fleet, no
+// record made, too many claims in flight).
+func (d *Daemon) fleetClaim(door string, src netip.Addr, decide func(error)) bool {
+	note, ok := d.takeClaim()
+	if d.fleet == nil || !ok {
+		return false
+	}
+	ttl := note.expires.Sub(d.now())
+	// The door's name keeps two doors with one secret apart; the ID is
+	// the local cache's, the same at every node of the fleet.
+	key := door + "/" + hex.EncodeToString(note.id[:])
+	queued := d.fleet.claim(key, ttl, func(first bool, err error) {
+		d.do(func() {
+			switch {
+			case err != nil:
+				d.fleet.degraded.Add(1)
+				d.log.Info("daemon: fleet: use decided alone", "door", door, "src", src.WithZone(""), "reason", err)
+				decide(nil)
+			case !first:
+				d.fleet.refused.Add(1)
+				decide(fmt.Errorf("used at another node of the fleet: %w", source.ErrReplayed))
+			default:
+				decide(nil)
+			}
+		})
+	})
+	if !queued {
+		d.fleet.degraded.Add(1)
+		d.fleet.noteCluster(errors.New("too many claims in flight"))
+	}
+	return queued
+}
+
+// applyOpening opens, on the owner, a fleet door of this host for an
+// opening another node published: its firewall sets and commands, for
+// the time left of the opening.
+func (d *Daemon) applyOpening(o fleet.Opening) {
+	src := o.Addr.Unmap()
+	var door knock.Door
+	found := false
+	for _, c := range d.cfg.Doors {
+		if c.Name == o.Door && c.Fleet {
+			door, found = c, true
+			break
+		}
+	}
+	if !found {
+		d.log.Debug("daemon: fleet: an opening for a door that is not a fleet door here; ignored", "door", o.Door, "node", o.Node)
+		return
+	}
+	now := d.opts.Clock.Now()
+	left := o.Until.Sub(now)
+	if left <= 0 {
+		return
+	}
+	// This host's door, for the time the opening has left: its sets
+	// keep the address that long, its stop command runs then.
+	door.OpenFor, door.StopDelay = left, left
+	d.fleet.applied.Add(1)
+	d.log.Info("daemon: door opened by the fleet", "door", door.Name, "src", src, "node", o.Node, "for", left.Round(time.Second))
+	d.record("open", door.Name, src, "opened at fleet node "+string(o.Node))
+	d.fw.open(door, src)
+	d.runner.Open(door, knock.Event{Time: now, Src: src, Proto: knock.TCP})
+	d.fleet.auditOpen(fleet.AuditRecord{Kind: fleet.AuditOpening, Door: door.Name, Addr: src.String(),
+		Detail: "opened at node " + string(o.Node)}, o.Until)
+}

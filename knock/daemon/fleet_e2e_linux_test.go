@@ -1,0 +1,247 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/knockbeep/knockbeep/clock"
+	"github.com/knockbeep/knockbeep/knock"
+	"github.com/knockbeep/knockbeep/knock/client"
+	"github.com/knockbeep/knockbeep/knock/fleet"
+	"github.com/knockbeep/knockbeep/knock/portlang"
+	"github.com/knockbeep/knockbeep/knock/send"
+	"github.com/knockbeep/knockbeep/knock/send/sendtest"
+)
+
+// The fleet's daemons: each serves one node of an embedded NATS cluster
+// on its own address, routed to the others. "rot" is a rotating door
+// (one secret for the fleet), "ssh" a fleet door whose start command
+// writes the knocker's address, "mark" a door the tests knock last.
+const fleetE2EConfig = `
+speaker = "none"
+state_dir = "{{DIR}}/state"
+[music]
+enabled = false
+
+[cluster]
+name = "e2e"
+node_key = "{{DIR}}/node.key"
+trust = "{{TRUST}}"
+serve = "{{ADDR}}:4222"
+cluster_listen = "{{ADDR}}:6222"
+routes = [{{ROUTES}}]
+
+[[door]]
+name = "rot"
+secret_file = "{{KEY}}"
+period = "4s"
+skew = 1
+timeout = "3s"
+port_range = "20000-29999"
+start_command = ["/bin/sh", "-c", "echo %IP% >> {{DIR}}/rot.out"]
+
+[[door]]
+name = "ssh"
+sequence = "7000,7001"
+fleet = true
+start_command = ["/bin/sh", "-c", "echo %IP% >> {{DIR}}/ssh.out"]
+stop_command = ["/bin/true"]
+cmd_timeout = "1h"
+
+[[door]]
+name = "mark"
+sequence = "7100,7101"
+start_command = ["/bin/true"]
+`
+
+// fleetLab is three daemons' namespaces and a knocker's, all on one
+// bridge (in a namespace of its own), 10.77.0.0/24: the knocker is .9,
+// node i is .1+i.
+type fleetLab struct {
+	nodes   []*sendtest.Netns
+	knocker *sendtest.Netns
+	addrs   []netip.Addr
+	src     netip.Addr
+	dirs    []string
+	conf    []string // each node's config text
+	key     string   // the rotating door's secret
+}
+
+func newFleetLab(t *testing.T) *fleetLab {
+	hub := sendtest.NewNetns(t)
+	hub.IP("link", "add", "br0", "type", "bridge")
+	hub.IP("link", "set", "br0", "up")
+	l := &fleetLab{knocker: sendtest.NewNetns(t), src: netip.MustParseAddr("10.77.0.9")}
+	join := func(ns *sendtest.Netns, n int, addr string) {
+		port := "port" + strconv.Itoa(n)
+		ns.IP("link", "add", "wire", "type", "veth", "peer", "name", port, "netns", hub.Name())
+		ns.IP("addr", "add", addr+"/24", "dev", "wire")
+		ns.IP("link", "set", "wire", "up")
+		ns.IP("link", "set", "lo", "up")
+		hub.IP("link", "set", port, "master", "br0")
+		hub.IP("link", "set", port, "up")
+	}
+	join(l.knocker, 9, l.src.String())
+	keyDir := t.TempDir()
+	l.key = filepath.Join(keyDir, "door.key")
+	if err := portlang.WriteKeyFile(l.key); err != nil {
+		t.Fatal(err)
+	}
+	var trust, routes []string
+	for i := range 3 {
+		ns := sendtest.NewNetns(t)
+		addr := netip.MustParseAddr("10.77.0." + strconv.Itoa(1+i))
+		join(ns, i, addr.String())
+		dir := t.TempDir()
+		pub, err := fleet.GenerateKeyFile(filepath.Join(dir, "node.key"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		trust = append(trust, fleet.PublicLine(pub)+fmt.Sprintf(" node%d", i))
+		routes = append(routes, `"nats-route://`+addr.String()+`:6222"`)
+		l.nodes, l.addrs, l.dirs = append(l.nodes, ns), append(l.addrs, addr), append(l.dirs, dir)
+	}
+	trustFile := filepath.Join(keyDir, "fleet.pub")
+	writeFile(t, trustFile, strings.Join(trust, "\n")+"\n")
+	for i := range 3 {
+		r := strings.NewReplacer("{{TRUST}}", trustFile, "{{ADDR}}", l.addrs[i].String(),
+			"{{ROUTES}}", strings.Join(routes, ", "), "{{KEY}}", l.key)
+		l.conf = append(l.conf, r.Replace(fleetE2EConfig))
+	}
+	return l
+}
+
+// start starts node i's daemon.
+func (l *fleetLab) start(t *testing.T, i int) *daemonProc {
+	return startDaemonIn(t, l.nodes[i], l.dirs[i], l.conf[i])
+}
+
+// joined waits until d has set up the fleet's streams: a fleet whose
+// three servers must first elect leaders takes seconds, more on a busy
+// machine.
+func joined(t *testing.T, d *daemonProc) {
+	t.Helper()
+	d.waitLog(fleetJoined, 90*time.Second)
+}
+
+// knockRot knocks the rotating door at node i with knock --secret-file
+// and returns the knocks it sent.
+func (l *fleetLab) knockRot(t *testing.T, i int) []send.Target {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	args := []string{"-v", "--secret-file", l.key, "--door", "rot", "--period", "4s", "--port-range", "20000-29999", l.addrs[i].String()}
+	err := l.knocker.Do(func() error {
+		if status := client.RunWithClock(context.Background(), args, &stdout, &stderr, clock.System()); status != client.ExitOK {
+			t.Errorf("knock %q: status %d: %s", args, status, stderr.String())
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sent []send.Target
+	for _, m := range hitting.FindAllStringSubmatch(stdout.String(), -1) {
+		port, _ := strconv.Atoi(m[2])
+		sent = append(sent, send.Target{Port: uint16(port), Proto: knock.TCP})
+	}
+	if len(sent) != 4 {
+		t.Fatalf("knock sent %d knocks, want 4:\n%s", len(sent), stdout.String())
+	}
+	return sent
+}
+
+// waitCount waits until d has logged msg for door at least n times.
+func waitCount(t *testing.T, d *daemonProc, msg, door string, n int, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for d.count(msg, door) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%q for door %q logged %d times in %v, want %d", msg, door, d.count(msg, door), within, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitLines waits until path holds want, for a generous while: an
+// opening crosses the cluster before it is applied.
+func waitLines(t *testing.T, path, want string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		b, _ := os.ReadFile(path)
+		if string(b) == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s holds %q, want %q", path, b, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Three daemons in three namespaces, each serving one node of an
+// embedded NATS cluster: a rotating sequence used at A and replayed at B
+// is refused at B; a fleet door knocked at A opens at A, B and C for the
+// knocker; and with the cluster gone (B and C stopped, A without a
+// quorum), A still opens its doors alone.
+func TestFleetEndToEnd(t *testing.T) {
+	l := newFleetLab(t)
+	var ds []*daemonProc
+	for i := range 3 {
+		ds = append(ds, l.start(t, i))
+	}
+	for _, d := range ds {
+		joined(t, d)
+	}
+	a, b, c := ds[0], ds[1], ds[2]
+	want := l.src.String() + "\n"
+
+	// One replay cache: the sequence A took is refused at B.
+	p := intoPeriod(0, 200*time.Millisecond, 1500*time.Millisecond) // the replay below stays in the door's window
+	first := l.knockRot(t, 0)
+	waitLines(t, filepath.Join(l.dirs[0], "rot.out"), want)
+	knockPorts(t, l.knocker, l.addrs[1], first...)
+	waitCount(t, b, "daemon: door not opened", "rot", 1, 30*time.Second)
+	if n := b.count("daemon: door opened", "rot"); n != 0 {
+		t.Errorf("the replay at B opened its door %d times", n)
+	}
+	if s := b.log(); !strings.Contains(s, "used at another node of the fleet") {
+		t.Errorf("B's refusal does not say the fleet had seen the sequence:\n%s", s)
+	}
+
+	// A fleet door: knocked at A, open at A, B and C. The time from the
+	// knock to the last node's command is logged, never compared.
+	knocked := time.Now()
+	knockPorts(t, l.knocker, l.addrs[0], send.Target{Port: 7000, Proto: knock.TCP}, send.Target{Port: 7001, Proto: knock.TCP})
+	for i := range 3 {
+		waitLines(t, filepath.Join(l.dirs[i], "ssh.out"), want)
+	}
+	t.Logf("a fleet door knocked at A ran its start command at A, B and C within %v (files polled every 20ms)", time.Since(knocked))
+	for _, d := range []*daemonProc{b, c} {
+		waitCount(t, d, "daemon: door opened by the fleet", "ssh", 1, 30*time.Second)
+	}
+
+	// The cluster gone: A decides alone, and its doors still open.
+	b.stop()
+	c.stop()
+	intoPeriod(p, 200*time.Millisecond, 1500*time.Millisecond) // a sequence not used yet
+	l.knockRot(t, 0)
+	waitLines(t, filepath.Join(l.dirs[0], "rot.out"), want+want)
+	if s := a.log(); !strings.Contains(s, "use decided alone") {
+		t.Errorf("A's log does not say it decided alone:\n%s", s)
+	}
+	// A fleet door opens at A alone: the knocker is there already, so
+	// its start command does not run again; the log says it opened.
+	before := a.count("daemon: door opened", "ssh")
+	knockPorts(t, l.knocker, l.addrs[0], send.Target{Port: 7000, Proto: knock.TCP}, send.Target{Port: 7001, Proto: knock.TCP})
+	waitCount(t, a, "daemon: door opened", "ssh", before+1, 30*time.Second)
+	a.stop()
+}
