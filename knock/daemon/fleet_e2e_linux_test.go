@@ -3,9 +3,11 @@ package daemon
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -158,6 +160,29 @@ func (l *fleetLab) knockRot(t *testing.T, i int) []send.Target {
 	return sent
 }
 
+// auditVerify runs knockbeepd --audit-verify with node i's config in
+// node i's namespace, as an operator on that host would.
+func (l *fleetLab) auditVerify(t *testing.T, i int) (int, string) {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("ip", "netns", "exec", l.nodes[i].Name(), exe, "-c", filepath.Join(l.dirs[i], "knockbeepd.toml"), "--audit-verify")
+	cmd.Env = append(os.Environ(), daemonEnv+"=1")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err = cmd.Run()
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		return exit.ExitCode(), stdout.String() + stderr.String()
+	case err != nil:
+		t.Fatal(err)
+	}
+	return 0, stdout.String() + stderr.String()
+}
+
 // waitCount waits until d has logged msg for door at least n times.
 func waitCount(t *testing.T, d *daemonProc, msg, door string, n int, within time.Duration) {
 	t.Helper()
@@ -229,15 +254,40 @@ func TestFleetEndToEnd(t *testing.T) {
 		waitCount(t, d, "daemon: door opened by the fleet", "ssh", 1, 30*time.Second)
 	}
 
+	// The audit chain holds every node's records, whole: A's opening, its
+	// refusal at B, the fleet door's openings at A, B and C.
+	// Each node sends its records when it can: ask again until all three
+	// have.
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		status, out := l.auditVerify(t, 1)
+		if status != ExitOK {
+			t.Fatalf("--audit-verify at B: status %d, output %q; want 0", status, out)
+		}
+		if strings.Contains(out, "from 3 nodes, 0 breaks") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("--audit-verify at B: %q; want records of 3 nodes, no breaks", out)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+
 	// The cluster gone: A decides alone, and its doors still open.
 	b.stop()
 	c.stop()
-	intoPeriod(p, 200*time.Millisecond, 1500*time.Millisecond) // a sequence not used yet
+	p = intoPeriod(p, 200*time.Millisecond, 1500*time.Millisecond) // a sequence not used yet
 	l.knockRot(t, 0)
 	waitLines(t, filepath.Join(l.dirs[0], "rot.out"), want+want)
 	if s := a.log(); !strings.Contains(s, "use decided alone") {
 		t.Errorf("A's log does not say it decided alone:\n%s", s)
 	}
+	// A node started while its peers are down starts at once and opens
+	// its doors alone too.
+	b = l.start(t, 1)
+	intoPeriod(p, 200*time.Millisecond, 1500*time.Millisecond)
+	l.knockRot(t, 1)
+	waitLines(t, filepath.Join(l.dirs[1], "rot.out"), want)
+	b.stop()
 	// A fleet door opens at A alone: the knocker is there already, so
 	// its start command does not run again; the log says it opened.
 	before := a.count("daemon: door opened", "ssh")
