@@ -142,13 +142,17 @@ type Rotating struct {
 	// SecretFiles are the key files, one or two: with two (during a key
 	// rotation) a sequence derived from either opens the door.
 	SecretFiles []string
-	Period      time.Duration
-	Skew        int // periods before and after the current one also accepted
-	Length      int // knocks in a sequence
-	PortLo      uint16
-	PortHi      uint16  // inclusive
-	Protos      []Proto // each step's protocol is drawn from these
-	BindSource  bool    // the sequence also depends on the knocker's address
+	// UserKeys, instead of SecretFiles, is a directory of users' keys,
+	// NAME.key each (portlang.ReadKeyDir): each user knocks with their
+	// own, and the log and audit records name the user.
+	UserKeys   string
+	Period     time.Duration
+	Skew       int // periods before and after the current one also accepted
+	Length     int // knocks in a sequence
+	PortLo     uint16
+	PortHi     uint16  // inclusive
+	Protos     []Proto // each step's protocol is drawn from these
+	BindSource bool    // the sequence also depends on the knocker's address
 	// Reply answers each completed sequence with an authenticated UDP
 	// datagram (package reply); the last step of every sequence is then
 	// a UDP datagram, whatever the draw gave it.

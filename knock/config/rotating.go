@@ -45,9 +45,12 @@ func (d *tomlDecoder) rotating(i int, f *tomlFile) *knock.Rotating {
 	raw := f.Door[i]
 	at := func(key string) setting { return d.doorSetting(i, f, key) }
 	r := DefaultRotating()
-	if files, ok := at("secret_file").strings(raw.SecretFile); ok {
-		r.SecretFiles = files
+	if raw.SecretFile != nil {
+		if files, ok := at("secret_file").strings(raw.SecretFile); ok {
+			r.SecretFiles = files
+		}
 	}
+	at("user_keys").str(raw.UserKeys, &r.UserKeys)
 	at("period").duration(raw.Period, &r.Period)
 	at("skew").integer(raw.Skew, &r.Skew, 0, MaxSkew)
 	at("length").integer(raw.Length, &r.Length, 1, MaxSequenceLength)
@@ -75,7 +78,15 @@ func (d *tomlDecoder) rotating(i int, f *tomlFile) *knock.Rotating {
 // so that a key file others can read stops the daemon at start (naming
 // the file), not at the first knock.
 func validateRotating(p *problems, at locator, i int, label string, r *knock.Rotating) {
-	if len(r.SecretFiles) == 0 || len(r.SecretFiles) > 2 {
+	switch {
+	case r.UserKeys != "":
+		// Read now, so that a key others can read stops the daemon at
+		// start; a reload reads the directory again (users added or
+		// removed).
+		if _, err := portlang.ReadKeyDir(r.UserKeys); err != nil {
+			p.add(at.doorLine(i, "user_keys"), "%s: %v", label, err)
+		}
+	case len(r.SecretFiles) == 0 || len(r.SecretFiles) > 2:
 		p.add(at.doorLine(i, "secret_file"), "%s: secret_file names %d files: give one, or two while clients move to a new key", label, len(r.SecretFiles))
 	}
 	var keys [][]byte
@@ -188,11 +199,15 @@ func parseProtocols(s string) ([]knock.Proto, error) {
 // rotating writes a rotating door's keys.
 func (tw *tomlWriter) rotating(r *knock.Rotating, message bool, comments map[string][]string) {
 	tw.skip(comments["sequence"])
-	files := tomlString(r.SecretFiles[0])
-	if len(r.SecretFiles) > 1 {
-		files = tomlStrings(r.SecretFiles)
+	if r.UserKeys != "" {
+		tw.key(comments["user_keys"], "user_keys", tomlString(r.UserKeys))
+	} else {
+		files := tomlString(r.SecretFiles[0])
+		if len(r.SecretFiles) > 1 {
+			files = tomlStrings(r.SecretFiles)
+		}
+		tw.key(comments["secret_file"], "secret_file", files)
 	}
-	tw.key(comments["secret_file"], "secret_file", files)
 	tw.key(comments["period"], "period", tomlDuration(r.Period))
 	tw.key(comments["skew"], "skew", fmt.Sprint(r.Skew))
 	if !message {
@@ -254,9 +269,9 @@ func (d *tomlDecoder) notMessage(i int, f *tomlFile) {
 	at := func(key string) setting { return d.doorSetting(i, f, key) }
 	var kind string
 	switch {
-	case raw.SecretFile == nil && at("kind").str(raw.Kind, &kind) && kind == "message":
+	case raw.SecretFile == nil && raw.UserKeys == nil && at("kind").str(raw.Kind, &kind) && kind == "message":
 		at("kind").bad("%s: a message door needs secret_file: its key authenticates the texts", doorLabel(f, i))
-	case raw.SecretFile == nil && raw.Kind != nil && kind != "sequence":
+	case raw.SecretFile == nil && raw.UserKeys == nil && raw.Kind != nil && kind != "sequence":
 		at("kind").bad("kind = %q: give \"sequence\" (the default) or \"message\"", kind)
 	case raw.MaxBytes != nil:
 		at("max_bytes").bad("%s: max_bytes is a setting of message doors: give kind = \"message\" too, or remove it", doorLabel(f, i))
@@ -273,6 +288,9 @@ func (d *tomlDecoder) notMessage(i int, f *tomlFile) {
 // door must not open anything for that address.
 func validateMessage(p *problems, at locator, i int, label string, d knock.Door) {
 	r, m := d.Rotating, d.Message
+	if r.UserKeys != "" {
+		p.add(at.doorLine(i, "user_keys"), "%s: a message door takes secret_file, one key for its senders, not user_keys", label)
+	}
 	if len(d.Open) > 0 {
 		p.add(at.doorLine(i, "open"), "%s: a message door opens no firewall set: the tag authenticates the text, not the address it came from", label)
 	}

@@ -29,6 +29,8 @@ func newKey(t *testing.T, dir, name string, perm os.FileMode) string {
 func TestRotatingDoor(t *testing.T) {
 	dir := t.TempDir()
 	k1, k2 := newKey(t, dir, "a.key", 0o600), newKey(t, dir, "b.key", 0o400)
+	users := t.TempDir()
+	newKey(t, users, "alice.key", 0o600)
 	tests := []struct {
 		name string
 		door string
@@ -53,6 +55,11 @@ bind_source = true`, func() knock.Rotating {
 			r.SecretFiles, r.BindSource = []string{k1}, true
 			return r
 		}()},
+		{"users' keys", `user_keys = "` + users + `"`, func() knock.Rotating {
+			r := DefaultRotating()
+			r.UserKeys = users
+			return r
+		}()},
 		{"answering", `secret_file = "` + k1 + `"
 reply = true`, func() knock.Rotating {
 			r := DefaultRotating()
@@ -67,7 +74,7 @@ reply = true`, func() knock.Rotating {
 				t.Fatal(err)
 			}
 			got := c.Doors[0].Rotating
-			if got == nil || !slices.Equal(got.SecretFiles, tt.want.SecretFiles) || got.Period != tt.want.Period ||
+			if got == nil || !slices.Equal(got.SecretFiles, tt.want.SecretFiles) || got.UserKeys != tt.want.UserKeys || got.Period != tt.want.Period ||
 				got.Skew != tt.want.Skew || got.Length != tt.want.Length || got.PortLo != tt.want.PortLo ||
 				got.PortHi != tt.want.PortHi || !slices.Equal(got.Protos, tt.want.Protos) || got.BindSource != tt.want.BindSource || got.Reply != tt.want.Reply {
 				t.Errorf("Rotating = %+v, want %+v", got, tt.want)
@@ -81,6 +88,8 @@ func TestRotatingDoorErrors(t *testing.T) {
 	dir := t.TempDir()
 	key := newKey(t, dir, "ok.key", 0o600)
 	open := newKey(t, dir, "open.key", 0o644)
+	empty, users := t.TempDir(), t.TempDir()
+	newKey(t, users, "alice.key", 0o600)
 	tests := []struct {
 		name string
 		text string
@@ -98,6 +107,25 @@ secret_file = ["` + key + `", "` + key + `"]`, `line 3: door "ssh": the two secr
 		{"three keys", `[[door]]
 name = "ssh"
 secret_file = ["` + key + `", "` + key + `", "` + key + `"]`, `secret_file names 3 files: give one, or two while clients move to a new key`},
+		{"users' keys and a secret", `[[door]]
+name = "ssh"
+secret_file = "` + key + `"
+user_keys = "` + dir + `"`, `line 4: door "ssh" has user_keys and secret_file: give one secret for everyone`},
+		{"users' keys and a sequence", `[[door]]
+name = "ssh"
+sequence = "1,2"
+user_keys = "` + dir + `"`, `line 4: door "ssh" has user_keys and a sequence`},
+		{"a user's key readable by others", `[[door]]
+name = "ssh"
+user_keys = "` + dir + `"`, `line 3: door "ssh": key file ` + open + `: mode 0644`},
+		{"no users", `[[door]]
+name = "ssh"
+user_keys = "` + empty + `"`, `line 3: door "ssh": key directory ` + empty + ` holds no NAME.key file`},
+		{"users' keys on a message door", `[[door]]
+name = "ssh"
+kind = "message"
+max_bytes = 10
+user_keys = "` + users + `"`, `line 5: door "ssh": a message door takes secret_file, one key for its senders, not user_keys`},
 		{"with a sequence", `[[door]]
 name = "ssh"
 sequence = "1,2"

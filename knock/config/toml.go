@@ -88,6 +88,7 @@ type tomlDoor struct {
 	Sequence         any `toml:"sequence"`
 	OneTimeSequences any `toml:"one_time_sequences"`
 	SecretFile       any `toml:"secret_file"`
+	UserKeys         any `toml:"user_keys"`
 	Period           any `toml:"period"`
 	Skew             any `toml:"skew"`
 	Length           any `toml:"length"`
@@ -467,7 +468,11 @@ func (d *tomlDecoder) door(i int, f *tomlFile) (knock.Door, string) {
 		d.p.add(d.doorLine(i, "one_time_sequences"), "%s has both sequence and one_time_sequences: keep one", label)
 	case raw.SecretFile != nil && (raw.Sequence != nil || raw.OneTimeSequences != nil):
 		d.p.add(d.doorLine(i, "secret_file"), "%s has secret_file and a sequence: a rotating door derives its sequences from the secret; keep one", label)
-	case raw.SecretFile != nil:
+	case raw.UserKeys != nil && (raw.Sequence != nil || raw.OneTimeSequences != nil):
+		d.p.add(d.doorLine(i, "user_keys"), "%s has user_keys and a sequence: a rotating door derives its sequences from its users' keys; keep one", label)
+	case raw.UserKeys != nil && raw.SecretFile != nil:
+		d.p.add(d.doorLine(i, "user_keys"), "%s has user_keys and secret_file: give one secret for everyone, or a directory of users' keys, not both", label)
+	case raw.SecretFile != nil || raw.UserKeys != nil:
 		door.Rotating = d.rotating(i, f)
 		door.Message = d.messageKind(i, f)
 	case raw.Sequence != nil:

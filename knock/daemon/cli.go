@@ -469,7 +469,7 @@ func showSequence(cfg *config.Config, name string, forSrc netip.Addr, now time.T
 	door := cfg.Doors[i]
 	r := door.Rotating
 	if r == nil {
-		fmt.Fprintf(stderr, "knockbeepd: --show-sequence: door %q is not a rotating door (it has no secret_file); --check shows its sequence\n", name)
+		fmt.Fprintf(stderr, "knockbeepd: --show-sequence: door %q is not a rotating door (it has no secret_file or user_keys); --check shows its sequence\n", name)
 		return ExitConfig
 	}
 	switch {
@@ -489,18 +489,34 @@ func showSequence(cfg *config.Config, name string, forSrc netip.Addr, now time.T
 	if forSrc.IsValid() {
 		forWhom = fmt.Sprintf(", for %v", forSrc)
 	}
-	for k, file := range r.SecretFiles {
+	// The door's keys, each named as the output names it: its file, or
+	// with user_keys its user.
+	var keys []portlang.NamedKey
+	for _, file := range r.SecretFiles {
 		key, err := portlang.ReadKeyFile(file)
 		if err != nil {
 			fmt.Fprintf(stderr, "knockbeepd: --show-sequence: %v\n", err)
 			return ExitConfig
 		}
-		seq, err := portlang.Sequence(key, portlang.Params{Purpose: portlang.PurposeDoor, Name: name, Period: p, Source: forSrc}, sh)
+		keys = append(keys, portlang.NamedKey{Name: "key " + file, Key: key})
+	}
+	if r.UserKeys != "" {
+		users, err := portlang.ReadKeyDir(r.UserKeys)
 		if err != nil {
 			fmt.Fprintf(stderr, "knockbeepd: --show-sequence: %v\n", err)
 			return ExitConfig
 		}
-		fmt.Fprintf(stdout, "%s (key %s%s): %s\n", name, file, forWhom, FormatSteps(seq))
+		for _, u := range users {
+			keys = append(keys, portlang.NamedKey{Name: "user " + u.Name, Key: u.Key})
+		}
+	}
+	for k, nk := range keys {
+		seq, err := portlang.Sequence(nk.Key, portlang.Params{Purpose: portlang.PurposeDoor, Name: name, Period: p, Source: forSrc}, sh)
+		if err != nil {
+			fmt.Fprintf(stderr, "knockbeepd: --show-sequence: %v\n", err)
+			return ExitConfig
+		}
+		fmt.Fprintf(stdout, "%s (%s%s): %s\n", name, nk.Name, forWhom, FormatSteps(seq))
 		if k == 0 {
 			end := portlang.PeriodStart(p+1, r.Period)
 			fmt.Fprintf(stdout, "period %d: sent until %s (%v from now); a sequence begun by then opens until %s (skew %d)\n",

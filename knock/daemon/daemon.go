@@ -490,23 +490,27 @@ func (d *Daemon) handle(ev *knock.Event) {
 // replay) or opened.
 func (d *Daemon) useDecided(door knock.Door, src source.Source, seq source.Sequence, m match.Match, err error) {
 	d.answer(door, src, seq, m, err)
+	var user string // with user_keys: whose key opened it
+	if n, ok := src.(source.KeyNamer); ok {
+		user = n.KeyName(seq)
+	}
 	if err != nil {
-		d.log.Warn("daemon: door not opened", "door", m.Name, "src", m.Src.WithZone(""), "reason", err)
+		d.log.Warn("daemon: door not opened", withUser([]any{"door", m.Name, "src", m.Src.WithZone(""), "reason", err}, user)...)
 		d.refused++
 		d.record("refused", m.Name, m.Src, err.Error())
 		if d.fleet != nil {
-			d.fleet.audit(fleet.AuditRecord{Kind: fleet.AuditReplayRefused, Door: m.Name, Addr: m.Src.WithZone("").String(), Detail: err.Error()})
+			d.fleet.audit(fleet.AuditRecord{Kind: fleet.AuditReplayRefused, Door: m.Name, Addr: m.Src.WithZone("").String(), User: user, Detail: err.Error()})
 		}
 		return
 	}
-	d.logOpened(m)
-	d.record("open", m.Name, m.Src, "")
+	d.logOpened(m, user)
+	d.record("open", m.Name, m.Src, user)
 	d.fw.open(door, m.Src)
 	d.runner.Open(door, m.Event)
 	if d.fleet != nil {
 		src := m.Src.WithZone("").Unmap()
 		until := openUntil(door, d.opts.Clock.Now())
-		d.fleet.auditOpen(fleet.AuditRecord{Kind: fleet.AuditOpening, Door: door.Name, Addr: src.String()}, until)
+		d.fleet.auditOpen(fleet.AuditRecord{Kind: fleet.AuditOpening, Door: door.Name, Addr: src.String(), User: user}, until)
 		if door.Fleet {
 			d.fleet.publish(door.Name, src, until)
 		}
@@ -605,13 +609,22 @@ func (d *Daemon) openReplayCache(cfg *config.Config) (*replaycache.Cache, error)
 // logOpened logs a door opening: in knockd's words when the log is in
 // knockd's format (the last stage before it came from
 // logKnockdProgress, as in knockd).
-func (d *Daemon) logOpened(m match.Match) {
+func (d *Daemon) logOpened(m match.Match, user string) {
 	src := m.Src.WithZone("")
 	if d.knockdLog {
 		d.log.Info(fmt.Sprintf("%s: %s: OPEN SESAME", src, m.Name))
 		return
 	}
-	d.log.Info("daemon: door opened", "door", m.Name, "src", src)
+	d.log.Info("daemon: door opened", withUser([]any{"door", m.Name, "src", src}, user)...)
+}
+
+// withUser adds the user whose key opened a door (user_keys) to a log
+// line's attributes; nothing for a door without users.
+func withUser(attrs []any, user string) []any {
+	if user == "" {
+		return attrs
+	}
+	return append(attrs, "user", user)
 }
 
 // onProgress hears the matcher's attempts, on the owner (from Handle or

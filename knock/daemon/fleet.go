@@ -320,7 +320,8 @@ func (d *Daemon) fleetClaim(door string, src netip.Addr, decide func(error)) boo
 			switch {
 			case err != nil:
 				d.fleet.degraded.Add(1)
-				d.log.Info("daemon: fleet: use decided alone", "door", door, "src", src.WithZone(""), "reason", err)
+				// Said once (noteCluster) and counted; per use at debug.
+				d.log.Debug("daemon: fleet: use decided alone", "door", door, "src", src.WithZone(""), "reason", err)
 				decide(nil)
 			case !first:
 				d.fleet.refused.Add(1)

@@ -278,7 +278,7 @@ func TestFleetEndToEnd(t *testing.T) {
 	p = intoPeriod(p, 200*time.Millisecond, 1500*time.Millisecond) // a sequence not used yet
 	l.knockRot(t, 0)
 	waitLines(t, filepath.Join(l.dirs[0], "rot.out"), want+want)
-	if s := a.log(); !strings.Contains(s, "use decided alone") {
+	if s := a.log(); !strings.Contains(s, "the cluster is unreachable; deciding alone") {
 		t.Errorf("A's log does not say it decided alone:\n%s", s)
 	}
 	// A node started while its peers are down starts at once and opens
@@ -293,5 +293,7 @@ func TestFleetEndToEnd(t *testing.T) {
 	before := a.count("daemon: door opened", "ssh")
 	knockPorts(t, l.knocker, l.addrs[0], send.Target{Port: 7000, Proto: knock.TCP}, send.Target{Port: 7001, Proto: knock.TCP})
 	waitCount(t, a, "daemon: door opened", "ssh", before+1, 30*time.Second)
-	a.stop()
+	if n, _ := a.stop()["fleet_degraded"].(float64); n < 1 {
+		t.Errorf("A's shutdown line counts %v uses decided alone, want at least 1", n)
+	}
 }

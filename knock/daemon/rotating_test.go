@@ -366,3 +366,45 @@ func TestMainShowSequenceReply(t *testing.T) {
 		t.Errorf("first line %q: want three TCP steps and a UDP one", first)
 	}
 }
+
+// A door with users' keys: alice and bob each open with their own key in
+// one period, the log names each (never the key), alice's replay is
+// refused naming her, and a user whose file is removed is refused from
+// the next start (or reload) on: revocation.
+func TestRotatingUserKeys(t *testing.T) {
+	dir, _ := rotatingSetup(t, 1)
+	users := filepath.Join(dir, "users")
+	if err := os.Mkdir(users, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	alice, bob := newKeyFile(t, filepath.Join(users, "alice.key")), newKeyFile(t, filepath.Join(users, "bob.key"))
+	conf := filepath.Join(dir, "knockbeepd.toml")
+	writeFile(t, conf, strings.Replace(readAll(t, conf), `secret_file = "`+dir+`/rot.key"`, `user_keys = "`+users+`"`, 1))
+	const a, b = "203.0.113.7", "198.51.100.9"
+	p := periodOf(0)
+	st, log := runRotating(t, dir, concat(
+		knocksFor(t, alice, p, a, time.Second, 100*time.Millisecond),
+		knocksFor(t, bob, p, b, 2*time.Second, 100*time.Millisecond),
+		knocksFor(t, alice, p, b, 3*time.Second, 100*time.Millisecond), // alice's knocks replayed
+	))
+	if got := readAll(t, filepath.Join(dir, "out")); got != a+"\n"+b+"\n" || st.Refused != 1 {
+		t.Errorf("opened for %q, refused %d; want %s (alice) and %s (bob), 1 refused", got, st.Refused, a, b)
+	}
+	for _, want := range []string{"msg=\"daemon: door opened\" door=rot src=" + a + " user=alice", "src=" + b + " user=bob",
+		"msg=\"daemon: door not opened\" door=rot src=" + b} {
+		if !strings.Contains(log, want) {
+			t.Errorf("the log lacks %q:\n%s", want, log)
+		}
+	}
+	if strings.Contains(log, hex.EncodeToString(alice)) {
+		t.Error("the log holds alice's key")
+	}
+	// bob revoked: his next period's knocks open nothing.
+	if err := os.Remove(filepath.Join(users, "bob.key")); err != nil {
+		t.Fatal(err)
+	}
+	st, _ = runRotating(t, dir, knocksFor(t, bob, p+1, b, 11*time.Second, 100*time.Millisecond))
+	if got := readAll(t, filepath.Join(dir, "out")); got != a+"\n"+b+"\n" || st.Match.Opened != 0 {
+		t.Errorf("after bob's key was removed: opened for %q, %d openings; want none", got, st.Match.Opened)
+	}
+}

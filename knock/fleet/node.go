@@ -503,9 +503,11 @@ func (n *Node) stream(ctx context.Context, cfg jetstream.StreamConfig) (jetstrea
 	return s, nil
 }
 
-// degraded wraps err as ErrDegraded and logs it.
+// degraded wraps err as ErrDegraded and logs it, at debug level: the
+// caller says once that it works alone (the daemon does), rather than a
+// line per knock while the cluster is away.
 func (n *Node) degraded(op string, err error) error {
-	n.log.Warn("fleet: "+op+": cluster unreachable, deciding locally", "err", err)
+	n.log.Debug("fleet: "+op+": cluster unreachable, deciding locally", "err", err)
 	if err == nil {
 		return fmt.Errorf("%w (%s: not set up yet)", ErrDegraded, op)
 	}

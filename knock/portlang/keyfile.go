@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -108,4 +109,45 @@ func WriteKeyFile(path string) error {
 		return fmt.Errorf("key file %s: %w", path, err)
 	}
 	return nil
+}
+
+// MaxUserKeys bounds the keys of a directory of users' keys: each user's
+// key adds a sequence per period the daemon must know.
+const MaxUserKeys = 256
+
+// A NamedKey is one user's key of a key directory.
+type NamedKey struct {
+	Name string // the file's name without ".key": the user, in logs and audit records
+	Key  []byte
+}
+
+// ReadKeyDir reads a directory of users' keys: every file whose name ends
+// in ".key" (others, such as a README, are not keys), each as ReadKeyFile
+// reads one, sorted by name. A user is added by adding a file and removed
+// by removing it; an empty directory is an error, since its door could
+// never open.
+func ReadKeyDir(dir string) ([]NamedKey, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("key directory: %w", err)
+	}
+	var keys []NamedKey
+	for _, e := range entries { // ReadDir sorts by name
+		name, ok := strings.CutSuffix(e.Name(), ".key")
+		if !ok || name == "" || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		if len(keys) == MaxUserKeys {
+			return nil, fmt.Errorf("key directory %s: more than %d keys", dir, MaxUserKeys)
+		}
+		key, err := ReadKeyFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, NamedKey{Name: name, Key: key})
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("key directory %s holds no NAME.key file: add one per user (knockbeepd --genkey %s)", dir, filepath.Join(dir, "NAME.key"))
+	}
+	return keys, nil
 }

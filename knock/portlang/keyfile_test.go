@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -114,4 +115,58 @@ func strconvOct(m os.FileMode) string {
 	const digits = "01234567"
 	p := uint32(m.Perm())
 	return string([]byte{digits[p>>6&7], digits[p>>3&7], digits[p&7]})
+}
+
+// A directory of users' keys: the .key files, by name; a key others may
+// read, or a directory with none, is refused.
+func TestReadKeyDir(t *testing.T) {
+	tests := []struct {
+		name    string
+		files   map[string]os.FileMode // file name → mode; "README" is not a key
+		want    []string
+		wantErr string
+	}{
+		{name: "two users", files: map[string]os.FileMode{"bob.key": 0o600, "alice.key": 0o600, "README": 0o644}, want: []string{"alice", "bob"}},
+		{name: "hidden and bare files are not keys", files: map[string]os.FileMode{".x.key": 0o600, ".key": 0o600, "carol.key": 0o600}, want: []string{"carol"}},
+		{name: "empty", files: map[string]os.FileMode{"README": 0o644}, wantErr: "holds no NAME.key file"},
+		{name: "a key others may read", files: map[string]os.FileMode{"alice.key": 0o600, "bob.key": 0o644}, wantErr: "chmod 600"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for name, mode := range tt.files {
+				path := filepath.Join(dir, name)
+				if strings.HasSuffix(name, ".key") {
+					if err := WriteKeyFile(path); err != nil {
+						t.Fatal(err)
+					}
+				} else if err := os.WriteFile(path, []byte("not a key\n"), mode); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Chmod(path, mode); err != nil {
+					t.Fatal(err)
+				}
+			}
+			keys, err := ReadKeyDir(dir)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, k := range keys {
+				names = append(names, k.Name)
+				if len(k.Key) != KeyBytes {
+					t.Errorf("%s: key of %d bytes", k.Name, len(k.Key))
+				}
+			}
+			if !slices.Equal(names, tt.want) {
+				t.Errorf("users %q, want %q", names, tt.want)
+			}
+		})
+	}
 }

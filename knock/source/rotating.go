@@ -26,6 +26,7 @@ type rotating struct {
 	r       knock.Rotating
 	shape   portlang.Shape
 	keys    [][]byte
+	users   []string      // with user_keys: keys[i] is users[i]'s; nil with secret_file
 	grace   time.Duration // how long after its window a period's sequence may still complete
 	env     Env
 	derived map[derivedKey]Sequence // Steps, or PerSource with bind_source
@@ -62,6 +63,15 @@ func openRotating(d knock.Door, env Env) (Source, error) {
 			return nil, err
 		}
 		s.keys = append(s.keys, key)
+	}
+	if d.Rotating.UserKeys != "" {
+		users, err := portlang.ReadKeyDir(d.Rotating.UserKeys)
+		if err != nil {
+			return nil, err
+		}
+		for _, u := range users {
+			s.keys, s.users = append(s.keys, u.Key), append(s.users, u.Name)
+		}
 	}
 	// An attempt begun at the end of a window may take the door's timeout
 	// to complete; a door without a timeout gets one period.
@@ -164,6 +174,12 @@ func (s *rotating) Used(seq Sequence, src netip.Addr, at time.Time) error {
 	if s.r.BindSource {
 		p.Source = src
 	}
+	if s.users != nil {
+		// Each user's sequence of a period opens once: one user's use
+		// must not refuse another's. The user's name is not part of the
+		// derivation (the client does not know it), only of the record.
+		p.Name += "\x01user\x01" + s.KeyName(seq)
+	}
 	id, err := portlang.ReplayID(p)
 	if err != nil {
 		return err
@@ -203,6 +219,15 @@ func (s *rotating) noteOffset(off int64, src netip.Addr) {
 	case !same:
 		s.warned = false
 	}
+}
+
+// KeyName names the user whose key derived seq; "" for a door with
+// secret_file.
+func (s *rotating) KeyName(seq Sequence) string {
+	if seq.Key < 0 || seq.Key >= len(s.users) {
+		return ""
+	}
+	return s.users[seq.Key]
 }
 
 // ReplyKey is the key that derived seq, when the door answers its knocks

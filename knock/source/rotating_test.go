@@ -233,3 +233,55 @@ func TestMessageDoorHasNoSequence(t *testing.T) {
 		t.Errorf("kind %q", KindOf(door))
 	}
 }
+
+// A door with users' keys offers each period's sequence under every
+// user's key and names the user who opened it; each user's sequence of a
+// period opens once, and one user's use does not refuse another's.
+func TestRotatingUserKeys(t *testing.T) {
+	dir := t.TempDir()
+	for _, u := range []string{"bob", "alice"} {
+		if err := portlang.WriteKeyFile(filepath.Join(dir, u+".key")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	door := knock.Door{Name: "ssh", Timeout: 5 * time.Second, Rotating: &knock.Rotating{UserKeys: dir,
+		Period: 10 * time.Second, Skew: 0, Length: 4, PortLo: 20000, PortHi: 59999, Protos: []knock.Proto{knock.TCP}}}
+	src, err := New(door, Env{Replay: memCache{}, Log: func(slog.Level, string, ...any) {}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := portlang.PeriodStart(P, 10*time.Second).Add(5 * time.Second)
+	seqs, _, err := src.Current(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byUser := map[string]Sequence{}
+	for _, s := range seqs {
+		if s.ID == P {
+			byUser[src.(KeyNamer).KeyName(s)] = s
+		}
+	}
+	alice, bob := byUser["alice"], byUser["bob"]
+	if len(byUser) != 2 || slices.Equal(alice.Steps, bob.Steps) {
+		t.Fatalf("period P offered %v: want alice's and bob's own sequences", byUser)
+	}
+	key, err := portlang.ReadKeyFile(filepath.Join(dir, "alice.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The client derives with the door's name alone, as for secret_file.
+	want, _ := portlang.Sequence(key, portlang.Params{Purpose: "door", Name: "ssh", Period: P}, portlang.ShapeOf(door.Rotating))
+	if !slices.Equal(alice.Steps, want) {
+		t.Errorf("alice's sequence %v, her key derives %v", alice.Steps, want)
+	}
+	a := netip.MustParseAddr("192.0.2.1")
+	if err := src.Used(alice, a, now); err != nil {
+		t.Fatalf("alice's use: %v", err)
+	}
+	if err := src.Used(bob, a, now); err != nil {
+		t.Errorf("bob's use after alice's in the same period: %v", err)
+	}
+	if err := src.Used(alice, a, now); !errors.Is(err, ErrReplayed) {
+		t.Errorf("alice's replay: %v, want ErrReplayed", err)
+	}
+}

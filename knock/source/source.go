@@ -51,6 +51,13 @@ type Replier interface {
 	ReplyKey(seq Sequence) ([]byte, bool)
 }
 
+// A KeyNamer is a Source whose sequences come from users' own keys (a
+// rotating door with user_keys): KeyName names the user whose key
+// derived seq, for the log and the audit, or "".
+type KeyNamer interface {
+	KeyName(seq Sequence) string
+}
+
 // Lead is how far ahead of now Current includes sequences: more than the
 // daemon's tick, so that the matcher and the kernel filter know a
 // period's sequence before its first knock can arrive.
