@@ -145,7 +145,11 @@ type Rotating struct {
 	// UserKeys, instead of SecretFiles, is a directory of users' keys,
 	// NAME.key each (portlang.ReadKeyDir): each user knocks with their
 	// own, and the log and audit records name the user.
-	UserKeys   string
+	UserKeys string
+	// FleetUsers, instead of either, takes the users' keys from the
+	// fleet ([cluster]): added and revoked at any node, in force at every
+	// node within moments (knockbeepd --user-add, --user-revoke).
+	FleetUsers bool
 	Period     time.Duration
 	Skew       int // periods before and after the current one also accepted
 	Length     int // knocks in a sequence

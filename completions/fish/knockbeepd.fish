@@ -12,6 +12,8 @@ complete -c knockbeepd -l convert -r -F -d 'print the TOML equivalent of a knock
 complete -c knockbeepd -l genkey -r -F -d 'write a new random key for a rotating door'
 complete -c knockbeepd -l ed25519 -d 'with --genkey: a fleet node key; prints its trust line'
 complete -c knockbeepd -l audit-verify -d "with -c: verify the fleet's audit chain"
+complete -c knockbeepd -l user-add -x -d "with -c: add a user's key to the fleet"
+complete -c knockbeepd -l user-revoke -x -d "with -c: revoke a user's key in the fleet"
 complete -c knockbeepd -l show-sequence -x -d "print a rotating door's current sequence"
 complete -c knockbeepd -l for -x -d "the knocker whose sequence --show-sequence shows"
 complete -c knockbeepd -l replay -r -F -d 'run a pcap file through the daemon'

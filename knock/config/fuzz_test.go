@@ -24,7 +24,19 @@ func checkParsed(t *testing.T, c *Config, err error) {
 	}
 	for _, d := range c.Doors {
 		if r := d.Rotating; r != nil {
-			if len(d.Sequence) != 0 || len(r.SecretFiles) < 1 || len(r.SecretFiles) > 2 || r.PortLo == 0 || r.PortHi < r.PortLo || len(r.Protos) == 0 {
+			// Its keys come from exactly one place: one or two secret
+			// files, a directory of users' keys, or the fleet's users.
+			sources := 0
+			if len(r.SecretFiles) >= 1 && len(r.SecretFiles) <= 2 {
+				sources++
+			}
+			if r.UserKeys != "" {
+				sources++
+			}
+			if r.FleetUsers {
+				sources++
+			}
+			if len(d.Sequence) != 0 || sources != 1 || len(r.SecretFiles) > 2 || r.PortLo == 0 || r.PortHi < r.PortLo || len(r.Protos) == 0 {
 				t.Fatalf("rotating door %q accepted with %+v and %d steps", d.Name, r, len(d.Sequence))
 			}
 			continue

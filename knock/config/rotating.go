@@ -51,6 +51,7 @@ func (d *tomlDecoder) rotating(i int, f *tomlFile) *knock.Rotating {
 		}
 	}
 	at("user_keys").str(raw.UserKeys, &r.UserKeys)
+	at("fleet_users").boolean(raw.FleetUsers, &r.FleetUsers)
 	at("period").duration(raw.Period, &r.Period)
 	at("skew").integer(raw.Skew, &r.Skew, 0, MaxSkew)
 	at("length").integer(raw.Length, &r.Length, 1, MaxSequenceLength)
@@ -79,6 +80,8 @@ func (d *tomlDecoder) rotating(i int, f *tomlFile) *knock.Rotating {
 // the file), not at the first knock.
 func validateRotating(p *problems, at locator, i int, label string, r *knock.Rotating) {
 	switch {
+	case r.FleetUsers:
+		// The keys come from the fleet at run time.
 	case r.UserKeys != "":
 		// Read now, so that a key others can read stops the daemon at
 		// start; a reload reads the directory again (users added or
@@ -199,9 +202,12 @@ func parseProtocols(s string) ([]knock.Proto, error) {
 // rotating writes a rotating door's keys.
 func (tw *tomlWriter) rotating(r *knock.Rotating, message bool, comments map[string][]string) {
 	tw.skip(comments["sequence"])
-	if r.UserKeys != "" {
+	switch {
+	case r.FleetUsers:
+		tw.key(comments["fleet_users"], "fleet_users", "true")
+	case r.UserKeys != "":
 		tw.key(comments["user_keys"], "user_keys", tomlString(r.UserKeys))
-	} else {
+	default:
 		files := tomlString(r.SecretFiles[0])
 		if len(r.SecretFiles) > 1 {
 			files = tomlStrings(r.SecretFiles)
@@ -269,9 +275,9 @@ func (d *tomlDecoder) notMessage(i int, f *tomlFile) {
 	at := func(key string) setting { return d.doorSetting(i, f, key) }
 	var kind string
 	switch {
-	case raw.SecretFile == nil && raw.UserKeys == nil && at("kind").str(raw.Kind, &kind) && kind == "message":
+	case raw.SecretFile == nil && raw.UserKeys == nil && raw.FleetUsers == nil && at("kind").str(raw.Kind, &kind) && kind == "message":
 		at("kind").bad("%s: a message door needs secret_file: its key authenticates the texts", doorLabel(f, i))
-	case raw.SecretFile == nil && raw.UserKeys == nil && raw.Kind != nil && kind != "sequence":
+	case raw.SecretFile == nil && raw.UserKeys == nil && raw.FleetUsers == nil && raw.Kind != nil && kind != "sequence":
 		at("kind").bad("kind = %q: give \"sequence\" (the default) or \"message\"", kind)
 	case raw.MaxBytes != nil:
 		at("max_bytes").bad("%s: max_bytes is a setting of message doors: give kind = \"message\" too, or remove it", doorLabel(f, i))
@@ -288,8 +294,8 @@ func (d *tomlDecoder) notMessage(i int, f *tomlFile) {
 // door must not open anything for that address.
 func validateMessage(p *problems, at locator, i int, label string, d knock.Door) {
 	r, m := d.Rotating, d.Message
-	if r.UserKeys != "" {
-		p.add(at.doorLine(i, "user_keys"), "%s: a message door takes secret_file, one key for its senders, not user_keys", label)
+	if r.UserKeys != "" || r.FleetUsers {
+		p.add(at.doorLine(i, "user_keys"), "%s: a message door takes secret_file, one key for its senders, not users' keys", label)
 	}
 	if len(d.Open) > 0 {
 		p.add(at.doorLine(i, "open"), "%s: a message door opens no firewall set: the tag authenticates the text, not the address it came from", label)

@@ -111,6 +111,13 @@ secret_file = ["` + key + `", "` + key + `", "` + key + `"]`, `secret_file names
 name = "ssh"
 secret_file = "` + key + `"
 user_keys = "` + dir + `"`, `line 4: door "ssh" has user_keys and secret_file: give one secret for everyone`},
+		{"fleet users without a cluster", `[[door]]
+name = "ssh"
+fleet_users = true`, `line 3: door "ssh": fleet_users = true needs a [cluster] table`},
+		{"fleet users and a secret", `[[door]]
+name = "ssh"
+secret_file = "` + key + `"
+fleet_users = true`, `line 4: door "ssh" has fleet_users and another source of its sequence`},
 		{"users' keys and a sequence", `[[door]]
 name = "ssh"
 sequence = "1,2"
@@ -125,7 +132,7 @@ user_keys = "` + empty + `"`, `line 3: door "ssh": key directory ` + empty + ` h
 name = "ssh"
 kind = "message"
 max_bytes = 10
-user_keys = "` + users + `"`, `line 5: door "ssh": a message door takes secret_file, one key for its senders, not user_keys`},
+user_keys = "` + users + `"`, `line 5: door "ssh": a message door takes secret_file, one key for its senders, not users' keys`},
 		{"with a sequence", `[[door]]
 name = "ssh"
 sequence = "1,2"

@@ -89,6 +89,7 @@ type tomlDoor struct {
 	OneTimeSequences any `toml:"one_time_sequences"`
 	SecretFile       any `toml:"secret_file"`
 	UserKeys         any `toml:"user_keys"`
+	FleetUsers       any `toml:"fleet_users"`
 	Period           any `toml:"period"`
 	Skew             any `toml:"skew"`
 	Length           any `toml:"length"`
@@ -472,7 +473,9 @@ func (d *tomlDecoder) door(i int, f *tomlFile) (knock.Door, string) {
 		d.p.add(d.doorLine(i, "user_keys"), "%s has user_keys and a sequence: a rotating door derives its sequences from its users' keys; keep one", label)
 	case raw.UserKeys != nil && raw.SecretFile != nil:
 		d.p.add(d.doorLine(i, "user_keys"), "%s has user_keys and secret_file: give one secret for everyone, or a directory of users' keys, not both", label)
-	case raw.SecretFile != nil || raw.UserKeys != nil:
+	case raw.FleetUsers == true && (raw.SecretFile != nil || raw.UserKeys != nil || raw.Sequence != nil || raw.OneTimeSequences != nil):
+		d.p.add(d.doorLine(i, "fleet_users"), "%s has fleet_users and another source of its sequence: the fleet's users' keys are its keys; remove secret_file, user_keys or the sequence", label)
+	case raw.SecretFile != nil || raw.UserKeys != nil || raw.FleetUsers == true:
 		door.Rotating = d.rotating(i, f)
 		door.Message = d.messageKind(i, f)
 	case raw.Sequence != nil:
@@ -486,7 +489,7 @@ func (d *tomlDecoder) door(i int, f *tomlFile) (knock.Door, string) {
 			}
 			door.Sequence = steps
 		}
-	case d.misspelt[i]["sequence"] || d.misspelt[i]["one_time_sequences"] || d.misspelt[i]["secret_file"]:
+	case d.misspelt[i]["sequence"] || d.misspelt[i]["one_time_sequences"] || d.misspelt[i]["secret_file"] || d.misspelt[i]["user_keys"]:
 	default:
 		d.p.add(d.doorLine(i, ""), "%s has no sequence: give sequence = [\"7000\", \"8000:udp\", \"9000\"], one_time_sequences = FILE or secret_file = FILE", label)
 	}

@@ -308,6 +308,29 @@ fleet = true
 		},
 	},
 	{
+		name: "a door of the fleet's users",
+		text: `[cluster]
+name = "web"
+node_key = "k"
+trust = "t"
+serve = "10.0.0.1:4222"
+[[door]]
+name = "team"
+fleet_users = true
+start_command = ["true"]
+`,
+		want: func(c *Config) {
+			c.Cluster = fleetconfig.Config{Name: "web", NodeKey: "k", Trust: "t", Serve: "10.0.0.1:4222"}
+			d := defaultDoor()
+			d.Name = "team"
+			r := DefaultRotating()
+			r.FleetUsers = true
+			d.Rotating = &r
+			d.Start = knock.Command{Argv: []string{"true"}}
+			c.Doors = []knock.Door{d}
+		},
+	},
+	{
 		name: "a fleet node on an external cluster",
 		text: `[cluster]
 name = "web"

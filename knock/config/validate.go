@@ -108,6 +108,8 @@ func (c *Config) validate(p *problems, at locator) {
 		switch {
 		case d.Fleet && !c.Cluster.Enabled():
 			p.add(at.doorLine(i, "fleet"), "%s: fleet = true needs a [cluster] table: a door opens across a fleet only on a host that is in one", doorName(i, d))
+		case d.Rotating != nil && d.Rotating.FleetUsers && !c.Cluster.Enabled():
+			p.add(at.doorLine(i, "fleet_users"), "%s: fleet_users = true needs a [cluster] table: the users' keys live in the fleet", doorName(i, d))
 		case d.Fleet && d.Message != nil:
 			p.add(at.doorLine(i, "fleet"), "%s: a message door cannot be a fleet door: its text is delivered where it was knocked; remove fleet", doorName(i, d))
 		}

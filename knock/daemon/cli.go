@@ -54,9 +54,12 @@ type commandLine struct {
 	demoNotes  bool
 	convert    string
 	genkey     string
-	genkeyMode bool // --genkey given; its FILE is genkey, a value or the operand
-	ed25519    bool // --genkey writes a fleet node key, not a door's secret
-	auditCheck bool // --audit-verify
+	genkeyMode bool   // --genkey given; its FILE is genkey, a value or the operand
+	ed25519    bool   // --genkey writes a fleet node key, not a door's secret
+	auditCheck bool   // --audit-verify
+	userAdd    string // --user-add NAME: its key file is the operand
+	userKey    string
+	userRevoke string
 	showSeq    string
 	showFor    netip.Addr // --for: the knocker a bound door's sequence is shown for
 	help       bool
@@ -97,6 +100,8 @@ var options = []option{
 	{0, "genkey", getopt.OptionalValue, func(c *commandLine, v string) error { c.genkeyMode, c.genkey = true, v; return nil }},
 	{0, "ed25519", getopt.NoValue, func(c *commandLine, _ string) error { c.ed25519 = true; return nil }},
 	{0, "audit-verify", getopt.NoValue, func(c *commandLine, _ string) error { c.auditCheck = true; return nil }},
+	{0, "user-add", getopt.RequiredValue, func(c *commandLine, v string) error { c.userAdd = v; return nil }},
+	{0, "user-revoke", getopt.RequiredValue, func(c *commandLine, v string) error { c.userRevoke = v; return nil }},
 	{0, "show-sequence", getopt.RequiredValue, func(c *commandLine, v string) error { c.showSeq = v; return nil }},
 	{0, "for", getopt.RequiredValue, func(c *commandLine, v string) error {
 		a, err := netip.ParseAddr(v)
@@ -149,6 +154,10 @@ func parseArgs(args []string) (commandLine, error) {
 		c.genkey = operands[0]
 	case c.genkeyMode && len(operands) > 0:
 		return c, fmt.Errorf("--genkey writes one key file, got %q", operands)
+	case c.userAdd != "" && len(operands) == 1:
+		c.userKey = operands[0]
+	case c.userAdd != "" && len(operands) > 1:
+		return c, fmt.Errorf("--user-add NAME takes one key file, got %q", operands)
 	case len(operands) > 0:
 		return c, fmt.Errorf("unexpected argument %q: knockbeepd takes only options (a song goes after --demo, a key file after --genkey)", operands[0])
 	}
@@ -162,16 +171,21 @@ func parseArgs(args []string) (commandLine, error) {
 	if c.strict && !c.check {
 		return c, errors.New("--strict goes with --check: it makes its warnings fail the check")
 	}
-	for _, m := range []bool{c.check, c.demo, c.convert != "", c.replay != "", c.genkeyMode, c.showSeq != "", c.auditCheck} {
+	for _, m := range []bool{c.check, c.demo, c.convert != "", c.replay != "", c.genkeyMode, c.showSeq != "", c.auditCheck, c.userAdd != "", c.userRevoke != ""} {
 		if m {
 			modes++
 		}
 	}
 	if modes > 1 {
-		return c, errors.New("--check, --demo, --convert, --replay, --genkey, --show-sequence and --audit-verify exclude each other: give one")
+		return c, errors.New("--check, --demo, --convert, --replay, --genkey, --show-sequence, --audit-verify, --user-add and --user-revoke exclude each other: give one")
 	}
-	if c.auditCheck && c.configPath == "" {
+	switch {
+	case c.auditCheck && c.configPath == "":
 		return c, errors.New("--audit-verify needs -c FILE: the config whose [cluster] table names the fleet")
+	case (c.userAdd != "" || c.userRevoke != "") && c.configPath == "":
+		return c, errors.New("--user-add and --user-revoke need -c FILE: the config whose [cluster] table names the fleet")
+	case c.userAdd != "" && c.userKey == "":
+		return c, errors.New("--user-add NAME needs the user's key file: --user-add NAME KEYFILE (knockbeepd --genkey KEYFILE makes one)")
 	}
 	if c.showFor.IsValid() && c.showSeq == "" {
 		return c, errors.New("--for goes with --show-sequence: it names the knocker whose sequence a door with bind_source shows")
@@ -292,6 +306,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, reload <
 	}
 	if c.auditCheck {
 		return auditVerify(ctx, cfg, c.debug, stdout, stderr)
+	}
+	if c.userAdd != "" || c.userRevoke != "" {
+		return changeUser(ctx, cfg, c, stdout, stderr)
 	}
 	opts := Options{ConfigPath: c.configPath, Override: c.override(), OnlyIPv4: c.onlyIPv4, Reload: reload, Stderr: stderr}
 	if c.replay != "" {
@@ -555,7 +572,7 @@ usage: knockbeepd [options]
        knockbeepd --demo [--notes] [SONG]
        knockbeepd --check [-c FILE] | --convert KNOCKD.CONF | --replay FILE.pcap
        knockbeepd --genkey [--ed25519] FILE | -c FILE --show-sequence DOOR [--for ADDR]
-       knockbeepd -c FILE --audit-verify
+       knockbeepd -c FILE --audit-verify | --user-add NAME KEYFILE | --user-revoke NAME
 
 A port-knocking daemon that plays music: knock a song into it one SYN per
 step, and it plays it on the PC speaker (or into a WAV file). With a config
@@ -594,6 +611,12 @@ Options:
       --audit-verify    with -c: walk the fleet's audit stream, print every
                         break in its chain (a record altered, removed or
                         inserted), and exit; runs beside the daemon
+      --user-add NAME KEYFILE
+                        with -c: give user NAME the key in KEYFILE at every
+                        node of the fleet (doors with fleet_users), and exit
+      --user-revoke NAME
+                        with -c: take user NAME's key away at every node of
+                        the fleet, and exit
       --show-sequence DOOR
                         print a rotating door's current sequence and until
                         when it is valid, and exit
@@ -640,6 +663,7 @@ Examples:
   knockbeepd -c /etc/knockbeepd.toml --show-sequence ssh
   knockbeepd --genkey --ed25519 /etc/knockbeep/node.key >> fleet.pub
   knockbeepd -c /etc/knockbeepd.toml --audit-verify
+  knockbeepd -c /etc/knockbeepd.toml --user-add alice alice.key
   knockbeepd --replay knocks.pcap -c /etc/knockbeepd.toml --speaker wav:songs-out/
   sudo kill -HUP "$(cat /run/knockbeepd.pid)"  # reload
 `, "\n")

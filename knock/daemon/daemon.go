@@ -331,7 +331,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		wg.Go(func() { d.ticker(ctx) })
 	}
 	if d.fleet != nil {
-		d.fleet.run(func(o fleet.Opening) { d.do(func() { d.applyOpening(o) }) })
+		d.fleet.run(func(o fleet.Opening) { d.do(func() { d.applyOpening(o) }) }, d.usersChanged)
 	}
 	d.do(func() {
 		d.log.Info("daemon: capturing", "interfaces", d.captureNames(), "doors", len(d.cfg.Doors),
@@ -574,6 +574,9 @@ func (d *Daemon) sourceEnv() source.Env {
 	}}
 	if d.replayCache != nil {
 		env.Replay = d.replayFor(d.replayCache)
+	}
+	if d.fleet != nil {
+		env.FleetUsers = d.fleet.fleetUsers
 	}
 	return env
 }

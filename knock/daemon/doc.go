@@ -86,7 +86,11 @@
 // trusted nodes publish are applied on the owner to this host's fleet
 // door of the same name (firewall sets and commands, for the time the
 // opening has left). Openings, closings, refused replays and songs
-// knocked in go to the node's audit chain through a queue. Without
+// knocked in go to the node's audit chain through a queue. A rotating
+// door with fleet_users takes its keys from the fleet's users bucket:
+// the door set is made again, off the owner like a reload, whenever the
+// watch delivers a change, and it opens for no one until the node has
+// caught up (usersChanged). Without
 // [cluster], and for --replay, there is no node: nothing is started and
 // nothing listens. knockbeepd --genkey --ed25519 FILE makes a node key;
 // --audit-verify walks the audit stream beside the daemon.

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,6 +16,7 @@ import (
 	"github.com/knockbeep/knockbeep/knock"
 	"github.com/knockbeep/knockbeep/knock/config"
 	"github.com/knockbeep/knockbeep/knock/fleet"
+	"github.com/knockbeep/knockbeep/knock/portlang"
 	"github.com/knockbeep/knockbeep/knock/source"
 )
 
@@ -67,7 +70,14 @@ type fleetPart struct {
 	closeOnce sync.Once
 
 	claims, refused, degraded, published, applied, unpublished, auditDropped atomic.Uint64
-	alone                                                                    atomic.Bool // the last fleet operation found the cluster unreachable
+
+	alone atomic.Bool // the last fleet operation found the cluster unreachable
+	// caughtUp is set once the node has read every user key record since
+	// it started: until then a door with fleet_users opens for no one.
+	caughtUp atomic.Bool
+	// users are the users the doors were last made with; the users
+	// goroutine's.
+	users map[string]bool
 
 	// closings are the audit records of openings still open, written
 	// when each ends (or when the daemon stops).
@@ -98,10 +108,21 @@ func openFleet(cfg *config.Config, log *slog.Logger) (*fleetPart, error) {
 
 // run hands the openings of other nodes to apply, on the owner, until
 // the fleet stops.
-func (f *fleetPart) run(apply func(fleet.Opening)) {
+func (f *fleetPart) run(apply func(fleet.Opening), usersChanged func()) {
 	f.wg.Go(func() {
-		if err := f.node.Ready(f.ctx); err == nil {
-			f.log.Info(fleetJoined, "fleet", f.node.ID())
+		if err := f.node.Ready(f.ctx); err != nil {
+			return
+		}
+		f.caughtUp.Store(true)
+		usersChanged()
+		f.log.Info(fleetJoined, "fleet", f.node.ID())
+		for {
+			select {
+			case <-f.ctx.Done():
+				return
+			case <-f.node.UserKeysChanged():
+				usersChanged()
+			}
 		}
 	})
 	f.wg.Go(func() {
@@ -249,6 +270,62 @@ func (f *fleetPart) writeAudits() {
 			f.log.Error("daemon: fleet: audit record not kept", "kind", rec.Kind, "door", rec.Door, "err", err)
 		}
 	}
+}
+
+// fleetUsers is source.Env's FleetUsers: the fleet's users' keys by
+// name, and whether the node has caught up on them.
+func (f *fleetPart) fleetUsers() ([]portlang.NamedKey, bool) {
+	if !f.caughtUp.Load() {
+		return nil, false
+	}
+	m := f.node.UserKeys()
+	keys := make([]portlang.NamedKey, 0, len(m))
+	for _, name := range slices.Sorted(maps.Keys(m)) {
+		keys = append(keys, portlang.NamedKey{Name: name, Key: m[name]})
+	}
+	return keys, true
+}
+
+// usersChanged makes the doors with fleet_users again from the fleet's
+// users' keys, off the owner like a reload (the other doors' key files
+// are read again too), and swaps them in on the owner; attempts on
+// sequences still offered carry over, a message door's texts in progress
+// are lost. Each user added or revoked is logged and audited once the
+// doors are in force.
+func (d *Daemon) usersChanged() {
+	d.reloadMu.Lock()
+	defer d.reloadMu.Unlock()
+	keys, _ := d.fleet.fleetUsers()
+	now := map[string]bool{}
+	for _, k := range keys {
+		now[k.Name] = true
+	}
+	cfg := d.cfg // only a reload changes it, and reloadMu is ours
+	if slices.ContainsFunc(cfg.Doors, func(door knock.Door) bool { return door.Rotating != nil && door.Rotating.FleetUsers }) {
+		doors, err := newDoorSet(cfg.Doors, d.sourceEnv(), d.opts.Clock.Now())
+		if err != nil {
+			d.log.Error("daemon: fleet: the users' keys changed but the doors could not be made again; keeping the old ones", "err", err)
+			return
+		}
+		d.do(func() {
+			d.doors = doors
+			d.matcher.Reload(doors.doors)
+			d.applyFilter()
+		})
+	}
+	for _, name := range slices.Sorted(maps.Keys(now)) {
+		if !d.fleet.users[name] {
+			d.log.Info("daemon: fleet: user added", "user", name)
+			d.fleet.audit(fleet.AuditRecord{Kind: fleet.AuditKeyAdded, User: name})
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(d.fleet.users)) {
+		if !now[name] {
+			d.log.Info("daemon: fleet: user revoked", "user", name)
+			d.fleet.audit(fleet.AuditRecord{Kind: fleet.AuditKeyRevoked, User: name})
+		}
+	}
+	d.fleet.users = now
 }
 
 // openUntil is how long an opening of door at now lasts: its firewall

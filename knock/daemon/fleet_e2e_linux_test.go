@@ -69,6 +69,15 @@ stop_command = ["/bin/true"]
 cmd_timeout = "1h"
 
 [[door]]
+name = "team"
+fleet_users = true
+period = "4s"
+skew = 1
+timeout = "3s"
+port_range = "30000-39999"
+start_command = ["/bin/sh", "-c", "echo %IP% >> {{DIR}}/team.out"]
+
+[[door]]
 name = "mark"
 sequence = "7100,7101"
 start_command = ["/bin/true"]
@@ -148,8 +157,14 @@ func joined(t *testing.T, d *daemonProc) {
 // and returns the knocks it sent.
 func (l *fleetLab) knockRot(t *testing.T, i int) []send.Target {
 	t.Helper()
+	return l.knockRotating(t, i, l.key, "rot", "20000-29999")
+}
+
+// knockRotating knocks a rotating door at node i with a key.
+func (l *fleetLab) knockRotating(t *testing.T, i int, key, door, ports string) []send.Target {
+	t.Helper()
 	var stdout, stderr bytes.Buffer
-	args := []string{"-v", "--secret-file", l.key, "--door", "rot", "--period", "4s", "--port-range", "20000-29999", l.addrs[i].String()}
+	args := []string{"-v", "--secret-file", key, "--door", door, "--period", "4s", "--port-range", ports, l.addrs[i].String()}
 	err := l.knocker.Do(func() error {
 		if status := client.RunWithClock(context.Background(), args, &stdout, &stderr, clock.System()); status != client.ExitOK {
 			t.Errorf("knock %q: status %d: %s", args, status, stderr.String())
@@ -174,11 +189,18 @@ func (l *fleetLab) knockRot(t *testing.T, i int) []send.Target {
 // node i's namespace, as an operator on that host would.
 func (l *fleetLab) auditVerify(t *testing.T, i int) (int, string) {
 	t.Helper()
+	return l.cli(t, i, "--audit-verify")
+}
+
+// cli runs knockbeepd with node i's config and args in node i's
+// namespace, and returns its exit status and output.
+func (l *fleetLab) cli(t *testing.T, i int, args ...string) (int, string) {
+	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("ip", "netns", "exec", l.nodes[i].Name(), exe, "-c", filepath.Join(l.dirs[i], "knockbeepd.toml"), "--audit-verify")
+	cmd := exec.Command("ip", append([]string{"netns", "exec", l.nodes[i].Name(), exe, "-c", filepath.Join(l.dirs[i], "knockbeepd.toml")}, args...)...)
 	cmd.Env = append(os.Environ(), daemonEnv+"=1")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -366,5 +388,89 @@ func TestFleetEndToEnd(t *testing.T) {
 	waitCount(t, a, "daemon: door opened", "ssh", before+1, 30*time.Second)
 	if n, _ := a.stop()["fleet_degraded"].(float64); n < 1 {
 		t.Errorf("A's shutdown line counts %v uses decided alone, want at least 1", n)
+	}
+}
+
+// marked knocks the mark door at node i and waits until d opened it:
+// every knock sent before has been acted on.
+func (l *fleetLab) marked(t *testing.T, d *daemonProc, i int) {
+	t.Helper()
+	before := d.count("daemon: door opened", "mark")
+	knockPorts(t, l.knocker, l.addrs[i], send.Target{Port: 7100, Proto: knock.TCP}, send.Target{Port: 7101, Proto: knock.TCP})
+	waitCount(t, d, "daemon: door opened", "mark", before+1, 30*time.Second)
+}
+
+// waitUser waits until d has logged that user was added or revoked.
+func waitUser(t *testing.T, d *daemonProc, msg, user string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		d.mu.Lock()
+		found := false
+		for _, rec := range d.lines {
+			found = found || rec["msg"] == msg && rec["user"] == user
+		}
+		d.mu.Unlock()
+		if found {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q for user %q in 30s", msg, user)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Users' keys kept in the fleet: a user added at A opens the fleet_users
+// door at C with their own key, the log naming them; revoked at B, their
+// key opens it nowhere, C included.
+func TestFleetUsersEndToEnd(t *testing.T) {
+	l := newFleetLab(t)
+	var ds []*daemonProc
+	for i := range 3 {
+		ds = append(ds, l.start(t, i))
+	}
+	for _, d := range ds {
+		joined(t, d)
+	}
+	c := ds[2]
+	alice := filepath.Join(t.TempDir(), "alice.key")
+	if err := portlang.WriteKeyFile(alice); err != nil {
+		t.Fatal(err)
+	}
+	team := filepath.Join(l.dirs[2], "team.out")
+	want := l.src.String() + "\n"
+
+	// Not a user yet: her key opens nothing.
+	p := intoPeriod(0, 200*time.Millisecond, 1500*time.Millisecond)
+	l.knockRotating(t, 2, alice, "team", "30000-39999")
+	l.marked(t, c, 2)
+	if n := c.count("daemon: door opened", "team"); n != 0 {
+		t.Fatalf("a key no one added opened the door %d times", n)
+	}
+
+	if status, out := l.cli(t, 0, "--user-add", "alice", alice); status != ExitOK {
+		t.Fatalf("--user-add at A: status %d: %s", status, out)
+	}
+	waitUser(t, c, "daemon: fleet: user added", "alice")
+	p = intoPeriod(p, 200*time.Millisecond, 1500*time.Millisecond)
+	l.knockRotating(t, 2, alice, "team", "30000-39999")
+	waitLines(t, team, want)
+	if !strings.Contains(c.log(), `"user":"alice"`) {
+		t.Errorf("C's log does not name alice:\n%s", c.log())
+	}
+
+	if status, out := l.cli(t, 1, "--user-revoke", "alice"); status != ExitOK {
+		t.Fatalf("--user-revoke at B: status %d: %s", status, out)
+	}
+	waitUser(t, c, "daemon: fleet: user revoked", "alice")
+	intoPeriod(p, 200*time.Millisecond, 1500*time.Millisecond)
+	l.knockRotating(t, 2, alice, "team", "30000-39999")
+	l.marked(t, c, 2)
+	if got := readAll(t, team); got != want {
+		t.Errorf("after the revocation team.out = %q, want only the opening before it", got)
+	}
+	for _, d := range ds {
+		d.stop()
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/knockbeep/knockbeep/knock/config"
 	"github.com/knockbeep/knockbeep/knock/fleet"
 	"github.com/knockbeep/knockbeep/knock/fleet/fleetconfig"
+	"github.com/knockbeep/knockbeep/knock/portlang"
 )
 
 // describeCluster is --check's line about the [cluster] table; "" without
@@ -107,6 +108,56 @@ func auditVerify(ctx context.Context, cfg *config.Config, debug bool, stdout, st
 	fmt.Fprintln(stdout, rep.String())
 	if !rep.OK() {
 		return ExitBroken
+	}
+	return ExitOK
+}
+
+// changeUser is --user-add NAME KEYFILE and --user-revoke NAME: a
+// verify-only node beside the daemon signs the change with this node's
+// key and puts it in the fleet's users bucket, which every node watches.
+func changeUser(ctx context.Context, cfg *config.Config, c commandLine, stdout, stderr io.Writer) int {
+	flag := "--user-add"
+	if c.userRevoke != "" {
+		flag = "--user-revoke"
+	}
+	if !cfg.Cluster.Enabled() {
+		fmt.Fprintf(stderr, "knockbeepd: %s: the config has no [cluster] table: there is no fleet to keep users in\n", flag)
+		return ExitConfig
+	}
+	var key []byte
+	if c.userAdd != "" {
+		var err error
+		if key, err = portlang.ReadKeyFile(c.userKey); err != nil {
+			fmt.Fprintf(stderr, "knockbeepd: %s: %v\n", flag, err)
+			return ExitFailure
+		}
+	}
+	level := slog.LevelError
+	if c.debug {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	ctx, cancel := context.WithTimeout(ctx, auditVerifyTimeout)
+	defer cancel()
+	n, err := fleet.Open(ctx, cfg.Cluster, fleet.Options{StateDir: cfg.StateDir, Logger: log, VerifyOnly: true})
+	if err != nil {
+		fmt.Fprintln(stderr, errtext.Lines("knockbeepd: "+flag+": ", err))
+		return ExitFailure
+	}
+	defer n.Close()
+	if c.userAdd != "" {
+		err = n.AddUserKey(ctx, c.userAdd, key)
+	} else {
+		err = n.RevokeUserKey(ctx, c.userRevoke)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, errtext.Lines("knockbeepd: "+flag+": ", err))
+		return ExitFailure
+	}
+	if c.userAdd != "" {
+		fmt.Fprintf(stdout, "knockbeepd: user %s added to fleet %q: doors with fleet_users open for their key at every node\n", c.userAdd, cfg.Cluster.Name)
+	} else {
+		fmt.Fprintf(stdout, "knockbeepd: user %s revoked in fleet %q: doors with fleet_users no longer open for their key at any node\n", c.userRevoke, cfg.Cluster.Name)
 	}
 	return ExitOK
 }

@@ -51,7 +51,9 @@ type Options struct {
 	// with the daemon's config: it starts no embedded server (it connects
 	// as a client to the serve address instead), creates nothing, consumes
 	// no openings, answers no requests, and reads the daemon's audit
-	// chain in StateDir/audit without changing it.
+	// chain in StateDir/audit without changing it. It may add and revoke
+	// user keys (knockbeepd --user-add, --user-revoke), signed with the
+	// node's key.
 	VerifyOnly bool
 }
 

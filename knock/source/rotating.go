@@ -34,6 +34,9 @@ type rotating struct {
 	// to tell a client's clock that is systematically off.
 	recent []int64
 	warned bool // the systematic offset was logged; reset once it is gone
+	// noKeys, when set, is why the door has no key to open with now (a
+	// fleet's users not read yet, or none).
+	noKeys error
 }
 
 type derivedKey struct {
@@ -63,6 +66,22 @@ func openRotating(d knock.Door, env Env) (Source, error) {
 			return nil, err
 		}
 		s.keys = append(s.keys, key)
+	}
+	if d.Rotating.FleetUsers {
+		if env.FleetUsers == nil {
+			return nil, errors.New("fleet_users needs the fleet of a [cluster] table")
+		}
+		users, caughtUp := env.FleetUsers()
+		switch {
+		case !caughtUp:
+			s.noKeys = errors.New("the fleet's users' keys are not all read yet (revocations included): the door opens for no one until they are")
+		case len(users) == 0:
+			s.noKeys = errors.New("the fleet has no users: add one with knockbeepd --user-add NAME KEYFILE")
+		default:
+			for _, u := range users {
+				s.keys, s.users = append(s.keys, u.Key), append(s.users, u.Name)
+			}
+		}
 	}
 	if d.Rotating.UserKeys != "" {
 		users, err := portlang.ReadKeyDir(d.Rotating.UserKeys)
@@ -98,6 +117,9 @@ func (s *rotating) window(q int64) knock.Window {
 // used stays offered: a replay of it then completes in the matcher and is
 // refused by Used, which logs and counts it, so the operator sees it.
 func (s *rotating) Current(now time.Time) ([]Sequence, time.Time, error) {
+	if s.noKeys != nil {
+		return nil, time.Time{}, s.noKeys
+	}
 	k := int64(s.r.Skew)
 	first := portlang.PeriodAt(now.Add(-s.grace), s.r.Period) - k
 	last := portlang.PeriodAt(now.Add(Lead), s.r.Period) + k
@@ -174,7 +196,7 @@ func (s *rotating) Used(seq Sequence, src netip.Addr, at time.Time) error {
 	if s.r.BindSource {
 		p.Source = src
 	}
-	if s.users != nil {
+	if s.users != nil || s.r.FleetUsers {
 		// Each user's sequence of a period opens once: one user's use
 		// must not refuse another's. The user's name is not part of the
 		// derivation (the client does not know it), only of the record.

@@ -285,3 +285,50 @@ func TestRotatingUserKeys(t *testing.T) {
 		t.Errorf("alice's replay: %v, want ErrReplayed", err)
 	}
 }
+
+// A door of the fleet's users opens for no one until the node has read
+// them all (a restarting node must know every revocation first), nor
+// when there are none; then for each user's own key, named.
+func TestRotatingFleetUsers(t *testing.T) {
+	key := portlang.GenerateKey()
+	door := knock.Door{Name: "team", Timeout: 5 * time.Second, Rotating: &knock.Rotating{FleetUsers: true,
+		Period: 10 * time.Second, Skew: 0, Length: 4, PortLo: 20000, PortHi: 59999, Protos: []knock.Proto{knock.TCP}}}
+	now := portlang.PeriodStart(P, 10*time.Second).Add(5 * time.Second)
+	if _, err := New(door, Env{Replay: memCache{}}); err == nil {
+		t.Error("a door of the fleet's users opened without a fleet")
+	}
+	tests := []struct {
+		name     string
+		users    []portlang.NamedKey
+		caughtUp bool
+		wantErr  string
+	}{
+		{name: "not caught up", users: []portlang.NamedKey{{Name: "alice", Key: key}}, wantErr: "not all read yet"},
+		{name: "no users", caughtUp: true, wantErr: "the fleet has no users"},
+		{name: "alice", users: []portlang.NamedKey{{Name: "alice", Key: key}}, caughtUp: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := Env{Replay: memCache{}, Log: func(slog.Level, string, ...any) {},
+				FleetUsers: func() ([]portlang.NamedKey, bool) { return tt.users, tt.caughtUp }}
+			src, err := New(door, env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			seqs, _, err := src.Current(now)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || len(seqs) != 0 {
+					t.Fatalf("Current = %d sequences, %v; want none and an error containing %q", len(seqs), err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || len(seqs) != 1 {
+				t.Fatalf("Current = %d sequences, %v; want alice's one", len(seqs), err)
+			}
+			want, _ := portlang.Sequence(key, portlang.Params{Purpose: "door", Name: "team", Period: P}, portlang.ShapeOf(door.Rotating))
+			if !slices.Equal(seqs[0].Steps, want) || src.(KeyNamer).KeyName(seqs[0]) != "alice" {
+				t.Errorf("sequence %v of %q, want alice's %v", seqs[0].Steps, src.(KeyNamer).KeyName(seqs[0]), want)
+			}
+		})
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/knockbeep/knockbeep/knock"
+	"github.com/knockbeep/knockbeep/knock/portlang"
 )
 
 // A Sequence is one sequence a door accepts now.
@@ -73,6 +74,10 @@ type Env struct {
 	// Replay is the daemon's replay cache, shared by every door that
 	// refuses reused sequences; nil when no door needs one.
 	Replay ReplayCache
+	// FleetUsers returns the fleet's users' keys, sorted by name, and
+	// whether the node has read them all since it started; nil without a
+	// fleet. A door with fleet_users is made again when they change.
+	FleetUsers func() (keys []portlang.NamedKey, caughtUp bool)
 }
 
 // A ReplayCache remembers used sequences until they can no longer be
