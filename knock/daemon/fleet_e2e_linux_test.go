@@ -26,7 +26,10 @@ import (
 // The fleet's daemons: each serves one node of an embedded NATS cluster
 // on its own address, routed to the others. "rot" is a rotating door
 // (one secret for the fleet), "ssh" a fleet door whose start command
-// writes the knocker's address, "mark" a door the tests knock last.
+// writes the knocker's address, "mark" a door the tests knock last. The
+// rotating and message doors take two periods on either side (skew 2),
+// so that a replay at another node, sent once the first node has acted,
+// is still in its window on a busy machine.
 const fleetE2EConfig = `
 speaker = "none"
 state_dir = "{{DIR}}/state"
@@ -45,7 +48,7 @@ routes = [{{ROUTES}}]
 name = "rot"
 secret_file = "{{KEY}}"
 period = "4s"
-skew = 1
+skew = 2
 timeout = "3s"
 port_range = "20000-29999"
 start_command = ["/bin/sh", "-c", "echo %IP% >> {{DIR}}/rot.out"]
@@ -55,7 +58,7 @@ name = "notify"
 kind = "message"
 secret_file = "{{KEY}}"
 period = "4s"
-skew = 1
+skew = 2
 timeout = "3s"
 port_range = "50000-59999"
 start_command = ["/bin/sh", "-c", "printf '%s\\n' \"$1\" >> {{DIR}}/notify.out", "sh", "%MESSAGE%"]
