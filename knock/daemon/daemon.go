@@ -203,7 +203,7 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 	if d.replayCache != nil {
 		undo = append(undo, func() { d.replayCache.Close() })
 	}
-	d.doors, err = newDoorSet(cfg.Doors, d.sourceEnv(), d.opts.Clock.Now())
+	d.doors, err = newDoorSet(cfg, d.sourceEnv(), d.opts.Clock.Now())
 	if err != nil {
 		return fail(err)
 	}
@@ -428,7 +428,7 @@ func (d *Daemon) handle(ev *knock.Event) {
 			return
 		}
 	}
-	if d.music != nil && d.music.m.Handle(ev) {
+	if d.music != nil && d.cfg.Music.Rotating == nil && d.music.m.Handle(ev) {
 		return
 	}
 	d.matches = d.matcher.Handle(ev, d.matches[:0])
@@ -526,7 +526,8 @@ const replayCacheFile = "replay.cache"
 // some door of cfg needs one; the one open already when it is the same
 // file.
 func (d *Daemon) openReplayCache(cfg *config.Config) (*replaycache.Cache, error) {
-	if !slices.ContainsFunc(cfg.Doors, func(door knock.Door) bool { return door.Rotating != nil }) {
+	_, songs := cfg.Music.SongDoor()
+	if !songs && !slices.ContainsFunc(cfg.Doors, func(door knock.Door) bool { return door.Rotating != nil }) {
 		return d.replayCache, nil
 	}
 	path := filepath.Join(cfg.StateDir, replayCacheFile)
