@@ -110,6 +110,9 @@ type Door struct {
 type MessageDoor struct {
 	MaxBytes int  // the longest text it takes
 	Morse    bool // each text is also played as Morse code on the music doors' speaker
+	// Song: the frames are packed songs for the music doors
+	// (config.Music.SongDoor), not texts for a command.
+	Song bool
 }
 
 // A SourceSequence gives a door's sequence for each knocker's address. The

@@ -81,8 +81,7 @@ func (p Protocol) Classify(port uint16) (k Knock, ok bool) {
 	case p.PitchBase != 0 && port >= p.PitchBase && int(port) <= int(p.PitchBase)+highestNote:
 		return Knock{Kind: KnockPitch, Note: uint8(port - p.PitchBase)}, true
 	case p.NoteBase != 0 && port >= p.NoteBase && int(port) < int(p.NoteBase)+NotePorts:
-		o := port - p.NoteBase
-		return Knock{Kind: KnockNote, Note: uint8(o >> notePitchShift), Length: uint8(o>>noteLengthBits&noteFieldMask) + 1, Rest: uint8(o & noteFieldMask)}, true
+		return NoteKnock(port - p.NoteBase), true
 	}
 	return Knock{}, false
 }

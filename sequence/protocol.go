@@ -109,7 +109,7 @@ func (k Knock) Port(p Protocol) uint16 {
 	case KnockPitch:
 		return p.PitchBase + uint16(k.Note)
 	case KnockNote:
-		return p.NoteBase + uint16(k.Note)<<notePitchShift | uint16(k.Length-1)<<noteLengthBits | uint16(k.Rest)
+		return p.NoteBase + noteOffset(k)
 	default:
 		return p.PlayPort
 	}

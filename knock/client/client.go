@@ -295,6 +295,9 @@ func runSong(ctx context.Context, c config, env environment) int {
 	if c.delaySet {
 		delay = c.delay
 	}
+	if c.secretFile != "" {
+		return runSecretSong(ctx, c, env, song, plan, delay)
+	}
 	pacing := time.Duration(len(plan.Knocks)-1) * delay
 	if c.dryRun {
 		printPlan(env.stdout, song, plan, pacing, delay)
@@ -329,6 +332,62 @@ func runSong(ctx context.Context, c config, env environment) int {
 	bar.clear()
 	fmt.Fprintf(env.stdout, "knocked %q into %v: %d knocks in %v; written %v, it plays for %v\n",
 		song.Name, addr, len(plan.Knocks), env.clock.Now().Sub(start).Round(time.Millisecond), song.Duration().Round(time.Millisecond), playTime(plan))
+	return ExitOK
+}
+
+// runSecretSong knocks plan in as one frame of the music doors' code
+// under the secret ([music] secret_file): the song's knocks packed
+// (sequence.PackKnocks), then encoded for the period of the client's
+// clock corrected by --time-offset. The frame's knocks may arrive in any
+// order; its tag, checked by the daemon, is the play.
+func runSecretSong(ctx context.Context, c config, env environment, song sequence.Song, plan sequence.Plan, delay time.Duration) int {
+	key, err := portlang.ReadKeyFile(c.secretFile)
+	if err != nil {
+		return fail(ctx, env, ExitUsage, err)
+	}
+	packed, err := sequence.PackKnocks(plan.Knocks)
+	if err != nil {
+		return fail(ctx, env, ExitSong, fmt.Errorf("%s: %w", c.song, err))
+	}
+	r := c.rotating
+	p := portlang.PeriodAt(env.clock.Now().Add(c.timeOffset), r.Period)
+	code, err := message.NewSongCode(key, p, portlang.ShapeOf(&r))
+	if err != nil {
+		return fail(ctx, env, ExitUsage, fmt.Errorf("--port-range, --protocols: %w", err))
+	}
+	seq, err := code.Encode(packed, c.parity)
+	if err != nil {
+		return fail(ctx, env, ExitSong, fmt.Errorf("%s: %w (a shorter song, or a wider [music] port_range and --port-range)", c.song, err))
+	}
+	summary := fmt.Sprintf("song %q under the secret, period %d: %d song knocks packed into %d bytes, sent as %d knocks (%d parity); written %v, it plays for %v",
+		song.Name, p, len(plan.Knocks), len(packed), len(seq), c.parity, song.Duration().Round(time.Millisecond), playTime(plan))
+	if c.dryRun || c.verbose {
+		fmt.Fprintln(env.stdout, summary)
+	}
+	if c.dryRun {
+		ports := make([]string, len(seq))
+		for i, st := range seq {
+			ports[i] = fmt.Sprintf("%d:%s", st.Port, st.Proto)
+		}
+		fmt.Fprintf(env.stdout, "%s\nbeep %s\n", strings.Join(ports, " "), sequence.FormatBeepArgs(plan.Expected()))
+		return ExitOK
+	}
+	addr, err := send.Resolve(ctx, c.host, c.network)
+	if err != nil {
+		return fail(ctx, env, ExitHost, err)
+	}
+	s := send.NewSender(addr, send.Options{Delay: delay, Clock: env.clock})
+	start := env.clock.Now()
+	for i, st := range seq {
+		if c.verbose {
+			fmt.Fprintf(env.stdout, "hitting %v %v:%d\n", st.Proto, addr, st.Port)
+		}
+		if err := s.Knock(ctx, send.Target{Port: st.Port, Proto: st.Proto}); err != nil {
+			return knockFailed(ctx, env, err, i, len(seq))
+		}
+	}
+	fmt.Fprintf(env.stdout, "knocked %q into %v under the secret: %d knocks in %v; written %v, it plays for %v\n",
+		song.Name, addr, len(seq), env.clock.Now().Sub(start).Round(time.Millisecond), song.Duration().Round(time.Millisecond), playTime(plan))
 	return ExitOK
 }
 
@@ -405,6 +464,7 @@ usage: knock [options] HOST PORT[:PROTO] ...
        knock [options] --song SONG HOST
        knock [options] --secret-file FILE --door NAME HOST
        knock [options] --secret-file FILE --door NAME --message TEXT HOST
+       knock [options] --secret-file FILE --song SONG HOST
 
 Knocks on HOST's ports one after the other, as knockd's client does: one
 TCP SYN per PORT (exactly one, also when a firewall drops it), or with -u or
@@ -428,7 +488,11 @@ With --secret-file, knocks a knockbeepd rotating door: its sequence is
 derived from the key in FILE (made by knockbeepd --genkey; refused when
 group or others may read it), the door's name and the current period, and
 changes every period (docs/port-language.md). A sequence that was seen once
-opens nothing again.
+opens nothing again. With --song instead of --door, knocks the song into
+music doors that take songs only under a secret ([music] secret_file): the
+song's knocks packed into one frame of the period's code, authenticated by
+the key, in any order; played once, refused if replayed (--parity as for
+--message; --period, --port-range and --protocols as in [music]).
 
 Options:
   -u, --udp            knock with UDP where a PORT has no :PROTO suffix, and

@@ -359,10 +359,26 @@ func (c *config) checkOperands(operands []string) error {
 	if c.dryRun && c.song == "" && c.secretFile == "" {
 		return usagef("--dry-run only applies with --song SONG or --secret-file FILE")
 	}
+	if c.secretFile != "" && c.song != "" {
+		// A song under the music doors' secret: one authenticated frame.
+		switch {
+		case c.door != "":
+			return usagef("--song with --secret-file goes to the music doors ([music] secret_file): leave out --door")
+		case c.message != "":
+			return usagef("--song and --message are two things to send: give one")
+		case c.wait:
+			return usagef("--wait goes with a rotating door's sequence: the music doors do not answer")
+		case c.bindSource:
+			return usagef("the music doors' code does not depend on the source: leave out --bind-source and --source-address")
+		case c.udp:
+			return usagef("-u does not apply under a secret: the code says each knock's protocol (--protocols)")
+		case c.rotating.Length != knockconfig.DefaultRotating().Length:
+			return usagef("--length is a rotating door's: a song's length is its own")
+		}
+		return c.songHost(operands)
+	}
 	if c.secretFile != "" {
 		switch {
-		case c.song != "":
-			return usagef("--secret-file knocks a rotating door: leave out --song")
 		case c.door == "":
 			return usagef("--secret-file needs --door NAME: the door's name is part of its sequence")
 		case c.udp:
@@ -409,6 +425,11 @@ func (c *config) checkOperands(operands []string) error {
 		}
 		return nil
 	}
+	return c.songHost(operands)
+}
+
+// songHost takes --song's operands: HOST alone (none with --dry-run).
+func (c *config) songHost(operands []string) error {
 	switch {
 	case len(operands) == 1:
 		c.host = operands[0]

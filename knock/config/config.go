@@ -10,6 +10,8 @@ import (
 	"github.com/knockbeep/knockbeep/knock"
 	"github.com/knockbeep/knockbeep/knock/fleet/fleetconfig"
 	"github.com/knockbeep/knockbeep/knock/match"
+	"github.com/knockbeep/knockbeep/knock/message"
+	"github.com/knockbeep/knockbeep/knock/portlang"
 	"github.com/knockbeep/knockbeep/sequence"
 )
 
@@ -137,6 +139,36 @@ type Music struct {
 	// MorseWPM is the speed, in words per minute, at which message doors
 	// with play = "morse" play their texts.
 	MorseWPM int
+	// Rotating, set by [music] secret_file, takes songs only as
+	// authenticated frames of the port language on ports derived per
+	// period from the secret (docs/port-language.md, "Songs under a
+	// secret"); the protocol's static ports then do nothing. Nil: the
+	// static ports, open to every allowed source.
+	Rotating *knock.Rotating
+}
+
+// SongDoorName names the music doors' songs under a secret where doors
+// are named (the log, the status page, the filter). The brackets keep it
+// apart from any [[door]]'s name in the log; the port language derives
+// songs under message.SongDoor, with purposes of their own.
+const SongDoorName = "[music]"
+
+// SongDoor is the message door that takes songs when [music] has a
+// secret_file: its range, keys and period are the table's, its payload a
+// packed song (sequence.PackKnocks) of at most what the range carries.
+func (m Music) SongDoor() (knock.Door, bool) {
+	if !m.Enabled || m.Rotating == nil {
+		return knock.Door{}, false
+	}
+	r := *m.Rotating
+	r.Length, r.BindSource, r.Reply = 1, false, false
+	return knock.Door{
+		Name:     SongDoorName,
+		Rotating: &r,
+		Message:  &knock.MessageDoor{MaxBytes: min(message.MaxText(portlang.ShapeOf(&r), 0), message.MaxBytes), Song: true},
+		Flags:    knock.FlagMatch{Set: knock.SYN, Clear: knock.ACK},
+		Timeout:  r.Period,
+	}, true
 }
 
 // Defaults for a door that does not say.

@@ -36,14 +36,32 @@ func DefaultRotating() knock.Rotating {
 	}
 }
 
+// MinSongBytes is the least a [music] port_range must carry: a short
+// tune packed (sequence.PackKnocks) takes a few dozen bytes.
+const MinSongBytes = 64
+
 // rotatingKeys are the settings of a rotating door besides secret_file.
 var rotatingKeys = []string{"period", "skew", "length", "port_range", "protocols", "bind_source", "reply"}
+
+// rotatingFields are the TOML values of a rotating table's keys: a door's,
+// or [music]'s (which has no length, bind_source or reply).
+type rotatingFields struct {
+	SecretFile, UserKeys, FleetUsers, Period, Skew, Length, PortRange, Protocols, BindSource, Reply any
+}
 
 // rotating reads the keys of a rotating door (one with secret_file),
 // starting from DefaultRotating.
 func (d *tomlDecoder) rotating(i int, f *tomlFile) *knock.Rotating {
 	raw := f.Door[i]
-	at := func(key string) setting { return d.doorSetting(i, f, key) }
+	return readRotating(func(key string) setting { return d.doorSetting(i, f, key) }, rotatingFields{
+		SecretFile: raw.SecretFile, UserKeys: raw.UserKeys, FleetUsers: raw.FleetUsers, Period: raw.Period, Skew: raw.Skew, Length: raw.Length, PortRange: raw.PortRange,
+		Protocols: raw.Protocols, BindSource: raw.BindSource, Reply: raw.Reply,
+	})
+}
+
+// readRotating reads raw's keys, each at its setting, starting from
+// DefaultRotating.
+func readRotating(at func(key string) setting, raw rotatingFields) *knock.Rotating {
 	r := DefaultRotating()
 	if raw.SecretFile != nil {
 		if files, ok := at("secret_file").strings(raw.SecretFile); ok {
@@ -79,6 +97,11 @@ func (d *tomlDecoder) rotating(i int, f *tomlFile) *knock.Rotating {
 // so that a key file others can read stops the daemon at start (naming
 // the file), not at the first knock.
 func validateRotating(p *problems, at locator, i int, label string, r *knock.Rotating) {
+	checkRotating(p, func(key string) int { return at.doorLine(i, key) }, label, r)
+}
+
+// checkRotating checks r, reporting each problem at line(key).
+func checkRotating(p *problems, line func(key string) int, label string, r *knock.Rotating) {
 	switch {
 	case r.FleetUsers:
 		// The keys come from the fleet at run time.
@@ -87,35 +110,35 @@ func validateRotating(p *problems, at locator, i int, label string, r *knock.Rot
 		// start; a reload reads the directory again (users added or
 		// removed).
 		if _, err := portlang.ReadKeyDir(r.UserKeys); err != nil {
-			p.add(at.doorLine(i, "user_keys"), "%s: %v", label, err)
+			p.add(line("user_keys"), "%s: %v", label, err)
 		}
 	case len(r.SecretFiles) == 0 || len(r.SecretFiles) > 2:
-		p.add(at.doorLine(i, "secret_file"), "%s: secret_file names %d files: give one, or two while clients move to a new key", label, len(r.SecretFiles))
+		p.add(line("secret_file"), "%s: secret_file names %d files: give one, or two while clients move to a new key", label, len(r.SecretFiles))
 	}
 	var keys [][]byte
 	for _, path := range r.SecretFiles {
 		key, err := portlang.ReadKeyFile(path)
 		if err != nil {
-			p.add(at.doorLine(i, "secret_file"), "%s: %v", label, err)
+			p.add(line("secret_file"), "%s: %v", label, err)
 			continue
 		}
 		keys = append(keys, key)
 	}
 	if len(keys) == 2 && subtle.ConstantTimeCompare(keys[0], keys[1]) == 1 {
-		p.add(at.doorLine(i, "secret_file"), "%s: the two secret files hold the same key: give the new key's file as the second", label)
+		p.add(line("secret_file"), "%s: the two secret files hold the same key: give the new key's file as the second", label)
 	}
 	if r.Period < time.Second || r.Period%time.Second != 0 {
-		p.add(at.doorLine(i, "period"), "%s: period = %q: give whole seconds, at least 1s (the port language counts periods in seconds)", label, r.Period)
+		p.add(line("period"), "%s: period = %q: give whole seconds, at least 1s (the port language counts periods in seconds)", label, r.Period)
 	}
 	if r.Skew < 0 || r.Skew > MaxSkew {
-		p.add(at.doorLine(i, "skew"), "%s: skew = %d: give 0 to %d periods", label, r.Skew, MaxSkew)
+		p.add(line("skew"), "%s: skew = %d: give 0 to %d periods", label, r.Skew, MaxSkew)
 	}
 	if r.Length > MaxSequenceLength {
-		p.add(at.doorLine(i, "length"), "%s: length = %d: at most %d knocks", label, r.Length, MaxSequenceLength)
+		p.add(line("length"), "%s: length = %d: at most %d knocks", label, r.Length, MaxSequenceLength)
 	}
 	sh := portlang.ShapeOf(r)
 	if err := sh.Check(); err != nil {
-		p.add(at.doorLine(i, "port_range"), "%s: %v", label, err)
+		p.add(line("port_range"), "%s: %v", label, err)
 	}
 }
 

@@ -273,3 +273,74 @@ func TestMessageDoorLimits(t *testing.T) {
 		})
 	}
 }
+
+// [music] secret_file moves the songs onto rotating ports; the table's
+// other keys stay as they were, and the config writes back.
+func TestMusicSecret(t *testing.T) {
+	dir := t.TempDir()
+	key := newKey(t, dir, "music.key", 0o600)
+	tests := []struct {
+		name  string
+		music string
+		want  knock.Rotating
+	}{
+		{"defaults", `secret_file = "` + key + `"`, func() knock.Rotating {
+			r := DefaultRotating()
+			r.SecretFiles = []string{key}
+			return r
+		}()},
+		{"every key", `secret_file = "` + key + `"
+period = "60s"
+skew = 2
+port_range = "40000-49999"
+protocols = "tcp,udp"`, knock.Rotating{SecretFiles: []string{key}, Period: time.Minute, Skew: 2, Length: DefaultRotating().Length,
+			PortLo: 40000, PortHi: 49999, Protos: []knock.Proto{knock.TCP, knock.UDP}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Parse("m.toml", []byte("[music]\nstep = \"50ms\"\n"+tt.music+"\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := c.Music.Rotating
+			if got == nil || !slices.Equal(got.SecretFiles, tt.want.SecretFiles) || got.Period != tt.want.Period || got.Skew != tt.want.Skew ||
+				got.PortLo != tt.want.PortLo || got.PortHi != tt.want.PortHi || !slices.Equal(got.Protos, tt.want.Protos) {
+				t.Errorf("Music.Rotating = %+v, want %+v", got, tt.want)
+			}
+			if c.Music.Protocol.Step != 50*time.Millisecond {
+				t.Errorf("step = %v: the table's other keys were lost", c.Music.Protocol.Step)
+			}
+			checkRoundTrip(t, c)
+		})
+	}
+	if c, err := Parse("m.toml", []byte("[music]\nstep = \"50ms\"\n")); err != nil || c.Music.Rotating != nil {
+		t.Errorf("[music] without secret_file: Rotating = %+v, %v; want the static ports", c.Music.Rotating, err)
+	}
+}
+
+func TestMusicSecretErrors(t *testing.T) {
+	dir := t.TempDir()
+	key := newKey(t, dir, "ok.key", 0o600)
+	open := newKey(t, dir, "open.key", 0o644)
+	tests := []struct {
+		name string
+		text string
+		want string
+	}{
+		{"key file readable by others", "[music]\nsecret_file = \"" + open + "\"", `line 2: [music]: key file ` + open + `: mode 0644 lets group or others read`},
+		{"period without secret_file", "[music]\nperiod = \"30s\"", `line 1: [music]: period, skew, port_range and protocols are settings of songs under a secret: give secret_file too`},
+		{"range too small for a song", "[music]\nsecret_file = \"" + key + "\"\nport_range = \"40000-41000\"", `line 3: [music] port_range 40000-41000 carries songs of at most`},
+		{"a door's port in the range", "[music]\nsecret_file = \"" + key + "\"\n[[door]]\nname = \"web\"\nsequence = \"25000\"\nstart_command = [\"true\"]",
+			`line 5: door "web": port 25000/tcp is also the music port_range 20000-32767 of [music]`},
+		{"a rotating door's range over it", "[music]\nsecret_file = \"" + key + "\"\nport_range = \"40000-49999\"\n[[door]]\nname = \"ssh\"\nsecret_file = \"" + key + "\"\nport_range = \"45000-46000\"\nstart_command = [\"true\"]",
+			`door "ssh": port_range 45000-46000 holds the music port_range 40000-49999 of [music]`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("m.toml", []byte(tt.text))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v\nwant it to say %q", err, tt.want)
+			}
+		})
+	}
+}

@@ -81,6 +81,11 @@ type tomlMusic struct {
 	KeepPlayedMiB      any `toml:"keep_played_mib"`
 	MorseWPM           any `toml:"morse_wpm"`
 	PoolIdleTimeout    any `toml:"pool_idle_timeout"`
+	SecretFile         any `toml:"secret_file"`
+	Period             any `toml:"period"`
+	Skew               any `toml:"skew"`
+	PortRange          any `toml:"port_range"`
+	Protocols          any `toml:"protocols"`
 }
 
 type tomlDoor struct {
@@ -417,6 +422,9 @@ func (d *tomlDecoder) music(f *tomlMusic, m *Music) {
 	at("keep_played_mib").integer(f.KeepPlayedMiB, &m.KeepPlayedMiB, 0, math.MaxInt32)
 	at("pool_idle_timeout").duration(f.PoolIdleTimeout, &m.PoolIdleTimeout)
 	at("morse_wpm").integer(f.MorseWPM, &m.MorseWPM, 5, 60)
+	if f.SecretFile != nil || f.Period != nil || f.Skew != nil || f.PortRange != nil || f.Protocols != nil {
+		m.Rotating = readRotating(at, rotatingFields{SecretFile: f.SecretFile, Period: f.Period, Skew: f.Skew, PortRange: f.PortRange, Protocols: f.Protocols})
+	}
 	if f.Allow != nil {
 		if list, ok := at("allow").strings(f.Allow); ok {
 			m.Allow = []netip.Prefix{}

@@ -11,6 +11,8 @@ import (
 	"github.com/knockbeep/knockbeep/beeper"
 	"github.com/knockbeep/knockbeep/knock"
 	"github.com/knockbeep/knockbeep/knock/firewall"
+	"github.com/knockbeep/knockbeep/knock/message"
+	"github.com/knockbeep/knockbeep/knock/portlang"
 	"github.com/knockbeep/knockbeep/sequence"
 )
 
@@ -95,7 +97,12 @@ func (c *Config) validate(p *problems, at locator) {
 	}
 
 	var music func(uint16) (string, bool)
-	if c.Music.Enabled {
+	switch r := c.Music.Rotating; {
+	case c.Music.Enabled && r != nil:
+		music = func(port uint16) (string, bool) {
+			return fmt.Sprintf("port_range %d-%d of [music]", r.PortLo, r.PortHi), port >= r.PortLo && port <= r.PortHi
+		}
+	case c.Music.Enabled:
 		music = func(port uint16) (string, bool) { return musicPortName(c.Music.Protocol, port) }
 	}
 	firstLine := map[string]int{}
@@ -199,6 +206,18 @@ func (l Log) validate(p *problems, at locator) {
 }
 
 func (m Music) validate(p *problems, at locator) {
+	if r := m.Rotating; r != nil {
+		line := func(key string) int { return at.topLine("music", key) }
+		if len(r.SecretFiles) == 0 {
+			p.add(line("secret_file"), "[music]: period, skew, port_range and protocols are settings of songs under a secret: give secret_file too, or remove them")
+			return
+		}
+		checkRotating(p, line, "[music]", r)
+		if sh := portlang.ShapeOf(r); sh.Check() == nil && message.MaxText(sh, 0) < MinSongBytes {
+			p.add(line("port_range"), "[music] port_range %d-%d carries songs of at most %d bytes: give a wider range (the default 20000-32767 carries %d)",
+				r.PortLo, r.PortHi, message.MaxText(sh, 0), message.MaxText(portlang.ShapeOf(&knock.Rotating{PortLo: 20000, PortHi: 32767, Protos: r.Protos}), 0))
+		}
+	}
 	for _, e := range checkProtocol(m.Protocol) {
 		// The first of the keys involved that the file sets.
 		line := at.topLine("music", e.keys[0])

@@ -360,7 +360,10 @@ func check(cfg *config.Config, c commandLine, stdout, stderr io.Writer) int {
 		names[i] = d.Name
 	}
 	music := "off"
-	if cfg.Music.Enabled {
+	switch r := cfg.Music.Rotating; {
+	case cfg.Music.Enabled && r != nil:
+		music = fmt.Sprintf("on, songs only under the secret in %s (ports %d-%d, period %v)", strings.Join(r.SecretFiles, " and "), r.PortLo, r.PortHi, r.Period)
+	case cfg.Music.Enabled:
 		music = "on (open to every source unless [music] allow says otherwise)"
 	}
 	fmt.Fprintf(stdout, "# %d doors (%s), %d disabled; music doors %s; capturing on %s; %d warnings\n",

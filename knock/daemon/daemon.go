@@ -221,7 +221,7 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 	} else if d.fleet != nil {
 		undo = append(undo, func() { d.fleet.stop(); d.fleet.close() })
 	}
-	d.doors, err = newDoorSet(cfg.Doors, d.sourceEnv(), d.opts.Clock.Now())
+	d.doors, err = newDoorSet(cfg, d.sourceEnv(), d.opts.Clock.Now())
 	if err != nil {
 		return fail(err)
 	}
@@ -449,7 +449,7 @@ func (d *Daemon) handle(ev *knock.Event) {
 			return
 		}
 	}
-	if d.music != nil {
+	if d.music != nil && d.cfg.Music.Rotating == nil {
 		var plays uint64
 		auditPlay := d.fleet != nil && ev.Port == d.cfg.Music.Protocol.PlayPort
 		if auditPlay {
@@ -588,7 +588,8 @@ const replayCacheFile = "replay.cache"
 // some door of cfg needs one; the one open already when it is the same
 // file.
 func (d *Daemon) openReplayCache(cfg *config.Config) (*replaycache.Cache, error) {
-	if !slices.ContainsFunc(cfg.Doors, func(door knock.Door) bool { return door.Rotating != nil }) {
+	_, songs := cfg.Music.SongDoor()
+	if !songs && !slices.ContainsFunc(cfg.Doors, func(door knock.Door) bool { return door.Rotating != nil }) {
 		return d.replayCache, nil
 	}
 	path := filepath.Join(cfg.StateDir, replayCacheFile)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/knockbeep/knockbeep/knock"
+	"github.com/knockbeep/knockbeep/knock/config"
 	"github.com/knockbeep/knockbeep/knock/match"
 	"github.com/knockbeep/knockbeep/knock/source"
 )
@@ -35,8 +36,11 @@ type slot struct {
 	seq  source.Sequence
 }
 
-// newDoorSet builds the sources of doors and their matcher doors at now.
-func newDoorSet(doors []knock.Door, env source.Env, now time.Time) (*doorSet, error) {
+// newDoorSet builds the sources of cfg's doors and their matcher doors at
+// now, and the assemblers of its message doors and of the music doors'
+// songs under a secret.
+func newDoorSet(cfg *config.Config, env source.Env, now time.Time) (*doorSet, error) {
+	doors := cfg.Doors
 	s := &doorSet{sources: make([]source.Source, len(doors)), errs: make([]string, len(doors))}
 	for i, d := range doors {
 		src, err := source.New(d, env)
@@ -46,7 +50,11 @@ func newDoorSet(doors []knock.Door, env source.Env, now time.Time) (*doorSet, er
 		s.sources[i] = src
 	}
 	var err error
-	if s.messages, err = newMessageDoors(doors); err != nil {
+	messageDoors := doors
+	if songs, ok := cfg.Music.SongDoor(); ok {
+		messageDoors = append(slices.Clip(doors), songs)
+	}
+	if s.messages, err = newMessageDoors(messageDoors); err != nil {
 		return nil, err
 	}
 	s.expand(doors, now, env.Log)

@@ -70,6 +70,11 @@ func anyLocalFilter(cfg *config.Config, doors []knock.Door, onlyIPv4 bool) captu
 // some of them take knocks to this host's own addresses, and the doors'
 // targets.
 func filterParts(cfg *config.Config, doors []knock.Door) (rules []capture.Rule, needLocal bool, targets []netip.Addr) {
+	if songs, ok := cfg.Music.SongDoor(); ok {
+		// Under a secret, songs arrive on the music's rotating range, and
+		// the static music ports below pass nothing.
+		doors = append(slices.Clip(doors), songs)
+	}
 	ranges := map[string]bool{}
 	for _, d := range doors {
 		if r := d.Rotating; r != nil && !ranges[d.Name] {
@@ -109,7 +114,7 @@ func filterParts(cfg *config.Config, doors []knock.Door) (rules []capture.Rule, 
 		}
 		targets = append(targets, d.Targets...)
 	}
-	if cfg.Music.Enabled {
+	if cfg.Music.Enabled && cfg.Music.Rotating == nil {
 		needLocal = true
 		for _, port := range musicPorts(cfg) {
 			rules = append(rules,

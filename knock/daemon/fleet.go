@@ -302,7 +302,7 @@ func (d *Daemon) usersChanged() {
 	}
 	cfg := d.cfg // only a reload changes it, and reloadMu is ours
 	if slices.ContainsFunc(cfg.Doors, func(door knock.Door) bool { return door.Rotating != nil && door.Rotating.FleetUsers }) {
-		doors, err := newDoorSet(cfg.Doors, d.sourceEnv(), d.opts.Clock.Now())
+		doors, err := newDoorSet(cfg, d.sourceEnv(), d.opts.Clock.Now())
 		if err != nil {
 			d.log.Error("daemon: fleet: the users' keys changed but the doors could not be made again; keeping the old ones", "err", err)
 			return

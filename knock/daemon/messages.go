@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -22,6 +23,7 @@ type messageDoors struct {
 
 type messageDoor struct {
 	door  knock.Door
+	name  string // the name its frames are derived under: the door's, or message.SongDoor
 	asm   *message.Assembler
 	noise uint64 // the assembler's noise count at the last tick
 }
@@ -40,6 +42,9 @@ func newMessageDoors(doors []knock.Door) (*messageDoors, error) {
 		if cfg.Timeout <= 0 {
 			cfg.Timeout = r.Period // a door without a timeout: a message may take one period
 		}
+		if d.Message.Song {
+			cfg.Payload, cfg.Door = message.Song, message.SongDoor
+		}
 		for _, path := range r.SecretFiles {
 			key, err := portlang.ReadKeyFile(path)
 			if err != nil {
@@ -51,7 +56,7 @@ func newMessageDoors(doors []knock.Door) (*messageDoors, error) {
 		if err != nil {
 			return nil, fmt.Errorf("daemon: door %q: %w", d.Name, err)
 		}
-		m.doors = append(m.doors, messageDoor{door: d, asm: asm})
+		m.doors = append(m.doors, messageDoor{door: d, name: cfg.Door, asm: asm})
 	}
 	if len(m.doors) == 0 {
 		return nil, nil
@@ -106,7 +111,7 @@ func (m *messageDoors) tick(now time.Time) []messageDrop {
 // record puts a delivered message in the replay cache, on disk, before
 // its command runs: source.ErrReplayed when it was there already.
 func (md *messageDoor) record(cache source.ReplayCache, msg message.Message) error {
-	id, err := msg.ReplayID(md.door.Name)
+	id, err := msg.ReplayID(md.name)
 	if err != nil {
 		return err
 	}
@@ -148,16 +153,24 @@ func (d *Daemon) deliver(md *messageDoor, msg message.Message, ev *knock.Event) 
 }
 
 // messageDecided acts on a message once its use is decided: refused
-// (err, a replay) or delivered.
+// (err, a replay) or delivered (a song: played).
 func (d *Daemon) messageDecided(door knock.Door, msg message.Message, ev knock.Event, err error) {
 	src := msg.Src.WithZone("")
 	if err != nil {
-		d.log.Warn("daemon: message not delivered", "door", door.Name, "src", src, "reason", err)
+		what := "daemon: message not delivered"
+		if door.Message.Song {
+			what = "daemon: song not played"
+		}
+		d.log.Warn(what, "door", door.Name, "src", src, "reason", err)
 		d.refused++
 		d.record("refused", door.Name, msg.Src, err.Error())
 		if d.fleet != nil {
 			d.fleet.audit(fleet.AuditRecord{Kind: fleet.AuditReplayRefused, Door: door.Name, Addr: src.String(), Detail: err.Error()})
 		}
+		return
+	}
+	if door.Message.Song {
+		d.playSong(door, msg)
 		return
 	}
 	d.log.Info("daemon: message delivered", "door", door.Name, "src", src, "bytes", len(msg.Text), "knocks", msg.Knocks, "period", msg.Period)
@@ -174,6 +187,30 @@ func (d *Daemon) messageDecided(door knock.Door, msg message.Message, ev knock.E
 			return
 		}
 		d.music.m.PlayTones(d.opts.Clock.Now(), msg.Src, tones)
+	}
+}
+
+// playSong plays a song that arrived whole under the music doors'
+// secret, already recorded in the replay cache: a frame the key
+// authenticated but that is no song (a client of another version) is
+// logged and counted, never played in part.
+func (d *Daemon) playSong(door knock.Door, msg message.Message) {
+	src := msg.Src.WithZone("")
+	knocks, err := sequence.UnpackKnocks([]byte(msg.Text))
+	if err != nil || d.music == nil {
+		if err == nil {
+			err = errors.New("the music doors are off")
+		}
+		d.log.Warn("daemon: song not played", "door", door.Name, "src", src, "reason", err)
+		d.refused++
+		d.record("refused", door.Name, msg.Src, err.Error())
+		return
+	}
+	d.log.Info("daemon: song arrived", "door", door.Name, "src", src, "bytes", len(msg.Text), "knocks", msg.Knocks, "song_knocks", len(knocks), "period", msg.Period)
+	d.record("song", door.Name, msg.Src, fmt.Sprintf("%d knocks in %d", len(knocks), msg.Knocks))
+	d.music.m.HandleSong(msg.Src, knocks)
+	if d.fleet != nil {
+		d.fleet.audit(fleet.AuditRecord{Kind: fleet.AuditSong, Door: door.Name, Addr: src.String(), Detail: fmt.Sprintf("%d knocks", len(knocks))})
 	}
 }
 

@@ -98,7 +98,7 @@ func (d *Daemon) Apply(cfg *config.Config) error {
 	if cache != nil {
 		env.Replay = d.replayFor(cache)
 	}
-	doors, err := newDoorSet(cfg.Doors, env, d.opts.Clock.Now())
+	doors, err := newDoorSet(cfg, env, d.opts.Clock.Now())
 	if err != nil {
 		closeCache()
 		return fail(err.Error(), err)

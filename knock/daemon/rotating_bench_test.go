@@ -44,7 +44,7 @@ func benchDoorSet(b *testing.B, kind string, now time.Time) (*config.Config, *do
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { cache.Close() })
-	set, err := newDoorSet(cfg.Doors, source.Env{Replay: cache}, now)
+	set, err := newDoorSet(cfg, source.Env{Replay: cache}, now)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -142,7 +142,6 @@ var hitting = regexp.MustCompile(`(?m)^hitting (tcp|udp) \S+:(\d+)$`)
 // clockOff and extra arguments, and returns the knocks it sent.
 func (l *rotatingLab) knockDoor(t *testing.T, ns *sendtest.Netns, door string, clockOff time.Duration, extra ...string) []send.Target {
 	t.Helper()
-	var stdout, stderr bytes.Buffer
 	args := append([]string{"-v", "--secret-file", filepath.Join(l.dir, "door.key"), "--door", door, "--period", "4s"}, extra...)
 	switch door {
 	case "rot":
@@ -154,9 +153,21 @@ func (l *rotatingLab) knockDoor(t *testing.T, ns *sendtest.Netns, door string, c
 	case "answer":
 		args = append(args, "--port-range", "60000-64999")
 	}
+	sent, stdout := l.runKnock(t, ns, skewedClock{clock.System(), clockOff}, args)
+	if len(sent) != 4 {
+		t.Fatalf("knock sent %d knocks, want 4:\n%s", len(sent), stdout)
+	}
+	return sent
+}
+
+// runKnock runs knock -v with args and the daemon's address from ns, on
+// clk, and returns the knocks it says it sent, and its output.
+func (l *rotatingLab) runKnock(t *testing.T, ns *sendtest.Netns, clk clock.Clock, args []string) ([]send.Target, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
 	args = append(args, l.addr.String())
 	err := ns.Do(func() error {
-		if status := client.RunWithClock(context.Background(), args, &stdout, &stderr, skewedClock{clock.System(), clockOff}); status != client.ExitOK {
+		if status := client.RunWithClock(context.Background(), args, &stdout, &stderr, clk); status != client.ExitOK {
 			t.Errorf("knock %q: status %d: %s", args, status, stderr.String())
 		}
 		return nil
@@ -169,10 +180,7 @@ func (l *rotatingLab) knockDoor(t *testing.T, ns *sendtest.Netns, door string, c
 		port, _ := strconv.Atoi(m[2])
 		sent = append(sent, send.Target{Port: uint16(port), Proto: knock.TCP})
 	}
-	if len(sent) != 4 {
-		t.Fatalf("knock sent %d knocks, want 4:\n%s", len(sent), stdout.String())
-	}
-	return sent
+	return sent, stdout.String()
 }
 
 // marked knocks the mark door from ns and waits until the daemon opened

@@ -14,6 +14,9 @@ import (
 
 // Config is a message door as the assembler needs it.
 type Config struct {
+	// Payload is what the door's frames carry: texts, or the music doors'
+	// songs (Door is then SongDoor).
+	Payload  Payload
 	Door     string
 	Keys     [][]byte // one, or two during a key rotation
 	Shape    portlang.Shape
@@ -33,20 +36,23 @@ const DefaultMaxAttempts = 256
 
 // A Message is one that arrived whole and verified.
 type Message struct {
-	Src    netip.Addr
-	Text   string
-	Period int64 // the period whose code it was sent in
-	Key    int   // the index of the key it was sent under
-	Tag    [TagBytes]byte
-	At     time.Time // the knock that completed it
-	Knocks int       // knocks taken from its source, repeats included
+	Payload Payload
+	Src     netip.Addr
+	Text    string
+	Period  int64 // the period whose code it was sent in
+	Key     int   // the index of the key it was sent under
+	Tag     [TagBytes]byte
+	At      time.Time // the knock that completed it
+	Knocks  int       // knocks taken from its source, repeats included
 }
 
 // ReplayID names the message in the replay cache: the first 16 bytes of
 // SHA-256("knockbeep message replay 1" 00 M(message tag, door, period)
-// tag). It does not depend on the key, as a door's replay id does not.
+// tag), with the purpose song tag for a song. It does not depend on the
+// key, as a door's replay id does not.
 func (m Message) ReplayID(door string) ([16]byte, error) {
-	msg, err := portlang.Message(portlang.Params{Purpose: PurposeTag, Name: door, Period: m.Period})
+	_, purpose := m.Payload.purposes()
+	msg, err := portlang.Message(portlang.Params{Purpose: purpose, Name: door, Period: m.Period})
 	if err != nil {
 		return [16]byte{}, err
 	}
@@ -143,7 +149,7 @@ func (a *Assembler) code(q int64, ki int) (*Code, error) {
 	if c, ok := a.codes[k]; ok {
 		return c, nil
 	}
-	c, err := NewCode(a.cfg.Keys[ki], a.cfg.Door, q, a.cfg.Shape)
+	c, err := newCode(a.cfg.Payload, a.cfg.Keys[ki], a.cfg.Door, q, a.cfg.Shape)
 	if err != nil {
 		return nil, err
 	}
@@ -189,7 +195,7 @@ func (a *Assembler) Handle(ev *knock.Event) (Message, bool) {
 		if f.text != nil {
 			at.done = true
 			a.stats.Messages++
-			m := Message{Src: ev.Src, Text: string(f.text), Period: f.code.Period(), Key: f.key, At: ev.Time, Knocks: at.knocks}
+			m := Message{Payload: a.cfg.Payload, Src: ev.Src, Text: string(f.text), Period: f.code.Period(), Key: f.key, At: ev.Time, Knocks: at.knocks}
 			copy(m.Tag[:], a.tagOf(f))
 			a.keepOnly(at, f)
 			return m, true

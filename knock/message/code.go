@@ -15,11 +15,47 @@ import (
 )
 
 // Purposes of the port language's streams for messages
-// (docs/port-language.md, "Messages").
+// (docs/port-language.md, "Messages", and "Songs under a secret").
 const (
-	PurposeMessage = "message"     // the period's permutation of symbols onto knocks
-	PurposeTag     = "message tag" // the message's authentication tag
+	PurposeMessage = "message"     // a text door's permutation of symbols onto knocks
+	PurposeTag     = "message tag" // a text's authentication tag
+	PurposeSong    = "song"        // the music doors' permutation, for songs
+	PurposeSongTag = "song tag"    // a song's authentication tag
 )
+
+// SongDoor is the name under which the music doors' songs are derived
+// (the door part of their streams): songs have their own purposes, so no
+// message door's name can collide with it.
+const SongDoor = "music"
+
+// A Payload is what a frame carries: a text for a command, or a song
+// (sequence.PackKnocks) for the music doors. Each has its own purposes,
+// so a frame of one kind never verifies as the other.
+type Payload uint8
+
+const (
+	Text Payload = iota // UTF-8, no zero byte: a door's message
+	Song                // any bytes; the song parser checks them after the tag
+)
+
+// purposes are the streams of p's code and tag.
+func (p Payload) purposes() (code, tag string) {
+	if p == Song {
+		return PurposeSong, PurposeSongTag
+	}
+	return PurposeMessage, PurposeTag
+}
+
+// check reports why payload cannot be one of p's, if it cannot.
+func (p Payload) check(payload []byte) error {
+	if p == Song {
+		if len(payload) == 0 {
+			return fmt.Errorf("%w is empty", ErrText)
+		}
+		return nil
+	}
+	return CheckText(payload)
+}
 
 // The frame's layout, in nibbles (4-bit halves of bytes, high half first).
 const (
@@ -47,6 +83,7 @@ func Nibbles(n, parity int) int { return dataStart + 2*(n+TagBytes) + parity }
 // door's range, about half a millisecond; a Code is then read only and
 // safe for concurrent use.
 type Code struct {
+	kind   Payload
 	key    []byte
 	door   string
 	period int64
@@ -55,9 +92,19 @@ type Code struct {
 	inv    []uint16 // value → symbol
 }
 
-// NewCode returns the code of door in period under key: its knocks fall
-// in sh's range and protocols (sh.Length is not used).
+// NewCode returns the code of door's texts in period under key: its
+// knocks fall in sh's range and protocols (sh.Length is not used).
 func NewCode(key []byte, door string, period int64, sh portlang.Shape) (*Code, error) {
+	return newCode(Text, key, door, period, sh)
+}
+
+// NewSongCode returns the code of the music doors' songs in period under
+// key.
+func NewSongCode(key []byte, period int64, sh portlang.Shape) (*Code, error) {
+	return newCode(Song, key, SongDoor, period, sh)
+}
+
+func newCode(kind Payload, key []byte, door string, period int64, sh portlang.Shape) (*Code, error) {
 	check := sh
 	check.Length = 1
 	if err := check.Check(); err != nil {
@@ -70,7 +117,8 @@ func NewCode(key []byte, door string, period int64, sh portlang.Shape) (*Code, e
 	if n/16 < Nibbles(1, 0) {
 		return nil, fmt.Errorf("message: port range %d-%d is too small for a message of one byte (%d knocks need %d ports)", sh.Lo, sh.Hi, Nibbles(1, 0), 16*Nibbles(1, 0))
 	}
-	s, err := portlang.NewStream(key, portlang.Params{Purpose: PurposeMessage, Name: door, Period: period})
+	purpose, _ := kind.purposes()
+	s, err := portlang.NewStream(key, portlang.Params{Purpose: purpose, Name: door, Period: period})
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +126,7 @@ func NewCode(key []byte, door string, period int64, sh portlang.Shape) (*Code, e
 	if err != nil {
 		return nil, err
 	}
-	c := &Code{key: key, door: door, period: period, shape: sh, perm: make([]uint16, n), inv: make([]uint16, n)}
+	c := &Code{kind: kind, key: key, door: door, period: period, shape: sh, perm: make([]uint16, n), inv: make([]uint16, n)}
 	for i := range c.perm {
 		c.perm[i] = uint16(i)
 	}
@@ -198,10 +246,11 @@ func CheckText(text []byte) error {
 	return nil
 }
 
-// Encode returns the knocks of text with parity parity knocks, in frame
-// order (the daemon takes them in any order).
+// Encode returns the knocks of text (a song's bytes under a song code)
+// with parity parity knocks, in frame order (the daemon takes them in any
+// order).
 func (c *Code) Encode(text []byte, parity int) ([]knock.Step, error) {
-	if err := CheckText(text); err != nil {
+	if err := c.kind.check(text); err != nil {
 		return nil, err
 	}
 	if parity < 0 || parity > MaxParity {
@@ -254,9 +303,11 @@ func parityOf(data []uint8, parity, j int) uint8 {
 }
 
 // tag is the frame's authentication: the first TagBytes of
-// HMAC-SHA256(key, M(message tag, door, period) || header || text).
+// HMAC-SHA256(key, M(message tag, door, period) || header || text), with
+// the purpose song tag for a song.
 func (c *Code) tag(header, text []byte) [TagBytes]byte {
-	msg, _ := portlang.Message(portlang.Params{Purpose: PurposeTag, Name: c.door, Period: c.period}) // the name was checked by NewCode
+	_, purpose := c.kind.purposes()
+	msg, _ := portlang.Message(portlang.Params{Purpose: purpose, Name: c.door, Period: c.period}) // the name was checked by NewCode
 	mac := hmac.New(sha256.New, c.key)
 	mac.Write(msg)
 	mac.Write(header)

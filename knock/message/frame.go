@@ -179,7 +179,7 @@ func (f *frame) finish() {
 		f.err = errors.New("its tag does not match (another key or period, or altered on the way)")
 		return
 	}
-	if err := CheckText(text); err != nil {
+	if err := f.code.kind.check(text); err != nil {
 		f.err = err
 		return
 	}

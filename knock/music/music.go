@@ -368,11 +368,36 @@ func (m *Music) Handle(ev *knock.Event) bool {
 		m.refuse(now, refusedNotAllowed, src)
 		return true
 	}
+	m.apply(now, src, k)
+	return true
+}
+
+// HandleSong acts on a song that arrived whole as one verified frame (the
+// music doors under a secret, package message): its knocks, in order, go
+// into src's pool as if each had been knocked, and then it plays. Like
+// Handle, it runs on the owner goroutine only.
+func (m *Music) HandleSong(src netip.Addr, knocks []sequence.Knock) {
+	src = src.WithZone("")
+	now := m.clock.Now()
+	if !m.allowed(src) {
+		m.refuse(now, refusedNotAllowed, src)
+		return
+	}
+	for _, k := range knocks {
+		if k.Kind != sequence.KnockPlay {
+			m.apply(now, src, k)
+		}
+	}
+	m.play(now, src)
+}
+
+// apply does what the knock k of src's does.
+func (m *Music) apply(now time.Time, src netip.Addr, k sequence.Knock) {
 	switch k.Kind {
 	case sequence.KnockTone, sequence.KnockSilence:
 		s := m.source(now, src)
 		if s == nil {
-			return true
+			return
 		}
 		step := sequence.PoolStep{Kind: sequence.StepSilence, Length: m.proto.Step}
 		if k.Kind == sequence.KnockTone {
@@ -382,12 +407,12 @@ func (m *Music) Handle(ev *knock.Event) bool {
 	case sequence.KnockNote:
 		s := m.source(now, src)
 		if s == nil {
-			return true
+			return
 		}
 		steps, n := m.proto.NoteSteps(k, sequence.NearestNote(s.pitch(m.proto)))
 		if n == 0 {
 			m.ignored.Add(1)
-			return true
+			return
 		}
 		m.appendSteps(now, src, s, steps[:n]...)
 	case sequence.KnockPitch:
@@ -398,7 +423,6 @@ func (m *Music) Handle(ev *knock.Event) bool {
 	case sequence.KnockPlay:
 		m.play(now, src)
 	}
-	return true
 }
 
 func isKnock(ev *knock.Event) bool {
