@@ -63,7 +63,7 @@ const (
 // /init reports their start, signals and exit as GuestEvents.
 type Step struct {
 	Op   StepOp
-	Name string   // the process a start, signal or wait is about
+	Name string   // the process a start, signal or wait is about; the file an await waits for
 	Argv []string // run, start: absolute path in the guest, then arguments
 	// Duration is the sleep for OpSleep and the time limit of OpRun, OpAwait and
 	// OpWait, after which /init kills the process and reports the failure.
