@@ -86,10 +86,6 @@ const (
 	retryMax   = 10 * time.Second
 )
 
-// pollTimeout bounds how long a reader waits for a packet before it
-// checks whether Run's context has ended.
-const pollTimeout = 200 * time.Millisecond
-
 // A ring is one capture handle: an OS capture handle on one interface
 // (or on all of them), or a capture file. Only its reader goroutine calls
 // next and close; setFilter and drops may be called from other goroutines
@@ -97,7 +93,9 @@ const pollTimeout = 200 * time.Millisecond
 type ring interface {
 	// next returns the next frame, valid until the following call, its
 	// link type and the time it was captured; errNoPacket when none came
-	// within pollTimeout; io.EOF when a file has ended, and an *endError
+	// within a poll timeout of its own (the FreeBSD ring's pollTimeout), or,
+	// on an interruptible ring, when interrupted;
+	// io.EOF when a file has ended, and an *endError
 	// when a file cannot be read further: neither is reopened.
 	next() ([]byte, decode.LinkType, time.Time, error)
 	setFilter(c *compiledFilter) error
@@ -105,6 +103,14 @@ type ring interface {
 	// was opened.
 	drops() (uint64, error)
 	close() error
+}
+
+// An interruptible ring waits for frames without a poll timeout, so that
+// an idle capture costs nothing: interrupt makes a waiting next, and every
+// later one, return errNoPacket at once. It may be called from any
+// goroutine, with the source's mu held.
+type interruptible interface {
+	interrupt()
 }
 
 // An opener opens rings on network interfaces: the operating system's
@@ -380,6 +386,7 @@ func (c *Capture) SetFilter(f Filter) error {
 				// The reader reopens the ring, with the new filter.
 				c.log.Warn("capture: cannot set the new filter; reopening", "iface", s.name, "err", err)
 				s.stale.Store(true)
+				s.interruptLocked()
 			}
 		}
 		s.mu.Unlock()
@@ -418,6 +425,11 @@ func (c *Capture) Stats() Stats {
 // until its end (nil) or until it cannot be read (the error).
 func (s *source) run(ctx context.Context, deliver func(*knock.Event)) error {
 	done := ctx.Done()
+	defer context.AfterFunc(ctx, func() {
+		s.mu.Lock()
+		s.interruptLocked()
+		s.mu.Unlock()
+	})()
 	var ev knock.Event
 	for {
 		select {
@@ -458,6 +470,15 @@ func (s *source) run(ctx context.Context, deliver func(*knock.Event)) error {
 		}
 		s.events.Add(1)
 		deliver(&ev)
+	}
+}
+
+// interruptLocked cuts short the wait of s's ring, if it is waiting and
+// can be interrupted: the reader then checks its context and whether the
+// ring is stale. s.mu is held.
+func (s *source) interruptLocked() {
+	if r, ok := s.r.(interruptible); ok {
+		r.interrupt()
 	}
 }
 
