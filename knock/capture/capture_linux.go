@@ -205,6 +205,18 @@ func (r *packetRing) next() ([]byte, decode.LinkType, time.Time, error) {
 	return r.mem[start:end], decode.LinkRaw, time.Unix(int64(h.Sec), int64(h.Nsec)), nil
 }
 
+// more reports whether the frame after the one next returned last is
+// ready: the caller's batch goes on.
+func (r *packetRing) more() bool {
+	i := r.head
+	if r.held {
+		if i++; i == ringFrames {
+			i = 0
+		}
+	}
+	return r.ready(i)
+}
+
 // wait returns once a frame may have arrived: at once after sleeping out
 // a busy window, or when the kernel signals the socket; errNoPacket when
 // interrupted; an error when the socket failed.

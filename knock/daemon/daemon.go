@@ -354,8 +354,10 @@ func (d *Daemon) captureNames() []string {
 // new one. A file's capture returns nil at the file's end.
 func (d *Daemon) captureLoop(ctx context.Context, q *eventQueue) error {
 	done := ctx.Done()
+	// Live, the consumer is woken once a batch (RunBatched): under a
+	// flood, once a millisecond rather than for every knock.
 	enqueue := func(ev *knock.Event) {
-		q.push(ev, done)
+		q.add(ev, done)
 		d.kickTicker()
 	}
 	// A file is read in step with the owner: each packet is read once
@@ -375,7 +377,7 @@ func (d *Daemon) captureLoop(ctx context.Context, q *eventQueue) error {
 			}
 			return nil
 		}
-		err := c.Run(ctx, enqueue)
+		err := c.RunBatched(ctx, enqueue, q.publish)
 		if ctx.Err() != nil {
 			return nil
 		}
