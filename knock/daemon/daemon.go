@@ -459,10 +459,12 @@ func (d *Daemon) handle(ev *knock.Event) {
 			d.record("refused", m.Name, m.Src, err.Error())
 			continue
 		}
-		d.logOpened(m)
-		d.record("open", m.Name, m.Src, "")
+		// Open first, then say so: writing the log can wake its reader
+		// (journald, a pipe) and cost the opening a time slice.
 		d.fw.open(door, m.Src)
 		d.runner.Open(door, m.Event)
+		d.logOpened(m)
+		d.record("open", m.Name, m.Src, "")
 	}
 	// A use may change what the sources offer (the next one-time line, a
 	// period's sequence that may not be used twice).
