@@ -2,6 +2,8 @@ package daemon
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"slices"
 
 	"github.com/google/nftables"
@@ -161,6 +163,29 @@ func TestFirewallDoorOpensInTheKernel(t *testing.T) {
 // BenchmarkKnockToFirewallOpen prints the time from a door's last knock
 // leaving the knocker to the knocker's address being in the nftables set
 // (read back over netlink in a tight loop), p50 and p99.
+// elementsAdded reads the kernel's nftables events as they come and
+// sends the time each element was added, never blocking the reader (a
+// monitor left unread overflows its socket); an error ends it.
+func elementsAdded(events <-chan *nftables.MonitorEvent) (added <-chan time.Time, failed <-chan error) {
+	a, f := make(chan time.Time, 64), make(chan error, 1)
+	go func() {
+		for ev := range events {
+			switch ev.Type {
+			case nftables.MonitorEventTypeNewSetElem:
+				select {
+				case a <- time.Now():
+				default:
+				}
+			case nftables.MonitorEventTypeOOB:
+				f <- fmt.Errorf("the nftables monitor: %w", ev.Error)
+				return
+			}
+		}
+		f <- errors.New("the nftables monitor closed")
+	}()
+	return a, f
+}
+
 func BenchmarkKnockToFirewallOpen(b *testing.B) {
 	if _, err := exec.LookPath("nft"); err != nil {
 		b.Skip("needs nftables' nft command to build the set: apt-get install nftables")
@@ -189,6 +214,23 @@ open_for = "1h"
 	if err != nil {
 		b.Fatal(err)
 	}
+	// The kernel tells of each element added (nft monitor's events): a
+	// blocking read, where polling the set would compete with the daemon
+	// for the two cores and time the poll as much as the opening.
+	var events chan *nftables.MonitorEvent
+	monitor := nftables.NewMonitor(nftables.WithMonitorAction(nftables.MonitorActionNew), nftables.WithMonitorObject(nftables.MonitorObjectElements),
+		nftables.WithMonitorEventBuffer(1024))
+	if err := ns.Do(func() error {
+		watcher, err := nftables.New() // a socket of its own: the monitor reads every message on it
+		if err == nil {
+			events, err = watcher.AddMonitor(monitor)
+		}
+		return err
+	}); err != nil {
+		b.Fatal(err)
+	}
+	defer monitor.Close()
+	added, failed := elementsAdded(events)
 	addr := netip.MustParseAddr("127.0.0.1")
 	elem := []nftables.SetElement{{Key: addr.AsSlice()}}
 	var lat []time.Duration
@@ -196,6 +238,9 @@ open_for = "1h"
 	for range b.N {
 		conn.SetDeleteElements(set, elem)
 		conn.Flush() // fails harmlessly when the address is not there
+		for len(added) > 0 {
+			<-added // none is expected: a stale one would time the next knock short
+		}
 		var start time.Time
 		err := ns.Do(func() error {
 			s := send.NewSender(addr, send.Options{})
@@ -210,23 +255,15 @@ open_for = "1h"
 		if err != nil {
 			b.Fatal(err)
 		}
-		// Polled with a pause, as the pool is (waitFor): a loop of
-		// netlink dumps without one takes a whole core of the two, and
-		// the daemon waits for the other behind whatever else runs,
-		// which made the p99 four times the daemon's.
-		var pollErr error
-		err = waitFor(func() bool {
-			got, err := conn.GetSetElements(set)
-			pollErr = err
-			return err != nil || len(got) > 0
-		})
-		if pollErr != nil {
-			b.Fatal(pollErr)
+		select {
+		case at := <-added:
+			lat = append(lat, at.Sub(start))
+		case err := <-failed:
+			b.Fatal(err)
+		case <-time.After(5 * time.Second):
+			b.Fatal("no element added to the set within 5s")
 		}
-		if err != nil {
-			b.Fatalf("the address was not in the set: %v", err)
-		}
-		lat = append(lat, time.Since(start))
+
 	}
 	b.StopTimer()
 	slices.Sort(lat)
