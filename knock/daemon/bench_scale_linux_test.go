@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/knockbeep/knockbeep/knock"
+	"github.com/knockbeep/knockbeep/knock/send"
 	"github.com/knockbeep/knockbeep/knock/send/sendtest"
 )
 
@@ -269,9 +270,30 @@ func BenchmarkMillionSources(b *testing.B) {
 
 // BenchmarkIdle reports what the daemon costs with nothing arriving: CPU
 // seconds per hour, from 20 s of idling after it settled.
-func BenchmarkIdle(b *testing.B) {
+func BenchmarkIdle(b *testing.B) { benchIdle(b, floodConfig, nil) }
+
+// BenchmarkIdleMusic is BenchmarkIdle for the default daemon: the music
+// doors and no other, with a song played before the idling, so that the
+// pools' fsync timer has been armed once.
+func BenchmarkIdleMusic(b *testing.B) {
+	benchIdle(b, `
+speaker = "none"
+state_dir = "{{DIR}}/state"
+[music]
+`, func(ns *sendtest.Netns) {
+		knockPorts(b, ns, netip.MustParseAddr("127.0.0.1"), send.Target{Port: 1000, Proto: knock.TCP}, send.Target{Port: 1002, Proto: knock.TCP})
+	})
+}
+
+// benchIdle measures the daemon of config idling, after warm (if not
+// nil) gave it something to do.
+func benchIdle(b *testing.B, config string, warm func(*sendtest.Netns)) {
 	ns := sendtest.NewNetns(b)
-	d := startDaemon(b, ns, floodConfig, "-i", "lo")
+	d := startDaemon(b, ns, config, "-i", "lo")
+	if warm != nil {
+		warm(ns)
+		d.waitLog("music: song queued", 10*time.Second)
+	}
 	pid := d.cmd.Process.Pid
 	settledCPU(b, pid)
 	const span = 20 * time.Second

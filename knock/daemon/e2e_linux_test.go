@@ -186,7 +186,7 @@ func knockSong(t *testing.T, ns *sendtest.Netns, addr netip.Addr, plan sequence.
 }
 
 // knockPorts knocks targets into addr from inside ns.
-func knockPorts(t *testing.T, ns *sendtest.Netns, addr netip.Addr, targets ...send.Target) {
+func knockPorts(t testing.TB, ns *sendtest.Netns, addr netip.Addr, targets ...send.Target) {
 	t.Helper()
 	err := ns.Do(func() error {
 		s := send.NewSender(addr, send.Options{})

@@ -220,6 +220,7 @@ type Music struct {
 	dirty           []*pool
 	wake            chan struct{} // a song was queued
 	syncDue         chan struct{} // syncInterval has passed
+	syncWanted      chan struct{} // a pool was written to: arm the sync timer
 
 	knocks, ignored, steps, pitches, plays, played, playErrors, syncs, dirSyncs, deleted atomic.Uint64
 	forgotten, discarded                                                                 atomic.Uint64
@@ -265,6 +266,7 @@ func New(opts Options) (*Music, error) {
 		keepPlayedBytes: opts.KeepPlayedBytes,
 		wake:            make(chan struct{}, 1),
 		syncDue:         make(chan struct{}, 1),
+		syncWanted:      make(chan struct{}, 1),
 	}
 	if m.log == nil {
 		m.log = slog.New(slog.DiscardHandler)
@@ -515,6 +517,10 @@ func (m *Music) appendSteps(now time.Time, src netip.Addr, s *source, steps ...s
 		m.mu.Lock()
 		m.dirty = append(m.dirty, s.pool)
 		m.mu.Unlock()
+		select {
+		case m.syncWanted <- struct{}{}:
+		default: // the fsync goroutine has been told already
+		}
 	}
 }
 

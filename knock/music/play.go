@@ -86,28 +86,39 @@ func (m *Music) Run(ctx context.Context) error {
 	return nil
 }
 
-// syncPeriodically fsyncs, every syncInterval, the pools appended to since
-// their last fsync, and the directories of those that are new. It runs
-// beside the player so that a long song does not hold up durability. An
-// fsync holds its pool's lock, so a knock for that pool waits for it: at
-// most once a second per pool.
+// syncPeriodically fsyncs, syncInterval after a pool was written to, the
+// pools appended to since their last fsync, and the directories of those
+// that are new. It runs beside the player so that a long song does not
+// hold up durability. An fsync holds its pool's lock, so a knock for that
+// pool waits for it: at most once a second per pool. With nothing written
+// it arms no timer: an idle daemon wakes for nothing.
 func (m *Music) syncPeriodically(ctx context.Context) {
-	tick := func() {
-		select {
-		case m.syncDue <- struct{}{}:
-		default:
-		}
-	}
-	timer := m.clock.AfterFunc(syncInterval, tick)
-	defer func() { timer.Stop() }()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-m.syncWanted:
+		}
+		timer := m.clock.AfterFunc(syncInterval, func() {
+			select {
+			case m.syncDue <- struct{}{}:
+			default:
+			}
+		})
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return
 		case <-m.syncDue:
 		}
+		// A write from now on arms the timer again; one before the
+		// fsyncs below is in them too (then the next round finds
+		// nothing to do, once).
+		select {
+		case <-m.syncWanted:
+		default:
+		}
 		m.syncDirty()
-		timer = m.clock.AfterFunc(syncInterval, tick)
 	}
 }
 

@@ -109,10 +109,7 @@ func TestReloadMaxPoolSteps(t *testing.T) {
 	}
 	// The periodic sync closes the pool's old file handle; the pool plays
 	// whole.
-	h.clock.Advance(time.Second)
-	if !h.clock.WaitPending(1, 10*time.Second) {
-		t.Fatal("Run did not re-arm its sync timer")
-	}
+	h.syncRound(func(s music.Stats) bool { return s.Syncs > 0 })
 	h.knock(src, play)
 	songs := h.waitPlayed(1)
 	wantTones := sequence.Compile([]sequence.PoolStep{
