@@ -1,6 +1,6 @@
 # fish completion for knock(1), from knockbeep. internal/packagetest
 # checks the -s and -l names against knock's option table.
-set -l songs fur-elise imperial-march minuet-in-g ode-to-joy twinkle-twinkle
+set -l songs fur-elise imperial-march minuet-in-g ode-to-joy three-voice-round twinkle-twinkle
 complete -c knock -f -a '(__fish_print_hostnames)'
 complete -c knock -s u -l udp -d 'knock with UDP where a port has no :proto suffix'
 complete -c knock -s d -l delay -x -d 'wait between knocks (ms or a duration)'

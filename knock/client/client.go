@@ -479,7 +479,10 @@ takes both): a pitch knock before the first note (whatever the daemon's
 default frequency) and wherever the pitch changes, a knock per step of tone
 or silence, then the play knock. SONG is a song file (beep command lines,
 RTTTL or MML) or, when no file has that name, one of the songs built into
-knock: fur-elise, imperial-march, minuet-in-g, ode-to-joy, twinkle-twinkle.
+knock: fur-elise, imperial-march, minuet-in-g, ode-to-joy,
+three-voice-round, twinkle-twinkle. A song of several voices (MML voices
+separated by commas) sends its first voice; --orchestra sends each voice
+to a host of its own.
 A song of more than 10000 steps is sent with a warning: knockbeepd keeps
 that many steps of a pool unless its config raises [music] max_steps, and
 plays the song cut short.
