@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -174,6 +175,18 @@ func (m *Music) playSong(ctx context.Context, s *song) {
 	m.log.Info("music: playing", "src", s.src, "song", s.name, "steps", len(steps), "tones", len(tones),
 		"length", length, "beep", args)
 
+	if !s.start.IsZero() {
+		// An orchestra's cue: every node starts at the same instant. The
+		// song is compiled and logged first, so that only the player's
+		// own start is left after the wait.
+		if err := m.clock.SleepUntil(ctx, s.start); err != nil {
+			m.log.Warn("music: song not played: the daemon stopped before its start", "src", s.src, "song", s.name, "start", s.start)
+			return
+		}
+		started := m.clock.Now()
+		m.log.Info("music: started", "src", s.src, "song", s.name, "scheduled_unix_ns", strconv.FormatInt(s.start.UnixNano(), 10),
+			"started_unix_ns", strconv.FormatInt(started.UnixNano(), 10), "late", started.Sub(s.start))
+	}
 	wav, err := m.player.Play(ctx, s.name, tones)
 	if err != nil {
 		m.playErrors.Add(1)
