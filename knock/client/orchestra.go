@@ -23,11 +23,13 @@ func runOrchestra(ctx context.Context, c config, env environment, song sequence.
 			song.Name, voices, voices, len(c.hosts)))
 	}
 	plans := make([]sequence.Plan, voices)
+	var length time.Duration // the longest voice's
 	for i := range voices {
 		tones, err := song.Voice(i)
 		if err != nil {
 			return fail(ctx, env, ExitSong, err)
 		}
+		length = max(length, sequence.Song{Tones: tones}.Duration())
 		plan, err := sequence.Compose(tones, c.protocol, sequence.ComposeOptions{NoPitch: c.noPitch, Notes: c.notes})
 		if err != nil {
 			return fail(ctx, env, ExitSong, fmt.Errorf("%s: voice %d: %w", c.song, i+1, err))
@@ -84,6 +86,6 @@ func runOrchestra(ctx context.Context, c config, env environment, song sequence.
 		return knockFailed(ctx, env, fmt.Errorf("the ensemble knock into %s: %w", c.hosts[0], err), 0, 1)
 	}
 	fmt.Fprintf(env.stdout, "ensemble knock sent to %s:%d after %v: the %d daemons play %q together; written %v\n",
-		resolved[0], c.ensemblePort, env.clock.Now().Sub(start).Round(time.Millisecond), voices, song.Name, song.Duration().Round(time.Millisecond))
+		resolved[0], c.ensemblePort, env.clock.Now().Sub(start).Round(time.Millisecond), voices, song.Name, length.Round(time.Millisecond))
 	return ExitOK
 }
