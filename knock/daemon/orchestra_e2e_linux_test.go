@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/knockbeep/knockbeep/knock"
 	"github.com/knockbeep/knockbeep/knock/client"
+	"github.com/knockbeep/knockbeep/knock/send"
 	"github.com/knockbeep/knockbeep/sequence"
 	"github.com/knockbeep/knockbeep/songs"
 )
@@ -37,6 +39,10 @@ func TestOrchestraEndToEnd(t *testing.T) {
 	for _, d := range ds {
 		joined(t, d)
 	}
+
+	// A stranger's ensemble knock, with no pool at A, conducts nothing.
+	knockPorts(t, l.knocker, l.addrs[0], send.Target{Port: 1003, Proto: knock.TCP})
+	ds[0].waitLog("daemon: fleet: ensemble knock refused: no pool of the knocker's here to conduct with (knock its voice in first)", 30*time.Second)
 
 	data, file, err := songs.Read("three-voice-round")
 	if err != nil {
@@ -103,14 +109,28 @@ func TestOrchestraEndToEnd(t *testing.T) {
 	spread := time.Duration(slices.Max(started) - slices.Min(started))
 	t.Logf("the three players began within %v of each other (same machine clock)", spread)
 
-	// The audit chain: the conductor's cue and each node's play, four
+	// A voice knocked into A alone: A conducts, B and C acknowledge the
+	// cue and, with no pool of the knocker's, play nothing.
+	plan := composeSong(t, "ode-to-joy", sequence.ComposeOptions{Notes: true})
+	plan.Knocks = plan.Knocks[:len(plan.Knocks)-1]
+	knockSong(t, l.knocker, l.addrs[0], plan)
+	knockPorts(t, l.knocker, l.addrs[0], send.Target{Port: 1003, Proto: knock.TCP})
+	waitSongs(t, filepath.Join(ds[0].dir, "state"), 2)
+	for i, d := range ds[1:] {
+		d.waitLog("daemon: fleet: cue: no pool of the knocker's here; playing nothing", 30*time.Second)
+		if n := len(playedSongs(t, filepath.Join(d.dir, "state"))); n != 1 {
+			t.Errorf("node %d played %d songs, want only its voice of the round", i+1, n)
+		}
+	}
+
+	// The audit chain: the conductor's two cues and each play, six
 	// records of three nodes; each node sends its own when it can.
 	for deadline := time.Now().Add(60 * time.Second); ; {
 		status, out := l.auditVerify(t, 2)
 		if status != ExitOK {
 			t.Fatalf("--audit-verify at C: status %d, output %q; want 0", status, out)
 		}
-		if strings.Contains(out, "4 records from 3 nodes, 0 breaks") {
+		if strings.Contains(out, "6 records from 3 nodes, 0 breaks") {
 			break
 		}
 		if time.Now().After(deadline) {
