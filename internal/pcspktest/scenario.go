@@ -56,15 +56,16 @@ const (
 	OpSleep  StepOp = "sleep"  // sleep for Duration
 	OpSignal StepOp = "signal" // send SIGTERM to the background process Name
 	OpWait   StepOp = "wait"   // wait for the background process Name to exit
+	OpAwait  StepOp = "await"  // wait for the file Name to exist
 )
 
 // A Step is one thing /init does. Processes write to the guest console;
 // /init reports their start, signals and exit as GuestEvents.
 type Step struct {
 	Op   StepOp
-	Name string   // the process a start, signal or wait is about
+	Name string   // the process a start, signal or wait is about; the file an await waits for
 	Argv []string // run, start: absolute path in the guest, then arguments
-	// Duration is the sleep for OpSleep and the time limit of OpRun and
+	// Duration is the sleep for OpSleep and the time limit of OpRun, OpAwait and
 	// OpWait, after which /init kills the process and reports the failure.
 	Duration time.Duration
 }
@@ -88,6 +89,13 @@ func Terminate(name string) Step { return Step{Op: OpSignal, Name: name} }
 // Wait waits at most limit for the background process name to exit.
 func Wait(name string, limit time.Duration) Step {
 	return Step{Op: OpWait, Name: name, Duration: limit}
+}
+
+// AwaitFile waits at most limit for the file path to exist in the guest:
+// a program's own sign that it is ready (a daemon's pid file), where a
+// fixed sleep would depend on how fast the emulator runs today.
+func AwaitFile(path string, limit time.Duration) Step {
+	return Step{Op: OpAwait, Name: path, Duration: limit}
 }
 
 func baseName(argv []string) string {
@@ -202,9 +210,25 @@ const (
 	KnockPackage      = "github.com/knockbeep/knockbeep/cmd/knock"
 )
 
-// daemonReady is how long DaemonPrelude gives knockbeepd to open its
-// capture on lo before the first knock.
-const daemonReady = time.Second
+// A guest knockbeepd is ready when its pid file exists: it writes the
+// file just before it opens its capture, so daemonReady more lets that
+// finish (under emulation, loading the daemon's binary alone takes longer
+// than any fixed sleep can promise on a busy host).
+const (
+	daemonReady      = 500 * time.Millisecond
+	daemonStartLimit = 60 * time.Second
+)
+
+// startDaemon starts knockbeepd as name with speaker on lo, with its
+// state in stateDir, and waits until it captures.
+func startDaemon(name, speaker, stateDir string) []Step {
+	pidFile := stateDir + ".pid"
+	return []Step{
+		Start(name, GuestKnockbeepd, "--speaker", speaker, "-i", "lo", "--state-dir", stateDir, "--pidfile", pidFile),
+		AwaitFile(pidFile, daemonStartLimit),
+		Sleep(daemonReady),
+	}
+}
 
 // DaemonWarmupFreq is the frequency of the note DaemonPrelude has the
 // daemon play: MIDI note 95 (B6), pitch port 2095 of the default protocol.
@@ -217,12 +241,10 @@ const DaemonWarmupFreq = 1975.53
 // Scenario.Prelude). The daemon goes on running into the steps: end them
 // with Terminate and Wait.
 func DaemonPrelude(speaker string) []Step {
-	return []Step{
-		Start("knockbeepd", GuestKnockbeepd, "--speaker", speaker, "-i", "lo", "--state-dir", "/run/knockbeep"),
-		Sleep(daemonReady),
+	return append(startDaemon("knockbeepd", speaker, "/run/knockbeep"),
 		Run(10*time.Second, GuestKnock, "-d", "1", "127.0.0.1", "2095", "1000", "1002"),
-		Sleep(500 * time.Millisecond),
-	}
+		Sleep(500*time.Millisecond),
+	)
 }
 
 // DaemonSignalWarmup has a first knockbeepd, "knockbeepd-warmup" with a
@@ -231,14 +253,12 @@ func DaemonPrelude(speaker string) []Step {
 // speaker then has run once before a test times it (see Scenario.Prelude).
 // Put it before DaemonPrelude.
 func DaemonSignalWarmup(speaker string) []Step {
-	return []Step{
-		Start("knockbeepd-warmup", GuestKnockbeepd, "--speaker", speaker, "-i", "lo", "--state-dir", "/run/knockbeep-warmup"),
-		Sleep(daemonReady),
+	return append(startDaemon("knockbeepd-warmup", speaker, "/run/knockbeep-warmup"),
 		Run(10*time.Second, GuestKnock, "-d", "1", "127.0.0.1", "2095", "1000", "1000", "1000", "1000", "1000", "1002"),
-		Sleep(200 * time.Millisecond),
+		Sleep(200*time.Millisecond),
 		Terminate("knockbeepd-warmup"),
 		Wait("knockbeepd-warmup", 10*time.Second),
-	}
+	)
 }
 
 // KnockSong knocks song (a guest path) into the daemon on 127.0.0.1 with

@@ -86,10 +86,6 @@ const (
 	retryMax   = 10 * time.Second
 )
 
-// pollTimeout bounds how long a reader waits for a packet before it
-// checks whether Run's context has ended.
-const pollTimeout = 200 * time.Millisecond
-
 // A ring is one capture handle: an OS capture handle on one interface
 // (or on all of them), or a capture file. Only its reader goroutine calls
 // next and close; setFilter and drops may be called from other goroutines
@@ -97,7 +93,9 @@ const pollTimeout = 200 * time.Millisecond
 type ring interface {
 	// next returns the next frame, valid until the following call, its
 	// link type and the time it was captured; errNoPacket when none came
-	// within pollTimeout; io.EOF when a file has ended, and an *endError
+	// within a poll timeout of its own (the FreeBSD ring's pollTimeout), or,
+	// on an interruptible ring, when interrupted;
+	// io.EOF when a file has ended, and an *endError
 	// when a file cannot be read further: neither is reopened.
 	next() ([]byte, decode.LinkType, time.Time, error)
 	setFilter(c *compiledFilter) error
@@ -105,6 +103,21 @@ type ring interface {
 	// was opened.
 	drops() (uint64, error)
 	close() error
+}
+
+// An interruptible ring waits for frames without a poll timeout, so that
+// an idle capture costs nothing: interrupt makes a waiting next, and every
+// later one, return errNoPacket at once. It may be called from any
+// goroutine, with the source's mu held.
+type interruptible interface {
+	interrupt()
+}
+
+// A batcher ring can tell, without waiting, whether another frame is
+// ready after the one next returned last, so that Run knows where a batch
+// ends (RunBatched). Only its reader calls more.
+type batcher interface {
+	more() bool
 }
 
 // An opener opens rings on network interfaces: the operating system's
@@ -273,12 +286,23 @@ func interfaceNames() string {
 // the error that stopped the reading of a file otherwise, and releases
 // the capture: Run is called once.
 func (c *Capture) Run(ctx context.Context, handle func(*knock.Event)) error {
-	_, err := c.run(ctx, handle)
+	_, err := c.run(ctx, handle, nil)
 	return err
 }
 
-// run is Run, which also says whether a file ended (rather than ctx).
-func (c *Capture) run(ctx context.Context, handle func(*knock.Event)) (ended bool, err error) {
+// RunBatched is Run that also calls flush, from the same goroutine, at the
+// end of each batch of knocks: once no further knock is ready without
+// waiting. A handler that queues knocks for another goroutine wakes it
+// there, once a batch rather than once a knock: under a flood a batch is
+// a millisecond's packets.
+func (c *Capture) RunBatched(ctx context.Context, handle func(*knock.Event), flush func()) error {
+	_, err := c.run(ctx, handle, flush)
+	return err
+}
+
+// run is RunBatched, which also says whether a file ended (rather than
+// ctx); flush may be nil.
+func (c *Capture) run(ctx context.Context, handle func(*knock.Event), flush func()) (ended bool, err error) {
 	c.mu.Lock()
 	switch {
 	case c.closed:
@@ -305,7 +329,7 @@ func (c *Capture) run(ctx context.Context, handle func(*knock.Event)) (ended boo
 	}
 
 	if len(c.sources) == 1 {
-		err := c.sources[0].run(ctx, handle)
+		err := c.sources[0].run(ctx, handle, flush)
 		if ctx.Err() != nil {
 			// A read cut short by the interrupt is the end Run was
 			// asked for, not a broken file.
@@ -324,13 +348,16 @@ func (c *Capture) run(ctx context.Context, handle func(*knock.Event)) (ended boo
 				case events <- *ev:
 				case <-ctx.Done():
 				}
-			})
+			}, nil)
 		})
 	}
 	for {
 		select {
 		case ev := <-events:
 			handle(&ev)
+			if flush != nil && len(events) == 0 {
+				flush()
+			}
 		case <-ctx.Done():
 			wg.Wait()
 			return false, nil
@@ -380,6 +407,7 @@ func (c *Capture) SetFilter(f Filter) error {
 				// The reader reopens the ring, with the new filter.
 				c.log.Warn("capture: cannot set the new filter; reopening", "iface", s.name, "err", err)
 				s.stale.Store(true)
+				s.interruptLocked()
 			}
 		}
 		s.mu.Unlock()
@@ -415,9 +443,22 @@ func (c *Capture) Stats() Stats {
 }
 
 // run reads s until ctx ends, reopening its ring after failures; a file
-// until its end (nil) or until it cannot be read (the error).
-func (s *source) run(ctx context.Context, deliver func(*knock.Event)) error {
+// until its end (nil) or until it cannot be read (the error). It calls
+// flush, when not nil, after the knocks delivered once no frame is ready
+// (see RunBatched).
+func (s *source) run(ctx context.Context, deliver func(*knock.Event), flush func()) error {
 	done := ctx.Done()
+	delivered := false // since the last flush; only with a flush
+	defer func() {
+		if delivered {
+			flush()
+		}
+	}()
+	defer context.AfterFunc(ctx, func() {
+		s.mu.Lock()
+		s.interruptLocked()
+		s.mu.Unlock()
+	})()
 	var ev knock.Event
 	for {
 		select {
@@ -434,6 +475,10 @@ func (s *source) run(ctx context.Context, deliver func(*knock.Event)) error {
 		}
 		data, link, ts, err := r.next()
 		if err != nil {
+			if delivered {
+				flush()
+				delivered = false
+			}
 			if end, ok := err.(*endError); ok {
 				return end
 			}
@@ -451,13 +496,33 @@ func (s *source) run(ctx context.Context, deliver func(*knock.Event)) error {
 		if err != nil {
 			s.decodeErrors.Add(1)
 			s.logDecodeError(err)
-			continue
+			ok = false
 		}
-		if !ok || !s.c.filter.Load().match(&ev) {
-			continue
+		if ok && s.c.filter.Load().match(&ev) {
+			s.events.Add(1)
+			deliver(&ev)
+			delivered = flush != nil
 		}
-		s.events.Add(1)
-		deliver(&ev)
+		if delivered && !more(r) {
+			flush()
+			delivered = false
+		}
+	}
+}
+
+// more reports whether r has another frame ready after the one just read;
+// a ring that cannot tell says no, so that every knock is flushed.
+func more(r ring) bool {
+	b, ok := r.(batcher)
+	return ok && b.more()
+}
+
+// interruptLocked cuts short the wait of s's ring, if it is waiting and
+// can be interrupted: the reader then checks its context and whether the
+// ring is stale. s.mu is held.
+func (s *source) interruptLocked() {
+	if r, ok := s.r.(interruptible); ok {
+		r.interrupt()
 	}
 }
 

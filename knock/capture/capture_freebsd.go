@@ -18,6 +18,10 @@ import (
 	"github.com/knockbeep/knockbeep/knock/decode"
 )
 
+// pollTimeout bounds how long a reader waits for a packet before it
+// checks whether Run's context has ended.
+const pollTimeout = 200 * time.Millisecond
+
 // Constants x/sys/unix lacks.
 const (
 	_BPF_D_IN      = 0   // enum bpf_direction, net/bpf.h: incoming packets only

@@ -474,3 +474,62 @@ func TestRunAllocatesNothingPerPacket(t *testing.T) {
 		t.Errorf("a capture of 10,000 knocks allocated %v times, one of 10 %v: want no allocation per packet", many, few)
 	}
 }
+
+// batchRing hands out its batches of frames, each batch ready at once
+// (more says so), with a poll timeout between batches, then ends.
+type batchRing struct {
+	batches [][][]byte
+	gap     bool // the current batch is used up: a poll timeout first
+}
+
+func (r *batchRing) next() ([]byte, decode.LinkType, time.Time, error) {
+	if r.gap || len(r.batches) > 0 && len(r.batches[0]) == 0 {
+		r.gap = false
+		r.batches = r.batches[1:]
+		return nil, 0, time.Time{}, errNoPacket
+	}
+	if len(r.batches) == 0 {
+		return nil, 0, time.Time{}, io.EOF
+	}
+	f := r.batches[0][0]
+	r.batches[0] = r.batches[0][1:]
+	r.gap = len(r.batches[0]) == 0
+	return f, decode.LinkRaw, fakeEpoch, nil
+}
+func (r *batchRing) more() bool                      { return len(r.batches) > 0 && len(r.batches[0]) > 0 }
+func (r *batchRing) setFilter(*compiledFilter) error { return nil }
+func (r *batchRing) drops() (uint64, error)          { return 0, nil }
+func (r *batchRing) close() error                    { return nil }
+
+// RunBatched flushes once a batch, after its last knock, however many
+// frames of the batch the filter passed; a batch without a knock is not
+// flushed. A ring that cannot tell where a batch ends is flushed after
+// every knock.
+func TestRunBatchedFlushesOnceABatch(t *testing.T) {
+	knock1, knock2, other := rawSYN(t, "10.0.0.1", 1000), rawSYN(t, "10.0.0.2", 1000), rawSYN(t, "10.0.0.3", 2000)
+	cf, err := compile(synFilter(1000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(r ring) string {
+		c := newCapture(cf, Options{Logger: slog.New(slog.DiscardHandler)})
+		c.addSource("batches", r)
+		var got []string
+		err := c.RunBatched(context.Background(), func(ev *knock.Event) {
+			got = append(got, ev.Src.String())
+		}, func() { got = append(got, "flush") })
+		if err != nil {
+			t.Fatalf("RunBatched: %v", err)
+		}
+		return strings.Join(got, " ")
+	}
+	batches := [][][]byte{{knock1, other, knock2, other}, {other}, {knock2}}
+	want := "10.0.0.1 10.0.0.2 flush 10.0.0.2 flush"
+	if got := run(&batchRing{batches: batches}); got != want {
+		t.Errorf("batches (-want +got):\n-%s\n+%s", want, got)
+	}
+	want = "10.0.0.1 flush 10.0.0.2 flush"
+	if got := run(&loopRing{frame: knock1, n: 1}) + " " + run(&loopRing{frame: knock2, n: 1}); got != want {
+		t.Errorf("a ring without more (-want +got):\n-%s\n+%s", want, got)
+	}
+}

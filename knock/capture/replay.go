@@ -55,7 +55,7 @@ func Replay(ctx context.Context, r io.Reader, f Filter, handle func(*knock.Event
 	if err != nil {
 		return Counters{}, err
 	}
-	ended, err := c.run(ctx, handle)
+	ended, err := c.run(ctx, handle, nil)
 	n := c.Stats().Total()
 	if err == nil && !ended {
 		err = ctx.Err()

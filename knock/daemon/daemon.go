@@ -107,6 +107,9 @@ type Daemon struct {
 	local   atomic.Pointer[addrSet]         // this host's addresses
 	handled atomic.Uint64                   // events the owner took
 	drops   uint64                          // kernel drops already logged; tick goroutine only
+	// resting says that the ticker sleeps until kick (see ticker).
+	resting atomic.Bool
+	kick    chan struct{}
 
 	// reloadMu makes one reload at a time. The owner's fields that only
 	// a reload changes (cfg, music, replayCache) are changed on the owner
@@ -181,7 +184,7 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 	if opts.Clock == nil {
 		opts.Clock = clock.System()
 	}
-	d := &Daemon{opts: opts, eventTimed: opts.Replay != nil, cfg: cfg,
+	d := &Daemon{opts: opts, eventTimed: opts.Replay != nil, cfg: cfg, kick: make(chan struct{}, 1),
 		knockdLog: cfg.Log.Format == config.LogKnockd}
 	// undo releases, in reverse order, what was opened when a later step
 	// fails.
@@ -328,7 +331,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		close(captured)
 	})
 	if !d.eventTimed {
-		wg.Go(func() { d.ticker(ctx) })
+		wg.Go(func() { d.ticker(ctx, q) })
 	}
 	if d.fleet != nil {
 		d.fleet.run(func(o fleet.Opening) { d.do(func() { d.applyOpening(o) }) }, d.usersChanged,
@@ -373,12 +376,20 @@ func (d *Daemon) captureNames() []string {
 // new one. A file's capture returns nil at the file's end.
 func (d *Daemon) captureLoop(ctx context.Context, q *eventQueue) error {
 	done := ctx.Done()
-	enqueue := func(ev *knock.Event) { q.push(ev, done) }
+	// Live, the consumer is woken once a batch (RunBatched): under a
+	// flood, once a millisecond rather than for every knock.
+	enqueue := func(ev *knock.Event) {
+		q.add(ev, done)
+		d.kickTicker()
+	}
 	// A file is read in step with the owner: each packet is read once
 	// the owner has acted on the one before, so that it meets the filter
 	// those left behind (a one-time door's next line), as it would have
 	// live, where the packets were that far apart.
-	lockstep := func(ev *knock.Event) { q.pushWait(ev, done) }
+	lockstep := func(ev *knock.Event) {
+		q.pushWait(ev, done)
+		d.kickTicker()
+	}
 	for {
 		c := d.capt.Load()
 		if c.FromFile() {
@@ -388,7 +399,7 @@ func (d *Daemon) captureLoop(ctx context.Context, q *eventQueue) error {
 			}
 			return nil
 		}
-		err := c.Run(ctx, enqueue)
+		err := c.RunBatched(ctx, enqueue, q.publish)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -510,10 +521,12 @@ func (d *Daemon) useDecided(door knock.Door, src source.Source, seq source.Seque
 		}
 		return
 	}
-	d.logOpened(m, user)
-	d.record("open", m.Name, m.Src, user)
+	// Open first, then say so: writing the log can wake its reader
+	// (journald, a pipe) and cost the opening a time slice.
 	d.fw.open(door, m.Src)
 	d.runner.Open(door, m.Event)
+	d.logOpened(m, user)
+	d.record("open", m.Name, m.Src, user)
 	if d.fleet != nil {
 		src := m.Src.WithZone("").Unmap()
 		until := openUntil(door, d.opts.Clock.Now())
@@ -679,23 +692,82 @@ func (d *Daemon) applyFilter() {
 // sources, ask the doors' sources), follows the host's addresses and
 // reports kernel drops, once a second. The I/O (listing the addresses,
 // reading the capture's counters) is done here, off the owner.
-func (d *Daemon) ticker(ctx context.Context) {
+//
+// While nothing is happening it sleeps: once a tick finds the owner at
+// rest (atRest) it arms no timer, only one for the doors' next change if
+// they have one, until the capture's next knock kicks it (kickTicker).
+// An idle daemon then wakes for nothing. It rests only where the kernel
+// tells it of address changes (watchAddrs): elsewhere it lists them every
+// second.
+func (d *Daemon) ticker(ctx context.Context, q *eventQueue) {
 	due := make(chan struct{}, 1)
-	arm := func() clock.Timer {
-		return d.opts.Clock.AfterFunc(expireInterval, func() { due <- struct{}{} })
+	arm := func(after time.Duration) clock.Timer {
+		return d.opts.Clock.AfterFunc(after, func() { notify(due) })
 	}
-	t := arm()
+	addrs, watched := watchAddrs(ctx, d.log)
+	t := arm(expireInterval)
 	defer func() { t.Stop() }()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case _, open := <-addrs:
+			if !open {
+				addrs, watched = nil, false
+			}
+			d.refreshLocal()
+			continue
+		case <-d.kick:
+			// A knock after a rest: tick again a second from now.
+			t.Stop()
+			t = arm(expireInterval)
+			continue
 		case <-due:
 		}
-		d.do(func() { d.tick(d.opts.Clock.Now()) })
-		d.refreshLocal()
+		// Resting from now on, should the owner say so: a knock from
+		// now on kicks, and one queued before it looks is not at rest.
+		d.resting.Store(watched)
+		rest, next := false, time.Time{}
+		d.do(func() {
+			d.tick(d.opts.Clock.Now())
+			rest, next = d.atRest(q)
+		})
+		if !watched {
+			d.refreshLocal()
+		}
 		d.reportDrops()
-		t = arm()
+		if !watched || !rest {
+			d.resting.Store(false)
+			t = arm(expireInterval)
+			continue
+		}
+		d.log.Debug(restMsg, "next_door_change", next)
+		if !next.IsZero() {
+			t = arm(max(next.Sub(d.opts.Clock.Now()), 0))
+		}
+	}
+}
+
+// restMsg is what the ticker logs, at debug level, when it starts resting.
+const restMsg = "daemon: nothing to do: no tick until the next knock"
+
+// atRest reports whether the once-a-second tick has nothing to do until
+// the next knock — none is queued, no attempt is under way, no message
+// door or music source awaits a timeout — and when the doors' sources
+// change their answer by themselves (zero: never). Owner only.
+func (d *Daemon) atRest(q *eventQueue) (rest bool, next time.Time) {
+	rest = q.tail.Load() == q.head.Load() &&
+		d.matcher.Stats().Tracked == 0 &&
+		d.doors.messages == nil &&
+		(d.music == nil || d.music.m.Resting())
+	return rest, d.doors.next
+}
+
+// kickTicker wakes a resting ticker; the capture calls it with every
+// knock, which costs an atomic load while the ticker is awake.
+func (d *Daemon) kickTicker() {
+	if d.resting.Load() && d.resting.CompareAndSwap(true, false) {
+		notify(d.kick)
 	}
 }
 

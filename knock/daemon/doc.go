@@ -29,9 +29,13 @@
 // forget idle sources with music.Tick, ask the doors' sources for their
 // sequences when one said they change, as a rotating door's period does),
 // a reload's prepared state, Stats and the status page, silencing at
-// SIGTERM. The ticker goroutine lists the host's addresses and reads the
-// kernel's drop counters itself, and asks the owner only to swap the
-// filter. A reload does all its I/O before it asks: it reads the config,
+// SIGTERM. The ticker goroutine lists the host's addresses (on Linux when
+// the kernel says they changed) and reads the kernel's drop counters
+// itself, and asks the owner only to swap the filter. When a tick finds
+// nothing to do until the next knock (no attempt, no music source, no
+// message door) the ticker rests, with no timer, and the capture's next
+// knock wakes it: an idle daemon wakes for nothing. Capture wakes the
+// owner once a batch of knocks, not once a knock (capture.RunBatched). A reload does all its I/O before it asks: it reads the config,
 // the one-time files and the replay cache, opens new interfaces, and for
 // rebuilt music doors opens the speaker and reads the pools; the owner
 // then swaps the prepared state in without I/O, and the reload closes what

@@ -96,9 +96,23 @@ func (f *firewallOpener) run() {
 			s.Close()
 		}
 	}()
-	sweep := time.NewTicker(pfExpireInterval)
-	defer sweep.Stop()
+	// The sweep ticks only once there is a pf table to sweep: without
+	// one, an idle opener wakes for nothing.
+	var sweep *time.Ticker
+	var swept <-chan time.Time
+	startSweep := func() {
+		if sweep == nil && len(f.expires) > 0 {
+			sweep = time.NewTicker(pfExpireInterval)
+			swept = sweep.C
+		}
+	}
+	defer func() {
+		if sweep != nil {
+			sweep.Stop()
+		}
+	}()
 	f.expire()
+	startSweep()
 	for {
 		select {
 		case o, ok := <-f.queue:
@@ -106,7 +120,8 @@ func (f *firewallOpener) run() {
 				return
 			}
 			f.apply(o)
-		case <-sweep.C:
+			startSweep()
+		case <-swept:
 			f.expire()
 		}
 	}

@@ -40,11 +40,23 @@ func newEventQueue(size int) *eventQueue {
 	}
 }
 
-// push appends ev, waiting while the queue is full; it gives up and
-// returns false when stop is closed first.
+// push appends ev and wakes the consumer, waiting while the queue is
+// full; it gives up and returns false when stop is closed first.
 func (q *eventQueue) push(ev *knock.Event, stop <-chan struct{}) bool {
+	if !q.add(ev, stop) {
+		return false
+	}
+	q.publish()
+	return true
+}
+
+// add is push without waking the consumer: a producer that adds a batch
+// of knocks wakes it once, with publish, after the last. A full queue
+// wakes it all the same, so that it makes room.
+func (q *eventQueue) add(ev *knock.Event, stop <-chan struct{}) bool {
 	t := q.tail.Load()
 	for t-q.head.Load() == uint64(len(q.buf)) {
+		q.publish()
 		q.producerWaits.Store(true)
 		if t-q.head.Load() < uint64(len(q.buf)) { // freed meanwhile
 			q.producerWaits.Store(false)
@@ -59,10 +71,14 @@ func (q *eventQueue) push(ev *knock.Event, stop <-chan struct{}) bool {
 	}
 	q.buf[t&q.mask] = *ev
 	q.tail.Store(t + 1)
+	return true
+}
+
+// publish wakes the consumer if it sleeps: the knocks added are there.
+func (q *eventQueue) publish() {
 	if q.consumerWaits.Load() {
 		notify(q.wake)
 	}
-	return true
 }
 
 // pushWait is push, then waits until the consumer has taken ev and every

@@ -123,3 +123,47 @@ func BenchmarkEventQueue(b *testing.B) {
 	close(stop)
 	wg.Wait()
 }
+
+// add wakes no one, so a batch costs one wakeup (publish); but a full
+// queue wakes the consumer all the same: a producer that only adds never
+// waits for ever on a consumer that sleeps.
+func TestEventQueueAddWakesWhenFull(t *testing.T) {
+	q := newEventQueue(2)
+	stop := make(chan struct{})
+	defer close(stop)
+	var got []uint16
+	consumed := make(chan struct{})
+	go func() {
+		defer close(consumed)
+		for len(got) < 10 {
+			q.drain(ownerBatch, func(evs []knock.Event) {
+				for i := range evs {
+					got = append(got, evs[i].Port)
+				}
+			})
+			if len(got) < 10 && !q.wait(stop) {
+				return
+			}
+		}
+	}()
+	added := make(chan struct{})
+	go func() {
+		defer close(added)
+		for i := range 10 {
+			ev := knock.Event{Port: uint16(i)}
+			q.add(&ev, stop)
+		}
+	}()
+	select {
+	case <-added:
+	case <-time.After(10 * time.Second):
+		t.Fatal("add into a full queue never returned: the sleeping consumer was not woken")
+	}
+	q.publish()
+	<-consumed
+	for i, p := range got {
+		if p != uint16(i) {
+			t.Fatalf("knock %d arrived as the %dth", p, i)
+		}
+	}
+}

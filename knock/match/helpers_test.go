@@ -198,9 +198,13 @@ func (m *Matcher) check() error {
 		return fmt.Errorf("%d free + %d live != %d records", free, live, len(m.recs))
 	}
 	sources := 0
-	for _, head := range m.index.slots {
+	for _, s := range m.index.slots {
+		head := s.rec
 		if head == empty {
 			continue
+		}
+		if s.hash != uint32(m.index.hash(m.recs[head].src)) {
+			return fmt.Errorf("the index slot of %s holds another source's hash", m.recs[head].src)
 		}
 		sources++
 		for i := head; m.recs[i].nextOfSource != empty; i = m.recs[i].nextOfSource {

@@ -585,7 +585,7 @@ func (m *Matcher) linkSource(i int32) {
 	slot, head := m.index.find(m.recs, r.src)
 	if head == empty || m.recs[head].door > r.door {
 		r.nextOfSource = head
-		m.index.slots[slot] = i
+		m.index.set(slot, i)
 		return
 	}
 	p := head
@@ -602,9 +602,9 @@ func (m *Matcher) drop(i int32) {
 	slot, head := m.index.find(m.recs, r.src)
 	if head == i {
 		if r.nextOfSource == empty {
-			m.index.remove(m.recs, slot)
+			m.index.remove(slot)
 		} else {
-			m.index.slots[slot] = r.nextOfSource
+			m.index.set(slot, r.nextOfSource)
 		}
 	} else {
 		p := head

@@ -17,6 +17,13 @@ func (m *Music) Tick(now time.Time) {
 	m.refusals.flush(now)
 }
 
+// Resting reports whether Tick has nothing to do until the next Handle:
+// no source to forget when idle, no refusal count to log. The daemon then
+// stops ticking until the next knock.
+func (m *Music) Resting() bool {
+	return (m.idle <= 0 || m.shared || len(m.sources) == 0) && m.refusals.quiet()
+}
+
 // forgetIdle forgets every source idle for PoolIdleTimeout: its pitch,
 // and its pool, which is deleted unplayed. A pool is a song being
 // composed, and one nobody added to for that long is abandoned, or was

@@ -135,6 +135,16 @@ func (l *refusalLog) flush(now time.Time) {
 	}
 }
 
+// quiet reports whether flush has no count to log, now or later.
+func (l *refusalLog) quiet() bool {
+	for r := range l.windows {
+		if l.windows[r].unlogged > 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // summarize logs how many refusals of reason r the cap left out in the
 // current window.
 func (l *refusalLog) summarize(r refusal) {

@@ -263,6 +263,10 @@ func runSteps(part string, steps []pcspktest.Step, running map[string]*process) 
 			running[step.Name] = p
 		case pcspktest.OpSleep:
 			time.Sleep(step.Duration)
+		case pcspktest.OpAwait:
+			if err := awaitFile(step.Name, step.Duration); err != nil {
+				return fmt.Errorf("%s: %w", where, err)
+			}
 		case pcspktest.OpSignal:
 			p, ok := running[step.Name]
 			if !ok {
@@ -290,6 +294,20 @@ func runSteps(part string, steps []pcspktest.Step, running map[string]*process) 
 		}
 	}
 	return nil
+}
+
+// awaitFile polls for path every 10 ms, at most limit.
+func awaitFile(path string, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		if _, err := os.Stat(path); err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s did not appear within %v", path, limit)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func start(name string, argv []string) (*process, error) {
