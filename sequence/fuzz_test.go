@@ -87,10 +87,31 @@ func FuzzParseRTTTL(f *testing.F) {
 func FuzzParseMML(f *testing.F) {
 	addSongSeeds(f, ".mml",
 		"T120 L8 O4 C D E F# G4. P8 > C", "N0 N1 N84 ~4. P", "OL O3 B C A ON C", "ML C MS C MN C_ MF MB",
-		"PLAY \"O3 C\"\nplay \"D\"", "O7", "C65", "X A$;", "PLAY \"C", "OL O6 B C E G# C C E G# C")
+		"PLAY \"O3 C\"\nplay \"D\"", "O7", "C65", "X A$;", "PLAY \"C", "OL O6 B C E G# C C E G# C",
+		"O3 C D, O2 E, O1 G2", "PLAY \"C\",\"E\"", "C,", ",C", "C,,D", "T60 C, L8 D")
 	f.Fuzz(func(t *testing.T, text string) {
 		song, err := ParseMML(text)
 		checkParsed(t, FormatMML, text, song.Tones, err, NoteFreq(0), NoteFreq(127))
+		if err != nil {
+			return
+		}
+		if len(song.Voices) == 1 || len(song.Voices) > MaxVoices {
+			t.Fatalf("%d voices: a song has none (one voice) or 2-%d", len(song.Voices), MaxVoices)
+		}
+		total := 0
+		for i, v := range song.Voices {
+			checkParsed(t, FormatMML, text, v, nil, NoteFreq(0), NoteFreq(127))
+			if !hasSound(v) {
+				t.Fatalf("voice %d has no sound", i+1)
+			}
+			total += len(v)
+		}
+		if total > MaxSongTones {
+			t.Fatalf("%d tones in all voices, more than the limit", total)
+		}
+		if len(song.Voices) > 0 && diffTones(song.Voices[0], song.Tones) != "" {
+			t.Fatalf("Tones is not the first voice")
+		}
 	})
 }
 

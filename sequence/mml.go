@@ -61,24 +61,52 @@ const (
 //
 // FreeBSD's octave tracking (OL) moves each letter note to the octave
 // closest to the note before it, unless an O, > or < came in between.
+//
+// # Voices
+//
+// A comma separates voices (channels), as in MSX BASIC's
+// PLAY "voice 1","voice 2","voice 3" and most MML dialects that have
+// channels: each voice starts afresh with the defaults (O4, T120, L4, MN)
+// and is its own list of tones, played from the same instant as the
+// others. A song with more than one voice has them all in Song.Voices,
+// the first also in Song.Tones; every voice must have a note.
 func ParseMML(text string) (Song, error) {
-	p := mmlParser{
-		s:       songText{format: FormatMML, src: text},
-		octave:  mmlDefaultOctave,
-		tempo:   mmlDefaultTempo,
-		value:   mmlDefaultValue,
-		fill:    mmlNormal,
-		prefix:  true,
-		last:    mmlOctave0C + 12*mmlDefaultOctave,
-		inQuote: false,
-	}
+	p := mmlParser{s: songText{format: FormatMML, src: text}}
+	p.reset()
 	if err := p.parse(); err != nil {
 		return Song{}, err
 	}
-	if !hasSound(p.tones) {
-		return Song{}, p.s.errorAt(len(text), "the song has no notes")
+	if err := p.endVoice(len(text)); err != nil {
+		return Song{}, err
 	}
-	return Song{Format: FormatMML, Tones: p.tones}, nil
+	song := Song{Format: FormatMML, Tones: p.voices[0]}
+	if len(p.voices) > 1 {
+		song.Voices = p.voices
+	}
+	return song, nil
+}
+
+// reset gives the next voice the defaults.
+func (p *mmlParser) reset() {
+	p.octave, p.tempo, p.value, p.fill = mmlDefaultOctave, mmlDefaultTempo, mmlDefaultValue, mmlNormal
+	p.tracking, p.prefix, p.last = false, true, mmlOctave0C+12*mmlDefaultOctave
+	p.tones = nil
+}
+
+// endVoice closes the voice whose text ends at byte at.
+func (p *mmlParser) endVoice(at int) error {
+	if !hasSound(p.tones) {
+		if len(p.voices) == 0 && at == len(p.s.src) {
+			return p.s.errorAt(at, "the song has no notes")
+		}
+		return p.s.errorAt(at, "voice %d has no notes (a comma starts a new voice)", len(p.voices)+1)
+	}
+	if len(p.voices) >= MaxVoices {
+		return p.s.errorAt(at, "more than %d voices", MaxVoices)
+	}
+	p.total += len(p.tones)
+	p.voices = append(p.voices, p.tones)
+	return nil
 }
 
 type mmlParser struct {
@@ -92,6 +120,8 @@ type mmlParser struct {
 	last     int  // MIDI note of the last note, for tracking
 	inQuote  bool // inside PLAY "..."
 	tones    []Tone
+	voices   [][]Tone // the voices before this one
+	total    int      // their tones, for MaxSongTones
 }
 
 func (p *mmlParser) parse() error {
@@ -214,10 +244,15 @@ func (p *mmlParser) command() error {
 			return s.errorAt(at, "M must be followed by N, L, S (articulation) or F, B (foreground, background)")
 		}
 		s.i++
+	case ',':
+		if err := p.endVoice(at); err != nil {
+			return err
+		}
+		p.reset()
 	case 'x', '=':
 		return s.errorAt(at, "BASIC variables and substrings (X, =) are not supported: write the notes out")
 	default:
-		return s.errorAt(at, "%s is not an MML command (A-G, N, O, <, >, L, P, ~, T, M)", quoteByte(s.src[at]))
+		return s.errorAt(at, "%s is not an MML command (A-G, N, O, <, >, L, P, ~, T, M, and , between voices)", quoteByte(s.src[at]))
 	}
 	return nil
 }
@@ -323,7 +358,7 @@ func (p *mmlParser) play(at, midi, value, dots, fill int) error {
 }
 
 func (p *mmlParser) room(at int) error {
-	if len(p.tones) >= MaxSongTones {
+	if p.total+len(p.tones) >= MaxSongTones {
 		return p.s.errorAt(at, "more than %d notes", MaxSongTones)
 	}
 	return nil

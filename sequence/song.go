@@ -39,6 +39,26 @@ type Song struct {
 	Name   string
 	Format Format
 	Tones  []Tone
+	// Voices are the parts of a song written for several speakers (MML
+	// voices separated by commas), each played from the song's start;
+	// Tones is then Voices[0]. Nil for a song of one voice.
+	Voices [][]Tone
+}
+
+// MaxVoices is the most voices a song may have.
+const MaxVoices = 16
+
+// Voice returns voice i (from 0) of the song: Tones for voice 0 of a
+// song of one voice.
+func (s Song) Voice(i int) ([]Tone, error) {
+	n := max(len(s.Voices), 1)
+	if i < 0 || i >= n {
+		return nil, fmt.Errorf("sequence: song %q has %d voice(s), no voice %d", s.Name, n, i+1)
+	}
+	if s.Voices == nil {
+		return s.Tones, nil
+	}
+	return s.Voices[i], nil
 }
 
 // Duration is how long the song plays.

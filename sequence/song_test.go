@@ -217,6 +217,49 @@ func TestParseMML(t *testing.T) {
 	}
 }
 
+func TestParseMMLVoices(t *testing.T) {
+	const q = 500 * ms
+	tests := []struct {
+		name  string
+		text  string
+		want  [][]Tone // nil: one voice
+		tones []Tone
+	}{
+		{"one voice has no Voices", "O3 C D", nil, []Tone{rt(60, q), rt(62, q)}},
+		{"three voices", "O3 C D, O2 E, O1 G2", [][]Tone{{rt(60, q), rt(62, q)}, {rt(52, q)}, {rt(43, 2*q)}}, []Tone{rt(60, q), rt(62, q)}},
+		{"each voice starts with the defaults", "T60 O3 L8 ML C, C", [][]Tone{{{NoteFreq(60), q, 0}}, {rt(72, q)}}, []Tone{{NoteFreq(60), q, 0}}},
+		{"MSX BASIC's PLAY with quoted voices", "PLAY \"O3 C\",\"O3 E\"", [][]Tone{{rt(60, q)}, {rt(64, q)}}, []Tone{rt(60, q)}},
+		{"voices on lines of their own", "O3 C D\n,\nO3 E\n", [][]Tone{{rt(60, q), rt(62, q)}, {rt(64, q)}}, []Tone{rt(60, q), rt(62, q)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseMML(tt.text)
+			if err != nil {
+				t.Fatalf("ParseMML(%q) error: %v", tt.text, err)
+			}
+			if d := diffTones(tt.tones, got.Tones); d != "" {
+				t.Errorf("ParseMML(%q).Tones (-want +got):\n%s", tt.text, d)
+			}
+			if len(got.Voices) != len(tt.want) {
+				t.Fatalf("ParseMML(%q): %d voices, want %d", tt.text, len(got.Voices), len(tt.want))
+			}
+			for i := range tt.want {
+				if d := diffTones(tt.want[i], got.Voices[i]); d != "" {
+					t.Errorf("ParseMML(%q) voice %d (-want +got):\n%s", tt.text, i+1, d)
+				}
+				v, err := got.Voice(i)
+				if err != nil || diffTones(tt.want[i], v) != "" {
+					t.Errorf("Voice(%d) = %v, %v; want voice %d", i, v, err, i+1)
+				}
+			}
+			n := max(len(tt.want), 1)
+			if _, err := got.Voice(n); err == nil || !strings.Contains(err.Error(), "no voice") {
+				t.Errorf("Voice(%d) of a song of %d voices: error %v, want \"no voice\"", n, n, err)
+			}
+		})
+	}
+}
+
 func TestParseMMLErrors(t *testing.T) {
 	tests := []struct {
 		name         string
@@ -243,6 +286,11 @@ func TestParseMMLErrors(t *testing.T) {
 		{"no notes", "T120 L4 P4", 1, 11, "the song has no notes"},
 		{"empty", "", 1, 1, "the song has no notes"},
 		{"tracking beyond MIDI", "OL O6 B" + strings.Repeat(" C E G# C", 12), 1, 22, "outside the MIDI range"},
+		{"a voice of rests", "O3 C, P4", 1, 9, "voice 2 has no notes"},
+		{"an empty first voice", ", C", 1, 1, "voice 1 has no notes"},
+		{"a trailing comma", "C D,", 1, 5, "voice 2 has no notes"},
+		{"too many voices", strings.Repeat("C,", MaxVoices) + "C", 1, 2*MaxVoices + 2, "more than 16 voices"},
+		{"a later voice's error is placed in it", "C,\nD H", 2, 3, "'H' is not an MML command"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -37,6 +37,28 @@ func TestEverySongParses(t *testing.T) {
 	}
 }
 
+// The round has three voices, for knock --orchestra: each a bar behind
+// the one before and an octave lower, the same tune.
+func TestRoundHasThreeVoices(t *testing.T) {
+	song, err := Load("three-voice-round")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(song.Voices) != 3 {
+		t.Fatalf("%d voices, want 3", len(song.Voices))
+	}
+	bar := time.Duration(4) * time.Minute / 150
+	for i, v := range song.Voices {
+		lead := time.Duration(0)
+		if v[0].Freq == 0 {
+			lead = v[0].Delay
+		}
+		if lead != time.Duration(i)*bar {
+			t.Errorf("voice %d starts after %v, want %v", i+1, lead, time.Duration(i)*bar)
+		}
+	}
+}
+
 func TestRead(t *testing.T) {
 	tests := []struct {
 		name     string

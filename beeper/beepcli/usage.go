@@ -37,7 +37,8 @@ Beyond beep 1.4:
                      content); no tone options with it. When no file has
                      that name, SONG names a song built into beep:
                      fur-elise, imperial-march, minuet-in-g, ode-to-joy,
-                     twinkle-twinkle
+                     three-voice-round, twinkle-twinkle (a song of
+                     several voices plays its first)
   --wav PATH         render to a WAV file (PATH ending in .wav) or into a
                      directory instead of sounding the speaker
   --wav-rate HZ      the WAV file's sample rate (default 32000)

@@ -1,6 +1,6 @@
 # fish completion for beep(1), from knockbeep. internal/packagetest
 # checks the -s and -l names against beep's usage text.
-set -l songs fur-elise imperial-march minuet-in-g ode-to-joy twinkle-twinkle
+set -l songs fur-elise imperial-march minuet-in-g ode-to-joy three-voice-round twinkle-twinkle
 complete -c beep -f
 complete -c beep -s f -x -d 'frequency in Hz'
 complete -c beep -s l -x -d 'tone length in ms'

@@ -1,6 +1,6 @@
 # fish completion for knock(1), from knockbeep. internal/packagetest
 # checks the -s and -l names against knock's option table.
-set -l songs fur-elise imperial-march minuet-in-g ode-to-joy twinkle-twinkle
+set -l songs fur-elise imperial-march minuet-in-g ode-to-joy three-voice-round twinkle-twinkle
 complete -c knock -f -a '(__fish_print_hostnames)'
 complete -c knock -s u -l udp -d 'knock with UDP where a port has no :proto suffix'
 complete -c knock -s d -l delay -x -d 'wait between knocks (ms or a duration)'
@@ -26,6 +26,8 @@ complete -c knock -l port-range -x -d 'where its knocks fall'
 complete -c knock -l protocols -x -a 'tcp udp tcp,udp' -d 'tcp, udp or tcp,udp'
 complete -c knock -l no-pitch -d 'no pitch knocks'
 complete -c knock -l notes -d 'one knock per note'
+complete -c knock -l orchestra -d 'one host per voice, played together'
+complete -c knock -l ensemble-port -x -d 'the daemons ensemble port'
 complete -c knock -l note-base -x -d 'first note port'
 complete -c knock -l note-unit -x -d 'time unit of notes'
 complete -c knock -l ports -x -d 'the tone, silence and play ports'

@@ -1,6 +1,6 @@
 # fish completion for knockbeepd(8), from knockbeep. internal/packagetest
 # checks the -s and -l names against knockbeepd's option table.
-set -l songs fur-elise imperial-march minuet-in-g ode-to-joy twinkle-twinkle
+set -l songs fur-elise imperial-march minuet-in-g ode-to-joy three-voice-round twinkle-twinkle
 complete -c knockbeepd -f
 complete -c knockbeepd -s c -l config -r -F -d 'config file (TOML or knockd.conf)'
 complete -c knockbeepd -s i -l interface -x -a 'any (path basename /sys/class/net/*)' -d 'capture on an interface'

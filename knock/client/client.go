@@ -280,6 +280,9 @@ func runSong(ctx context.Context, c config, env environment) int {
 	if err != nil {
 		return fail(ctx, env, ExitSong, err)
 	}
+	if c.orchestra {
+		return runOrchestra(ctx, c, env, song)
+	}
 	plan, err := sequence.Compose(song.Tones, c.protocol, sequence.ComposeOptions{NoPitch: c.noPitch, Notes: c.notes})
 	if err != nil {
 		return fail(ctx, env, ExitSong, fmt.Errorf("%s: %w", c.song, err))
@@ -462,6 +465,7 @@ func knockFailed(ctx context.Context, env environment, err error, i, total int) 
 var usage = strings.TrimLeft(`
 usage: knock [options] HOST PORT[:PROTO] ...
        knock [options] --song SONG HOST
+       knock [options] --song SONG --orchestra HOST1 HOST2 ...
        knock [options] --secret-file FILE --door NAME HOST
        knock [options] --secret-file FILE --door NAME --message TEXT HOST
        knock [options] --secret-file FILE --song SONG HOST
@@ -479,10 +483,20 @@ takes both): a pitch knock before the first note (whatever the daemon's
 default frequency) and wherever the pitch changes, a knock per step of tone
 or silence, then the play knock. SONG is a song file (beep command lines,
 RTTTL or MML) or, when no file has that name, one of the songs built into
-knock: fur-elise, imperial-march, minuet-in-g, ode-to-joy, twinkle-twinkle.
+knock: fur-elise, imperial-march, minuet-in-g, ode-to-joy,
+three-voice-round, twinkle-twinkle. A song of several voices (MML voices
+separated by commas) sends its first voice; --orchestra sends each voice
+to a host of its own.
 A song of more than 10000 steps is sent with a warning: knockbeepd keeps
 that many steps of a pool unless its config raises [music] max_steps, and
 plays the song cut short.
+
+With --orchestra, knocks voice 1 of the song into HOST1, voice 2 into
+HOST2, and so on (one HOST per voice), each without its play knock, then
+one ensemble knock ([music] ensemble_port) into HOST1: in a knockbeepd
+fleet ([cluster]) HOST1 cues every node to play the knocker's pool from
+one instant 500 ms ahead, so the hosts' speakers play the voices
+together. It needs the daemons' static music ports, not a secret.
 
 With --secret-file, knocks a knockbeepd rotating door: its sequence is
 derived from the key in FILE (made by knockbeepd --genkey; refused when
@@ -522,6 +536,9 @@ Song options (the protocol options must match the daemon's config):
       --pitch-base N   the port of MIDI note 0: note n is knocked on N+n
                        (default 2000; 0 means the daemon has no pitch ports)
       --step T         the length of one step (default 100ms)
+      --orchestra      one HOST per voice of the song; then the ensemble knock
+                       into the first HOST plays them together (a fleet)
+      --ensemble-port PORT  the daemons' [music] ensemble_port (default 1003)
 
 Rotating-door options (the shape options must match the door's config):
       --secret-file FILE  the door's key

@@ -105,6 +105,13 @@ var usageTests = []struct {
 	{name: "song option without --song", args: []string{"--ports", "1,2,3", "h", "1"}, wantErr: "--ports only applies with --song SONG"},
 	{name: "dry run without --song", args: []string{"--dry-run", "h", "1"}, wantErr: "--dry-run only applies with --song SONG or --secret-file FILE"},
 	{name: "notes without --song", args: []string{"--notes", "h", "1"}, wantErr: "--notes only applies with --song SONG"},
+	{name: "orchestra without --song", args: []string{"--orchestra", "h", "1"}, wantErr: "--orchestra only applies with --song SONG"},
+	{name: "ensemble port without --orchestra", args: []string{"--song", "x", "--ensemble-port", "1003", "h"}, wantErr: "--ensemble-port only applies with --orchestra"},
+	{name: "ensemble port 0", args: []string{"--song", "x", "--orchestra", "--ensemble-port", "0", "h"}, wantErr: "a port number 1-65535"},
+	{name: "orchestra with no host", args: []string{"--song", "x", "--orchestra"}, wantErr: "give one HOST per voice"},
+	{name: "orchestra with an empty host", args: []string{"--song", "x", "--orchestra", "a", ""}, wantErr: "a HOST is empty"},
+	{name: "orchestra with more hosts than a song has voices", args: append([]string{"--song", "x", "--orchestra"}, strings.Split(strings.Repeat("h ", 17), " ")[:17]...), wantErr: "17 hosts, but a song has at most 16 voices"},
+	{name: "orchestra under a secret", args: []string{"--song", "x", "--orchestra", "--secret-file", "k", "a", "b"}, wantErr: "--orchestra needs the daemons' static music ports"},
 	{name: "notes and no pitch", args: []string{"--song", "x.beep", "--notes", "--no-pitch", "h"}, wantErr: "--notes and --no-pitch exclude each other"},
 	{name: "notes without note ports", args: []string{"--song", "x.beep", "--notes", "--note-base", "0", "h"}, wantErr: "--notes needs the daemon's note ports"},
 	{name: "note ports past 65535", args: []string{"--song", "x.beep", "--notes", "--note-base", "40000", "h"}, wantErr: "note ports 40000-72767 run past 65535"},
@@ -376,6 +383,35 @@ func TestSongErrors(t *testing.T) {
 					ExitSong, tt.wantErr, got.status, got.stderr, got.stdout)
 			}
 		})
+	}
+}
+
+// TestOrchestra: --orchestra composes one voice per host, each without
+// its play knock, then names the ensemble knock; a host count that is not
+// the song's voice count stops knock before anything is sent.
+func TestOrchestra(t *testing.T) {
+	got := runKnock(t, false, "--song", "three-voice-round", "--orchestra", "--dry-run", "--ensemble-port", "1500", "a", "b", "c")
+	if got.status != ExitOK || got.stderr != "" {
+		t.Fatalf("status %d, stderr %q", got.status, got.stderr)
+	}
+	lines := strings.Split(strings.TrimSuffix(got.stdout, "\n"), "\n")
+	if len(lines) != 7 {
+		t.Fatalf("printed %d lines, want 7 (three voices' runs and totals, the ensemble knock):\n%s", len(lines), got.stdout)
+	}
+	for i, host := range []string{"a", "b", "c"} {
+		if want := fmt.Sprintf("voice %d into %s: ", i+1, host); !strings.HasPrefix(lines[2*i], want) || !strings.Contains(lines[2*i+1], " 0 play") {
+			t.Errorf("lines %d-%d = %q, want %q... with no play knock", 2*i+1, 2*i+2, lines[2*i:2*i+2], want)
+		}
+	}
+	if want := "then the ensemble knock: tcp a:1500"; lines[6] != want {
+		t.Errorf("last line %q, want %q", lines[3], want)
+	}
+	for _, hosts := range [][]string{{"a", "b"}, {"a", "b", "c", "d"}} {
+		args := append([]string{"--song", "three-voice-round", "--orchestra"}, hosts...)
+		got := runKnock(t, false, args...)
+		if got.status != ExitUsage || !strings.Contains(got.stderr, `"three-voice-round" has 3 voice(s)`) || got.stdout != "" {
+			t.Errorf("knock %s: status %d, stderr %q, stdout %q; want a usage error naming the 3 voices", strings.Join(args, " "), got.status, got.stderr, got.stdout)
+		}
 	}
 }
 

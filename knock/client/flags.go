@@ -33,6 +33,11 @@ type config struct {
 	notes    bool // --notes: one knock per note
 	protocol sequence.Protocol
 	songOnly []string // song options given, to refuse them without --song
+	// orchestra sends voice i of the song to hosts[i] and then the
+	// ensemble knock, on ensemblePort, to hosts[0].
+	orchestra    bool
+	hosts        []string
+	ensemblePort uint16
 
 	host   string
 	knocks []portKnock // knockd mode's PORT[:PROTO] operands
@@ -227,6 +232,15 @@ var options = []option{
 		return nil
 	}},
 	{long: "notes", songOnly: true, set: func(c *config, _ string) error { c.notes = true; return nil }},
+	{long: "orchestra", songOnly: true, set: func(c *config, _ string) error { c.orchestra = true; return nil }},
+	{long: "ensemble-port", value: "PORT", songOnly: true, set: func(c *config, v string) error {
+		n, err := strconv.ParseUint(v, 10, 16)
+		if err != nil || n == 0 {
+			return errors.New("want the daemons' [music] ensemble_port, a port number 1-65535")
+		}
+		c.ensemblePort = uint16(n)
+		return nil
+	}},
 	{long: "note-base", value: "N", songOnly: true, set: func(c *config, v string) error {
 		n, err := strconv.ParseUint(v, 10, 16)
 		if err != nil {
@@ -314,7 +328,7 @@ var getoptOptions = func() []getopt.Option {
 // next argument, options and operands may be mixed, and "--" ends the
 // options.
 func parseArgs(args []string) (config, error) {
-	c := config{protocol: sequence.DefaultProtocol(), rotating: knockconfig.DefaultRotating(), parity: DefaultParity, waitTimeout: DefaultWaitTimeout}
+	c := config{protocol: sequence.DefaultProtocol(), ensemblePort: knockconfig.DefaultEnsemblePort, rotating: knockconfig.DefaultRotating(), parity: DefaultParity, waitTimeout: DefaultWaitTimeout}
 	operands, err := getopt.Parse(args, getoptOptions, func(i int, spelled, value string) error {
 		return c.apply(&options[i], spelled, value)
 	})
@@ -362,6 +376,8 @@ func (c *config) checkOperands(operands []string) error {
 	if c.secretFile != "" && c.song != "" {
 		// A song under the music doors' secret: one authenticated frame.
 		switch {
+		case c.orchestra:
+			return usagef("--orchestra needs the daemons' static music ports: songs under a secret ([music] secret_file) cannot be played together yet; leave out --secret-file")
 		case c.door != "":
 			return usagef("--song with --secret-file goes to the music doors ([music] secret_file): leave out --door")
 		case c.message != "":
@@ -428,9 +444,23 @@ func (c *config) checkOperands(operands []string) error {
 	return c.songHost(operands)
 }
 
-// songHost takes --song's operands: HOST alone (none with --dry-run).
+// songHost takes --song's operands: HOST alone (none with --dry-run), or
+// with --orchestra one HOST per voice.
 func (c *config) songHost(operands []string) error {
 	switch {
+	case !c.orchestra && slices.Contains(c.songOnly, "--ensemble-port"):
+		return usagef("--ensemble-port only applies with --orchestra")
+	case c.orchestra && len(operands) == 0:
+		return usagef("--orchestra: give one HOST per voice of the song, the first the conductor")
+	case c.orchestra && len(operands) > sequence.MaxVoices:
+		return usagef("--orchestra: %d hosts, but a song has at most %d voices", len(operands), sequence.MaxVoices)
+	case c.orchestra:
+		for _, h := range operands {
+			if h == "" {
+				return usagef("--orchestra: a HOST is empty")
+			}
+		}
+		c.hosts, c.host = operands, operands[0]
 	case len(operands) == 1:
 		c.host = operands[0]
 	case len(operands) == 0 && c.dryRun:

@@ -139,6 +139,12 @@ type Music struct {
 	// MorseWPM is the speed, in words per minute, at which message doors
 	// with play = "morse" play their texts.
 	MorseWPM int
+	// EnsemblePort is the port of the ensemble knock: the knocker's pool
+	// plays at once alone, and in a fleet on every node at one instant
+	// the conductor (the node knocked) sets a little in the future (knock
+	// --orchestra). 0: no ensemble knock. It is a static port like the
+	// protocol's: under secret_file it does nothing.
+	EnsemblePort uint16
 	// Rotating, set by [music] secret_file, takes songs only as
 	// authenticated frames of the port language on ports derived per
 	// period from the secret (docs/port-language.md, "Songs under a
@@ -146,6 +152,10 @@ type Music struct {
 	// static ports, open to every allowed source.
 	Rotating *knock.Rotating
 }
+
+// DefaultEnsemblePort is [music] ensemble_port's default: the port after
+// the default play port.
+const DefaultEnsemblePort = 1003
 
 // SongDoorName names the music doors' songs under a secret where doors
 // are named (the log, the status page, the filter). The brackets keep it
@@ -208,6 +218,7 @@ func Default() *Config {
 			KeepPlayed:         100,
 			KeepPlayedMiB:      256,
 			MorseWPM:           20,
+			EnsemblePort:       DefaultEnsemblePort,
 			PoolIdleTimeout:    10 * time.Minute,
 		},
 	}

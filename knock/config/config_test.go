@@ -102,6 +102,16 @@ func TestValidate(t *testing.T) {
 			want:   "<nil>",
 		},
 		{
+			name:   "a door on the ensemble port names it",
+			change: func(c *Config) { c.Doors = []knock.Door{door("ssh", tcp(7000), tcp(1003))} },
+			want:   `config: door "ssh": port 1003/tcp is also the music ensemble_port: choose another port for the door, or move the music ports in [music]`,
+		},
+		{
+			name:   "no ensemble port, the same door is fine",
+			change: func(c *Config) { c.Doors = []knock.Door{door("ssh", tcp(7000), tcp(1003))}; c.Music.EnsemblePort = 0 },
+			want:   "<nil>",
+		},
+		{
 			name:   "a door on the music play port names both",
 			change: func(c *Config) { c.Doors = []knock.Door{door("ssh", tcp(7000), tcp(1002))} },
 			want:   `config: door "ssh": port 1002/tcp is also the music play_port: choose another port for the door, or move the music ports in [music]`,
@@ -280,6 +290,7 @@ keep_played = 100
 keep_played_mib = 256
 pool_idle_timeout = "10m0s"
 morse_wpm = 20
+ensemble_port = 1003
 
 # Let the admins in.
 [[door]]

@@ -82,6 +82,7 @@ func ExampleConvertKnockd() {
 	// keep_played_mib = 256
 	// pool_idle_timeout = "10m0s"
 	// morse_wpm = 20
+	// ensemble_port = 1003
 	//
 	// # Open SSH for the knocker.
 	// [[door]]

@@ -80,6 +80,7 @@ type tomlMusic struct {
 	KeepPlayed         any `toml:"keep_played"`
 	KeepPlayedMiB      any `toml:"keep_played_mib"`
 	MorseWPM           any `toml:"morse_wpm"`
+	EnsemblePort       any `toml:"ensemble_port"`
 	PoolIdleTimeout    any `toml:"pool_idle_timeout"`
 	SecretFile         any `toml:"secret_file"`
 	Period             any `toml:"period"`
@@ -422,6 +423,7 @@ func (d *tomlDecoder) music(f *tomlMusic, m *Music) {
 	at("keep_played_mib").integer(f.KeepPlayedMiB, &m.KeepPlayedMiB, 0, math.MaxInt32)
 	at("pool_idle_timeout").duration(f.PoolIdleTimeout, &m.PoolIdleTimeout)
 	at("morse_wpm").integer(f.MorseWPM, &m.MorseWPM, 5, 60)
+	at("ensemble_port").port(f.EnsemblePort, &m.EnsemblePort, 0)
 	if f.SecretFile != nil || f.Period != nil || f.Skew != nil || f.PortRange != nil || f.Protocols != nil {
 		m.Rotating = readRotating(at, rotatingFields{SecretFile: f.SecretFile, Period: f.Period, Skew: f.Skew, PortRange: f.PortRange, Protocols: f.Protocols})
 	}

@@ -584,6 +584,16 @@ tiemout = "5s"
 		want: `config: k.toml: line 2: [music] silence_port = 1001 is also tone_port: the music ports must differ`,
 	},
 	{
+		name: "the ensemble port must not be a music port",
+		text: "[music]\nensemble_port = 1002\n",
+		want: `config: k.toml: line 2: [music] ensemble_port = 1002 is also the play_port: give it a port of its own (or 0 for no ensemble knock)`,
+	},
+	{
+		name: "the ensemble port must not be a pitch port",
+		text: "[music]\nensemble_port = 2060\n",
+		want: `config: k.toml: line 2: [music] ensemble_port = 2060 is also the pitch port (pitch_base 2000 + note 60): give it a port of its own (or 0 for no ensemble knock)`,
+	},
+	{
 		name: "pitch ports must not cover the other music ports",
 		text: "[music]\npitch_base = 950\n",
 		want: lines(

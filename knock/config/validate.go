@@ -103,7 +103,12 @@ func (c *Config) validate(p *problems, at locator) {
 			return fmt.Sprintf("port_range %d-%d of [music]", r.PortLo, r.PortHi), port >= r.PortLo && port <= r.PortHi
 		}
 	case c.Music.Enabled:
-		music = func(port uint16) (string, bool) { return musicPortName(c.Music.Protocol, port) }
+		music = func(port uint16) (string, bool) {
+			if e := c.Music.EnsemblePort; e != 0 && port == e {
+				return "ensemble_port", true
+			}
+			return musicPortName(c.Music.Protocol, port)
+		}
 	}
 	firstLine := map[string]int{}
 	for i, fd := range c.allDoors() {
@@ -218,7 +223,8 @@ func (m Music) validate(p *problems, at locator) {
 				r.PortLo, r.PortHi, message.MaxText(sh, 0), message.MaxText(portlang.ShapeOf(&knock.Rotating{PortLo: 20000, PortHi: 32767, Protos: r.Protos}), 0))
 		}
 	}
-	for _, e := range checkProtocol(m.Protocol) {
+	protoProblems := checkProtocol(m.Protocol)
+	for _, e := range protoProblems {
 		// The first of the keys involved that the file sets.
 		line := at.topLine("music", e.keys[0])
 		for _, k := range e.keys {
@@ -228,6 +234,11 @@ func (m Music) validate(p *problems, at locator) {
 			}
 		}
 		p.add(line, "[music] %s", e.msg)
+	}
+	if e := m.EnsemblePort; e != 0 && len(protoProblems) == 0 {
+		if name, ok := musicPortName(m.Protocol, e); ok {
+			p.add(at.topLine("music", "ensemble_port"), "[music] ensemble_port = %d is also the %s: give it a port of its own (or 0 for no ensemble knock)", e, name)
+		}
 	}
 	switch m.Pools {
 	case PoolsPerSource, PoolsShared:

@@ -74,6 +74,7 @@ func (c *Config) writeTOML(w io.Writer, comments *commentMap) error {
 	tw.key(nil, "keep_played_mib", strconv.Itoa(m.KeepPlayedMiB))
 	tw.key(nil, "pool_idle_timeout", tomlDuration(m.PoolIdleTimeout))
 	tw.key(nil, "morse_wpm", strconv.Itoa(m.MorseWPM))
+	tw.key(nil, "ensemble_port", strconv.Itoa(int(m.EnsemblePort)))
 	if m.Rotating != nil {
 		tw.rotating(m.Rotating, true, nil) // [music] has a message door's rotating keys
 	}

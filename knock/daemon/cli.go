@@ -628,7 +628,7 @@ Options:
       --demo [SONG]     knock a song into a daemon on loopback and play it: the
                         Imperial March unless SONG names a file or a built-in
                         song (fur-elise, minuet-in-g, ode-to-joy,
-                        twinkle-twinkle); needs root
+                        three-voice-round, twinkle-twinkle); needs root
       --notes           with --demo: knock the song one knock per note (its
                         pitch, length and rest in one port), at its written
                         rhythm, instead of one knock per 100ms step

@@ -198,7 +198,7 @@ func TestMainModes(t *testing.T) {
 		{name: "bad flag", args: []string{"--frobnicate"}, wantStatus: ExitUsage, wantErr: []string{"unknown option --frobnicate", "knockbeepd --help"}},
 		{name: "demo of a song that is not there", args: []string{"--demo", "nosuchsong"}, wantStatus: ExitUsage, wantErr: []string{`nor is "nosuchsong" an embedded song`}},
 		{name: "check the defaults", args: []string{"--check"},
-			wantOut: []string{"built-in defaults: valid", "[music]", "tone_port = 1000", "# The kernel filter on any passes:", "#   tcp to port 1000-1002,2000-2127,32768-65535, flags syn,!ack"}},
+			wantOut: []string{"built-in defaults: valid", "[music]", "tone_port = 1000", "# The kernel filter on any passes:", "#   tcp to port 1000-1003,2000-2127,32768-65535, flags syn,!ack"}},
 		{name: "check a knockd.conf", args: []string{"--check", "-c", knockdConf, "-i", "eth0"},
 			wantOut: []string{"(knockd.conf): valid", `interfaces = ["eth0"]`, `name = "openSSH"`, "#   tcp to port 7000,8000,9000, flags syn"}},
 		{name: "check: the summary first, warnings, no BPF listing without -v", args: []string{"--check", "-c", warnConf},

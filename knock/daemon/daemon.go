@@ -334,7 +334,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 		wg.Go(func() { d.ticker(ctx, q) })
 	}
 	if d.fleet != nil {
-		d.fleet.run(func(o fleet.Opening) { d.do(func() { d.applyOpening(o) }) }, d.usersChanged)
+		d.fleet.run(func(o fleet.Opening) { d.do(func() { d.applyOpening(o) }) }, d.usersChanged,
+			func(c fleet.Cue) { d.do(func() { d.playCue(c) }) })
 	}
 	d.do(func() {
 		d.log.Info("daemon: capturing", "interfaces", d.captureNames(), "doors", len(d.cfg.Doors),
@@ -459,6 +460,12 @@ func (d *Daemon) handle(ev *knock.Event) {
 			}
 			return
 		}
+	}
+	if d.music != nil && d.cfg.Music.Rotating == nil && d.cfg.Music.EnsemblePort != 0 && ev.Port == d.cfg.Music.EnsemblePort {
+		if isKnock(ev) {
+			d.ensemble(ev.Src.WithZone(""))
+		}
+		return
 	}
 	if d.music != nil && d.cfg.Music.Rotating == nil {
 		var plays uint64

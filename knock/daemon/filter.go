@@ -141,12 +141,15 @@ func destinations(addrs []netip.Addr, onlyIPv4 bool) []netip.Addr {
 }
 
 // musicPorts lists the music protocol's ports: tone, silence, play, the
-// 128 pitch ports when pitch knocks are on, and the note ports when note
-// knocks are. The kernel filter checks a run of ports with two
+// ensemble port ([music] ensemble_port, when not 0), the 128 pitch ports
+// when pitch knocks are on, and the note ports when note knocks are. The kernel filter checks a run of ports with two
 // comparisons, so the 32768 note ports cost no more than one.
 func musicPorts(cfg *config.Config) []uint16 {
 	p := cfg.Music.Protocol
 	ports := []uint16{p.TonePort, p.SilencePort, p.PlayPort}
+	if e := cfg.Music.EnsemblePort; e != 0 {
+		ports = append(ports, e)
+	}
 	if p.PitchBase != 0 {
 		for n := range uint16(128) {
 			ports = append(ports, p.PitchBase+n)

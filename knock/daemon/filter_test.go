@@ -35,13 +35,13 @@ func TestFilterFor(t *testing.T) {
 			config:  `speaker = "none"`,
 			wantDst: []string{"127.0.0.1", "192.0.2.1", "::1"},
 			pass: []packet{
-				syn(0, src, me, 1000), syn(0, src, me, 1001), syn(0, src, me, 1002),
+				syn(0, src, me, 1000), syn(0, src, me, 1001), syn(0, src, me, 1002), syn(0, src, me, 1003),
 				syn(0, src, me, 2000), syn(0, src, me, 2127), syn(0, src6, me6, 2060),
 				udp(0, src, me, 1000),
 			},
 			drop: []packet{
 				tcp(0, src, me, 1000, knock.SYN|knock.ACK), tcp(0, src, me, 1000, knock.ACK),
-				syn(0, src, me, 1003), syn(0, src, me, 2128), syn(0, src, me, 999),
+				tcp(0, src, me, 1003, knock.SYN|knock.ACK), syn(0, src, me, 1004), syn(0, src, me, 2128), syn(0, src, me, 999),
 				syn(0, src, other, 1000), syn(0, src, me, 22),
 			},
 		},
@@ -182,8 +182,8 @@ tcpflags = "syn,!ack,!rst"
 	}
 	for _, want := range []string{
 		"tcp to port 7000-7001, flags syn,!rst,!ack\n",
-		"udp to port 1000-1002,2000-2127,8000,32768-65535\n",
-		"tcp to port 1000-1002,2000-2127,32768-65535, flags syn,!ack\n",
+		"udp to port 1000-1003,2000-2127,8000,32768-65535\n",
+		"tcp to port 1000-1003,2000-2127,32768-65535, flags syn,!ack\n",
 		"to 192.0.2.1\n",
 		"BPF program for raw IP frames",
 		"ret #1024\n",

@@ -106,9 +106,9 @@ func openFleet(cfg *config.Config, log *slog.Logger) (*fleetPart, error) {
 	return f, nil
 }
 
-// run hands the openings of other nodes to apply, on the owner, until
-// the fleet stops.
-func (f *fleetPart) run(apply func(fleet.Opening), usersChanged func()) {
+// run hands the openings of other nodes to apply and the orchestra's cues
+// to cue, on the owner, until the fleet stops.
+func (f *fleetPart) run(apply func(fleet.Opening), usersChanged func(), cue func(fleet.Cue)) {
 	f.wg.Go(func() {
 		if err := f.node.Ready(f.ctx); err != nil {
 			return
@@ -132,6 +132,8 @@ func (f *fleetPart) run(apply func(fleet.Opening), usersChanged func()) {
 				return
 			case o := <-f.node.Openings():
 				apply(o)
+			case c := <-f.node.Cues():
+				cue(c)
 			}
 		}
 	})

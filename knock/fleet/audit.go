@@ -46,6 +46,7 @@ const (
 	AuditKeyAdded      = "key-added"
 	AuditKeyRevoked    = "key-revoked"
 	AuditSong          = "song"
+	AuditOrchestra     = "orchestra" // a cue conducted, or played from
 )
 
 const kindAudit = "audit"

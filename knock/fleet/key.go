@@ -9,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -147,6 +149,11 @@ type Trust struct {
 func (t *Trust) Trusted(id NodeID) (name string, ok bool) {
 	name, ok = t.names[id]
 	return name, ok
+}
+
+// IDs returns the nodes on the list, sorted.
+func (t *Trust) IDs() []NodeID {
+	return slices.Sorted(maps.Keys(t.names))
 }
 
 // Len returns the number of keys on the list.

@@ -227,6 +227,10 @@ func (n *Node) openVerifier(ctx context.Context, auditDir string, spoolMax int) 
 // ID returns this node's ID (its public key).
 func (n *Node) ID() NodeID { return n.sign.id }
 
+// Nodes returns the nodes of the fleet: those on the trust list, this one
+// among them, sorted.
+func (n *Node) Nodes() []NodeID { return n.trust.IDs() }
+
 // ClientURL returns the embedded server's client URL, or "" with an
 // external cluster; ClusterURL its route URL. Both name the ports chosen
 // when the config asked for port -1.

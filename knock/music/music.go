@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -181,6 +182,9 @@ type song struct {
 	// code): played as they are; its archive path names no file, only
 	// where its WAV goes.
 	tones []sequence.Tone
+	// start, when set, is the instant on Options.Clock the song starts
+	// (an orchestra's cue): Run waits for it before playing.
+	start time.Time
 }
 
 // Music turns the knocks of the music protocol into pools and songs. See
@@ -528,29 +532,60 @@ func (m *Music) appendSteps(now time.Time, src netip.Addr, s *source, steps ...s
 // a new pool at its next step, at the default pitch. A play the queue has
 // no room for is refused and the pool kept, to be played later.
 func (m *Music) play(now time.Time, src netip.Addr) {
+	m.playAt(now, src, time.Time{})
+}
+
+// PlayAt plays src's pool as a play knock does, but starting at start on
+// Options.Clock (an orchestra's cue): the player waits for that instant,
+// and logs it and the instant it began the song ("music: started"). It
+// reports whether a song was queued; an empty pool, a full queue or a
+// source not allowed is refused and logged as for a play knock. Like
+// Handle, it runs on the owner goroutine only.
+func (m *Music) PlayAt(now time.Time, src netip.Addr, start time.Time) bool {
+	src = src.WithZone("")
+	if !m.allowed(src) {
+		m.refuse(now, refusedNotAllowed, src)
+		return false
+	}
+	return m.playAt(now, src, start)
+}
+
+// HasPool reports whether src has a pool with steps in it, to play.
+func (m *Music) HasPool(src netip.Addr) bool {
+	s := m.sources[m.key(src.WithZone(""))]
+	return s != nil && s.pool != nil && s.pool.Len() > 0
+}
+
+func (m *Music) playAt(now time.Time, src netip.Addr, start time.Time) bool {
 	key := m.key(src)
 	s := m.sources[key]
 	if s == nil || s.pool == nil || s.pool.Len() == 0 {
 		m.refuse(now, refusedEmptyPlay, src)
-		return
+		return false
 	}
 	if !m.roomToPlay() {
 		m.refuse(now, refusedQueueFull, src, "queue", m.queueLen)
-		return
+		return false
 	}
 	m.archiving.Lock()
 	defer m.archiving.Unlock()
 	archive, name, err := m.archive(now, src, s.pool.Path())
 	if err != nil {
 		m.refuse(now, refusedWriteError, src, "err", err)
-		return
+		return false
 	}
 	delete(m.sources, key)
 	m.pools.Store(int64(len(m.sources)))
 	m.plays.Add(1)
-	m.log.Info("music: song queued", "src", src, "steps", s.pool.Len(), "archive", archive)
+	if start.IsZero() {
+		m.log.Info("music: song queued", "src", src, "steps", s.pool.Len(), "archive", archive)
+	} else {
+		m.log.Info("music: song queued to start at an instant", "src", src, "steps", s.pool.Len(), "archive", archive,
+			"start", start, "start_unix_ns", strconv.FormatInt(start.UnixNano(), 10))
+	}
 	m.enqueue(&song{name: name, src: src, archive: archive, pool: s.pool,
-		dirs: []string{filepath.Dir(s.pool.Path()), m.playedDir}})
+		dirs: []string{filepath.Dir(s.pool.Path()), m.playedDir}, start: start})
+	return true
 }
 
 // PlayTones queues tones as a song of src's (a message door's text played

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -1002,5 +1003,53 @@ func BenchmarkHandle(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "knocks/s")
 		})
+	}
+}
+
+// TestPlayAt: an orchestra's play waits for its start instant on the
+// Music's clock, logs that instant and the one the player was handed the
+// song, and plays the pool as a play knock would; what a play knock
+// refuses, PlayAt refuses too.
+func TestPlayAt(t *testing.T) {
+	h := newHarness(t, func(o *music.Options) { o.Allow = []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")} })
+	h.knocks("192.0.2.1", pitch+67, tone, silence, tone)
+	if !h.m.HasPool(netip.MustParseAddr("192.0.2.1")) || h.m.HasPool(netip.MustParseAddr("192.0.2.2")) {
+		t.Fatalf("HasPool: want a pool for 192.0.2.1 only")
+	}
+	now := h.clock.Now()
+	start := now.Add(500 * time.Millisecond)
+	if !h.m.PlayAt(now, netip.MustParseAddr("192.0.2.1"), start) {
+		t.Fatal("PlayAt of a pool with steps: not queued")
+	}
+	songs := h.waitPlayed(1)
+	want := sequence.Compile([]sequence.PoolStep{
+		{Kind: sequence.StepTone, Freq: sequence.NoteFreq(67), Length: 100 * time.Millisecond},
+		{Kind: sequence.StepSilence, Length: 100 * time.Millisecond},
+		{Kind: sequence.StepTone, Freq: sequence.NoteFreq(67), Length: 100 * time.Millisecond},
+	})
+	if !slices.Equal(want, songs[0].tones) {
+		t.Errorf("player got (-want +got):\n-%v\n+%v", want, songs[0].tones)
+	}
+	ns := func(t time.Time) string { return strconv.FormatInt(t.UnixNano(), 10) }
+	started := h.logs.Messages(t, "music: started", "scheduled_unix_ns", "started_unix_ns", "late")
+	wantLine := fmt.Sprintf("music: started scheduled_unix_ns=%s started_unix_ns=%s late=0", ns(start), ns(start))
+	if len(started) != 1 || started[0] != wantLine {
+		t.Errorf("start logged: %q, want %q", started, wantLine)
+	}
+	queued := h.logs.Messages(t, "music: song queued to start at an instant", "start_unix_ns")
+	if want := "music: song queued to start at an instant start_unix_ns=" + ns(start); len(queued) != 1 || queued[0] != want {
+		t.Errorf("queue logged: %q, want %q", queued, want)
+	}
+
+	// The pool has gone with the play; a source with none, or one the
+	// allow list does not take, plays nothing.
+	for _, src := range []string{"192.0.2.1", "198.51.100.1"} {
+		if h.m.PlayAt(h.clock.Now(), netip.MustParseAddr(src), h.clock.Now().Add(time.Second)) {
+			t.Errorf("PlayAt for %s, which has no pool: queued", src)
+		}
+	}
+	h.stop()
+	if got := h.m.Stats(); got.Played != 1 || got.Refused.EmptyPlay != 1 || got.Refused.NotAllowed != 1 {
+		t.Errorf("Stats() = %+v, want Played 1, EmptyPlay 1, NotAllowed 1", got)
 	}
 }

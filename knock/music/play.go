@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -20,6 +21,11 @@ import (
 // first tones are formatted (about 30 bytes each), not the whole song that
 // a long line would then throw away.
 const maxLoggedTones = 128
+
+// finalApproach is the last stretch of the wait for a song's start
+// instant, slept apart from the rest: short enough for the system clock to
+// sleep the thread rather than arm a timer.
+const finalApproach = 1900 * time.Microsecond
 
 // roomToPlay reports whether a play may be queued now: fewer than QueueLen
 // songs wait, or none waits and none plays. Only Handle queues songs and
@@ -185,6 +191,25 @@ func (m *Music) playSong(ctx context.Context, s *song) {
 	m.log.Info("music: playing", "src", s.src, "song", s.name, "steps", len(steps), "tones", len(tones),
 		"length", length, "beep", args)
 
+	if !s.start.IsZero() {
+		// An orchestra's cue: every node starts at the same instant. The
+		// song is compiled and logged first, so that only the player's
+		// own start is left after the wait. The wait ends in two steps:
+		// a Go timer may fire a millisecond or more late on a busy
+		// machine, whereas the system clock sleeps the thread for waits
+		// under 2 ms (clock.System), which overshoots by microseconds.
+		err := m.clock.SleepUntil(ctx, s.start.Add(-finalApproach))
+		if err == nil {
+			err = m.clock.SleepUntil(ctx, s.start)
+		}
+		if err != nil {
+			m.log.Warn("music: song not played: the daemon stopped before its start", "src", s.src, "song", s.name, "start", s.start)
+			return
+		}
+		started := m.clock.Now()
+		m.log.Info("music: started", "src", s.src, "song", s.name, "scheduled_unix_ns", strconv.FormatInt(s.start.UnixNano(), 10),
+			"started_unix_ns", strconv.FormatInt(started.UnixNano(), 10), "late", started.Sub(s.start))
+	}
 	wav, err := m.player.Play(ctx, s.name, tones)
 	if err != nil {
 		m.playErrors.Add(1)
