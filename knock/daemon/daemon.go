@@ -523,7 +523,11 @@ func (d *Daemon) useDecided(door knock.Door, src source.Source, seq source.Seque
 	}
 	// Open first, then say so: writing the log can wake its reader
 	// (journald, a pipe) and cost the opening a time slice.
-	d.fw.open(door, m.Src)
+	knocked := m.Event.Time // the kernel's time of the packet, live
+	if d.eventTimed {
+		knocked = time.Time{} // a file's time: no latency to tell
+	}
+	d.fw.open(door, m.Src, knocked)
 	d.runner.Open(door, m.Event)
 	d.logOpened(m, user)
 	d.record("open", m.Name, m.Src, user)

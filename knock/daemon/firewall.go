@@ -33,6 +33,10 @@ type opening struct {
 	specs   []string
 	openFor time.Duration
 	src     netip.Addr
+	// knocked is when the kernel took the knock that opened the door
+	// (zero for an opening from the fleet): the log gives the time from
+	// it to the set updated, the latency a knocker waits for.
+	knocked time.Time
 }
 
 // firewallOpener adds knockers to the doors' firewall sets. The owner
@@ -68,12 +72,12 @@ func newFirewallOpener(log *slog.Logger, doors []knock.Door) *firewallOpener {
 }
 
 // open queues src's opening through door's sets; it never blocks.
-func (f *firewallOpener) open(door knock.Door, src netip.Addr) {
+func (f *firewallOpener) open(door knock.Door, src netip.Addr, knocked time.Time) {
 	if len(door.Open) == 0 {
 		return
 	}
 	select {
-	case f.queue <- opening{door: door.Name, specs: door.Open, openFor: door.OpenFor, src: src.WithZone("")}:
+	case f.queue <- opening{door: door.Name, specs: door.Open, openFor: door.OpenFor, src: src.WithZone(""), knocked: knocked}:
 	default:
 		f.dropped.Add(1)
 		f.log.Error("daemon: firewall queue full; opening dropped", "door", door.Name, "src", src)
@@ -165,7 +169,11 @@ func (f *firewallOpener) apply(o opening) {
 	}
 	if added {
 		f.added.Add(1)
-		f.log.Info("daemon: firewall: opened", "door", o.door, "src", o.src, "for", o.openFor, "took", time.Since(start))
+		attrs := []any{"door", o.door, "src", o.src, "for", o.openFor, "took", time.Since(start)}
+		if !o.knocked.IsZero() {
+			attrs = append(attrs, "since_knock", time.Since(o.knocked))
+		}
+		f.log.Info("daemon: firewall: opened", attrs...)
 	} else if !failed {
 		f.log.Warn("daemon: firewall: no set of the door holds this address family", "door", o.door, "src", o.src, "sets", o.specs)
 	}

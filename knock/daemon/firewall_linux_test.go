@@ -143,6 +143,12 @@ func TestFirewallDoorOpensInTheKernel(t *testing.T) {
 	}
 	knock3()
 	waitConnects(t, l.knocker, l.hostAddr, true, 5*time.Second, "after the knock")
+	// The log says how long the knocker waited: from the kernel's time of
+	// the last knock to the set updated.
+	rec := d.waitLog("daemon: firewall: opened", 5*time.Second)
+	if since, _ := rec["since_knock"].(float64); !(since > 0) {
+		t.Errorf("the opening's log line gives since_knock = %v, want the time since the knock", rec["since_knock"])
+	}
 	if connects(t, l.stranger, l.strangerTarget) {
 		t.Fatal("the stranger, who never knocked, got through")
 	}

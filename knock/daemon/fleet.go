@@ -445,7 +445,7 @@ func (d *Daemon) applyOpening(o fleet.Opening) {
 	d.fleet.applied.Add(1)
 	d.log.Info("daemon: door opened by the fleet", "door", door.Name, "src", src, "node", o.Node, "for", left.Round(time.Second))
 	d.record("open", door.Name, src, "opened at fleet node "+string(o.Node))
-	d.fw.open(door, src)
+	d.fw.open(door, src, time.Time{})
 	d.runner.Open(door, knock.Event{Time: now, Src: src, Proto: knock.TCP})
 	d.fleet.auditOpen(fleet.AuditRecord{Kind: fleet.AuditOpening, Door: door.Name, Addr: src.String(),
 		Detail: "opened at node " + string(o.Node)}, o.Until)
