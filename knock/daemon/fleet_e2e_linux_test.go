@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"github.com/knockbeep/knockbeep/knock"
 	"github.com/knockbeep/knockbeep/knock/client"
 	"github.com/knockbeep/knockbeep/knock/fleet"
+	"github.com/knockbeep/knockbeep/knock/fleet/fleettest"
 	"github.com/knockbeep/knockbeep/knock/portlang"
 	"github.com/knockbeep/knockbeep/knock/send"
 	"github.com/knockbeep/knockbeep/knock/send/sendtest"
@@ -90,6 +92,7 @@ start_command = ["/bin/true"]
 // bridge (in a namespace of its own), 10.77.0.0/24: the knocker is .9,
 // node i is .1+i.
 type fleetLab struct {
+	hub     *sendtest.Netns // the bridge's namespace
 	nodes   []*sendtest.Netns
 	knocker *sendtest.Netns
 	addrs   []netip.Addr
@@ -103,7 +106,7 @@ func newFleetLab(t *testing.T) *fleetLab {
 	hub := sendtest.NewNetns(t)
 	hub.IP("link", "add", "br0", "type", "bridge")
 	hub.IP("link", "set", "br0", "up")
-	l := &fleetLab{knocker: sendtest.NewNetns(t), src: netip.MustParseAddr("10.77.0.9")}
+	l := &fleetLab{hub: hub, knocker: sendtest.NewNetns(t), src: netip.MustParseAddr("10.77.0.9")}
 	join := func(ns *sendtest.Netns, n int, addr string) {
 		port := "port" + strconv.Itoa(n)
 		ns.IP("link", "add", "wire", "type", "veth", "peer", "name", port, "netns", hub.Name())
@@ -391,6 +394,66 @@ func TestFleetEndToEnd(t *testing.T) {
 	waitCount(t, a, "daemon: door opened", "ssh", before+1, 30*time.Second)
 	if n, _ := a.stop()["fleet_degraded"].(float64); n < 1 {
 		t.Errorf("A's shutdown line counts %v uses decided alone, want at least 1", n)
+	}
+}
+
+// externalNATS is the address the lab's external nats-server listens on:
+// the bridge's own, in the hub's namespace.
+const externalNATS = "10.77.0.100"
+
+// useExternalNATS builds the real nats-server of the version in go.mod,
+// runs it with JetStream in the hub's namespace, and points every node's
+// config at it instead of an embedded server.
+func (l *fleetLab) useExternalNATS(t *testing.T) {
+	t.Helper()
+	bin := fleettest.BuildNATSServer(t)
+	dir := t.TempDir()
+	l.hub.IP("addr", "add", externalNATS+"/24", "dev", "br0")
+	cmd := exec.Command("ip", "netns", "exec", l.hub.Name(), bin, "-js", "-a", externalNATS, "-p", "4222", "-sd", filepath.Join(dir, "store"))
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	embedded := regexp.MustCompile(`(?m)^(serve|cluster_listen|routes) = .*$`)
+	for i := range l.conf {
+		l.conf[i] = embedded.ReplaceAllString(l.conf[i], "")
+		l.conf[i] = strings.Replace(l.conf[i], "[cluster]\n", "[cluster]\nnats = [\"nats://"+externalNATS+":4222\"]\n", 1)
+	}
+}
+
+// Three daemons pointed at an external nats-server process, not serving
+// one of their own: the replay cache and the fleet door work as with the
+// embedded cluster.
+func TestFleetExternalNATSEndToEnd(t *testing.T) {
+	l := newFleetLab(t)
+	l.useExternalNATS(t)
+	var ds []*daemonProc
+	for i := range 3 {
+		ds = append(ds, l.start(t, i))
+	}
+	for _, d := range ds {
+		joined(t, d)
+	}
+	want := l.src.String() + "\n"
+	intoPeriod(0, 200*time.Millisecond, 1500*time.Millisecond)
+	first := l.knockRot(t, 0)
+	waitLines(t, filepath.Join(l.dirs[0], "rot.out"), want)
+	for _, i := range []int{1, 2} {
+		knockPorts(t, l.knocker, l.addrs[i], first...)
+		waitLogged(t, ds[i], "daemon: door not opened", "used at another node of the fleet")
+		if n := ds[i].count("daemon: door opened", "rot"); n != 0 {
+			t.Errorf("the replay at node %d opened its door %d times", i, n)
+		}
+	}
+	knockPorts(t, l.knocker, l.addrs[0], send.Target{Port: 7000, Proto: knock.TCP}, send.Target{Port: 7001, Proto: knock.TCP})
+	for i := range 3 {
+		waitLines(t, filepath.Join(l.dirs[i], "ssh.out"), want)
+	}
+	for _, d := range ds {
+		d.stop()
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/knockbeep/knockbeep/knock/fleet/fleettest"
 )
 
 // startNATSServer builds the real nats-server binary of the version in
@@ -16,16 +18,8 @@ import (
 // the port is read from the file it writes (--ports_file_dir).
 func startNATSServer(t *testing.T) string {
 	t.Helper()
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("needs the go command to build nats-server")
-	}
+	bin := fleettest.BuildNATSServer(t)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "nats-server")
-	build := exec.Command(gobin, "build", "-o", bin, "github.com/nats-io/nats-server/v2")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building nats-server: %v\n%s", err, out)
-	}
 	portsDir := filepath.Join(dir, "ports")
 	if err := os.Mkdir(portsDir, 0o700); err != nil {
 		t.Fatal(err)
