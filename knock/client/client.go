@@ -105,7 +105,9 @@ func run(ctx context.Context, args []string, env environment) int {
 	case c.version:
 		fmt.Fprintf(env.stdout, "knock (knockbeep) %s\n", buildinfo.Version())
 		return ExitOK
-	case c.song != "":
+	case c.orchestra:
+		return runOrchestra(ctx, c, env)
+	case len(c.songs) > 0:
 		return runSong(ctx, c, env)
 	case c.secretFile != "":
 		return runRotating(ctx, c, env)
@@ -276,16 +278,13 @@ func encodeMessage(key []byte, c config, p int64, shape portlang.Shape) ([]knock
 
 // runSong composes a song into the music protocol's knocks and knocks it in.
 func runSong(ctx context.Context, c config, env environment) int {
-	song, err := songs.Load(c.song)
+	song, err := songs.Load(c.songs[0])
 	if err != nil {
 		return fail(ctx, env, ExitSong, err)
 	}
-	if c.orchestra {
-		return runOrchestra(ctx, c, env, song)
-	}
 	plan, err := sequence.Compose(song.Tones, c.protocol, sequence.ComposeOptions{NoPitch: c.noPitch, Notes: c.notes})
 	if err != nil {
-		return fail(ctx, env, ExitSong, fmt.Errorf("%s: %w", c.song, err))
+		return fail(ctx, env, ExitSong, fmt.Errorf("%s: %w", c.songs[0], err))
 	}
 	if n := plan.StepCount(); n > sequence.DefaultDaemonPoolSteps {
 		// The daemon's own limit is unknown here; its default is what a
@@ -350,7 +349,7 @@ func runSecretSong(ctx context.Context, c config, env environment, song sequence
 	}
 	packed, err := sequence.PackKnocks(plan.Knocks)
 	if err != nil {
-		return fail(ctx, env, ExitSong, fmt.Errorf("%s: %w", c.song, err))
+		return fail(ctx, env, ExitSong, fmt.Errorf("%s: %w", c.songs[0], err))
 	}
 	r := c.rotating
 	p := portlang.PeriodAt(env.clock.Now().Add(c.timeOffset), r.Period)
@@ -360,7 +359,7 @@ func runSecretSong(ctx context.Context, c config, env environment, song sequence
 	}
 	seq, err := code.Encode(packed, c.parity)
 	if err != nil {
-		return fail(ctx, env, ExitSong, fmt.Errorf("%s: %w (a shorter song, or a wider [music] port_range and --port-range)", c.song, err))
+		return fail(ctx, env, ExitSong, fmt.Errorf("%s: %w (a shorter song, or a wider [music] port_range and --port-range)", c.songs[0], err))
 	}
 	summary := fmt.Sprintf("song %q under the secret, period %d: %d song knocks packed into %d bytes, sent as %d knocks (%d parity); written %v, it plays for %v",
 		song.Name, p, len(plan.Knocks), len(packed), len(seq), c.parity, song.Duration().Round(time.Millisecond), playTime(plan))

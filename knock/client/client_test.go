@@ -111,6 +111,15 @@ var usageTests = []struct {
 	{name: "orchestra with no host", args: []string{"--song", "x", "--orchestra"}, wantErr: "give one HOST per voice"},
 	{name: "orchestra with an empty host", args: []string{"--song", "x", "--orchestra", "a", ""}, wantErr: "a HOST is empty"},
 	{name: "orchestra with more hosts than a song has voices", args: append([]string{"--song", "x", "--orchestra"}, strings.Split(strings.Repeat("h ", 17), " ")[:17]...), wantErr: "17 hosts, but a song has at most 16 voices"},
+	{name: "song repeated without --orchestra", args: []string{"--song", "a.mml", "--song", "b.mml", "h"}, wantErr: `--song "b.mml": --song repeats only with --orchestra`},
+	{name: "song repeated under a secret", args: []string{"--secret-file", "k", "--song", "a.mml", "--song", "b.mml", "h"}, wantErr: "--song repeats only with --orchestra"},
+	{name: "song repeated with a dry run", args: []string{"--song", "a.mml", "--song", "b.mml", "--dry-run"}, wantErr: "--song repeats only with --orchestra"},
+	{name: "a second song empty", args: []string{"--song", "a.mml", "--song=", "--orchestra", "a", "b"}, wantErr: `--song "": empty song name`},
+	{name: "one song per voice, too few hosts", args: []string{"--song", "a.mml", "--song", "b.mml", "--song", "c.mml", "--orchestra", "a", "b"}, wantErr: "--orchestra: 3 --song options, one voice each: give 3 hosts in their order, not 2"},
+	{name: "one song per voice, too many hosts", args: []string{"--song", "a.mml", "--song", "b.mml", "--orchestra", "a", "b", "c"}, wantErr: "--orchestra: 2 --song options, one voice each: give 2 hosts in their order, not 3"},
+	{name: "one song per voice, no host", args: []string{"--song", "a.mml", "--song", "b.mml", "--orchestra", "--dry-run"}, wantErr: "--orchestra: give one HOST per voice"},
+	{name: "more songs than a song has voices", args: append(strings.Split(strings.Repeat("--song x ", 17), " ")[:34], "--orchestra", "h"), wantErr: "17 --song options, but a song has at most 16 voices"},
+	{name: "songs per voice under a secret", args: []string{"--song", "a.mml", "--song", "b.mml", "--orchestra", "--secret-file", "k", "a", "b"}, wantErr: "--orchestra needs the daemons' static music ports"},
 	{name: "orchestra under a secret", args: []string{"--song", "x", "--orchestra", "--secret-file", "k", "a", "b"}, wantErr: "--orchestra needs the daemons' static music ports"},
 	{name: "notes and no pitch", args: []string{"--song", "x.beep", "--notes", "--no-pitch", "h"}, wantErr: "--notes and --no-pitch exclude each other"},
 	{name: "notes without note ports", args: []string{"--song", "x.beep", "--notes", "--note-base", "0", "h"}, wantErr: "--notes needs the daemon's note ports"},
@@ -172,6 +181,8 @@ func FuzzParseArgs(f *testing.F) {
 	}
 	f.Add("-uvd100\x00host\x00ssh\x007000:udp")
 	f.Add("--song\x00x.beep\x00--dry-run\x00--ports=1,2,3\x00--step\x0050ms")
+	f.Add("--secret-file\x00k\x00--song\x00x\x00h")
+	f.Add("--song\x00a.mml\x00--song=b.mml\x00--orchestra\x00--notes\x00h1\x00h2")
 	f.Add("--secret-file\x00k\x00--door\x00ssh\x00--time-offset=-45s\x00--period\x002s\x00--protocols\x00tcp,udp\x00h")
 	f.Add("--secret-file\x00k\x00--door\x00ssh\x00--source-address\x002001:db8::5\x00--bind-source\x00h")
 	f.Add("--secret-file\x00k\x00--door\x00ssh\x00--wait\x00--wait-timeout=2s\x00h")
@@ -196,9 +207,20 @@ func FuzzParseArgs(f *testing.F) {
 		if c.network != "" && c.network != "ip4" && c.network != "ip6" {
 			t.Fatalf("parseArgs(%q): network %q", args, c.network)
 		}
-		if c.secretFile != "" {
-			if c.door == "" || c.host == "" && !c.dryRun || len(c.knocks) > 0 || c.song != "" {
-				t.Fatalf("parseArgs(%q): rotating door with door %q, host %q, %d ports, song %q", args, c.door, c.host, len(c.knocks), c.song)
+		if len(c.songs) > 1 && (!c.orchestra || len(c.hosts) != len(c.songs) || c.secretFile != "") {
+			t.Fatalf("parseArgs(%q): %d songs accepted for hosts %q (orchestra %v)", args, len(c.songs), c.hosts, c.orchestra)
+		}
+		if slices.Contains(c.songs, "") {
+			t.Fatalf("parseArgs(%q): an empty song accepted", args)
+		}
+		if c.secretFile != "" && len(c.songs) > 0 {
+			// A song under the music doors' secret: checked as a song below.
+			if c.door != "" || c.orchestra || len(c.knocks) > 0 {
+				t.Fatalf("parseArgs(%q): secret song with door %q, orchestra %v, %d ports", args, c.door, c.orchestra, len(c.knocks))
+			}
+		} else if c.secretFile != "" {
+			if c.door == "" || c.host == "" && !c.dryRun || len(c.knocks) > 0 || len(c.songs) > 0 {
+				t.Fatalf("parseArgs(%q): rotating door with door %q, host %q, %d ports, songs %q", args, c.door, c.host, len(c.knocks), c.songs)
 			}
 			r := c.rotating
 			if r.Period < time.Second || r.Length < 1 || r.PortLo == 0 || r.PortHi < r.PortLo || len(r.Protos) == 0 {
@@ -206,7 +228,7 @@ func FuzzParseArgs(f *testing.F) {
 			}
 			return
 		}
-		if c.song == "" {
+		if len(c.songs) == 0 {
 			if c.host == "" {
 				t.Fatalf("parseArgs(%q): no host accepted without an error", args)
 			}
@@ -412,6 +434,96 @@ func TestOrchestra(t *testing.T) {
 		if got.status != ExitUsage || !strings.Contains(got.stderr, `"three-voice-round" has 3 voice(s)`) || got.stdout != "" {
 			t.Errorf("knock %s: status %d, stderr %q, stdout %q; want a usage error naming the 3 voices", strings.Join(args, " "), got.status, got.stderr, got.stdout)
 		}
+	}
+}
+
+// splitVoices writes each voice of an embedded MML song of several voices
+// to a file of its own, as a user who keeps one file per voice would.
+func splitVoices(t *testing.T, name string) []string {
+	t.Helper()
+	data, _, err := songs.Read(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(line), "#") { // comments have commas
+			text = append(text, line)
+		}
+	}
+	dir := t.TempDir()
+	var files []string
+	for i, voice := range strings.Split(strings.Join(text, "\n"), ",") {
+		file := filepath.Join(dir, fmt.Sprintf("voice%d.mml", i+1))
+		if err := os.WriteFile(file, []byte(voice), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, file)
+	}
+	return files
+}
+
+// TestOrchestraOneFilePerVoice: --song repeated with --orchestra sends
+// file i's song to host i, the same knocks as voice i of the song that
+// holds them all; a file of several voices among them, or one that
+// cannot be read, stops knock before anything is sent, naming the file.
+func TestOrchestraOneFilePerVoice(t *testing.T) {
+	files := splitVoices(t, "three-voice-round")
+	if len(files) != 3 {
+		t.Fatalf("three-voice-round split into %d voices, want 3", len(files))
+	}
+	perFile := func(files ...string) []string {
+		var args []string
+		for _, f := range files {
+			args = append(args, "--song", f)
+		}
+		return args
+	}
+	for _, opts := range [][]string{nil, {"--notes"}, {"--no-pitch", "-u", "--ensemble-port", "1500"}} {
+		t.Run(strings.Join(append([]string{"options"}, opts...), " "), func(t *testing.T) {
+			tail := append(append([]string{"--orchestra", "--dry-run"}, opts...), "a", "b", "c")
+			want := runKnock(t, false, append([]string{"--song", "three-voice-round"}, tail...)...)
+			got := runKnock(t, false, append(perFile(files...), tail...)...)
+			if want.status != ExitOK || got.status != ExitOK || got.stdout != want.stdout {
+				t.Fatalf("knock --song voice1.mml --song voice2.mml --song voice3.mml %s (-want +got):\n-status 0, stdout %q\n+status %d, stdout %q, stderr %q",
+					strings.Join(tail, " "), want.stdout, got.status, got.stdout, got.stderr)
+			}
+			// In another order, host i still takes file i.
+			got = runKnock(t, false, append(perFile(files[2], files[0], files[1]), tail...)...)
+			wantLines := strings.Split(want.stdout, "\n")
+			gotLines := strings.Split(got.stdout, "\n")
+			if len(gotLines) != len(wantLines) {
+				t.Fatalf("voices 3, 1, 2: printed %q, want the lines of %q", got.stdout, want.stdout)
+			}
+			for i, from := range []int{2, 0, 1} {
+				host, wantVoice := "abc"[i:i+1], wantLines[2*from][strings.Index(wantLines[2*from], ":"):]
+				if line := gotLines[2*i]; line != fmt.Sprintf("voice %d into %s%s", i+1, host, wantVoice) || gotLines[2*i+1] != wantLines[2*from+1] {
+					t.Errorf("voices 3, 1, 2: host %s took %q, want voice %d's knocks", host, gotLines[2*i:2*i+2], from+1)
+				}
+			}
+		})
+	}
+
+	round := writeFile(t, "round.mml", "C D E, E F G")
+	missing := filepath.Join(t.TempDir(), "gone.mml")
+	for _, tt := range []struct {
+		name       string
+		args       []string
+		wantStatus int
+		wantErr    string
+	}{
+		{name: "a file of several voices", args: perFile(files[0], round, files[1]), wantStatus: ExitUsage,
+			wantErr: "--song " + round + `: "round" has 2 voices (MML voices are separated by commas), but one --song per host takes songs of one voice`},
+		{name: "an embedded song of several voices", args: perFile("three-voice-round", files[0], files[1]), wantStatus: ExitUsage,
+			wantErr: `--song three-voice-round: "three-voice-round" has 3 voices`},
+		{name: "a file that is not there", args: perFile(files[0], files[1], missing), wantStatus: ExitSong, wantErr: missing},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := runKnock(t, false, append(tt.args, "--orchestra", "a", "b", "c")...)
+			if got.status != tt.wantStatus || !strings.HasPrefix(got.stderr, "knock: ") || !strings.Contains(got.stderr, tt.wantErr) || got.stdout != "" {
+				t.Errorf("(-want +got):\n-status %d, stderr knock: ...%s..., no stdout\n+status %d, stderr %q, stdout %q", tt.wantStatus, tt.wantErr, got.status, got.stderr, got.stdout)
+			}
+		})
 	}
 }
 

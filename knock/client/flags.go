@@ -27,7 +27,9 @@ type config struct {
 	delay         time.Duration
 	delaySet      bool
 
-	song     string // --song: a song file, or an embedded song's name
+	// songs is --song: a song file, or an embedded song's name; with
+	// --orchestra it may be repeated, one single-voice song per host.
+	songs    []string
 	dryRun   bool
 	noPitch  bool
 	notes    bool // --notes: one knock per note
@@ -112,7 +114,7 @@ var options = []option{
 		if v == "" {
 			return errors.New("empty song name: give a song file or an embedded song's name")
 		}
-		c.song = v
+		c.songs = append(c.songs, v)
 		return nil
 	}},
 	{long: "dry-run", set: func(c *config, _ string) error { c.dryRun = true; return nil }},
@@ -370,10 +372,13 @@ func (c *config) checkOperands(operands []string) error {
 	if c.secretFile == "" && len(c.doorOnly) > 0 {
 		return usagef("%s only applies with --secret-file FILE", c.doorOnly[0])
 	}
-	if c.dryRun && c.song == "" && c.secretFile == "" {
+	if c.dryRun && len(c.songs) == 0 && c.secretFile == "" {
 		return usagef("--dry-run only applies with --song SONG or --secret-file FILE")
 	}
-	if c.secretFile != "" && c.song != "" {
+	if len(c.songs) > 1 && !c.orchestra {
+		return usagef("--song %q: --song repeats only with --orchestra, one song per voice and host; give one SONG", c.songs[1])
+	}
+	if c.secretFile != "" && len(c.songs) > 0 {
 		// A song under the music doors' secret: one authenticated frame.
 		switch {
 		case c.orchestra:
@@ -419,7 +424,7 @@ func (c *config) checkOperands(operands []string) error {
 		}
 		return nil
 	}
-	if c.song == "" {
+	if len(c.songs) == 0 {
 		if len(c.songOnly) > 0 {
 			return usagef("%s only applies with --song SONG", c.songOnly[0])
 		}
@@ -445,15 +450,20 @@ func (c *config) checkOperands(operands []string) error {
 }
 
 // songHost takes --song's operands: HOST alone (none with --dry-run), or
-// with --orchestra one HOST per voice.
+// with --orchestra one HOST per voice. A song's voices are counted only
+// when it is read (runOrchestra); one --song per voice is counted here.
 func (c *config) songHost(operands []string) error {
 	switch {
 	case !c.orchestra && slices.Contains(c.songOnly, "--ensemble-port"):
 		return usagef("--ensemble-port only applies with --orchestra")
 	case c.orchestra && len(operands) == 0:
 		return usagef("--orchestra: give one HOST per voice of the song, the first the conductor")
+	case c.orchestra && len(c.songs) > sequence.MaxVoices:
+		return usagef("--orchestra: %d --song options, but a song has at most %d voices", len(c.songs), sequence.MaxVoices)
 	case c.orchestra && len(operands) > sequence.MaxVoices:
 		return usagef("--orchestra: %d hosts, but a song has at most %d voices", len(operands), sequence.MaxVoices)
+	case c.orchestra && len(c.songs) > 1 && len(operands) != len(c.songs):
+		return usagef("--orchestra: %d --song options, one voice each: give %d hosts in their order, not %d", len(c.songs), len(c.songs), len(operands))
 	case c.orchestra:
 		for _, h := range operands {
 			if h == "" {
