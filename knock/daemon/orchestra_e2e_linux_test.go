@@ -3,6 +3,8 @@ package daemon
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -56,16 +58,7 @@ func TestOrchestraEndToEnd(t *testing.T) {
 	for _, a := range l.addrs {
 		args = append(args, a.String())
 	}
-	var stdout, stderr bytes.Buffer
-	if err := l.knocker.Do(func() error {
-		if status := client.Run(context.Background(), args, &stdout, &stderr); status != client.ExitOK {
-			t.Errorf("knock %q: status %d: %s", args, status, stderr.String())
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("knock: %s", stdout.String())
+	knockOrchestra(t, l, args)
 
 	conducted := ds[0].waitLog("daemon: fleet: conducted", 30*time.Second)
 	if conducted["acks"] != float64(3) {
@@ -123,19 +116,75 @@ func TestOrchestraEndToEnd(t *testing.T) {
 		}
 	}
 
-	// The audit chain: the conductor's two cues and each play, six
+	// One song per voice (knock --song V1 --song V2 --song V3
+	// --orchestra A B C), from each source --song takes: an MML file, an
+	// RTTTL file and an embedded song. Each node plays exactly its file's
+	// song, from a third cue.
+	dir := t.TempDir()
+	voices := []string{
+		filepath.Join(dir, "violin.mml"),
+		filepath.Join(dir, "viola.rtttl"),
+		"twinkle-twinkle",
+	}
+	for file, text := range map[string]string{
+		voices[0]: "T180 L8 O4 E G > C < G E G > C2",
+		voices[1]: "viola:d=4,o=4,b=180:c,e,g,8e,8c,2g",
+	} {
+		if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	args = []string{"--notes", "--orchestra"}
+	for i, v := range voices {
+		args = append(args, "--song", v, l.addrs[i].String())
+	}
+	out := knockOrchestra(t, l, args)
+	for i, d := range ds {
+		song, err := songs.Load(voices[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := fmt.Sprintf("knocked voice %d (%q) into %v: ", i+1, song.Name, l.addrs[i]); !strings.Contains(out, want) {
+			t.Errorf("knock's output has no %q:\n%s", want, out)
+		}
+		plan, err := sequence.Compose(song.Tones, sequence.DefaultProtocol(), sequence.ComposeOptions{Notes: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		played := waitSongs(t, filepath.Join(d.dir, "state"), []int{3, 2, 2}[i])
+		checkSong(t, played[len(played)-1], plan)
+	}
+
+	// The audit chain: the conductor's three cues and each play, ten
 	// records of three nodes; each node sends its own when it can.
 	for deadline := time.Now().Add(60 * time.Second); ; {
 		status, out := l.auditVerify(t, 2)
 		if status != ExitOK {
 			t.Fatalf("--audit-verify at C: status %d, output %q; want 0", status, out)
 		}
-		if strings.Contains(out, "6 records from 3 nodes, 0 breaks") {
+		if strings.Contains(out, "10 records from 3 nodes, 0 breaks") {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("--audit-verify at C: %q; want the cue conducted and its three plays, no breaks", out)
+			t.Fatalf("--audit-verify at C: %q; want the three cues conducted and their seven plays, no breaks", out)
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
+}
+
+// knockOrchestra runs knock with args from the lab's knocker and returns
+// what it printed.
+func knockOrchestra(t *testing.T, l *fleetLab, args []string) string {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	if err := l.knocker.Do(func() error {
+		if status := client.Run(context.Background(), args, &stdout, &stderr); status != client.ExitOK {
+			t.Errorf("knock %q: status %d: %s", args, status, stderr.String())
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("knock: %s", stdout.String())
+	return stdout.String()
 }
