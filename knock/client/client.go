@@ -465,6 +465,7 @@ var usage = strings.TrimLeft(`
 usage: knock [options] HOST PORT[:PROTO] ...
        knock [options] --song SONG HOST
        knock [options] --song SONG --orchestra HOST1 HOST2 ...
+       knock [options] --song SONG1 --song SONG2 ... --orchestra HOST1 HOST2 ...
        knock [options] --secret-file FILE --door NAME HOST
        knock [options] --secret-file FILE --door NAME --message TEXT HOST
        knock [options] --secret-file FILE --song SONG HOST
@@ -495,7 +496,10 @@ HOST2, and so on (one HOST per voice), each without its play knock, then
 one ensemble knock ([music] ensemble_port) into HOST1: in a knockbeepd
 fleet ([cluster]) HOST1 cues every node to play the knocker's pool from
 one instant 500 ms ahead, so the hosts' speakers play the voices
-together. It needs the daemons' static music ports, not a secret.
+together. The voices may also be one song per voice: --song repeated, once
+per HOST, each a song of one voice (a file or a built-in song) knocked
+into the HOST in its place. It needs the daemons' static music ports, not
+a secret.
 
 With --secret-file, knocks a knockbeepd rotating door: its sequence is
 derived from the key in FILE (made by knockbeepd --genkey; refused when
@@ -520,7 +524,8 @@ Options:
   -V, --version        print the version and exit
 
 Song options (the protocol options must match the daemon's config):
-      --song SONG      the song to knock in: a file, or a built-in song's name
+      --song SONG      the song to knock in: a file, or a built-in song's name;
+                       with --orchestra, once per voice if each is a song
       --dry-run        print the plan (a run-length summary of its knocks) and
                        the beep arguments the daemon will compile from it;
                        send nothing (HOST may be left out)
@@ -535,8 +540,9 @@ Song options (the protocol options must match the daemon's config):
       --pitch-base N   the port of MIDI note 0: note n is knocked on N+n
                        (default 2000; 0 means the daemon has no pitch ports)
       --step T         the length of one step (default 100ms)
-      --orchestra      one HOST per voice of the song; then the ensemble knock
-                       into the first HOST plays them together (a fleet)
+      --orchestra      one HOST per voice of the song, or per --song; then the
+                       ensemble knock into the first HOST plays them together
+                       (a fleet)
       --ensemble-port PORT  the daemons' [music] ensemble_port (default 1003)
 
 Rotating-door options (the shape options must match the door's config):
@@ -606,6 +612,8 @@ Examples:
   knock --song imperial-march 192.0.2.1
   knock --song songs/fur-elise.rtttl --no-pitch -d 20 myserver.example.com
   knock -u --song ode-to-joy myserver.example.com
+  knock --song three-voice-round --notes --orchestra a b c
+  knock --song violin.mml --song cello.mml --notes --orchestra a b
   knock --secret-file ~/.config/knockbeep/ssh.key --door ssh myserver.example.com
   knock --secret-file ssh.key --door ssh --time-offset -45s -v myserver.example.com
   knock --secret-file notify.key --door notify --message "deploy v1.2 ✓" myserver.example.com
