@@ -150,6 +150,13 @@ func (p *daemonProc) kernelDrops() float64 {
 	return total
 }
 
+// kill kills the daemon with SIGKILL, as a crash would, and waits until
+// it is gone.
+func (p *daemonProc) kill() {
+	p.cmd.Process.Kill()
+	p.exited <- <-p.exited
+}
+
 // stop sends SIGTERM and waits for a clean exit; it returns the final
 // counters the daemon logged.
 func (p *daemonProc) stop() map[string]any {

@@ -33,9 +33,6 @@ type firewallLab struct {
 
 func newFirewallLab(t *testing.T) *firewallLab {
 	t.Helper()
-	if _, err := exec.LookPath("nft"); err != nil {
-		t.Skip("needs nftables' nft command to load the ruleset: apt-get install nftables")
-	}
 	l := &firewallLab{host: sendtest.NewNetns(t), knocker: sendtest.NewNetns(t), stranger: sendtest.NewNetns(t),
 		hostAddr: netip.MustParseAddr("10.79.1.2"), strangerTarget: netip.MustParseAddr("10.79.2.2")}
 	for i, peer := range []*sendtest.Netns{l.knocker, l.stranger} {
@@ -46,17 +43,41 @@ func newFirewallLab(t *testing.T) *firewallLab {
 		l.host.IP("addr", "add", "10.79."+n+".2/24", "dev", "wire"+n)
 		l.host.IP("link", "set", "wire"+n, "up")
 	}
+	loadShippedRuleset(t, l.host)
+	listenSSH(t, l.host)
+	return l
+}
+
+// loadShippedRuleset loads configs/nftables.conf into ns, then the extra
+// nft commands (one a line), as an operator adds their own rules to it.
+func loadShippedRuleset(t *testing.T, ns *sendtest.Netns, extra ...string) {
+	t.Helper()
+	if _, err := exec.LookPath("nft"); err != nil {
+		t.Skip("needs nftables' nft command to load the ruleset: apt-get install nftables")
+	}
 	ruleset, err := os.ReadFile(filepath.Join("..", "..", "configs", "nftables.conf"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("ip", "netns", "exec", l.host.Name(), "nft", "-f", "-")
-	cmd.Stdin = strings.NewReader(string(ruleset))
+	nftIn(t, ns, string(ruleset)+strings.Join(extra, "\n")+"\n")
+}
+
+// nftIn runs an nft script in ns, as nft -f would read it from a file.
+func nftIn(t testing.TB, ns *sendtest.Netns, script string) {
+	t.Helper()
+	cmd := exec.Command("ip", "netns", "exec", ns.Name(), "nft", "-f", "-")
+	cmd.Stdin = strings.NewReader(script)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("nft -f configs/nftables.conf: %v: %s", err, out)
+		t.Fatalf("nft -f in %s: %v: %s\n%s", ns.Name(), err, out, script)
 	}
+}
+
+// listenSSH stands for sshd in ns: a listener on port 22 that accepts
+// and closes every connection, until the test ends.
+func listenSSH(t *testing.T, ns *sendtest.Netns) {
+	t.Helper()
 	var sshd net.Listener
-	if err := l.host.Do(func() (err error) { sshd, err = net.Listen("tcp", ":22"); return err }); err != nil {
+	if err := ns.Do(func() (err error) { sshd, err = net.Listen("tcp", ":22"); return err }); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sshd.Close() })
@@ -69,7 +90,6 @@ func newFirewallLab(t *testing.T) *firewallLab {
 			c.Close()
 		}
 	}()
-	return l
 }
 
 // connects reports whether a TCP connection from ns to addr:22 is
@@ -158,9 +178,7 @@ func TestFirewallDoorOpensInTheKernel(t *testing.T) {
 	// The daemon dies right after an opening: the kernel still closes it.
 	knock3()
 	waitConnects(t, l.knocker, l.hostAddr, true, 5*time.Second, "after the second knock")
-	d.cmd.Process.Kill()
-	<-d.exited
-	d.exited <- nil
+	d.kill()
 	// The opening must outlive the daemon: it lasts open_for (5 s).
 	waitConnects(t, l.knocker, l.hostAddr, true, 2*time.Second, "right after the daemon was killed")
 	waitConnects(t, l.knocker, l.hostAddr, false, 15*time.Second, "after open_for, with the daemon killed")
@@ -197,11 +215,7 @@ func BenchmarkKnockToFirewallOpen(b *testing.B) {
 		b.Skip("needs nftables' nft command to build the set: apt-get install nftables")
 	}
 	ns := sendtest.NewNetns(b)
-	cmd := exec.Command("ip", "netns", "exec", ns.Name(), "nft", "-f", "-")
-	cmd.Stdin = strings.NewReader("table inet filter {\n set knocked4 { type ipv4_addr; flags timeout; }\n}\n")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		b.Fatalf("nft: %v: %s", err, out)
-	}
+	nftIn(b, ns, "table inet filter {\n set knocked4 { type ipv4_addr; flags timeout; }\n}\n")
 	startDaemon(b, ns, `
 speaker = "none"
 state_dir = "{{DIR}}/state"

@@ -36,6 +36,14 @@ import (
 // so that a stalled cluster cannot pile up goroutines.
 const fleetInFlight = 256
 
+// An opening the cluster did not take is tried again after
+// fleetRetryFirst, then at twice the wait each time up to fleetRetryMax:
+// a cluster that lost a node elects new leaders in seconds.
+const (
+	fleetRetryFirst = 500 * time.Millisecond
+	fleetRetryMax   = 8 * time.Second
+)
+
 // fleetAuditQueue bounds the audit records waiting for the disk; beyond
 // it records are dropped, counted and logged.
 const fleetAuditQueue = 1024
@@ -70,6 +78,9 @@ type fleetPart struct {
 	closeOnce sync.Once
 
 	claims, refused, degraded, published, applied, unpublished, auditDropped atomic.Uint64
+	// retrying counts the openings being published again after a first
+	// try failed.
+	retrying atomic.Int64
 
 	alone atomic.Bool // the last fleet operation found the cluster unreachable
 	// caughtUp is set once the node has read every user key record since
@@ -210,8 +221,18 @@ func (f *fleetPart) claim(key string, ttl time.Duration, done func(first bool, e
 	return true
 }
 
-// publish tells the fleet that door opened here for addr until until.
+// publish tells the fleet that door opened here for addr until until. A
+// try the cluster does not take (unreachable, or choosing a new leader
+// after losing a node) is tried again, the same signed message each time,
+// until the stream has it or the other nodes could no longer apply it:
+// an opening is not lost to a moment's election, and never made twice.
 func (f *fleetPart) publish(door string, addr netip.Addr, until time.Time) {
+	o, err := f.node.SealOpening(door, addr, until)
+	if err != nil {
+		f.unpublished.Add(1)
+		f.log.Warn("daemon: fleet: opening not published: it is open here only", "door", door, "src", addr, "err", err)
+		return
+	}
 	select {
 	case f.slots <- struct{}{}:
 	default:
@@ -220,15 +241,43 @@ func (f *fleetPart) publish(door string, addr netip.Addr, until time.Time) {
 		return
 	}
 	f.wg.Go(func() {
-		defer func() { <-f.slots }()
-		err := f.node.PublishOpening(f.ctx, door, addr, until)
+		err := f.node.PublishSealed(f.ctx, o)
 		f.noteCluster(err)
-		if err != nil {
+		<-f.slots
+		if err == nil {
+			f.published.Add(1)
+			return
+		}
+		// The tries after the first hold no slot (claims on the knock
+		// path need them) but are bounded in number all the same.
+		if f.retrying.Add(1) > fleetInFlight {
+			f.retrying.Add(-1)
 			f.unpublished.Add(1)
 			f.log.Warn("daemon: fleet: opening not published: it is open here only", "door", door, "src", addr, "err", err)
 			return
 		}
-		f.published.Add(1)
+		defer f.retrying.Add(-1)
+		f.log.Warn("daemon: fleet: opening not published yet; trying again while the other nodes could still apply it", "door", door, "src", addr, "err", err)
+		for try, wait := 2, fleetRetryFirst; ; try, wait = try+1, min(2*wait, fleetRetryMax) {
+			if !o.Deliverable(time.Now().Add(wait)) {
+				f.unpublished.Add(1)
+				f.log.Warn("daemon: fleet: opening not published: it is open here only", "door", door, "src", addr, "tries", try-1, "err", err)
+				return
+			}
+			select {
+			case <-f.ctx.Done():
+				f.unpublished.Add(1)
+				return
+			case <-time.After(wait):
+			}
+			err = f.node.PublishSealed(f.ctx, o)
+			f.noteCluster(err)
+			if err == nil {
+				f.published.Add(1)
+				f.log.Info("daemon: fleet: opening published", "door", door, "src", addr, "tries", try)
+				return
+			}
+		}
 	})
 }
 

@@ -34,13 +34,7 @@ func TestOrchestraEndToEnd(t *testing.T) {
 		head = strings.Replace(head, `speaker = "none"`, `speaker = "wav:{{DIR}}/wav"`, 1)
 		l.conf[i] = strings.Replace(head, "[music]\nenabled = false\n", "[music]\nensemble_port = 1003\n", 1)
 	}
-	var ds []*daemonProc
-	for i := range 3 {
-		ds = append(ds, l.start(t, i))
-	}
-	for _, d := range ds {
-		joined(t, d)
-	}
+	ds := l.startAll(t)
 
 	// A stranger's ensemble knock, with no pool at A, conducts nothing.
 	knockPorts(t, l.knocker, l.addrs[0], send.Target{Port: 1003, Proto: knock.TCP})

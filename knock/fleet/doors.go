@@ -31,18 +31,54 @@ type openingBody struct {
 const kindOpening = "opening"
 
 // PublishOpening tells the fleet that door opened here for addr until
-// until. The message is signed with this node's key and sent with its ID
-// as the stream's dedup ID, so a retry never makes a second opening. An
-// unreachable cluster is an error wrapping ErrDegraded: the door is open
-// here all the same.
+// until, in one try: SealOpening and PublishSealed. An unreachable
+// cluster is an error wrapping ErrDegraded: the door is open here all the
+// same.
 func (n *Node) PublishOpening(ctx context.Context, door string, addr netip.Addr, until time.Time) error {
-	if door == "" || !addr.IsValid() {
-		return fmt.Errorf("fleet: an opening needs a door name and an address (got %q, %v)", door, addr)
-	}
-	msg, env, err := n.sign.seal(kindOpening, openingBody{Door: door, Addr: addr, Until: until.UnixNano()})
+	o, err := n.SealOpening(door, addr, until)
 	if err != nil {
 		return err
 	}
+	return n.PublishSealed(ctx, o)
+}
+
+// A SealedOpening is an opening signed once, so that every try to publish
+// it carries the same message ID: the stream keeps the first copy that
+// reaches it, and a try that timed out after the stream had stored it
+// never makes a second opening.
+type SealedOpening struct {
+	msg   []byte
+	id    string
+	until time.Time
+	stale time.Time // from then on the other nodes would drop it as a replay
+}
+
+// SealOpening signs the opening of door for addr until until.
+func (n *Node) SealOpening(door string, addr netip.Addr, until time.Time) (*SealedOpening, error) {
+	if door == "" || !addr.IsValid() {
+		return nil, fmt.Errorf("fleet: an opening needs a door name and an address (got %q, %v)", door, addr)
+	}
+	msg, env, err := n.sign.seal(kindOpening, openingBody{Door: door, Addr: addr, Until: until.UnixNano()})
+	if err != nil {
+		return nil, err
+	}
+	// A margin inside the window, for the time a try takes and for
+	// clocks a little apart.
+	return &SealedOpening{msg: msg, id: env.ID, until: until, stale: env.time().Add(n.ver.window * 3 / 4)}, nil
+}
+
+// Deliverable reports whether a try at t could still open the door at the
+// other nodes: the opening has not ended, and they would not yet drop it
+// as too old.
+func (o *SealedOpening) Deliverable(t time.Time) bool {
+	return t.Before(o.until) && t.Before(o.stale)
+}
+
+// PublishSealed tries once to put a sealed opening in the fleet's stream.
+// An unreachable cluster, or one still choosing the stream's leader, is
+// an error wrapping ErrDegraded; the caller may try again with the same
+// SealedOpening.
+func (n *Node) PublishSealed(ctx context.Context, o *SealedOpening) error {
 	n.mu.Lock()
 	ready := n.openS != nil
 	n.mu.Unlock()
@@ -54,7 +90,7 @@ func (n *Node) PublishOpening(ctx context.Context, door string, addr netip.Addr,
 	}
 	ctx, cancel := context.WithTimeout(ctx, n.opTime)
 	defer cancel()
-	if _, err := n.js.Publish(ctx, n.subject("open", string(n.sign.id)), msg, jetstream.WithMsgID(env.ID)); err != nil {
+	if _, err := n.js.Publish(ctx, n.subject("open", string(n.sign.id)), o.msg, jetstream.WithMsgID(o.id)); err != nil {
 		return n.degraded("publish opening", err)
 	}
 	return nil
