@@ -364,15 +364,20 @@ func (d *Daemon) usersChanged() {
 			d.applyFilter()
 		})
 	}
+	// since_change: from the change made at a node to its doors in
+	// force here (the promise is within a second).
+	sinceChange := func(name string) time.Duration {
+		return time.Since(d.fleet.node.UserChangedAt(name)).Round(time.Millisecond)
+	}
 	for _, name := range slices.Sorted(maps.Keys(now)) {
 		if !d.fleet.users[name] {
-			d.log.Info("daemon: fleet: user added", "user", name)
+			d.log.Info("daemon: fleet: user added", "user", name, "since_change", sinceChange(name))
 			d.fleet.audit(fleet.AuditRecord{Kind: fleet.AuditKeyAdded, User: name})
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(d.fleet.users)) {
 		if !now[name] {
-			d.log.Info("daemon: fleet: user revoked", "user", name)
+			d.log.Info("daemon: fleet: user revoked", "user", name, "since_change", sinceChange(name))
 			d.fleet.audit(fleet.AuditRecord{Kind: fleet.AuditKeyRevoked, User: name})
 		}
 	}

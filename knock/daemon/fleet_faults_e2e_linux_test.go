@@ -58,7 +58,10 @@ open_for = "` + openFor + `"
 // A, B and C succeeds, one from a stranger's fails, and when open_for
 // ends every node closes again.
 func TestFleetDoorOpensFirewallsEndToEnd(t *testing.T) {
-	l := newFleetLab(t)
+	forBothClusters(t, testFleetDoorOpensFirewalls)
+}
+
+func testFleetDoorOpensFirewalls(t *testing.T, l *fleetLab) {
 	stranger := sendtest.NewNetns(t)
 	l.join(stranger, 10, "10.77.0.10")
 	l.behindFirewalls(t, "10s")
@@ -84,6 +87,13 @@ func TestFleetDoorOpensFirewallsEndToEnd(t *testing.T) {
 		if n := d.count("daemon: door opened by the fleet", "ssh"); n != 1 {
 			t.Errorf("node %c applied the opening %d times, want once", 'B'+i, n)
 		}
+		// The daemons and the test share the clock: the figure is the
+		// closing note's "knock at A to the opening at C".
+		at, err := time.Parse(time.RFC3339Nano, d.waitLog("daemon: firewall: opened", 5*time.Second)["time"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("node %c put the knocker in its set %v after the knock at A", 'B'+i, at.Sub(knocked).Round(100*time.Microsecond))
 	}
 	for i, addr := range l.addrs {
 		waitConnects(t, l.knocker, addr, false, 30*time.Second, "node "+string(rune('A'+i))+" after open_for")

@@ -88,6 +88,19 @@ func (n *Node) UserKeys() map[string][]byte {
 	return maps.Clone(n.users.keys)
 }
 
+// UserChangedAt is when the newest record applied for user was made (the
+// signing node's clock): with the time it took effect here, how long a
+// key change took to reach this node. Zero for a user never seen.
+func (n *Node) UserChangedAt(user string) time.Time {
+	n.users.mu.Lock()
+	defer n.users.mu.Unlock()
+	t, ok := n.users.latest[user]
+	if !ok {
+		return time.Time{}
+	}
+	return time.Unix(0, t)
+}
+
 // UserKeysChanged receives a value whenever UserKeys has changed since
 // the last receive (signals coalesce: read UserKeys after each).
 func (n *Node) UserKeysChanged() <-chan struct{} { return n.users.changed }
