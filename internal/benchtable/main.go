@@ -137,6 +137,7 @@ func table(w io.Writer, r results, skips map[string]string) {
 		{"knock → pool append, p50 / p99 ms", r.fig(lat, "pool-p50-ms", "%.2f") + " / " + r.fig(lat, "pool-p99-ms", "%.2f"), "no music", ""},
 		{"knock → command done, p50 / p99 ms", r.fig(lat, "cmd-p50-ms", "%.2f") + " / " + r.fig(lat, "cmd-p99-ms", "%.2f"), "", ""},
 		{"knock → nft set element, p50 / p99 ms", r.fig(nft, "p50-ms", "%.2f") + " / " + r.fig(nft, "p99-ms", "%.2f"), "forks iptables", ""},
+		{"in the daemon: kernel's time of the knock → the kernel's ack of the set update (its log's since_knock; the element is in force before the ack), p50 / p99 ms", r.fig(nft, "daemon-p50-ms", "%.2f") + " / " + r.fig(nft, "daemon-p99-ms", "%.2f"), "", ""},
 		{"1,000,000 sources (IPv4+IPv6): RSS idle / peak / 1 min after, MiB", r.fig(million, "idle-rss-MiB", "%.1f") + " / " + r.fig(million, "peak-rss-MiB", "%.1f") + " / " + r.fig(million, "rss-1min-after-MiB", "%.1f"), "", ""},
 		{"1,000,000 sources: valid knocks detected of 10, kernel drops", r.fig(million, "detected-of-10", "%.0f") + ", " + r.fig(million, "kernel-drops", "%.0f"), "", ""},
 		{"idle, CPU-s per hour (a door / the default music doors)", r.fig(idle, "cpu-s/hour", "%.2f") + " / " + r.fig(idleMus, "cpu-s/hour", "%.2f"), "", ""},
