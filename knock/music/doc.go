@@ -56,7 +56,7 @@
 //
 //   - every second (syncInterval), the pools written to since, and then
 //     the directory of each pool created since, so that its name survives
-//     too; the fsync holds that pool's lock, so a knock to it waits;
+//     too; knocks go on appending to a pool while it is fsynced;
 //   - when a song is played: its archive and both directories;
 //   - on Close: every pool, and the directories of new ones.
 //

@@ -95,9 +95,9 @@ func (m *Music) Run(ctx context.Context) error {
 // syncPeriodically fsyncs, syncInterval after a pool was written to, the
 // pools appended to since their last fsync, and the directories of those
 // that are new. It runs beside the player so that a long song does not
-// hold up durability. An fsync holds its pool's lock, so a knock for that
-// pool waits for it: at most once a second per pool. With nothing written
-// it arms no timer: an idle daemon wakes for nothing.
+// hold up durability, and without the pools' locks, so that no knock
+// waits for an fsync. With nothing written it arms no timer: an idle
+// daemon wakes for nothing.
 func (m *Music) syncPeriodically(ctx context.Context) {
 	for {
 		select {

@@ -111,13 +111,21 @@ func (p *poolFile) Append(s sequence.PoolStep) error {
 
 // Sync fsyncs the pool file, so that every step appended so far survives a
 // power loss.
+//
+// The fsync runs outside the pool's lock: it takes milliseconds on a busy
+// disk, and a knock appending meanwhile must not wait for it (one did, once
+// a second, and made the tail of knock-to-pool latency). An os.File takes
+// a Write, a Sync and a Close at the same time; a Close that comes first
+// makes Sync fail, which the caller ignores for a closed pool (Close
+// fsyncs).
 func (p *poolFile) Sync() error {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.file == nil {
+	f := p.file
+	p.mu.Unlock()
+	if f == nil {
 		return fmt.Errorf("music: sync pool %s: pool is closed", p.path)
 	}
-	if err := p.file.Sync(); err != nil {
+	if err := f.Sync(); err != nil {
 		return fmt.Errorf("music: syncing pool: %w", err)
 	}
 	return nil
