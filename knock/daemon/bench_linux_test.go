@@ -315,7 +315,6 @@ func fileSize(path string) int64 {
 	return fi.Size()
 }
 
-// waitFor polls cond every 20µs for up to 5s.
 // fileWatch is an inotify instance.
 type fileWatch struct {
 	fd  int
@@ -362,6 +361,7 @@ func (w *fileWatch) waitFor(done func() bool) error {
 	return nil
 }
 
+// waitFor polls cond every 20µs for up to 5s.
 func waitFor(cond func() bool) error {
 	deadline := time.Now().Add(5 * time.Second)
 	for !cond() {

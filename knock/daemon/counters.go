@@ -48,7 +48,7 @@ var counters = []counter{
 	{"knockbeep_fleet_replays_refused_total", "fleet_refused", "Uses refused because another node of the fleet had used the sequence first.", false, func(s *Stats) uint64 { return s.Fleet.Refused }},
 	{"knockbeep_fleet_degraded_total", "fleet_degraded", "Uses decided alone: the fleet's cluster unreachable, or too many claims in flight.", false, func(s *Stats) uint64 { return s.Fleet.Degraded }},
 	{"knockbeep_fleet_openings_published_total", "", "Openings of fleet doors published to the fleet.", false, func(s *Stats) uint64 { return s.Fleet.Published }},
-	{"knockbeep_fleet_openings_unpublished_total", "", "Openings of fleet doors the fleet's cluster did not take: open here only.", false, func(s *Stats) uint64 { return s.Fleet.Unpublished }},
+	{"knockbeep_fleet_openings_unpublished_total", "", "Openings of fleet doors the fleet's cluster did not confirm: possibly open here only.", false, func(s *Stats) uint64 { return s.Fleet.Unpublished }},
 	{"knockbeep_fleet_openings_applied_total", "fleet_applied", "Openings of other nodes' fleet doors applied here.", false, func(s *Stats) uint64 { return s.Fleet.Applied }},
 	{"knockbeep_fleet_audit_dropped_total", "", "Audit records not kept: the queue or the spool on disk full.", false, func(s *Stats) uint64 { return s.Fleet.AuditDropped }},
 	{"knockbeep_attempts_tracked", "", "Knock attempts tracked now.", true, func(s *Stats) uint64 { return uint64(s.Match.Tracked) }},

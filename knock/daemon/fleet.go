@@ -81,6 +81,9 @@ type fleetPart struct {
 	// retrying counts the openings being published again after a first
 	// try failed.
 	retrying atomic.Int64
+	// started is when the node was opened: user key changes signed
+	// since are timed in the log.
+	started time.Time
 
 	alone atomic.Bool // the last fleet operation found the cluster unreachable
 	// caughtUp is set once the node has read every user key record since
@@ -110,7 +113,7 @@ func openFleet(cfg *config.Config, log *slog.Logger) (*fleetPart, error) {
 	}
 	f := &fleetPart{node: node, log: log, slots: make(chan struct{}, fleetInFlight),
 		audits: make(chan fleet.AuditRecord, fleetAuditQueue), auditDone: make(chan struct{}),
-		closings: map[*time.Timer]fleet.AuditRecord{}}
+		closings: map[*time.Timer]fleet.AuditRecord{}, started: time.Now()}
 	f.ctx, f.cancel = context.WithCancel(context.Background())
 	go f.writeAudits()
 	log.Info("daemon: fleet node started; it works alone until the cluster answers", "fleet", cfg.Cluster.Name, "node", node.ID())
@@ -242,26 +245,33 @@ func (f *fleetPart) publish(door string, addr netip.Addr, until time.Time) {
 	}
 	f.wg.Go(func() {
 		err := f.node.PublishSealed(f.ctx, o)
-		f.noteCluster(err)
 		<-f.slots
 		if err == nil {
+			f.noteCluster(nil)
 			f.published.Add(1)
 			return
 		}
+		if f.ctx.Err() != nil { // stopping: not the cluster's doing
+			f.unpublished.Add(1)
+			return
+		}
+		f.noteCluster(err)
 		// The tries after the first hold no slot (claims on the knock
 		// path need them) but are bounded in number all the same.
 		if f.retrying.Add(1) > fleetInFlight {
 			f.retrying.Add(-1)
 			f.unpublished.Add(1)
-			f.log.Warn("daemon: fleet: opening not published: it is open here only", "door", door, "src", addr, "err", err)
+			f.log.Warn("daemon: fleet: opening not confirmed by the cluster: it may be open here only", "door", door, "src", addr, "err", err)
 			return
 		}
 		defer f.retrying.Add(-1)
 		f.log.Warn("daemon: fleet: opening not published yet; trying again while the other nodes could still apply it", "door", door, "src", addr, "err", err)
 		for try, wait := 2, fleetRetryFirst; ; try, wait = try+1, min(2*wait, fleetRetryMax) {
 			if !o.Deliverable(time.Now().Add(wait)) {
+				// A try that timed out may have been stored all the
+				// same: the others may or may not have it.
 				f.unpublished.Add(1)
-				f.log.Warn("daemon: fleet: opening not published: it is open here only", "door", door, "src", addr, "tries", try-1, "err", err)
+				f.log.Warn("daemon: fleet: opening not confirmed by the cluster: it may be open here only", "door", door, "src", addr, "tries", try-1, "err", err)
 				return
 			}
 			select {
@@ -271,6 +281,10 @@ func (f *fleetPart) publish(door string, addr netip.Addr, until time.Time) {
 			case <-time.After(wait):
 			}
 			err = f.node.PublishSealed(f.ctx, o)
+			if err != nil && f.ctx.Err() != nil {
+				f.unpublished.Add(1)
+				return
+			}
 			f.noteCluster(err)
 			if err == nil {
 				f.published.Add(1)
@@ -364,20 +378,25 @@ func (d *Daemon) usersChanged() {
 			d.applyFilter()
 		})
 	}
-	// since_change: from the change made at a node to its doors in
-	// force here (the promise is within a second).
-	sinceChange := func(name string) time.Duration {
-		return time.Since(d.fleet.node.UserChangedAt(name)).Round(time.Millisecond)
+	// since_change: from a change signed at a node, while this daemon
+	// runs, to its doors in force here (the promise is within a second).
+	// Users read at start-up, changed long before, have none.
+	attrs := func(name string) []any {
+		at := d.fleet.node.UserChangedAt(name)
+		if at.Before(d.fleet.started) {
+			return []any{"user", name}
+		}
+		return []any{"user", name, "since_change", time.Since(at).Round(time.Millisecond)}
 	}
 	for _, name := range slices.Sorted(maps.Keys(now)) {
 		if !d.fleet.users[name] {
-			d.log.Info("daemon: fleet: user added", "user", name, "since_change", sinceChange(name))
+			d.log.Info("daemon: fleet: user added", attrs(name)...)
 			d.fleet.audit(fleet.AuditRecord{Kind: fleet.AuditKeyAdded, User: name})
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(d.fleet.users)) {
 		if !now[name] {
-			d.log.Info("daemon: fleet: user revoked", "user", name, "since_change", sinceChange(name))
+			d.log.Info("daemon: fleet: user revoked", attrs(name)...)
 			d.fleet.audit(fleet.AuditRecord{Kind: fleet.AuditKeyRevoked, User: name})
 		}
 	}

@@ -148,6 +148,21 @@ func (l *fleetLab) join(ns *sendtest.Netns, n int, addr string) {
 	l.hub.IP("link", "set", port, "up")
 }
 
+// replayRefusedAtBAndC sends the rotating door's knocks A took to B and
+// to C, at once (the sequence stays in the door's window for only a few
+// seconds), and checks that both refuse them as used in the fleet.
+func (l *fleetLab) replayRefusedAtBAndC(t *testing.T, ds []*daemonProc, first []send.Target) {
+	t.Helper()
+	knockPorts(t, l.knocker, l.addrs[1], first...)
+	knockPorts(t, l.knocker, l.addrs[2], first...)
+	for _, i := range []int{1, 2} {
+		waitLogged(t, ds[i], "daemon: door not opened", "used at another node of the fleet")
+		if n := ds[i].count("daemon: door opened", "rot"); n != 0 {
+			t.Errorf("the replay at node %c opened its door %d times", 'A'+i, n)
+		}
+	}
+}
+
 // start starts node i's daemon.
 func (l *fleetLab) start(t *testing.T, i int) *daemonProc {
 	return startDaemonIn(t, l.nodes[i], l.dirs[i], l.conf[i])
@@ -334,13 +349,7 @@ func TestFleetEndToEnd(t *testing.T) {
 	p := intoPeriod(0, 200*time.Millisecond, 1500*time.Millisecond) // the replay below stays in the door's window
 	first := l.knockRot(t, 0)
 	waitLines(t, filepath.Join(l.dirs[0], "rot.out"), want)
-	for _, i := range []int{1, 2} {
-		knockPorts(t, l.knocker, l.addrs[i], first...)
-		waitLogged(t, ds[i], "daemon: door not opened", "used at another node of the fleet")
-		if n := ds[i].count("daemon: door opened", "rot"); n != 0 {
-			t.Errorf("the replay at node %c opened its door %d times", 'A'+i, n)
-		}
-	}
+	l.replayRefusedAtBAndC(t, ds, first)
 
 	// One replay cache for messages too: delivered at A, its knocks
 	// replayed at B deliver nothing there.
@@ -447,13 +456,7 @@ func TestFleetExternalNATSEndToEnd(t *testing.T) {
 	intoPeriod(0, 200*time.Millisecond, 1500*time.Millisecond)
 	first := l.knockRot(t, 0)
 	waitLines(t, filepath.Join(l.dirs[0], "rot.out"), want)
-	for _, i := range []int{1, 2} {
-		knockPorts(t, l.knocker, l.addrs[i], first...)
-		waitLogged(t, ds[i], "daemon: door not opened", "used at another node of the fleet")
-		if n := ds[i].count("daemon: door opened", "rot"); n != 0 {
-			t.Errorf("the replay at node %d opened its door %d times", i, n)
-		}
-	}
+	l.replayRefusedAtBAndC(t, ds, first)
 	knockPorts(t, l.knocker, l.addrs[0], send.Target{Port: 7000, Proto: knock.TCP}, send.Target{Port: 7001, Proto: knock.TCP})
 	for i := range 3 {
 		waitLines(t, filepath.Join(l.dirs[i], "ssh.out"), want)

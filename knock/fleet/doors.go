@@ -62,9 +62,12 @@ func (n *Node) SealOpening(door string, addr netip.Addr, until time.Time) (*Seal
 	if err != nil {
 		return nil, err
 	}
-	// A margin inside the window, for the time a try takes and for
-	// clocks a little apart.
-	return &SealedOpening{msg: msg, id: env.ID, until: until, stale: env.time().Add(n.ver.window * 3 / 4)}, nil
+	// Tries stop well inside the peers' freshness window (a margin for
+	// clocks a little apart) and inside the stream's duplicate window
+	// (a margin for the last try's own time): past it, a copy of a try
+	// the stream stored without telling us would be a second message.
+	last := min(n.ver.window*3/4, openingDedup-n.opTime-5*time.Second)
+	return &SealedOpening{msg: msg, id: env.ID, until: until, stale: env.time().Add(last)}, nil
 }
 
 // Deliverable reports whether a try at t could still open the door at the

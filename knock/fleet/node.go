@@ -102,6 +102,9 @@ type Node struct {
 const (
 	subjectRoot = "knockbeep"
 	defaultWin  = 2 * time.Minute
+	// openingDedup is the openings stream's duplicate window: a retry of
+	// an opening inside it is stored once however often it is sent.
+	openingDedup = time.Minute
 )
 
 // Open starts this node: it reads the key and trust list, starts the
@@ -421,7 +424,7 @@ func (n *Node) setup() error {
 		Name:       n.bucket("open"),
 		Subjects:   []string{n.subject("open", "*")},
 		MaxAge:     time.Hour,
-		Duplicates: time.Minute,
+		Duplicates: openingDedup,
 		Replicas:   r,
 	})
 	if err != nil {
