@@ -75,16 +75,70 @@ func genNodeKey(path string, stdout, stderr io.Writer) int {
 	return ExitOK
 }
 
-// auditVerifyTimeout bounds --audit-verify's walk, connecting included: a
+// adminTimeout bounds a command-line operation on the fleet
+// (--audit-verify's walk, a user key change), connecting included: a
 // cluster that does not answer is reported, not waited for forever.
-const auditVerifyTimeout = 2 * time.Minute
+const adminTimeout = 2 * time.Minute
 
-// auditVerify is --audit-verify: a verify-only fleet node (beside the
-// daemon, with its config and state directory) walks the audit stream and
-// prints what it found.
+// auditVerify is --audit-verify: a verify-only fleet node walks the audit
+// stream and prints what it found.
 func auditVerify(ctx context.Context, cfg *config.Config, debug bool, stdout, stderr io.Writer) int {
+	return onAdminNode(ctx, cfg, "--audit-verify", "there is no fleet and no audit chain", debug, stderr,
+		func(ctx context.Context, n *fleet.Node) (int, error) {
+			rep, err := n.Verify(ctx)
+			if err != nil {
+				return ExitFailure, err
+			}
+			fmt.Fprintln(stdout, rep.String())
+			if !rep.OK() {
+				return ExitBroken, nil
+			}
+			return ExitOK, nil
+		})
+}
+
+// changeUser is --user-add NAME KEYFILE and --user-revoke NAME: a
+// verify-only node signs the change with this node's key and puts it in
+// the fleet's users bucket, which every node watches.
+func changeUser(ctx context.Context, cfg *config.Config, c commandLine, stdout, stderr io.Writer) int {
+	flag := "--user-add"
+	if c.userRevoke != "" {
+		flag = "--user-revoke"
+	}
+	var key []byte
+	if c.userAdd != "" && cfg.Cluster.Enabled() {
+		var err error
+		if key, err = portlang.ReadKeyFile(c.userKey); err != nil {
+			fmt.Fprintf(stderr, "knockbeepd: %s: %v\n", flag, err)
+			return ExitFailure
+		}
+	}
+	return onAdminNode(ctx, cfg, flag, "there is no fleet to keep users in", c.debug, stderr,
+		func(ctx context.Context, n *fleet.Node) (int, error) {
+			if c.userAdd != "" {
+				if err := n.AddUserKey(ctx, c.userAdd, key); err != nil {
+					return ExitFailure, err
+				}
+				fmt.Fprintf(stdout, "knockbeepd: user %s added to fleet %q: doors with fleet_users open for their key at every node\n", c.userAdd, cfg.Cluster.Name)
+				return ExitOK, nil
+			}
+			if err := n.RevokeUserKey(ctx, c.userRevoke); err != nil {
+				return ExitFailure, err
+			}
+			fmt.Fprintf(stdout, "knockbeepd: user %s revoked in fleet %q: doors with fleet_users no longer open for their key at any node\n", c.userRevoke, cfg.Cluster.Name)
+			return ExitOK, nil
+		})
+}
+
+// onAdminNode runs op, the command-line operation flag, on a verify-only
+// fleet node beside the daemon (its config, key and state directory,
+// never its replay claims or openings), within adminTimeout. Its
+// log goes to stderr, errors only unless debug. Without a [cluster] table
+// it refuses, saying why there is nothing to do.
+func onAdminNode(ctx context.Context, cfg *config.Config, flag, noCluster string, debug bool, stderr io.Writer,
+	op func(context.Context, *fleet.Node) (int, error)) int {
 	if !cfg.Cluster.Enabled() {
-		fmt.Fprintln(stderr, "knockbeepd: --audit-verify: the config has no [cluster] table: there is no fleet and no audit chain")
+		fmt.Fprintf(stderr, "knockbeepd: %s: the config has no [cluster] table: %s\n", flag, noCluster)
 		return ExitConfig
 	}
 	level := slog.LevelError
@@ -92,52 +146,7 @@ func auditVerify(ctx context.Context, cfg *config.Config, debug bool, stdout, st
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	ctx, cancel := context.WithTimeout(ctx, auditVerifyTimeout)
-	defer cancel()
-	n, err := fleet.Open(ctx, cfg.Cluster, fleet.Options{StateDir: cfg.StateDir, Logger: log, VerifyOnly: true})
-	if err != nil {
-		fmt.Fprintln(stderr, errtext.Lines("knockbeepd: --audit-verify: ", err))
-		return ExitFailure
-	}
-	defer n.Close()
-	rep, err := n.Verify(ctx)
-	if err != nil {
-		fmt.Fprintln(stderr, errtext.Lines("knockbeepd: --audit-verify: ", err))
-		return ExitFailure
-	}
-	fmt.Fprintln(stdout, rep.String())
-	if !rep.OK() {
-		return ExitBroken
-	}
-	return ExitOK
-}
-
-// changeUser is --user-add NAME KEYFILE and --user-revoke NAME: a
-// verify-only node beside the daemon signs the change with this node's
-// key and puts it in the fleet's users bucket, which every node watches.
-func changeUser(ctx context.Context, cfg *config.Config, c commandLine, stdout, stderr io.Writer) int {
-	flag := "--user-add"
-	if c.userRevoke != "" {
-		flag = "--user-revoke"
-	}
-	if !cfg.Cluster.Enabled() {
-		fmt.Fprintf(stderr, "knockbeepd: %s: the config has no [cluster] table: there is no fleet to keep users in\n", flag)
-		return ExitConfig
-	}
-	var key []byte
-	if c.userAdd != "" {
-		var err error
-		if key, err = portlang.ReadKeyFile(c.userKey); err != nil {
-			fmt.Fprintf(stderr, "knockbeepd: %s: %v\n", flag, err)
-			return ExitFailure
-		}
-	}
-	level := slog.LevelError
-	if c.debug {
-		level = slog.LevelDebug
-	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	ctx, cancel := context.WithTimeout(ctx, auditVerifyTimeout)
+	ctx, cancel := context.WithTimeout(ctx, adminTimeout)
 	defer cancel()
 	n, err := fleet.Open(ctx, cfg.Cluster, fleet.Options{StateDir: cfg.StateDir, Logger: log, VerifyOnly: true})
 	if err != nil {
@@ -145,19 +154,9 @@ func changeUser(ctx context.Context, cfg *config.Config, c commandLine, stdout, 
 		return ExitFailure
 	}
 	defer n.Close()
-	if c.userAdd != "" {
-		err = n.AddUserKey(ctx, c.userAdd, key)
-	} else {
-		err = n.RevokeUserKey(ctx, c.userRevoke)
-	}
+	status, err := op(ctx, n)
 	if err != nil {
 		fmt.Fprintln(stderr, errtext.Lines("knockbeepd: "+flag+": ", err))
-		return ExitFailure
 	}
-	if c.userAdd != "" {
-		fmt.Fprintf(stdout, "knockbeepd: user %s added to fleet %q: doors with fleet_users open for their key at every node\n", c.userAdd, cfg.Cluster.Name)
-	} else {
-		fmt.Fprintf(stdout, "knockbeepd: user %s revoked in fleet %q: doors with fleet_users no longer open for their key at any node\n", c.userRevoke, cfg.Cluster.Name)
-	}
-	return ExitOK
+	return status
 }

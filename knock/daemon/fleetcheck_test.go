@@ -118,14 +118,21 @@ func TestGenNodeKey(t *testing.T) {
 	}
 }
 
-// --audit-verify without a [cluster] table says there is nothing to verify.
-func TestAuditVerifyNeedsACluster(t *testing.T) {
+// The fleet's command-line operations without a [cluster] table say there
+// is no fleet to act on, before reading anything else.
+func TestAdminNeedsACluster(t *testing.T) {
 	dir := t.TempDir()
 	_, path := testConfig(t, dir, "speaker = \"none\"\nstate_dir = \"{{DIR}}/state\"\n")
-	var stdout, stderr bytes.Buffer
-	if status := Main(context.Background(), []string{"-c", path, "--audit-verify"}, &stdout, &stderr, nil); status != ExitConfig ||
-		!strings.Contains(stderr.String(), "no [cluster] table") {
-		t.Errorf("status %d, %q; want a config error naming the missing [cluster]", status, stderr.String())
+	for _, args := range [][]string{
+		{"--audit-verify"},
+		{"--user-add", "alice", filepath.Join(dir, "no-such.key")},
+		{"--user-revoke", "alice"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if status := Main(context.Background(), append([]string{"-c", path}, args...), &stdout, &stderr, nil); status != ExitConfig ||
+			!strings.Contains(stderr.String(), args[0]+": the config has no [cluster] table") {
+			t.Errorf("%q: status %d, %q; want a config error naming the missing [cluster]", args, status, stderr.String())
+		}
 	}
 }
 
