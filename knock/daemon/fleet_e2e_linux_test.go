@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -17,7 +16,6 @@ import (
 
 	"github.com/knockbeep/knockbeep/clock"
 	"github.com/knockbeep/knockbeep/knock"
-	"github.com/knockbeep/knockbeep/knock/client"
 	"github.com/knockbeep/knockbeep/knock/fleet"
 	"github.com/knockbeep/knockbeep/knock/fleet/fleettest"
 	"github.com/knockbeep/knockbeep/knock/portlang"
@@ -200,24 +198,10 @@ func (l *fleetLab) knockRot(t *testing.T, i int) []send.Target {
 // knockRotating knocks a rotating door at node i with a key.
 func (l *fleetLab) knockRotating(t *testing.T, i int, key, door, ports string) []send.Target {
 	t.Helper()
-	var stdout, stderr bytes.Buffer
-	args := []string{"-v", "--secret-file", key, "--door", door, "--period", "4s", "--port-range", ports, l.addrs[i].String()}
-	err := l.knocker.Do(func() error {
-		if status := client.RunWithClock(context.Background(), args, &stdout, &stderr, clock.System()); status != client.ExitOK {
-			t.Errorf("knock %q: status %d: %s", args, status, stderr.String())
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sent []send.Target
-	for _, m := range hitting.FindAllStringSubmatch(stdout.String(), -1) {
-		port, _ := strconv.Atoi(m[2])
-		sent = append(sent, send.Target{Port: uint16(port), Proto: knock.TCP})
-	}
+	sent, stdout := runKnockIn(t, l.knocker, clock.System(),
+		[]string{"-v", "--secret-file", key, "--door", door, "--period", "4s", "--port-range", ports, l.addrs[i].String()})
 	if len(sent) != 4 {
-		t.Fatalf("knock sent %d knocks, want 4:\n%s", len(sent), stdout.String())
+		t.Fatalf("knock sent %d knocks, want 4:\n%s", len(sent), stdout)
 	}
 	return sent
 }
@@ -256,29 +240,10 @@ func (l *fleetLab) cli(t *testing.T, i int, args ...string) (int, string) {
 // and returns the knocks it sent.
 func (l *fleetLab) sendMessage(t *testing.T, i int, text string) []send.Target {
 	t.Helper()
-	var stdout, stderr bytes.Buffer
-	args := []string{"-v", "--secret-file", l.key, "--door", "notify", "--period", "4s", "--port-range", "50000-59999",
-		"--message", text, l.addrs[i].String()}
-	err := l.knocker.Do(func() error {
-		if status := client.Run(context.Background(), args, &stdout, &stderr); status != client.ExitOK {
-			t.Errorf("knock %q: status %d: %s", args, status, stderr.String())
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sent []send.Target
-	for _, m := range hitting.FindAllStringSubmatch(stdout.String(), -1) {
-		port, _ := strconv.Atoi(m[2])
-		proto := knock.TCP
-		if m[1] == "udp" {
-			proto = knock.UDP
-		}
-		sent = append(sent, send.Target{Port: uint16(port), Proto: proto})
-	}
+	sent, stdout := runKnockIn(t, l.knocker, clock.System(), []string{"-v", "--secret-file", l.key, "--door", "notify",
+		"--period", "4s", "--port-range", "50000-59999", "--message", text, l.addrs[i].String()})
 	if len(sent) == 0 {
-		t.Fatalf("knock --message sent no knocks:\n%s", stdout.String())
+		t.Fatalf("knock --message sent no knocks:\n%s", stdout)
 	}
 	return sent
 }

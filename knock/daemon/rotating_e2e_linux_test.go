@@ -164,8 +164,15 @@ func (l *rotatingLab) knockDoor(t *testing.T, ns *sendtest.Netns, door string, c
 // clk, and returns the knocks it says it sent, and its output.
 func (l *rotatingLab) runKnock(t *testing.T, ns *sendtest.Netns, clk clock.Clock, args []string) ([]send.Target, string) {
 	t.Helper()
+	return runKnockIn(t, ns, clk, append(args, l.addr.String()))
+}
+
+// runKnockIn runs knock with args (-v among them) from ns on clk, and
+// returns the knocks its "hitting" lines say it sent, and its output; a
+// status other than 0 fails the test.
+func runKnockIn(t *testing.T, ns *sendtest.Netns, clk clock.Clock, args []string) ([]send.Target, string) {
+	t.Helper()
 	var stdout, stderr bytes.Buffer
-	args = append(args, l.addr.String())
 	err := ns.Do(func() error {
 		if status := client.RunWithClock(context.Background(), args, &stdout, &stderr, clk); status != client.ExitOK {
 			t.Errorf("knock %q: status %d: %s", args, status, stderr.String())
@@ -178,7 +185,11 @@ func (l *rotatingLab) runKnock(t *testing.T, ns *sendtest.Netns, clk clock.Clock
 	var sent []send.Target
 	for _, m := range hitting.FindAllStringSubmatch(stdout.String(), -1) {
 		port, _ := strconv.Atoi(m[2])
-		sent = append(sent, send.Target{Port: uint16(port), Proto: knock.TCP})
+		proto := knock.TCP
+		if m[1] == "udp" {
+			proto = knock.UDP
+		}
+		sent = append(sent, send.Target{Port: uint16(port), Proto: proto})
 	}
 	return sent, stdout.String()
 }
