@@ -331,7 +331,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 		close(captured)
 	})
 	if !d.eventTimed {
-		wg.Go(func() { d.ticker(ctx, q) })
+		addrs, watched := watchAddrs(ctx, d.log)
+		wg.Go(func() { d.ticker(ctx, q, addrs, watched) })
 	}
 	if d.fleet != nil {
 		d.fleet.run(func(o fleet.Opening) { d.do(func() { d.applyOpening(o) }) }, d.usersChanged,
@@ -702,13 +703,12 @@ func (d *Daemon) applyFilter() {
 // they have one, until the capture's next knock kicks it (kickTicker).
 // An idle daemon then wakes for nothing. It rests only where the kernel
 // tells it of address changes (watchAddrs): elsewhere it lists them every
-// second.
-func (d *Daemon) ticker(ctx context.Context, q *eventQueue) {
+// second. addrs and watched are watchAddrs's answer.
+func (d *Daemon) ticker(ctx context.Context, q *eventQueue, addrs <-chan struct{}, watched bool) {
 	due := make(chan struct{}, 1)
 	arm := func(after time.Duration) clock.Timer {
 		return d.opts.Clock.AfterFunc(after, func() { notify(due) })
 	}
-	addrs, watched := watchAddrs(ctx, d.log)
 	t := arm(expireInterval)
 	defer func() { t.Stop() }()
 	for {
@@ -716,10 +716,16 @@ func (d *Daemon) ticker(ctx context.Context, q *eventQueue) {
 		case <-ctx.Done():
 			return
 		case _, open := <-addrs:
-			if !open {
-				addrs, watched = nil, false
-			}
 			d.refreshLocal()
+			if !open {
+				// The watch is gone: list the addresses every second
+				// from now on, so stop resting (no knock may come to
+				// wake the ticker: the filter is built from them).
+				addrs, watched = nil, false
+				d.resting.Store(false)
+				t.Stop()
+				t = arm(expireInterval)
+			}
 			continue
 		case <-d.kick:
 			// A knock after a rest: tick again a second from now.

@@ -12,7 +12,8 @@ import (
 // The once-a-second tick stops when it has nothing to do, so that an idle
 // daemon wakes for nothing, and starts again with the next knock: it
 // ticks while the knock's attempt lives, and rests again once the
-// attempt has timed out.
+// attempt has timed out. Without the kernel's address watch it never
+// rests.
 func TestTickerRestsUntilAKnock(t *testing.T) {
 	dir := t.TempDir()
 	_, path := testConfig(t, dir, `
@@ -34,9 +35,10 @@ start_command = ["/bin/true"]
 	// (the file's knocks are taken in lockstep: none waits).
 	f := startFeedWith(t, path, ctx, Options{Clock: clk})
 	ticked := make(chan struct{})
+	addrs := make(chan struct{}) // the kernel's address watch, as watchAddrs gives it
 	go func() {
 		defer close(ticked)
-		f.d.ticker(ctx, newEventQueue(16))
+		f.d.ticker(ctx, newEventQueue(16), addrs, true)
 	}()
 	rests := func() int { return strings.Count(f.log.String(), restMsg) }
 	waitRests := func(n int) {
@@ -74,6 +76,19 @@ start_command = ["/bin/true"]
 	waitRests(2)
 	if n := clk.Pending(); n != 0 {
 		t.Fatalf("resting after the attempt expired: %d timers armed, want none", n)
+	}
+
+	// The address watch ends (its socket failed): no knock may come to
+	// wake the ticker, so it stops resting and lists the addresses every
+	// second from now on.
+	close(addrs)
+	waitTimer("after the address watch ended")
+	for range 3 {
+		clk.Advance(time.Second)
+		waitTimer("without an address watch")
+	}
+	if rests() != 2 {
+		t.Fatalf("the ticker rested without an address watch (%d rests, want 2)", rests())
 	}
 	cancel()
 	<-ticked
