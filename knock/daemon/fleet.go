@@ -192,14 +192,18 @@ func (f *fleetPart) stats() FleetStats {
 }
 
 // noteCluster logs, once each way, that the cluster went away or came
-// back: while it is away every use says so in its own line anyway.
+// back, from the answer to a fleet operation: an error wrapping
+// ErrDegraded (unreachable), or none. Other errors (a peer that did not
+// acknowledge a cue) say nothing of the cluster, and neither does an
+// operation cut short because the daemon is stopping.
 func (f *fleetPart) noteCluster(err error) {
 	switch {
-	case errors.Is(err, fleet.ErrDegraded) || err != nil:
+	case f.ctx.Err() != nil:
+	case errors.Is(err, fleet.ErrDegraded):
 		if !f.alone.Swap(true) {
 			f.log.Warn("daemon: fleet: the cluster is unreachable; deciding alone (local replay cache, openings not shared) until it answers", "err", err)
 		}
-	case f.alone.Swap(false):
+	case err == nil && f.alone.Swap(false):
 		f.log.Info("daemon: fleet: the cluster answers again")
 	}
 }
@@ -244,34 +248,51 @@ func (f *fleetPart) publish(door string, addr netip.Addr, until time.Time) {
 		return
 	}
 	f.wg.Go(func() {
-		err := f.node.PublishSealed(f.ctx, o)
-		<-f.slots
-		if err == nil {
-			f.noteCluster(nil)
-			f.published.Add(1)
-			return
-		}
-		if f.ctx.Err() != nil { // stopping: not the cluster's doing
+		// The first try holds a slot; the tries after it hold none
+		// (claims on the knock path need them) but are bounded in
+		// number all the same.
+		holding, retrying := true, false
+		defer func() {
+			if holding {
+				<-f.slots
+			}
+			if retrying {
+				f.retrying.Add(-1)
+			}
+		}()
+		giveUp := func(tries int, err error) {
+			// A try that timed out may have been stored all the same:
+			// the others may or may not have it.
 			f.unpublished.Add(1)
-			return
+			f.log.Warn("daemon: fleet: opening not confirmed by the cluster: it may be open here only", "door", door, "src", addr, "tries", tries, "err", err)
 		}
-		f.noteCluster(err)
-		// The tries after the first hold no slot (claims on the knock
-		// path need them) but are bounded in number all the same.
-		if f.retrying.Add(1) > fleetInFlight {
-			f.retrying.Add(-1)
-			f.unpublished.Add(1)
-			f.log.Warn("daemon: fleet: opening not confirmed by the cluster: it may be open here only", "door", door, "src", addr, "err", err)
-			return
-		}
-		defer f.retrying.Add(-1)
-		f.log.Warn("daemon: fleet: opening not published yet; trying again while the other nodes could still apply it", "door", door, "src", addr, "err", err)
-		for try, wait := 2, fleetRetryFirst; ; try, wait = try+1, min(2*wait, fleetRetryMax) {
-			if !o.Deliverable(time.Now().Add(wait)) {
-				// A try that timed out may have been stored all the
-				// same: the others may or may not have it.
+		wait := fleetRetryFirst
+		for try := 1; ; try++ {
+			err := f.node.PublishSealed(f.ctx, o)
+			f.noteCluster(err)
+			switch {
+			case err == nil:
+				f.published.Add(1)
+				if try > 1 {
+					f.log.Info("daemon: fleet: opening published", "door", door, "src", addr, "tries", try)
+				}
+				return
+			case f.ctx.Err() != nil: // stopping
 				f.unpublished.Add(1)
-				f.log.Warn("daemon: fleet: opening not confirmed by the cluster: it may be open here only", "door", door, "src", addr, "tries", try-1, "err", err)
+				return
+			case try == 1:
+				<-f.slots
+				holding = false
+				if f.retrying.Add(1) > fleetInFlight {
+					f.retrying.Add(-1)
+					giveUp(try, err)
+					return
+				}
+				retrying = true
+				f.log.Warn("daemon: fleet: opening not published yet; trying again while the other nodes could still apply it", "door", door, "src", addr, "err", err)
+			}
+			if !o.Deliverable(time.Now().Add(wait)) {
+				giveUp(try, err)
 				return
 			}
 			select {
@@ -280,17 +301,7 @@ func (f *fleetPart) publish(door string, addr netip.Addr, until time.Time) {
 				return
 			case <-time.After(wait):
 			}
-			err = f.node.PublishSealed(f.ctx, o)
-			if err != nil && f.ctx.Err() != nil {
-				f.unpublished.Add(1)
-				return
-			}
-			f.noteCluster(err)
-			if err == nil {
-				f.published.Add(1)
-				f.log.Info("daemon: fleet: opening published", "door", door, "src", addr, "tries", try)
-				return
-			}
+			wait = min(2*wait, fleetRetryMax)
 		}
 	})
 }
@@ -484,8 +495,9 @@ func (d *Daemon) fleetClaim(door string, src netip.Addr, decide func(error)) boo
 		})
 	})
 	if !queued {
+		// Decided alone and counted; the cluster itself may be fine.
 		d.fleet.degraded.Add(1)
-		d.fleet.noteCluster(errors.New("too many claims in flight"))
+		d.log.Debug("daemon: fleet: use decided alone", "door", door, "src", src.WithZone(""), "reason", "too many claims in flight")
 	}
 	return queued
 }

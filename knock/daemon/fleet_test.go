@@ -3,9 +3,12 @@ package daemon
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/netip"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -70,5 +73,37 @@ start_command = ["/bin/sh", "-c", "echo %IP% %DOOR% >> {{DIR}}/out"]
 	}
 	for tm := range d.fleet.closings {
 		tm.Stop()
+	}
+}
+
+// The log says the cluster went away once, when an operation found it
+// unreachable, and came back once; an error that is not the cluster's (a
+// peer that did not answer a cue) and the daemon's own stopping say
+// nothing of it.
+func TestNoteCluster(t *testing.T) {
+	var logs bytes.Buffer
+	f := &fleetPart{log: slog.New(slog.NewTextHandler(&logs, nil))}
+	var cancel context.CancelFunc
+	f.ctx, cancel = context.WithCancel(context.Background())
+	unreachable := fmt.Errorf("%w (claim: timeout)", fleet.ErrDegraded)
+	away := func() int { return strings.Count(logs.String(), "the cluster is unreachable") }
+	back := func() int { return strings.Count(logs.String(), "the cluster answers again") }
+
+	f.noteCluster(errors.New("cue: 1 node of 3 did not acknowledge"))
+	f.noteCluster(nil)
+	if away() != 0 || back() != 0 {
+		t.Fatalf("a peer's silence and a success with the cluster there logged:\n%s", logs.String())
+	}
+	f.noteCluster(unreachable)
+	f.noteCluster(unreachable)
+	f.noteCluster(nil)
+	f.noteCluster(nil)
+	if away() != 1 || back() != 1 {
+		t.Fatalf("gone twice and back twice logged %d gone, %d back; want 1 each:\n%s", away(), back(), logs.String())
+	}
+	cancel()
+	f.noteCluster(unreachable)
+	if away() != 1 {
+		t.Errorf("an operation cut short by the daemon stopping said the cluster is unreachable:\n%s", logs.String())
 	}
 }
