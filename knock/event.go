@@ -54,3 +54,19 @@ type Event struct {
 	// SrcPort is the source port: where a reply to the knock goes.
 	SrcPort uint16
 }
+
+// IsKnock reports whether ev is a knock as the music ports take one: from
+// a valid address, a TCP SYN without ACK (a connection's first packet,
+// never a reply) or any UDP datagram.
+func (ev *Event) IsKnock() bool {
+	if !ev.Src.IsValid() {
+		return false
+	}
+	switch ev.Proto {
+	case TCP:
+		return ev.Flags&(SYN|ACK) == SYN
+	case UDP:
+		return true
+	}
+	return false
+}

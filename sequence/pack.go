@@ -26,8 +26,6 @@ const (
 	packRunMask     = 0x3F
 	maxToneRun      = packRunMask + 1 // 64
 	maxSilenceRun   = packRunMask     // 63: 0xFF is the pitch prefix
-	noteOffsetBits  = 15
-	maxNoteOffset   = 1<<noteOffsetBits - 1
 	packedNoteBytes = 2
 )
 

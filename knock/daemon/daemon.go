@@ -463,7 +463,7 @@ func (d *Daemon) handle(ev *knock.Event) {
 		}
 	}
 	if d.music != nil && d.cfg.Music.Rotating == nil && d.cfg.Music.EnsemblePort != 0 && ev.Port == d.cfg.Music.EnsemblePort {
-		if isKnock(ev) {
+		if ev.IsKnock() {
 			d.ensemble(ev.Src.WithZone(""))
 		}
 		return

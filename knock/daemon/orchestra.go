@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/knockbeep/knockbeep/knock"
 	"github.com/knockbeep/knockbeep/knock/fleet"
 )
 
@@ -25,18 +24,6 @@ import (
 // time for the cue to reach every node, for each to measure the
 // conductor's clock (three round trips) and to compile its voice.
 const ensembleLead = 500 * time.Millisecond
-
-// isKnock reports whether ev is a knock, as the music ports take them: a
-// TCP SYN without ACK, or a UDP datagram.
-func isKnock(ev *knock.Event) bool {
-	switch ev.Proto {
-	case knock.TCP:
-		return ev.Src.IsValid() && ev.Flags&(knock.SYN|knock.ACK) == knock.SYN
-	case knock.UDP:
-		return ev.Src.IsValid()
-	}
-	return false
-}
 
 // ensemble acts on an ensemble knock of src's, on the owner. Without a
 // fleet it plays src's pool at once, as the play port would. In a fleet

@@ -6,7 +6,3 @@ import "github.com/knockbeep/knockbeep/knock/fleet/fleetconfig"
 // package fleetconfig, which has no NATS in it, so that the config reader
 // can check it in every binary that reads configs.
 type Config = fleetconfig.Config
-
-// DefaultClusterPort is where an embedded server takes routes unless
-// cluster_listen says otherwise.
-const DefaultClusterPort = fleetconfig.DefaultClusterPort

@@ -364,7 +364,7 @@ func (m *Music) Handle(ev *knock.Event) bool {
 		return false
 	}
 	m.knocks.Add(1)
-	if !isKnock(ev) {
+	if !ev.IsKnock() {
 		m.ignored.Add(1)
 		return true
 	}
@@ -429,19 +429,6 @@ func (m *Music) apply(now time.Time, src netip.Addr, k sequence.Knock) {
 	case sequence.KnockPlay:
 		m.play(now, src)
 	}
-}
-
-func isKnock(ev *knock.Event) bool {
-	if !ev.Src.IsValid() {
-		return false
-	}
-	switch ev.Proto {
-	case knock.TCP:
-		return ev.Flags&(knock.SYN|knock.ACK) == knock.SYN
-	case knock.UDP:
-		return true
-	}
-	return false
 }
 
 // allowed reports whether src may compose. An IPv4 network also admits
