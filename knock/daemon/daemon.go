@@ -462,20 +462,16 @@ func (d *Daemon) handle(ev *knock.Event) {
 			return
 		}
 	}
-	if d.music != nil && d.cfg.Music.Rotating == nil && d.cfg.Music.EnsemblePort != 0 && ev.Port == d.cfg.Music.EnsemblePort {
-		if ev.IsKnock() {
-			d.ensemble(ev.Src.WithZone(""))
+	if d.music != nil && d.cfg.Music.Rotating == nil { // the static music ports
+		if d.cfg.Music.EnsemblePort != 0 && ev.Port == d.cfg.Music.EnsemblePort {
+			if ev.IsKnock() {
+				d.ensemble(ev.Src.WithZone(""))
+			}
+			return
 		}
-		return
-	}
-	if d.music != nil && d.cfg.Music.Rotating == nil {
-		var plays uint64
-		auditPlay := d.fleet != nil && ev.Port == d.cfg.Music.Protocol.PlayPort
-		if auditPlay {
-			plays = d.music.m.Stats().Plays
-		}
+		plays := d.music.m.Plays()
 		if d.music.m.Handle(ev) {
-			if auditPlay && d.music.m.Stats().Plays > plays {
+			if d.fleet != nil && d.music.m.Plays() > plays {
 				d.fleet.audit(fleet.AuditRecord{Kind: fleet.AuditSong, Addr: ev.Src.WithZone("").String(), Detail: "knocked in and queued to play"})
 			}
 			return

@@ -522,6 +522,11 @@ func (m *Music) play(now time.Time, src netip.Addr) {
 	m.playAt(now, src, time.Time{})
 }
 
+// Plays is the number of songs queued to play so far (Stats().Plays), in
+// one atomic load: the owner compares it around Handle to learn whether a
+// knock queued a song.
+func (m *Music) Plays() uint64 { return m.plays.Load() }
+
 // PlayAt plays src's pool as a play knock does, but starting at start on
 // Options.Clock (an orchestra's cue): the player waits for that instant,
 // and logs it and the instant it began the song ("music: started"). It
