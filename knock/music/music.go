@@ -389,10 +389,13 @@ func (m *Music) HandleSong(src netip.Addr, knocks []sequence.Knock) {
 		m.refuse(now, refusedNotAllowed, src)
 		return
 	}
-	for _, k := range knocks {
-		if k.Kind != sequence.KnockPlay {
-			m.apply(now, src, k)
-		}
+	// One refusal for the song, not one per knock, when src may not
+	// have a pool (too many pools already).
+	if m.source(now, src) == nil {
+		return
+	}
+	for _, k := range knocks { // UnpackKnocks gives no play knock: the song plays below
+		m.apply(now, src, k)
 	}
 	m.play(now, src)
 }

@@ -1053,3 +1053,33 @@ func TestPlayAt(t *testing.T) {
 		t.Errorf("Stats() = %+v, want Played 1, EmptyPlay 1, NotAllowed 1", got)
 	}
 }
+
+// HandleSong puts a song that came whole (under the music doors' secret)
+// into its source's pool as its knocks one by one would, and plays it; a
+// source refused a pool is refused once for the whole song.
+func TestHandleSong(t *testing.T) {
+	h := newHarness(t, func(o *music.Options) { o.MaxPools = 1 })
+	song := []sequence.Knock{
+		{Kind: sequence.KnockPitch, Note: 67}, {Kind: sequence.KnockTone}, {Kind: sequence.KnockTone},
+		{Kind: sequence.KnockSilence}, {Kind: sequence.KnockPitch, Note: 69}, {Kind: sequence.KnockTone},
+	}
+	h.m.HandleSong(netip.MustParseAddr("192.0.2.1"), song)
+	h.waitPlayed(1)
+	h.knocks("192.0.2.1", pitch+67, tone, tone, silence, pitch+69, tone, play) // the same song, knocked
+	songs := h.waitPlayed(2)
+	if !slices.Equal(songs[0].tones, songs[1].tones) || len(songs[0].tones) == 0 {
+		t.Errorf("the song that came whole played %v, the same knocked %v", songs[0].tones, songs[1].tones)
+	}
+	if got := h.m.Plays(); got != 2 {
+		t.Errorf("Plays() = %d, want 2", got)
+	}
+
+	h.knock("192.0.2.2", tone) // the one pool allowed
+	h.m.HandleSong(netip.MustParseAddr("192.0.2.3"), song)
+	if got := h.m.Stats().Refused; got != (music.Refusals{TooManyPools: 1}) {
+		t.Errorf("a song from a source refused a pool: Refused %+v, want one TooManyPools", got)
+	}
+	if got := h.m.Plays(); got != 2 {
+		t.Errorf("Plays() = %d after a refused song, want still 2", got)
+	}
+}
