@@ -510,12 +510,7 @@ func (d *Daemon) useDecided(door knock.Door, src source.Source, seq source.Seque
 		user = n.KeyName(seq)
 	}
 	if err != nil {
-		d.log.Warn("daemon: door not opened", withUser([]any{"door", m.Name, "src", m.Src.WithZone(""), "reason", err}, user)...)
-		d.refused++
-		d.record("refused", m.Name, m.Src, err.Error())
-		if d.fleet != nil {
-			d.fleet.audit(fleet.AuditRecord{Kind: fleet.AuditReplayRefused, Door: m.Name, Addr: m.Src.WithZone("").String(), User: user, Detail: err.Error()})
-		}
+		d.refuse("daemon: door not opened", m.Name, m.Src, user, err, true)
 		return
 	}
 	// Open first, then say so: writing the log can wake its reader
@@ -645,6 +640,20 @@ func (d *Daemon) logOpened(m match.Match, user string) {
 
 // withUser adds the user whose key opened a door (user_keys) to a log
 // line's attributes; nothing for a door without users.
+// refuse says that door did nothing for src, and why (err): logged as
+// what (naming the user whose key it was, if any), counted, recorded
+// for the status page, and, when replay is set (err is a replay refused),
+// appended to the fleet's audit chain.
+func (d *Daemon) refuse(what, door string, src netip.Addr, user string, err error, replay bool) {
+	src = src.WithZone("")
+	d.log.Warn(what, withUser([]any{"door", door, "src", src, "reason", err}, user)...)
+	d.refused++
+	d.record("refused", door, src, err.Error())
+	if replay && d.fleet != nil {
+		d.fleet.audit(fleet.AuditRecord{Kind: fleet.AuditReplayRefused, Door: door, Addr: src.String(), User: user, Detail: err.Error()})
+	}
+}
+
 func withUser(attrs []any, user string) []any {
 	if user == "" {
 		return attrs

@@ -161,12 +161,7 @@ func (d *Daemon) messageDecided(door knock.Door, msg message.Message, ev knock.E
 		if door.Message.Song {
 			what = "daemon: song not played"
 		}
-		d.log.Warn(what, "door", door.Name, "src", src, "reason", err)
-		d.refused++
-		d.record("refused", door.Name, msg.Src, err.Error())
-		if d.fleet != nil {
-			d.fleet.audit(fleet.AuditRecord{Kind: fleet.AuditReplayRefused, Door: door.Name, Addr: src.String(), Detail: err.Error()})
-		}
+		d.refuse(what, door.Name, src, "", err, true)
 		return
 	}
 	if door.Message.Song {
@@ -201,9 +196,7 @@ func (d *Daemon) playSong(door knock.Door, msg message.Message) {
 		if err == nil {
 			err = errors.New("the music doors are off")
 		}
-		d.log.Warn("daemon: song not played", "door", door.Name, "src", src, "reason", err)
-		d.refused++
-		d.record("refused", door.Name, msg.Src, err.Error())
+		d.refuse("daemon: song not played", door.Name, src, "", err, false)
 		return
 	}
 	d.log.Info("daemon: song arrived", "door", door.Name, "src", src, "bytes", len(msg.Text), "knocks", msg.Knocks, "song_knocks", len(knocks), "period", msg.Period)
