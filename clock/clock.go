@@ -35,32 +35,32 @@ func (system) Now() time.Time { return time.Now() }
 
 func (system) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
 
-// preciseSleepBelow is the wait under which the system clock sleeps the
-// thread rather than use a Go timer: Go's timers on Linux fire no sooner
-// than about a millisecond (the poller waits in whole milliseconds), which
-// would turn knock's -d 0.1 into 1.1 ms, whereas nanosleep(2) overshoots by
-// tens of microseconds. Not noticing a cancellation for at most this long
-// is fine.
-const preciseSleepBelow = 2 * time.Millisecond
+// preciseSleep is the last stretch of every wait, which the system clock
+// sleeps on the thread rather than with a Go timer: Go's timers on Linux
+// fire no sooner than about a millisecond late (the poller waits in whole
+// milliseconds), which would turn knock's -d 0.1 into 1.1 ms and start an
+// orchestra's voices a millisecond apart, whereas nanosleep(2) overshoots
+// by tens of microseconds. Not noticing a cancellation for at most this
+// long is fine.
+const preciseSleep = 2 * time.Millisecond
 
+// SleepUntil waits with a Go timer until preciseSleep before t, then
+// sleeps the thread for the rest.
 func (system) SleepUntil(ctx context.Context, t time.Time) error {
-	d := time.Until(t)
-	if d <= 0 {
-		return ctx.Err()
-	}
-	if d < preciseSleepBelow {
-		if err := ctx.Err(); err != nil {
-			return err
+	if d := time.Until(t) - preciseSleep; d > 0 {
+		timer := time.NewTimer(d)
+		defer timer.Stop()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-timer.C:
 		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if d := time.Until(t); d > 0 {
 		sleepThread(d)
-		return ctx.Err()
 	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-timer.C:
-		return nil
-	}
+	return ctx.Err()
 }

@@ -22,11 +22,6 @@ import (
 // a long line would then throw away.
 const maxLoggedTones = 128
 
-// finalApproach is the last stretch of the wait for a song's start
-// instant, slept apart from the rest: short enough for the system clock to
-// sleep the thread rather than arm a timer.
-const finalApproach = 1900 * time.Microsecond
-
 // roomToPlay reports whether a play may be queued now: fewer than QueueLen
 // songs wait, or none waits and none plays. Only Handle queues songs and
 // Run only takes them, so the room is still there when Handle queues.
@@ -194,15 +189,9 @@ func (m *Music) playSong(ctx context.Context, s *song) {
 	if !s.start.IsZero() {
 		// An orchestra's cue: every node starts at the same instant. The
 		// song is compiled and logged first, so that only the player's
-		// own start is left after the wait. The wait ends in two steps:
-		// a Go timer may fire a millisecond or more late on a busy
-		// machine, whereas the system clock sleeps the thread for waits
-		// under 2 ms (clock.System), which overshoots by microseconds.
-		err := m.clock.SleepUntil(ctx, s.start.Add(-finalApproach))
-		if err == nil {
-			err = m.clock.SleepUntil(ctx, s.start)
-		}
-		if err != nil {
+		// own start is left after the wait (the system clock ends it
+		// within microseconds: clock.System).
+		if err := m.clock.SleepUntil(ctx, s.start); err != nil {
 			m.log.Warn("music: song not played: the daemon stopped before its start", "src", s.src, "song", s.name, "start", s.start)
 			return
 		}
