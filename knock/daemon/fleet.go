@@ -84,6 +84,10 @@ type fleetPart struct {
 	// started is when the node was opened: user key changes signed
 	// since are timed in the log.
 	started time.Time
+	// conducting holds, per knocker, the start of the cue conducted for
+	// its pool: until then another ensemble knock of its conducts nothing
+	// (its pool is used up only when the cue comes back). Owner only.
+	conducting map[netip.Addr]time.Time
 
 	alone atomic.Bool // the last fleet operation found the cluster unreachable
 	// caughtUp is set once the node has read every user key record since
@@ -113,7 +117,7 @@ func openFleet(cfg *config.Config, log *slog.Logger) (*fleetPart, error) {
 	}
 	f := &fleetPart{node: node, log: log, slots: make(chan struct{}, fleetInFlight),
 		audits: make(chan fleet.AuditRecord, fleetAuditQueue), auditDone: make(chan struct{}),
-		closings: map[*time.Timer]fleet.AuditRecord{}, started: time.Now()}
+		closings: map[*time.Timer]fleet.AuditRecord{}, started: time.Now(), conducting: map[netip.Addr]time.Time{}}
 	f.ctx, f.cancel = context.WithCancel(context.Background())
 	go f.writeAudits()
 	log.Info("daemon: fleet node started; it works alone until the cluster answers", "fleet", cfg.Cluster.Name, "node", node.ID())

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"strconv"
 	"time"
@@ -30,7 +31,8 @@ const ensembleLead = 500 * time.Millisecond
 // it conducts, on a goroutine of the fleet's: the owner never waits for
 // the cluster. A conductor needs a pool of src's itself (its own voice):
 // so an ensemble knock from a source that composed nothing here cues no
-// one, and each pool is played by one cue only, which bounds what a
+// one, and each pool is played by one cue only (a second ensemble knock
+// before the first cue's start conducts nothing), which bounds what a
 // stranger's ensemble knocks can make the fleet do.
 func (d *Daemon) ensemble(src netip.Addr) {
 	now := d.opts.Clock.Now()
@@ -44,6 +46,12 @@ func (d *Daemon) ensemble(src netip.Addr) {
 		d.log.Info("daemon: fleet: ensemble knock refused: no pool of the knocker's here to conduct with (knock its voice in first)", "src", src)
 		return
 	}
+	if start, ok := d.fleet.conducting[src]; ok && now.Before(start) {
+		d.log.Info("daemon: fleet: ensemble knock refused: a cue for the knocker's pool is under way", "src", src)
+		return
+	}
+	maps.DeleteFunc(d.fleet.conducting, func(_ netip.Addr, start time.Time) bool { return !now.Before(start) })
+	d.fleet.conducting[src] = now.Add(ensembleLead)
 	d.fleet.conduct(src, ensembleLead, func() {
 		d.do(func() {
 			if d.music != nil && d.music.m.PlayAt(d.opts.Clock.Now(), src, time.Time{}) {
@@ -65,10 +73,12 @@ func (f *fleetPart) conduct(src netip.Addr, lead time.Duration, alone func()) {
 		f.log.Warn("daemon: fleet: too many fleet operations in flight; ensemble knock not conducted", "src", src)
 		return
 	}
+	// Every node plays the knocker's pool it holds, whatever the client
+	// numbered it: a voice is named by its node.
 	nodes := f.node.Nodes()
 	voices := make(map[string]fleet.NodeID, len(nodes))
-	for i, id := range nodes {
-		voices[strconv.Itoa(i+1)] = id
+	for _, id := range nodes {
+		voices[string(id)] = id
 	}
 	f.wg.Go(func() {
 		defer func() { <-f.slots }()
@@ -104,7 +114,7 @@ func (d *Daemon) playCue(c fleet.Cue) {
 		d.log.Warn("daemon: fleet: a cue that names no knocker; ignored", "cue", c.ID, "conductor", c.Conductor, "song", c.Song)
 		return
 	}
-	attrs := []any{"src", src, "cue", c.ID, "conductor", c.Conductor, "voice", c.Voice,
+	attrs := []any{"src", src, "cue", c.ID, "conductor", c.Conductor,
 		"cue_start_unix_ns", strconv.FormatInt(c.Start.UnixNano(), 10),
 		"local_start_unix_ns", strconv.FormatInt(c.LocalStart.UnixNano(), 10), "rtt", c.RTT}
 	switch {
@@ -120,5 +130,5 @@ func (d *Daemon) playCue(c fleet.Cue) {
 	}
 	d.log.Info("daemon: fleet: cue: playing the knocker's pool from the cue's start", attrs...)
 	d.fleet.audit(fleet.AuditRecord{Kind: fleet.AuditOrchestra, Addr: src.String(),
-		Detail: fmt.Sprintf("played voice %s of cue %s conducted by %s, start %s", c.Voice, c.ID, c.Conductor, c.Start.UTC().Format(time.RFC3339Nano))})
+		Detail: fmt.Sprintf("played its pool for cue %s conducted by %s, start %s", c.ID, c.Conductor, c.Start.UTC().Format(time.RFC3339Nano))})
 }

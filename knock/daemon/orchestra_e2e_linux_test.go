@@ -101,8 +101,14 @@ func TestOrchestraEndToEnd(t *testing.T) {
 	plan := composeSong(t, "ode-to-joy", sequence.ComposeOptions{Notes: true})
 	plan.Knocks = plan.Knocks[:len(plan.Knocks)-1]
 	knockSong(t, l.knocker, l.addrs[0], plan)
-	knockPorts(t, l.knocker, l.addrs[0], send.Target{Port: 1003, Proto: knock.TCP})
+	// Twice: the second ensemble knock comes before the first cue's
+	// start, and conducts nothing.
+	knockPorts(t, l.knocker, l.addrs[0], send.Target{Port: 1003, Proto: knock.TCP}, send.Target{Port: 1003, Proto: knock.TCP})
+	ds[0].waitLog("daemon: fleet: ensemble knock refused: a cue for the knocker's pool is under way", 30*time.Second)
 	waitSongs(t, filepath.Join(ds[0].dir, "state"), 2)
+	if n := strings.Count(ds[0].log(), `"msg":"daemon: fleet: conducted"`); n != 2 {
+		t.Errorf("A conducted %d cues, want 2 (the round's, and one for two ensemble knocks)", n)
+	}
 	for i, d := range ds[1:] {
 		d.waitLog("daemon: fleet: cue: no pool of the knocker's here; playing nothing", 30*time.Second)
 		if n := len(playedSongs(t, filepath.Join(d.dir, "state"))); n != 1 {
