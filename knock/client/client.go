@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -185,11 +186,7 @@ func runRotating(ctx context.Context, c config, env environment) int {
 	if c.dryRun {
 		return ExitOK
 	}
-	delay := DefaultSongDelay // the steps must arrive in order, as a song's
-	if c.delaySet {
-		delay = c.delay
-	}
-	s := send.NewSender(addr, send.Options{Delay: delay, Clock: env.clock})
+	s := send.NewSender(addr, send.Options{Delay: c.songDelay(), Clock: env.clock}) // the steps must arrive in order, as a song's
 	last := len(seq)
 	if c.wait {
 		last-- // sent from the socket the answer comes back to
@@ -206,7 +203,7 @@ func runRotating(ctx context.Context, c config, env environment) int {
 		return ExitOK
 	}
 	if last > 0 {
-		env.clock.SleepUntil(ctx, env.clock.Now().Add(delay))
+		env.clock.SleepUntil(ctx, env.clock.Now().Add(c.songDelay()))
 	}
 	st := seq[last]
 	if c.verbose {
@@ -282,21 +279,11 @@ func runSong(ctx context.Context, c config, env environment) int {
 	if err != nil {
 		return fail(ctx, env, ExitSong, err)
 	}
-	plan, err := sequence.Compose(song.Tones, c.protocol, sequence.ComposeOptions{NoPitch: c.noPitch, Notes: c.notes})
+	plan, err := composeSong(c, env, c.songs[0], strconv.Quote(song.Name), song.Tones)
 	if err != nil {
-		return fail(ctx, env, ExitSong, fmt.Errorf("%s: %w", c.songs[0], err))
+		return fail(ctx, env, ExitSong, err)
 	}
-	if n := plan.StepCount(); n > sequence.DefaultDaemonPoolSteps {
-		// The daemon's own limit is unknown here; its default is what a
-		// user who never set it has.
-		fmt.Fprintf(env.stderr, "knock: warning: %q needs %d steps, more than the %d a knockbeepd music pool keeps by default: "+
-			"a daemon whose config does not raise [music] max_steps to %d or more plays only the first %d\n",
-			song.Name, n, sequence.DefaultDaemonPoolSteps, n, sequence.DefaultDaemonPoolSteps)
-	}
-	delay := DefaultSongDelay
-	if c.delaySet {
-		delay = c.delay
-	}
+	delay := c.songDelay()
 	if c.secretFile != "" {
 		return runSecretSong(ctx, c, env, song, plan, delay)
 	}
@@ -315,10 +302,7 @@ func runSong(ctx context.Context, c config, env environment) int {
 	if env.terminal && !c.verbose && pacing >= progressAfter {
 		bar = newProgressBar(env.stderr, env.clock, len(plan.Knocks), delay)
 	}
-	proto := knock.TCP
-	if c.udp {
-		proto = knock.UDP
-	}
+	proto := c.proto()
 	start := env.clock.Now()
 	for i, k := range plan.Knocks {
 		port := k.Port(plan.Protocol)
@@ -335,6 +319,42 @@ func runSong(ctx context.Context, c config, env environment) int {
 	fmt.Fprintf(env.stdout, "knocked %q into %v: %d knocks in %v; written %v, it plays for %v\n",
 		song.Name, addr, len(plan.Knocks), env.clock.Now().Sub(start).Round(time.Millisecond), song.Duration().Round(time.Millisecond), playTime(plan))
 	return ExitOK
+}
+
+// composeSong composes the tones of a song (given as arg, called what in
+// the warning) into the music protocol's knocks as --song does, with
+// --no-pitch and --notes, and warns on stderr when they need more steps
+// than a daemon's pool keeps by default.
+func composeSong(c config, env environment, arg, what string, tones []sequence.Tone) (sequence.Plan, error) {
+	plan, err := sequence.Compose(tones, c.protocol, sequence.ComposeOptions{NoPitch: c.noPitch, Notes: c.notes})
+	if err != nil {
+		return plan, fmt.Errorf("%s: %w", arg, err)
+	}
+	if n := plan.StepCount(); n > sequence.DefaultDaemonPoolSteps {
+		// The daemon's own limit is unknown here; its default is what a
+		// user who never set it has.
+		fmt.Fprintf(env.stderr, "knock: warning: %s needs %d steps, more than the %d a knockbeepd music pool keeps by default: "+
+			"a daemon whose config does not raise [music] max_steps to %d or more plays only the first %d\n",
+			what, n, sequence.DefaultDaemonPoolSteps, n, sequence.DefaultDaemonPoolSteps)
+	}
+	return plan, nil
+}
+
+// songDelay is the pause between a song's (or a message's) knocks: -d,
+// or DefaultSongDelay.
+func (c config) songDelay() time.Duration {
+	if c.delaySet {
+		return c.delay
+	}
+	return DefaultSongDelay
+}
+
+// proto is the protocol of the knocks: UDP with -u, else TCP.
+func (c config) proto() knock.Proto {
+	if c.udp {
+		return knock.UDP
+	}
+	return knock.TCP
 }
 
 // runSecretSong knocks plan in as one frame of the music doors' code

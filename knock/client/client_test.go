@@ -794,6 +794,14 @@ func TestLongSongWarning(t *testing.T) {
 			}
 		})
 	}
+
+	// A voice of an orchestra too: the warning names the voice.
+	song := writeFile(t, "long.beep", "beep -f 440 -l 100 -d 0 -r 10001\n")
+	got := runKnock(t, false, "--song", song, "--song", "twinkle-twinkle", "--orchestra", "--dry-run", "a", "b")
+	want := strings.Replace(warning(10001), `"long"`, `voice 1 ("long")`, 1)
+	if got.status != ExitOK || got.stderr != want {
+		t.Errorf("knock --orchestra with a long voice (-want +got):\n-status 0, stderr %q\n+status %d, stderr %q", want, got.status, got.stderr)
+	}
 }
 
 // The warning's figure is the daemon's: knock/config's default for

@@ -432,12 +432,8 @@ func (c *config) checkOperands(operands []string) error {
 			return usagef("give a HOST and at least one PORT")
 		}
 		c.host = operands[0]
-		proto := knock.TCP
-		if c.udp {
-			proto = knock.UDP
-		}
 		for _, arg := range operands[1:] {
-			t, err := send.ParsePort(arg, proto)
+			t, err := send.ParsePort(arg, c.proto())
 			if err != nil {
 				return &usageError{msg: err.Error()}
 			}

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/knockbeep/knockbeep/knock"
 	"github.com/knockbeep/knockbeep/knock/send"
 	"github.com/knockbeep/knockbeep/sequence"
 	"github.com/knockbeep/knockbeep/songs"
@@ -81,23 +80,16 @@ func runOrchestra(ctx context.Context, c config, env environment) int {
 	var length time.Duration // the longest voice's
 	for i, p := range parts {
 		length = max(length, sequence.Song{Tones: p.tones}.Duration())
-		plan, err := sequence.Compose(p.tones, c.protocol, sequence.ComposeOptions{NoPitch: c.noPitch, Notes: c.notes})
+		plan, err := composeSong(c, env, p.song, p.name, p.tones)
 		if err != nil {
-			return fail(ctx, env, ExitSong, fmt.Errorf("%s: %w", p.song, err))
+			return fail(ctx, env, ExitSong, err)
 		}
 		if n := len(plan.Knocks); n > 0 && plan.Knocks[n-1].Kind == sequence.KnockPlay {
 			plan.Knocks = plan.Knocks[:n-1] // the ensemble knock plays it
 		}
 		plans[i] = plan
 	}
-	delay := DefaultSongDelay
-	if c.delaySet {
-		delay = c.delay
-	}
-	proto := knock.TCP
-	if c.udp {
-		proto = knock.UDP
-	}
+	delay, proto := c.songDelay(), c.proto()
 	if c.dryRun {
 		for i, plan := range plans {
 			fmt.Fprintf(env.stdout, "voice %d into %s: %s\n", i+1, c.hosts[i], plan.Summary())
