@@ -61,7 +61,9 @@ func (s Song) Voice(i int) ([]Tone, error) {
 	return s.Voices[i], nil
 }
 
-// Duration is how long the song plays.
+// Duration is how long Tones plays: the song, or for a song of several
+// voices its first (what knock sends without --orchestra); an orchestra
+// plays for its longest voice's.
 func (s Song) Duration() time.Duration {
 	var d time.Duration
 	for _, t := range s.Tones {

@@ -14,6 +14,8 @@ import (
 	"github.com/knockbeep/knockbeep/knock/message"
 	"github.com/knockbeep/knockbeep/knock/portlang"
 	"github.com/knockbeep/knockbeep/knock/reply"
+	"github.com/knockbeep/knockbeep/sequence"
+	"github.com/knockbeep/knockbeep/songs"
 )
 
 // A rotating door's --dry-run prints the sequence of the period of the
@@ -263,5 +265,52 @@ func TestWaitForReply(t *testing.T) {
 				t.Errorf("status %d, %q; want %d and %q", got.status, got.stdout+got.stderr, tt.status, tt.out)
 			}
 		})
+	}
+}
+
+// --song under the music doors' secret: --dry-run prints the summary,
+// then the knocks of the song's packed knocks under the music doors' code
+// for the period (default range, default parity), then the beep arguments
+// it will play as.
+func TestSecretSongDryRun(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "music.key")
+	if err := portlang.WriteKeyFile(path); err != nil {
+		t.Fatal(err)
+	}
+	key, _ := portlang.ReadKeyFile(path)
+	const period = 1_000_000 / 30 // runKnock's clock
+	song, err := songs.Load("imperial-march")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := sequence.Compose(song.Tones, sequence.DefaultProtocol(), sequence.ComposeOptions{Notes: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	packed, err := sequence.PackKnocks(plan.Knocks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := message.NewSongCode(key, period, portlang.Shape{Lo: 20000, Hi: 32767, Protos: []knock.Proto{knock.TCP}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps, err := code.Encode(packed, DefaultParity)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ports []string
+	for _, st := range steps {
+		ports = append(ports, fmt.Sprintf("%d:%s", st.Port, st.Proto))
+	}
+	got := runKnock(t, false, "--secret-file", path, "--song", "imperial-march", "--notes", "--dry-run", "h")
+	wantStart := fmt.Sprintf("song %q under the secret, period %d: %d song knocks packed into %d bytes, sent as %d knocks (%d parity); ",
+		song.Name, period, len(plan.Knocks), len(packed), len(steps), DefaultParity)
+	wantRest := strings.Join(ports, " ") + "\nbeep " + sequence.FormatBeepArgs(plan.Expected()) + "\n"
+	if got.status != ExitOK || !strings.HasPrefix(got.stdout, wantStart) || !strings.HasSuffix(got.stdout, wantRest) {
+		t.Errorf("status %d, stdout:\n%s\nwant it to begin %q and end with the knocks and beep arguments:\n%s", got.status, got.stdout, wantStart, wantRest)
+	}
+	if len(steps) > 300 {
+		t.Errorf("the Imperial March with --notes takes %d knocks under the secret, want at most 300", len(steps))
 	}
 }

@@ -38,9 +38,9 @@ const DefaultMaxAttempts = 256
 type Message struct {
 	Payload Payload
 	Src     netip.Addr
-	Text    string
-	Period  int64 // the period whose code it was sent in
-	Key     int   // the index of the key it was sent under
+	Text    string // the payload: UTF-8 text, or for a Song the packed knocks' bytes
+	Period  int64  // the period whose code it was sent in
+	Key     int    // the index of the key it was sent under
 	Tag     [TagBytes]byte
 	At      time.Time // the knock that completed it
 	Knocks  int       // knocks taken from its source, repeats included

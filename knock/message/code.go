@@ -50,7 +50,7 @@ func (p Payload) purposes() (code, tag string) {
 func (p Payload) check(payload []byte) error {
 	if p == Song {
 		if len(payload) == 0 {
-			return fmt.Errorf("%w is empty", ErrText)
+			return fmt.Errorf("%w (a song's packed knocks) is empty", ErrText)
 		}
 		return nil
 	}
