@@ -647,7 +647,7 @@ knockd's options, with knockd's meaning:
 
 Exit status:
   0  stopped cleanly (SIGTERM, SIGINT), or --check/--convert/--demo/--genkey/
-     --show-sequence/--audit-verify succeeded
+     --show-sequence/--audit-verify/--user-add/--user-revoke succeeded
   1  could not start (no permission to capture, interface missing, pidfile
      held) or failed while running
   2  bad command line
