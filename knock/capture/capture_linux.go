@@ -179,11 +179,16 @@ func attachFilter(fd int, prog []bpf.RawInstruction) error {
 	return unix.SetsockoptSockFprog(fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &fprog)
 }
 
+// frameOffset is where frame i starts in the ring. Frames do not
+// straddle blocks.
+func frameOffset(i int) int {
+	return i/framesPerBlock*ringBlockSize + i%framesPerBlock*ringFrameSize
+}
+
 // frame returns the header of frame i (struct tpacket2_hdr,
-// linux/if_packet.h). Frames do not straddle blocks.
+// linux/if_packet.h).
 func (r *packetRing) frame(i int) *unix.Tpacket2Hdr {
-	off := i/framesPerBlock*ringBlockSize + i%framesPerBlock*ringFrameSize
-	return (*unix.Tpacket2Hdr)(unsafe.Pointer(&r.mem[off]))
+	return (*unix.Tpacket2Hdr)(unsafe.Pointer(&r.mem[frameOffset(i)]))
 }
 
 // ready reports whether the kernel has handed frame i to user space.
@@ -208,7 +213,7 @@ func (r *packetRing) next() ([]byte, decode.LinkType, time.Time, error) {
 	h := r.frame(r.head)
 	r.held = true
 	r.windowFrames++
-	off := r.head/framesPerBlock*ringBlockSize + r.head%framesPerBlock*ringFrameSize
+	off := frameOffset(r.head)
 	start := off + int(h.Net)
 	end := min(start+int(h.Snaplen), off+ringFrameSize)
 	return r.mem[start:end], decode.LinkRaw, time.Unix(int64(h.Sec), int64(h.Nsec)), nil
@@ -250,15 +255,17 @@ func (r *packetRing) wait() error {
 	}
 	defer r.arm(0)
 	var sockErr error
-	woken := false
+	checked := false
 	err := r.epc.Read(func(uintptr) bool {
 		if r.ready(r.head) {
 			return true
 		}
-		// Woken with no frame: the kernel flags the socket when its
-		// interface goes down or is deleted.
-		if !woken {
-			woken = true
+		// The poller calls this once before it waits: no frame then
+		// means wait. Called again, it was woken with no frame: the
+		// kernel flags the socket when its interface goes down or is
+		// deleted.
+		if !checked {
+			checked = true
 			return false
 		}
 		if e, err := unix.GetsockoptInt(r.fd, unix.SOL_SOCKET, unix.SO_ERROR); err == nil && e != 0 {
