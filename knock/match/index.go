@@ -27,8 +27,6 @@ type sourceIndex struct {
 	// seed keys the hash so that an attacker who picks source addresses
 	// cannot aim them all at one probe chain.
 	seed [3]uint64
-	// found is the hash of the source of the last find, for set.
-	found uint32
 }
 
 const empty = -1
@@ -71,23 +69,23 @@ func (x *sourceIndex) hash(a netip.Addr) uint64 {
 }
 
 // find returns the slot holding src and the record index stored there, or
-// the empty slot where src would go and empty.
-func (x *sourceIndex) find(recs []record, src netip.Addr) (slot uint64, rec int32) {
+// the empty slot where src would go and empty; and src's hash tag, for
+// set.
+func (x *sourceIndex) find(recs []record, src netip.Addr) (slot uint64, rec int32, tag uint32) {
 	h := x.hash(src)
-	tag := uint32(h)
-	x.found = tag
+	tag = uint32(h)
 	for slot = h & x.mask; ; slot = (slot + 1) & x.mask {
 		s := x.slots[slot]
 		if s.rec == empty || s.hash == tag && recs[s.rec].src == src {
-			return slot, s.rec
+			return slot, s.rec, tag
 		}
 	}
 }
 
-// set stores rec in slot, as the first record of the slot's source: the
-// slot and its source are those of the last find, whose hash set keeps.
-func (x *sourceIndex) set(slot uint64, rec int32) {
-	x.slots[slot] = indexSlot{rec: rec, hash: x.found}
+// set stores rec, of the source whose hash tag find gave, in slot as that
+// source's first record.
+func (x *sourceIndex) set(slot uint64, rec int32, tag uint32) {
+	x.slots[slot] = indexSlot{rec: rec, hash: tag}
 }
 
 // remove empties slot and shifts later entries of its probe run back, so

@@ -330,7 +330,7 @@ func (m *Matcher) Handle(ev *knock.Event, out []Match) []Match {
 	// reset), and then the event is spent: as in knockd, it starts no
 	// door. See "Which attempts take an event" in doc.go.
 	taken := false
-	_, i := m.index.find(m.recs, ev.Src)
+	_, i, _ := m.index.find(m.recs, ev.Src)
 	for i != empty {
 		next := m.recs[i].nextOfSource
 		if m.settle(i, now) && m.recs[i].stage > 0 && m.dstApplies(&m.doors[m.recs[i].door], ev.Dst) {
@@ -554,7 +554,7 @@ func (m *Matcher) release(i int32) {
 
 // findRecord returns src's record for door di, or empty.
 func (m *Matcher) findRecord(src netip.Addr, di int32) int32 {
-	_, i := m.index.find(m.recs, src)
+	_, i, _ := m.index.find(m.recs, src)
 	for i != empty && m.recs[i].door < di {
 		i = m.recs[i].nextOfSource
 	}
@@ -582,10 +582,10 @@ func (m *Matcher) alloc(src netip.Addr, di int32) int32 {
 // so that Handle reports matches in door order and findRecord stops early.
 func (m *Matcher) linkSource(i int32) {
 	r := &m.recs[i]
-	slot, head := m.index.find(m.recs, r.src)
+	slot, head, tag := m.index.find(m.recs, r.src)
 	if head == empty || m.recs[head].door > r.door {
 		r.nextOfSource = head
-		m.index.set(slot, i)
+		m.index.set(slot, i, tag)
 		return
 	}
 	p := head
@@ -599,12 +599,12 @@ func (m *Matcher) linkSource(i int32) {
 // drop frees record i.
 func (m *Matcher) drop(i int32) {
 	r := &m.recs[i]
-	slot, head := m.index.find(m.recs, r.src)
+	slot, head, tag := m.index.find(m.recs, r.src)
 	if head == i {
 		if r.nextOfSource == empty {
 			m.index.remove(slot)
 		} else {
-			m.index.set(slot, r.nextOfSource)
+			m.index.set(slot, r.nextOfSource, tag)
 		}
 	} else {
 		p := head
