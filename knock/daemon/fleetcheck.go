@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"crypto/ed25519"
 	"fmt"
 	"io"
 	"log/slog"
@@ -40,18 +39,9 @@ func checkCluster(c fleetconfig.Config) []string {
 		return nil
 	}
 	var out []string
-	key, err := fleet.ReadKeyFile(c.NodeKey)
-	if err != nil {
-		out = append(out, fmt.Sprintf("[cluster] node_key: %v (make one with knockbeepd --genkey --ed25519 %s)", err, c.NodeKey))
-	}
-	trust, err := fleet.ReadTrust(c.Trust)
-	if err != nil {
-		out = append(out, fmt.Sprintf("[cluster] trust: %v", err))
-	}
-	if key != nil && trust != nil {
-		pub := key.Public().(ed25519.PublicKey)
-		if _, ok := trust.Trusted(fleet.ID(pub)); !ok {
-			out = append(out, fmt.Sprintf("[cluster] this node's key is not on the trust list %s: add the line %q to it on every node", c.Trust, fleet.PublicLine(pub)))
+	if _, _, err := fleet.ReadIdentity(c); err != nil {
+		for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+			out = append(out, "[cluster] "+e.Error())
 		}
 	}
 	return out

@@ -165,3 +165,34 @@ func FuzzParseTrust(f *testing.F) {
 		}
 	})
 }
+
+// ReadIdentity names every problem at once: a missing key and a missing
+// trust list, or a key that is not on the list (with the line to add).
+func TestReadIdentity(t *testing.T) {
+	dir := t.TempDir()
+	cfg := Config{NodeKey: filepath.Join(dir, "node.key"), Trust: filepath.Join(dir, "fleet.pub")}
+	_, _, err := ReadIdentity(cfg)
+	if err == nil || !strings.Contains(err.Error(), "node_key: ") || !strings.Contains(err.Error(), "--genkey --ed25519") || !strings.Contains(err.Error(), "trust: ") {
+		t.Errorf("no key, no trust list: %v; want both named", err)
+	}
+	pub, err := GenerateKeyFile(cfg.NodeKey, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := GenerateKeyFile(filepath.Join(dir, "other.key"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg.Trust, []byte(PublicLine(other)+" other\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := ReadIdentity(cfg); err == nil || !strings.Contains(err.Error(), "not on the trust list") || !strings.Contains(err.Error(), PublicLine(pub)) {
+		t.Errorf("a key not on the list: %v; want it named with its line", err)
+	}
+	if err := os.WriteFile(cfg.Trust, []byte(PublicLine(pub)+" me\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if key, trust, err := ReadIdentity(cfg); err != nil || key == nil || trust == nil {
+		t.Errorf("a trusted key: %v, %v, %v; want both and no error", key, trust, err)
+	}
+}

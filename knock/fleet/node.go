@@ -107,6 +107,29 @@ const (
 	openingDedup = time.Minute
 )
 
+// ReadIdentity reads the node key and the trust list cfg names, and checks
+// that the key is on the list: what a node needs before anything else.
+// Its error names every problem found (errors.Join), each with the key of
+// the [cluster] table it is about, so that --check can say them all.
+func ReadIdentity(cfg Config) (ed25519.PrivateKey, *Trust, error) {
+	var errs []error
+	key, err := ReadKeyFile(cfg.NodeKey)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("node_key: %w (make one with knockbeepd --genkey --ed25519 %s)", err, cfg.NodeKey))
+	}
+	trust, err := ReadTrust(cfg.Trust)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("trust: %w", err))
+	}
+	if key != nil && trust != nil {
+		pub := key.Public().(ed25519.PublicKey)
+		if _, ok := trust.Trusted(ID(pub)); !ok {
+			errs = append(errs, fmt.Errorf("this node's key is not on the trust list %s: add the line %q to it on every node", cfg.Trust, PublicLine(pub)))
+		}
+	}
+	return key, trust, errors.Join(errs...)
+}
+
 // Open starts this node: it reads the key and trust list, starts the
 // embedded server when the config says serve, connects, and sets up the
 // fleet's streams and buckets in the background — retrying until the
@@ -119,17 +142,9 @@ func Open(ctx context.Context, cfg Config, opts Options) (*Node, error) {
 	if opts.StateDir == "" {
 		return nil, errors.New("fleet: a state directory is required")
 	}
-	key, err := ReadKeyFile(cfg.NodeKey)
+	key, trust, err := ReadIdentity(cfg)
 	if err != nil {
 		return nil, err
-	}
-	trust, err := ReadTrust(cfg.Trust)
-	if err != nil {
-		return nil, err
-	}
-	pub := key.Public().(ed25519.PublicKey)
-	if _, ok := trust.Trusted(ID(pub)); !ok {
-		return nil, fmt.Errorf("fleet: this node's key is not on the trust list %s: add the line %q to it on every node", cfg.Trust, PublicLine(pub))
 	}
 	n := &Node{
 		cfg:      cfg,
