@@ -387,11 +387,7 @@ func (d *Daemon) usersChanged() {
 			d.log.Error("daemon: fleet: the users' keys changed but the doors could not be made again; keeping the old ones", "err", err)
 			return
 		}
-		d.do(func() {
-			d.doors = doors
-			d.matcher.Reload(doors.doors)
-			d.applyFilter()
-		})
+		d.do(func() { d.swap(cfg, doors, d.replayCache, nil, false, true) })
 	}
 	// since_change: from a change signed at a node, while this daemon
 	// runs, to its doors in force here (the promise is within a second).
