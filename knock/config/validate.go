@@ -219,8 +219,10 @@ func (m Music) validate(p *problems, at locator) {
 		}
 		checkRotating(p, line, "[music]", r)
 		if sh := portlang.ShapeOf(r); sh.Check() == nil && message.MaxText(sh, 0) < MinSongBytes {
-			p.add(line("port_range"), "[music] port_range %d-%d carries songs of at most %d bytes: give a wider range (the default 20000-32767 carries %d)",
-				r.PortLo, r.PortHi, message.MaxText(sh, 0), message.MaxText(portlang.ShapeOf(&knock.Rotating{PortLo: 20000, PortHi: 32767, Protos: r.Protos}), 0))
+			def := DefaultRotating()
+			def.Protos = r.Protos
+			p.add(line("port_range"), "[music] port_range %d-%d carries songs of at most %d bytes: give a wider range (the default %d-%d carries %d)",
+				r.PortLo, r.PortHi, message.MaxText(sh, 0), def.PortLo, def.PortHi, message.MaxText(portlang.ShapeOf(&def), 0))
 		}
 	}
 	protoProblems := checkProtocol(m.Protocol)
