@@ -547,14 +547,21 @@ func (m *Music) PlayAt(now time.Time, src netip.Addr, start time.Time) bool {
 
 // HasPool reports whether src has a pool with steps in it, to play.
 func (m *Music) HasPool(src netip.Addr) bool {
-	s := m.sources[m.key(src.WithZone(""))]
-	return s != nil && s.pool != nil && s.pool.Len() > 0
+	return m.withPool(m.key(src.WithZone(""))) != nil
+}
+
+// withPool is the source of key if its pool holds a step, else nil.
+func (m *Music) withPool(key netip.Addr) *source {
+	if s := m.sources[key]; s != nil && s.pool != nil && s.pool.Len() > 0 {
+		return s
+	}
+	return nil
 }
 
 func (m *Music) playAt(now time.Time, src netip.Addr, start time.Time) bool {
 	key := m.key(src)
-	s := m.sources[key]
-	if s == nil || s.pool == nil || s.pool.Len() == 0 {
+	s := m.withPool(key)
+	if s == nil {
 		m.refuse(now, refusedEmptyPlay, src)
 		return false
 	}
@@ -572,12 +579,11 @@ func (m *Music) playAt(now time.Time, src netip.Addr, start time.Time) bool {
 	delete(m.sources, key)
 	m.pools.Store(int64(len(m.sources)))
 	m.plays.Add(1)
-	if start.IsZero() {
-		m.log.Info("music: song queued", "src", src, "steps", s.pool.Len(), "archive", archive)
-	} else {
-		m.log.Info("music: song queued to start at an instant", "src", src, "steps", s.pool.Len(), "archive", archive,
-			"start", start, "start_unix_ns", strconv.FormatInt(start.UnixNano(), 10))
+	attrs := []any{"src", src, "steps", s.pool.Len(), "archive", archive}
+	if !start.IsZero() { // an orchestra's cue
+		attrs = append(attrs, "start_unix_ns", strconv.FormatInt(start.UnixNano(), 10))
 	}
+	m.log.Info("music: song queued", attrs...)
 	m.enqueue(&song{name: name, src: src, archive: archive, pool: s.pool,
 		dirs: []string{filepath.Dir(s.pool.Path()), m.playedDir}, start: start})
 	return true

@@ -1036,8 +1036,8 @@ func TestPlayAt(t *testing.T) {
 	if len(started) != 1 || started[0] != wantLine {
 		t.Errorf("start logged: %q, want %q", started, wantLine)
 	}
-	queued := h.logs.Messages(t, "music: song queued to start at an instant", "start_unix_ns")
-	if want := "music: song queued to start at an instant start_unix_ns=" + ns(start); len(queued) != 1 || queued[0] != want {
+	queued := h.logs.Messages(t, "music: song queued", "start_unix_ns")
+	if want := "music: song queued start_unix_ns=" + ns(start); len(queued) != 1 || queued[0] != want {
 		t.Errorf("queue logged: %q, want %q", queued, want)
 	}
 
