@@ -172,16 +172,12 @@ func runRotating(ctx context.Context, c config, env environment) int {
 		return fail(ctx, env, ExitUsage, fmt.Errorf("--length, --port-range, --protocols: %w", err))
 	}
 	if c.dryRun || c.verbose {
-		ports := make([]string, len(seq))
-		for i, st := range seq {
-			ports[i] = fmt.Sprintf("%d:%s", st.Port, st.Proto)
-		}
 		end := portlang.PeriodStart(p+1, r.Period)
 		what := ""
 		if c.message != "" {
 			what = fmt.Sprintf(", message of %d bytes in %d knocks (%d parity)", len(c.message), len(seq), c.parity)
 		}
-		fmt.Fprintf(env.stdout, "door %s, period %d (until %s)%s%s: %s\n", c.door, p, end.UTC().Format(time.RFC3339), forWhom, what, strings.Join(ports, " "))
+		fmt.Fprintf(env.stdout, "door %s, period %d (until %s)%s%s: %s\n", c.door, p, end.UTC().Format(time.RFC3339), forWhom, what, formatSteps(seq))
 	}
 	if c.dryRun {
 		return ExitOK
@@ -191,13 +187,8 @@ func runRotating(ctx context.Context, c config, env environment) int {
 	if c.wait {
 		last-- // sent from the socket the answer comes back to
 	}
-	for i, st := range seq[:last] {
-		if c.verbose {
-			fmt.Fprintf(env.stdout, "hitting %v %v:%d\n", st.Proto, addr, st.Port)
-		}
-		if err := s.Knock(ctx, send.Target{Port: st.Port, Proto: st.Proto}); err != nil {
-			return knockFailed(ctx, env, err, i, len(seq))
-		}
+	if status := knockSteps(ctx, c, env, s, addr, seq[:last], len(seq)); status != ExitOK {
+		return status
 	}
 	if !c.wait {
 		return ExitOK
@@ -387,11 +378,7 @@ func runSecretSong(ctx context.Context, c config, env environment, song sequence
 		fmt.Fprintln(env.stdout, summary)
 	}
 	if c.dryRun {
-		ports := make([]string, len(seq))
-		for i, st := range seq {
-			ports[i] = fmt.Sprintf("%d:%s", st.Port, st.Proto)
-		}
-		fmt.Fprintf(env.stdout, "%s\nbeep %s\n", strings.Join(ports, " "), sequence.FormatBeepArgs(plan.Expected()))
+		fmt.Fprintf(env.stdout, "%s\nbeep %s\n", formatSteps(seq), sequence.FormatBeepArgs(plan.Expected()))
 		return ExitOK
 	}
 	addr, err := send.Resolve(ctx, c.host, c.network)
@@ -400,16 +387,35 @@ func runSecretSong(ctx context.Context, c config, env environment, song sequence
 	}
 	s := send.NewSender(addr, send.Options{Delay: delay, Clock: env.clock})
 	start := env.clock.Now()
+	if status := knockSteps(ctx, c, env, s, addr, seq, len(seq)); status != ExitOK {
+		return status
+	}
+	fmt.Fprintf(env.stdout, "knocked %q into %v under the secret: %d knocks in %v; written %v, it plays for %v\n",
+		song.Name, addr, len(seq), env.clock.Now().Sub(start).Round(time.Millisecond), song.Duration().Round(time.Millisecond), playTime(plan))
+	return ExitOK
+}
+
+// formatSteps is a sequence as --dry-run and -v print it: PORT:PROTO,
+// space-separated.
+func formatSteps(seq []knock.Step) string {
+	ports := make([]string, len(seq))
 	for i, st := range seq {
+		ports[i] = fmt.Sprintf("%d:%s", st.Port, st.Proto)
+	}
+	return strings.Join(ports, " ")
+}
+
+// knockSteps knocks steps in order with s (printing each with -v); of a
+// sequence of total knocks, for knockFailed's count.
+func knockSteps(ctx context.Context, c config, env environment, s *send.Sender, addr netip.Addr, steps []knock.Step, total int) int {
+	for i, st := range steps {
 		if c.verbose {
 			fmt.Fprintf(env.stdout, "hitting %v %v:%d\n", st.Proto, addr, st.Port)
 		}
 		if err := s.Knock(ctx, send.Target{Port: st.Port, Proto: st.Proto}); err != nil {
-			return knockFailed(ctx, env, err, i, len(seq))
+			return knockFailed(ctx, env, err, i, total)
 		}
 	}
-	fmt.Fprintf(env.stdout, "knocked %q into %v under the secret: %d knocks in %v; written %v, it plays for %v\n",
-		song.Name, addr, len(seq), env.clock.Now().Sub(start).Round(time.Millisecond), song.Duration().Round(time.Millisecond), playTime(plan))
 	return ExitOK
 }
 
