@@ -507,18 +507,12 @@ func (d *Daemon) fleetClaim(door string, src netip.Addr, decide func(error)) boo
 // the time left of the opening.
 func (d *Daemon) applyOpening(o fleet.Opening) {
 	src := o.Addr.Unmap()
-	var door knock.Door
-	found := false
-	for _, c := range d.cfg.Doors {
-		if c.Name == o.Door && c.Fleet {
-			door, found = c, true
-			break
-		}
-	}
-	if !found {
+	i := slices.IndexFunc(d.cfg.Doors, func(c knock.Door) bool { return c.Name == o.Door && c.Fleet })
+	if i < 0 {
 		d.log.Debug("daemon: fleet: an opening for a door that is not a fleet door here; ignored", "door", o.Door, "node", o.Node)
 		return
 	}
+	door := d.cfg.Doors[i] // a copy: its times are set below
 	now := d.opts.Clock.Now()
 	left := o.Until.Sub(now)
 	if left <= 0 {

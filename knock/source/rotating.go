@@ -78,9 +78,7 @@ func openRotating(d knock.Door, env Env) (Source, error) {
 		case len(users) == 0:
 			s.noKeys = errors.New("the fleet has no users: add one with knockbeepd --user-add NAME KEYFILE")
 		default:
-			for _, u := range users {
-				s.keys, s.users = append(s.keys, u.Key), append(s.users, u.Name)
-			}
+			s.addUsers(users)
 		}
 	}
 	if d.Rotating.UserKeys != "" {
@@ -88,9 +86,7 @@ func openRotating(d knock.Door, env Env) (Source, error) {
 		if err != nil {
 			return nil, err
 		}
-		for _, u := range users {
-			s.keys, s.users = append(s.keys, u.Key), append(s.users, u.Name)
-		}
+		s.addUsers(users)
 	}
 	// An attempt begun at the end of a window may take the door's timeout
 	// to complete; a door without a timeout gets one period.
@@ -184,6 +180,13 @@ func (s *rotating) sequence(q int64, ki int) (Sequence, error) {
 	}
 	s.derived[dk] = seq
 	return seq, nil
+}
+
+// addUsers takes users' keys, each opening the door under its name.
+func (s *rotating) addUsers(users []portlang.NamedKey) {
+	for _, u := range users {
+		s.keys, s.users = append(s.keys, u.Key), append(s.users, u.Name)
+	}
 }
 
 // Used records the period's sequence in the replay cache, on disk, and
