@@ -87,6 +87,7 @@ var packageFiles = []string{
 	"/usr/sbin/knockbeepd",
 	"/usr/bin/knock",
 	"/usr/bin/beep",
+	"/usr/libexec/knockbeep/knockbeep-nats",
 	"/lib/systemd/system/knockbeepd.service",
 	"/etc/knockbeepd.toml",
 	"/usr/share/man/man8/knockbeepd.8.gz",
@@ -312,10 +313,18 @@ func TestDebInstallUpgradePurge(t *testing.T) {
 		{"/usr/sbin/knockbeepd", "--version", "knockbeepd (knockbeep) 1.0.0\n"},
 		{"/usr/bin/knock", "--version", "knock (knockbeep) 1.0.0\n"},
 		{"/usr/bin/beep", "--version", "beep 1.4 (knockbeep 1.0.0)\n"},
+		{"/usr/libexec/knockbeep/knockbeep-nats", "--version", "knockbeep-nats (knockbeep) 1.0.0\n"},
 	} {
 		if out := root.must(v[0], v[1]); !strings.HasPrefix(out, v[2]) {
 			t.Errorf("%s %s printed %q, want %q first", v[0], v[1], out, v[2])
 		}
+	}
+	// The daemon finds the fleet's server program where the package put
+	// it (its --check looks for it as a start would).
+	check := root.must("sh", "-c", `printf '[cluster]\nname = "t"\nnode_key = "/tmp/n.key"\ntrust = "/tmp/t.pub"\nserve = "127.0.0.1:4222"\n' >/tmp/fleet.toml
+/usr/sbin/knockbeepd --check -c /tmp/fleet.toml; rm /tmp/fleet.toml`)
+	if !strings.Contains(check, "an embedded NATS server on 127.0.0.1:4222") || strings.Contains(check, "knockbeep-nats is not installed") {
+		t.Errorf("knockbeepd --check of an embedded fleet node, installed from the package:\n%s", check)
 	}
 
 	// What the administrator and the service add: a local change to the

@@ -50,6 +50,7 @@ type tomlCluster struct {
 	Serve         any `toml:"serve"`
 	Routes        any `toml:"routes"`
 	ClusterListen any `toml:"cluster_listen"`
+	ServerProgram any `toml:"server_program"`
 	Replicas      any `toml:"replicas"`
 }
 
@@ -371,6 +372,7 @@ func (d *tomlDecoder) cluster(f *tomlCluster, c *fleetconfig.Config) {
 		c.Routes, _ = at("routes").strings(f.Routes)
 	}
 	at("cluster_listen").str(f.ClusterListen, &c.ClusterListen)
+	at("server_program").str(f.ServerProgram, &c.ServerProgram)
 	at("replicas").integer(f.Replicas, &c.Replicas, 0, math.MaxInt32)
 	if *f == (tomlCluster{}) {
 		d.p.add(d.topLine("cluster"), "[cluster] is empty: give at least name, node_key, trust and nats or serve, or remove the table")

@@ -292,6 +292,7 @@ trust = "/etc/knockbeep/fleet.pub"
 serve = "10.0.0.1:4222"
 routes = ["nats-route://10.0.0.2:6222", "nats-route://10.0.0.3:6222"]
 cluster_listen = "10.0.0.1:7222"
+server_program = "/opt/knockbeep/libexec/knockbeep-nats"
 replicas = 3
 [[door]]
 name = "ssh"
@@ -301,7 +302,7 @@ fleet = true
 		want: func(c *Config) {
 			c.Cluster = fleetconfig.Config{Name: "web", NodeKey: "/etc/knockbeep/node.key", Trust: "/etc/knockbeep/fleet.pub",
 				Serve: "10.0.0.1:4222", Routes: []string{"nats-route://10.0.0.2:6222", "nats-route://10.0.0.3:6222"},
-				ClusterListen: "10.0.0.1:7222", Replicas: 3}
+				ClusterListen: "10.0.0.1:7222", ServerProgram: "/opt/knockbeep/libexec/knockbeep-nats", Replicas: 3}
 			d := door("ssh", tcp(7000))
 			d.Fleet = true
 			c.Doors = []knock.Door{d}

@@ -99,6 +99,7 @@ func (c *Config) writeTOML(w io.Writer, comments *commentMap) error {
 			tw.key(nil, "routes", tomlStrings(cl.Routes))
 		}
 		opt("cluster_listen", cl.ClusterListen)
+		opt("server_program", cl.ServerProgram)
 		if cl.Replicas != 0 {
 			tw.key(nil, "replicas", strconv.Itoa(cl.Replicas))
 		}

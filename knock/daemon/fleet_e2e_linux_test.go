@@ -43,6 +43,7 @@ trust = "{{TRUST}}"
 serve = "{{ADDR}}:4222"
 cluster_listen = "{{ADDR}}:6222"
 routes = [{{ROUTES}}]
+server_program = "{{NATSD}}"
 
 [[door]]
 name = "rot"
@@ -129,7 +130,7 @@ func newFleetLab(t *testing.T) *fleetLab {
 	writeFile(t, trustFile, strings.Join(trust, "\n")+"\n")
 	for i := range 3 {
 		r := strings.NewReplacer("{{TRUST}}", trustFile, "{{ADDR}}", l.addrs[i].String(),
-			"{{ROUTES}}", strings.Join(routes, ", "), "{{KEY}}", l.key)
+			"{{ROUTES}}", strings.Join(routes, ", "), "{{KEY}}", l.key, "{{NATSD}}", fleettest.ServerProgram(t))
 		l.conf = append(l.conf, r.Replace(fleetE2EConfig))
 	}
 	return l
@@ -391,7 +392,7 @@ func (l *fleetLab) useExternalNATS(t *testing.T) {
 		cmd.Process.Kill()
 		cmd.Wait()
 	})
-	embedded := regexp.MustCompile(`(?m)^(serve|cluster_listen|routes) = .*$`)
+	embedded := regexp.MustCompile(`(?m)^(serve|cluster_listen|routes|server_program) = .*$`)
 	for i := range l.conf {
 		l.conf[i] = embedded.ReplaceAllString(l.conf[i], "")
 		l.conf[i] = strings.Replace(l.conf[i], "[cluster]\n", "[cluster]\nnats = [\"nats://"+externalNATS+":4222\"]\n", 1)

@@ -32,8 +32,9 @@ func describeCluster(c fleetconfig.Config) string {
 	return fmt.Sprintf("fleet %q: on the NATS cluster %s", c.Name, strings.Join(c.NATS, ", "))
 }
 
-// checkCluster reads the node key and the trust list the way the daemon
-// will at start, and says what would stop the fleet node from opening.
+// checkCluster reads the node key and the trust list, and looks for the
+// embedded server's program, the way the daemon will at start, and says
+// what would stop the fleet node from opening.
 func checkCluster(c fleetconfig.Config) []string {
 	if !c.Enabled() {
 		return nil
@@ -42,6 +43,11 @@ func checkCluster(c fleetconfig.Config) []string {
 	if _, _, err := fleet.ReadIdentity(c); err != nil {
 		for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
 			out = append(out, "[cluster] "+e.Error())
+		}
+	}
+	if c.Serve != "" {
+		if _, err := fleet.FindServerProgram(c.ServerProgram); err != nil {
+			out = append(out, "[cluster] "+err.Error())
 		}
 	}
 	return out

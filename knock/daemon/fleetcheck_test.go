@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/knockbeep/knockbeep/knock/fleet"
+	"github.com/knockbeep/knockbeep/knock/fleet/fleettest"
 )
 
 // --check says what the [cluster] table asks for, and warns about a node
@@ -24,12 +25,15 @@ func TestCheckCluster(t *testing.T) {
 		name    string
 		trusted bool // the node's key is on the trust list
 		noKey   bool // the key file is missing
+		program string
 		want    []string
 		notWant string
 	}{
-		{name: "a good node", trusted: true, want: []string{`# fleet "web": an embedded NATS server on 127.0.0.1:14222, no routes: a fleet of one`}, notWant: "# warning:"},
+		{name: "a good node", trusted: true, program: "{{DIR}}/knockbeep-nats", want: []string{`# fleet "web": an embedded NATS server on 127.0.0.1:14222, no routes: a fleet of one`}, notWant: "# warning:"},
 		{name: "key not trusted", want: []string{"# warning: [cluster] this node's key is not on the trust list"}},
 		{name: "no key file", noKey: true, want: []string{"# warning: [cluster] node_key:", "knockbeepd --genkey --ed25519"}},
+		{name: "no server program", trusted: true, program: "{{DIR}}/nosuch", want: []string{"# warning: [cluster] server_program: stat ", "nosuch: no such file"}},
+		{name: "server program not executable", trusted: true, program: "{{DIR}}/fleet.pub", want: []string{"# warning: [cluster] server_program: ", "fleet.pub is not executable"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -51,6 +55,11 @@ func TestCheckCluster(t *testing.T) {
 			if tt.noKey {
 				os.Remove(key)
 			}
+			// --check looks for the program, it does not run it.
+			writeFile(t, filepath.Join(dir, "knockbeep-nats"), "#!/bin/sh\nexit 1\n")
+			if err := os.Chmod(filepath.Join(dir, "knockbeep-nats"), 0o755); err != nil {
+				t.Fatal(err)
+			}
 			_, path := testConfig(t, dir, `
 speaker = "none"
 state_dir = "{{DIR}}/state"
@@ -59,6 +68,7 @@ name = "web"
 node_key = "{{DIR}}/node.key"
 trust = "{{DIR}}/fleet.pub"
 serve = "127.0.0.1:14222"
+server_program = "`+tt.program+`"
 `)
 			var stdout, stderr bytes.Buffer
 			if status := Main(context.Background(), []string{"--check", "-c", path}, &stdout, &stderr, nil); status != ExitOK {
@@ -154,6 +164,7 @@ name = "verify"
 node_key = "{{DIR}}/node.key"
 trust = "{{DIR}}/fleet.pub"
 serve = "127.0.0.1:-1"
+server_program = "`+fleettest.ServerProgram(t)+`"
 `)
 	live, err := fleet.Open(context.Background(), cfg.Cluster, fleet.Options{StateDir: cfg.StateDir})
 	if err != nil {

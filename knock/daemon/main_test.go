@@ -7,6 +7,8 @@ import (
 	"runtime/pprof"
 	"syscall"
 	"testing"
+
+	"github.com/knockbeep/knockbeep/knock/fleet/fleettest"
 )
 
 // daemonEnv, set in the environment, makes the test binary run as
@@ -20,7 +22,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(daemonEnv) == "1" {
 		os.Exit(runAsDaemon())
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	fleettest.RemoveServerProgram()
+	os.Exit(code)
 }
 
 // runAsDaemon is cmd/knockbeepd's main.

@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/knockbeep/knockbeep/clock"
+	"github.com/knockbeep/knockbeep/knock/fleet/fleettest"
 )
 
 // testFleet is a set of node identities in a temp dir: key files, one
@@ -49,6 +50,15 @@ func newTestFleet(t testing.TB, n int) *testFleet {
 
 func (f *testFleet) config(i int) Config {
 	return Config{Name: "test", NodeKey: f.keys[i], Trust: f.trust}
+}
+
+// serving is node i's config with an embedded server of its own on a
+// loopback port chosen at run time.
+func (f *testFleet) serving(t testing.TB, i int) Config {
+	cfg := f.config(i)
+	cfg.Serve = "127.0.0.1:-1"
+	cfg.ServerProgram = fleettest.ServerProgram(t)
+	return cfg
 }
 
 func (f *testFleet) opts(t testing.TB, i int) Options {
@@ -87,6 +97,7 @@ func startCluster(t testing.TB, n int) *embeddedCluster {
 	for i := range n {
 		cfg := c.f.config(i)
 		cfg.Serve = "127.0.0.1:-1"
+		cfg.ServerProgram = fleettest.ServerProgram(t)
 		cfg.ClusterListen = listens[i]
 		cfg.Routes = routes
 		cfg.Replicas = n
@@ -370,10 +381,9 @@ func TestOrchestraSkewedClock(t *testing.T) {
 	var nodes []*Node
 	const skew = 750 * time.Millisecond
 	for i := range 2 {
-		cfg := f.config(i)
-		if i == 0 {
-			cfg.Serve = "127.0.0.1:-1"
-		} else {
+		cfg := f.serving(t, i)
+		if i > 0 {
+			cfg.Serve, cfg.ServerProgram = "", ""
 			cfg.NATS = []string{nodes[0].ClientURL()}
 		}
 		o := f.opts(t, i)

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/url"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -16,7 +14,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -74,7 +71,7 @@ type Node struct {
 	ver    *verifier
 	drops  [dropCount]atomic.Uint64
 
-	srv *server.Server // nil with an external cluster
+	srv *natsServer // nil with an external cluster
 	nc  *nats.Conn
 	js  jetstream.JetStream
 
@@ -185,7 +182,11 @@ func Open(ctx context.Context, cfg Config, opts Options) (*Node, error) {
 	}
 
 	if cfg.Serve != "" {
-		if n.srv, err = startServer(cfg, n.sign.id, filepath.Join(opts.StateDir, "nats")); err != nil {
+		program, err := FindServerProgram(cfg.ServerProgram)
+		if err == nil {
+			n.srv, err = startServer(program, cfg, n.sign.id, filepath.Join(opts.StateDir, "nats"), n.log)
+		}
+		if err != nil {
 			n.audit.close()
 			return nil, err
 		}
@@ -256,15 +257,15 @@ func (n *Node) ClientURL() string {
 	if n.srv == nil {
 		return ""
 	}
-	return n.srv.ClientURL()
+	return n.srv.client
 }
 
 // ClusterURL returns the embedded server's route URL, or "".
 func (n *Node) ClusterURL() string {
-	if n.srv == nil || n.srv.ClusterAddr() == nil {
+	if n.srv == nil {
 		return ""
 	}
-	return "nats-route://" + n.srv.ClusterAddr().String()
+	return n.srv.route
 }
 
 // Ready waits until the fleet's streams and buckets are set up and the
@@ -305,48 +306,8 @@ func (n *Node) Close() error {
 
 func (n *Node) shutdownServer() {
 	if n.srv != nil {
-		n.srv.Shutdown()
-		n.srv.WaitForShutdown()
+		n.srv.close()
 	}
-}
-
-func startServer(cfg Config, id NodeID, storeDir string) (*server.Server, error) {
-	host, port, _ := fleetconfig.SplitHostPort(cfg.Serve)
-	chost, cport, _ := cfg.ClusterListenAddr()
-	o := &server.Options{
-		ServerName: "knockbeep-" + string(id),
-		Host:       host,
-		Port:       port,
-		JetStream:  true,
-		StoreDir:   storeDir,
-		NoSigs:     true,
-		NoLog:      true,
-	}
-	// A node without routes runs alone and takes no routes: JetStream in
-	// a cluster of one with no peers to reach refuses to start.
-	if len(cfg.Routes) > 0 {
-		o.Cluster = server.ClusterOpts{Name: "knockbeep-" + cfg.Name, Host: chost, Port: cport}
-	}
-	for _, r := range cfg.Routes {
-		u, err := url.Parse(r)
-		if err != nil {
-			return nil, fmt.Errorf("fleet: routes: %w", err)
-		}
-		o.Routes = append(o.Routes, u)
-	}
-	if err := os.MkdirAll(storeDir, 0o700); err != nil {
-		return nil, fmt.Errorf("fleet: %w", err)
-	}
-	s, err := server.NewServer(o)
-	if err != nil {
-		return nil, fmt.Errorf("fleet: embedded NATS server: %w", err)
-	}
-	s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		s.Shutdown()
-		return nil, fmt.Errorf("fleet: embedded NATS server on %s did not start listening in 10s", cfg.Serve)
-	}
-	return s, nil
 }
 
 func (n *Node) connect() (*nats.Conn, error) {
@@ -367,10 +328,7 @@ func (n *Node) connect() (*nats.Conn, error) {
 	}
 	url := strings.Join(n.cfg.NATS, ",")
 	if n.srv != nil {
-		// The daemon talks to its own embedded server in process: no
-		// socket, and no way to be cut off from it by a firewall.
-		opts = append(opts, nats.InProcessServer(n.srv))
-		url = ""
+		url = n.srv.client
 	}
 	if n.cfg.Credentials != "" {
 		opts = append(opts, nats.UserCredentials(n.cfg.Credentials))

@@ -20,8 +20,7 @@ func TestUserKeyChangeWaitsForTheCluster(t *testing.T) {
 		t.Skip("starts a NATS server")
 	}
 	f := newTestFleet(t, 1)
-	cfg := f.config(0)
-	cfg.Serve = "127.0.0.1:-1"
+	cfg := f.serving(t, 0)
 	opts := f.opts(t, 0)
 	opts.OpTimeout = time.Nanosecond
 	nd, err := Open(context.Background(), cfg, opts)

@@ -159,8 +159,7 @@ func TestVerifyLaggingReplica(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newTestFleet(t, 1)
-			cfg := f.config(0)
-			cfg.Serve = "127.0.0.1:-1"
+			cfg := f.serving(t, 0)
 			opts := f.opts(t, 0)
 			// The walk gives a stalled consumer 5 operation timeouts.
 			opts.OpTimeout = 200 * time.Millisecond

@@ -17,8 +17,7 @@ import (
 // removed from the end of the chain.
 func TestVerifyOnlyBesideALiveNode(t *testing.T) {
 	f := newTestFleet(t, 2)
-	cfg := f.config(0)
-	cfg.Serve = "127.0.0.1:-1"
+	cfg := f.serving(t, 0)
 	opts := f.opts(t, 0)
 	live, err := Open(context.Background(), cfg, opts)
 	if err != nil {

@@ -35,6 +35,9 @@ type Config struct {
 	// ClusterListen is where the embedded server takes routes; empty
 	// means port 6222 on Serve's host.
 	ClusterListen string `toml:"cluster_listen"`
+	// ServerProgram is the program that runs the embedded server
+	// (knockbeep-nats); empty means the one installed beside knockbeepd.
+	ServerProgram string `toml:"server_program"`
 	// Replicas is how many copies of each stream and bucket the cluster
 	// keeps; 0 means one per embedded server up to 3 (routes+1), or 1 on
 	// an external cluster.
@@ -64,7 +67,7 @@ func validName(s string) bool {
 // [cluster] table nothing starts.
 func (c Config) Enabled() bool {
 	return c.Name != "" || c.NodeKey != "" || c.Trust != "" || len(c.NATS) > 0 || c.Serve != "" ||
-		len(c.Routes) > 0 || c.ClusterListen != "" || c.Credentials != "" || c.TLSCA != "" || c.Replicas != 0
+		len(c.Routes) > 0 || c.ClusterListen != "" || c.Credentials != "" || c.TLSCA != "" || c.ServerProgram != "" || c.Replicas != 0
 }
 
 // A Problem is one mistake in a Config: the key it is about ("" when it
@@ -118,6 +121,9 @@ func (c Config) Problems() []Problem {
 		}
 		if c.ClusterListen != "" {
 			bad("cluster_listen", "cluster_listen needs serve: it is the embedded server's route address")
+		}
+		if c.ServerProgram != "" {
+			bad("server_program", "server_program needs serve: it runs the embedded server")
 		}
 	}
 	if c.Serve != "" && (c.Credentials != "" || c.TLSCA != "") {

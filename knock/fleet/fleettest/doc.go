@@ -1,6 +1,7 @@
-// Package fleettest gives tests the real NATS server as a separate process:
-// the nats-server binary of the version pinned in go.mod, built once per
-// test into its temporary directory. Tests of a fleet pointed at an
-// external NATS cluster run it rather than a fake, so they exercise the
-// same client paths an operator's cluster would.
+// Package fleettest builds the fleet's NATS server programs for tests, so
+// that they run the real servers as separate processes, not fakes: the
+// nats-server binary of the version pinned in go.mod (a fleet pointed at
+// an external cluster, exercising the client paths an operator's cluster
+// would), and knockbeep-nats, the embedded server knockbeepd starts when
+// its [cluster] table says serve.
 package fleettest

@@ -1,0 +1,185 @@
+package natsnode
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/knockbeep/knockbeep/internal/buildinfo"
+)
+
+// Options are a node's server settings, as knockbeepd derives them from
+// its [cluster] table.
+type Options struct {
+	// ServerName names the server in the cluster (knockbeep-NODEID).
+	ServerName string
+	// Listen is the client address, host:port; port -1 picks one.
+	Listen string
+	// ClusterName, ClusterListen and Routes join the other nodes'
+	// servers; with no routes the server runs alone and takes none.
+	ClusterName   string
+	ClusterListen string
+	Routes        []string
+	// StoreDir is JetStream's store.
+	StoreDir string
+}
+
+// startTimeout bounds how long the server may take to listen: JetStream
+// reads its store first.
+const startTimeout = 30 * time.Second
+
+// Start starts the server o describes and waits until it takes
+// connections.
+func Start(o Options) (*server.Server, error) {
+	host, port, err := splitHostPort("--listen", o.Listen)
+	if err != nil {
+		return nil, err
+	}
+	so := &server.Options{
+		ServerName: o.ServerName,
+		Host:       host,
+		Port:       port,
+		JetStream:  true,
+		StoreDir:   o.StoreDir,
+		NoSigs:     true,
+		NoLog:      true,
+	}
+	// A node without routes runs alone and takes no routes: JetStream in
+	// a cluster of one with no peers to reach refuses to start.
+	if len(o.Routes) > 0 {
+		chost, cport, err := splitHostPort("--cluster-listen", o.ClusterListen)
+		if err != nil {
+			return nil, err
+		}
+		so.Cluster = server.ClusterOpts{Name: o.ClusterName, Host: chost, Port: cport}
+		for _, r := range o.Routes {
+			u, err := url.Parse(r)
+			if err != nil {
+				return nil, fmt.Errorf("--route %q: %w", r, err)
+			}
+			so.Routes = append(so.Routes, u)
+		}
+	}
+	if o.StoreDir == "" {
+		return nil, errors.New("--store is required: the directory of JetStream's store")
+	}
+	if err := os.MkdirAll(o.StoreDir, 0o700); err != nil {
+		return nil, err
+	}
+	s, err := server.NewServer(so)
+	if err != nil {
+		return nil, err
+	}
+	s.Start()
+	if !s.ReadyForConnections(startTimeout) {
+		s.Shutdown()
+		return nil, fmt.Errorf("not listening on %s after %v", o.Listen, startTimeout)
+	}
+	return s, nil
+}
+
+// ReadyLine is what the program prints once s, started on the client
+// address listen, takes connections: the URL a client on this host
+// reaches it at (loopback when it listens on every address), then its
+// route URL when it is in a cluster.
+func ReadyLine(s *server.Server, listen string) string {
+	host, _, _ := net.SplitHostPort(listen)
+	// The configured host, not the listener's: Go listens on [::] for
+	// 0.0.0.0, and ::1 is missing where IPv6 is turned off.
+	switch ip := net.ParseIP(host); {
+	case host == "" || ip != nil && ip.IsUnspecified() && ip.To4() != nil:
+		host = "127.0.0.1"
+	case ip != nil && ip.IsUnspecified():
+		host = "::1"
+	}
+	port := s.Addr().(*net.TCPAddr).Port
+	line := "ready nats://" + net.JoinHostPort(host, strconv.Itoa(port))
+	if a := s.ClusterAddr(); a != nil {
+		line += " nats-route://" + a.String()
+	}
+	return line
+}
+
+func splitHostPort(flag, hp string) (string, int, error) {
+	host, p, err := net.SplitHostPort(hp)
+	if err != nil {
+		return "", 0, fmt.Errorf("%s %q: want host:port", flag, hp)
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil || port < -1 || port > 65535 {
+		return "", 0, fmt.Errorf("%s %q: the port is not a number from 0 to 65535", flag, hp)
+	}
+	return host, port, nil
+}
+
+// Main is the knockbeep-nats program: it runs the server until stdin
+// ends or ctx is done, and returns the exit status: 0 after a shutdown,
+// 1 when the server could not start, 2 for bad flags.
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("knockbeep-nats", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: knockbeep-nats --server-name NAME --listen HOST:PORT --store DIR [--cluster-name NAME --cluster-listen HOST:PORT --route URL...]")
+		fmt.Fprintln(stderr, "The fleet's NATS server, which knockbeepd starts when its [cluster] table says serve; it stops when its standard input ends.")
+		fs.PrintDefaults()
+	}
+	var o Options
+	var version bool
+	fs.StringVar(&o.ServerName, "server-name", "", "the server's `name` in the cluster")
+	fs.StringVar(&o.Listen, "listen", "", "the client address, host:port")
+	fs.StringVar(&o.StoreDir, "store", "", "JetStream's store `directory`")
+	fs.StringVar(&o.ClusterName, "cluster-name", "", "the cluster's `name`")
+	fs.StringVar(&o.ClusterListen, "cluster-listen", "", "the route address, host:port")
+	fs.Func("route", "another node's route `URL` (nats-route://host:6222); repeat for each", func(s string) error {
+		o.Routes = append(o.Routes, s)
+		return nil
+	})
+	fs.BoolVar(&version, "version", false, "print the version and exit")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if version {
+		fmt.Fprintf(stdout, "knockbeep-nats (knockbeep) %s\n", buildinfo.Version())
+		return 0
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "knockbeep-nats: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if o.Listen == "" {
+		fmt.Fprintln(stderr, "knockbeep-nats: --listen is required")
+		return 2
+	}
+	s, err := Start(o)
+	if err != nil {
+		fmt.Fprintf(stderr, "knockbeep-nats: %v\n", err)
+		return 1
+	}
+	fmt.Fprintln(stdout, ReadyLine(s, o.Listen))
+	ended := make(chan struct{})
+	go func() {
+		// The daemon never writes: its end of the pipe closes when it
+		// stops the server or dies, whichever way it dies.
+		io.Copy(io.Discard, stdin)
+		close(ended)
+	}()
+	select {
+	case <-ended:
+	case <-ctx.Done():
+	}
+	s.Shutdown()
+	s.WaitForShutdown()
+	return 0
+}

@@ -1,0 +1,319 @@
+package fleet
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/knockbeep/knockbeep/knock/fleet/fleetconfig"
+)
+
+// ServerProgramName is the embedded NATS server's program (cmd/knockbeep-nats,
+// package natsnode), installed beside knockbeepd.
+const ServerProgramName = "knockbeep-nats"
+
+// FindServerProgram returns the program that runs the embedded NATS
+// server: configured (server_program in [cluster]) when set, else
+// knockbeep-nats in ../libexec/knockbeep/ or the directory of the running
+// program, else on $PATH.
+func FindServerProgram(configured string) (string, error) {
+	if configured != "" {
+		if err := checkExecutable(configured); err != nil {
+			return "", fmt.Errorf("server_program: %w", err)
+		}
+		return configured, nil
+	}
+	var looked []string
+	if exe, err := os.Executable(); err == nil {
+		dir := filepath.Dir(exe)
+		for _, p := range []string{filepath.Join(dir, "..", "libexec", "knockbeep", ServerProgramName), filepath.Join(dir, ServerProgramName)} {
+			p = filepath.Clean(p)
+			if checkExecutable(p) == nil {
+				return p, nil
+			}
+			looked = append(looked, p)
+		}
+	}
+	if p, err := exec.LookPath(ServerProgramName); err == nil {
+		return p, nil
+	}
+	looked = append(looked, "$PATH")
+	return "", fmt.Errorf("the embedded NATS server's program %s is not installed (looked at %s): install it with knockbeepd, or set server_program in [cluster]",
+		ServerProgramName, strings.Join(looked, ", "))
+}
+
+func checkExecutable(path string) error {
+	fi, err := os.Stat(path)
+	switch {
+	case err != nil:
+		return err
+	case fi.IsDir():
+		return fmt.Errorf("%s is a directory", path)
+	case fi.Mode()&0o111 == 0:
+		return fmt.Errorf("%s is not executable", path)
+	}
+	return nil
+}
+
+// serverStartTimeout bounds how long the program may take to say it is
+// ready: JetStream reads its whole store first.
+const serverStartTimeout = 40 * time.Second
+
+// startAttempts is how often a first start is tried when the program
+// exits before it is ready.
+const startAttempts = 4
+
+// errExitedEarly marks a start whose program exited before it was ready.
+var errExitedEarly = errors.New("exited before it was ready")
+
+// serverStopTimeout bounds a shutdown before the program is killed.
+const serverStopTimeout = 15 * time.Second
+
+// Restarts after a crash wait restartMin, doubling up to restartMax; a
+// server that ran restartReset resets the wait.
+const (
+	restartMin   = time.Second
+	restartMax   = 30 * time.Second
+	restartReset = time.Minute
+)
+
+// natsServer is the embedded NATS server: knockbeep-nats as a child
+// process, restarted when it dies, stopped when the node closes. Its
+// client and route URLs stay the same across restarts (a port the config
+// left to the kernel is pinned at the first start), so the node's
+// connection, which reconnects on its own, finds it again.
+type natsServer struct {
+	log     *slog.Logger
+	program string
+	args    []string // with the ports of the first start
+
+	client, route string
+
+	mu     sync.Mutex
+	stdin  io.Closer     // closing it asks the program to shut down
+	cmd    *exec.Cmd     // the running program
+	exited chan struct{} // closed when the running program has exited
+	stop   chan struct{} // closed by close: no more restarts
+	done   chan struct{} // closed when the supervisor has returned
+}
+
+// serverArgs is the program's command line for cfg (package natsnode
+// reads it; the fleet's tests run the two together).
+func serverArgs(cfg Config, id NodeID, storeDir string) []string {
+	args := []string{"--server-name", "knockbeep-" + string(id), "--listen", cfg.Serve, "--store", storeDir}
+	if len(cfg.Routes) > 0 {
+		host, port, _ := cfg.ClusterListenAddr()
+		args = append(args, "--cluster-name", "knockbeep-"+cfg.Name, "--cluster-listen", net.JoinHostPort(host, strconv.Itoa(port)))
+		for _, r := range cfg.Routes {
+			args = append(args, "--route", r)
+		}
+	}
+	return args
+}
+
+func startServer(program string, cfg Config, id NodeID, storeDir string, log *slog.Logger) (*natsServer, error) {
+	s := &natsServer{log: log, program: program, args: serverArgs(cfg, id, storeDir),
+		stop: make(chan struct{}), done: make(chan struct{})}
+	ready, err := s.spawn()
+	for attempt := 2; errors.Is(err, errExitedEarly) && attempt <= startAttempts; attempt++ {
+		// The server this node ran a moment ago (a daemon restarted
+		// after a crash) may still hold the ports while it shuts down.
+		s.log.Warn("fleet: the embedded NATS server did not start; trying again", "err", err, "in", restartMin)
+		time.Sleep(restartMin)
+		ready, err = s.spawn()
+	}
+	if err != nil {
+		return nil, err
+	}
+	f := strings.Fields(ready)
+	s.client = f[1]
+	if len(f) > 2 {
+		s.route = f[2]
+	}
+	// A port the config left to the kernel (port 0 or -1) is the one it
+	// chose from now on.
+	s.pin("--listen", s.client)
+	s.pin("--cluster-listen", s.route)
+	go s.supervise()
+	return s, nil
+}
+
+// pin replaces the port of flag's address in s.args with the one url
+// names.
+func (s *natsServer) pin(flag, url string) {
+	_, hp, ok := strings.Cut(url, "://")
+	if !ok {
+		return
+	}
+	_, port, err := net.SplitHostPort(hp)
+	if err != nil {
+		return
+	}
+	for i := 0; i+1 < len(s.args); i++ {
+		if s.args[i] == flag {
+			if host, _, err := fleetconfig.SplitHostPort(s.args[i+1]); err == nil {
+				s.args[i+1] = net.JoinHostPort(host, port)
+			}
+		}
+	}
+}
+
+// spawn starts the program and waits for its ready line.
+func (s *natsServer) spawn() (string, error) {
+	cmd := exec.Command(s.program, s.args...)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return "", fmt.Errorf("fleet: embedded NATS server: %w", err)
+	}
+	ready := make(chan string, 1)
+	stderr := newTailWriter(s.log)
+	cmd.Stdout = &lineWriter{line: func(l string) {
+		if strings.HasPrefix(l, "ready ") && len(strings.Fields(l)) >= 2 {
+			select {
+			case ready <- l:
+			default:
+			}
+		}
+	}}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		return "", fmt.Errorf("fleet: embedded NATS server: %w", err)
+	}
+	exited := make(chan struct{})
+	var waitErr error
+	go func() {
+		waitErr = cmd.Wait()
+		close(exited)
+	}()
+	timeout := time.NewTimer(serverStartTimeout)
+	defer timeout.Stop()
+	select {
+	case line := <-ready:
+		s.mu.Lock()
+		s.cmd, s.stdin, s.exited = cmd, stdin, exited
+		s.mu.Unlock()
+		return line, nil
+	case <-exited:
+		return "", fmt.Errorf("fleet: embedded NATS server (%s) %w (%v)%s", s.program, errExitedEarly, waitErr, stderr.said())
+	case <-timeout.C:
+		cmd.Process.Kill()
+		<-exited
+		return "", fmt.Errorf("fleet: embedded NATS server (%s) did not start listening in %v%s", s.program, serverStartTimeout, stderr.said())
+	}
+}
+
+// supervise restarts the program whenever it exits, until close.
+func (s *natsServer) supervise() {
+	defer close(s.done)
+	wait := restartMin
+	for {
+		s.mu.Lock()
+		exited, started := s.exited, time.Now()
+		s.mu.Unlock()
+		select {
+		case <-exited:
+		case <-s.stop:
+			return
+		}
+		if time.Since(started) > restartReset {
+			wait = restartMin
+		}
+		for {
+			s.log.Error("fleet: the embedded NATS server exited; starting it again", "in", wait, "state", s.cmd.ProcessState.String())
+			select {
+			case <-time.After(wait):
+			case <-s.stop:
+				return
+			}
+			wait = min(2*wait, restartMax)
+			if _, err := s.spawn(); err != nil {
+				s.log.Error("fleet: the embedded NATS server did not start again", "err", err)
+				continue
+			}
+			s.log.Info("fleet: the embedded NATS server is back", "client", s.client)
+			break
+		}
+	}
+}
+
+// close stops the program: its stdin closed, it shuts down; one that has
+// not exited after serverStopTimeout is killed.
+func (s *natsServer) close() {
+	close(s.stop)
+	<-s.done
+	s.mu.Lock()
+	cmd, stdin, exited := s.cmd, s.stdin, s.exited
+	s.mu.Unlock()
+	stdin.Close()
+	select {
+	case <-exited:
+	case <-time.After(serverStopTimeout):
+		s.log.Warn("fleet: the embedded NATS server did not shut down; killing it", "after", serverStopTimeout)
+		cmd.Process.Kill()
+		<-exited
+	}
+}
+
+// lineWriter calls line for each line written to it.
+type lineWriter struct {
+	line func(string)
+	buf  []byte
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.buf = append(w.buf, p...)
+	for {
+		i := bytes.IndexByte(w.buf, '\n')
+		if i < 0 {
+			break
+		}
+		w.line(string(w.buf[:i]))
+		w.buf = w.buf[i+1:]
+	}
+	if len(w.buf) > 4096 { // a line that long is not the protocol's
+		w.buf = w.buf[:0]
+	}
+	return len(p), nil
+}
+
+// tailWriter logs the program's standard error, a line at a time, and
+// keeps the last lines for the error of a start that failed.
+type tailWriter struct {
+	lineWriter
+	mu   sync.Mutex
+	last []string
+}
+
+func newTailWriter(log *slog.Logger) *tailWriter {
+	w := &tailWriter{}
+	w.line = func(l string) {
+		log.Warn("fleet: embedded NATS server: " + l)
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		w.last = append(w.last, l)
+		if len(w.last) > 5 {
+			w.last = w.last[1:]
+		}
+	}
+	return w
+}
+
+// said returns the last lines as ": LINE; LINE", or "".
+func (w *tailWriter) said() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.last) == 0 {
+		return ""
+	}
+	return ": " + strings.Join(w.last, "; ")
+}
