@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -13,6 +14,9 @@ import (
 )
 
 func main() {
+	if err := natsnode.DropCapabilities(); err != nil {
+		fmt.Fprintf(os.Stderr, "knockbeep-nats: keeping the capabilities it was started with: %v\n", err)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	status := natsnode.Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()

@@ -51,6 +51,9 @@ func ServerProgram(tb testing.TB) string {
 		}
 		p.path = filepath.Join(p.dir, "knockbeep-nats")
 		build := exec.Command(gobin, "build", "-o", p.path, "github.com/knockbeep/knockbeep/cmd/knockbeep-nats")
+		// As the packages build it: without cgo, it can drop its
+		// capabilities on every thread.
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := build.CombinedOutput(); err != nil {
 			p.err = fmt.Errorf("building knockbeep-nats: %v\n%s", err, out)
 		}
