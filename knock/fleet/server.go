@@ -171,6 +171,7 @@ func (s *natsServer) pin(flag, url string) {
 // spawn starts the program and waits for its ready line.
 func (s *natsServer) spawn() (string, error) {
 	cmd := exec.Command(s.program, s.args...)
+	ownProcessGroup(cmd)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return "", fmt.Errorf("fleet: embedded NATS server: %w", err)

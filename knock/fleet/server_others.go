@@ -1,0 +1,8 @@
+//go:build !unix
+
+package fleet
+
+import "os/exec"
+
+// ownProcessGroup does nothing where there are no process groups.
+func ownProcessGroup(*exec.Cmd) {}
