@@ -34,7 +34,9 @@ type nftBatcher struct {
 const nftAckWait = 5 * time.Second
 
 func newNFTBatcher() (*nftBatcher, error) {
-	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_NETFILTER)
+	// Non-blocking, for the reads (see commit); a send to the kernel
+	// never waits for room.
+	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.NETLINK_NETFILTER)
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +96,9 @@ func (b *nftBatcher) commit() error {
 	b.endMsg(start)
 	last := b.seq
 	for {
-		err := unix.Sendto(b.fd, b.out, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK})
+		// write, not sendto: to the kernel (the socket's default
+		// destination) without an address to allocate.
+		_, err := unix.Write(b.fd, b.out)
 		if err == nil {
 			break
 		}
@@ -105,7 +109,7 @@ func (b *nftBatcher) commit() error {
 	got := 0
 	var failed error
 	for got < b.acks {
-		n, _, err := unix.Recvfrom(b.fd, b.in, unix.MSG_DONTWAIT)
+		n, err := unix.Read(b.fd, b.in)
 		switch {
 		case errors.Is(err, unix.EINTR):
 			continue
