@@ -12,10 +12,11 @@ import (
 
 // nftBatcher sends nftables element messages over a netlink socket of its
 // own, built by hand: google/nftables cannot ask for NLM_F_EXCL (see
-// nftSet.Add) and reads each acknowledgement with two system calls
-// through the network poller, where a batch needs one sendmsg and one
-// recvmsg per message. The kernel handles a batch inside the sendmsg that
-// carries it, so the acknowledgements are queued before sendmsg returns.
+// nftSet.addLocked), and its Flush reads each acknowledgement with two
+// system calls and allocations, where a batch needs one write and one
+// read per message. The kernel handles a batch inside the write that
+// carries it, so the acknowledgements are queued before the write
+// returns: the reads never wait.
 //
 // Not safe for concurrent use: nftSet holds its lock around it.
 type nftBatcher struct {
@@ -29,7 +30,7 @@ type nftBatcher struct {
 }
 
 // nftAckWait bounds the wait for an acknowledgement the kernel has not
-// queued when sendmsg returned (it always has: the wait is a safety net,
+// queued when the write returned (it always has: the wait is a safety net,
 // not a path).
 const nftAckWait = 5 * time.Second
 
@@ -103,7 +104,7 @@ func (b *nftBatcher) commit() error {
 			break
 		}
 		if !errors.Is(err, unix.EINTR) {
-			return fmt.Errorf("netlink sendmsg: %w", err)
+			return fmt.Errorf("netlink write: %w", err)
 		}
 	}
 	got := 0
@@ -124,7 +125,7 @@ func (b *nftBatcher) commit() error {
 			}
 			continue
 		case err != nil:
-			return fmt.Errorf("netlink recvmsg: %w", err)
+			return fmt.Errorf("netlink read: %w", err)
 		}
 		err = parseNetlinkAcks(b.in[:n], func(seq uint32, errno syscall.Errno) {
 			if seq < b.first || seq > last {
@@ -207,7 +208,7 @@ func pad(out []byte) []byte {
 	return out
 }
 
-// parseNetlinkAcks reads the netlink messages in b, one recvmsg's worth,
+// parseNetlinkAcks reads the netlink messages in b, one read's worth,
 // and calls ack with the sequence number and error of each
 // acknowledgement (NLMSG_ERROR; errno 0: done). Other messages are
 // skipped.
