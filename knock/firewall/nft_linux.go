@@ -18,9 +18,10 @@ type nftSet struct {
 	spec   Spec
 	family nftables.TableFamily
 
-	mu   sync.Mutex
-	conn *nftables.Conn
-	set  *nftables.Set // looked up at first use; forgotten after an error, in case the set was made anew
+	mu    sync.Mutex
+	conn  *nftables.Conn // lookups
+	batch *nftBatcher    // the elements
+	set   *nftables.Set  // looked up at first use; forgotten after an error, in case the set was made anew
 }
 
 var _ Set = (*nftSet)(nil)
@@ -45,7 +46,12 @@ func openNFT(s Spec) (Set, error) {
 	if err != nil {
 		return nil, fmt.Errorf("firewall: %s: open netlink: %w", s, err)
 	}
-	return &nftSet{spec: s, family: nftFamilyByName[s.Family], conn: conn}, nil
+	batch, err := newNFTBatcher()
+	if err != nil {
+		conn.CloseLasting()
+		return nil, fmt.Errorf("firewall: %s: open netlink: %w", s, err)
+	}
+	return &nftSet{spec: s, family: nftFamilyByName[s.Family], conn: conn, batch: batch}, nil
 }
 
 func (n *nftSet) String() string { return n.spec.String() }
@@ -53,7 +59,7 @@ func (n *nftSet) String() string { return n.spec.String() }
 func (n *nftSet) Close() error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return n.conn.CloseLasting()
+	return errors.Join(n.conn.CloseLasting(), n.batch.close())
 }
 
 func (n *nftSet) Check() error {
@@ -102,16 +108,7 @@ func (n *nftSet) Add(addr netip.Addr, d time.Duration) (bool, error) {
 	if addr.Is4() != (set.KeyType.Name == nftables.TypeIPAddr.Name) {
 		return false, nil
 	}
-	elem := []nftables.SetElement{{Key: addr.AsSlice(), Timeout: d}}
-	// Adding an element that exists keeps its old expiry on the kernels
-	// this runs on, so the batch makes sure it exists, deletes it and adds
-	// it anew: one transaction, never a moment without the element.
-	for _, step := range []func(*nftables.Set, []nftables.SetElement) error{n.conn.SetAddElements, n.conn.SetDeleteElements, n.conn.SetAddElements} {
-		if err := step(set, elem); err != nil {
-			return false, fmt.Errorf("firewall: %s: add %s: %w", n.spec, addr, err)
-		}
-	}
-	if err := n.conn.Flush(); err != nil {
+	if err := n.addLocked(addr, d); err != nil {
 		n.set = nil
 		if errors.Is(err, unix.ENOENT) {
 			return false, fmt.Errorf("firewall: %s: add %s: %w (was it deleted?)", n.spec, addr, ErrNoSet)
@@ -119,4 +116,41 @@ func (n *nftSet) Add(addr netip.Addr, d time.Duration) (bool, error) {
 		return false, fmt.Errorf("firewall: %s: add %s: %w", n.spec, addr, err)
 	}
 	return true, nil
+}
+
+// addLocked adds addr for d, or restarts its time when it is there.
+//
+// An address that is not in the set, the knocker waiting at the door,
+// takes one message: an add with NLM_F_EXCL, the fastest way in (p50 5 µs
+// in BenchmarkAdd, against 0.1 ms for the batch below). Only when the
+// kernel answers that the address is there (EEXIST: the knocker is in
+// already, and waits for nothing) does a second batch restart its time.
+// A plain add of an element that is there keeps its old expiry on older
+// kernels whatever it says, and on newer ones (6.18 tested) unless it
+// changes the timeout or carries an expiration; so the batch makes sure
+// the element exists, deletes it and adds it anew, one transaction,
+// never a moment without the element, which restarts the time on every
+// kernel with nftables, with no probe of which kind this one is.
+func (n *nftSet) addLocked(addr netip.Addr, d time.Duration) error {
+	var key []byte // the address in network order, as the set stores it
+	if addr.Is4() {
+		a := addr.As4()
+		key = a[:]
+	} else {
+		a := addr.As16()
+		key = a[:]
+	}
+	fam, table, name := byte(n.family), n.spec.Table, n.spec.Name
+	b := n.batch
+	b.begin()
+	b.elem(unix.NFT_MSG_NEWSETELEM, unix.NLM_F_CREATE|unix.NLM_F_EXCL, fam, table, name, key, d)
+	err := b.commit()
+	if !errors.Is(err, unix.EEXIST) {
+		return err
+	}
+	b.begin()
+	b.elem(unix.NFT_MSG_NEWSETELEM, unix.NLM_F_CREATE, fam, table, name, key, d)
+	b.elem(unix.NFT_MSG_DELSETELEM, 0, fam, table, name, key, 0)
+	b.elem(unix.NFT_MSG_NEWSETELEM, unix.NLM_F_CREATE, fam, table, name, key, d)
+	return b.commit()
 }

@@ -142,6 +142,29 @@ func TestNFTReopenRestartsTheTime(t *testing.T) {
 	}
 }
 
+// TestNFTReopenWithTheSameTimeoutRestartsTheTime is the common
+// re-opening: the same door, so the same open_for. The element is made by
+// nft with 10 minutes left of its hour, as if knocked long ago, so that
+// no clock decides the test: an add that kept the old expiry (as an add
+// without NLM_F_EXCL does unless the timeout changes) leaves at most 10
+// minutes, a restart nearly an hour.
+func TestNFTReopenWithTheSameTimeoutRestartsTheTime(t *testing.T) {
+	ns := nftNamespace(t, testRuleset+`
+add element inet filter knocked4 { 192.0.2.13 timeout 1h expires 10m }
+`)
+	k4 := openIn(t, ns, "nft:inet/filter/knocked4")
+	if before := nftElements(t, ns, "knocked4"); len(before) != 1 || before[0].Expires > 600 {
+		t.Fatalf("before: %+v, want 192.0.2.13 expiring within 10 minutes", before)
+	}
+	if added, err := k4.Add(netip.MustParseAddr("192.0.2.13"), time.Hour); !added || err != nil {
+		t.Fatalf("Add = %v, %v; want added", added, err)
+	}
+	got := nftElements(t, ns, "knocked4")
+	if len(got) != 1 || got[0].Addr != "192.0.2.13" || got[0].Timeout != 3600 || got[0].Expires < 1800 {
+		t.Fatalf("after re-opening for 1h: %+v, want 192.0.2.13 with timeout 3600 expiring in nearly an hour", got)
+	}
+}
+
 func TestNFTElementExpiresInTheKernel(t *testing.T) {
 	ns := nftNamespace(t, testRuleset)
 	k4 := openIn(t, ns, "nft:inet/filter/knocked4")
