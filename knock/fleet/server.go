@@ -229,8 +229,8 @@ func (s *natsServer) supervise() {
 		if time.Since(started) > restartReset {
 			wait = restartMin
 		}
+		s.log.Error("fleet: the embedded NATS server exited; starting it again", "state", s.cmd.ProcessState.String(), "in", wait)
 		for {
-			s.log.Error("fleet: the embedded NATS server exited; starting it again", "in", wait, "state", s.cmd.ProcessState.String())
 			select {
 			case <-time.After(wait):
 			case <-s.stop:
@@ -238,7 +238,7 @@ func (s *natsServer) supervise() {
 			}
 			wait = min(2*wait, restartMax)
 			if _, err := s.spawn(); err != nil {
-				s.log.Error("fleet: the embedded NATS server did not start again", "err", err)
+				s.log.Error("fleet: the embedded NATS server did not start again", "err", err, "next_try_in", wait)
 				continue
 			}
 			s.log.Info("fleet: the embedded NATS server is back", "client", s.client)
