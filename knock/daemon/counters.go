@@ -51,6 +51,7 @@ var counters = []counter{
 	{"knockbeep_fleet_openings_unpublished_total", "", "Openings of fleet doors the fleet's cluster did not confirm: possibly open here only.", false, func(s *Stats) uint64 { return s.Fleet.Unpublished }},
 	{"knockbeep_fleet_openings_applied_total", "fleet_applied", "Openings of other nodes' fleet doors applied here.", false, func(s *Stats) uint64 { return s.Fleet.Applied }},
 	{"knockbeep_fleet_audit_dropped_total", "", "Audit records not kept: the queue or the spool on disk full.", false, func(s *Stats) uint64 { return s.Fleet.AuditDropped }},
+	{"knockbeep_fleet_server_restarts_total", "", "Restarts of the fleet's embedded NATS server (knockbeep-nats) after it died.", false, func(s *Stats) uint64 { return s.Fleet.ServerRestarts }},
 	{"knockbeep_attempts_tracked", "", "Knock attempts tracked now.", true, func(s *Stats) uint64 { return uint64(s.Match.Tracked) }},
 	{"knockbeep_doors_open", "", "Doors open now (start command run, stop command not yet).", true, func(s *Stats) uint64 { return uint64(s.Commands.Open) }},
 	{"knockbeep_capture_interfaces_up", "", "Capture interfaces up now.", true, func(s *Stats) uint64 { return uint64(s.InterfacesUp) }},

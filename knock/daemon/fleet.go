@@ -58,6 +58,9 @@ type FleetStats struct {
 	// Unpublished counts openings of fleet doors the cluster did not take.
 	Unpublished  uint64
 	AuditDropped uint64 // audit records not written: queue or spool full
+	// ServerRestarts counts the embedded server started again after it
+	// died.
+	ServerRestarts uint64
 }
 
 // fleetJoined is logged when the node has set up the fleet's replay
@@ -192,7 +195,7 @@ func (f *fleetPart) stats() FleetStats {
 	}
 	return FleetStats{Claims: f.claims.Load(), Refused: f.refused.Load(), Degraded: f.degraded.Load(),
 		Published: f.published.Load(), Applied: f.applied.Load(), Unpublished: f.unpublished.Load(),
-		AuditDropped: f.auditDropped.Load()}
+		AuditDropped: f.auditDropped.Load(), ServerRestarts: f.node.Stats().ServerRestarts}
 }
 
 // noteCluster logs, once each way, that the cluster went away or came

@@ -55,10 +55,12 @@ const (
 
 var dropNames = [dropCount]string{"malformed", "oversized", "untrusted", "signature", "stale", "replayed", "kind"}
 
-// Stats counts the messages a node dropped, by reason. Dropping never
-// stops anything: a bad message is counted and the next one is read.
+// Stats counts the messages a node dropped, by reason (dropping never
+// stops anything: a bad message is counted and the next one is read), and
+// the restarts of its embedded server.
 type Stats struct {
-	Dropped map[string]uint64
+	Dropped        map[string]uint64
+	ServerRestarts uint64 // the embedded server started again after it died
 }
 
 type signer struct {

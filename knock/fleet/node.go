@@ -283,11 +283,15 @@ func (n *Node) Ready(ctx context.Context) error {
 	}
 }
 
-// Stats returns the counts of dropped messages by reason.
+// Stats returns the counts of dropped messages by reason, and of the
+// embedded server's restarts.
 func (n *Node) Stats() Stats {
 	s := Stats{Dropped: map[string]uint64{}}
 	for i := range n.drops {
 		s.Dropped[dropNames[i]] = n.drops[i].Load()
+	}
+	if n.srv != nil {
+		s.ServerRestarts = n.srv.restarts.Load()
 	}
 	return s
 }

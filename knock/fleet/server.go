@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/knockbeep/knockbeep/knock/fleet/fleetconfig"
@@ -98,6 +99,8 @@ type natsServer struct {
 	args    []string // with the ports of the first start
 
 	client, route string
+
+	restarts atomic.Uint64 // started again after it died
 
 	mu     sync.Mutex
 	stdin  io.Closer     // closing it asks the program to shut down
@@ -241,6 +244,7 @@ func (s *natsServer) supervise() {
 				s.log.Error("fleet: the embedded NATS server did not start again", "err", err, "next_try_in", wait)
 				continue
 			}
+			s.restarts.Add(1)
 			s.log.Info("fleet: the embedded NATS server is back", "client", s.client)
 			break
 		}

@@ -67,6 +67,9 @@ func TestServerProgramRestartedAfterACrash(t *testing.T) {
 	if first, err := nd.Claim(ctx, "before-the-crash", time.Hour); first || err != nil {
 		t.Errorf("claim of a key claimed before the crash = %v, %v; want it refused: the store lost it", first, err)
 	}
+	if n := nd.Stats().ServerRestarts; n != 1 {
+		t.Errorf("Stats().ServerRestarts = %d after one crash, want 1", n)
+	}
 }
 
 // The program ends when its standard input does: what the kernel does to
