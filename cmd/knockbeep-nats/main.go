@@ -14,11 +14,14 @@ import (
 )
 
 func main() {
+	// The server faces the network: it runs with no capabilities or not
+	// at all.
 	if err := natsnode.DropCapabilities(); err != nil {
-		fmt.Fprintf(os.Stderr, "knockbeep-nats: keeping the capabilities it was started with: %v\n", err)
+		fmt.Fprintf(os.Stderr, "knockbeep-nats: %v\n", err)
+		os.Exit(1)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	status := natsnode.Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	status := natsnode.Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Exit)
 	stop()
 	os.Exit(status)
 }

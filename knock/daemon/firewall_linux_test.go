@@ -220,7 +220,10 @@ func watchSetElems(b *testing.B, ns *sendtest.Netns) *setElemWatch {
 	}
 	// A bounded wait, so that the reader sees stop; a roomy buffer, so
 	// that the deletions between knocks never overflow it.
-	unix.SetsockoptTimeval(w.fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Usec: 100_000})
+	if err := unix.SetsockoptTimeval(w.fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Usec: 100_000}); err != nil {
+		unix.Close(w.fd)
+		b.Fatalf("a receive timeout on the watch: %v", err) // without it, the reader would never see stop
+	}
 	unix.SetsockoptInt(w.fd, unix.SOL_SOCKET, unix.SO_RCVBUF, 1<<20)
 	go w.read()
 	b.Cleanup(func() {
@@ -270,14 +273,24 @@ func (w *setElemWatch) read() {
 // made and thrown away for each, where the daemon would pay for it.
 func inNamespace(b *testing.B, ns *sendtest.Netns) chan<- func() {
 	run := make(chan func())
-	done := make(chan struct{})
-	go ns.Do(func() error {
+	done, entered := make(chan struct{}), make(chan error, 1)
+	go func() {
 		defer close(done)
-		for f := range run {
-			f()
+		err := ns.Do(func() error {
+			entered <- nil
+			for f := range run {
+				f()
+			}
+			return nil
+		})
+		select {
+		case entered <- err: // Do failed before it ran the loop
+		default:
 		}
-		return nil
-	})
+	}()
+	if err := <-entered; err != nil {
+		b.Fatalf("entering the namespace: %v", err)
+	}
 	b.Cleanup(func() { close(run); <-done })
 	return run
 }

@@ -47,11 +47,22 @@ func newNFTBatcher() (*nftBatcher, error) {
 	}
 	// An acknowledgement of an error carries the request's header only,
 	// not the whole request: a small receive buffer always holds it.
+	// (Before Linux 4.3 the option is missing and the error carries the
+	// whole request, a few hundred bytes: the buffer holds that too.)
 	unix.SetsockoptInt(fd, unix.SOL_NETLINK, unix.NETLINK_CAP_ACK, 1)
 	return &nftBatcher{fd: fd, in: make([]byte, 16<<10), seq: uint32(time.Now().Unix())}, nil
 }
 
-func (b *nftBatcher) close() error { return unix.Close(b.fd) }
+// close closes the socket, once: a second close must not close a
+// descriptor number reused since.
+func (b *nftBatcher) close() error {
+	if b.fd < 0 {
+		return nil
+	}
+	fd := b.fd
+	b.fd = -1
+	return unix.Close(fd)
+}
 
 // begin starts a batch.
 func (b *nftBatcher) begin() {
@@ -128,7 +139,7 @@ func (b *nftBatcher) commit() error {
 			return fmt.Errorf("netlink read: %w", err)
 		}
 		err = parseNetlinkAcks(b.in[:n], func(seq uint32, errno syscall.Errno) {
-			if seq < b.first || seq > last {
+			if seq-b.first > last-b.first { // outside [first, last], wrapping included
 				return // an answer to an older batch, read late
 			}
 			got++

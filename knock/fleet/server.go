@@ -66,9 +66,15 @@ func checkExecutable(path string) error {
 	return nil
 }
 
-// serverStartTimeout bounds how long the program may take to say it is
-// ready: JetStream reads its whole store first.
-const serverStartTimeout = 40 * time.Second
+// programStartTimeout bounds how long the program may take to say it
+// runs ("starting"). After that it may take as long as its store takes
+// to read (a big one, after a crash, takes long) before it is ready: it
+// is waited for while it runs, and said to be waited for every
+// startingNote.
+const (
+	programStartTimeout = 10 * time.Second
+	startingNote        = 30 * time.Second
+)
 
 // startAttempts is how often a first start is tried when the program
 // exits before it is ready.
@@ -143,7 +149,7 @@ func startServer(program string, cfg Config, id NodeID, storeDir string, log *sl
 	if len(f) > 2 {
 		s.route = f[2]
 	}
-	// A port the config left to the kernel (port 0 or -1) is the one it
+	// A port left to the kernel (port -1, as tests ask) is the one it
 	// chose from now on.
 	s.pin("--listen", s.client)
 	s.pin("--cluster-listen", s.route)
@@ -171,18 +177,31 @@ func (s *natsServer) pin(flag, url string) {
 	}
 }
 
-// spawn starts the program and waits for its ready line.
+// errStopped is spawn's error when close came first.
+var errStopped = errors.New("fleet: the node is closing")
+
+// spawn starts the program and waits for its ready line, or for close.
 func (s *natsServer) spawn() (string, error) {
 	cmd := exec.Command(s.program, s.args...)
 	ownProcessGroup(cmd)
+	// Wait returns this long after the program exits even if something
+	// it started still holds its output (a server_program that is a
+	// script which did not exec).
+	cmd.WaitDelay = 5 * time.Second
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return "", fmt.Errorf("fleet: embedded NATS server: %w", err)
 	}
-	ready := make(chan string, 1)
+	started, ready := make(chan struct{}, 1), make(chan string, 1)
 	stderr := newTailWriter(s.log)
 	cmd.Stdout = &lineWriter{line: func(l string) {
-		if strings.HasPrefix(l, "ready ") && len(strings.Fields(l)) >= 2 {
+		switch {
+		case l == "starting":
+			select {
+			case started <- struct{}{}:
+			default:
+			}
+		case strings.HasPrefix(l, "ready ") && len(strings.Fields(l)) >= 2:
 			select {
 			case ready <- l:
 			default:
@@ -199,20 +218,36 @@ func (s *natsServer) spawn() (string, error) {
 		waitErr = cmd.Wait()
 		close(exited)
 	}()
-	timeout := time.NewTimer(serverStartTimeout)
-	defer timeout.Stop()
-	select {
-	case line := <-ready:
-		s.mu.Lock()
-		s.cmd, s.stdin, s.exited = cmd, stdin, exited
-		s.mu.Unlock()
-		return line, nil
-	case <-exited:
-		return "", fmt.Errorf("fleet: embedded NATS server (%s) %w (%v)%s", s.program, errExitedEarly, waitErr, stderr.said())
-	case <-timeout.C:
-		cmd.Process.Kill()
+	fail := func(format string, a ...any) (string, error) {
+		killGroup(cmd)
 		<-exited
-		return "", fmt.Errorf("fleet: embedded NATS server (%s) did not start listening in %v%s", s.program, serverStartTimeout, stderr.said())
+		return "", fmt.Errorf("fleet: embedded NATS server (%s) "+format+"%s", append(append([]any{s.program}, a...), stderr.said())...)
+	}
+	deadline := time.NewTimer(programStartTimeout)
+	defer deadline.Stop()
+	var note <-chan time.Time
+	for {
+		select {
+		case <-started:
+			deadline.Stop()
+			ticker := time.NewTicker(startingNote)
+			defer ticker.Stop()
+			note = ticker.C
+		case <-note:
+			s.log.Warn("fleet: the embedded NATS server is still starting (reading its JetStream store)", "program", s.program)
+		case line := <-ready:
+			s.mu.Lock()
+			s.cmd, s.stdin, s.exited = cmd, stdin, exited
+			s.mu.Unlock()
+			return line, nil
+		case <-exited:
+			return "", fmt.Errorf("fleet: embedded NATS server (%s) %w (%v)%s", s.program, errExitedEarly, waitErr, stderr.said())
+		case <-deadline.C:
+			return fail("did not run: no \"starting\" line in %v", programStartTimeout)
+		case <-s.stop:
+			fail("stopped while it was starting")
+			return "", errStopped
+		}
 	}
 }
 
@@ -240,7 +275,9 @@ func (s *natsServer) supervise() {
 				return
 			}
 			wait = min(2*wait, restartMax)
-			if _, err := s.spawn(); err != nil {
+			if _, err := s.spawn(); errors.Is(err, errStopped) {
+				return
+			} else if err != nil {
 				s.log.Error("fleet: the embedded NATS server did not start again", "err", err, "next_try_in", wait)
 				continue
 			}
@@ -264,7 +301,7 @@ func (s *natsServer) close() {
 	case <-exited:
 	case <-time.After(serverStopTimeout):
 		s.log.Warn("fleet: the embedded NATS server did not shut down; killing it", "after", serverStopTimeout)
-		cmd.Process.Kill()
+		killGroup(cmd)
 		<-exited
 	}
 }

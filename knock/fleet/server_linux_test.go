@@ -5,14 +5,16 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
 
-// procStatus returns the lines of /proc/PID/status whose names are keys.
-func procStatus(t *testing.T, pid int, keys ...string) map[string]string {
+// procStatus returns the lines of /proc/PID/[SUB/]status whose names are
+// keys.
+func procStatus(t *testing.T, pid int, sub string, keys ...string) map[string]string {
 	t.Helper()
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	f, err := os.Open(filepath.Join(fmt.Sprintf("/proc/%d", pid), sub, "status"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +41,7 @@ func TestServerProgramDropsItsCapabilities(t *testing.T) {
 		t.Skip("starts a NATS server")
 	}
 	caps := []string{"CapInh", "CapPrm", "CapEff", "CapAmb"}
-	if procStatus(t, os.Getpid(), "CapEff")["CapEff"] == "0000000000000000" {
+	if procStatus(t, os.Getpid(), "", "CapEff")["CapEff"] == "0000000000000000" {
 		t.Skip("this test process has no capabilities to pass on (run it as root)")
 	}
 	f := newTestFleet(t, 1)
@@ -51,12 +53,21 @@ func TestServerProgramDropsItsCapabilities(t *testing.T) {
 	nd.srv.mu.Lock()
 	pid := nd.srv.cmd.Process.Pid
 	nd.srv.mu.Unlock()
-	for k, v := range procStatus(t, pid, caps...) {
-		if v != "0000000000000000" {
-			t.Errorf("the server's %s is %s, want none", k, v)
-		}
+	// Every thread: a capability dropped on one thread only stays on
+	// the others (/proc/PID/status shows the main thread's).
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil || len(tasks) < 2 {
+		t.Fatalf("the server's threads: %d, %v", len(tasks), err)
 	}
-	if len(procStatus(t, pid, caps...)) != len(caps) {
-		t.Errorf("/proc/%d/status lacks some of %v", pid, caps)
+	for _, task := range tasks {
+		got := procStatus(t, pid, "task/"+task.Name(), caps...)
+		if len(got) != len(caps) {
+			t.Errorf("thread %s: /proc lacks some of %v", task.Name(), caps)
+		}
+		for k, v := range got {
+			if v != "0000000000000000" {
+				t.Errorf("thread %s: the server's %s is %s, want none", task.Name(), k, v)
+			}
+		}
 	}
 }

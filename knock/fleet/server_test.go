@@ -2,12 +2,15 @@ package fleet
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -72,14 +75,12 @@ func TestServerProgramRestartedAfterACrash(t *testing.T) {
 	}
 }
 
-// The program ends when its standard input does: what the kernel does to
-// the pipe when knockbeepd dies, however it dies, so that no server
-// outlives its daemon and holds the ports its restart needs.
-func TestServerProgramEndsWithItsStdin(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a NATS server")
-	}
-	cmd := exec.Command(fleettest.ServerProgram(t), "--server-name", "t", "--listen", "127.0.0.1:-1", "--store", t.TempDir())
+// runServerProgram starts knockbeep-nats with args and returns it, its
+// stdin, and its output lines as they come. Its standard error is in
+// cmd.Stderr (a *bytes.Buffer) once it exited.
+func runServerProgram(t *testing.T, args ...string) (*exec.Cmd, io.WriteCloser, <-chan string) {
+	t.Helper()
+	cmd := exec.Command(fleettest.ServerProgram(t), args...)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -88,26 +89,127 @@ func TestServerProgramEndsWithItsStdin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.Stderr = os.Stderr
+	cmd.Stderr = new(bytes.Buffer)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil || !strings.HasPrefix(line, "ready nats://127.0.0.1:") {
-		cmd.Process.Kill()
-		t.Fatalf("first line %q (%v), want ready and the client URL", line, err)
+	lines := make(chan string, 16)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return cmd, stdin, lines
+}
+
+// nextLine returns the program's next line of output, or "" once it
+// ended or after 30 s.
+func nextLine(lines <-chan string) string {
+	select {
+	case l := <-lines:
+		return l
+	case <-time.After(30 * time.Second):
+		return ""
 	}
-	stdin.Close()
+}
+
+// exitOf waits for cmd to exit, 30 s at most.
+func exitOf(t *testing.T, cmd *exec.Cmd, lines <-chan string) error {
+	t.Helper()
 	exited := make(chan error, 1)
-	go func() { io.Copy(io.Discard, stdout); exited <- cmd.Wait() }()
+	go func() {
+		for range lines {
+		}
+		exited <- cmd.Wait()
+	}()
 	select {
 	case err := <-exited:
-		if err != nil {
-			t.Errorf("exit: %v, want 0", err)
-		}
+		return err
 	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
-		t.Fatal("still running 30s after its stdin closed")
+		t.Fatal("still running after 30s")
+		return nil
+	}
+}
+
+// The program ends when its standard input does: what the kernel does to
+// the pipe when knockbeepd dies, however it dies, so that no server
+// outlives its daemon.
+func TestServerProgramEndsWithItsStdin(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a NATS server")
+	}
+	cmd, stdin, lines := runServerProgram(t, "--server-name", "t", "--listen", "127.0.0.1:-1", "--store", t.TempDir())
+	if l := nextLine(lines); l != "starting" {
+		t.Fatalf("first line %q, want starting", l)
+	}
+	if l := nextLine(lines); !strings.HasPrefix(l, "ready nats://127.0.0.1:") {
+		t.Fatalf("second line %q, want ready and the client URL", l)
+	}
+	stdin.Close()
+	if err := exitOf(t, cmd, lines); err != nil {
+		t.Errorf("exit: %v, want 0", err)
+	}
+}
+
+// A port in use (another program, or a server that did not go away) ends
+// the program at once with the server's own reason, instead of a silent
+// wait: the daemon logs the reason and tries again.
+func TestServerProgramPortInUse(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a NATS server")
+	}
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	cmd, _, lines := runServerProgram(t, "--server-name", "t", "--listen", taken.Addr().String(), "--store", t.TempDir())
+	var out []string
+	for l := range lines {
+		out = append(out, l)
+	}
+	err = exitOf(t, cmd, lines)
+	stderr := cmd.Stderr.(*bytes.Buffer).String()
+	if code := cmd.ProcessState.ExitCode(); code != 1 || slices.ContainsFunc(out, func(l string) bool { return strings.HasPrefix(l, "ready") }) ||
+		!strings.Contains(stderr, "address already in use") {
+		t.Errorf("exit %v (code %d), output %q, stderr %q; want status 1, no ready line and the reason", err, code, out, stderr)
+	}
+}
+
+// Two servers never open one store: a server started while the last one
+// still runs (a daemon restarted at once, its old server still flushing)
+// waits for it to let go.
+func TestServerProgramWaitsForTheStore(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a NATS server")
+	}
+	store := t.TempDir()
+	first, firstIn, firstLines := runServerProgram(t, "--server-name", "a", "--listen", "127.0.0.1:-1", "--store", store)
+	if nextLine(firstLines) != "starting" || !strings.HasPrefix(nextLine(firstLines), "ready ") {
+		t.Fatal("the first server did not start")
+	}
+	second, secondIn, secondLines := runServerProgram(t, "--server-name", "b", "--listen", "127.0.0.1:-1", "--store", store)
+	if l := nextLine(secondLines); l != "starting" {
+		t.Fatalf("second server's first line %q, want starting", l)
+	}
+	select {
+	case l := <-secondLines:
+		t.Fatalf("the second server went on (%q) while the first held the store", l)
+	case <-time.After(2 * time.Second):
+	}
+	firstIn.Close()
+	if err := exitOf(t, first, firstLines); err != nil {
+		t.Fatalf("first server: %v", err)
+	}
+	if l := nextLine(secondLines); !strings.HasPrefix(l, "ready ") {
+		t.Fatalf("after the first server exited, the second said %q, want ready", l)
+	}
+	secondIn.Close()
+	if err := exitOf(t, second, secondLines); err != nil {
+		t.Errorf("second server: %v", err)
 	}
 }
 

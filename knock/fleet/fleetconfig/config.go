@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -125,6 +126,9 @@ func (c Config) Problems() []Problem {
 		if c.ServerProgram != "" {
 			bad("server_program", "server_program needs serve: it runs the embedded server")
 		}
+	}
+	if c.ServerProgram != "" && !filepath.IsAbs(c.ServerProgram) {
+		bad("server_program", "server_program %q: want an absolute path (the daemon runs it from wherever it was started)", c.ServerProgram)
 	}
 	if c.Serve != "" && (c.Credentials != "" || c.TLSCA != "") {
 		key := "credentials"

@@ -39,6 +39,7 @@ var configTests = []struct {
 	{name: "bad route", cfg: Config{Name: "w", NodeKey: "k", Trust: "t", Serve: ":4222", Routes: []string{"h:6222"}}, wantErr: "want a nats-route:// URL"},
 	{name: "listen without routes", cfg: Config{Name: "w", NodeKey: "k", Trust: "t", Serve: ":4222", ClusterListen: ":7222"}, wantErr: "cluster_listen without routes"},
 	{name: "credentials embedded", cfg: Config{Name: "w", NodeKey: "k", Trust: "t", Serve: ":4222", Credentials: "c"}, wantErr: "for an external cluster"},
+	{name: "server program relative", cfg: Config{Name: "w", NodeKey: "k", Trust: "t", Serve: ":4222", ServerProgram: "bin/knockbeep-nats"}, wantErr: `server_program "bin/knockbeep-nats": want an absolute path`},
 	{name: "server program without serve", cfg: Config{Name: "w", NodeKey: "k", Trust: "t", NATS: []string{"nats://h:4222"}, ServerProgram: "p"}, wantErr: "server_program needs serve"},
 	{name: "replicas", cfg: Config{Name: "w", NodeKey: "k", Trust: "t", Serve: ":4222", Replicas: 9}, wantErr: "replicas 9"},
 }

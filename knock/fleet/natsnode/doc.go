@@ -13,7 +13,10 @@
 // fleet carries none of the server's code in its daemon.
 //
 // The protocol between the two is small: the daemon passes the options
-// as flags, the program prints one line, "ready CLIENT-URL [ROUTE-URL]",
-// once it takes connections, and it shuts down when its standard input
-// ends (the daemon closed it, or died) or on SIGTERM.
+// as flags; the program prints "starting" at once, takes its store's
+// lock, and prints "ready CLIENT-URL [ROUTE-URL]" once it takes
+// connections (reading a big store takes long: the daemon waits while the
+// program runs); its warnings and errors go to its standard error, which
+// the daemon logs; and it shuts down when its standard input ends (the
+// daemon closed it, or died) or on SIGTERM.
 package natsnode

@@ -8,8 +8,8 @@ import (
 	"io"
 	"net"
 	"net/url"
-	"os"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -33,13 +33,16 @@ type Options struct {
 	StoreDir string
 }
 
-// startTimeout bounds how long the server may take to listen: JetStream
-// reads its store first.
-const startTimeout = 30 * time.Second
+// listenTimeout bounds how long the server may take to listen once Start
+// has read JetStream's store (which takes what it takes: the parent
+// waits for the "ready" line as long as the program runs).
+const listenTimeout = 30 * time.Second
 
 // Start starts the server o describes and waits until it takes
-// connections.
-func Start(o Options) (*server.Server, error) {
+// connections. The server reports to log; nats-server calls its Fatalf
+// for what it cannot carry on from (a port in use, a store it cannot
+// read).
+func Start(o Options, log server.Logger) (*server.Server, error) {
 	host, port, err := splitHostPort("--listen", o.Listen)
 	if err != nil {
 		return nil, err
@@ -69,22 +72,46 @@ func Start(o Options) (*server.Server, error) {
 			so.Routes = append(so.Routes, u)
 		}
 	}
-	if o.StoreDir == "" {
-		return nil, errors.New("--store is required: the directory of JetStream's store")
-	}
-	if err := os.MkdirAll(o.StoreDir, 0o700); err != nil {
-		return nil, err
-	}
 	s, err := server.NewServer(so)
 	if err != nil {
 		return nil, err
 	}
+	s.SetLoggerV2(log, false, false, false)
 	s.Start()
-	if !s.ReadyForConnections(startTimeout) {
+	if !s.ReadyForConnections(listenTimeout) {
 		s.Shutdown()
-		return nil, fmt.Errorf("not listening on %s after %v", o.Listen, startTimeout)
+		return nil, fmt.Errorf("not listening on %s after %v", o.Listen, listenTimeout)
 	}
 	return s, nil
+}
+
+// stderrLogger writes the server's warnings and errors to the program's
+// standard error, which knockbeepd logs, and drops its notices (a dozen
+// lines each start). A fatal error ends the program with status 1: the
+// server stops serving after one, and without a logger it would say
+// nothing and wait out listenTimeout.
+type stderrLogger struct {
+	mu   sync.Mutex
+	w    io.Writer
+	exit func(int)
+}
+
+func (l *stderrLogger) print(level, format string, v []any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fmt.Fprintf(l.w, "knockbeep-nats: %s"+format+"\n", append([]any{level}, v...)...)
+}
+
+func (l *stderrLogger) Noticef(string, ...any)        {}
+func (l *stderrLogger) Debugf(string, ...any)         {}
+func (l *stderrLogger) Tracef(string, ...any)         {}
+func (l *stderrLogger) Warnf(format string, v ...any) { l.print("warning: ", format, v) }
+func (l *stderrLogger) Errorf(format string, v ...any) {
+	l.print("error: ", format, v)
+}
+func (l *stderrLogger) Fatalf(format string, v ...any) {
+	l.print("", format, v)
+	l.exit(1)
 }
 
 // ReadyLine is what the program prints once s, started on the client
@@ -116,15 +143,17 @@ func splitHostPort(flag, hp string) (string, int, error) {
 	}
 	port, err := strconv.Atoi(p)
 	if err != nil || port < -1 || port > 65535 {
-		return "", 0, fmt.Errorf("%s %q: the port is not a number from 0 to 65535", flag, hp)
+		return "", 0, fmt.Errorf("%s %q: the port is not a number from 0 to 65535 (or -1: any free port)", flag, hp)
 	}
 	return host, port, nil
 }
 
-// Main is the knockbeep-nats program: it runs the server until stdin
-// ends or ctx is done, and returns the exit status: 0 after a shutdown,
-// 1 when the server could not start, 2 for bad flags.
-func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+// Main is the knockbeep-nats program: it prints "starting", takes the
+// store's lock, runs the server and prints the ready line, until stdin
+// ends or ctx is done. It returns the exit status: 0 after a shutdown, 1
+// when the server could not start (a flag's value included), 2 for a bad
+// command line. A fatal error of the running server calls exit(1).
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, exit func(int)) int {
 	fs := flag.NewFlagSet("knockbeep-nats", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -162,7 +191,20 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		fmt.Fprintln(stderr, "knockbeep-nats: --listen is required")
 		return 2
 	}
-	s, err := Start(o)
+	// Before anything slow: the parent knows the program runs, and
+	// waits for the ready line as long as it takes.
+	fmt.Fprintln(stdout, "starting")
+	if o.StoreDir == "" {
+		fmt.Fprintln(stderr, "knockbeep-nats: --store is required: the directory of JetStream's store")
+		return 1
+	}
+	unlock, err := lockStore(o.StoreDir)
+	if err != nil {
+		fmt.Fprintf(stderr, "knockbeep-nats: %v\n", err)
+		return 1
+	}
+	defer unlock()
+	s, err := Start(o, &stderrLogger{w: stderr, exit: exit})
 	if err != nil {
 		fmt.Fprintf(stderr, "knockbeep-nats: %v\n", err)
 		return 1

@@ -28,8 +28,8 @@ func TestMainRefusesBadFlags(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			status := Main(context.Background(), tt.args, strings.NewReader(""), &stdout, &stderr)
-			if status != tt.wantStatus || !strings.Contains(stderr.String(), tt.wantErr) || stdout.Len() != 0 {
+			status := Main(context.Background(), tt.args, strings.NewReader(""), &stdout, &stderr, noExit(t))
+			if status != tt.wantStatus || !strings.Contains(stderr.String(), tt.wantErr) || strings.Contains(stdout.String(), "ready") {
 				t.Errorf("status %d, stdout %q, stderr %q; want %d and %q", status, stdout.String(), stderr.String(), tt.wantStatus, tt.wantErr)
 			}
 		})
@@ -38,10 +38,16 @@ func TestMainRefusesBadFlags(t *testing.T) {
 
 func TestMainVersion(t *testing.T) {
 	var stdout bytes.Buffer
-	if status := Main(context.Background(), []string{"--version"}, strings.NewReader(""), &stdout, io.Discard); status != 0 ||
+	if status := Main(context.Background(), []string{"--version"}, strings.NewReader(""), &stdout, io.Discard, noExit(t)); status != 0 ||
 		!strings.HasPrefix(stdout.String(), "knockbeep-nats (knockbeep) ") {
 		t.Errorf("status %d, %q", status, stdout.String())
 	}
+}
+
+// noExit stands in for os.Exit, which a fatal error of the server calls:
+// none is expected.
+func noExit(t *testing.T) func(int) {
+	return func(code int) { t.Errorf("the server called exit(%d)", code) }
 }
 
 // syncBuffer is a bytes.Buffer Main may write while the test reads it.
@@ -69,19 +75,20 @@ func TestMainReadyLineAndShutdown(t *testing.T) {
 		t.Skip("starts a NATS server")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	stdin, _ := io.Pipe() // never closed: the context stops it
+	stdin, stdinW := io.Pipe() // the context stops it
+	defer stdinW.Close()
 	var stdout syncBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- Main(ctx, []string{"--listen", "0.0.0.0:-1", "--store", t.TempDir()}, stdin, &stdout, io.Discard)
+		done <- Main(ctx, []string{"--listen", "0.0.0.0:-1", "--store", t.TempDir()}, stdin, &stdout, io.Discard, noExit(t))
 	}()
 	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(stdout.String(), "\n") && time.Now().Before(deadline) {
+	for strings.Count(stdout.String(), "\n") < 2 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	line := stdout.String()
-	if !strings.HasPrefix(line, "ready nats://127.0.0.1:") || strings.Count(line, " ") != 1 {
-		t.Errorf("ready line %q: want the loopback client URL and no route URL", line)
+	first, line, _ := strings.Cut(strings.TrimSuffix(stdout.String(), "\n"), "\n")
+	if first != "starting" || !strings.HasPrefix(line, "ready nats://127.0.0.1:") || strings.Count(line, " ") != 1 {
+		t.Errorf("first lines %q, %q: want starting, then the loopback client URL and no route URL", first, line)
 	}
 	cancel()
 	select {
