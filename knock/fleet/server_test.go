@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -48,8 +49,11 @@ func TestServerProgramRestartedAfterACrash(t *testing.T) {
 	if err := crashed.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	for {
-		first, err := nd.Claim(ctx, "after-the-crash", time.Hour)
+	// A key of its own for each try: a try that timed out while the
+	// server was away may still reach it once it is back (the client
+	// keeps what it sends while reconnecting).
+	for try := 0; ; try++ {
+		first, err := nd.Claim(ctx, fmt.Sprint("after-the-crash-", try), time.Hour)
 		if err == nil {
 			if !first {
 				t.Fatal("a key never claimed was taken")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -95,7 +96,7 @@ func (n *Node) Verify(ctx context.Context) (*AuditReport, error) {
 	// from the leader, one message at a time.
 	want := n.walkConsumer(ctx, s, held, held.next(info.State.FirstSeq-1), check)
 	for ; want != 0; want = held.next(want) {
-		m, err := s.GetMsg(ctx, want)
+		m, err := getMsg(ctx, s, want)
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
 			continue // deleted since Info: the walk is of the stream as it was then
 		}
@@ -109,6 +110,24 @@ func (n *Node) Verify(ctx context.Context) (*AuditReport, error) {
 	}
 	n.checkOwnTail(rep, chains)
 	return rep, nil
+}
+
+// getMsg reads message seq from the stream's leader, again while the
+// cluster answers 503 ("JetStream system temporarily unavailable": a
+// leader being elected, a server restarted moments ago), until ctx ends.
+func getMsg(ctx context.Context, s jetstream.Stream, seq uint64) (*jetstream.RawStreamMsg, error) {
+	for {
+		m, err := s.GetMsg(ctx, seq)
+		var api *jetstream.APIError
+		if !errors.As(err, &api) || api.Code != 503 {
+			return m, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 // streamHeld is the sequences a stream's leader holds: up to last, but
