@@ -193,9 +193,13 @@ func (f *fleetPart) stats() FleetStats {
 	if f == nil {
 		return FleetStats{}
 	}
-	return FleetStats{Claims: f.claims.Load(), Refused: f.refused.Load(), Degraded: f.degraded.Load(),
+	st := FleetStats{Claims: f.claims.Load(), Refused: f.refused.Load(), Degraded: f.degraded.Load(),
 		Published: f.published.Load(), Applied: f.applied.Load(), Unpublished: f.unpublished.Load(),
-		AuditDropped: f.auditDropped.Load(), ServerRestarts: f.node.Stats().ServerRestarts}
+		AuditDropped: f.auditDropped.Load()}
+	if f.node != nil { // a fleetPart of the tests may have none
+		st.ServerRestarts = f.node.Stats().ServerRestarts
+	}
+	return st
 }
 
 // noteCluster logs, once each way, that the cluster went away or came
