@@ -447,10 +447,10 @@ func TestOutputLogged(t *testing.T) {
 
 func TestLongOutputLineSplit(t *testing.T) {
 	logger, logs := logtest.New(t)
-	l := &lineLogger{log: logger}
+	l := outputLogger(logger, nil)
 	long := strings.Repeat("x", maxLogLine+10)
 	fmt.Fprintf(l, "%s\nshort\r\n", long)
-	l.flush()
+	l.Flush()
 	var got []int
 	for _, rec := range logs.Records(t) {
 		got = append(got, len(rec["line"].(string)))

@@ -1,7 +1,6 @@
 package command
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/knockbeep/knockbeep/internal/childproc"
 	"github.com/knockbeep/knockbeep/knock"
 )
 
@@ -82,9 +82,14 @@ func (r *Runner) run(j job) {
 	}
 	cmd.Env = j.env
 	cmd.WaitDelay = waitDelay
-	killProcessGroup(cmd)
-	stdout := &lineLogger{log: r.log, attrs: with(attrs, "stream", "stdout")}
-	stderr := &lineLogger{log: r.log, attrs: with(attrs, "stream", "stderr")}
+	// A group of its own: a timeout kills the whole group, so that a
+	// shell command's children die with it instead of holding the door's
+	// queue, and the daemon's terminal signals (Ctrl-C under -D) stay away
+	// from a stop command that shutdown is waiting for.
+	childproc.OwnGroup(cmd)
+	cmd.Cancel = func() error { return childproc.KillGroup(cmd) }
+	stdout := outputLogger(r.log, with(attrs, "stream", "stdout"))
+	stderr := outputLogger(r.log, with(attrs, "stream", "stderr"))
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 
 	if r.knockd {
@@ -95,8 +100,8 @@ func (r *Runner) run(j job) {
 	}
 	began := time.Now()
 	err := cmd.Run()
-	stdout.flush()
-	stderr.flush()
+	stdout.Flush()
+	stderr.Flush()
 	took := time.Since(began)
 	r.durations.observe(took)
 	attrs = with(attrs, "duration", took.Round(time.Millisecond))
@@ -126,50 +131,12 @@ func (r *Runner) run(j job) {
 	}
 }
 
-// A lineLogger logs what a command writes, one record per line. exec.Cmd
-// writes to it from a single goroutine and Wait waits for that goroutine,
-// so it needs no lock.
-type lineLogger struct {
-	log   *slog.Logger
-	attrs []any
-	buf   []byte
-}
-
-func (l *lineLogger) Write(p []byte) (int, error) {
-	n := len(p)
-	for len(p) > 0 {
-		i := bytes.IndexByte(p, '\n')
-		if i < 0 {
-			l.buf = append(l.buf, p...)
-			for len(l.buf) >= maxLogLine {
-				l.emit(l.buf[:maxLogLine])
-				l.buf = append(l.buf[:0], l.buf[maxLogLine:]...)
-			}
-			break
-		}
-		l.buf = append(l.buf, p[:i]...)
-		p = p[i+1:]
-		for len(l.buf) > maxLogLine {
-			l.emit(l.buf[:maxLogLine])
-			l.buf = append(l.buf[:0], l.buf[maxLogLine:]...)
-		}
-		l.emit(l.buf)
-		l.buf = l.buf[:0]
-	}
-	return n, nil
-}
-
-// flush logs a last line that had no newline.
-func (l *lineLogger) flush() {
-	if len(l.buf) > 0 {
-		l.emit(l.buf)
-		l.buf = l.buf[:0]
-	}
-}
-
-func (l *lineLogger) emit(line []byte) {
-	line = bytes.TrimSuffix(line, []byte{'\r'})
-	l.log.Info("command: output", with(l.attrs, "line", string(line))...)
+// outputLogger logs what a command writes to one of its streams, one
+// record per line.
+func outputLogger(log *slog.Logger, attrs []any) *childproc.LineWriter {
+	return &childproc.LineWriter{Max: maxLogLine, Line: func(line string) {
+		log.Info("command: output", with(attrs, "line", line)...)
+	}}
 }
 
 // with returns attrs followed by more, never sharing attrs' array, so that

@@ -32,8 +32,8 @@ func TestCheckCluster(t *testing.T) {
 		{name: "a good node", trusted: true, program: "{{DIR}}/knockbeep-nats", want: []string{`# fleet "web": an embedded NATS server on 127.0.0.1:14222, no routes: a fleet of one`}, notWant: "# warning:"},
 		{name: "key not trusted", want: []string{"# warning: [cluster] this node's key is not on the trust list"}},
 		{name: "no key file", noKey: true, want: []string{"# warning: [cluster] node_key:", "knockbeepd --genkey --ed25519"}},
-		{name: "no server program", trusted: true, program: "{{DIR}}/nosuch", want: []string{"# warning: [cluster] server_program: stat ", "nosuch: no such file"}},
-		{name: "server program not executable", trusted: true, program: "{{DIR}}/fleet.pub", want: []string{"# warning: [cluster] server_program: ", "fleet.pub is not executable"}},
+		{name: "no server program", trusted: true, program: "{{DIR}}/nosuch", want: []string{"# warning: [cluster] server_program: exec: ", "nosuch: no such file or directory"}},
+		{name: "server program not executable", trusted: true, program: "{{DIR}}/fleet.pub", want: []string{"# warning: [cluster] server_program: exec: ", "fleet.pub\": permission denied"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

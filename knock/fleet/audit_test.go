@@ -99,11 +99,7 @@ func TestAuditSenderAttacked(t *testing.T) {
 			subj := "knockbeep." + cfg.Name + ".audit." + string(victim.id)
 			tt.attack(t, js, subj, victim, spool)
 
-			nd, err := Open(context.Background(), cfg, opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { nd.Close() })
+			nd := openNode(t, cfg, opts)
 			if err := nd.Ready(ctx); err != nil {
 				t.Fatal(err)
 			}

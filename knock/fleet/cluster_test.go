@@ -61,6 +61,17 @@ func (f *testFleet) serving(t testing.TB, i int) Config {
 	return cfg
 }
 
+// openNode opens a node that the test's end closes.
+func openNode(t testing.TB, cfg Config, opts Options) *Node {
+	t.Helper()
+	nd, err := Open(context.Background(), cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nd.Close() })
+	return nd
+}
+
 func (f *testFleet) opts(t testing.TB, i int) Options {
 	return Options{StateDir: filepath.Join(f.dir, fmt.Sprintf("state%d", i)), Logger: testLogger(t, i)}
 }
@@ -390,11 +401,7 @@ func TestOrchestraSkewedClock(t *testing.T) {
 		if i == 1 {
 			o.Clock = skewed{clock.System(), skew}
 		}
-		nd, err := Open(context.Background(), cfg, o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { nd.Close() })
+		nd := openNode(t, cfg, o)
 		nodes = append(nodes, nd)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

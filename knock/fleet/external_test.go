@@ -64,13 +64,9 @@ func TestExternalServer(t *testing.T) {
 	for i := range 2 {
 		cfg := f.config(i)
 		cfg.NATS = []string{url}
-		nd, err := Open(context.Background(), cfg, f.opts(t, i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { nd.Close() })
+		nd := openNode(t, cfg, f.opts(t, i))
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		err = nd.Ready(ctx)
+		err := nd.Ready(ctx)
 		cancel()
 		if err != nil {
 			t.Fatal(err)

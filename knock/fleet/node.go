@@ -226,10 +226,7 @@ func (n *Node) openVerifier(ctx context.Context, auditDir string, spoolMax int) 
 	}
 	if n.cfg.Serve != "" {
 		host, port, _ := fleetconfig.SplitHostPort(n.cfg.Serve)
-		if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
-			host = "127.0.0.1"
-		}
-		n.cfg.NATS = []string{"nats://" + net.JoinHostPort(host, strconv.Itoa(port))}
+		n.cfg.NATS = []string{"nats://" + net.JoinHostPort(fleetconfig.ClientHost(host), strconv.Itoa(port))}
 		n.cfg.Serve, n.cfg.Routes, n.cfg.ClusterListen = "", nil, ""
 	}
 	if n.nc, err = n.connect(); err != nil {

@@ -1,7 +1,6 @@
 package fleet
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -16,7 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/knockbeep/knockbeep/knock/fleet/fleetconfig"
+	"github.com/knockbeep/knockbeep/internal/childproc"
 )
 
 // ServerProgramName is the embedded NATS server's program (cmd/knockbeep-nats,
@@ -26,10 +25,10 @@ const ServerProgramName = "knockbeep-nats"
 // FindServerProgram returns the program that runs the embedded NATS
 // server: configured (server_program in [cluster]) when set, else
 // knockbeep-nats in ../libexec/knockbeep/ or the directory of the running
-// program, else on $PATH.
+// program, else on $PATH. Each is checked as exec would run it.
 func FindServerProgram(configured string) (string, error) {
 	if configured != "" {
-		if err := checkExecutable(configured); err != nil {
+		if _, err := exec.LookPath(configured); err != nil {
 			return "", fmt.Errorf("server_program: %w", err)
 		}
 		return configured, nil
@@ -38,8 +37,7 @@ func FindServerProgram(configured string) (string, error) {
 	if exe, err := os.Executable(); err == nil {
 		dir := filepath.Dir(exe)
 		for _, p := range []string{filepath.Join(dir, "..", "libexec", "knockbeep", ServerProgramName), filepath.Join(dir, ServerProgramName)} {
-			p = filepath.Clean(p)
-			if checkExecutable(p) == nil {
+			if _, err := exec.LookPath(p); err == nil {
 				return p, nil
 			}
 			looked = append(looked, p)
@@ -53,19 +51,6 @@ func FindServerProgram(configured string) (string, error) {
 		ServerProgramName, strings.Join(looked, ", "))
 }
 
-func checkExecutable(path string) error {
-	fi, err := os.Stat(path)
-	switch {
-	case err != nil:
-		return err
-	case fi.IsDir():
-		return fmt.Errorf("%s is a directory", path)
-	case fi.Mode()&0o111 == 0:
-		return fmt.Errorf("%s is not executable", path)
-	}
-	return nil
-}
-
 // programStartTimeout bounds how long the program may take to say it
 // runs ("starting"). After that it may take as long as its store takes
 // to read (a big one, after a crash, takes long) before it is ready: it
@@ -75,13 +60,6 @@ const (
 	programStartTimeout = 10 * time.Second
 	startingNote        = 30 * time.Second
 )
-
-// startAttempts is how often a first start is tried when the program
-// exits before it is ready.
-const startAttempts = 4
-
-// errExitedEarly marks a start whose program exited before it was ready.
-var errExitedEarly = errors.New("exited before it was ready")
 
 // serverStopTimeout bounds a shutdown before the program is killed.
 const serverStopTimeout = 15 * time.Second
@@ -96,13 +74,15 @@ const (
 
 // natsServer is the embedded NATS server: knockbeep-nats as a child
 // process, restarted when it dies, stopped when the node closes. Its
-// client and route URLs stay the same across restarts (a port the config
-// left to the kernel is pinned at the first start), so the node's
-// connection, which reconnects on its own, finds it again.
+// client and route URLs stay the same across restarts (a port left to the
+// kernel is pinned at the first start), so the node's connection, which
+// reconnects on its own, finds it again.
 type natsServer struct {
-	log     *slog.Logger
-	program string
-	args    []string // with the ports of the first start
+	log      *slog.Logger
+	program  string
+	cfg      Config // serve and cluster_listen with the ports of the first start
+	id       NodeID
+	storeDir string
 
 	client, route string
 
@@ -116,31 +96,28 @@ type natsServer struct {
 	done   chan struct{} // closed when the supervisor has returned
 }
 
-// serverArgs is the program's command line for cfg (package natsnode
-// reads it; the fleet's tests run the two together).
-func serverArgs(cfg Config, id NodeID, storeDir string) []string {
-	args := []string{"--server-name", "knockbeep-" + string(id), "--listen", cfg.Serve, "--store", storeDir}
-	if len(cfg.Routes) > 0 {
-		host, port, _ := cfg.ClusterListenAddr()
-		args = append(args, "--cluster-name", "knockbeep-"+cfg.Name, "--cluster-listen", net.JoinHostPort(host, strconv.Itoa(port)))
-		for _, r := range cfg.Routes {
+// args is the program's command line (package natsnode reads it; the
+// fleet's tests run the two together).
+func (s *natsServer) args() []string {
+	args := []string{"--server-name", "knockbeep-" + string(s.id), "--listen", s.cfg.Serve, "--store", s.storeDir}
+	if len(s.cfg.Routes) > 0 {
+		host, port, _ := s.cfg.ClusterListenAddr()
+		args = append(args, "--cluster-name", "knockbeep-"+s.cfg.Name, "--cluster-listen", net.JoinHostPort(host, strconv.Itoa(port)))
+		for _, r := range s.cfg.Routes {
 			args = append(args, "--route", r)
 		}
 	}
 	return args
 }
 
+// startServer starts the program and waits until it is ready. A program
+// that cannot start exits at once with its reason, which the error
+// gives; one that finds the last server of this node still shutting down
+// waits for it (natsnode locks the store).
 func startServer(program string, cfg Config, id NodeID, storeDir string, log *slog.Logger) (*natsServer, error) {
-	s := &natsServer{log: log, program: program, args: serverArgs(cfg, id, storeDir),
+	s := &natsServer{log: log, program: program, cfg: cfg, id: id, storeDir: storeDir,
 		stop: make(chan struct{}), done: make(chan struct{})}
 	ready, err := s.spawn()
-	for attempt := 2; errors.Is(err, errExitedEarly) && attempt <= startAttempts; attempt++ {
-		// The server this node ran a moment ago (a daemon restarted
-		// after a crash) may still hold the ports while it shuts down.
-		s.log.Warn("fleet: the embedded NATS server did not start; trying again", "err", err, "in", restartMin)
-		time.Sleep(restartMin)
-		ready, err = s.spawn()
-	}
 	if err != nil {
 		return nil, err
 	}
@@ -151,30 +128,25 @@ func startServer(program string, cfg Config, id NodeID, storeDir string, log *sl
 	}
 	// A port left to the kernel (port -1, as tests ask) is the one it
 	// chose from now on.
-	s.pin("--listen", s.client)
-	s.pin("--cluster-listen", s.route)
+	s.cfg.Serve = withPortOf(s.cfg.Serve, s.client)
+	if len(s.cfg.Routes) > 0 {
+		host, port, _ := s.cfg.ClusterListenAddr()
+		s.cfg.ClusterListen = withPortOf(net.JoinHostPort(host, strconv.Itoa(port)), s.route)
+	}
 	go s.supervise()
 	return s, nil
 }
 
-// pin replaces the port of flag's address in s.args with the one url
-// names.
-func (s *natsServer) pin(flag, url string) {
-	_, hp, ok := strings.Cut(url, "://")
-	if !ok {
-		return
-	}
+// withPortOf returns addr (host:port) with the port url names, or addr
+// when url names none.
+func withPortOf(addr, url string) string {
+	_, hp, _ := strings.Cut(url, "://")
 	_, port, err := net.SplitHostPort(hp)
-	if err != nil {
-		return
+	host, _, err2 := net.SplitHostPort(addr)
+	if err != nil || err2 != nil {
+		return addr
 	}
-	for i := 0; i+1 < len(s.args); i++ {
-		if s.args[i] == flag {
-			if host, _, err := fleetconfig.SplitHostPort(s.args[i+1]); err == nil {
-				s.args[i+1] = net.JoinHostPort(host, port)
-			}
-		}
-	}
+	return net.JoinHostPort(host, port)
 }
 
 // errStopped is spawn's error when close came first.
@@ -182,8 +154,11 @@ var errStopped = errors.New("fleet: the node is closing")
 
 // spawn starts the program and waits for its ready line, or for close.
 func (s *natsServer) spawn() (string, error) {
-	cmd := exec.Command(s.program, s.args...)
-	ownProcessGroup(cmd)
+	cmd := exec.Command(s.program, s.args()...)
+	// A group of its own: Ctrl-C stops the daemon, which then stops the
+	// server, rather than both at once (the daemon would take the
+	// server's exit for a crash and start it again).
+	childproc.OwnGroup(cmd)
 	// Wait returns this long after the program exits even if something
 	// it started still holds its output (a server_program that is a
 	// script which did not exec).
@@ -194,7 +169,7 @@ func (s *natsServer) spawn() (string, error) {
 	}
 	started, ready := make(chan struct{}, 1), make(chan string, 1)
 	stderr := newTailWriter(s.log)
-	cmd.Stdout = &lineWriter{line: func(l string) {
+	cmd.Stdout = &childproc.LineWriter{Max: maxProtocolLine, Line: func(l string) {
 		switch {
 		case l == "starting":
 			select {
@@ -219,7 +194,7 @@ func (s *natsServer) spawn() (string, error) {
 		close(exited)
 	}()
 	fail := func(format string, a ...any) (string, error) {
-		killGroup(cmd)
+		childproc.KillGroup(cmd)
 		<-exited
 		return "", fmt.Errorf("fleet: embedded NATS server (%s) "+format+"%s", append(append([]any{s.program}, a...), stderr.said())...)
 	}
@@ -241,7 +216,7 @@ func (s *natsServer) spawn() (string, error) {
 			s.mu.Unlock()
 			return line, nil
 		case <-exited:
-			return "", fmt.Errorf("fleet: embedded NATS server (%s) %w (%v)%s", s.program, errExitedEarly, waitErr, stderr.said())
+			return "", fmt.Errorf("fleet: embedded NATS server (%s) exited before it was ready (%v)%s", s.program, waitErr, stderr.said())
 		case <-deadline.C:
 			return fail("did not run: no \"starting\" line in %v", programStartTimeout)
 		case <-s.stop:
@@ -301,44 +276,27 @@ func (s *natsServer) close() {
 	case <-exited:
 	case <-time.After(serverStopTimeout):
 		s.log.Warn("fleet: the embedded NATS server did not shut down; killing it", "after", serverStopTimeout)
-		killGroup(cmd)
+		childproc.KillGroup(cmd)
 		<-exited
 	}
 }
 
-// lineWriter calls line for each line written to it.
-type lineWriter struct {
-	line func(string)
-	buf  []byte
-}
-
-func (w *lineWriter) Write(p []byte) (int, error) {
-	w.buf = append(w.buf, p...)
-	for {
-		i := bytes.IndexByte(w.buf, '\n')
-		if i < 0 {
-			break
-		}
-		w.line(string(w.buf[:i]))
-		w.buf = w.buf[i+1:]
-	}
-	if len(w.buf) > 4096 { // a line that long is not the protocol's
-		w.buf = w.buf[:0]
-	}
-	return len(p), nil
-}
+// maxProtocolLine bounds a line of the program's output: the protocol's
+// lines and nats-server's messages are far shorter.
+const maxProtocolLine = 4096
 
 // tailWriter logs the program's standard error, a line at a time, and
 // keeps the last lines for the error of a start that failed.
 type tailWriter struct {
-	lineWriter
+	childproc.LineWriter
 	mu   sync.Mutex
 	last []string
 }
 
 func newTailWriter(log *slog.Logger) *tailWriter {
 	w := &tailWriter{}
-	w.line = func(l string) {
+	w.Max = maxProtocolLine
+	w.Line = func(l string) {
 		log.Warn("fleet: embedded NATS server: " + l)
 		w.mu.Lock()
 		defer w.mu.Unlock()

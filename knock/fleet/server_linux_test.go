@@ -2,7 +2,6 @@ package fleet
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -45,11 +44,7 @@ func TestServerProgramDropsItsCapabilities(t *testing.T) {
 		t.Skip("this test process has no capabilities to pass on (run it as root)")
 	}
 	f := newTestFleet(t, 1)
-	nd, err := Open(context.Background(), f.serving(t, 0), f.opts(t, 0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nd.Close()
+	nd := openNode(t, f.serving(t, 0), f.opts(t, 0))
 	nd.srv.mu.Lock()
 	pid := nd.srv.cmd.Process.Pid
 	nd.srv.mu.Unlock()

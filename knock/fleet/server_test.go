@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
@@ -29,11 +30,7 @@ func TestServerProgramRestartedAfterACrash(t *testing.T) {
 	}
 	f := newTestFleet(t, 1)
 	cfg := f.serving(t, 0)
-	nd, err := Open(context.Background(), cfg, f.opts(t, 0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { nd.Close() })
+	nd := openNode(t, cfg, f.opts(t, 0))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := nd.Ready(ctx); err != nil {
@@ -229,11 +226,12 @@ func TestFindServerProgram(t *testing.T) {
 	tests := []struct {
 		name, configured, path string
 		want, wantErr          string
+		wantIs                 error
 	}{
 		{name: "configured", configured: exe, want: exe},
-		{name: "configured, missing", configured: filepath.Join(dir, "nosuch"), wantErr: "server_program: stat "},
-		{name: "configured, not executable", configured: plain, wantErr: "server_program: " + plain + " is not executable"},
-		{name: "configured, a directory", configured: dir, wantErr: "is a directory"},
+		{name: "configured, missing", configured: filepath.Join(dir, "nosuch"), wantErr: "server_program: exec: ", wantIs: fs.ErrNotExist},
+		{name: "configured, not executable", configured: plain, wantErr: "server_program: exec: \"" + plain + "\": permission denied", wantIs: fs.ErrPermission},
+		{name: "configured, a directory", configured: dir, wantErr: "is a directory", wantIs: syscall.EISDIR},
 		{name: "on PATH", path: dir, want: exe},
 		{name: "nowhere", path: t.TempDir(), wantErr: "knockbeep-nats is not installed (looked at "},
 	}
@@ -242,8 +240,8 @@ func TestFindServerProgram(t *testing.T) {
 			t.Setenv("PATH", tt.path)
 			got, err := FindServerProgram(tt.configured)
 			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("got %q, %v; want an error with %q", got, err, tt.wantErr)
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || tt.wantIs != nil && !errors.Is(err, tt.wantIs) {
+					t.Fatalf("got %q, %v; want an error with %q (%v)", got, err, tt.wantErr, tt.wantIs)
 				}
 				return
 			}

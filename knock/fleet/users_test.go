@@ -23,11 +23,7 @@ func TestUserKeyChangeWaitsForTheCluster(t *testing.T) {
 	cfg := f.serving(t, 0)
 	opts := f.opts(t, 0)
 	opts.OpTimeout = time.Nanosecond
-	nd, err := Open(context.Background(), cfg, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { nd.Close() })
+	nd := openNode(t, cfg, opts)
 	nc, err := nats.Connect(nd.ClientURL())
 	if err != nil {
 		t.Fatal(err)

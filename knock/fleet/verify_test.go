@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -163,11 +164,7 @@ func TestVerifyLaggingReplica(t *testing.T) {
 			opts := f.opts(t, 0)
 			// The walk gives a stalled consumer 5 operation timeouts.
 			opts.OpTimeout = 200 * time.Millisecond
-			nd, err := Open(context.Background(), cfg, opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { nd.Close() })
+			nd := openNode(t, cfg, opts)
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			if err := nd.Ready(ctx); err != nil {
@@ -221,4 +218,51 @@ func TestVerifyLaggingReplica(t *testing.T) {
 			}
 		})
 	}
+}
+
+// unavailableStream answers GetMsg as a cluster still electing its
+// leaders does, fails times, and then with the message.
+type unavailableStream struct {
+	jetstream.Stream
+	fails, calls int
+}
+
+func (s *unavailableStream) GetMsg(_ context.Context, seq uint64, _ ...jetstream.GetMsgOpt) (*jetstream.RawStreamMsg, error) {
+	s.calls++
+	if s.calls <= s.fails {
+		return nil, &jetstream.APIError{Code: 503, ErrorCode: 10008, Description: "JetStream system temporarily unavailable"}
+	}
+	return &jetstream.RawStreamMsg{Sequence: seq}, nil
+}
+
+// Verify reads a message again while the cluster answers 503, as it does
+// for a moment after a node restarted, and gives up only when its
+// context ends; any other error it returns at once.
+func TestGetMsgWaitsOutAnUnavailableCluster(t *testing.T) {
+	s := &unavailableStream{fails: 2}
+	if m, err := getMsg(context.Background(), s, 7); err != nil || m.Sequence != 7 || s.calls != 3 {
+		t.Errorf("after two 503s: %v, %v, %d calls; want message 7 on the third", m, err, s.calls)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	s = &unavailableStream{fails: 1 << 30}
+	var api *jetstream.APIError
+	if _, err := getMsg(ctx, s, 7); !errors.As(err, &api) || api.Code != 503 {
+		t.Errorf("with the cluster unavailable until the context ends: %v, want the 503", err)
+	}
+	missing := &missingStream{}
+	if _, err := getMsg(context.Background(), missing, 7); !errors.Is(err, jetstream.ErrMsgNotFound) || missing.calls != 1 {
+		t.Errorf("a message not found: %v after %d calls; want ErrMsgNotFound at once", err, missing.calls)
+	}
+}
+
+// missingStream has no message at all.
+type missingStream struct {
+	jetstream.Stream
+	calls int
+}
+
+func (s *missingStream) GetMsg(context.Context, uint64, ...jetstream.GetMsgOpt) (*jetstream.RawStreamMsg, error) {
+	s.calls++
+	return nil, jetstream.ErrMsgNotFound
 }

@@ -19,11 +19,7 @@ func TestVerifyOnlyBesideALiveNode(t *testing.T) {
 	f := newTestFleet(t, 2)
 	cfg := f.serving(t, 0)
 	opts := f.opts(t, 0)
-	live, err := Open(context.Background(), cfg, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer live.Close()
+	live := openNode(t, cfg, opts)
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	defer cancel()
 	if err := live.Ready(ctx); err != nil {
@@ -42,11 +38,7 @@ func TestVerifyOnlyBesideALiveNode(t *testing.T) {
 	// loopback.
 	vcfg := cfg
 	vcfg.Serve = strings.Replace(strings.TrimPrefix(live.ClientURL(), "nats://"), "127.0.0.1", "0.0.0.0", 1)
-	v, err := Open(context.Background(), vcfg, Options{StateDir: opts.StateDir, VerifyOnly: true, OpTimeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer v.Close()
+	v := openNode(t, vcfg, Options{StateDir: opts.StateDir, VerifyOnly: true, OpTimeout: 5 * time.Second})
 	if v.ClientURL() != "" {
 		t.Errorf("the verifier started an embedded server at %s", v.ClientURL())
 	}

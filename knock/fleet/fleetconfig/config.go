@@ -191,6 +191,19 @@ func SplitHostPort(hp string) (string, int, error) {
 	return host, port, nil
 }
 
+// ClientHost is the host a client on this host connects to for a server
+// listening on host: loopback when it listens on every address (of its
+// family: ::1 for "::").
+func ClientHost(host string) string {
+	switch ip := net.ParseIP(host); {
+	case host == "" || ip != nil && ip.IsUnspecified() && ip.To4() != nil:
+		return "127.0.0.1"
+	case ip != nil && ip.IsUnspecified():
+		return "::1"
+	}
+	return host
+}
+
 func checkURL(s string, schemes ...string) error {
 	scheme, rest, ok := strings.Cut(s, "://")
 	if !ok || !slices.Contains(schemes, scheme) {

@@ -101,3 +101,18 @@ func FuzzSplitHostPort(f *testing.F) {
 		}
 	})
 }
+
+func TestClientHost(t *testing.T) {
+	for host, want := range map[string]string{
+		"":          "127.0.0.1",
+		"0.0.0.0":   "127.0.0.1",
+		"::":        "::1",
+		"10.0.0.1":  "10.0.0.1",
+		"fe80::1":   "fe80::1",
+		"node1.lan": "node1.lan",
+	} {
+		if got := ClientHost(host); got != want {
+			t.Errorf("ClientHost(%q) = %q, want %q", host, got, want)
+		}
+	}
+}

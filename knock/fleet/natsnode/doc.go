@@ -6,8 +6,8 @@
 // reasons. The NATS server package starts, from its init function, a
 // timer that reads /proc every second for as long as the program runs:
 // linked into knockbeepd it cost the idle daemon about 4 CPU-seconds an
-// hour, with or without a fleet, where the daemon alone costs 0.1. The
-// server takes connections from the network, and the daemon runs as root
+// hour, with or without a fleet, where the daemon alone costs about 0.2.
+// The server takes connections from the network, and the daemon runs as root
 // with raw sockets: a fault in the server now ends the server, which the
 // daemon restarts, not the daemon's knock capture. And a host without a
 // fleet carries none of the server's code in its daemon.

@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 
 	"github.com/knockbeep/knockbeep/internal/buildinfo"
+	"github.com/knockbeep/knockbeep/knock/fleet/fleetconfig"
 )
 
 // Options are a node's server settings, as knockbeepd derives them from
@@ -119,15 +120,10 @@ func (l *stderrLogger) Fatalf(format string, v ...any) {
 // reaches it at (loopback when it listens on every address), then its
 // route URL when it is in a cluster.
 func ReadyLine(s *server.Server, listen string) string {
-	host, _, _ := net.SplitHostPort(listen)
 	// The configured host, not the listener's: Go listens on [::] for
 	// 0.0.0.0, and ::1 is missing where IPv6 is turned off.
-	switch ip := net.ParseIP(host); {
-	case host == "" || ip != nil && ip.IsUnspecified() && ip.To4() != nil:
-		host = "127.0.0.1"
-	case ip != nil && ip.IsUnspecified():
-		host = "::1"
-	}
+	host, _, _ := net.SplitHostPort(listen)
+	host = fleetconfig.ClientHost(host)
 	port := s.Addr().(*net.TCPAddr).Port
 	line := "ready nats://" + net.JoinHostPort(host, strconv.Itoa(port))
 	if a := s.ClusterAddr(); a != nil {
@@ -136,14 +132,11 @@ func ReadyLine(s *server.Server, listen string) string {
 	return line
 }
 
+// splitHostPort is fleetconfig.SplitHostPort, its error naming flag.
 func splitHostPort(flag, hp string) (string, int, error) {
-	host, p, err := net.SplitHostPort(hp)
+	host, port, err := fleetconfig.SplitHostPort(hp)
 	if err != nil {
-		return "", 0, fmt.Errorf("%s %q: want host:port", flag, hp)
-	}
-	port, err := strconv.Atoi(p)
-	if err != nil || port < -1 || port > 65535 {
-		return "", 0, fmt.Errorf("%s %q: the port is not a number from 0 to 65535 (or -1: any free port)", flag, hp)
+		return "", 0, fmt.Errorf("%s %q: %w", flag, hp, err)
 	}
 	return host, port, nil
 }
